@@ -1,0 +1,25 @@
+# nn.h — build and test entry points. Everything here is also a one-line
+# cc command; see README.md.
+CC ?= cc
+FAST = -O3 -march=native -fopenmp
+
+.PHONY: test demo examples clean
+
+# every test suite; the last line reads "N passed, N failed"
+test:
+	bash tests/run_all.sh
+
+# the main job: get Fashion-MNIST, build the example, train the CNN
+demo:
+	tools/fetch_data.sh fashion-mnist
+	@mkdir -p build
+	$(CC) $(FAST) -I. examples/fashion_mnist.c -o build/fashion_mnist -lm
+	build/fashion_mnist --model cnn --threads 2
+
+examples:
+	@mkdir -p build
+	for ex in xor linreg fashion_mnist; do $(CC) $(FAST) -I. examples/$$ex.c -o build/$$ex -lm || exit 1; done
+	$(CC) -O2 tools/plot.c -o build/plot -lm
+
+clean:
+	rm -rf build

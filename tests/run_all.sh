@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test suite and adds up their "N passed, N failed" lines.
+#   bash tests/run_all.sh        (what `make test` runs)
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+mkdir -p build
+total_p=0 total_f=0
+suite() {  # NAME COMMAND...
+    local name=$1 line p f; shift
+    echo "=== $name"
+    "$@" 2>&1 | tee build/suite.log | grep -v '^PASS' | tail -n 40
+    line=$(tail -n 1 build/suite.log)
+    if [[ $line =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+        p=${BASH_REMATCH[1]}; f=${BASH_REMATCH[2]}
+    else
+        echo "FAIL: suite '$name' did not finish (last line: $line)"; p=0; f=1
+    fi
+    total_p=$((total_p + p)); total_f=$((total_f + f))
+}
+build() {  # OUTPUT FLAGS... (sources and -lm added)
+    local out=$1; shift
+    "${CC:-gcc}" "$@" -I. -o "$out" tests/test_nn.c -lm
+}
+suite "compile checks" bash tests/compile_check.sh
+build build/test_nn -std=c99 -O2 -g && suite "unit tests" build/test_nn
+build build/test_nn_omp -std=c99 -O2 -march=native -fopenmp && suite "unit tests, OpenMP, -march=native" build/test_nn_omp
+build build/test_nn_asan -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer &&
+    suite "unit tests under ASan+UBSan" build/test_nn_asan
+suite "examples" bash tests/test_examples.sh
+suite "tools" bash tests/test_tools.sh
+echo "$total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The examples build with their one-line command and follow the example
+# contract: flags, the RESULT line last on stdout, clear errors on bad data.
+# Last line: "N passed, N failed".
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0 failed=0
+ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
+result() { tail -n 1 "$1" | grep -q '^RESULT .*test_accuracy=[0-9.]* .*train_seconds=[0-9.]*' && grep -q 'epochs=' <(tail -n 1 "$1"); }
+acc() { tail -n 1 "$1" | sed -n 's/.*test_accuracy=\([0-9.]*\).*/\1/p'; }
+above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
+
+for ex in xor linreg fashion_mnist; do
+    if cc -O2 -I. "examples/$ex.c" -o "$TMP/$ex" -lm >"$TMP/cc.log" 2>&1; then ok "$ex builds with cc -O2 -I. examples/$ex.c -lm"
+    else bad "$ex builds" "$TMP/cc.log"; fi
+    if gcc -std=c99 -pedantic -Wall -Wextra -Werror -I. -fsyntax-only "examples/$ex.c" >"$TMP/w.log" 2>&1 &&
+       g++ -x c++ -Wall -Wextra -Werror -I. -fsyntax-only "examples/$ex.c" >>"$TMP/w.log" 2>&1; then ok "$ex is warning-free as C99 and C++"
+    else bad "$ex is warning-free as C99 and C++" "$TMP/w.log"; fi
+    if "$TMP/$ex" --help >"$TMP/help" 2>&1 && grep -q -- '--epochs' "$TMP/help"; then ok "$ex --help"
+    else bad "$ex --help" "$TMP/help"; fi
+    if ! "$TMP/$ex" --no-such-flag >"$TMP/o" 2>&1; then ok "$ex rejects unknown flags"; else bad "$ex rejects unknown flags" "$TMP/o"; fi
+    if ! "$TMP/$ex" --device opencl >"$TMP/o" 2>&1 && grep -qi 'opencl' "$TMP/o"; then ok "$ex --device opencl says it is not built with OpenCL"
+    else bad "$ex --device opencl" "$TMP/o"; fi
+done
+
+for ex in xor linreg; do
+    if "$TMP/$ex" --seed 3 --log "$TMP/$ex.csv" >"$TMP/$ex.out" 2>"$TMP/$ex.err" && result "$TMP/$ex.out" &&
+       above "$(acc "$TMP/$ex.out")" 0.99 && [ "$(wc -l <"$TMP/$ex.csv")" -ge 2 ]; then ok "$ex trains: $(tail -n 1 "$TMP/$ex.out")"
+    else bad "$ex trains" "$TMP/$ex.out"; fi
+done
+
+# the README's API tour compiles and runs as written
+awk '/^## API tour/ { f = 1 } f && /^```c$/ { g = 1; next } g && /^```$/ { exit } g' README.md >"$TMP/tour.c"
+if [ -s "$TMP/tour.c" ] && gcc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. "$TMP/tour.c" -o "$TMP/tour" -lm >"$TMP/tour.log" 2>&1 &&
+   "$TMP/tour" >>"$TMP/tour.log" 2>&1 && grep -q 'step 9 loss' "$TMP/tour.log"; then ok "README API tour builds and runs"
+else bad "README API tour builds and runs" "$TMP/tour.log"; fi
+
+# Fashion-MNIST: a short run on part of the data must clearly learn
+FM=data/fashion-mnist
+[ -f "$FM/t10k-labels-idx1-ubyte" ] || tools/fetch_data.sh fashion-mnist >"$TMP/fetch.log" 2>&1 || cat "$TMP/fetch.log"
+if [ -f "$FM/t10k-labels-idx1-ubyte" ]; then
+    for model in mlp cnn; do
+        if "$TMP/fashion_mnist" --model $model --limit 3000 --epochs 1 --quiet --log "$TMP/fm.csv" >"$TMP/fm.out" 2>"$TMP/fm.err" &&
+           result "$TMP/fm.out" && above "$(acc "$TMP/fm.out")" 0.65; then ok "fashion_mnist --model $model learns: $(tail -n 1 "$TMP/fm.out")"
+        else bad "fashion_mnist --model $model learns" "$TMP/fm.out"; cat "$TMP/fm.err" | tail -5; fi
+    done
+    # bad data: a missing directory and a truncated file name the file
+    mkdir -p "$TMP/cut"
+    cp "$FM"/*-ubyte "$TMP/cut/"
+    head -c 1000 "$FM/t10k-images-idx3-ubyte" >"$TMP/cut/t10k-images-idx3-ubyte"
+    if ! "$TMP/fashion_mnist" --data "$TMP/cut" --epochs 1 >"$TMP/o" 2>&1 && grep -q 't10k-images-idx3-ubyte' "$TMP/o" &&
+       grep -qi 'truncated' "$TMP/o"; then ok "fashion_mnist names a truncated file"
+    else bad "fashion_mnist names a truncated file" "$TMP/o"; fi
+    if ! "$TMP/fashion_mnist" --data "$TMP/nowhere" >"$TMP/o" 2>&1 && grep -q 'nowhere' "$TMP/o"; then ok "fashion_mnist names a missing directory"
+    else bad "fashion_mnist names a missing directory" "$TMP/o"; fi
+elif [ "${CI:-}" = true ]; then
+    bad "Fashion-MNIST data is missing in CI (tools/fetch_data.sh fashion-mnist)"
+else
+    echo "SKIP: Fashion-MNIST data not found (run tools/fetch_data.sh fashion-mnist)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,686 @@
+/* Unit tests for nn.h: gradient checks for every op and loss, forward
+   results against direct references, optimizers against hand-computed
+   values, convergence, loaders on fixtures and hostile files, metrics.
+   Build: cc -O1 -g -I. tests/test_nn.c -lm && ./a.out
+   Last line: "N passed, N failed". */
+#include <stdlib.h>
+#include <string.h>
+
+/* count allocations so a test can prove that a training step makes none */
+static long test_allocs;
+static void *test_malloc(size_t n) { test_allocs++; return malloc(n); }
+static void *test_realloc(void *p, size_t n) { test_allocs++; return realloc(p, n); }
+#define NN_MALLOC(n) test_malloc(n)
+#define NN_REALLOC(p, n) test_realloc(p, n)
+#define NN_FREE(p) free(p)
+#define NN_IMPLEMENTATION
+#include "nn.h"
+
+static int passed, failed;
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    if (cond) passed++;                                    \
+    else {                                                 \
+      failed++;                                            \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
+      printf(__VA_ARGS__);                                 \
+      printf("\n");                                        \
+    }                                                      \
+  } while (0)
+
+static nn_rng trng;
+
+/* distinct values spaced apart and away from zero, so that finite
+   differences never cross a kink of relu or a switch of a max */
+static void fill_spaced(float *v, size_t n, float lo, float hi) {
+  size_t i;
+  int *perm = (int *)malloc(n * sizeof(int));
+  for (i = 0; i < n; i++) perm[i] = (int)i;
+  nn_shuffle(&trng, perm, (int)n);
+  for (i = 0; i < n; i++) {
+    float t = ((float)perm[i] + 0.5f) / (float)n;
+    v[i] = lo + (hi - lo) * t;
+    if (v[i] > -0.02f && v[i] < 0.02f) v[i] = v[i] < 0 ? -0.02f - 0.01f * t : 0.02f + 0.01f * t;
+  }
+  free(perm);
+}
+
+/* ---------------------------------------------------------------------
+   Gradient check: L = sum(out * r) for a fixed random r (or L = out for a
+   loss), analytic gradients from nn_backward_from against central
+   differences, for every input and parameter that has a gradient.
+   --------------------------------------------------------------------- */
+#define GC_H 2e-3
+static double gc_objective(nn_model *m, nn_node *out, const float *r, int training, float *buf) {
+  size_t i, n = nn_node_numel(m, out);
+  double s = 0;
+  nn_model_seed(m, 1234);  /* the same dropout mask every time */
+  if (!nn__run_forward(m, out, training)) return NAN;
+  nn_read(m, out, buf);
+  for (i = 0; i < n; i++) s += (double)buf[i] * r[i];
+  return s;
+}
+static void gradcheck(const char *what, nn_graph *g, nn_node *out, int batch, int training) {
+  nn_model *m = nn_compile(g, batch, nn_cpu_backend());
+  size_t n_out, i;
+  float *r, *buf;
+  int k, worst_node = -1;
+  double worst = 0;
+  if (!m) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); return; }
+  /* random data for inputs and trainable parameters */
+  for (k = 0; k < m->graph->n; k++) {
+    nn_node *nd = m->graph->nodes[k];
+    size_t len = nn_node_numel(m, nd);
+    float *v;
+    if (!(nd->op == NN_OP_INPUT || (nd->op == NN_OP_PARAM && nd->trainable))) continue;
+    v = (float *)calloc(len, sizeof(float));
+    if (!strcmp(nd->name, "label")) for (i = 0; i < len; i++) v[i] = (float)nn_rng_int(&trng, 4);
+    else if (!strcmp(nd->name, "prob")) for (i = 0; i < len; i++) v[i] = nn_rng_uniform(&trng);
+    else fill_spaced(v, len, -1.0f, 1.0f);
+    nn_write(m, nd, v);
+    free(v);
+  }
+  n_out = nn_node_numel(m, out);
+  r = (float *)calloc(n_out, sizeof(float));
+  buf = (float *)calloc(n_out, sizeof(float));
+  for (i = 0; i < n_out; i++) r[i] = out->batched ? 2.0f * nn_rng_uniform(&trng) - 1.0f : 1.0f;
+  gc_objective(m, out, r, training, buf);
+  if (!nn_backward_from(m, out, r)) { CHECK(0, "%s: backward failed: %s", what, nn_last_error()); goto done; }
+  for (k = 0; k < m->graph->n; k++) {
+    nn_node *nd = m->graph->nodes[k];
+    size_t len = nn_node_numel(m, nd), step, checked = 0;
+    float *val, *grad;
+    if ((nd->op != NN_OP_INPUT && nd->op != NN_OP_PARAM) || !m->grad[k]) continue;
+    val = (float *)calloc(len, sizeof(float));
+    grad = (float *)calloc(len, sizeof(float));
+    nn_read(m, nd, val);
+    nn_read_grad(m, nd, grad);
+    step = len > 40 ? len / 40 : 1;
+    for (i = 0; i < len; i += step, checked++) {
+      float keep = val[i];
+      double lp, lm, num, err;
+      val[i] = keep + (float)GC_H; nn_write(m, nd, val); lp = gc_objective(m, out, r, training, buf);
+      val[i] = keep - (float)GC_H; nn_write(m, nd, val); lm = gc_objective(m, out, r, training, buf);
+      val[i] = keep; nn_write(m, nd, val);
+      num = (lp - lm) / (2 * GC_H);
+      err = fabs(num - grad[i]) / (5e-3 + 2e-2 * fmax(fabs(num), fabs(grad[i])));
+      if (!(err <= worst)) { worst = err; worst_node = k; }
+      if (!(err <= 1.0)) printf("  %s: d/d %s[%zu]: numeric %.6f analytic %.6f\n", what, nd->name, i, num, grad[i]);
+    }
+    free(val);
+    free(grad);
+  }
+  CHECK(worst <= 1.0, "gradcheck %s: worst error %.3g of tolerance at '%s'", what, worst,
+        worst_node >= 0 ? m->graph->nodes[worst_node]->name : "?");
+done:
+  free(r);
+  free(buf);
+  nn_model_free(m);
+}
+
+static nn_node *in1(nn_graph *g, const char *name, int a) {
+  nn_node *x = nn_input(g, name, 1, &a);
+  nn_set_requires_grad(x);
+  return x;
+}
+static nn_node *in3(nn_graph *g, const char *name, int a, int b, int c) {
+  int d[3];
+  nn_node *x;
+  d[0] = a; d[1] = b; d[2] = c;
+  x = nn_input(g, name, 3, d);
+  nn_set_requires_grad(x);
+  return x;
+}
+
+static void test_gradients(void) {
+  nn_graph *g;
+  nn_node *x, *y, *xs[3];
+  int d2[2], one = 1;
+
+  g = nn_graph_new(); x = in1(g, "x", 7); gradcheck("dense", g, nn_dense(g, x, 5), 3, 1);
+  g = nn_graph_new(); d2[0] = 4; d2[1] = 6; x = nn_input(g, "x", 2, d2); nn_set_requires_grad(x);
+  gradcheck("dense over last dim, no bias", g, nn_dense_ex(g, x, 3, 0), 3, 1);
+  g = nn_graph_new(); x = in3(g, "x", 3, 7, 6); gradcheck("conv2d 3x3 s2 p1", g, nn_conv2d(g, x, 5, 3, 2, 1), 2, 1);
+  g = nn_graph_new(); x = in3(g, "x", 4, 5, 5); gradcheck("conv2d 1x1 no bias", g, nn_conv2d_ex(g, x, 3, 1, 1, 1, 0, 0), 3, 1);
+  g = nn_graph_new(); x = in3(g, "x", 2, 6, 5); gradcheck("conv2d 2x3 s1 p0", g, nn_conv2d_ex(g, x, 3, 2, 3, 1, 0, 1), 2, 1);
+  g = nn_graph_new(); x = in3(g, "x", 2, 7, 5); gradcheck("maxpool2d k3 s2 p1", g, nn_maxpool2d_ex(g, x, 3, 2, 1), 3, 1);
+  g = nn_graph_new(); x = in3(g, "x", 3, 6, 6); gradcheck("maxpool2d k2 s2", g, nn_maxpool2d(g, x, 2, 2), 2, 1);
+  g = nn_graph_new(); x = in3(g, "x", 2, 7, 5); gradcheck("avgpool2d k3 s2 p1", g, nn_avgpool2d_ex(g, x, 3, 2, 1), 3, 1);
+  g = nn_graph_new(); x = in3(g, "x", 3, 5, 4); gradcheck("global_avgpool", g, nn_global_avgpool(g, x), 3, 1);
+  g = nn_graph_new(); x = in3(g, "x", 3, 4, 5); gradcheck("batchnorm NCHW train", g, nn_batchnorm(g, x), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 5); gradcheck("batchnorm 1d train", g, nn_batchnorm(g, x), 4, 1);
+  g = nn_graph_new(); x = in3(g, "x", 3, 4, 5); gradcheck("batchnorm eval", g, nn_batchnorm(g, x), 3, 0);
+  g = nn_graph_new(); x = in3(g, "x", 3, 4, 5); gradcheck("batchnorm frozen scale", g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1), 3, 1);
+  g = nn_graph_new(); d2[0] = 3; d2[1] = 7; x = nn_input(g, "x", 2, d2); nn_set_requires_grad(x);
+  gradcheck("layernorm", g, nn_layernorm(g, x), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 9); gradcheck("dropout", g, nn_dropout(g, x, 0.3f), 3, 1);
+  g = nn_graph_new(); x = in3(g, "x", 2, 3, 3); gradcheck("flatten + dense", g, nn_dense(g, nn_flatten(g, x), 4), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 6); y = in1(g, "y", 6); gradcheck("add", g, nn_add(g, x, y), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 6); gradcheck("add x + x (accumulation)", g, nn_add(g, x, nn_tanh(g, x)), 3, 1);
+  g = nn_graph_new(); xs[0] = in3(g, "a", 1, 2, 3); xs[1] = in3(g, "b", 3, 2, 3); xs[2] = in3(g, "c", 2, 2, 3);
+  gradcheck("concat", g, nn_concat(g, 3, xs), 2, 1);
+  g = nn_graph_new(); x = in1(g, "x", 5); gradcheck("scale", g, nn_scale(g, x, -1.0f / 9), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("relu", g, nn_relu(g, x), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("leaky_relu", g, nn_leaky_relu(g, x, 0.1f), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("gelu", g, nn_gelu(g, x), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("sigmoid", g, nn_sigmoid(g, x), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("tanh", g, nn_tanh(g, x), 3, 1);
+  g = nn_graph_new(); d2[0] = 2; d2[1] = 5; x = nn_input(g, "x", 2, d2); nn_set_requires_grad(x);
+  gradcheck("softmax", g, nn_softmax(g, x), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 4); y = nn_input(g, "label", 1, &one);
+  gradcheck("cross_entropy mean", g, nn_cross_entropy(g, x, y, 0, NN_MEAN), 5, 1);
+  g = nn_graph_new(); x = in1(g, "x", 4); y = nn_input(g, "label", 1, &one);
+  gradcheck("cross_entropy sum + smoothing", g, nn_cross_entropy(g, x, y, 0.2f, NN_SUM), 5, 1);
+  g = nn_graph_new(); x = in1(g, "x", 3); y = in1(g, "prob", 3);
+  gradcheck("bce_with_logits", g, nn_bce_with_logits(g, x, y, NN_MEAN), 3, 1);
+  g = nn_graph_new(); x = in1(g, "x", 3); y = in1(g, "y", 3);
+  gradcheck("mse sum", g, nn_mse(g, x, y, NN_SUM), 3, 1);
+}
+
+/* ---------------------------------------------------------------------
+   Forward results against direct references
+   --------------------------------------------------------------------- */
+static void naive_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc) {
+  int i, j, k;
+  for (i = 0; i < M; i++)
+    for (j = 0; j < N; j++) {
+      double s = 0;
+      for (k = 0; k < K; k++) s += (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+      C[i * ldc + j] = (float)(alpha * s + (beta == 0 ? 0 : beta * C[i * ldc + j]));
+    }
+}
+static void test_gemm(void) {
+  static const int sizes[][3] = {{1, 1, 1}, {1, 17, 5}, {17, 1, 5}, {5, 7, 1}, {33, 31, 29}, {64, 64, 64},
+                                 {65, 47, 257}, {3, 130, 70}, {100, 9, 300}, {7, 300, 2}, {0, 5, 5}, {5, 0, 5}, {4, 6, 0}};
+  int s, t, bad = 0, cases = 0;
+  for (s = 0; s < (int)(sizeof sizes / sizeof sizes[0]); s++)
+    for (t = 0; t < 12; t++) {
+      int M = sizes[s][0], N = sizes[s][1], K = sizes[s][2], ta = t & 1, tb = (t >> 1) & 1, pad = 3;
+      float alpha = (t / 4 == 2) ? -0.5f : 1.0f, beta = (float)(t / 4) * 0.75f - (t / 4 == 2 ? 1.5f : 0.0f);
+      int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad, i;
+      size_t na = (size_t)(ta ? K : M) * lda + 1, nb = (size_t)(tb ? N : K) * ldb + 1, nc = (size_t)M * ldc + 1;
+      float *A = (float *)malloc(na * 4), *B = (float *)malloc(nb * 4), *C = (float *)malloc(nc * 4), *R = (float *)malloc(nc * 4);
+      for (i = 0; i < (int)na; i++) A[i] = 2 * nn_rng_uniform(&trng) - 1;
+      for (i = 0; i < (int)nb; i++) B[i] = 2 * nn_rng_uniform(&trng) - 1;
+      for (i = 0; i < (int)nc; i++) C[i] = R[i] = 2 * nn_rng_uniform(&trng) - 1;
+      if (beta == 0) for (i = 0; i < (int)nc; i++) C[i] = NAN;  /* beta 0 must not read C */
+      nn__sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+      naive_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, R, ldc);
+      for (i = 0; i < M; i++) {
+        int j;
+        for (j = 0; j < N; j++)
+          if (!(fabsf(C[i * ldc + j] - R[i * ldc + j]) <= 1e-4f * (1 + (float)K))) bad++;
+      }
+      cases++;
+      free(A); free(B); free(C); free(R);
+    }
+  CHECK(bad == 0, "sgemm: %d wrong elements over %d cases", bad, cases);
+}
+
+static void test_conv_reference(void) {
+  int C = 3, H = 9, W = 8, O = 4, k = 3, s = 2, p = 1, n = 2, OH, OW, b, o, i, j, c, u, v, bad = 0, d3[3];
+  nn_graph *g = nn_graph_new();
+  nn_node *x, *y;
+  nn_model *m;
+  float *xv, *wv, *bv, *yv;
+  d3[0] = C; d3[1] = H; d3[2] = W;
+  x = nn_input(g, "x", 3, d3);
+  y = nn_conv2d(g, x, O, k, s, p);
+  m = nn_compile(g, n, nn_cpu_backend());
+  OH = y->shape.dim[1]; OW = y->shape.dim[2];
+  CHECK(OH == 5 && OW == 4, "conv output %dx%d", OH, OW);
+  xv = (float *)malloc(sizeof(float) * n * C * H * W); wv = (float *)malloc(sizeof(float) * O * C * k * k);
+  bv = (float *)malloc(sizeof(float) * O); yv = (float *)malloc(sizeof(float) * n * O * OH * OW);
+  for (i = 0; i < n * C * H * W; i++) xv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < O * C * k * k; i++) wv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < O; i++) bv[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", xv);
+  nn_write(m, nn_node_input(y, 1), wv);
+  nn_write(m, nn_node_input(y, 2), bv);
+  nn_predict(m, y);
+  nn_read(m, y, yv);
+  for (b = 0; b < n; b++)
+    for (o = 0; o < O; o++)
+      for (i = 0; i < OH; i++)
+        for (j = 0; j < OW; j++) {
+          double acc = bv[o];
+          for (c = 0; c < C; c++)
+            for (u = 0; u < k; u++)
+              for (v = 0; v < k; v++) {
+                int h = i * s - p + u, w = j * s - p + v;
+                if (h >= 0 && h < H && w >= 0 && w < W) acc += (double)xv[((b * C + c) * H + h) * W + w] * wv[((o * C + c) * k + u) * k + v];
+              }
+          if (fabs(acc - yv[((b * O + o) * OH + i) * OW + j]) > 1e-4) bad++;
+        }
+  CHECK(bad == 0, "conv2d forward differs from the direct convolution at %d points", bad);
+  free(xv); free(wv); free(bv); free(yv);
+  nn_model_free(m);
+}
+
+static void test_op_values(void) {
+  nn_graph *g = nn_graph_new();
+  int four = 4, one = 1;
+  nn_node *x = nn_input(g, "x", 1, &four), *lab = nn_input(g, "label", 1, &one), *l, *gl, *sm;
+  nn_model *m;
+  float zeros[8] = {0}, labels[2] = {1, 3}, v, out[8];
+  gl = nn_gelu(g, x);
+  sm = nn_softmax(g, x);
+  l = nn_cross_entropy(g, x, lab, 0.3f, NN_MEAN);
+  m = nn_compile(g, 2, nn_cpu_backend());
+  nn_feed(m, "x", zeros);
+  nn_feed(m, "label", labels);
+  nn_forward(m, 1);
+  v = nn_loss(m);
+  CHECK(fabsf(v - logf(4)) < 1e-5f, "cross entropy of uniform logits is log(4) with any smoothing: %f", v);
+  {
+    float xv[8] = {-2, -0.5f, 0.5f, 3, 1, 1, 1, 1};
+    nn_feed(m, "x", xv);
+    nn_predict(m, gl);
+    nn_read(m, gl, out);
+    CHECK(fabsf(out[0] - (-0.04550026f)) < 1e-5f && fabsf(out[3] - 2.9959502f) < 1e-5f, "gelu(-2)=%f gelu(3)=%f", out[0], out[3]);
+    nn_predict(m, sm);
+    nn_read(m, sm, out);
+    CHECK(fabsf(out[4] - 0.25f) < 1e-6f && fabsf(out[0] + out[1] + out[2] + out[3] - 1) < 1e-6f, "softmax rows sum to 1");
+  }
+  CHECK(l == m->loss, "the last loss is the training loss");
+  nn_model_free(m);
+}
+
+/* batch norm: running statistics follow PyTorch's momentum convention */
+static void test_batchnorm_running(void) {
+  nn_graph *g = nn_graph_new();
+  int one = 1;
+  nn_node *x = nn_input(g, "x", 1, &one), *y = nn_batchnorm_ex(g, x, 0.6f, 1e-5f, 0);
+  nn_model *m = nn_compile(g, 4, nn_cpu_backend());
+  float xv[4] = {1, 2, 3, 6}, rm, rv, yv[4];
+  nn_feed(m, "x", xv);
+  nn_predict(m, y);               /* eval: running stats 0/1 leave x alone */
+  nn_read(m, y, yv);
+  CHECK(fabsf(yv[3] - 6 / sqrtf(1 + 1e-5f)) < 1e-5f, "eval batchnorm uses running statistics");
+  nn__run_forward(m, y, 1);
+  nn_read(m, nn_node_input(y, 3), &rm);
+  nn_read(m, nn_node_input(y, 4), &rv);
+  /* mean 3, unbiased var (4+1+0+9)/3 = 14/3 */
+  CHECK(fabsf(rm - 0.6f * 3) < 1e-5f && fabsf(rv - (0.4f + 0.6f * 14.0f / 3)) < 1e-4f, "running mean %f var %f", rm, rv);
+  nn_model_free(m);
+}
+
+/* ---------------------------------------------------------------------
+   Optimizers against hand-computed values (w = 1, g = 0.5)
+   --------------------------------------------------------------------- */
+static float opt_run(nn_opt_kind kind, int flags, float lr, float mom, float wd, float b1, float b2, int steps) {
+  nn_backend *be = nn_cpu_backend();
+  float w = 1, g = 0.5f, s1 = 0, s2 = 0;
+  nn_update u;
+  int t;
+  memset(&u, 0, sizeof u);
+  u.kind = kind; u.flags = flags; u.w = &w; u.g = &g; u.s1 = &s1; u.s2 = &s2; u.n = 1;
+  u.lr = lr; u.momentum = mom; u.weight_decay = wd; u.beta1 = b1; u.beta2 = b2; u.eps = 1e-8f; u.grad_scale = 1;
+  for (t = 1; t <= steps; t++) { u.step = t; be->update(be, &u); }
+  be->destroy(be);
+  return w;
+}
+static void test_optimizers(void) {
+  float w;
+  w = opt_run(NN_OPT_SGD, 0, 0.1f, 0, 0, 0, 0, 1);              CHECK(fabsf(w - 0.95f) < 1e-6f, "sgd %f", w);
+  w = opt_run(NN_OPT_SGD, 0, 0.1f, 0.9f, 0, 0, 0, 2);           CHECK(fabsf(w - 0.855f) < 1e-6f, "sgd momentum %f", w);
+  w = opt_run(NN_OPT_SGD, NN_NESTEROV, 0.1f, 0.9f, 0, 0, 0, 2); CHECK(fabsf(w - 0.7695f) < 1e-6f, "nesterov %f", w);
+  w = opt_run(NN_OPT_SGD, 0, 0.1f, 0, 0.1f, 0, 0, 1);           CHECK(fabsf(w - 0.94f) < 1e-6f, "sgd L2 %f", w);
+  w = opt_run(NN_OPT_SGD, NN_DECOUPLED_WD, 0.1f, 0.9f, 0.1f, 0, 0, 2);
+  CHECK(fabsf(w - 0.8356f) < 1e-6f, "sgd decoupled wd %f", w);
+  w = opt_run(NN_OPT_ADAM, 0, 0.1f, 0, 0, 0.9f, 0.999f, 1);     CHECK(fabsf(w - 0.9f) < 1e-6f, "adam 1 step %f", w);
+  w = opt_run(NN_OPT_ADAM, 0, 0.1f, 0, 0, 0.9f, 0.999f, 2);     CHECK(fabsf(w - 0.8f) < 1e-5f, "adam 2 steps %f", w);
+  w = opt_run(NN_OPT_ADAM, NN_DECOUPLED_WD, 0.1f, 0, 0.1f, 0.9f, 0.999f, 1);
+  CHECK(fabsf(w - 0.89f) < 1e-6f, "adamw %f", w);
+  w = opt_run(NN_OPT_RMSPROP, 0, 0.01f, 0, 0, 0, 0.99f, 1);     CHECK(fabsf(w - 0.9f) < 1e-5f, "rmsprop %f", w);
+}
+
+/* a tiny regression model: y = w . x, to check steps through the model */
+static nn_model *tiny_model(nn_node **wout) {
+  nn_graph *g = nn_graph_new();
+  int two = 2, one = 1;
+  nn_node *x = nn_input(g, "x", 1, &two), *t = nn_input(g, "t", 1, &one), *y = nn_dense_ex(g, x, 1, 0);
+  nn_mse(g, y, t, NN_SUM);
+  *wout = nn_node_input(y, 1);
+  return nn_compile(g, 1, nn_cpu_backend());
+}
+static void test_training_utilities(void) {
+  nn_node *w;
+  nn_model *m = tiny_model(&w);
+  nn_optimizer *o = nn_sgd(m, 0.1f, 0, 0, 0);
+  float xv[2] = {1, 2}, tv = 0, wv[2] = {1, 1}, gr[2];
+  double norm;
+  long before;
+  nn_feed(m, "x", xv);
+  nn_feed(m, "t", &tv);
+  nn_write(m, w, wv);
+  nn_forward(m, 1);
+  nn_backward(m);
+  nn_read_grad(m, w, gr);  /* dL/dw = 2 (w.x - t) x = (6, 12) */
+  CHECK(fabsf(gr[0] - 6) < 1e-5f && fabsf(gr[1] - 12) < 1e-5f, "mse gradient (%f, %f)", gr[0], gr[1]);
+  norm = nn_clip_grad_norm(m, 1.0f);
+  nn_read_grad(m, w, gr);
+  CHECK(fabs(norm - sqrt(180.0)) < 1e-4 && fabsf(sqrtf(gr[0] * gr[0] + gr[1] * gr[1]) - 1) < 1e-4f, "clip: norm %f", norm);
+  /* a per-parameter multiplier of 0 freezes the weight */
+  nn_set_lr_mult(w, 0);
+  nn_train_step(m, o);
+  nn_read(m, w, gr);
+  CHECK(gr[0] == 1 && gr[1] == 1, "lr_mult 0 freezes");
+  nn_set_lr_mult(w, 1);
+  /* no allocation inside a training step */
+  before = test_allocs;
+  nn_train_step(m, o);
+  nn_train_step(m, o);
+  CHECK(test_allocs == before, "training steps allocated %ld times", test_allocs - before);
+  /* moving average: with decay 0.5 it sits halfway */
+  {
+    nn_ema *e = nn_ema_new(m, 0.5f);
+    float a[2], cur[2], after[2];
+    nn_read(m, w, a);
+    nn_train_step(m, o);
+    nn_read(m, w, cur);
+    nn_ema_update(e);
+    nn_ema_swap(e);
+    nn_read(m, w, after);
+    CHECK(fabsf(after[0] - 0.5f * (a[0] + cur[0])) < 1e-6f, "ema halfway: %f", after[0]);
+    nn_ema_swap(e);
+    nn_read(m, w, after);
+    CHECK(after[0] == cur[0], "ema swap restores the weights");
+    nn_ema_copy_to_model(e);
+    nn_read(m, w, after);
+    CHECK(fabsf(after[0] - 0.5f * (a[0] + cur[0])) < 1e-6f, "ema copy to model");
+    nn_ema_free(e);
+  }
+  /* non-finite loss is reported, not trained on */
+  {
+    float inf = INFINITY;
+    nn_feed(m, "t", &inf);
+    CHECK(isnan(nn_train_step(m, o)) && strstr(nn_last_error(), "loss"), "non-finite loss: %s", nn_last_error());
+  }
+  nn_optimizer_free(o);
+  nn_model_free(m);
+}
+static void test_schedules(void) {
+  float xs[3] = {0, 23, 100}, ys[3] = {0.2f, 1.0f, 0.07f};
+  CHECK(fabsf(nn_lr_piecewise(0, 3, xs, ys) - 0.2f) < 1e-6f, "piecewise start");
+  CHECK(fabsf(nn_lr_piecewise(11.5f, 3, xs, ys) - 0.6f) < 1e-6f, "piecewise middle");
+  CHECK(fabsf(nn_lr_piecewise(61.5f, 3, xs, ys) - 0.535f) < 1e-5f, "piecewise decay");
+  CHECK(fabsf(nn_lr_piecewise(200, 3, xs, ys) - 0.07f) < 1e-6f, "piecewise end");
+  CHECK(fabsf(nn_lr_cosine(1, 0, 100, 0, 0) - 1) < 1e-6f && fabsf(nn_lr_cosine(1, 50, 100, 0, 0) - 0.5f) < 1e-6f &&
+        fabsf(nn_lr_cosine(1, 100, 100, 0, 0.1f) - 0.1f) < 1e-6f, "cosine");
+  CHECK(fabsf(nn_lr_cosine(1, 4, 100, 10, 0) - 0.5f) < 1e-6f, "cosine warmup");
+  CHECK(fabsf(nn_lr_step(1, 25, 10, 0.5f) - 0.25f) < 1e-6f, "step schedule");
+}
+
+/* ---------------------------------------------------------------------
+   Convergence: XOR and linear regression
+   --------------------------------------------------------------------- */
+static void test_xor(void) {
+  nn_graph *g = nn_graph_new();
+  int two = 2, one = 1, i, right = 0;
+  nn_node *x = nn_input(g, "x", 1, &two), *t = nn_input(g, "t", 1, &one), *z;
+  nn_model *m;
+  nn_optimizer *o;
+  float xv[8] = {0, 0, 0, 1, 1, 0, 1, 1}, tv[4] = {0, 1, 1, 0}, zv[4];
+  z = nn_dense(g, nn_tanh(g, nn_dense(g, x, 8)), 1);
+  nn_bce_with_logits(g, z, t, NN_MEAN);
+  m = nn_compile(g, 4, nn_cpu_backend());
+  o = nn_adam(m, 0.05f, 0.9f, 0.999f, 1e-8f, 0);
+  nn_feed(m, "x", xv);
+  nn_feed(m, "t", tv);
+  for (i = 0; i < 500; i++) nn_train_step(m, o);
+  nn_predict(m, z);
+  nn_read(m, z, zv);
+  for (i = 0; i < 4; i++) right += (zv[i] > 0) == (tv[i] > 0.5f);
+  CHECK(right == 4 && nn_loss(m) < 0.05f, "xor: %d/4 right, loss %f", right, nn_loss(m));
+  nn_optimizer_free(o);
+  nn_model_free(m);
+}
+static void test_linreg(void) {
+  nn_graph *g = nn_graph_new();
+  int two = 2, one = 1, i, step;
+  nn_node *x = nn_input(g, "x", 1, &two), *t = nn_input(g, "t", 1, &one), *y = nn_dense(g, x, 1);
+  nn_model *m;
+  nn_optimizer *o;
+  float xv[64], tv[32], w[2], b;
+  nn_mse(g, y, t, NN_MEAN);
+  m = nn_compile(g, 32, nn_cpu_backend());
+  o = nn_sgd(m, 0.1f, 0.9f, 0, 0);
+  for (step = 0; step < 300; step++) {
+    for (i = 0; i < 32; i++) {
+      xv[2 * i] = 2 * nn_rng_uniform(&trng) - 1;
+      xv[2 * i + 1] = 2 * nn_rng_uniform(&trng) - 1;
+      tv[i] = 3 * xv[2 * i] - 2 * xv[2 * i + 1] + 0.5f;
+    }
+    nn_feed(m, "x", xv);
+    nn_feed(m, "t", tv);
+    nn_train_step(m, o);
+  }
+  nn_read(m, nn_node_input(y, 1), w);
+  nn_read(m, nn_node_input(y, 2), &b);
+  CHECK(fabsf(w[0] - 3) < 1e-3f && fabsf(w[1] + 2) < 1e-3f && fabsf(b - 0.5f) < 1e-3f, "linreg: %f %f %f", w[0], w[1], b);
+  nn_optimizer_free(o);
+  nn_model_free(m);
+}
+
+/* ---------------------------------------------------------------------
+   Graph errors name the op and both shapes; bad graphs do not compile
+   --------------------------------------------------------------------- */
+static void test_build_errors(void) {
+  nn_graph *g = nn_graph_new();
+  int five = 5, six = 6, d3[3] = {3, 8, 8};
+  nn_node *a = nn_input(g, "a", 1, &five), *b = nn_input(g, "b", 1, &six), *img = nn_input(g, "img", 3, d3);
+  CHECK(nn_add(g, a, b) == NULL && strstr(nn_last_error(), "add") && strstr(nn_last_error(), "[5]") &&
+        strstr(nn_last_error(), "[6]"), "add mismatch: %s", nn_last_error());
+  CHECK(nn_relu(g, NULL) == NULL, "builders pass failures on");
+  CHECK(strstr(nn_graph_error(g), "[5]") != NULL, "the graph keeps the first error: %s", nn_graph_error(g));
+  CHECK(nn_compile(g, 4, nn_cpu_backend()) == NULL && strstr(nn_last_error(), "add"), "compile refuses: %s", nn_last_error());
+  g = nn_graph_new();
+  a = nn_input(g, "a", 1, &five);
+  CHECK(nn_conv2d(g, a, 4, 3, 1, 1) == NULL && strstr(nn_last_error(), "conv2d") && strstr(nn_last_error(), "[5]"),
+        "conv on a vector: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_conv2d(g, img, 4, 11, 1, 1) == NULL && strstr(nn_last_error(), "[3, 8, 8]"), "kernel too large: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_input(g, "img", 1, &five) == NULL && strstr(nn_last_error(), "taken"), "duplicate names: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  a = nn_input(g, "a", 1, &five);
+  b = nn_input(g, "label", 1, &five);
+  CHECK(nn_cross_entropy(g, a, b, 0, NN_MEAN) == NULL && strstr(nn_last_error(), "labels"), "labels shape: %s", nn_last_error());
+  nn_graph_free(g);
+  /* labels that are not classes fail the step with a reason */
+  {
+    nn_graph *g2 = nn_graph_new();
+    int one = 1;
+    nn_node *x = nn_input(g2, "x", 1, &five), *l = nn_input(g2, "label", 1, &one);
+    nn_model *m;
+    float xv[5] = {0}, bad = 7;
+    nn_cross_entropy(g2, nn_dense(g2, x, 3), l, 0, NN_MEAN);
+    m = nn_compile(g2, 1, nn_cpu_backend());
+    nn_feed(m, "x", xv);
+    nn_feed(m, "label", &bad);
+    CHECK(!nn_forward(m, 1) && strstr(nn_last_error(), "label 7"), "bad label: %s", nn_last_error());
+    CHECK(!nn_set_batch(m, 2) && nn_set_batch(m, 1), "set_batch bounds");
+    CHECK(!nn_feed(m, "nope", xv) && strstr(nn_last_error(), "nope"), "feed unknown input: %s", nn_last_error());
+    nn_model_free(m);
+  }
+}
+
+/* the registry is in enum order and complete */
+static void test_op_table(void) {
+  int i, ok = 1;
+  for (i = 0; i < NN_OP_COUNT; i++)
+    if ((int)nn__ops[i].op != i || !nn__ops[i].name) ok = 0;
+    else if (i > NN_OP_RESHAPE && (!nn__ops[i].forward || !nn__ops[i].backward)) ok = 0;
+  CHECK(ok, "op table order");
+}
+
+/* same seed, same initial weights; another seed, others */
+static void test_seeds(void) {
+  float a[12], b[12], c[12];
+  uint64_t seeds[3] = {7, 7, 8};
+  float *out[3];
+  int s, four = 4;
+  out[0] = a; out[1] = b; out[2] = c;
+  for (s = 0; s < 3; s++) {
+    nn_graph *g = nn_graph_new();
+    nn_node *y;
+    nn_model *m;
+    nn_graph_set_seed(g, seeds[s]);
+    y = nn_dense(g, nn_input(g, "x", 1, &four), 3);
+    m = nn_compile(g, 1, nn_cpu_backend());
+    nn_read(m, nn_node_input(y, 1), out[s]);
+    nn_model_free(m);
+  }
+  CHECK(!memcmp(a, b, sizeof a) && memcmp(a, c, sizeof a), "seeded initialisation");
+}
+
+/* dirac initialisation is the identity on the first channels */
+static void test_dirac(void) {
+  nn_graph *g = nn_graph_new();
+  int d3[3] = {2, 5, 5}, i;
+  nn_node *x = nn_input(g, "x", 3, d3), *y = nn_conv2d_ex(g, x, 3, 3, 3, 1, 1, 0);
+  nn_model *m;
+  float xv[50], yv[75];
+  nn_set_init(nn_node_input(y, 1), NN_INIT_DIRAC, 0);
+  m = nn_compile(g, 1, nn_cpu_backend());
+  for (i = 0; i < 50; i++) xv[i] = (float)i;
+  nn_feed(m, "x", xv);
+  nn_predict(m, y);
+  nn_read(m, y, yv);
+  CHECK(!memcmp(xv, yv, sizeof xv), "dirac conv copies its first channels");
+  nn_model_free(m);
+}
+
+/* ---------------------------------------------------------------------
+   IDX loader: a fixture, then hostile files
+   --------------------------------------------------------------------- */
+static void write_bytes(const char *path, const unsigned char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  fwrite(b, 1, n, f);
+  fclose(f);
+}
+static void test_idx(void) {
+  unsigned char img[4 + 12 + 2 * 3 * 2], lab[4 + 4 + 2], bad[64];
+  const char *ip = "test_idx_images.tmp", *lp = "test_idx_labels.tmp", *bp = "test_idx_bad.tmp";
+  nn_dataset *d;
+  int i;
+  memset(img, 0, sizeof img);
+  img[2] = 8; img[3] = 3; img[7] = 2; img[11] = 3; img[15] = 2;
+  for (i = 0; i < 12; i++) img[16 + i] = (unsigned char)(i * 20);
+  memset(lab, 0, sizeof lab);
+  lab[2] = 8; lab[3] = 1; lab[7] = 2; lab[8] = 4; lab[9] = 9;
+  write_bytes(ip, img, sizeof img);
+  write_bytes(lp, lab, sizeof lab);
+  d = nn_load_idx(ip, lp);
+  CHECK(d && d->n == 2 && d->shape.ndim == 3 && d->shape.dim[1] == 3 && d->shape.dim[2] == 2 && d->num_classes == 10 &&
+        d->y[1] == 9 && fabsf(d->x[11] - 220 / 255.0f) < 1e-6f, "idx fixture: %s", d ? "wrong contents" : nn_last_error());
+  nn_dataset_free(d);
+  /* truncated data */
+  write_bytes(bp, img, sizeof img - 1);
+  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "truncated"), "truncated: %s", nn_last_error());
+  /* trailing bytes */
+  memcpy(bad, img, sizeof img); bad[sizeof img] = 1;
+  write_bytes(bp, bad, sizeof img + 1);
+  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "trailing"), "trailing: %s", nn_last_error());
+  /* bad magic, element type, dimension count */
+  memcpy(bad, img, sizeof img); bad[0] = 1;
+  write_bytes(bp, bad, sizeof img);
+  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "magic"), "magic: %s", nn_last_error());
+  memcpy(bad, img, sizeof img); bad[2] = 0x0D;
+  write_bytes(bp, bad, sizeof img);
+  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "type"), "type: %s", nn_last_error());
+  memcpy(bad, img, sizeof img); bad[3] = 9;
+  write_bytes(bp, bad, sizeof img);
+  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "dimensions"), "ndim: %s", nn_last_error());
+  /* sizes whose product overflows, and a header cut short */
+  memcpy(bad, img, 16); bad[4] = bad[8] = bad[12] = 0x7f;
+  write_bytes(bp, bad, 16);
+  CHECK(!nn_load_idx(bp, lp), "huge dimensions are rejected: %s", nn_last_error());
+  write_bytes(bp, img, 9);
+  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "header"), "short header: %s", nn_last_error());
+  write_bytes(bp, img, 0);
+  CHECK(!nn_load_idx(bp, lp), "empty file: %s", nn_last_error());
+  /* image and label counts differ */
+  lab[7] = 1;
+  write_bytes(bp, lab, sizeof lab - 1);
+  CHECK(!nn_load_idx(ip, bp) && strstr(nn_last_error(), "labels"), "count mismatch: %s", nn_last_error());
+  CHECK(!nn_load_idx("no/such/file", lp) && strstr(nn_last_error(), "no/such/file"), "missing: %s", nn_last_error());
+  CHECK(!nn_load_idx(".", lp), "a directory is not a file: %s", nn_last_error());
+  remove(ip); remove(lp); remove(bp);
+}
+
+/* ---------------------------------------------------------------------
+   Metrics against hand-computed values
+   --------------------------------------------------------------------- */
+static void test_metrics(void) {
+  /* 3 classes; true 0: 2 right, 1 as class 1; true 1: 1 right; true 2: 1 as 0, 1 right */
+  float logits[6 * 3] = {9, 0, 0, 9, 0, 0, 0, 9, 0, 0, 9, 0, 9, 0, 0, 0, 0, 9};
+  float labels[6] = {0, 0, 0, 1, 2, 2};
+  int cm[9] = {0};
+  double p[3], r[3], f[3], mp, mr, mf;
+  float scores[4] = {0.1f, 0.4f, 0.35f, 0.8f}, y[4] = {0, 0, 1, 1};
+  float tied[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+  nn_confusion_add(cm, 3, logits, labels, 6);
+  CHECK(cm[0] == 2 && cm[1] == 1 && cm[4] == 1 && cm[6] == 1 && cm[8] == 1, "confusion matrix");
+  CHECK(fabs(nn_confusion_accuracy(cm, 3) - 4.0 / 6) < 1e-12, "accuracy");
+  nn_class_metrics(cm, 3, p, r, f, &mp, &mr, &mf);
+  /* class 0: precision 2/3, recall 2/3; class 1: 1/2, 1; class 2: 1, 1/2 */
+  CHECK(fabs(p[0] - 2.0 / 3) < 1e-12 && fabs(r[1] - 1) < 1e-12 && fabs(p[1] - 0.5) < 1e-12 && fabs(r[2] - 0.5) < 1e-12,
+        "precision/recall");
+  CHECK(fabs(f[1] - 2.0 / 3) < 1e-12 && fabs(mp - (2.0 / 3 + 0.5 + 1) / 3) < 1e-12 && fabs(mf - (2.0 / 3 * 3) / 3) < 1e-12,
+        "f1 and macro averages: %f %f", f[1], mf);
+  CHECK(fabs(nn_roc_auc(scores, y, 4) - 0.75) < 1e-12, "auc");
+  CHECK(fabs(nn_roc_auc(tied, y, 4) - 0.5) < 1e-12, "auc with ties");
+  CHECK(isnan(nn_roc_auc(scores, tied, 4)), "auc with one class is undefined");
+}
+
+static void test_summary(void) {
+  nn_graph *g = nn_graph_new();
+  int d3[3] = {1, 8, 8};
+  nn_model *m;
+  FILE *f = tmpfile();
+  char text[4096];
+  size_t n;
+  nn_layer_name(g, "stem");
+  nn_dense(g, nn_flatten(g, nn_maxpool2d(g, nn_conv2d(g, nn_input(g, "x", 3, d3), 4, 3, 1, 1), 2, 2)), 10);
+  m = nn_compile(g, 2, nn_cpu_backend());
+  nn_summary(m, f);
+  rewind(f);
+  n = fread(text, 1, sizeof text - 1, f);
+  text[n] = 0;
+  fclose(f);
+  /* conv 4*1*9+4 = 40 params, dense 64*10+10 = 650 */
+  CHECK(strstr(text, "stem") && strstr(text, "690") && nn_num_params(m) == 690, "summary:\n%s", text);
+  CHECK(nn_find(m->graph, "stem.weight") && nn_find(m->graph, "dense1.bias"), "layer parameter names");
+  nn_model_free(m);
+}
+
+int main(void) {
+  nn_rng_seed(&trng, 2026);
+  test_op_table();
+  test_gemm();
+  test_conv_reference();
+  test_op_values();
+  test_batchnorm_running();
+  test_gradients();
+  test_optimizers();
+  test_training_utilities();
+  test_schedules();
+  test_xor();
+  test_linreg();
+  test_build_errors();
+  test_seeds();
+  test_dirac();
+  test_idx();
+  test_metrics();
+  test_summary();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
