@@ -106,6 +106,8 @@ typedef enum nn_op {
   NN_OP_RELU, NN_OP_LEAKY_RELU, NN_OP_GELU, NN_OP_SIGMOID, NN_OP_TANH,
   NN_OP_SOFTMAX,
   NN_OP_CROSS_ENTROPY, NN_OP_BCE_LOGITS, NN_OP_MSE,
+  NN_OP_EMBEDDING, NN_OP_RNN, NN_OP_LSTM, NN_OP_GRU,
+  NN_OP_SEQ_LAST, NN_OP_SEQ_MAXPOOL, NN_OP_SEQ_MEANPOOL,
   NN_OP_COUNT
 } nn_op;
 NNDEF const char *nn_op_name(nn_op op);
@@ -202,6 +204,51 @@ NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *logits, nn_node *targets
                                   nn_reduction red);
 NNDEF nn_node *nn_mse(nn_graph *g, nn_node *pred, nn_node *target, nn_reduction red);
 NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss);
+
+/* Sequences.  A sequence is [T, F] per sample: T steps of F features, T the
+   padded length the graph is built with.  `lengths` is an input of shape [1]
+   holding each sample's number of valid steps (0..T, fed as floats like
+   labels); NULL means all T steps are valid.  Steps past a sample's length
+   change no output and no gradient, and the recurrent ops run only as far
+   as the longest sample in the batch.
+   Embedding: ids (integers fed as floats, any shape) -> ids' shape + [dim];
+   the weight [vocab, dim] starts N(0, 1), as in PyTorch.  An id outside
+   0..vocab-1 fails the forward pass, naming the id and the vocabulary size. */
+NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim);
+
+/* Recurrent layers over a whole sequence, one op per layer: x [T, F] ->
+   [T, dirs * hidden], each step the hidden state h_t (zeros at padded
+   steps).  `layers` stacks that many; flags NN_BIDIRECTIONAL adds a second
+   direction that starts at each sample's last valid step and runs to step 0;
+   its states follow the forward ones in the output.  Equations (PyTorch and
+   cuDNN; sigma the logistic function, h_{-1} = c_{-1} = 0):
+     rnn:  h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+     lstm: i = sigma(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+           f = sigma(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+           g = tanh (W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+           o = sigma(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+           c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)
+     gru:  r = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+           z = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+           n = tanh (W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
+           h_t = (1 - z) * n + z * h_{t-1}
+   Parameters of layer L, named PREFIX.weight_ih_lL [dirs*G*hidden, F],
+   .weight_hh_lL [dirs*G*hidden, hidden], .bias_ih_lL and .bias_hh_lL
+   [dirs*G*hidden]: PyTorch's tensors with the gates in its order (lstm
+   i,f,g,o; gru r,z,n; G gates) and the reverse direction's stacked after
+   the forward one; all start U(-1/sqrt(hidden), 1/sqrt(hidden)). */
+enum { NN_BIDIRECTIONAL = 1 };
+NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
+NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
+NNDEF nn_node *nn_gru(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
+
+/* Reductions over the valid steps of x [T, F] -> [F] (zeros for an empty
+   sequence).  seq_last takes step length-1; on the output of a bidirectional
+   recurrent layer it takes the reverse direction's half at step 0, so that
+   both halves are final states. */
+NNDEF nn_node *nn_seq_last(nn_graph *g, nn_node *x, nn_node *lengths);
+NNDEF nn_node *nn_seq_maxpool(nn_graph *g, nn_node *x, nn_node *lengths);
+NNDEF nn_node *nn_seq_meanpool(nn_graph *g, nn_node *x, nn_node *lengths);
 
 /* ======================================================================
    Backends: a table of functions that owns buffers and runs ops.  The
@@ -340,6 +387,64 @@ NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count,
                              float *x, float *y);
 /* keep only the first n samples (n <= d->n) */
 NNDEF void nn_dataset_truncate(nn_dataset *d, int n);
+
+/* ======================================================================
+   Text: a tokenizer, a vocabulary, encoding to ids, the aclImdb layout and
+   batches of similar lengths
+   ====================================================================== */
+/* Tokenizes len bytes of text (NUL bytes allowed) into out, which must hold
+   2 * len + 1 bytes: lower-case tokens separated by single spaces, then a
+   NUL.  A token is a word (ASCII letters and digits, UTF-8 letters, with
+   inner apostrophes and hyphens: "don't", "low-budget") or a punctuation
+   mark (a run of one mark, at most 3 long: "!!!", "...").  HTML line
+   breaks (<br />) are spaces; bytes that are not valid UTF-8 are dropped.
+   Returns the number of tokens. */
+NNDEF size_t nn_tokenize(const char *text, size_t len, char *out);
+
+/* A vocabulary: count words, then keep the most frequent.  Ids: NN_PAD 0,
+   NN_UNK 1 (every word not kept), then the kept words by falling count
+   (ties in byte order). */
+enum { NN_PAD = 0, NN_UNK = 1 };
+typedef struct nn_vocab nn_vocab;
+NNDEF nn_vocab *nn_vocab_new(void);
+NNDEF void nn_vocab_free(nn_vocab *v);
+NNDEF int nn_vocab_add(nn_vocab *v, const char *tokens);   /* counts tokenized text */
+/* keeps at most max_size ids (PAD and UNK included) of words counted at
+   least min_count times; fails if no word qualifies.  Ends the counting. */
+NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count);
+NNDEF int nn_vocab_size(const nn_vocab *v);
+NNDEF int nn_vocab_id(const nn_vocab *v, const char *word, size_t len); /* NN_UNK if absent */
+NNDEF const char *nn_vocab_word(const nn_vocab *v, int id);
+NNDEF long nn_vocab_count(const nn_vocab *v, int id);      /* times counted */
+/* Writes maxlen ids of tokenized text: the first maxlen tokens, or with
+   keep_end the last maxlen, then NN_PAD.  Returns how many are tokens. */
+NNDEF int nn_text_encode(const nn_vocab *v, const char *tokens, int maxlen, int keep_end, float *ids);
+
+/* Tokenized documents with labels. */
+typedef struct nn_text_set {
+  int n;
+  char *text;          /* every document, tokenized, each ending in a NUL */
+  size_t *offset;      /* document i is text + offset[i] */
+  int *tokens;         /* its number of tokens */
+  float *y;            /* its label */
+} nn_text_set;
+/* The aclImdb layout: the .txt files of DIR/SPLIT/pos (label 1) and of
+   DIR/SPLIT/neg (label 0), SPLIT "train" or "test".  Files in name order, positives and
+   negatives alternating, so any first N documents are balanced.  A missing
+   folder, an empty or unreadable file, or one without words fails, naming
+   it. */
+NNDEF nn_text_set *nn_load_aclimdb(const char *dir, const char *split);
+NNDEF void nn_text_set_free(nn_text_set *s);
+NNDEF void nn_text_set_truncate(nn_text_set *s, int n);   /* keep the first n */
+/* counts the words of every document of s into v */
+NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s);
+
+/* An order of samples 0..n-1 for mini-batches of similar lengths, so that
+   padded steps are few: with r, a shuffle, then each window of `window`
+   batches sorted by length, then the full batches shuffled (a short one
+   last); without r, all sorted by length (for evaluation).  Batch k is
+   order[k * batch ...]. */
+NNDEF void nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order);
 
 /* ======================================================================
    Metrics
@@ -1549,6 +1654,436 @@ static int nn__mse_bwd(const nn__ctx *c) {
   return 1;
 }
 
+/* ---- embedding: ids [..] -> rows of weight [V, D].  The ids are floats
+   holding integers; backward adds into the rows used, and only those. ---- */
+static int nn__embedding_fwd(const nn__ctx *c) {
+  const nn_node *ids = NN__IN(c, 0);
+  int V = NN__IN(c, 1)->shape.dim[0], D = NN__IN(c, 1)->shape.dim[1];
+  size_t i, count = nn__len(c, ids), per = nn__per(ids);
+  for (i = 0; i < count; i++) {
+    float v = c->x[0][i];
+    if (!(v >= 0 && v < (float)V) || v != floorf(v))
+      return nn__fail("embedding '%s': id %g (sample %zu, position %zu) is not in the vocabulary of %d (ids 0..%d)",
+                      c->node->name, v, i / per, i % per, V, V - 1);
+    memcpy(c->y + i * D, c->x[1] + (size_t)v * D, (size_t)D * sizeof(float));
+  }
+  return 1;
+}
+static int nn__embedding_bwd(const nn__ctx *c) {
+  int D = NN__IN(c, 1)->shape.dim[1], j;
+  size_t i, count = nn__len(c, NN__IN(c, 0));
+  if (!c->dx[1]) return 1;
+  for (i = 0; i < count; i++) {
+    float *dw = c->dx[1] + (size_t)c->x[0][i] * D;
+    const float *dy = c->dy + i * D;
+    for (j = 0; j < D; j++) dw[j] += dy[j];
+  }
+  return 1;
+}
+
+/* ---- sequence lengths: input 1 of the sequence ops, [1] per sample ---- */
+static const char *nn__seq_op_name(nn_op op) {
+  switch (op) {
+  case NN_OP_RNN: return "rnn";
+  case NN_OP_LSTM: return "lstm";
+  case NN_OP_GRU: return "gru";
+  case NN_OP_SEQ_LAST: return "seq_last";
+  case NN_OP_SEQ_MAXPOOL: return "seq_maxpool";
+  default: return "seq_meanpool";
+  }
+}
+static int nn__seq_lengths_ok(const nn__ctx *c, int T) {
+  int b;
+  if (!c->x[1]) return 1;
+  for (b = 0; b < c->n; b++) {
+    float L = c->x[1][b];
+    if (!(L >= 0 && L <= (float)T) || L != floorf(L))
+      return nn__fail("%s '%s': length %g of sample %d is not a whole number of steps in 0..%d (the padded length)",
+                      nn__seq_op_name(c->node->op), c->node->name, L, b, T);
+  }
+  return 1;
+}
+static int nn__seq_len(const nn__ctx *c, int b, int T) { return c->x[1] ? (int)c->x[1][b] : T; }
+
+/* Exponential for the gates: Cephes' polynomial on x = n ln2 + r, written
+   without branches or calls so that the gate loops vectorise; relative
+   error below 2e-7 over the clamped range. */
+static float nn__fexp(float x) {
+  float n, r, p, scale;
+  int32_t e;
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  n = (float)(int32_t)(x * 1.44269504f + 128.5f) - 128.0f;   /* floor: the sum is positive */
+  r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  e = ((int32_t)n + 127) << 23;
+  memcpy(&scale, &e, sizeof scale);
+  return p * scale;
+}
+static float nn__fsigmoid(float x) { return 1.0f / (1.0f + nn__fexp(-x)); }
+static float nn__ftanh(float x) { return 2.0f / (1.0f + nn__fexp(-2.0f * x)) - 1.0f; }
+
+/* ---- recurrent layers (rnn, lstm, gru) over a whole sequence ----------
+   inputs: x [T, F], lengths, W_ih [dirs*GH, F], W_hh [dirs*GH, H],
+   b_ih, b_hh [dirs*GH] with GH = G*H (G gates); ip: H, dirs.
+   Forward: the input projection of every valid step of a sample is one
+   GEMM (both directions at once, P = x W_ih^T + b_ih); then each step one
+   GEMM of the states with W_hh and the gates fused in one loop.  The
+   batch is split once, not per step: every (direction, group of samples)
+   runs all its steps on one thread with no synchronisation.  Samples are
+   sorted by falling length, so the ones still running at a step are a
+   prefix and the step's GEMM covers only them.
+   Workspace (floats; `rows` = batch + threads state slots per direction):
+     P      batch*T*dirs*GH  gate values of every step; backward overwrites
+                             them with their gradients (dG_ih)
+     aux    batch*T*dirs*H   lstm: c_t; gru: W_hn h + b_hn, then its gradient
+     order  batch            samples by falling length
+     h, c, dh, dc  dirs*rows*H each, gh  dirs*rows*GH   per-step state
+     part   threads * (dW_ih + dW_hh + db_ih + db_hh)   backward partial sums */
+typedef struct nn__rec {
+  nn_op op;
+  int n, T, F, H, dirs, G, GH, rows, threads, chunks;
+  float *P, *aux, *order, *h, *cs, *dh, *dc, *gh, *part;
+} nn__rec;
+static int nn__rec_gates(nn_op op) { return op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1; }
+static size_t nn__rec_part(const nn_node *nd) {
+  size_t GH = (size_t)nn__rec_gates(nd->op) * nd->ip[0], dirs = (size_t)nd->ip[1];
+  return dirs * GH * ((size_t)NN__LAST(nd->in[0]) + (size_t)nd->ip[0] + 2);
+}
+static size_t nn__rec_ws(const nn_node *nd, int batch) {
+  size_t T = (size_t)nd->shape.dim[0], H = (size_t)nd->ip[0], dirs = (size_t)nd->ip[1];
+  size_t GH = (size_t)nn__rec_gates(nd->op) * H, th = (size_t)nn__max_threads(), rows = (size_t)batch + th;
+  /* nn_compile sets the model's thread count to nn__max_threads() too */
+  return (size_t)batch * T * dirs * (GH + (nd->op == NN_OP_RNN ? 0 : H)) + (size_t)batch +
+         dirs * rows * (4 * H + GH) + th * nn__rec_part(nd);
+}
+static nn__rec nn__rec_get(const nn__ctx *c) {
+  nn__rec r;
+  const nn_node *nd = c->node;
+  size_t slab;
+  float *w = c->ws;
+  r.op = nd->op;
+  r.n = c->n; r.T = nd->shape.dim[0]; r.F = NN__LAST(nd->in[0]);
+  r.H = nd->ip[0]; r.dirs = nd->ip[1]; r.G = nn__rec_gates(nd->op); r.GH = r.G * r.H;
+  r.threads = c->m->threads;
+  r.rows = c->m->max_batch + r.threads;
+  /* one group of samples per thread a direction leaves over */
+  r.chunks = r.threads / r.dirs > 1 ? r.threads / r.dirs : 1;
+  if (r.chunks > r.n) r.chunks = r.n > 0 ? r.n : 1;
+  slab = (size_t)c->m->max_batch * r.T * r.dirs;
+  r.P = w; w += slab * r.GH;
+  r.aux = w; if (r.op != NN_OP_RNN) w += slab * r.H;
+  r.order = w; w += c->m->max_batch;
+  slab = (size_t)r.dirs * r.rows;
+  r.h = w; w += slab * r.H;
+  r.cs = w; w += slab * r.H;
+  r.dh = w; w += slab * r.H;
+  r.dc = w; w += slab * r.H;
+  r.gh = w; w += slab * r.GH;
+  r.part = w;
+  return r;
+}
+
+/* the rows of group k: sorted positions k, k + chunks, ...; their count */
+static int nn__rec_group(const nn__rec *r, int k) { return (r->n - k + r->chunks - 1) / r->chunks; }
+static int nn__rec_sample(const nn__rec *r, int k, int i) { return (int)r->order[k + i * r->chunks]; }
+
+/* One direction of one group, all steps forward in time of that direction. */
+static void nn__rec_fwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
+  const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
+  const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
+  const float *Whh = c->x[3] + (size_t)d * GH * H, *bh = c->x[5] + (size_t)d * GH;
+  float *hs = r->h + slot * H, *cs = r->cs + slot * H, *gh = r->gh + slot * GH;
+  int M = R, s, i, j, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
+  memset(hs, 0, (size_t)R * H * sizeof(float));
+  memset(cs, 0, (size_t)R * H * sizeof(float));
+  for (s = 0; s < steps; s++) {
+    while (M > 0 && nn__seq_len(c, nn__rec_sample(r, k, M - 1), r->T) <= s) M--;
+    if (s == 0) memset(gh, 0, (size_t)M * GH * sizeof(float));
+    else nn__sgemm(0, 1, M, GH, H, 1.0f, hs, H, Whh, H, 0.0f, gh, GH, nn__gemm_work(c));
+    for (i = 0; i < M; i++) {
+      int b = nn__rec_sample(r, k, i), L = nn__seq_len(c, b, r->T), t = d ? L - 1 - s : s;
+      size_t row = (size_t)b * T + t;
+      float *NN__RESTRICT p = r->P + row * dirs * GH + (size_t)d * GH;
+      float *NN__RESTRICT y = c->y + row * dirs * H + (size_t)d * H;
+      float *NN__RESTRICT h = hs + (size_t)i * H;
+      const float *NN__RESTRICT q = gh + (size_t)i * GH;
+      if (r->op == NN_OP_RNN) {
+        for (j = 0; j < H; j++) y[j] = h[j] = p[j] = nn__ftanh(p[j] + q[j] + bh[j]);
+      } else if (r->op == NN_OP_LSTM) {
+        float *NN__RESTRICT cc = cs + (size_t)i * H, *NN__RESTRICT ca = r->aux + row * dirs * H + (size_t)d * H;
+        for (j = 0; j < H; j++) {
+          float ig = nn__fsigmoid(p[j] + q[j] + bh[j]);
+          float fg = nn__fsigmoid(p[H + j] + q[H + j] + bh[H + j]);
+          float gg = nn__ftanh(p[2 * H + j] + q[2 * H + j] + bh[2 * H + j]);
+          float og = nn__fsigmoid(p[3 * H + j] + q[3 * H + j] + bh[3 * H + j]);
+          float cn = fg * cc[j] + ig * gg;
+          p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;
+          ca[j] = cc[j] = cn;
+          y[j] = h[j] = og * nn__ftanh(cn);
+        }
+      } else {
+        float *NN__RESTRICT hn = r->aux + row * dirs * H + (size_t)d * H;
+        for (j = 0; j < H; j++) {
+          float rg = nn__fsigmoid(p[j] + q[j] + bh[j]);
+          float zg = nn__fsigmoid(p[H + j] + q[H + j] + bh[H + j]);
+          float a = q[2 * H + j] + bh[2 * H + j];
+          float ng = nn__ftanh(p[2 * H + j] + rg * a);
+          p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;
+          hn[j] = a;
+          y[j] = h[j] = (1.0f - zg) * ng + zg * h[j];
+        }
+      }
+    }
+  }
+}
+
+/* Threads pay off above this many flops of work for a recurrent op. */
+#ifndef NN__REC_OMP_MIN_FLOPS
+#define NN__REC_OMP_MIN_FLOPS 2e6
+#endif
+static int nn__rec_parallel(const nn__ctx *c, const nn__rec *r) {
+  double steps = 0;
+  int b;
+  for (b = 0; b < r->n; b++) steps += nn__seq_len(c, b, r->T);
+  return 2.0 * steps * r->dirs * r->GH * (r->F + r->H) >= NN__REC_OMP_MIN_FLOPS;
+}
+static int nn__rec_fwd(const nn__ctx *c) {
+  nn__rec r = nn__rec_get(c);
+  const int T = r.T, F = r.F, N = r.dirs * r.GH, HD = r.dirs * r.H;
+  int threads = r.threads, b, i, item, par;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  par = nn__rec_parallel(c, &r);
+  (void)threads; (void)par;
+  /* the input projection of each sample's valid steps, and zero outputs
+     past them */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (par)
+#endif
+  for (b = 0; b < r.n; b++) {
+    int L = nn__seq_len(c, b, T), t, j;
+    float *P = r.P + (size_t)b * T * N;
+    if (L > 0) nn__sgemm(0, 1, L, N, F, 1.0f, c->x[0] + (size_t)b * T * F, F, c->x[2], F, 0.0f, P, N, nn__gemm_work(c));
+    for (t = 0; t < L; t++)
+      for (j = 0; j < N; j++) P[(size_t)t * N + j] += c->x[4][j];
+    if (L < T) memset(c->y + ((size_t)b * T + L) * HD, 0, (size_t)(T - L) * HD * sizeof(float));
+  }
+  /* samples by falling length (insertion sort: batches come nearly sorted) */
+  for (b = 0; b < r.n; b++) {
+    int L = nn__seq_len(c, b, T);
+    for (i = b; i > 0 && nn__seq_len(c, (int)r.order[i - 1], T) < L; i--) r.order[i] = r.order[i - 1];
+    r.order[i] = (float)b;
+  }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
+#endif
+  for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_fwd_group(c, &r, item % r.dirs, item / r.dirs);
+  return 1;
+}
+
+/* Backward of one direction of one group, steps in reverse.  Per sample
+   and step: dG_ih into P (in place), dG_hh into gh for the step's GEMM
+   dh_prev = dG_hh W_hh (gru: plus dh z), and for the gru the candidate's
+   hidden-side gradient into aux. */
+static void nn__rec_bwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
+  const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
+  const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
+  const float *Whh = c->x[3] + (size_t)d * GH * H;
+  float *dhs = r->dh + slot * H, *dcs = r->dc + slot * H, *gh = r->gh + slot * GH;
+  int M = 0, s, i, j, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
+  memset(dhs, 0, (size_t)R * H * sizeof(float));
+  memset(dcs, 0, (size_t)R * H * sizeof(float));
+  for (s = steps - 1; s >= 0; s--) {
+    while (M < R && nn__seq_len(c, nn__rec_sample(r, k, M), r->T) > s) M++;
+    for (i = 0; i < M; i++) {
+      int b = nn__rec_sample(r, k, i), L = nn__seq_len(c, b, r->T), t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;
+      size_t row = (size_t)b * T + t, prow = (size_t)b * T + tp;
+      float *NN__RESTRICT p = r->P + row * dirs * GH + (size_t)d * GH;
+      const float *NN__RESTRICT y = c->y + row * dirs * H + (size_t)d * H;
+      const float *NN__RESTRICT dy = c->dy + row * dirs * H + (size_t)d * H;
+      float *NN__RESTRICT dh = dhs + (size_t)i * H, *NN__RESTRICT q = gh + (size_t)i * GH;
+      if (r->op == NN_OP_RNN) {
+        for (j = 0; j < H; j++) q[j] = p[j] = (dy[j] + dh[j]) * (1.0f - y[j] * y[j]);
+      } else if (r->op == NN_OP_LSTM) {
+        const float *NN__RESTRICT ca = r->aux + row * dirs * H + (size_t)d * H;
+        const float *NN__RESTRICT cp = s > 0 ? r->aux + prow * dirs * H + (size_t)d * H : NULL;
+        float *NN__RESTRICT dc = dcs + (size_t)i * H;
+        for (j = 0; j < H; j++) {
+          float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j];
+          float tc = nn__ftanh(ca[j]), g = dy[j] + dh[j], dcn = dc[j] + g * og * (1.0f - tc * tc);
+          float cprev = cp ? cp[j] : 0.0f;
+          q[j] = p[j] = dcn * gg * ig * (1.0f - ig);
+          q[H + j] = p[H + j] = dcn * cprev * fg * (1.0f - fg);
+          q[2 * H + j] = p[2 * H + j] = dcn * ig * (1.0f - gg * gg);
+          q[3 * H + j] = p[3 * H + j] = g * tc * og * (1.0f - og);
+          dc[j] = dcn * fg;
+        }
+      } else {
+        float *NN__RESTRICT hn = r->aux + row * dirs * H + (size_t)d * H;
+        const float *NN__RESTRICT hp = s > 0 ? c->y + prow * dirs * H + (size_t)d * H : NULL;
+        for (j = 0; j < H; j++) {
+          float rg = p[j], zg = p[H + j], ng = p[2 * H + j], g = dy[j] + dh[j], hprev = hp ? hp[j] : 0.0f;
+          float dn = g * (1.0f - zg) * (1.0f - ng * ng);
+          q[j] = p[j] = dn * hn[j] * rg * (1.0f - rg);
+          q[H + j] = p[H + j] = g * (hprev - ng) * zg * (1.0f - zg);
+          p[2 * H + j] = dn;
+          q[2 * H + j] = hn[j] = dn * rg;
+          dh[j] = g * zg;
+        }
+      }
+    }
+    if (s > 0) nn__sgemm(0, 0, M, H, GH, 1.0f, gh, GH, Whh, H, r->op == NN_OP_GRU ? 1.0f : 0.0f, dhs, H, nn__gemm_work(c));
+  }
+}
+
+static int nn__rec_bwd(const nn__ctx *c) {
+  nn__rec r = nn__rec_get(c);
+  const int T = r.T, F = r.F, H = r.H, GH = r.GH, N = r.dirs * GH, HD = r.dirs * H;
+  const size_t nwi = (size_t)N * F, nwh = (size_t)N * H, per = nn__rec_part(c->node);
+  int threads = r.threads, b, item, t, par = nn__rec_parallel(c, &r);
+  (void)par;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
+#endif
+  for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_bwd_group(c, &r, item % r.dirs, item / r.dirs);
+  memset(r.part, 0, (size_t)threads * per * sizeof(float));
+  /* per sample: dx = dG_ih W_ih, and the weight gradients from all its
+     steps at once, into this thread's partial sums */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
+#endif
+  for (b = 0; b < r.n; b++) {
+    int L = nn__seq_len(c, b, T), d, t2, j2;
+    float *part = r.part + (size_t)nn__thread_id() * per, *pwi = part, *pwh = pwi + nwi, *pbi = pwh + nwh, *pbh = pbi + N;
+    const float *P = r.P + (size_t)b * T * N, *A = r.aux + (size_t)b * T * HD, *Y = c->y + (size_t)b * T * HD;
+    if (L == 0) continue;
+    if (c->dx[0]) nn__sgemm(0, 0, L, F, N, 1.0f, P, N, c->x[2], F, 1.0f, c->dx[0] + (size_t)b * T * F, F, nn__gemm_work(c));
+    if (c->dx[2]) nn__sgemm(1, 0, N, F, L, 1.0f, P, N, c->x[0] + (size_t)b * T * F, F, 1.0f, pwi, F, nn__gemm_work(c));
+    for (t2 = 0; t2 < L; t2++) {
+      const float *p = P + (size_t)t2 * N;
+      for (j2 = 0; j2 < N; j2++) pbi[j2] += p[j2];
+    }
+    for (d = 0; d < r.dirs; d++) {
+      /* h_prev of step t is h at t-1 (forward) or t+1 (reverse); the
+         first step's is zero and adds nothing to dW_hh */
+      const size_t first = d ? 0 : 1, from = d ? 1 : 0;
+      const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;
+      float *wh = pwh + (size_t)d * GH * H, *bh = pbh + (size_t)d * GH;
+      if (L > 1) {
+        nn__sgemm(1, 0, gate_rows, H, L - 1, 1.0f, P + first * N + (size_t)d * GH, N, Y + from * HD + (size_t)d * H, HD,
+                  1.0f, wh, H, nn__gemm_work(c));
+        if (r.op == NN_OP_GRU)
+          nn__sgemm(1, 0, H, H, L - 1, 1.0f, A + first * HD + (size_t)d * H, HD, Y + from * HD + (size_t)d * H, HD,
+                    1.0f, wh + (size_t)2 * H * H, H, nn__gemm_work(c));
+      }
+      for (t2 = 0; t2 < L; t2++) {
+        const float *p = P + (size_t)t2 * N + (size_t)d * GH, *a = A + (size_t)t2 * HD + (size_t)d * H;
+        for (j2 = 0; j2 < gate_rows; j2++) bh[j2] += p[j2];
+        if (r.op == NN_OP_GRU)
+          for (j2 = 0; j2 < H; j2++) bh[2 * H + j2] += a[j2];
+      }
+    }
+  }
+  for (t = 0; t < threads; t++) {
+    const float *part = r.part + (size_t)t * per;
+    size_t q;
+    if (c->dx[2]) for (q = 0; q < nwi; q++) c->dx[2][q] += part[q];
+    if (c->dx[3]) for (q = 0; q < nwh; q++) c->dx[3][q] += part[nwi + q];
+    if (c->dx[4]) for (q = 0; q < (size_t)N; q++) c->dx[4][q] += part[nwi + nwh + q];
+    if (c->dx[5]) for (q = 0; q < (size_t)N; q++) c->dx[5][q] += part[nwi + nwh + N + q];
+  }
+  return 1;
+}
+static double nn__rec_flops(const nn_node *nd) {
+  double GH = (double)nn__rec_gates(nd->op) * nd->ip[0];
+  return 2.0 * nd->ip[1] * nd->shape.dim[0] * GH * (NN__LAST(nd->in[0]) + nd->ip[0]);
+}
+
+/* ---- reductions over the valid steps of x [T, F] -> [F] ----
+   seq_last: ip[0] trailing features taken at step 0 (a reverse direction).
+   seq_maxpool: workspace: the winning step of every output. */
+static int nn__seq_last_fwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->ip[0];
+  int b, j;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    const float *x = c->x[0] + (size_t)b * T * F;
+    for (j = 0; j < F; j++) c->y[(size_t)b * F + j] = L == 0 ? 0.0f : x[(size_t)(j < F - back ? L - 1 : 0) * F + j];
+  }
+  return 1;
+}
+static int nn__seq_last_bwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->ip[0];
+  int b, j;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    float *dx = c->dx[0] + (size_t)b * T * F;
+    if (L > 0)
+      for (j = 0; j < F; j++) dx[(size_t)(j < F - back ? L - 1 : 0) * F + j] += c->dy[(size_t)b * F + j];
+  }
+  return 1;
+}
+static size_t nn__seq_max_ws(const nn_node *n, int batch) { return (size_t)batch * nn__per(n); }
+static int nn__seq_max_fwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, t, j;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    const float *x = c->x[0] + (size_t)b * T * F;
+    float *y = c->y + (size_t)b * F, *arg = c->ws + (size_t)b * F;
+    for (j = 0; j < F; j++) { y[j] = L ? x[j] : 0.0f; arg[j] = L ? 0.0f : -1.0f; }
+    for (t = 1; t < L; t++)
+      for (j = 0; j < F; j++)
+        if (x[(size_t)t * F + j] > y[j]) { y[j] = x[(size_t)t * F + j]; arg[j] = (float)t; }
+  }
+  return 1;
+}
+static int nn__seq_max_bwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, j;
+  for (b = 0; b < c->n; b++) {
+    const float *arg = c->ws + (size_t)b * F;
+    for (j = 0; j < F; j++)
+      if (arg[j] >= 0) c->dx[0][((size_t)b * T + (size_t)arg[j]) * F + j] += c->dy[(size_t)b * F + j];
+  }
+  return 1;
+}
+static int nn__seq_mean_fwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, t, j;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    const float *x = c->x[0] + (size_t)b * T * F;
+    float *y = c->y + (size_t)b * F;
+    for (j = 0; j < F; j++) y[j] = 0.0f;
+    for (t = 0; t < L; t++)
+      for (j = 0; j < F; j++) y[j] += x[(size_t)t * F + j];
+    if (L > 0) for (j = 0; j < F; j++) y[j] /= (float)L;
+  }
+  return 1;
+}
+static int nn__seq_mean_bwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, t, j;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    float *dx = c->dx[0] + (size_t)b * T * F;
+    const float *dy = c->dy + (size_t)b * F;
+    for (t = 0; t < L; t++)
+      for (j = 0; j < F; j++) dx[(size_t)t * F + j] += dy[j] / (float)L;
+  }
+  return 1;
+}
+static double nn__seq_flops(const nn_node *n) { return (double)nn__per(n->in[0]); }
+
 /* The registry, in nn_op order (a test checks the order). */
 static const nn__op_def nn__ops[NN_OP_COUNT] = {
   {NN_OP_INPUT, "input", NULL, NULL, NULL, NULL},
@@ -1574,6 +2109,13 @@ static const nn__op_def nn__ops[NN_OP_COUNT] = {
   {NN_OP_CROSS_ENTROPY, "cross_entropy", nn__ce_fwd, nn__ce_bwd, nn__ce_ws, NULL},
   {NN_OP_BCE_LOGITS, "bce_with_logits", nn__bce_fwd, nn__bce_bwd, NULL, NULL},
   {NN_OP_MSE, "mse", nn__mse_fwd, nn__mse_bwd, NULL, NULL},
+  {NN_OP_EMBEDDING, "embedding", nn__embedding_fwd, nn__embedding_bwd, NULL, NULL},
+  {NN_OP_RNN, "rnn", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
+  {NN_OP_LSTM, "lstm", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
+  {NN_OP_GRU, "gru", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
+  {NN_OP_SEQ_LAST, "seq_last", nn__seq_last_fwd, nn__seq_last_bwd, NULL, NULL},
+  {NN_OP_SEQ_MAXPOOL, "seq_maxpool", nn__seq_max_fwd, nn__seq_max_bwd, nn__seq_max_ws, nn__seq_flops},
+  {NN_OP_SEQ_MEANPOOL, "seq_meanpool", nn__seq_mean_fwd, nn__seq_mean_bwd, NULL, nn__seq_flops},
 };
 
 NNDEF const char *nn_op_name(nn_op op) { return (unsigned)op < NN_OP_COUNT ? nn__ops[op].name : "?"; }
@@ -1933,6 +2475,88 @@ NNDEF nn_node *nn_cross_entropy(nn_graph *g, nn_node *logits, nn_node *labels, f
 NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *z, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_BCE_LOGITS, z, t, red, 0); }
 NNDEF nn_node *nn_mse(nn_graph *g, nn_node *p, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_MSE, p, t, red, 0); }
 NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss) { if (g && loss) g->loss = loss; }
+
+/* ---- sequences ---- */
+NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim) {
+  char pre[NN_NAME_LEN], buf[64];
+  nn_node *in[2];
+  nn_shape s;
+  if (!nn__ready(g, "embedding", 1, &ids) || !nn__need_batched(g, "embedding", ids, 1, NN_MAX_DIMS - 1)) return NULL;
+  if (vocab < 1 || dim < 1) return nn__gfail(g, "embedding: vocabulary %d, dimension %d", vocab, dim);
+  if (ids->op != NN_OP_INPUT)
+    return nn__gfail(g, "embedding: ids '%s' %s must be an input (ids are fed, not computed)", ids->name,
+                     nn_shape_str(&ids->shape, buf, sizeof buf));
+  nn__layer_prefix(g, "embedding", pre);
+  in[0] = ids;
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape2(vocab, dim), NN_INIT_NORMAL, 1.0f, dim, vocab);
+  if (!in[1]) return NULL;
+  s = ids->shape;
+  s.dim[s.ndim++] = dim;
+  return nn__add_node(g, NN_OP_EMBEDDING, 2, in, s, 1, pre);
+}
+
+/* lengths: NULL or a batched input of one value per sample */
+static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
+  char buf[64];
+  if (!lengths) return 1;
+  if (!lengths->batched || lengths->op != NN_OP_INPUT || nn__per(lengths) != 1) {
+    nn__gfail(g, "%s: lengths '%s' %s must be an input of shape [1]", op, lengths->name,
+              nn_shape_str(&lengths->shape, buf, sizeof buf));
+    return 0;
+  }
+  return 1;
+}
+static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths, int hidden, int layers, int flags) {
+  const char *name = nn__ops[op].name;
+  char pre[NN_NAME_LEN], pname[16], nname[NN_NAME_LEN];
+  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = nn__rec_gates(op) * hidden, l, k;
+  float a = hidden > 0 ? 1.0f / sqrtf((float)hidden) : 0;
+  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
+  if (hidden < 1 || layers < 1 || layers > 99 || (flags & ~NN_BIDIRECTIONAL))
+    return nn__gfail(g, "%s: hidden %d, layers %d, flags %d", name, hidden, layers, flags);
+  nn__layer_prefix(g, name, pre);
+  for (l = 0; l < layers && x; l++) {
+    static const char *const what[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    nn_node *in[6];
+    int F = NN__LAST(x);
+    in[0] = x;
+    in[1] = lengths;
+    for (k = 0; k < 4; k++) {
+      snprintf(pname, sizeof pname, "%s_l%u", what[k], (unsigned)l % 100u);
+      in[2 + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(dirs * GH, k == 0 ? F : hidden) : nn__shape1(dirs * GH),
+                                  NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
+      if (!in[2 + k]) return NULL;
+    }
+    if (layers > 1) snprintf(nname, sizeof nname, "%.58s.l%u", pre, (unsigned)l % 100u);
+    else snprintf(nname, sizeof nname, "%s", pre);
+    x = nn__add_node(g, op, 6, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
+    if (x) { x->ip[0] = hidden; x->ip[1] = dirs; }
+  }
+  return x;
+}
+NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_RNN, x, len, hidden, layers, flags);
+}
+NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_LSTM, x, len, hidden, layers, flags);
+}
+NNDEF nn_node *nn_gru(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_GRU, x, len, hidden, layers, flags);
+}
+static nn_node *nn__seq_reduce(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths) {
+  const char *name = nn__ops[op].name;
+  nn_node *in[2], *y;
+  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
+  in[0] = x;
+  in[1] = lengths;
+  y = nn__add_node(g, op, 2, in, nn__shape1(NN__LAST(x)), 1, NULL);
+  if (y && op == NN_OP_SEQ_LAST && (x->op == NN_OP_RNN || x->op == NN_OP_LSTM || x->op == NN_OP_GRU) && x->ip[1] == 2)
+    y->ip[0] = x->ip[0];
+  return y;
+}
+NNDEF nn_node *nn_seq_last(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_LAST, x, len); }
+NNDEF nn_node *nn_seq_maxpool(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_MAXPOOL, x, len); }
+NNDEF nn_node *nn_seq_meanpool(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_MEANPOOL, x, len); }
 
 /* ======================================================================
    The CPU backend: buffers are float arrays, ops run the kernels of the
@@ -2657,6 +3281,411 @@ NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count, flo
   }
 }
 NNDEF void nn_dataset_truncate(nn_dataset *d, int n) { if (n >= 0 && n < d->n) d->n = n; }
+
+/* ======================================================================
+   Text: tokenizer, vocabulary, encoding, the aclImdb layout, bucketing
+   ====================================================================== */
+static int nn__is_alnum(unsigned char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
+/* length of the valid UTF-8 sequence at s (2..4 bytes), 0 if invalid */
+static int nn__utf8_len(const unsigned char *s, size_t n) {
+  int k, i;
+  unsigned cp;
+  if (s[0] >= 0xC2 && s[0] <= 0xDF) { k = 2; cp = s[0] & 0x1Fu; }
+  else if (s[0] >= 0xE0 && s[0] <= 0xEF) { k = 3; cp = s[0] & 0x0Fu; }
+  else if (s[0] >= 0xF0 && s[0] <= 0xF4) { k = 4; cp = s[0] & 0x07u; }
+  else return 0;
+  if ((size_t)k > n) return 0;
+  for (i = 1; i < k; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3Fu);
+  }
+  /* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+  if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return k;
+}
+/* "<br />", "<br/>", "<br>" (any case) at s: its length, else 0 */
+static size_t nn__html_break(const char *s, size_t n) {
+  size_t i = 3;
+  if (n < 4 || s[0] != '<' || (s[1] | 0x20) != 'b' || (s[2] | 0x20) != 'r') return 0;
+  while (i < n && s[i] == ' ') i++;
+  if (i < n && s[i] == '/') i++;
+  return i < n && s[i] == '>' ? i + 1 : 0;
+}
+NNDEF size_t nn_tokenize(const char *text, size_t len, char *out) {
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0, o = 0, count = 0, k;
+  int in_word = 0;
+  while (i < len) {
+    unsigned char ch = s[i];
+    int u;
+    if (ch == '<' && (k = nn__html_break(text + i, len - i)) > 0) { in_word = 0; i += k; continue; }
+    if (nn__is_alnum(ch) || (ch >= 0x80 && (u = nn__utf8_len(s + i, len - i)) > 0 &&
+                             /* U+2000..U+206F, general punctuation, is punctuation */
+                             !(ch == 0xE2 && (s[i + 1] == 0x80 || s[i + 1] == 0x81)))) {
+      size_t n = nn__is_alnum(ch) ? 1 : (size_t)u;
+      if (!in_word) { if (count++) out[o++] = ' '; in_word = 1; }
+      for (k = 0; k < n; k++) out[o++] = (char)(s[i + k] >= 'A' && s[i + k] <= 'Z' ? s[i + k] + 32 : s[i + k]);
+      i += n;
+    } else if ((ch == '\'' || ch == '-') && in_word && i + 1 < len && (nn__is_alnum(s[i + 1]) || s[i + 1] >= 0x80)) {
+      out[o++] = (char)ch;   /* inside a word: don't, low-budget */
+      i++;
+    } else if ((ch > ' ' && ch < 0x7F) || ch == 0xE2) {
+      /* a punctuation mark: a run of one mark, kept at most 3 long */
+      size_t n = ch == 0xE2 ? (size_t)nn__utf8_len(s + i, len - i) : 1, start = i, run = 0;
+      if (n == 0) { in_word = 0; i++; continue; }   /* invalid UTF-8 */
+      if (n == 3 && in_word && s[i + 1] == 0x80 && s[i + 2] == 0x99 && i + 3 < len && nn__is_alnum(s[i + 3])) {
+        out[o++] = '\'';   /* a typographic apostrophe inside a word */
+        i += 3;
+        continue;
+      }
+      if (count++) out[o++] = ' ';
+      for (; i + n <= len && !memcmp(s + i, s + start, n); run++, i += n)
+        if (run < 3) { memcpy(out + o, s + i, n); o += n; }
+      in_word = 0;
+    } else {
+      in_word = 0;   /* space, control character, invalid UTF-8 */
+      i++;
+    }
+  }
+  out[o] = 0;
+  return count;
+}
+
+/* ---- vocabulary: words in one arena, an open-addressing hash table ---- */
+struct nn_vocab {
+  char *arena;              /* words, each NUL-terminated */
+  size_t arena_len, arena_cap;
+  size_t *word;             /* offset of word i */
+  long *count;
+  int n, cap;
+  int *table;               /* word index + 1; 0 empty */
+  size_t table_cap;         /* a power of two, at least twice n */
+  int finished;
+};
+static uint64_t nn__hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  size_t i;
+  for (i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h;
+}
+/* slot of word s[0..n) in the table: where it is, or the empty slot to use */
+static size_t nn__vocab_slot(const nn_vocab *v, const char *s, size_t n) {
+  size_t mask = v->table_cap - 1, at = (size_t)nn__hash(s, n) & mask;
+  while (v->table[at]) {
+    const char *w = v->arena + v->word[v->table[at] - 1];
+    if (!strncmp(w, s, n) && w[n] == 0) break;
+    at = (at + 1) & mask;
+  }
+  return at;
+}
+static int nn__vocab_rehash(nn_vocab *v, size_t cap) {
+  int *t = (int *)nn__calloc(cap, sizeof(int)), i;
+  if (!t) return 0;
+  NN_FREE(v->table);
+  v->table = t;
+  v->table_cap = cap;
+  for (i = 0; i < v->n; i++) {
+    const char *w = v->arena + v->word[i];
+    v->table[nn__vocab_slot(v, w, strlen(w))] = i + 1;
+  }
+  return 1;
+}
+/* appends word s[0..n) with a count; returns its index or -1 */
+static int nn__vocab_push(nn_vocab *v, const char *s, size_t n, long count) {
+  if (v->n == v->cap) {
+    int cap = v->cap ? 2 * v->cap : 1024;
+    size_t *w = (size_t *)NN_REALLOC(v->word, (size_t)cap * sizeof *w);
+    long *c;
+    if (!w) return nn__fail("vocabulary: out of memory") - 1;
+    v->word = w;
+    if (!(c = (long *)NN_REALLOC(v->count, (size_t)cap * sizeof *c))) return nn__fail("vocabulary: out of memory") - 1;
+    v->count = c;
+    v->cap = cap;
+  }
+  if (v->arena_len + n + 1 > v->arena_cap) {
+    size_t cap = v->arena_cap ? 2 * v->arena_cap : 65536;
+    char *a;
+    while (cap < v->arena_len + n + 1) cap *= 2;
+    if (!(a = (char *)NN_REALLOC(v->arena, cap))) return nn__fail("vocabulary: out of memory") - 1;
+    v->arena = a;
+    v->arena_cap = cap;
+  }
+  memcpy(v->arena + v->arena_len, s, n);
+  v->arena[v->arena_len + n] = 0;
+  v->word[v->n] = v->arena_len;
+  v->count[v->n] = count;
+  v->arena_len += n + 1;
+  return v->n++;
+}
+NNDEF nn_vocab *nn_vocab_new(void) {
+  nn_vocab *v = (nn_vocab *)nn__calloc(1, sizeof *v);
+  if (v && !nn__vocab_rehash(v, 4096)) { NN_FREE(v); v = NULL; }
+  return v;
+}
+NNDEF void nn_vocab_free(nn_vocab *v) {
+  if (!v) return;
+  NN_FREE(v->arena);
+  NN_FREE(v->word);
+  NN_FREE(v->count);
+  NN_FREE(v->table);
+  NN_FREE(v);
+}
+NNDEF int nn_vocab_add(nn_vocab *v, const char *tokens) {
+  const char *p = tokens;
+  if (v->finished) return nn__fail("vocabulary: counting has ended (nn_vocab_finish)");
+  while (*p) {
+    size_t n = strcspn(p, " "), at;
+    if (n > 0) {
+      at = nn__vocab_slot(v, p, n);
+      if (v->table[at]) v->count[v->table[at] - 1]++;
+      else {
+        int i = nn__vocab_push(v, p, n, 1);
+        if (i < 0) return 0;
+        v->table[at] = i + 1;
+        if ((size_t)v->n * 2 > v->table_cap && !nn__vocab_rehash(v, v->table_cap * 2)) return 0;
+      }
+    }
+    p += n;
+    if (*p) p++;
+  }
+  return 1;
+}
+static const nn_vocab *nn__sort_vocab;   /* qsort has no context argument */
+static int nn__cmp_words(const void *a, const void *b) {
+  int i = *(const int *)a, j = *(const int *)b;
+  long ci = nn__sort_vocab->count[i], cj = nn__sort_vocab->count[j];
+  if (ci != cj) return ci > cj ? -1 : 1;
+  return strcmp(nn__sort_vocab->arena + nn__sort_vocab->word[i], nn__sort_vocab->arena + nn__sort_vocab->word[j]);
+}
+NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count) {
+  nn_vocab *kept;
+  int *idx, i, n = 0, ok = 1;
+  if (v->finished) return nn__fail("vocabulary: already finished");
+  if (max_size < 3) return nn__fail("vocabulary: size %d leaves no room for words beside <pad> and <unk>", max_size);
+  if (!(idx = (int *)nn__calloc((size_t)v->n + 1, sizeof(int)))) return 0;
+  for (i = 0; i < v->n; i++) if (v->count[i] >= min_count) idx[n++] = i;
+  if (n == 0) {
+    NN_FREE(idx);
+    return nn__fail("vocabulary: empty: none of %d distinct words occurs at least %d times", v->n, min_count);
+  }
+  nn__sort_vocab = v;
+  qsort(idx, (size_t)n, sizeof(int), nn__cmp_words);
+  if (n > max_size - 2) n = max_size - 2;
+  kept = nn_vocab_new();
+  ok = kept && nn__vocab_push(kept, "<pad>", 5, 0) >= 0 && nn__vocab_push(kept, "<unk>", 5, 0) >= 0;
+  for (i = 0; ok && i < n; i++) ok = nn__vocab_push(kept, v->arena + v->word[idx[i]], strlen(v->arena + v->word[idx[i]]), v->count[idx[i]]) >= 0;
+  if (ok) {
+    long unk = 0;
+    size_t cap = 4096;
+    for (i = 0; i < v->n; i++) unk += v->count[i];
+    for (i = 2; i < kept->n; i++) unk -= kept->count[i];
+    kept->count[NN_UNK] = unk;   /* every occurrence of a word not kept */
+    while (cap < 4 * (size_t)kept->n) cap *= 2;
+    ok = nn__vocab_rehash(kept, cap);
+  }
+  NN_FREE(idx);
+  if (!ok) { nn_vocab_free(kept); return 0; }
+  NN_FREE(v->arena); NN_FREE(v->word); NN_FREE(v->count); NN_FREE(v->table);
+  *v = *kept;
+  NN_FREE(kept);
+  v->finished = 1;
+  return 1;
+}
+NNDEF int nn_vocab_size(const nn_vocab *v) { return v->finished ? v->n : 0; }
+NNDEF int nn_vocab_id(const nn_vocab *v, const char *word, size_t len) {
+  size_t at;
+  if (!v->finished) return NN_UNK;
+  at = nn__vocab_slot(v, word, len);
+  return v->table[at] ? v->table[at] - 1 : NN_UNK;
+}
+NNDEF const char *nn_vocab_word(const nn_vocab *v, int id) {
+  return v->finished && id >= 0 && id < v->n ? v->arena + v->word[id] : NULL;
+}
+NNDEF long nn_vocab_count(const nn_vocab *v, int id) { return v->finished && id >= 0 && id < v->n ? v->count[id] : 0; }
+NNDEF int nn_text_encode(const nn_vocab *v, const char *tokens, int maxlen, int keep_end, float *ids) {
+  const char *p = tokens;
+  int total = 0, skip, k = 0;
+  if (maxlen < 1) return 0;
+  for (; *p; p++) if (*p != ' ' && (p == tokens || p[-1] == ' ')) total++;
+  skip = keep_end && total > maxlen ? total - maxlen : 0;
+  for (p = tokens; *p && k < maxlen;) {
+    size_t n = strcspn(p, " ");
+    if (n > 0) {
+      if (skip > 0) skip--;
+      else ids[k++] = (float)nn_vocab_id(v, p, n);
+    }
+    p += n;
+    if (*p) p++;
+  }
+  total = k;
+  for (; k < maxlen; k++) ids[k] = NN_PAD;
+  return total;
+}
+
+/* ---- the aclImdb layout ---- */
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <dirent.h>
+#endif
+#include <errno.h>
+static int nn__cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static void nn__free_names(char **names, int n) {
+  int i;
+  for (i = 0; i < n; i++) NN_FREE(names[i]);
+  NN_FREE(names);
+}
+static int nn__push_name(char ***names, int *n, int *cap, const char *name) {
+  size_t len = strlen(name);
+  if (len < 5 || strcmp(name + len - 4, ".txt")) return 1;
+  if (*n == *cap) {
+    int c = *cap ? 2 * *cap : 256;
+    char **p = (char **)NN_REALLOC(*names, (size_t)c * sizeof *p);
+    if (!p) return nn__fail("out of memory listing files");
+    *names = p;
+    *cap = c;
+  }
+  if (!((*names)[*n] = (char *)nn__calloc(len + 1, 1))) return 0;
+  memcpy((*names)[(*n)++], name, len);
+  return 1;
+}
+/* the names of the .txt files in dir, sorted */
+static char **nn__list_txt(const char *dir, int *count) {
+  char **names = NULL;
+  int n = 0, cap = 0, ok = 1;
+#if defined(_WIN32)
+  char pattern[4096];
+  WIN32_FIND_DATAA fd;
+  HANDLE h;
+  snprintf(pattern, sizeof pattern, "%s\\*.txt", dir);
+  h = FindFirstFileA(pattern, &fd);
+  if (h == INVALID_HANDLE_VALUE) {
+    if (GetLastError() != ERROR_FILE_NOT_FOUND) { nn__fail("cannot open directory '%s'", dir); return NULL; }
+  } else {
+    do ok = nn__push_name(&names, &n, &cap, fd.cFileName); while (ok && FindNextFileA(h, &fd));
+    FindClose(h);
+  }
+#else
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if (!d) { nn__fail("cannot open directory '%s': %s", dir, strerror(errno)); return NULL; }
+  while (ok && (e = readdir(d)) != NULL) ok = nn__push_name(&names, &n, &cap, e->d_name);
+  closedir(d);
+#endif
+  if (!ok) { nn__free_names(names, n); return NULL; }
+  if (n == 0) { NN_FREE(names); nn__fail("'%s' has no reviews (no .txt files)", dir); return NULL; }
+  qsort(names, (size_t)n, sizeof *names, nn__cmp_str);
+  *count = n;
+  return names;
+}
+/* reads and tokenizes one review onto the end of s->text */
+static int nn__text_append(nn_text_set *s, size_t *cap, const char *path, float label) {
+  size_t len = 0, need, ntok;
+  unsigned char *raw;
+#if !defined(_WIN32)
+  DIR *d = opendir(path);
+  if (d) { closedir(d); return nn__fail("'%s' is a directory, not a review", path); }
+#endif
+  if (!(raw = nn__read_file(path, &len))) return 0;
+  if (len == 0) { NN_FREE(raw); return nn__fail("'%s' is empty", path); }
+  need = s->offset[s->n] + 2 * len + 1;
+  if (need > *cap) {
+    size_t c = *cap ? *cap : (size_t)1 << 20;
+    char *t;
+    while (c < need) c *= 2;
+    if (!(t = (char *)NN_REALLOC(s->text, c))) { NN_FREE(raw); return nn__fail("out of memory reading '%s'", path); }
+    s->text = t;
+    *cap = c;
+  }
+  ntok = nn_tokenize((const char *)raw, len, s->text + s->offset[s->n]);
+  NN_FREE(raw);
+  if (ntok == 0) return nn__fail("'%s' has no words", path);
+  if (ntok > 0x7fffffff) return nn__fail("'%s' has more than 2^31 tokens", path);
+  s->tokens[s->n] = (int)ntok;
+  s->y[s->n] = label;
+  s->offset[s->n + 1] = s->offset[s->n] + strlen(s->text + s->offset[s->n]) + 1;
+  s->n++;
+  return 1;
+}
+NNDEF nn_text_set *nn_load_aclimdb(const char *dir, const char *split) {
+  static const char *const side[2] = {"pos", "neg"};
+  char *path = NULL, **names[2] = {NULL, NULL};
+  int count[2] = {0, 0}, k, i, total;
+  size_t cap = 0, plen;
+  nn_text_set *s = NULL;
+  plen = strlen(dir) + strlen(split) + 16;
+  if (!(path = (char *)nn__calloc(plen, 1))) return NULL;
+  for (k = 0; k < 2; k++) {
+    snprintf(path, plen, "%s/%s/%s", dir, split, side[k]);
+    if (!(names[k] = nn__list_txt(path, &count[k]))) goto fail;
+  }
+  total = count[0] + count[1];
+  if (!(s = (nn_text_set *)nn__calloc(1, sizeof *s)) || !(s->offset = (size_t *)nn__calloc((size_t)total + 1, sizeof(size_t))) ||
+      !(s->tokens = (int *)nn__calloc((size_t)total, sizeof(int))) || !(s->y = (float *)nn__calloc((size_t)total, sizeof(float))))
+    goto fail;
+  /* positives and negatives alternate while both last */
+  for (i = 0; i < count[0] || i < count[1]; i++)
+    for (k = 0; k < 2; k++) {
+      char *file;
+      size_t flen;
+      int ok;
+      if (i >= count[k]) continue;
+      flen = plen + strlen(names[k][i]) + 1;
+      if (!(file = (char *)nn__calloc(flen, 1))) goto fail;
+      snprintf(file, flen, "%s/%s/%s/%s", dir, split, side[k], names[k][i]);
+      ok = nn__text_append(s, &cap, file, k == 0 ? 1.0f : 0.0f);
+      NN_FREE(file);
+      if (!ok) goto fail;
+    }
+  nn__free_names(names[0], count[0]);
+  nn__free_names(names[1], count[1]);
+  NN_FREE(path);
+  return s;
+fail:
+  nn__free_names(names[0], count[0]);
+  nn__free_names(names[1], count[1]);
+  NN_FREE(path);
+  nn_text_set_free(s);
+  return NULL;
+}
+NNDEF void nn_text_set_free(nn_text_set *s) {
+  if (!s) return;
+  NN_FREE(s->text);
+  NN_FREE(s->offset);
+  NN_FREE(s->tokens);
+  NN_FREE(s->y);
+  NN_FREE(s);
+}
+NNDEF void nn_text_set_truncate(nn_text_set *s, int n) { if (n >= 0 && n < s->n) s->n = n; }
+NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s) {
+  int i;
+  for (i = 0; i < s->n; i++) if (!nn_vocab_add(v, s->text + s->offset[i])) return 0;
+  return 1;
+}
+
+/* ---- batches of similar lengths ---- */
+static const int *nn__sort_lengths;   /* qsort has no context argument */
+static int nn__cmp_by_length(const void *a, const void *b) {
+  int i = *(const int *)a, j = *(const int *)b, li = nn__sort_lengths[i], lj = nn__sort_lengths[j];
+  return li != lj ? (li > lj ? -1 : 1) : (i > j) - (i < j);   /* longest first, then by index */
+}
+NNDEF void nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order) {
+  int i, full, span;
+  if (batch < 1) batch = 1;
+  if (window < 1) window = 1;
+  for (i = 0; i < n; i++) order[i] = i;
+  nn__sort_lengths = lengths;
+  if (!r) { qsort(order, (size_t)n, sizeof(int), nn__cmp_by_length); return; }
+  nn_shuffle(r, order, n);
+  span = batch * window;
+  for (i = 0; i < n; i += span) qsort(order + i, (size_t)(n - i < span ? n - i : span), sizeof(int), nn__cmp_by_length);
+  /* shuffle whole batches: swap batch k with batch j */
+  full = n / batch;
+  for (i = full - 1; i > 0; i--) {
+    int j = nn_rng_int(r, i + 1), t, q;
+    for (q = 0; q < batch; q++) { t = order[i * batch + q]; order[i * batch + q] = order[j * batch + q]; order[j * batch + q] = t; }
+  }
+}
 
 /* ======================================================================
    Metrics
