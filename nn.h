@@ -1179,23 +1179,25 @@ static int nn__maxpool_fwd(const nn__ctx *c) {
   for (pl = 0; pl < d.planes; pl++) {
     const float *x = c->x[0] + (size_t)pl * d.H * d.W;
     float *y = c->y + (size_t)pl * d.OH * d.OW, *arg = c->ws + (size_t)pl * d.OH * d.OW;
-    int oh, ow, i, j;
-    for (oh = 0; oh < d.OH; oh++)
+    int oh, ow, h, w;
+    for (oh = 0; oh < d.OH; oh++) {
+      int h0 = oh * d.s - d.p, h1 = h0 + d.k;  /* the window, clipped to the image */
+      h0 = h0 < 0 ? 0 : h0;
+      h1 = h1 > d.H ? d.H : h1;
       for (ow = 0; ow < d.OW; ow++) {
-        float best = -FLT_MAX;
-        int at = -1;
-        for (i = 0; i < d.k; i++) {
-          int h = oh * d.s - d.p + i;
-          if (h < 0 || h >= d.H) continue;
-          for (j = 0; j < d.k; j++) {
-            int w = ow * d.s - d.p + j;
-            if (w < 0 || w >= d.W) continue;
-            if (at < 0 || x[h * d.W + w] > best) { best = x[h * d.W + w]; at = h * d.W + w; }
-          }
-        }
+        int w0 = ow * d.s - d.p, w1 = w0 + d.k, at;
+        float best;
+        w0 = w0 < 0 ? 0 : w0;
+        w1 = w1 > d.W ? d.W : w1;
+        at = h0 * d.W + w0;
+        best = x[at];
+        for (h = h0; h < h1; h++)
+          for (w = w0; w < w1; w++)
+            if (x[h * d.W + w] > best) { best = x[h * d.W + w]; at = h * d.W + w; }
         y[oh * d.OW + ow] = best;
         arg[oh * d.OW + ow] = (float)at;
       }
+    }
   }
   return 1;
 }
@@ -1422,9 +1424,12 @@ static int nn__dropout_bwd(const nn__ctx *c) {
 
 /* ---- residual add, concat along dim 0 of a sample, scale by a constant ---- */
 static int nn__add_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  const float *NN__RESTRICT x1 = c->x[1];
+  float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] + c->x[1][i];
+  for (i = 0; i < len; i++) y[i] = x[i] + x1[i];
   return 1;
 }
 static int nn__add_bwd(const nn__ctx *c) {
@@ -1457,84 +1462,113 @@ static int nn__concat_bwd(const nn__ctx *c) {
   return 1;
 }
 static int nn__scale_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] * c->node->fp[0];
+  for (i = 0; i < len; i++) y[i] = x[i] * c->node->fp[0];
   return 1;
 }
 static int nn__scale_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i] * c->node->fp[0];
+  for (i = 0; i < len; i++) dx[i] += dy[i] * c->node->fp[0];
   return 1;
 }
 static double nn__elementwise_flops(const nn_node *n) { return (double)nn__per(n); }
 
 /* ---- activations.  Backward uses the saved output where it can. ---- */
 static int nn__relu_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] > 0 ? c->x[0][i] : 0.0f;
+  for (i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
   return 1;
 }
 static int nn__relu_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) if (c->x[0][i] > 0) c->dx[0][i] += c->dy[i];
+  for (i = 0; i < len; i++) if (x[i] > 0) dx[i] += dy[i];
   return 1;
 }
 static int nn__leaky_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
   float a = c->node->fp[0];
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] > 0 ? c->x[0][i] : a * c->x[0][i];
+  for (i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : a * x[i];
   return 1;
 }
 static int nn__leaky_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
   float a = c->node->fp[0];
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->dx[0][i] += c->x[0][i] > 0 ? c->dy[i] : a * c->dy[i];
+  for (i = 0; i < len; i++) dx[i] += x[i] > 0 ? dy[i] : a * dy[i];
   return 1;
 }
 /* gelu(x) = x * Phi(x), Phi the standard normal CDF */
 static int nn__gelu_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) { float x = c->x[0][i]; c->y[i] = 0.5f * x * (1.0f + nn__erf(x * 0.70710678f)); }
+  for (i = 0; i < len; i++) y[i] = 0.5f * x[i] * (1.0f + nn__erf(x[i] * 0.70710678f));
   return 1;
 }
 static int nn__gelu_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
   NN__OMP_FOR_LEN
   for (i = 0; i < len; i++) {
-    float x = c->x[0][i], cdf = 0.5f * (1.0f + nn__erf(x * 0.70710678f));
-    c->dx[0][i] += c->dy[i] * (cdf + x * 0.39894228f * nn__exp(-0.5f * x * x));
+    float v = x[i], cdf = 0.5f * (1.0f + nn__erf(v * 0.70710678f));
+    dx[i] += dy[i] * (cdf + v * 0.39894228f * nn__exp(-0.5f * v * v));
   }
   return 1;
 }
 static int nn__sigmoid_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->y[i] = nn__sigmoid(c->x[0][i]);
+  for (i = 0; i < len; i++) y[i] = nn__sigmoid(x[i]);
   return 1;
 }
 static int nn__sigmoid_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
+  const float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i] * c->y[i] * (1.0f - c->y[i]);
+  for (i = 0; i < len; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
   return 1;
 }
 static int nn__tanh_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->y[i] = nn__tanh(c->x[0][i]);
+  for (i = 0; i < len; i++) y[i] = nn__tanh(x[i]);
   return 1;
 }
 static int nn__tanh_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
+  const float *NN__RESTRICT y = c->y;
   NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i] * (1.0f - c->y[i] * c->y[i]);
+  for (i = 0; i < len; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
   return 1;
 }
 static void nn__softmax_row(const float *x, float *y, int D) {
