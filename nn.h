@@ -1095,18 +1095,24 @@ static size_t nn__conv_thread_ws(const nn__conv_dims *d) {
   size_t cols = (size_t)d->chunk * d->P;
   return (size_t)d->K * cols + (size_t)d->O * cols + (size_t)d->O * d->K;
 }
+/* images per chunk for a batch of n: as many as the workspace allows, but
+   spread so that every thread gets an equal share of chunks */
+static int nn__conv_chunk(const nn__conv_dims *d, int n, int threads) {
+  int chunks = (n + d->chunk - 1) / d->chunk;
+  chunks = (chunks + threads - 1) / threads * threads;
+  return (n + chunks - 1) / chunks;
+}
 static size_t nn__conv_ws(const nn_node *n, int batch) {
   nn__conv_dims d = nn__conv_get(n, batch);
   return (size_t)nn__max_threads() * nn__conv_thread_ws(&d);
 }
 static int nn__conv_fwd(const nn__ctx *c) {
   nn__conv_dims d = nn__conv_get(c->node, c->m->max_batch);
-  int threads = c->m->threads, chunks = (c->n + d.chunk - 1) / d.chunk, ch;
-  (void)threads;
+  int threads = c->m->threads, per = nn__conv_chunk(&d, c->n, threads), chunks = (c->n + per - 1) / per, ch;
   NN__OMP_FOR_THREADS
   for (ch = 0; ch < chunks; ch++) {
     float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d), *stage = col + (size_t)d.K * d.chunk * d.P;
-    int b0 = ch * d.chunk, nb = c->n - b0 < d.chunk ? c->n - b0 : d.chunk, b, o, q;
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, o, q;
     size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
     for (b = 0; b < nb; b++)
       nn__im2col(c->x[0] + (b0 + b) * in_size, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, col + (size_t)b * d.P, cols);
@@ -1122,14 +1128,14 @@ static int nn__conv_fwd(const nn__ctx *c) {
 }
 static int nn__conv_bwd(const nn__ctx *c) {
   nn__conv_dims d = nn__conv_get(c->node, c->m->max_batch);
-  int threads = c->m->threads, chunks = (c->n + d.chunk - 1) / d.chunk, ch, t, b, o, q;
+  int threads = c->m->threads, per = nn__conv_chunk(&d, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
   size_t per_thread = nn__conv_thread_ws(&d), partial_off = (size_t)(d.K + d.O) * d.chunk * d.P;
   if (c->dx[1])
     for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
   NN__OMP_FOR_THREADS
   for (ch = 0; ch < chunks; ch++) {
     float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * d.chunk * d.P;
-    int b0 = ch * d.chunk, nb = c->n - b0 < d.chunk ? c->n - b0 : d.chunk, bb, oo;
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, bb, oo;
     size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
     for (bb = 0; bb < nb; bb++)  /* dy of the chunk as one [O x cols] matrix */
       for (oo = 0; oo < d.O; oo++)
@@ -1148,14 +1154,16 @@ static int nn__conv_bwd(const nn__ctx *c) {
   if (c->dx[1])
     for (t = 0; t < threads; t++)
       for (q = 0; q < d.O * d.K; q++) c->dx[1][q] += c->ws[t * per_thread + partial_off + q];
-  if (c->dx[2])
-    for (b = 0; b < c->n; b++)
-      for (o = 0; o < d.O; o++) {
-        const float *dy = c->dy + ((size_t)b * d.O + o) * d.P;
-        float s = 0;
-        for (q = 0; q < d.P; q++) s += dy[q];
-        c->dx[2][o] += s;
-      }
+  if (c->dx[2]) {
+    NN__OMP_FOR
+    for (o = 0; o < d.O; o++) {
+      int b, i;
+      float s = 0;
+      for (b = 0; b < c->n; b++)
+        for (i = 0; i < d.P; i++) s += c->dy[((size_t)b * d.O + o) * d.P + i];
+      c->dx[2][o] += s;
+    }
+  }
   return 1;
 }
 static double nn__conv_flops(const nn_node *n) { nn__conv_dims d = nn__conv_get(n, 1); return 2.0 * d.O * d.P * d.K; }
@@ -2077,10 +2085,10 @@ static int nn__cpu_read(nn_backend *b, const void *buf, size_t off, float *dst, 
 }
 static int nn__cpu_fill(nn_backend *b, void *buf, size_t off, float v, size_t n) {
   float *p = (float *)buf + off;
-  size_t i;
+  ptrdiff_t i, len = (ptrdiff_t)n;
   (void)b;
-  if (v == 0) memset(p, 0, n * sizeof(float));
-  else for (i = 0; i < n; i++) p[i] = v;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) p[i] = v;
   return 1;
 }
 static int nn__cpu_copy(nn_backend *b, void *dst, const void *src, size_t n) {
@@ -2129,9 +2137,10 @@ static int nn__cpu_update(nn_backend *b, const nn_update *u) {
   float lr = u->lr, wd = u->weight_decay, mom = u->momentum, gs = u->grad_scale;
   int decoupled = (u->flags & NN_DECOUPLED_WD) != 0, nesterov = (u->flags & NN_NESTEROV) != 0;
   float bc1 = 1.0f - (float)pow(u->beta1, (double)u->step), bc2 = 1.0f - (float)pow(u->beta2, (double)u->step);
-  size_t i;
+  ptrdiff_t i, len = (ptrdiff_t)u->n;
   (void)b;
-  for (i = 0; i < u->n; i++) {
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) {
     float gi = g[i] * gs, d;
     if (decoupled) w[i] -= lr * wd * w[i];
     else gi += wd * w[i];
