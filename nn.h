@@ -1034,10 +1034,14 @@ static void nn__sgemm(int transA, int transB, int M, int N, int K, float alpha,
    absolute (Abramowitz & Stegun 7.1.26), tanh near 0 by its series.
    ====================================================================== */
 static float nn__exp(float x) {
-  float n, r, p, scale;
+  float t, n, r, p, scale;
   int32_t bits;
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  n = floorf(x * 1.44269504f + 0.5f);          /* x = n ln2 + r, |r| <= ln2/2 */
+  /* n = round(x log2 e) by adding 1.5 * 2^23: n lands in the low mantissa
+     bits, and no float-to-int conversion (which gcc will not vectorise
+     unless -fno-trapping-math) is needed */
+  t = x * 1.44269504f + 12582912.0f;
+  n = t - 12582912.0f;                         /* x = n ln2 + r, |r| <= ln2/2 */
   r = x - n * 0.693359375f + n * 2.12194440e-4f;
   p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -1046,7 +1050,8 @@ static float nn__exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  bits = ((int32_t)n + 127) * (1 << 23);       /* 2^n */
+  memcpy(&bits, &t, sizeof bits);
+  bits = (bits - 0x4B400000 + 127) * (1 << 23);   /* 2^n; 0x4B400000 is 1.5 * 2^23 */
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
@@ -1836,28 +1841,6 @@ static int nn__seq_lengths_ok(const nn__ctx *c, int T) {
 }
 static int nn__seq_len(const nn__ctx *c, int b, int T) { return c->x[1] ? (int)c->x[1][b] : T; }
 
-/* Exponential for the gates: Cephes' polynomial on x = n ln2 + r, written
-   without branches or calls so that the gate loops vectorise; relative
-   error below 2e-7 over the clamped range. */
-static float nn__fexp(float x) {
-  float n, r, p, scale;
-  int32_t e;
-  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  n = (float)(int32_t)(x * 1.44269504f + 128.5f) - 128.0f;   /* floor: the sum is positive */
-  r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  e = ((int32_t)n + 127) << 23;
-  memcpy(&scale, &e, sizeof scale);
-  return p * scale;
-}
-static float nn__fsigmoid(float x) { return 1.0f / (1.0f + nn__fexp(-x)); }
-static float nn__ftanh(float x) { return 2.0f / (1.0f + nn__fexp(-2.0f * x)) - 1.0f; }
 
 /* ---- recurrent layers (rnn, lstm, gru) over a whole sequence ----------
    inputs: x [T, F], lengths, W_ih [dirs*GH, F], W_hh [dirs*GH, H],
@@ -1924,13 +1907,52 @@ static nn__rec nn__rec_get(const nn__ctx *c) {
 static int nn__rec_group(const nn__rec *r, int k) { return (r->n - k + r->chunks - 1) / r->chunks; }
 static int nn__rec_sample(const nn__rec *r, int k, int i) { return (int)r->order[k + i * r->chunks]; }
 
+/* One step of one sample: p holds the input side of the gates (x W_ih^T +
+   b_ih) and receives the gates' values; q is h_{t-1} W_hh^T; h the state,
+   updated; y the output.  Separate functions with restrict arguments, so
+   that compilers vectorise the loops. */
+static void nn__rnn_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT q, const float *NN__RESTRICT bh,
+                         float *NN__RESTRICT h, float *NN__RESTRICT y) {
+  int j;
+  for (j = 0; j < H; j++) y[j] = h[j] = p[j] = nn__tanh(p[j] + q[j] + bh[j]);
+}
+/* cs: the cell state, updated; ca: where c_t is kept for backward */
+static void nn__lstm_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT q, const float *NN__RESTRICT bh,
+                          float *NN__RESTRICT cs, float *NN__RESTRICT ca, float *NN__RESTRICT h, float *NN__RESTRICT y) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float ig = nn__sigmoid(p[j] + q[j] + bh[j]);
+    float fg = nn__sigmoid(p[H + j] + q[H + j] + bh[H + j]);
+    float gg = nn__tanh(p[2 * H + j] + q[2 * H + j] + bh[2 * H + j]);
+    float og = nn__sigmoid(p[3 * H + j] + q[3 * H + j] + bh[3 * H + j]);
+    float cn = fg * cs[j] + ig * gg;
+    p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;
+    ca[j] = cs[j] = cn;
+    y[j] = h[j] = og * nn__tanh(cn);
+  }
+}
+/* hn: where W_hn h_{t-1} + b_hn is kept for backward */
+static void nn__gru_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT q, const float *NN__RESTRICT bh,
+                         float *NN__RESTRICT hn, float *NN__RESTRICT h, float *NN__RESTRICT y) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float rg = nn__sigmoid(p[j] + q[j] + bh[j]);
+    float zg = nn__sigmoid(p[H + j] + q[H + j] + bh[H + j]);
+    float a = q[2 * H + j] + bh[2 * H + j];
+    float ng = nn__tanh(p[2 * H + j] + rg * a);
+    p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;
+    hn[j] = a;
+    y[j] = h[j] = (1.0f - zg) * ng + zg * h[j];
+  }
+}
+
 /* One direction of one group, all steps forward in time of that direction. */
 static void nn__rec_fwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
   const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
   const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
   const float *Whh = c->x[3] + (size_t)d * GH * H, *bh = c->x[5] + (size_t)d * GH;
   float *hs = r->h + slot * H, *cs = r->cs + slot * H, *gh = r->gh + slot * GH;
-  int M = R, s, i, j, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
+  int M = R, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
   memset(hs, 0, (size_t)R * H * sizeof(float));
   memset(cs, 0, (size_t)R * H * sizeof(float));
   for (s = 0; s < steps; s++) {
@@ -1939,37 +1961,12 @@ static void nn__rec_fwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) 
     else nn__sgemm(0, 1, M, GH, H, 1.0f, hs, H, Whh, H, 0.0f, gh, GH, nn__gemm_work(c));
     for (i = 0; i < M; i++) {
       int b = nn__rec_sample(r, k, i), L = nn__seq_len(c, b, r->T), t = d ? L - 1 - s : s;
-      size_t row = (size_t)b * T + t;
-      float *NN__RESTRICT p = r->P + row * dirs * GH + (size_t)d * GH;
-      float *NN__RESTRICT y = c->y + row * dirs * H + (size_t)d * H;
-      float *NN__RESTRICT h = hs + (size_t)i * H;
-      const float *NN__RESTRICT q = gh + (size_t)i * GH;
-      if (r->op == NN_OP_RNN) {
-        for (j = 0; j < H; j++) y[j] = h[j] = p[j] = nn__ftanh(p[j] + q[j] + bh[j]);
-      } else if (r->op == NN_OP_LSTM) {
-        float *NN__RESTRICT cc = cs + (size_t)i * H, *NN__RESTRICT ca = r->aux + row * dirs * H + (size_t)d * H;
-        for (j = 0; j < H; j++) {
-          float ig = nn__fsigmoid(p[j] + q[j] + bh[j]);
-          float fg = nn__fsigmoid(p[H + j] + q[H + j] + bh[H + j]);
-          float gg = nn__ftanh(p[2 * H + j] + q[2 * H + j] + bh[2 * H + j]);
-          float og = nn__fsigmoid(p[3 * H + j] + q[3 * H + j] + bh[3 * H + j]);
-          float cn = fg * cc[j] + ig * gg;
-          p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;
-          ca[j] = cc[j] = cn;
-          y[j] = h[j] = og * nn__ftanh(cn);
-        }
-      } else {
-        float *NN__RESTRICT hn = r->aux + row * dirs * H + (size_t)d * H;
-        for (j = 0; j < H; j++) {
-          float rg = nn__fsigmoid(p[j] + q[j] + bh[j]);
-          float zg = nn__fsigmoid(p[H + j] + q[H + j] + bh[H + j]);
-          float a = q[2 * H + j] + bh[2 * H + j];
-          float ng = nn__ftanh(p[2 * H + j] + rg * a);
-          p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;
-          hn[j] = a;
-          y[j] = h[j] = (1.0f - zg) * ng + zg * h[j];
-        }
-      }
+      size_t row = (size_t)b * T + t, at = row * dirs * H + (size_t)d * H;
+      float *p = r->P + row * dirs * GH + (size_t)d * GH, *y = c->y + at, *h = hs + (size_t)i * H;
+      const float *q = gh + (size_t)i * GH;
+      if (r->op == NN_OP_RNN) nn__rnn_step(H, p, q, bh, h, y);
+      else if (r->op == NN_OP_LSTM) nn__lstm_step(H, p, q, bh, cs + (size_t)i * H, r->aux + at, h, y);
+      else nn__gru_step(H, p, q, bh, r->aux + at, h, y);
     }
   }
 }
@@ -2017,56 +2014,70 @@ static int nn__rec_fwd(const nn__ctx *c) {
   return 1;
 }
 
-/* Backward of one direction of one group, steps in reverse.  Per sample
-   and step: dG_ih into P (in place), dG_hh into gh for the step's GEMM
-   dh_prev = dG_hh W_hh (gru: plus dh z), and for the gru the candidate's
-   hidden-side gradient into aux. */
+/* Backward of one step of one sample: dh is the gradient reaching h_t
+   from later steps and receives the part that reaches h_{t-1} directly
+   (gru: dh z; the W_hh path is added by the step's GEMM); p receives dG_ih
+   in place of the gates, q dG_hh. */
+static void nn__rnn_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, const float *NN__RESTRICT y,
+                         const float *NN__RESTRICT dy, const float *NN__RESTRICT dh) {
+  int j;
+  for (j = 0; j < H; j++) q[j] = p[j] = (dy[j] + dh[j]) * (1.0f - y[j] * y[j]);
+}
+/* ca: c_t; cp: c_{t-1} (zeros at the first step); dc: the cell gradient */
+static void nn__lstm_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, const float *NN__RESTRICT ca,
+                          const float *NN__RESTRICT cp, const float *NN__RESTRICT dy, const float *NN__RESTRICT dh,
+                          float *NN__RESTRICT dc) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j];
+    float tc = nn__tanh(ca[j]), g = dy[j] + dh[j], dcn = dc[j] + g * og * (1.0f - tc * tc);
+    q[j] = dcn * gg * ig * (1.0f - ig);
+    q[H + j] = dcn * cp[j] * fg * (1.0f - fg);
+    q[2 * H + j] = dcn * ig * (1.0f - gg * gg);
+    q[3 * H + j] = g * tc * og * (1.0f - og);
+    dc[j] = dcn * fg;
+  }
+  memcpy(p, q, (size_t)4 * H * sizeof(float));   /* storing both in the loop stops gcc 12 vectorising it */
+}
+/* hn: W_hn h_{t-1} + b_hn, replaced by its gradient; hp: h_{t-1} */
+static void nn__gru_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, float *NN__RESTRICT hn,
+                         const float *NN__RESTRICT hp, const float *NN__RESTRICT dy, float *NN__RESTRICT dh) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float rg = p[j], zg = p[H + j], ng = p[2 * H + j], g = dy[j] + dh[j];
+    float dn = g * (1.0f - zg) * (1.0f - ng * ng);
+    q[j] = p[j] = dn * hn[j] * rg * (1.0f - rg);
+    q[H + j] = p[H + j] = g * (hp[j] - ng) * zg * (1.0f - zg);
+    p[2 * H + j] = dn;
+    q[2 * H + j] = hn[j] = dn * rg;
+    dh[j] = g * zg;
+  }
+}
+
+/* Backward of one direction of one group, steps in reverse.  After each
+   step's samples, one GEMM dh_prev = dG_hh W_hh (gru: added to dh z).  The
+   forward cell states are not needed here, so `cs` holds zeros: the
+   previous state of a first step. */
 static void nn__rec_bwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
   const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
   const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
   const float *Whh = c->x[3] + (size_t)d * GH * H;
-  float *dhs = r->dh + slot * H, *dcs = r->dc + slot * H, *gh = r->gh + slot * GH;
-  int M = 0, s, i, j, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
+  float *dhs = r->dh + slot * H, *dcs = r->dc + slot * H, *gh = r->gh + slot * GH, *zeros = r->cs + slot * H;
+  int M = 0, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
   memset(dhs, 0, (size_t)R * H * sizeof(float));
   memset(dcs, 0, (size_t)R * H * sizeof(float));
+  memset(zeros, 0, (size_t)H * sizeof(float));
   for (s = steps - 1; s >= 0; s--) {
     while (M < R && nn__seq_len(c, nn__rec_sample(r, k, M), r->T) > s) M++;
     for (i = 0; i < M; i++) {
       int b = nn__rec_sample(r, k, i), L = nn__seq_len(c, b, r->T), t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;
-      size_t row = (size_t)b * T + t, prow = (size_t)b * T + tp;
-      float *NN__RESTRICT p = r->P + row * dirs * GH + (size_t)d * GH;
-      const float *NN__RESTRICT y = c->y + row * dirs * H + (size_t)d * H;
-      const float *NN__RESTRICT dy = c->dy + row * dirs * H + (size_t)d * H;
-      float *NN__RESTRICT dh = dhs + (size_t)i * H, *NN__RESTRICT q = gh + (size_t)i * GH;
-      if (r->op == NN_OP_RNN) {
-        for (j = 0; j < H; j++) q[j] = p[j] = (dy[j] + dh[j]) * (1.0f - y[j] * y[j]);
-      } else if (r->op == NN_OP_LSTM) {
-        const float *NN__RESTRICT ca = r->aux + row * dirs * H + (size_t)d * H;
-        const float *NN__RESTRICT cp = s > 0 ? r->aux + prow * dirs * H + (size_t)d * H : NULL;
-        float *NN__RESTRICT dc = dcs + (size_t)i * H;
-        for (j = 0; j < H; j++) {
-          float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j];
-          float tc = nn__ftanh(ca[j]), g = dy[j] + dh[j], dcn = dc[j] + g * og * (1.0f - tc * tc);
-          float cprev = cp ? cp[j] : 0.0f;
-          q[j] = p[j] = dcn * gg * ig * (1.0f - ig);
-          q[H + j] = p[H + j] = dcn * cprev * fg * (1.0f - fg);
-          q[2 * H + j] = p[2 * H + j] = dcn * ig * (1.0f - gg * gg);
-          q[3 * H + j] = p[3 * H + j] = g * tc * og * (1.0f - og);
-          dc[j] = dcn * fg;
-        }
-      } else {
-        float *NN__RESTRICT hn = r->aux + row * dirs * H + (size_t)d * H;
-        const float *NN__RESTRICT hp = s > 0 ? c->y + prow * dirs * H + (size_t)d * H : NULL;
-        for (j = 0; j < H; j++) {
-          float rg = p[j], zg = p[H + j], ng = p[2 * H + j], g = dy[j] + dh[j], hprev = hp ? hp[j] : 0.0f;
-          float dn = g * (1.0f - zg) * (1.0f - ng * ng);
-          q[j] = p[j] = dn * hn[j] * rg * (1.0f - rg);
-          q[H + j] = p[H + j] = g * (hprev - ng) * zg * (1.0f - zg);
-          p[2 * H + j] = dn;
-          q[2 * H + j] = hn[j] = dn * rg;
-          dh[j] = g * zg;
-        }
-      }
+      size_t row = (size_t)b * T + t, at = row * dirs * H + (size_t)d * H;
+      size_t prev = ((size_t)b * T + (size_t)tp) * dirs * H + (size_t)d * H;   /* only read when s > 0 */
+      float *p = r->P + row * dirs * GH + (size_t)d * GH, *q = gh + (size_t)i * GH, *dh = dhs + (size_t)i * H;
+      const float *dy = c->dy + at;
+      if (r->op == NN_OP_RNN) nn__rnn_back(H, p, q, c->y + at, dy, dh);
+      else if (r->op == NN_OP_LSTM) nn__lstm_back(H, p, q, r->aux + at, s > 0 ? r->aux + prev : zeros, dy, dh, dcs + (size_t)i * H);
+      else nn__gru_back(H, p, q, r->aux + at, s > 0 ? c->y + prev : zeros, dy, dh);
     }
     if (s > 0) nn__sgemm(0, 0, M, H, GH, 1.0f, gh, GH, Whh, H, r->op == NN_OP_GRU ? 1.0f : 0.0f, dhs, H, nn__gemm_work(c));
   }
