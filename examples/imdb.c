@@ -7,13 +7,17 @@
 
    Reviews are tokenized, the vocabulary is the --vocab most frequent words
    of the training reviews, and each review is cut to its last --maxlen
-   tokens (the end of a review says most about its verdict).
-     ids -> embedding --embed -> dropout -> --model gru|lstm|rnn, --hidden
-     units, both directions (--bidirectional 1) -> max and mean pooling
-     over the valid steps -> dropout -> dense 2
-   Adam with gradient clipping, learning rate decaying linearly to zero.
+   tokens (the end of a review tends to hold its verdict).
+     ids -> embedding --embed (starts N(0, 0.1)) -> dropout 0.4
+         -> --model gru|lstm|rnn, --hidden units, both directions
+            (--bidirectional 1)
+         -> max and mean pooling over the valid steps -> dropout 0.4
+         -> dense 2
+   Adam (lr 3e-3 decaying linearly to zero) with gradient clipping at norm
+   1; evaluation uses a moving average of the weights (decay 0.998).
    Batches group reviews of similar lengths, and the recurrent op stops at
    the longest review in the batch, so short reviews cost little.
+   The defaults reach about 91% test accuracy in 2 epochs.
 
    train_seconds counts the training steps only; total_seconds everything
    (reading, tokenizing, training, evaluating). */
@@ -106,14 +110,18 @@ static nn_node *build(nn_graph *g, const ex_args *a, const imdb_args *o, int voc
   nn_node *ids = nn_input(g, "ids", 1, &o->maxlen), *len = nn_input(g, "len", 1, &one);
   nn_node *y = nn_input(g, "label", 1, &one), *h, *pool[2], *logits;
   int flags = o->bidirectional ? NN_BIDIRECTIONAL : 0;
-  h = nn_dropout(g, nn_embedding(g, ids, vocab, o->embed), 0.25f);
+  h = nn_embedding(g, ids, vocab, o->embed);
+  /* small initial embeddings: Adam's first steps then move them far, and
+     the net learns within the first epoch (N(0, 1) trains much slower) */
+  nn_set_init(nn_node_input(h, 1), NN_INIT_NORMAL, 0.1f);
+  h = nn_dropout(g, h, 0.4f);
   if (!strcmp(a->model, "lstm")) h = nn_lstm(g, h, len, o->hidden, 1, flags);
   else if (!strcmp(a->model, "rnn")) h = nn_rnn(g, h, len, o->hidden, 1, flags);
   else h = nn_gru(g, h, len, o->hidden, 1, flags);
   pool[0] = nn_seq_maxpool(g, h, len);
   pool[1] = nn_seq_meanpool(g, h, len);
   nn_layer_name(g, "logits");
-  logits = nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.25f), 2);
+  logits = nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2);
   nn_cross_entropy(g, logits, y, 0.0f, NN_MEAN);
   return logits;
 }
@@ -164,6 +172,7 @@ int main(int argc, char **argv) {
   nn_graph *g;
   nn_model *m;
   nn_optimizer *opt;
+  nn_ema *ema;
   nn_node *logits;
   nn_rng rng;
   FILE *log;
@@ -178,8 +187,8 @@ int main(int argc, char **argv) {
   a.notes = "  --maxlen N        tokens kept of each review (default: 400)\n"
             "  --keep end|start  which end of a longer review is kept (default: end)\n"
             "  --vocab N         vocabulary size, <pad> and <unk> included (default: 30000)\n"
-            "  --embed N         embedding size (default: 64)\n"
-            "  --hidden N        recurrent units per direction (default: 64)\n"
+            "  --embed N         embedding size (default: 128)\n"
+            "  --hidden N        recurrent units per direction (default: 128)\n"
             "  --bidirectional B 1: both directions, 0: forward only (default: 1)\n"
             "  --test-limit N    evaluate on the first N test reviews only (balanced)";
   a.extra = EX_MODEL | EX_BATCH | EX_LR;
@@ -188,14 +197,14 @@ int main(int argc, char **argv) {
   a.data = "data/aclImdb";
   a.device = "cpu";
   a.batch = 64;
-  a.epochs = 4;
+  a.epochs = 2;
   a.lr = 3e-3f;
   a.seed = 1;
   o.maxlen = 400;
   o.keep_end = 1;
   o.vocab = 30000;
-  o.embed = 64;
-  o.hidden = 64;
+  o.embed = 128;
+  o.hidden = 128;
   o.bidirectional = 1;
   o.test_limit = 0;
   imdb_parse(&a, &o, &argc, argv);
@@ -220,6 +229,7 @@ int main(int argc, char **argv) {
   nn_model_seed(m, a.seed + 1);
   if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f))) ex_die(&a, "optimizer");
   nn_optimizer_set_clip(opt, 1.0f);
+  if (!(ema = nn_ema_new(m, 0.998f))) ex_die(&a, "weight average");
   nn_rng_seed(&rng, a.seed + 2);
 
   printf("imdb: model %s%s, %d training / %d test reviews (%.0f / %.0f tokens each on average after cutting to %d), "
@@ -255,6 +265,9 @@ int main(int argc, char **argv) {
         ex_die(&a, "feeding a batch");
       loss = nn_train_step(m, opt);
       if (loss != loss) ex_die(&a, "training");
+      /* the average starts short: decay (1 + t) / (10 + t) up to 0.998 */
+      if (!nn_ema_update_decay(ema, (1.0f + step) / (10.0f + step) < 0.998f ? (1.0f + step) / (10.0f + step) : 0.998f))
+        ex_die(&a, "weight average");
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
       batch_loss(out, y, n, &correct, NULL);   /* accuracy of the training batch (dropout on) */
       loss_sum += (double)loss * n;
@@ -263,7 +276,9 @@ int main(int argc, char **argv) {
     ex_progress_end(&p);
     seconds = ex_now() - t0;   /* training only */
     train_seconds += seconds;
+    nn_ema_swap(ema);   /* evaluate the averaged weights */
     test_acc = evaluate(&a, m, logits, &test, a.batch, order, ids, len, y, out, cm, scores, &test_loss);
+    nn_ema_swap(ema);
     ex_epoch_report(log, e, a.epochs, loss_sum / train.n, (double)correct / train.n, test_loss, test_acc, seconds);
   }
 
@@ -278,6 +293,7 @@ int main(int argc, char **argv) {
   free(ids); free(len); free(y); free(out); free(order); free(scores);
   free(train.ids); free(train.len); free(train.ilen);
   free(test.ids); free(test.len); free(test.ilen);
+  nn_ema_free(ema);
   nn_optimizer_free(opt);
   nn_model_free(m);
   nn_vocab_free(vocab);

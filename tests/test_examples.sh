@@ -13,7 +13,7 @@ result() { tail -n 1 "$1" | grep -q '^RESULT .*test_accuracy=[0-9.]* .*train_sec
 acc() { tail -n 1 "$1" | sed -n 's/.*test_accuracy=\([0-9.]*\).*/\1/p'; }
 above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 
-for ex in xor linreg fashion_mnist; do
+for ex in xor linreg fashion_mnist imdb; do
     if cc -O2 -I. "examples/$ex.c" -o "$TMP/$ex" -lm >"$TMP/cc.log" 2>&1; then ok "$ex builds with cc -O2 -I. examples/$ex.c -lm"
     else bad "$ex builds" "$TMP/cc.log"; fi
     if gcc -std=c99 -pedantic -Wall -Wextra -Werror -I. -fsyntax-only "examples/$ex.c" >"$TMP/w.log" 2>&1 &&
@@ -60,6 +60,39 @@ elif [ "${CI:-}" = true ]; then
     bad "Fashion-MNIST data is missing in CI (tools/fetch_data.sh fashion-mnist)"
 else
     echo "SKIP: Fashion-MNIST data not found (run tools/fetch_data.sh fashion-mnist)"
+fi
+# IMDb: a short run on a few hundred reviews must beat chance clearly
+IM=data/aclImdb
+if [ ! -d "$IM/test/neg" ]; then
+    mirror=${NN_DATA_MIRROR:-}
+    [ -n "$mirror" ] || [ ! -d ../shared/data ] || mirror=../shared/data
+    NN_DATA_MIRROR=$mirror tools/fetch_data.sh imdb >"$TMP/fetch.log" 2>&1 || cat "$TMP/fetch.log"
+fi
+if [ -d "$IM/test/neg" ]; then
+    if "$TMP/imdb" --help 2>&1 | grep -q -- '--maxlen' && "$TMP/imdb" --help 2>&1 | grep -q -- '--bidirectional'; then ok "imdb --help lists its own flags"
+    else bad "imdb --help lists its own flags"; fi
+    if "$TMP/imdb" --limit 600 --test-limit 1000 --epochs 4 --maxlen 160 --vocab 4000 --lr 0.006 --quiet --log "$TMP/im.csv" \
+           >"$TMP/im.out" 2>"$TMP/im.err" && result "$TMP/im.out" && grep -q 'tokens_per_second=' <(tail -n 1 "$TMP/im.out") &&
+       above "$(acc "$TMP/im.out")" 0.65 && grep -q 'ROC AUC' "$TMP/im.out" && [ "$(wc -l <"$TMP/im.csv")" -eq 5 ]; then
+        ok "imdb learns from 600 reviews: $(tail -n 1 "$TMP/im.out")"
+    else bad "imdb learns from 600 reviews" "$TMP/im.out"; tail -5 "$TMP/im.err"; fi
+    # bad data: a missing folder, an empty review, each named
+    mkdir -p "$TMP/im/train/pos" "$TMP/im/train/neg" "$TMP/im/test/pos"
+    printf 'A fine film.' >"$TMP/im/train/pos/0_9.txt"
+    printf 'Dull.' >"$TMP/im/train/neg/0_2.txt"
+    printf 'Good.' >"$TMP/im/test/pos/0_8.txt"
+    if ! "$TMP/imdb" --data "$TMP/im" >"$TMP/o" 2>&1 && grep -q 'test/neg' "$TMP/o"; then ok "imdb names a missing folder"
+    else bad "imdb names a missing folder" "$TMP/o"; fi
+    mkdir -p "$TMP/im/test/neg"
+    : >"$TMP/im/test/neg/0_1.txt"
+    if ! "$TMP/imdb" --data "$TMP/im" >"$TMP/o" 2>&1 && grep -q '0_1.txt.*empty' "$TMP/o"; then ok "imdb names an empty review"
+    else bad "imdb names an empty review" "$TMP/o"; fi
+    if ! "$TMP/imdb" --maxlen 0 >"$TMP/o" 2>&1 && grep -q -- '--maxlen' "$TMP/o"; then ok "imdb rejects --maxlen 0"
+    else bad "imdb rejects --maxlen 0" "$TMP/o"; fi
+elif [ "${CI:-}" = true ]; then
+    bad "aclImdb is missing in CI (NN_DATA_MIRROR=../shared/data tools/fetch_data.sh imdb)"
+else
+    echo "SKIP: aclImdb not found (run NN_DATA_MIRROR=../shared/data tools/fetch_data.sh imdb)"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
