@@ -1841,7 +1841,6 @@ static int nn__seq_lengths_ok(const nn__ctx *c, int T) {
 }
 static int nn__seq_len(const nn__ctx *c, int b, int T) { return c->x[1] ? (int)c->x[1][b] : T; }
 
-
 /* ---- recurrent layers (rnn, lstm, gru) over a whole sequence ----------
    inputs: x [T, F], lengths, W_ih [dirs*GH, F], W_hh [dirs*GH, H],
    b_ih, b_hh [dirs*GH] with GH = G*H (G gates); ip: H, dirs.
@@ -1861,7 +1860,7 @@ static int nn__seq_len(const nn__ctx *c, int b, int T) { return c->x[1] ? (int)c
      part   threads * (dW_ih + dW_hh + db_ih + db_hh)   backward partial sums */
 typedef struct nn__rec {
   nn_op op;
-  int n, T, F, H, dirs, G, GH, rows, threads, chunks;
+  int n, T, F, H, dirs, GH, rows, threads, chunks;
   float *P, *aux, *order, *h, *cs, *dh, *dc, *gh, *part;
 } nn__rec;
 static int nn__rec_gates(nn_op op) { return op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1; }
@@ -1883,10 +1882,11 @@ static nn__rec nn__rec_get(const nn__ctx *c) {
   float *w = c->ws;
   r.op = nd->op;
   r.n = c->n; r.T = nd->shape.dim[0]; r.F = NN__LAST(nd->in[0]);
-  r.H = nd->ip[0]; r.dirs = nd->ip[1]; r.G = nn__rec_gates(nd->op); r.GH = r.G * r.H;
+  r.H = nd->ip[0]; r.dirs = nd->ip[1]; r.GH = nn__rec_gates(nd->op) * r.H;
   r.threads = c->m->threads;
   r.rows = c->m->max_batch + r.threads;
-  /* one group of samples per thread a direction leaves over */
+  /* the directions run side by side; threads beyond one per direction
+     split the batch into groups */
   r.chunks = r.threads / r.dirs > 1 ? r.threads / r.dirs : 1;
   if (r.chunks > r.n) r.chunks = r.n > 0 ? r.n : 1;
   slab = (size_t)c->m->max_batch * r.T * r.dirs;
@@ -2106,24 +2106,25 @@ static int nn__rec_bwd(const nn__ctx *c) {
     if (L == 0) continue;
     if (c->dx[0]) nn__sgemm(0, 0, L, F, N, 1.0f, P, N, c->x[2], F, 1.0f, c->dx[0] + (size_t)b * T * F, F, nn__gemm_work(c));
     if (c->dx[2]) nn__sgemm(1, 0, N, F, L, 1.0f, P, N, c->x[0] + (size_t)b * T * F, F, 1.0f, pwi, F, nn__gemm_work(c));
-    for (t2 = 0; t2 < L; t2++) {
-      const float *p = P + (size_t)t2 * N;
-      for (j2 = 0; j2 < N; j2++) pbi[j2] += p[j2];
-    }
-    for (d = 0; d < r.dirs; d++) {
+    if (c->dx[4])
+      for (t2 = 0; t2 < L; t2++) {
+        const float *p = P + (size_t)t2 * N;
+        for (j2 = 0; j2 < N; j2++) pbi[j2] += p[j2];
+      }
+    for (d = 0; d < r.dirs && (c->dx[3] || c->dx[5]); d++) {
       /* h_prev of step t is h at t-1 (forward) or t+1 (reverse); the
          first step's is zero and adds nothing to dW_hh */
       const size_t first = d ? 0 : 1, from = d ? 1 : 0;
       const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;
       float *wh = pwh + (size_t)d * GH * H, *bh = pbh + (size_t)d * GH;
-      if (L > 1) {
+      if (c->dx[3] && L > 1) {
         nn__sgemm(1, 0, gate_rows, H, L - 1, 1.0f, P + first * N + (size_t)d * GH, N, Y + from * HD + (size_t)d * H, HD,
                   1.0f, wh, H, nn__gemm_work(c));
         if (r.op == NN_OP_GRU)
           nn__sgemm(1, 0, H, H, L - 1, 1.0f, A + first * HD + (size_t)d * H, HD, Y + from * HD + (size_t)d * H, HD,
                     1.0f, wh + (size_t)2 * H * H, H, nn__gemm_work(c));
       }
-      for (t2 = 0; t2 < L; t2++) {
+      for (t2 = 0; t2 < L && c->dx[5]; t2++) {
         const float *p = P + (size_t)t2 * N + (size_t)d * GH, *a = A + (size_t)t2 * HD + (size_t)d * H;
         for (j2 = 0; j2 < gate_rows; j2++) bh[j2] += p[j2];
         if (r.op == NN_OP_GRU)

@@ -770,6 +770,14 @@ static void test_sequence_gradients(void) {
   gradcheck("gru without lengths", g, nn_gru(g, x, NULL, 3, 1, 0), 2, 1);
   g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
   gradcheck("lstm 2 layers bidirectional", g, nn_lstm(g, x, len, 3, 2, NN_BIDIRECTIONAL), 4, 1);
+  {
+    nn_node *y;
+    g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
+    y = nn_gru(g, x, len, 3, 1, NN_BIDIRECTIONAL);
+    nn_set_trainable(nn_node_input(y, 3), 0);
+    nn_set_trainable(nn_node_input(y, 4), 0);
+    gradcheck("gru with frozen W_hh and b_ih", g, y, 4, 1);
+  }
   g = nn_graph_new(); x = in2(g, "x", 5, 6); len = len_input(g);
   gradcheck("seq_last", g, nn_seq_last(g, x, len), 4, 1);
   g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
@@ -797,7 +805,7 @@ static void test_recurrent_reference(void) {
     nn_graph *g = nn_graph_new();
     nn_node *x, *len, *y;
     nn_model *m;
-    float xv[B * T * F], lens[B] = {4, 2}, w[2 * 4 * H * F], out[B * T * 2 * H];
+    float xv[B * T * F], full[B] = {4, 4}, lens[B] = {4, 2}, w[2 * 4 * H * F], out[B * T * 2 * H];
     const float *want = k == 0 ? lstm_expected : gru_expected;
     double worst = 0;
     d[0] = T; d[1] = F;
@@ -807,6 +815,8 @@ static void test_recurrent_reference(void) {
     m = nn_compile(g, B, nn_cpu_backend());
     closed_form(xv, B * T * F, 1.0f, 0, 0.37, 1.0);
     nn_feed(m, "x", xv);
+    nn_feed(m, "len", full);
+    nn_predict(m, y);           /* leaves outputs at steps that are padding next */
     nn_feed(m, "len", lens);
     closed_form(w, dirs * G * H * F, 0.5f, 0, 0.11, 0.3); nn_write(m, nn_node_input(y, 2), w);
     closed_form(w, dirs * G * H * H, 0.5f, 1, 0.13, 0.2); nn_write(m, nn_node_input(y, 3), w);
