@@ -21,7 +21,7 @@
      - summed cross entropy with label smoothing 0.2; Nesterov SGD,
        momentum 0.85, batch 1024, 9.9 epochs, lr 11.5 and weight decay
        0.0153 per 1024 examples in airbench's decoupled form (see
-       make_optimizer), batch-norm biases at 64x the lr;
+       trainer_init), batch-norm biases at 64x the lr;
      - lr 0.2 -> 1 over the first 23% of the steps, then down to 0.07;
      - lookahead: every 5 steps the weights move to an average that keeps
        0.95^5 * (step/total)^3 of its old value;
@@ -45,7 +45,7 @@ typedef struct recipe {
   int stem_stride;        /* of the 2x2 whitening conv */
   double epochs;
   int batch;
-  float lr, wd;           /* per 1024 examples, decoupled (see make_optimizer) */
+  float lr, wd;           /* per 1024 examples, decoupled (see trainer_init) */
   float momentum;
   float bias_lr_scale;    /* batch-norm biases learn this much faster */
   float label_smoothing;
@@ -98,17 +98,55 @@ static net build(nn_graph *g, const recipe *r) {
   return n;
 }
 
+/* The optimizer side of training: schedule, lookahead, step count. */
+typedef struct trainer {
+  nn_model *m;
+  nn_optimizer *opt;
+  nn_ema *lookahead;
+  float lr_sgd;           /* the peak, per example */
+  float lr_xs[3], lr_ys[3];
+  long step, total_steps;
+} trainer;
+
 /* airbench states lr and weight decay per 1024 examples, "decoupled": with
    Nesterov momentum m a constant gradient moves the weights 1 + 1/(1-m)
    times further than one step does, so PyTorch's SGD gets
      lr_sgd = lr / (1024 (1 + 1/(1-m)))   (per example: the loss is summed)
      weight_decay_sgd = wd * batch / lr   (so lr_sgd * wd_sgd = wd * batch / 1024 / (1 + 1/(1-m))).
    nn.h's SGD without NN_DECOUPLED_WD is PyTorch's: the decay joins the
-   gradient before the momentum, and it scales with the scheduled lr. */
-static nn_optimizer *make_optimizer(nn_model *m, const recipe *r, float lr, int batch, float *lr_sgd) {
+   gradient before the momentum, and it scales with the scheduled lr.
+   Call after the weights are set: the lookahead average starts from them. */
+static int trainer_init(trainer *t, nn_model *m, const recipe *r, int batch, long total_steps) {
   float kilostep = 1024.0f * (1.0f + 1.0f / (1.0f - r->momentum));
-  *lr_sgd = lr / kilostep;
-  return nn_sgd(m, *lr_sgd, r->momentum, r->wd * (float)batch / lr, NN_NESTEROV);
+  memset(t, 0, sizeof *t);
+  t->m = m;
+  t->lr_sgd = r->lr / kilostep;
+  t->total_steps = total_steps;
+  t->lr_xs[0] = 0;                                   /* 0.2 -> 1 over 23% of the steps, then -> 0.07 */
+  t->lr_xs[1] = (float)(long)(total_steps * 0.23);
+  t->lr_xs[2] = (float)total_steps;
+  t->lr_ys[0] = 0.2f; t->lr_ys[1] = 1.0f; t->lr_ys[2] = 0.07f;
+  t->opt = nn_sgd(m, t->lr_sgd, r->momentum, r->wd * (float)batch / r->lr, NN_NESTEROV);
+  t->lookahead = t->opt ? nn_ema_new(m, 0.0f) : NULL;
+  return t->lookahead != NULL;
+}
+
+/* one step on the batch fed; NAN on failure.  Every 5 steps the weights
+   move to the lookahead average, which keeps 0.95^5 (step/total)^3 of
+   itself; after the last step they become that average. */
+static float train_step(trainer *t) {
+  float loss;
+  nn_optimizer_set_lr(t->opt, t->lr_sgd * nn_lr_piecewise((float)t->step, 3, t->lr_xs, t->lr_ys));
+  loss = nn_train_step(t->m, t->opt);
+  if (loss != loss) return loss;
+  t->step++;
+  if (t->step % 5 == 0) {
+    double frac = (double)t->step / (double)t->total_steps;
+    if (!nn_ema_update_decay(t->lookahead, (float)(pow(0.95, 5) * frac * frac * frac)) || !nn_ema_copy_to_model(t->lookahead))
+      return NAN;
+  }
+  if (t->step == t->total_steps && !nn_ema_copy_to_model(t->lookahead)) return NAN;
+  return loss;
 }
 
 /* outputs of the test set (TTA level `tta`), confusion matrix, accuracy and mean loss */
@@ -169,16 +207,15 @@ int main(int argc, char **argv) {
   nn_dataset *train, *test;
   nn_graph *g;
   nn_model *m;
-  nn_optimizer *opt;
-  nn_ema *lookahead;
+  trainer t;
   nn_node *whiten_bias;
   nn_rng rng;
   net n;
   FILE *log;
-  float mean[3], std[3], *xb, *xa, *yb, *out, *wts, lr_sgd, lr_xs[3], lr_ys[3] = {0.2f, 1.0f, 0.07f};
+  float mean[3], std[3], *xb, *xa, *yb, *out, *wts;
   int *order, *dy, *dx, cm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n;
   unsigned char *flip;
-  long step = 0, total_steps, seen = 0;
+  long total_steps, seen = 0;
   double epochs, train_seconds = 0, t_start = ex_now(), t0, test_acc = 0, test_loss = 0, plain_acc = 0;
 
   memset(&a, 0, sizeof a);
@@ -219,12 +256,12 @@ int main(int argc, char **argv) {
   n = build(g, &r);
   whiten_bias = nn_node_input(n.whiten, 2);
   if (!(m = nn_compile(g, batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
-  if (!(opt = make_optimizer(m, &r, r.lr, batch, &lr_sgd))) ex_die(&a, "optimizer");
   nn_rng_seed(&rng, a.seed + 2);
 
   printf("cifar10: model %s, %d training / %d test images, batch %d, %g epochs (%ld steps), lr %g (SGD %g), "
          "tta %d, %d thread(s)\n",
-         a.model, train->n, test->n, batch, epochs, total_steps, r.lr, lr_sgd, r.tta, nn_set_threads(0));
+         a.model, train->n, test->n, batch, epochs, total_steps, r.lr, r.lr / (1024.0f * (1.0f + 1.0f / (1.0f - r.momentum))),
+         r.tta, nn_set_threads(0));
   printf("channel mean %.4f %.4f %.4f, std %.4f %.4f %.4f\n", mean[0], mean[1], mean[2], std[0], std[1], std[2]);
   if (!a.quiet) nn_summary(m, stdout);
   fflush(stdout);
@@ -241,17 +278,14 @@ int main(int argc, char **argv) {
   dx = dy + batch;
   for (i = 0; i < train->n; i++) order[i] = i;
 
-  /* the whitening filters from the first 5,000 training images, then the lookahead average */
+  /* the whitening filters from the first 5,000 training images, then the optimizer and lookahead */
   t0 = ex_now();
   whiten_n = train->n < 5000 ? train->n : 5000;
   if (!nn_whitening_weights(train->x, whiten_n, 3, 32, 32, 2, 2, 5e-4f, wts) || !nn_write(m, nn_node_input(n.whiten, 1), wts))
     ex_die(&a, "whitening");
-  if (!(lookahead = nn_ema_new(m, 0.0f))) ex_die(&a, "lookahead");
+  if (!trainer_init(&t, m, &r, batch, total_steps)) ex_die(&a, "optimizer");
   train_seconds += ex_now() - t0;
 
-  lr_xs[0] = 0;
-  lr_xs[1] = (float)(long)(total_steps * 0.23);
-  lr_xs[2] = (float)total_steps;
   for (e = 0; e < epochs_run; e++) {
     double loss_sum = 0, t_epoch = ex_now();
     int s, correct = 0, done = 0;
@@ -259,30 +293,22 @@ int main(int argc, char **argv) {
     if (e == r.whiten_bias_epochs) nn_set_lr_mult(whiten_bias, 0.0f);   /* frozen from here on */
     nn_shuffle(&rng, order, train->n);
     ex_progress_start(&p, e + 1, epochs_run, steps, a.quiet);
-    for (s = 0; s < steps && step < total_steps; s++) {
+    for (s = 0; s < steps && t.step < total_steps; s++) {
       const int *idx = order + (size_t)s * batch;
       float loss;
       nn_dataset_gather(train, idx, batch, xa, yb);
       nn_alternating_flips(a.seed + 3, idx, batch, e, flip);
       nn_random_shifts(&rng, batch, r.translate, dy, dx);
       nn_shift_flip_images(xa, xb, batch, 3, 32, 32, dy, dx, flip, NN_PAD_REFLECT);
-      nn_optimizer_set_lr(opt, lr_sgd * nn_lr_piecewise((float)step, 3, lr_xs, lr_ys));
       if (!nn_feed_node(m, n.image, xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
-      loss = nn_train_step(m, opt);
+      loss = train_step(&t);
       if (loss != loss) ex_die(&a, "training");
-      step++;
-      if (step % 5 == 0) {
-        double frac = (double)step / (double)total_steps;
-        if (!nn_ema_update_decay(lookahead, (float)(pow(0.95, 5) * frac * frac * frac)) || !nn_ema_copy_to_model(lookahead))
-          ex_die(&a, "lookahead");
-      }
       if (!nn_read(m, n.logits, out)) ex_die(&a, "reading logits");
       for (i = 0; i < batch; i++) correct += nn_argmax(out + (size_t)i * CLASSES, CLASSES) == (int)yb[i];
       loss_sum += loss;
       done += batch;
       ex_progress_step(&p, s + 1, loss_sum / done, done);
     }
-    if (step == total_steps && !nn_ema_copy_to_model(lookahead)) ex_die(&a, "lookahead");   /* the final weights */
     ex_progress_end(&p);
     t_epoch = ex_now() - t_epoch;
     train_seconds += t_epoch;
@@ -305,8 +331,8 @@ int main(int argc, char **argv) {
          total_steps, ex_now() - t_start);
   if (log) fclose(log);
   free(xb); free(xa); free(yb); free(dy); free(flip); free(order); free(out); free(wts);
-  nn_ema_free(lookahead);
-  nn_optimizer_free(opt);
+  nn_ema_free(t.lookahead);
+  nn_optimizer_free(t.opt);
   nn_model_free(m);
   nn_dataset_free(train);
   nn_dataset_free(test);

@@ -105,6 +105,10 @@ rm -rf "$CB"
 if ! "$TMP/cifar10" --data "$TMP/nowhere" >"$TMP/o" 2>&1 && grep -q 'nowhere/data_batch_1.bin' "$TMP/o"; then
     ok "cifar10 names a missing directory"
 else bad "cifar10 names a missing directory" "$TMP/o"; fi
+# the recipe against airbench94's own PyTorch code (reference values in tests/airbench_reference.txt)
+if cc -O2 -I. tests/airbench_parity.c -o "$TMP/airbench_parity" -lm >"$TMP/cc.log" 2>&1 &&
+   "$TMP/airbench_parity" tests/airbench_reference.txt >"$TMP/o" 2>&1; then ok "cifar10 training matches airbench94: $(grep -c PASS "$TMP/o") checks"
+else bad "cifar10 training matches airbench94" "$TMP/o"; cat "$TMP/cc.log"; fi
 
 CD=data/cifar-10-batches-bin
 if [ ! -f "$CD/test_batch.bin" ]; then
