@@ -506,8 +506,8 @@ NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s);
    padded steps are few: with r, a shuffle, then each window of `window`
    batches sorted by length, then the full batches shuffled (a short one
    last); without r, all sorted by length (for evaluation).  Batch k is
-   order[k * batch ...]. */
-NNDEF void nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order);
+   order[k * batch ...].  Returns 0 if out of memory. */
+NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order);
 
 /* ======================================================================
    Metrics
@@ -3978,30 +3978,30 @@ NNDEF int nn_vocab_add(nn_vocab *v, const char *tokens) {
   }
   return 1;
 }
-static const nn_vocab *nn__sort_vocab;   /* qsort has no context argument */
+typedef struct nn__word_rank { long count; const char *word; } nn__word_rank;
 static int nn__cmp_words(const void *a, const void *b) {
-  int i = *(const int *)a, j = *(const int *)b;
-  long ci = nn__sort_vocab->count[i], cj = nn__sort_vocab->count[j];
-  if (ci != cj) return ci > cj ? -1 : 1;
-  return strcmp(nn__sort_vocab->arena + nn__sort_vocab->word[i], nn__sort_vocab->arena + nn__sort_vocab->word[j]);
+  const nn__word_rank *x = (const nn__word_rank *)a, *y = (const nn__word_rank *)b;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  return strcmp(x->word, y->word);
 }
 NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count) {
   nn_vocab *kept;
-  int *idx, i, n = 0, ok = 1;
+  nn__word_rank *rank;
+  int i, n = 0, ok;
   if (v->finished) return nn__fail("vocabulary: already finished");
   if (max_size < 3) return nn__fail("vocabulary: size %d leaves no room for words beside <pad> and <unk>", max_size);
-  if (!(idx = (int *)nn__calloc((size_t)v->n + 1, sizeof(int)))) return 0;
-  for (i = 0; i < v->n; i++) if (v->count[i] >= min_count) idx[n++] = i;
+  if (!(rank = (nn__word_rank *)nn__calloc((size_t)v->n + 1, sizeof *rank))) return 0;
+  for (i = 0; i < v->n; i++)
+    if (v->count[i] >= min_count) { rank[n].count = v->count[i]; rank[n].word = v->arena + v->word[i]; n++; }
   if (n == 0) {
-    NN_FREE(idx);
+    NN_FREE(rank);
     return nn__fail("vocabulary: empty: none of %d distinct words occurs at least %d times", v->n, min_count);
   }
-  nn__sort_vocab = v;
-  qsort(idx, (size_t)n, sizeof(int), nn__cmp_words);
+  qsort(rank, (size_t)n, sizeof *rank, nn__cmp_words);
   if (n > max_size - 2) n = max_size - 2;
   kept = nn_vocab_new();
   ok = kept && nn__vocab_push(kept, "<pad>", 5, 0) >= 0 && nn__vocab_push(kept, "<unk>", 5, 0) >= 0;
-  for (i = 0; ok && i < n; i++) ok = nn__vocab_push(kept, v->arena + v->word[idx[i]], strlen(v->arena + v->word[idx[i]]), v->count[idx[i]]) >= 0;
+  for (i = 0; ok && i < n; i++) ok = nn__vocab_push(kept, rank[i].word, strlen(rank[i].word), rank[i].count) >= 0;
   if (ok) {
     long unk = 0;
     size_t cap = 4096;
@@ -4011,7 +4011,7 @@ NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count) {
     while (cap < 4 * (size_t)kept->n) cap *= 2;
     ok = nn__vocab_rehash(kept, cap);
   }
-  NN_FREE(idx);
+  NN_FREE(rank);
   if (!ok) { nn_vocab_free(kept); return 0; }
   NN_FREE(v->arena); NN_FREE(v->word); NN_FREE(v->count); NN_FREE(v->table);
   *v = *kept;
@@ -4187,27 +4187,38 @@ NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s) {
 }
 
 /* ---- batches of similar lengths ---- */
-static const int *nn__sort_lengths;   /* qsort has no context argument */
+typedef struct nn__by_length { int length, index; } nn__by_length;
 static int nn__cmp_by_length(const void *a, const void *b) {
-  int i = *(const int *)a, j = *(const int *)b, li = nn__sort_lengths[i], lj = nn__sort_lengths[j];
-  return li != lj ? (li > lj ? -1 : 1) : (i > j) - (i < j);   /* longest first, then by index */
+  const nn__by_length *x = (const nn__by_length *)a, *y = (const nn__by_length *)b;
+  if (x->length != y->length) return x->length > y->length ? -1 : 1;   /* longest first */
+  return (x->index > y->index) - (x->index < y->index);
 }
-NNDEF void nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order) {
+/* sorts order[0..n) by falling length, through tmp (n entries) */
+static void nn__sort_by_length(int *order, int n, const int *lengths, nn__by_length *tmp) {
+  int i;
+  for (i = 0; i < n; i++) { tmp[i].length = lengths[order[i]]; tmp[i].index = order[i]; }
+  qsort(tmp, (size_t)n, sizeof *tmp, nn__cmp_by_length);
+  for (i = 0; i < n; i++) order[i] = tmp[i].index;
+}
+NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order) {
+  nn__by_length *tmp;
   int i, full, span;
   if (batch < 1) batch = 1;
   if (window < 1) window = 1;
+  span = !r || batch > n / window ? n : batch * window;
+  if (!(tmp = (nn__by_length *)nn__calloc((size_t)(span > 0 ? span : 1), sizeof *tmp))) return 0;
   for (i = 0; i < n; i++) order[i] = i;
-  nn__sort_lengths = lengths;
-  if (!r) { qsort(order, (size_t)n, sizeof(int), nn__cmp_by_length); return; }
-  nn_shuffle(r, order, n);
-  span = batch * window;
-  for (i = 0; i < n; i += span) qsort(order + i, (size_t)(n - i < span ? n - i : span), sizeof(int), nn__cmp_by_length);
-  /* shuffle whole batches: swap batch k with batch j */
+  if (r) nn_shuffle(r, order, n);
+  for (i = 0; i < n; i += span) nn__sort_by_length(order + i, n - i < span ? n - i : span, lengths, tmp);
+  NN_FREE(tmp);
+  if (!r) return 1;
+  /* shuffle whole batches: swap batch i with batch j */
   full = n / batch;
   for (i = full - 1; i > 0; i--) {
     int j = nn_rng_int(r, i + 1), t, q;
     for (q = 0; q < batch; q++) { t = order[i * batch + q]; order[i * batch + q] = order[j * batch + q]; order[j * batch + q] = t; }
   }
+  return 1;
 }
 
 /* ======================================================================

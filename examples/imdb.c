@@ -147,7 +147,7 @@ static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, con
   float s[1024];
   *loss = 0;
   memset(cm, 0, 4 * sizeof *cm);
-  nn_bucket_order(NULL, e->ilen, e->n, batch, 1, order);
+  if (!nn_bucket_order(NULL, e->ilen, e->n, batch, 1, order)) ex_die(a, "evaluation");
   for (start = 0; start < e->n; start += batch) {
     int n = e->n - start < batch ? e->n - start : batch;
     gather(e, order + start, n, ids, len, y);
@@ -253,7 +253,7 @@ int main(int argc, char **argv) {
     double t0 = ex_now(), seconds, loss_sum = 0;
     int s, correct = 0;
     ex_progress p;
-    nn_bucket_order(&rng, train.ilen, train.n, a.batch, 50, order);
+    if (!nn_bucket_order(&rng, train.ilen, train.n, a.batch, 50, order)) ex_die(&a, "batches");
     ex_progress_start(&p, e, a.epochs, steps, a.quiet);
     for (s = 0; s < steps; s++) {
       int n = train.n - s * a.batch < a.batch ? train.n - s * a.batch : a.batch, k;
