@@ -492,10 +492,10 @@ typedef struct nn_text_set {
   float *y;            /* its label */
 } nn_text_set;
 /* The aclImdb layout: the .txt files of DIR/SPLIT/pos (label 1) and of
-   DIR/SPLIT/neg (label 0), SPLIT "train" or "test".  Files in name order, positives and
-   negatives alternating, so any first N documents are balanced.  A missing
-   folder, an empty or unreadable file, or one without words fails, naming
-   it. */
+   DIR/SPLIT/neg (label 0), SPLIT "train" or "test".  Files in name order,
+   positives and negatives alternating, so any first N documents are
+   balanced.  A missing folder, an empty or unreadable file, or one without
+   words fails, naming it. */
 NNDEF nn_text_set *nn_load_aclimdb(const char *dir, const char *split);
 NNDEF void nn_text_set_free(nn_text_set *s);
 NNDEF void nn_text_set_truncate(nn_text_set *s, int n);   /* keep the first n */
