@@ -35,6 +35,8 @@ persist build/test_persist -std=c99 -O2 -g && suite "persistence: safetensors, c
 persist build/test_persist_asan -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer &&
     suite "persistence under ASan+UBSan" build/test_persist_asan
 suite "fuzz regression corpus under ASan+UBSan" bash tests/fuzz/replay.sh
+suite "valgrind memcheck: unit, persistence, fuzz corpus" bash tests/valgrind.sh
+suite "big-endian (s390x under qemu; skipped without them)" bash tests/bigendian.sh
 suite "examples" bash tests/test_examples.sh
 suite "tools" bash tests/test_tools.sh
 echo "$total_p passed, $total_f failed"

@@ -5,7 +5,8 @@
    guard of the optimizer.
    Build: cc -O1 -g -I. tests/test_persist.c -lm && ./a.out   (from the
    project root: it reads tests/fixtures/ and runs itself for the resume
-   test).  Last line: "N passed, N failed". */
+   test; TEST_RUNNER, e.g. qemu-s390x, prefixes those runs of itself).
+   Last line: "N passed, N failed". */
 #include <stdlib.h>
 #include <string.h>
 #define NN_IMPLEMENTATION
@@ -39,6 +40,13 @@ static unsigned char *slurp(const char *path, size_t *len) {
   *len = fread(b, 1, (size_t)n, f);
   fclose(f);
   return b;
+}
+
+/* the command that runs this test program again (under TEST_RUNNER) */
+static char self_cmd[512];
+static void set_self(const char *argv0) {
+  const char *runner = getenv("TEST_RUNNER");
+  snprintf(self_cmd, sizeof self_cmd, "%s%s%s", runner ? runner : "", runner ? " " : "", argv0);
 }
 
 /* ---------------------------------------------------------------------
@@ -441,7 +449,7 @@ static int resume_child(int argc, char **argv) {
   nn_model_free(m);
   return !ok;
 }
-static void test_exact_resume(const char *self) {
+static void test_exact_resume(void) {
   static const char *const kinds[3] = {"sgd", "adam", "rmsprop"};
   int k;
   make_data();
@@ -460,9 +468,9 @@ static void test_exact_resume(const char *self) {
     train(m, o, e, &info, RESUME_STEPS);
     train(m, o, e, &info, RESUME_STEPS);
     nn_checkpoint_save(m, o, e, &info, "persist_once.tmp");
-    snprintf(cmd, sizeof cmd, "%s --resume-half 1 %s persist_half.tmp", self, kinds[k]);
+    snprintf(cmd, sizeof cmd, "%s --resume-half 1 %s persist_half.tmp", self_cmd, kinds[k]);
     rc1 = system(cmd);
-    snprintf(cmd, sizeof cmd, "%s --resume-half 2 %s persist_half.tmp persist_resumed.tmp", self, kinds[k]);
+    snprintf(cmd, sizeof cmd, "%s --resume-half 2 %s persist_half.tmp persist_resumed.tmp", self_cmd, kinds[k]);
     rc2 = rc1 == 0 ? system(cmd) : -1;
     /* the weights, bit for bit */
     r = reference_model(123, BATCH);
@@ -502,7 +510,7 @@ static int flaky_read(nn_backend *b, const void *buf, size_t off, float *dst, si
   }
   return real_read(b, buf, off, dst, n);
 }
-static void test_checkpoint(const char *self) {
+static void test_checkpoint(void) {
   nn_model *m = reference_model(5, BATCH), *f;
   nn_optimizer *o = make_optimizer(m, "adam"), *of;
   nn_ema *e = nn_ema_new(m, 0.9f), *ef;
@@ -574,7 +582,7 @@ static void test_checkpoint(const char *self) {
   }
 #endif
   /* a process that dies in the middle of writing leaves the old file too */
-  snprintf(cmd, sizeof cmd, "%s --die-while-saving %s", self, path);
+  snprintf(cmd, sizeof cmd, "%s --die-while-saving %s", self_cmd, path);
   rc = system(cmd);
 #ifdef NN__POSIX_FILES
   CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 3, "the saving process died where it should (status %d)", rc);
@@ -675,13 +683,14 @@ static void test_nonfinite(void) {
 int main(int argc, char **argv) {
   if (argc >= 5 && !strcmp(argv[1], "--resume-half")) return resume_child(argc - 1, argv + 1);
   if (argc == 3 && !strcmp(argv[1], "--die-while-saving")) return die_while_saving(argv[2]);
+  set_self(argv[0]);
   test_roundtrip();
   test_reference_file();
   test_mismatch_messages();
   test_hostile();
   test_save_errors();
-  test_checkpoint(argv[0]);
-  test_exact_resume(argv[0]);
+  test_checkpoint();
+  test_exact_resume();
   test_nonfinite();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -19,7 +19,8 @@ for src in tests/fuzz/fuzz_*.c; do
     fi
     files=(tests/fuzz/corpus/"$t"/*)
     if [ ! -e "${files[0]}" ]; then echo "FAIL: $t: no corpus in tests/fuzz/corpus/$t"; failed=$((failed + 1)); continue; fi
-    ${REPLAY_WRAP:-} "$exe" "${files[@]}" >build/fuzz_replay.log 2>&1
+    read -ra wrap <<<"${REPLAY_WRAP:-}"   # words, never globs
+    "${wrap[@]}" "$exe" "${files[@]}" >build/fuzz_replay.log 2>&1
     rc=$?
     line=$(tail -n 1 build/fuzz_replay.log)
     grep '^FAIL' build/fuzz_replay.log
