@@ -389,8 +389,9 @@ NNDEF int nn_load_safetensors_buffer(nn_model *m, const void *data, size_t len, 
      nn.optimizer.step, .skipped   its step and skipped-step counts and
      nn.optimizer.lr               its learning rate as the hex bits of an
                                    IEEE-754 binary32 ("0x3dcccccd" is 0.1)
-   The optimizer's other settings (momentum, betas, weight decay, clipping)
-   are the ones it was made with.  o, e and info may be NULL: a checkpoint
+   The optimizer's other settings (momentum, betas, weight decay, clipping,
+   the non-finite mode) and the average's decay are the ones they were
+   made with.  o, e and info may be NULL: a checkpoint
    loaded without an optimizer or average just skips that state, but an
    optimizer or average given to nn_checkpoint_load must be in the file. */
 typedef struct nn_checkpoint_info {
