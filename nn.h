@@ -3402,9 +3402,9 @@ static void nn__text_put(nn__text *b, const char *s, size_t n) {
   if (b->failed) return;
   if (b->n + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 1024;
-    char *p;
-    while (cap < b->n + n + 1) cap *= 2;
-    if (!(p = (char *)NN_REALLOC(b->p, cap))) { b->failed = 1; nn__fail("out of memory writing a header"); return; }
+    char *p = NULL;
+    while (cap < b->n + n + 1 && cap <= (size_t)-1 / 2) cap *= 2;
+    if (cap < b->n + n + 1 || !(p = (char *)NN_REALLOC(b->p, cap))) { b->failed = 1; nn__fail("out of memory writing a header"); return; }
     b->p = p;
     b->cap = cap;
   }

@@ -458,7 +458,7 @@ static void test_exact_resume(void) {
     nn_optimizer *o = make_optimizer(m, kinds[k]);
     nn_ema *e = nn_ema_new(m, 0.9f);
     nn_checkpoint_info info;
-    char cmd[512];
+    char cmd[1024];
     unsigned char *a, *b;
     size_t na = 0, nb = 0, count;
     float *wa, *wb;
@@ -518,7 +518,7 @@ static void test_checkpoint(void) {
   const char *path = "persist_ckpt.tmp";
   unsigned char *before, *after;
   size_t nb = 0, na = 0;
-  char cmd[512];
+  char cmd[1024];
   int rc;
   make_data();
   memset(&info, 0, sizeof info);
