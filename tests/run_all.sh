@@ -38,6 +38,7 @@ suite "fuzz regression corpus under ASan+UBSan" bash tests/fuzz/replay.sh
 suite "valgrind memcheck: unit, persistence, fuzz corpus" bash tests/valgrind.sh
 suite "big-endian (s390x under qemu; skipped without them)" bash tests/bigendian.sh
 suite "examples" bash tests/test_examples.sh
+suite "examples: --save, --checkpoint, --resume after SIGKILL" bash tests/test_example_resume.sh
 suite "tools" bash tests/test_tools.sh
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]
