@@ -133,7 +133,7 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     const char *p = a->models;
     size_t n = strlen(a->model);
     while (p && (strncmp(p, a->model, n) || (p[n] && p[n] != '|'))) p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
-    if (!p || !n) ex_bad_usage(a, "unknown model '%s'", a->model);
+    if (!p || !n || strchr(a->model, '|')) ex_bad_usage(a, "unknown model '%s'", a->model);
   }
   if (!strcmp(a->device, "opencl")) {
     fprintf(stderr, "%s: not built with OpenCL support (--device opencl needs nn_opencl.h)\n", a->prog);
