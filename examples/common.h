@@ -213,18 +213,19 @@ static inline void ex_progress_end(ex_progress *p) {
    augmentation.  With the same flags, a run resumed from a checkpoint
    trains exactly as the uninterrupted run would have. */
 
-/* --resume: loads the checkpoint and returns the epochs it has done (0
-   without --resume); exits 1 naming the problem.  Call it after building
-   the model and optimizer, before ex_log_open. */
-static inline int ex_resume(ex_args *a, nn_model *m, nn_optimizer *opt, nn_ema *ema, nn_checkpoint_info *info) {
+/* --resume: loads the checkpoint of a run of `epochs` epochs and returns
+   the epochs it has done (0 without --resume); exits 1 naming the
+   problem.  Call it after building the model and optimizer (and average),
+   before ex_log_open. */
+static inline int ex_resume(ex_args *a, int epochs, nn_model *m, nn_optimizer *opt, nn_ema *ema, nn_checkpoint_info *info) {
   if (!a->resume) return 0;
   if (!nn_checkpoint_load(m, opt, ema, info, a->resume)) ex_die(a, "--resume");
-  if (info->epoch < 0 || info->epoch > a->epochs) {
-    fprintf(stderr, "%s: '%s' is at epoch %ld, outside 0..%d (--epochs)\n", a->prog, a->resume, info->epoch, a->epochs);
+  if (info->epoch < 0 || info->epoch > epochs) {
+    fprintf(stderr, "%s: '%s' is at epoch %ld, outside this run's 0..%d\n", a->prog, a->resume, info->epoch, epochs);
     exit(1);
   }
   a->done_epochs = (int)info->epoch;
-  printf("%s: resuming from '%s' after epoch %d of %d (step %ld)\n", a->prog, a->resume, a->done_epochs, a->epochs, info->step);
+  printf("%s: resuming from '%s' after epoch %d of %d (step %ld)\n", a->prog, a->resume, a->done_epochs, epochs, info->step);
   return a->done_epochs;
 }
 /* --checkpoint: call after every epoch, with info->epoch the epochs done */

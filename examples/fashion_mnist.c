@@ -163,7 +163,7 @@ int main(int argc, char **argv) {
   if (!(opt = nn_sgd(m, a.lr, 0.9f, 5e-4f, NN_NESTEROV))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
-  done = ex_resume(&a, m, opt, NULL, &info);
+  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
   log = ex_log_open(&a);
 
   printf("fashion_mnist: model %s, %d training / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",

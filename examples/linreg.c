@@ -106,7 +106,7 @@ int main(int argc, char **argv) {
   if (!(opt = nn_sgd(m, a.lr, 0.0f, 0.0f, 0))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
   info.data_rng = rng;   /* shuffles go on from where the data generation stopped */
-  done = ex_resume(&a, m, opt, NULL, &info);
+  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
   log = ex_log_open(&a);
   if (!a.quiet) nn_summary(m, stdout);
   printf("linreg: %d training and %d held-out points, batch %d, lr %g\n", n_train, n_test, a.batch, a.lr);

@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
   if (!(m = nn_compile(g, n, ex_backend(&a)))) ex_die(&a, "cannot build the model");
   if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
-  done = ex_resume(&a, m, opt, NULL, &info);
+  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
   log = ex_log_open(&a);
   if (!a.quiet) nn_summary(m, stdout);
   if (!nn_feed(m, "x", xs) || !nn_feed(m, "target", ts)) ex_die(&a, "feeding the data");

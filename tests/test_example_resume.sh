@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The examples' --save, --checkpoint and --resume: every example saves
-# weights that load, and a Fashion-MNIST run killed with SIGKILL in the
-# middle of an epoch resumes from its last checkpoint and ends with the same
-# weights, bit for bit, as the run that was never interrupted.
+# weights that load, and Fashion-MNIST and CIFAR-10 runs killed with
+# SIGKILL in the middle of an epoch resume from their last checkpoint and
+# end with the same weights, bit for bit, as runs never interrupted.
 # Last line: "N passed, N failed".
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -11,9 +11,9 @@ trap 'rm -rf "$TMP"' EXIT
 passed=0 failed=0
 ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
-result() { tail -n 1 "$1" | grep '^RESULT' | sed 's/ train_seconds=[^ ]*//; s/ images_per_second=[^ ]*//; s/ total_seconds=[^ ]*//'; }
+result() { tail -n 1 "$1" | grep '^RESULT' | sed 's/ [a-z_]*second[a-z_]*=[^ ]*//g'; }   # without timings
 
-for ex in xor linreg fashion_mnist; do
+for ex in xor linreg fashion_mnist cifar10; do
     cc -O2 -I. "examples/$ex.c" -o "$TMP/$ex" -lm || bad "$ex builds"
 done
 cc -O2 -I. -x c - -o "$TMP/loads" -lm <<'C' || bad "the loading helper builds"
@@ -56,40 +56,57 @@ if ! "$TMP/xor" --epochs 5 --resume "$TMP/linreg.ckpt" >"$TMP/c.out" 2>&1 && gre
     ok "a checkpoint of another run is refused: $(tail -n 1 "$TMP/c.out" | sed 's|/tmp/[^ ]*/||')"
 else bad "a checkpoint of another model is refused" "$TMP/c.out"; fi
 
-# Fashion-MNIST: SIGKILL in the middle of a run, then --resume
+# kill_resume NAME EPOCHS EXE FLAGS...: an uninterrupted run; the same run
+# with --checkpoint, killed with SIGKILL a moment after its first
+# checkpoint; the killed run resumed.  It must end with the same weights,
+# RESULT and log as the uninterrupted one.
+kill_resume() {
+    local name=$1 epochs=$2 exe=$3 pid status done_before; shift 3
+    rm -f "$TMP/run.ckpt" "$TMP/run.csv"
+    "$exe" "$@" --save "$TMP/ref.safetensors" --log "$TMP/ref.csv" >"$TMP/ref.out" 2>&1 || bad "$name uninterrupted run" "$TMP/ref.out"
+    "$exe" "$@" --checkpoint "$TMP/run.ckpt" --log "$TMP/run.csv" >"$TMP/killed.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 1200); do [ -e "$TMP/run.ckpt" ] && break; sleep 0.05; done   # the first epoch's checkpoint
+    sleep 0.3                                                                 # into the next epoch
+    kill -KILL $pid 2>/dev/null
+    { wait $pid; } 2>/dev/null   # (no "Killed" notice)
+    status=$?
+    done_before=$(grep -c "^epoch [0-9]*/$epochs" "$TMP/killed.out")
+    if [ $status -eq 137 ] && ! grep -q '^RESULT' "$TMP/killed.out" && [ -s "$TMP/run.ckpt" ]; then
+        ok "$name killed with SIGKILL after $done_before of $epochs epochs, a checkpoint on disk"
+    else bad "$name killed mid-run (status $status)" "$TMP/killed.out"; fi
+    if "$exe" "$@" --resume "$TMP/run.ckpt" --checkpoint "$TMP/run.ckpt" --save "$TMP/run.safetensors" \
+           --log "$TMP/run.csv" >"$TMP/resumed.out" 2>&1 &&
+       grep -q "resuming from .* after epoch [1-9][0-9]* of $epochs" "$TMP/resumed.out"; then
+        ok "$name $(grep -o 'resuming from .*' "$TMP/resumed.out" | sed "s|'[^']*'|its checkpoint|")"
+    else bad "$name --resume" "$TMP/resumed.out"; fi
+    if cmp -s "$TMP/ref.safetensors" "$TMP/run.safetensors"; then
+        ok "$name: killed + resumed run ends with the uninterrupted run's weights, bit for bit ($(stat -c %s "$TMP/ref.safetensors") bytes)"
+    else bad "$name: killed + resumed run has the uninterrupted run's weights"; fi
+    if [ -n "$(result "$TMP/ref.out")" ] && [ "$(result "$TMP/ref.out")" = "$(result "$TMP/resumed.out")" ]; then
+        ok "$name: same RESULT: $(result "$TMP/resumed.out" | cut -d' ' -f1-2)"
+    else bad "$name: same RESULT" "$TMP/resumed.out"; fi
+    if diff <(cut -d, -f1-5 "$TMP/ref.csv") <(cut -d, -f1-5 "$TMP/run.csv") >"$TMP/csv.diff"; then
+        ok "$name: the resumed --log has epochs 1..$epochs once each, as the uninterrupted one"
+    else bad "$name: the resumed --log" "$TMP/csv.diff"; fi
+}
+
 FM=data/fashion-mnist
 if [ ! -f "$FM/t10k-labels-idx1-ubyte" ]; then
     if [ "${CI:-}" = true ]; then bad "Fashion-MNIST data is missing in CI"
     else echo "SKIP: Fashion-MNIST data not found (tools/fetch_data.sh fashion-mnist)"; fi
 else
-    flags=(--model mlp --limit 6000 --epochs 4 --threads 1 --quiet --seed 5)
-    "$TMP/fashion_mnist" "${flags[@]}" --save "$TMP/ref.safetensors" --log "$TMP/ref.csv" >"$TMP/ref.out" 2>&1 ||
-        bad "fashion_mnist uninterrupted run" "$TMP/ref.out"
-    "$TMP/fashion_mnist" "${flags[@]}" --checkpoint "$TMP/run.ckpt" --log "$TMP/run.csv" >"$TMP/killed.out" 2>&1 &
-    pid=$!
-    for _ in $(seq 1200); do [ -e "$TMP/run.ckpt" ] && break; sleep 0.05; done   # the first epoch's checkpoint
-    sleep 0.2                                                                 # into the next epoch
-    kill -KILL $pid 2>/dev/null
-    { wait $pid; } 2>/dev/null   # (no "Killed" notice)
-    status=$?
-    done_before=$(grep -c '^epoch [0-9]*/4' "$TMP/killed.out")
-    if [ $status -eq 137 ] && ! grep -q '^RESULT' "$TMP/killed.out" && [ -s "$TMP/run.ckpt" ]; then
-        ok "fashion_mnist killed with SIGKILL after $done_before of 4 epochs, a checkpoint on disk"
-    else bad "fashion_mnist killed mid-run (status $status)" "$TMP/killed.out"; fi
-    if "$TMP/fashion_mnist" "${flags[@]}" --resume "$TMP/run.ckpt" --checkpoint "$TMP/run.ckpt" --save "$TMP/run.safetensors" \
-           --log "$TMP/run.csv" >"$TMP/resumed.out" 2>&1 &&
-       grep -q "resuming from .* after epoch [1-3] of 4" "$TMP/resumed.out"; then
-        ok "fashion_mnist $(grep -o 'resuming from .*' "$TMP/resumed.out" | sed "s|'[^']*'|its checkpoint|")"
-    else bad "fashion_mnist --resume" "$TMP/resumed.out"; fi
-    if cmp -s "$TMP/ref.safetensors" "$TMP/run.safetensors"; then
-        ok "killed + resumed run ends with the uninterrupted run's weights, bit for bit ($(stat -c %s "$TMP/ref.safetensors") bytes)"
-    else bad "killed + resumed run has the uninterrupted run's weights"; fi
-    if [ -n "$(result "$TMP/ref.out")" ] && [ "$(result "$TMP/ref.out")" = "$(result "$TMP/resumed.out")" ]; then
-        ok "same RESULT: $(result "$TMP/resumed.out" | cut -d' ' -f1-2)"
-    else bad "same RESULT" "$TMP/resumed.out"; fi
-    if diff <(cut -d, -f1-5 "$TMP/ref.csv") <(cut -d, -f1-5 "$TMP/run.csv") >"$TMP/csv.diff"; then
-        ok "the resumed --log has epochs 1..4 once each, as the uninterrupted one"
-    else bad "the resumed --log" "$TMP/csv.diff"; fi
+    kill_resume fashion_mnist 4 "$TMP/fashion_mnist" --model mlp --limit 6000 --epochs 4 --threads 1 --quiet --seed 5
 fi
+
+# CIFAR-10 on synthetic batches in the official layout: the run with the
+# most state (lookahead average, a bias frozen after epoch 2, flips that
+# alternate by epoch, random shifts)
+mkdir -p "$TMP/cifar"
+for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
+    for ((i = 0; i < 120; i++)); do printf "\\$(printf '%03o' $((i % 10)))"; head -c 3072 /dev/urandom; done >"$TMP/cifar/$f.bin"
+done
+kill_resume cifar10 3 "$TMP/cifar10" --data "$TMP/cifar" --model small --epochs 3 --batch 128 --limit 512 --tta 0 --threads 1 --quiet
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -240,10 +240,33 @@ static void idx_corpus(void) {
   put(DIR "idx/bad-shorter-than-split", img, 2);
 }
 
+/* CIFAR-10 binary batches: records of a label byte and 3072 pixel bytes */
+static void cifar10_corpus(void) {
+  unsigned char *b = (unsigned char *)malloc(3 * 3073 + 16);
+  int i;
+  for (i = 0; i < 3 * 3073 + 16; i++) b[i] = (unsigned char)(i * 7);
+  b[0] = 3;
+  b[3073] = 9;
+  b[2 * 3073] = 0;
+  put(DIR "cifar10/ok-one-record", b, 3073);
+  put(DIR "cifar10/ok-three-records", b, 3 * 3073);
+  put(DIR "cifar10/bad-empty", b, 0);
+  put(DIR "cifar10/bad-one-byte", b, 1);
+  put(DIR "cifar10/bad-record-cut", b, 3072);
+  put(DIR "cifar10/bad-trailing-byte", b, 2 * 3073 + 1);
+  put(DIR "cifar10/bad-cifar100-records", b, 2 * 3074);
+  b[3073] = 10;
+  put(DIR "cifar10/bad-label-10", b, 2 * 3073);
+  b[3073] = 255;
+  put(DIR "cifar10/bad-label-255", b, 2 * 3073);
+  free(b);
+}
+
 int main(void) {
   safetensors_corpus();
   checkpoint_corpus();
   idx_corpus();
+  cifar10_corpus();
   printf("wrote the corpus under " DIR "\n");
   return 0;
 }
