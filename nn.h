@@ -349,8 +349,18 @@ NNDEF void nn_optimizer_set_lr(nn_optimizer *o, float lr);
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o);
 NNDEF void nn_optimizer_set_clip(nn_optimizer *o, float max_norm);  /* 0: off */
 NNDEF long nn_optimizer_steps(const nn_optimizer *o);
+/* A step whose loss or gradient is not finite (NaN, Inf) either stops
+   training (NN_NONFINITE_STOP, the default: the call fails with a message
+   naming the step and, for a gradient, the parameter) or is skipped
+   (NN_NONFINITE_SKIP: weights and optimizer state stay as they were, the
+   step count does not advance, nn_optimizer_skipped counts it; batch-norm
+   running statistics of that forward pass are already updated). */
+enum { NN_NONFINITE_STOP = 0, NN_NONFINITE_SKIP = 1 };
+NNDEF void nn_optimizer_set_nonfinite(nn_optimizer *o, int mode);
+NNDEF long nn_optimizer_skipped(const nn_optimizer *o);
 NNDEF int nn_optimizer_step(nn_optimizer *o);          /* apply gradients */
-/* forward + backward + step; returns the loss, NAN on failure */
+/* forward + backward + step; returns the loss, NAN on failure, INFINITY
+   for a step skipped under NN_NONFINITE_SKIP */
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o);
 /* scales all trainable gradients so their global L2 norm is at most
    max_norm; returns the norm before clipping (negative on failure) */
@@ -508,6 +518,58 @@ NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s);
    last); without r, all sorted by length (for evaluation).  Batch k is
    order[k * batch ...].  Returns 0 if out of memory. */
 NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order);
+
+/* ======================================================================
+   Serialization: safetensors files and training checkpoints.
+   A safetensors file (the format of Hugging Face's `safetensors`, read by
+   PyTorch, NumPy, JAX) is an 8-byte little-endian header length N, N bytes
+   of JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin,
+   end]}, .., "__metadata__": {"key": "value", ..}} padded with spaces, then
+   the tensors' little-endian bytes.  A model is saved as one tensor per
+   parameter node under the node's name (batch-norm running statistics
+   included), in name order.  Loading checks every name, dtype and shape
+   and changes nothing unless all of them match.  Files are written
+   atomically: a temporary file in the same directory, flushed to disk,
+   then renamed over the target, so a crash leaves the old file intact.
+   ====================================================================== */
+enum {
+  NN_LOAD_PARTIAL = 1   /* tensors absent from the file keep their values and
+                           tensors the model lacks are ignored; the shapes of
+                           the tensors both have must still match */
+};
+/* metadata: NULL, or key, value, key, value, ..., NULL (UTF-8 strings) */
+NNDEF int nn_save_safetensors(nn_model *m, const char *path, const char *const *metadata);
+/* returns the number of tensors loaded, 0 on failure (the model is unchanged) */
+NNDEF int nn_load_safetensors(nn_model *m, const char *path, int flags);
+NNDEF int nn_load_safetensors_buffer(nn_model *m, const void *data, size_t len, int flags);
+
+/* Checkpoints: everything a run needs to continue exactly where it stopped.
+   A checkpoint is a safetensors file (so the weights load anywhere, and
+   nn_load_safetensors reads them from it) holding, next to the weights,
+     __optimizer__.<param>.<slot>  optimizer state (momentum_buffer, exp_avg,
+                                   exp_avg_sq, square_avg as in PyTorch)
+     __ema__.<param>               the moving average of the weights
+   and in its metadata (format version "nn.checkpoint": "1"):
+     nn.epoch, nn.step             the caller's counters (decimal)
+     nn.rng, nn.data_rng           the model's generator (dropout) and the
+                                   caller's, as two 16-digit hex words
+     nn.optimizer                  sgd, adam or rmsprop, with
+     nn.optimizer.step, .skipped   its step and skipped-step counts and
+     nn.optimizer.lr               its learning rate as the hex bits of an
+                                   IEEE-754 binary32 ("0x3dcccccd" is 0.1)
+   The optimizer's other settings (momentum, betas, weight decay, clipping,
+   the non-finite mode) and the average's decay are the ones they were
+   made with.  o, e and info may be NULL: a checkpoint
+   loaded without an optimizer or average just skips that state, but an
+   optimizer or average given to nn_checkpoint_load must be in the file. */
+typedef struct nn_checkpoint_info {
+  long epoch, step;     /* the caller's counters, stored as given */
+  nn_rng data_rng;      /* the caller's generator (shuffling, augmentation) */
+} nn_checkpoint_info;
+NNDEF int nn_checkpoint_save(nn_model *m, const nn_optimizer *o, const nn_ema *e,
+                             const nn_checkpoint_info *info, const char *path);
+NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info,
+                             const char *path);
 
 /* ======================================================================
    Metrics
@@ -3217,6 +3279,8 @@ struct nn_optimizer {
   float lr, momentum, weight_decay, beta1, beta2, eps, clip;
   long step;
   void **s1, **s2;
+  int nonfinite;                /* NN_NONFINITE_STOP or _SKIP */
+  long skipped;
 };
 
 static nn_optimizer *nn__opt_new(nn_model *m, nn_opt_kind kind, int states) {
@@ -3274,9 +3338,12 @@ NNDEF void nn_optimizer_set_lr(nn_optimizer *o, float lr) { o->lr = lr; }
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o) { return o->lr; }
 NNDEF void nn_optimizer_set_clip(nn_optimizer *o, float max_norm) { o->clip = max_norm; }
 NNDEF long nn_optimizer_steps(const nn_optimizer *o) { return o->step; }
+NNDEF void nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) { o->nonfinite = mode; }
+NNDEF long nn_optimizer_skipped(const nn_optimizer *o) { return o->skipped; }
 
-/* global L2 norm of all trainable gradients; negative on failure */
-static double nn__grad_norm(nn_model *m) {
+/* global L2 norm of all trainable gradients; negative on failure.  With
+   bad, the first parameter whose gradient is not finite (or NULL). */
+static double nn__grad_norm(nn_model *m, const nn_node **bad, double *bad_sumsq) {
   double total = 0, part;
   int i;
   for (i = 0; i < m->graph->n; i++) {
@@ -3284,11 +3351,20 @@ static double nn__grad_norm(nn_model *m) {
     if (p->op != NN_OP_PARAM || !m->grad[i]) continue;
     if (!m->backend->sumsq(m->backend, m->grad[i], nn__per(p), &part)) return -1;
     total += part;
+    if (bad && !*bad && !isfinite(part)) { *bad = p; *bad_sumsq = part; }
   }
   return sqrt(total);
 }
+/* a non-finite loss or gradient: fails (0) or, under NN_NONFINITE_SKIP,
+   counts a skipped step (1); the reason is in nn_last_error() either way */
+static int nn__nonfinite(nn_optimizer *o, const char *what, double v) {
+  int skip = o->nonfinite == NN_NONFINITE_SKIP;
+  nn__fail("training: %s is %g at step %ld%s", what, v, o->step + 1, skip ? " (step skipped)" : "");
+  if (skip) o->skipped++;
+  return skip;
+}
 NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
-  double norm = nn__grad_norm(m);
+  double norm = nn__grad_norm(m, NULL, NULL);
   int i;
   if (norm < 0) return -1;
   if (norm > max_norm && isfinite(norm))
@@ -3299,14 +3375,17 @@ NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
 }
 NNDEF int nn_optimizer_step(nn_optimizer *o) {
   nn_model *m = o->m;
+  const nn_node *bad = NULL;
+  double bad_sumsq = 0, norm = nn__grad_norm(m, &bad, &bad_sumsq);
   float scale = 1.0f;
   int i;
-  if (o->clip > 0) {
-    double norm = nn__grad_norm(m);
-    if (norm < 0) return 0;
-    if (!isfinite(norm)) return nn__fail("optimizer: gradient norm is %g at step %ld", norm, o->step + 1);
-    if (norm > o->clip) scale = (float)(o->clip / (norm + 1e-6));
+  if (norm < 0) return 0;
+  if (bad) {
+    char what[NN_NAME_LEN + 48];
+    snprintf(what, sizeof what, "the gradient of '%s' (sum of squares)", bad->name);
+    return nn__nonfinite(o, what, bad_sumsq);
   }
+  if (o->clip > 0 && norm > o->clip) scale = (float)(o->clip / (norm + 1e-6));
   o->step++;
   for (i = 0; i < m->graph->n; i++) {
     nn_node *p = m->graph->nodes[i];
@@ -3326,11 +3405,13 @@ NNDEF int nn_optimizer_step(nn_optimizer *o) {
   return 1;
 }
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
+  long skipped = o->skipped;
   float loss;
   if (!nn_forward(m, 1) || !nn_backward(m)) return NAN;
   loss = nn_loss(m);
-  if (!isfinite(loss)) { nn__fail("training: loss is %g at step %ld", loss, o->step + 1); return NAN; }
-  return nn_optimizer_step(o) ? loss : NAN;
+  if (!isfinite(loss)) return nn__nonfinite(o, "loss", loss) ? INFINITY : NAN;
+  if (!nn_optimizer_step(o)) return NAN;
+  return o->skipped != skipped ? INFINITY : loss;
 }
 
 /* ---- learning-rate schedules ---- */
@@ -3452,31 +3533,36 @@ static const unsigned char *nn__idx_parse(const char *path, const unsigned char 
   }
   return b + 4 + 4 * *ndim;
 }
-NNDEF nn_dataset *nn_load_idx(const char *images_path, const char *labels_path) {
-  size_t ilen = 0, llen = 0, per, i;
-  unsigned char *ib = nn__read_file(images_path, &ilen), *lb = ib ? nn__read_file(labels_path, &llen) : NULL;
+/* the loader on bytes in memory (the files' contents; the fuzzer's input) */
+static nn_dataset *nn__idx_from_buffers(const char *images_path, const unsigned char *ib, size_t ilen,
+                                        const char *labels_path, const unsigned char *lb, size_t llen) {
+  size_t per, i;
   const unsigned char *px, *lab;
   int idim = 0, ldim = 0, id[3], ld[3], k;
-  nn_dataset *d = NULL;
-  if (!ib || !lb) goto done;
-  if (!(px = nn__idx_parse(images_path, ib, ilen, &idim, id)) || !(lab = nn__idx_parse(labels_path, lb, llen, &ldim, ld))) goto done;
-  if (idim < 2) { nn__fail("'%s': images need at least 2 dimensions, found %d", images_path, idim); goto done; }
-  if (ldim != 1) { nn__fail("'%s': labels must have 1 dimension, found %d", labels_path, ldim); goto done; }
-  if (id[0] != ld[0]) { nn__fail("'%s' has %d images but '%s' has %d labels", images_path, id[0], labels_path, ld[0]); goto done; }
-  if (!(d = (nn_dataset *)nn__calloc(1, sizeof *d))) goto done;
+  nn_dataset *d;
+  if (!(px = nn__idx_parse(images_path, ib, ilen, &idim, id)) || !(lab = nn__idx_parse(labels_path, lb, llen, &ldim, ld))) return NULL;
+  if (idim < 2) { nn__fail("'%s': images need at least 2 dimensions, found %d", images_path, idim); return NULL; }
+  if (ldim != 1) { nn__fail("'%s': labels must have 1 dimension, found %d", labels_path, ldim); return NULL; }
+  if (id[0] != ld[0]) { nn__fail("'%s' has %d images but '%s' has %d labels", images_path, id[0], labels_path, ld[0]); return NULL; }
+  if (!(d = (nn_dataset *)nn__calloc(1, sizeof *d))) return NULL;
   d->n = id[0];
   if (idim == 3) d->shape = nn__shape3(1, id[1], id[2]);
   else d->shape = nn__shape1(id[1]);
   per = nn_shape_numel(&d->shape);
   d->x = (float *)nn__calloc((size_t)d->n * per, sizeof(float));
   d->y = (float *)nn__calloc((size_t)d->n, sizeof(float));
-  if (!d->x || !d->y) { nn_dataset_free(d); d = NULL; goto done; }
+  if (!d->x || !d->y) { nn_dataset_free(d); return NULL; }
   for (i = 0; i < (size_t)d->n * per; i++) d->x[i] = px[i] * (1.0f / 255.0f);
   for (k = 0; k < d->n; k++) {
     d->y[k] = lab[k];
     if (lab[k] + 1 > d->num_classes) d->num_classes = lab[k] + 1;
   }
-done:
+  return d;
+}
+NNDEF nn_dataset *nn_load_idx(const char *images_path, const char *labels_path) {
+  size_t ilen = 0, llen = 0;
+  unsigned char *ib = nn__read_file(images_path, &ilen), *lb = ib ? nn__read_file(labels_path, &llen) : NULL;
+  nn_dataset *d = ib && lb ? nn__idx_from_buffers(images_path, ib, ilen, labels_path, lb, llen) : NULL;
   NN_FREE(ib);
   NN_FREE(lb);
   return d;
@@ -4219,6 +4305,966 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
     for (q = 0; q < batch; q++) { t = order[i * batch + q]; order[i * batch + q] = order[j * batch + q]; order[j * batch + q] = t; }
   }
   return 1;
+}
+
+/* ======================================================================
+   Serialization: safetensors files and checkpoints.
+   The reader trusts nothing in a file: the header length is checked
+   against the file size; the JSON is read by a parser that knows the
+   format's shape, needs no recursion (unknown fields are skipped with a
+   nesting limit) and never reads past the header; every number, shape
+   product and offset is checked for overflow; names must be unique and
+   valid UTF-8; and the tensors must tile the data section exactly, with
+   no gap, no overlap and nothing past the end, as the reference reader
+   requires.  Bytes are converted with shifts, so big-endian hosts read
+   and write the same little-endian files.
+   ====================================================================== */
+#if defined(__unix__) || defined(__unix) || (defined(__APPLE__) && defined(__MACH__))
+#define NN__POSIX_FILES 1
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+#include <limits.h>
+
+#define NN__ST_MAX_HEADER 100000000u   /* bytes, the reference reader's limit */
+#define NN__ST_MAX_DIMS 8
+#define NN__ST_MAX_DEPTH 64            /* nesting of skipped unknown fields */
+#define NN__ST_CHUNK 16384             /* floats converted at a time */
+#define NN__ST_NAME_MAX (NN_NAME_LEN + 48)  /* a name with checkpoint prefix and slot */
+#define NN__CKPT_OPT "__optimizer__."
+#define NN__CKPT_EMA "__ema__."
+
+typedef struct nn__st_dtype { const char *name; unsigned size; } nn__st_dtype;
+static const nn__st_dtype nn__st_dtypes[] = {  /* F32 first: the one nn.h loads */
+  {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"I8", 1}, {"I16", 2}, {"I32", 4}, {"I64", 8},
+  {"U8", 1}, {"U16", 2}, {"U32", 4}, {"U64", 8}, {"BOOL", 1}, {"F8_E5M2", 1}, {"F8_E4M3", 1},
+  {"F8_E8M0", 1}, {"C64", 8}
+};
+
+typedef struct nn__st_tensor {
+  const char *name;               /* in the parser's arena */
+  int dtype;                      /* index in nn__st_dtypes */
+  int ndim;
+  uint64_t dim[NN__ST_MAX_DIMS];
+  uint64_t begin, end;            /* byte offsets in the data section */
+  int matched;
+} nn__st_tensor;
+typedef struct nn__st_meta { const char *key, *value; } nn__st_meta;
+
+/* a parsed and checked safetensors file (views into the caller's bytes) */
+typedef struct nn__st {
+  const char *what;               /* the file's name, for messages */
+  nn__st_tensor *t;               /* sorted by name */
+  int n, cap;
+  nn__st_meta *meta;              /* sorted by key */
+  int n_meta, cap_meta;
+  char *arena;                    /* decoded strings, NUL-terminated */
+  size_t arena_used;
+  const unsigned char *data;
+  uint64_t data_len;
+} nn__st;
+
+/* ---- little-endian bytes <-> floats, the same code on every host ---- */
+static void nn__f32_to_le(const float *src, unsigned char *dst, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++, dst += 4) {
+    uint32_t u;
+    memcpy(&u, src + i, 4);
+    dst[0] = (unsigned char)u; dst[1] = (unsigned char)(u >> 8);
+    dst[2] = (unsigned char)(u >> 16); dst[3] = (unsigned char)(u >> 24);
+  }
+}
+static void nn__f32_from_le(const unsigned char *src, float *dst, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++, src += 4) {
+    uint32_t u = (uint32_t)src[0] | (uint32_t)src[1] << 8 | (uint32_t)src[2] << 16 | (uint32_t)src[3] << 24;
+    memcpy(dst + i, &u, 4);
+  }
+}
+
+/* 1 if s[0..n) is well-formed UTF-8: no overlong forms, no surrogates,
+   nothing past U+10FFFF, no sequence cut short */
+static int nn__utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0, k, j;
+  while (i < n) {
+    unsigned c = s[i];
+    uint32_t cp, least;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; least = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; least = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; least = 0x10000; }
+    else return 0;
+    if (n - i <= k) return 0;
+    for (j = 1; j <= k; j++) {
+      if ((s[i + j] & 0xC0) != 0x80) return 0;
+      cp = cp << 6 | (s[i + j] & 0x3F);
+    }
+    if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    i += k + 1;
+  }
+  return 1;
+}
+
+static const char *nn__st_shape_str(const nn__st_tensor *t, char *buf, size_t len) {
+  size_t used = (size_t)snprintf(buf, len, "[");
+  int i;
+  for (i = 0; i < t->ndim && used < len; i++)
+    used += (size_t)snprintf(buf + used, len - used, i ? ", %llu" : "%llu", (unsigned long long)t->dim[i]);
+  if (used < len) snprintf(buf + used, len - used, "]");
+  return buf;
+}
+
+/* ---- the JSON header parser ---- */
+typedef struct nn__json { const unsigned char *p, *start, *end; nn__st *st; } nn__json;
+
+static int nn__json_fail(nn__json *j, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return nn__fail("'%s': bad safetensors header at byte %zu: %s", j->st->what, (size_t)(j->p - j->start) + 8, msg);
+}
+static int nn__json_peek(nn__json *j) {
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+  return j->p < j->end ? *j->p : -1;
+}
+static int nn__json_expect(nn__json *j, int c, const char *where) {
+  if (nn__json_peek(j) != c) return nn__json_fail(j, "expected '%c' %s", c, where);
+  j->p++;
+  return 1;
+}
+static int nn__json_hex4(nn__json *j, uint32_t *v) {
+  int i;
+  *v = 0;
+  if (j->end - j->p < 4) return nn__json_fail(j, "a \\u escape is cut short");
+  for (i = 0; i < 4; i++) {
+    int c = *j->p++, d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return nn__json_fail(j, "a \\u escape has a non-hex digit");
+    *v = *v << 4 | (uint32_t)d;
+  }
+  return 1;
+}
+/* a string, decoded into the arena (which holds as many bytes as the
+   header: decoding never makes a string longer than its JSON form) */
+static const char *nn__json_string(nn__json *j) {
+  char *out, *o;
+  if (nn__json_peek(j) != '"') { nn__json_fail(j, "expected a string"); return NULL; }
+  j->p++;
+  out = o = j->st->arena + j->st->arena_used;
+  for (;;) {
+    uint32_t cp;
+    int c;
+    if (j->p >= j->end) { nn__json_fail(j, "a string is not closed"); return NULL; }
+    c = *j->p++;
+    if (c == '"') break;
+    if (c < 0x20) { nn__json_fail(j, "control character 0x%02x inside a string", c); return NULL; }
+    if (c != '\\') { *o++ = (char)c; continue; }
+    if (j->p >= j->end) { nn__json_fail(j, "a string is not closed"); return NULL; }
+    switch (c = *j->p++) {
+    case '"': case '\\': case '/': *o++ = (char)c; continue;
+    case 'b': *o++ = '\b'; continue;
+    case 'f': *o++ = '\f'; continue;
+    case 'n': *o++ = '\n'; continue;
+    case 'r': *o++ = '\r'; continue;
+    case 't': *o++ = '\t'; continue;
+    case 'u': break;
+    default: nn__json_fail(j, "unknown escape '\\%c'", c); return NULL;
+    }
+    if (!nn__json_hex4(j, &cp)) return NULL;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      uint32_t lo;
+      if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u') { nn__json_fail(j, "a lone surrogate \\u%04lx", (unsigned long)cp); return NULL; }
+      j->p += 2;
+      if (!nn__json_hex4(j, &lo)) return NULL;
+      if (lo < 0xDC00 || lo > 0xDFFF) { nn__json_fail(j, "a lone surrogate \\u%04lx", (unsigned long)cp); return NULL; }
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) { nn__json_fail(j, "a lone surrogate \\u%04lx", (unsigned long)cp); return NULL; }
+    if (cp == 0) { nn__json_fail(j, "\\u0000 inside a string"); return NULL; }
+    if (cp < 0x80) *o++ = (char)cp;
+    else if (cp < 0x800) { *o++ = (char)(0xC0 | cp >> 6); *o++ = (char)(0x80 | (cp & 0x3F)); }
+    else if (cp < 0x10000) { *o++ = (char)(0xE0 | cp >> 12); *o++ = (char)(0x80 | (cp >> 6 & 0x3F)); *o++ = (char)(0x80 | (cp & 0x3F)); }
+    else {
+      *o++ = (char)(0xF0 | cp >> 18); *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+      *o++ = (char)(0x80 | (cp >> 6 & 0x3F)); *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+  }
+  *o++ = 0;
+  j->st->arena_used = (size_t)(o - j->st->arena);
+  return out;
+}
+/* a non-negative integer as JSON writes it (no sign, fraction, exponent
+   or leading zero) */
+static int nn__json_uint(nn__json *j, uint64_t *v, const char *what) {
+  uint64_t x = 0;
+  int c = nn__json_peek(j);
+  if (c == '-') return nn__json_fail(j, "%s is negative", what);
+  if (c < '0' || c > '9') return nn__json_fail(j, "expected a number for %s", what);
+  if (c == '0' && j->p + 1 < j->end && j->p[1] >= '0' && j->p[1] <= '9') return nn__json_fail(j, "%s has a leading zero", what);
+  while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+    unsigned d = (unsigned)(*j->p - '0');
+    if (x > (UINT64_MAX - d) / 10) return nn__json_fail(j, "%s does not fit in 64 bits", what);
+    x = x * 10 + d;
+    j->p++;
+  }
+  if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E')) return nn__json_fail(j, "%s is not an integer", what);
+  *v = x;
+  return 1;
+}
+/* true, false, null or a number */
+static int nn__json_scalar(nn__json *j) {
+  static const char *const literals[3] = {"true", "false", "null"};
+  const unsigned char *q = j->p;
+  int i;
+  for (i = 0; i < 3; i++) {
+    size_t len = strlen(literals[i]);
+    if ((size_t)(j->end - q) >= len && !memcmp(q, literals[i], len)) { j->p += len; return 1; }
+  }
+#define NN__DIGIT(q) ((q) < j->end && *(q) >= '0' && *(q) <= '9')
+  if (q < j->end && *q == '-') q++;
+  if (!NN__DIGIT(q)) return nn__json_fail(j, "expected a value");
+  if (*q == '0') q++;
+  else while (NN__DIGIT(q)) q++;
+  if (q < j->end && *q == '.') {
+    q++;
+    if (!NN__DIGIT(q)) return nn__json_fail(j, "a number has no digits after '.'");
+    while (NN__DIGIT(q)) q++;
+  }
+  if (q < j->end && (*q == 'e' || *q == 'E')) {
+    if (++q < j->end && (*q == '+' || *q == '-')) q++;
+    if (!NN__DIGIT(q)) return nn__json_fail(j, "a number has no exponent digits");
+    while (NN__DIGIT(q)) q++;
+  }
+#undef NN__DIGIT
+  j->p = q;
+  return 1;
+}
+/* skips one value of any kind without recursion, at most
+   NN__ST_MAX_DEPTH arrays and objects deep */
+static int nn__json_skip(nn__json *j) {
+  char close[NN__ST_MAX_DEPTH];
+  int depth = 0, c;
+  for (;;) {
+    c = nn__json_peek(j);
+    if (c == '{' || c == '[') {
+      if (depth == NN__ST_MAX_DEPTH) return nn__json_fail(j, "values nested more than %d deep", NN__ST_MAX_DEPTH);
+      close[depth++] = (char)(c == '{' ? '}' : ']');
+      j->p++;
+      if (nn__json_peek(j) == close[depth - 1]) { j->p++; depth--; }
+      else {
+        if (c == '{' && (!nn__json_string(j) || !nn__json_expect(j, ':', "after a key"))) return 0;
+        continue;
+      }
+    } else if (c == '"') {
+      if (!nn__json_string(j)) return 0;
+    } else if (!nn__json_scalar(j)) return 0;
+    for (;;) {   /* after a value: close containers, or on to the next element */
+      if (depth == 0) return 1;
+      c = nn__json_peek(j);
+      if (c == close[depth - 1]) { j->p++; depth--; continue; }
+      if (c != ',') return nn__json_fail(j, "expected ',' or '%c'", close[depth - 1]);
+      j->p++;
+      if (close[depth - 1] == '}' && (!nn__json_string(j) || !nn__json_expect(j, ':', "after a key"))) return 0;
+      break;
+    }
+  }
+}
+/* ',' then more, or the closing character; *more says which */
+static int nn__json_next(nn__json *j, int closing, int *more) {
+  int c = nn__json_peek(j);
+  if (c == ',') { j->p++; *more = 1; return 1; }
+  if (c == closing) { j->p++; *more = 0; return 1; }
+  return nn__json_fail(j, "expected ',' or '%c'", closing);
+}
+/* {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, other
+   fields skipped as the reference reader does */
+static int nn__st_parse_tensor(nn__json *j, nn__st_tensor *t) {
+  int seen = 0, more = 1, i;
+  if (nn__json_peek(j) != '{') return nn__json_fail(j, "tensor '%s' is not an object", t->name);
+  j->p++;
+  if (nn__json_peek(j) == '}') { j->p++; more = 0; }
+  while (more) {
+    const char *key = nn__json_string(j);
+    int field = !key ? -1 : !strcmp(key, "dtype") ? 1 : !strcmp(key, "shape") ? 2 : !strcmp(key, "data_offsets") ? 4 : 0;
+    if (field < 0 || !nn__json_expect(j, ':', "after a key")) return 0;
+    if (seen & field) return nn__json_fail(j, "tensor '%s' has two '%s' fields", t->name, key);
+    seen |= field;
+    if (field == 1) {
+      const char *dt = nn__json_string(j);
+      if (!dt) return 0;
+      for (t->dtype = 0; t->dtype < (int)(sizeof nn__st_dtypes / sizeof nn__st_dtypes[0]); t->dtype++)
+        if (!strcmp(dt, nn__st_dtypes[t->dtype].name)) break;
+      if (t->dtype == (int)(sizeof nn__st_dtypes / sizeof nn__st_dtypes[0])) return nn__json_fail(j, "tensor '%s' has unknown dtype '%s'", t->name, dt);
+    } else if (field == 2) {
+      int dims_more = 1;
+      if (!nn__json_expect(j, '[', "to open a shape")) return 0;
+      if (nn__json_peek(j) == ']') { j->p++; dims_more = 0; }
+      while (dims_more) {
+        if (t->ndim == NN__ST_MAX_DIMS) return nn__json_fail(j, "tensor '%s' has more than %d dimensions", t->name, NN__ST_MAX_DIMS);
+        if (!nn__json_uint(j, &t->dim[t->ndim++], "a dimension") || !nn__json_next(j, ']', &dims_more)) return 0;
+      }
+    } else if (field == 4) {
+      if (!nn__json_expect(j, '[', "to open data_offsets") || !nn__json_uint(j, &t->begin, "an offset") ||
+          !nn__json_expect(j, ',', "between the two offsets") || !nn__json_uint(j, &t->end, "an offset") ||
+          !nn__json_expect(j, ']', "after the two offsets")) return 0;
+    } else if (!nn__json_skip(j)) return 0;
+    if (!nn__json_next(j, '}', &more)) return 0;
+  }
+  for (i = 1; i <= 4; i *= 2)
+    if (!(seen & i)) return nn__json_fail(j, "tensor '%s' has no '%s'", t->name, i == 1 ? "dtype" : i == 2 ? "shape" : "data_offsets");
+  return 1;
+}
+/* {"key": "value", ..} or null */
+static int nn__st_parse_meta(nn__json *j) {
+  nn__st *st = j->st;
+  int more = 1;
+  if (nn__json_peek(j) == 'n' && (size_t)(j->end - j->p) >= 4 && !memcmp(j->p, "null", 4)) { j->p += 4; return 1; }
+  if (nn__json_peek(j) != '{') return nn__json_fail(j, "__metadata__ is not an object");
+  j->p++;
+  if (nn__json_peek(j) == '}') { j->p++; more = 0; }
+  while (more) {
+    nn__st_meta kv;
+    if (!(kv.key = nn__json_string(j)) || !nn__json_expect(j, ':', "after a key")) return 0;
+    if (nn__json_peek(j) != '"') return nn__json_fail(j, "the value of metadata '%s' is not a string", kv.key);
+    if (!(kv.value = nn__json_string(j))) return 0;
+    if (st->n_meta == st->cap_meta) {
+      int cap = st->cap_meta ? 2 * st->cap_meta : 8;
+      nn__st_meta *p = (nn__st_meta *)NN_REALLOC(st->meta, (size_t)cap * sizeof *p);
+      if (!p) return nn__fail("out of memory reading '%s'", st->what);
+      st->meta = p;
+      st->cap_meta = cap;
+    }
+    st->meta[st->n_meta++] = kv;
+    if (!nn__json_next(j, '}', &more)) return 0;
+  }
+  return 1;
+}
+static int nn__st_parse_header(nn__st *st, const unsigned char *h, size_t n) {
+  nn__json j;
+  int seen_meta = 0, more = 1;
+  j.p = j.start = h;
+  j.end = h + n;
+  j.st = st;
+  if (!nn__utf8_valid(h, n)) return nn__fail("'%s': the safetensors header is not UTF-8 text (not a safetensors file?)", st->what);
+  if (nn__json_peek(&j) != '{') return nn__json_fail(&j, "expected '{' (not a safetensors file?)");
+  j.p++;
+  if (nn__json_peek(&j) == '}') { j.p++; more = 0; }
+  while (more) {
+    const char *key = nn__json_string(&j);
+    if (!key || !nn__json_expect(&j, ':', "after a key")) return 0;
+    if (!strcmp(key, "__metadata__")) {
+      if (seen_meta) return nn__json_fail(&j, "two __metadata__ entries");
+      seen_meta = 1;
+      if (!nn__st_parse_meta(&j)) return 0;
+    } else {
+      if (st->n == st->cap) {
+        int cap = st->cap ? 2 * st->cap : 16;
+        nn__st_tensor *p = (nn__st_tensor *)NN_REALLOC(st->t, (size_t)cap * sizeof *p);
+        if (!p) return nn__fail("out of memory reading '%s'", st->what);
+        st->t = p;
+        st->cap = cap;
+      }
+      memset(&st->t[st->n], 0, sizeof st->t[0]);
+      st->t[st->n].name = key;
+      if (!nn__st_parse_tensor(&j, &st->t[st->n++])) return 0;
+    }
+    if (!nn__json_next(&j, '}', &more)) return 0;
+  }
+  if (nn__json_peek(&j) != -1) return nn__json_fail(&j, "text after the header's closing '}'");
+  return 1;
+}
+
+static int nn__st_cmp_name(const void *a, const void *b) { return strcmp(((const nn__st_tensor *)a)->name, ((const nn__st_tensor *)b)->name); }
+static int nn__st_cmp_key(const void *a, const void *b) { return strcmp(((const nn__st_meta *)a)->key, ((const nn__st_meta *)b)->key); }
+static int nn__st_cmp_offset(const void *a, const void *b) {
+  const nn__st_tensor *x = *(const nn__st_tensor *const *)a, *y = *(const nn__st_tensor *const *)b;
+  if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+  return x->end < y->end ? -1 : x->end > y->end;
+}
+/* unique names and keys; sizes that match shapes; tensors that tile the
+   data section exactly */
+static int nn__st_validate(nn__st *st) {
+  const nn__st_tensor **order;
+  uint64_t next = 0;
+  char sh[160];
+  int i;
+  if (st->n > 1) qsort(st->t, (size_t)st->n, sizeof *st->t, nn__st_cmp_name);
+  if (st->n_meta > 1) qsort(st->meta, (size_t)st->n_meta, sizeof *st->meta, nn__st_cmp_key);
+  for (i = 1; i < st->n; i++)
+    if (!strcmp(st->t[i - 1].name, st->t[i].name)) return nn__fail("'%s': tensor '%s' appears twice", st->what, st->t[i].name);
+  for (i = 1; i < st->n_meta; i++)
+    if (!strcmp(st->meta[i - 1].key, st->meta[i].key)) return nn__fail("'%s': metadata '%s' appears twice", st->what, st->meta[i].key);
+  for (i = 0; i < st->n; i++) {
+    const nn__st_tensor *t = &st->t[i];
+    uint64_t bytes = nn__st_dtypes[t->dtype].size;
+    int k;
+    for (k = 0; k < t->ndim; k++) {
+      if (t->dim[k] && bytes > UINT64_MAX / t->dim[k])
+        return nn__fail("'%s': tensor '%s' has shape %s, too large to exist", st->what, t->name, nn__st_shape_str(t, sh, sizeof sh));
+      bytes *= t->dim[k];
+    }
+    if (t->end < t->begin)
+      return nn__fail("'%s': tensor '%s' has data_offsets [%llu, %llu], which end before they begin", st->what, t->name,
+                      (unsigned long long)t->begin, (unsigned long long)t->end);
+    if (t->end - t->begin != bytes)
+      return nn__fail("'%s': tensor '%s' has data_offsets [%llu, %llu] (%llu bytes) but %s %s needs %llu bytes", st->what, t->name,
+                      (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)(t->end - t->begin),
+                      nn__st_dtypes[t->dtype].name, nn__st_shape_str(t, sh, sizeof sh), (unsigned long long)bytes);
+  }
+  order = (const nn__st_tensor **)nn__calloc((size_t)st->n + 1, sizeof *order);
+  if (!order) return 0;
+  for (i = 0; i < st->n; i++) order[i] = &st->t[i];
+  if (st->n > 1) qsort(order, (size_t)st->n, sizeof *order, nn__st_cmp_offset);
+  for (i = 0; i < st->n; i++) {
+    if (order[i]->begin != next) {
+      nn__fail("'%s': tensor '%s' starts at byte %llu of the data, where %llu was expected (tensors overlap or leave a gap)",
+               st->what, order[i]->name, (unsigned long long)order[i]->begin, (unsigned long long)next);
+      NN_FREE(order);
+      return 0;
+    }
+    next = order[i]->end;
+  }
+  NN_FREE(order);
+  if (next != st->data_len)
+    return nn__fail("'%s': the tensors hold %llu bytes but the data section has %llu (%s)", st->what, (unsigned long long)next,
+                    (unsigned long long)st->data_len, next > st->data_len ? "truncated" : "trailing bytes");
+  return 1;
+}
+static void nn__st_close(nn__st *st) {
+  NN_FREE(st->t);
+  NN_FREE(st->meta);
+  NN_FREE(st->arena);
+  memset(st, 0, sizeof *st);
+}
+/* parses and checks a whole file held in memory; what names it in messages */
+static int nn__st_open(nn__st *st, const unsigned char *buf, size_t len, const char *what) {
+  uint64_t hlen = 0;
+  int i;
+  memset(st, 0, sizeof *st);
+  st->what = what;
+  if (len < 8) return nn__fail("'%s' is too short for a safetensors file (%zu bytes)", what, len);
+  for (i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
+  if (hlen > len - 8)
+    return nn__fail("'%s': the safetensors header length is %llu bytes but only %zu follow (truncated, or not a safetensors file)",
+                    what, (unsigned long long)hlen, len - 8);
+  if (hlen > NN__ST_MAX_HEADER) return nn__fail("'%s': a safetensors header of %llu bytes (at most %u allowed)", what, (unsigned long long)hlen, NN__ST_MAX_HEADER);
+  if (!(st->arena = (char *)nn__calloc((size_t)hlen + 1, 1))) return 0;
+  st->data = buf + 8 + hlen;
+  st->data_len = len - 8 - hlen;
+  if (!nn__st_parse_header(st, buf + 8, (size_t)hlen) || !nn__st_validate(st)) { nn__st_close(st); return 0; }
+  return 1;
+}
+static nn__st_tensor *nn__st_find(const nn__st *st, const char *name) {
+  int lo = 0, hi = st->n - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2, c = strcmp(st->t[mid].name, name);
+    if (!c) return &st->t[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return NULL;
+}
+static const char *nn__st_meta_get(const nn__st *st, const char *key) {
+  int lo = 0, hi = st->n_meta - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2, c = strcmp(st->meta[mid].key, key);
+    if (!c) return st->meta[mid].value;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return NULL;
+}
+
+/* ---- what a file holds for a model: one target per tensor ---- */
+typedef struct nn__st_target {
+  char name[NN__ST_NAME_MAX];
+  const nn_node *param;           /* the tensor has this parameter's shape */
+  void *buf;                      /* backend buffer */
+} nn__st_target;
+
+static const char *nn__opt_kind_name(nn_opt_kind k) { return k == NN_OPT_SGD ? "sgd" : k == NN_OPT_ADAM ? "adam" : "rmsprop"; }
+/* PyTorch's names for the optimizer's state buffers s1 and s2 */
+static const char *nn__opt_slot_name(nn_opt_kind k, int slot) {
+  if (k == NN_OPT_ADAM) return slot == 1 ? "exp_avg" : "exp_avg_sq";
+  return slot == 1 ? "momentum_buffer" : "square_avg";
+}
+static int nn__st_cmp_target(const void *a, const void *b) { return strcmp(((const nn__st_target *)a)->name, ((const nn__st_target *)b)->name); }
+/* every parameter, and the optimizer's and the average's buffers when
+   given, sorted by name */
+static nn__st_target *nn__st_targets(nn_model *m, const nn_optimizer *o, const nn_ema *e, int *count) {
+  nn__st_target *t;
+  int i, n = 0, cap = 0;
+  for (i = 0; i < m->graph->n; i++)
+    if (m->graph->nodes[i]->op == NN_OP_PARAM)
+      cap += 1 + (o && o->s1[i] != NULL) + (o && o->s2[i] != NULL) + (e && e->avg[i] != NULL);
+  if (!(t = (nn__st_target *)nn__calloc((size_t)cap + 1, sizeof *t))) return NULL;
+  for (i = 0; i < m->graph->n; i++) {
+    const nn_node *p = m->graph->nodes[i];
+    if (p->op != NN_OP_PARAM) continue;
+    snprintf(t[n].name, NN__ST_NAME_MAX, "%s", p->name);
+    t[n].param = p;
+    t[n++].buf = m->value[i];
+    if (o && o->s1[i]) {
+      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 1));
+      t[n].param = p;
+      t[n++].buf = o->s1[i];
+    }
+    if (o && o->s2[i]) {
+      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 2));
+      t[n].param = p;
+      t[n++].buf = o->s2[i];
+    }
+    if (e && e->avg[i]) {
+      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_EMA "%s", p->name);
+      t[n].param = p;
+      t[n++].buf = e->avg[i];
+    }
+  }
+  if (n > 1) qsort(t, (size_t)n, sizeof *t, nn__st_cmp_target);
+  *count = n;
+  return t;
+}
+
+/* ---- writing: a growing text buffer for the header, an atomic file ---- */
+typedef struct nn__text { char *p; size_t n, cap; int failed; } nn__text;
+static void nn__text_put(nn__text *b, const char *s, size_t n) {
+  if (b->failed) return;
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    char *p = NULL;
+    while (cap < b->n + n + 1 && cap <= (size_t)-1 / 2) cap *= 2;
+    if (cap < b->n + n + 1 || !(p = (char *)NN_REALLOC(b->p, cap))) { b->failed = 1; nn__fail("out of memory writing a header"); return; }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+static void nn__text_str(nn__text *b, const char *s) { nn__text_put(b, s, strlen(s)); }
+/* a JSON string, escaped as serde_json (the reference writer) does */
+static void nn__text_json(nn__text *b, const char *s) {
+  nn__text_put(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char esc[8];
+    if (c == '"' || c == '\\') { esc[0] = '\\'; esc[1] = (char)c; nn__text_put(b, esc, 2); }
+    else if (c == '\b') nn__text_str(b, "\\b");
+    else if (c == '\f') nn__text_str(b, "\\f");
+    else if (c == '\n') nn__text_str(b, "\\n");
+    else if (c == '\r') nn__text_str(b, "\\r");
+    else if (c == '\t') nn__text_str(b, "\\t");
+    else if (c < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", c); nn__text_str(b, esc); }
+    else nn__text_put(b, (const char *)&c, 1);
+  }
+  nn__text_put(b, "\"", 1);
+}
+
+/* A file written next to its final name and renamed over it once it is
+   complete and on disk; a crash before the rename leaves the old file. */
+typedef struct nn__atomic_file {
+  const char *path;
+  char *tmp;
+#ifdef NN__POSIX_FILES
+  int fd;
+#else
+  FILE *f;
+#endif
+} nn__atomic_file;
+static int nn__af_open(nn__atomic_file *af, const char *path) {
+  size_t len = strlen(path) + 32;
+  af->path = path;
+  if (!(af->tmp = (char *)nn__calloc(len, 1))) return 0;
+#ifdef NN__POSIX_FILES
+  snprintf(af->tmp, len, "%s.%ld.tmp", path, (long)getpid());  /* one per writer */
+  af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (af->fd < 0) {
+    nn__fail("cannot create '%s': %s", af->tmp, strerror(errno));
+#else
+  snprintf(af->tmp, len, "%s.tmp", path);
+  if (!(af->f = fopen(af->tmp, "wb"))) {
+    nn__fail("cannot create '%s'", af->tmp);
+#endif
+    NN_FREE(af->tmp);
+    return 0;
+  }
+  return 1;
+}
+static int nn__af_write(nn__atomic_file *af, const void *data, size_t n) {
+#ifdef NN__POSIX_FILES
+  const char *c = (const char *)data;
+  while (n > 0) {
+    ssize_t w = write(af->fd, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return nn__fail("cannot write '%s': %s", af->tmp, w < 0 ? strerror(errno) : "no progress");
+    c += w;
+    n -= (size_t)w;
+  }
+  return 1;
+#else
+  return fwrite(data, 1, n, af->f) == n ? 1 : nn__fail("cannot write '%s'", af->tmp);
+#endif
+}
+/* ok: flush to disk, rename over the target; otherwise remove the temporary */
+static int nn__af_close(nn__atomic_file *af, int ok) {
+#ifdef NN__POSIX_FILES
+  if (ok && fsync(af->fd) != 0) ok = nn__fail("cannot flush '%s' to disk: %s", af->tmp, strerror(errno));
+  if (close(af->fd) != 0 && ok) ok = nn__fail("cannot write '%s': %s", af->tmp, strerror(errno));
+  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s': %s", af->tmp, af->path, strerror(errno));
+  if (ok) {  /* make the rename itself durable: sync the directory */
+    char *dir = af->tmp, *slash = strrchr(dir, '/');
+    int fd;
+    if (slash == dir) slash[1] = 0;
+    else if (slash) *slash = 0;
+    else strcpy(dir, ".");
+    if ((fd = open(dir, O_RDONLY)) >= 0) {
+      fsync(fd);
+      close(fd);
+    }
+  }
+#else
+  if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (ok) remove(af->path);  /* rename() does not replace a file everywhere */
+  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s'", af->tmp, af->path);
+#endif
+  if (!ok) remove(af->tmp);
+  NN_FREE(af->tmp);
+  return ok;
+}
+
+/* writes targets t[0..n) (sorted by name) with metadata pairs meta[0..2*n_meta) */
+static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char **meta, int n_meta, const char *path) {
+  nn__text h;
+  nn__atomic_file af;
+  uint64_t off = 0;
+  unsigned char len8[8];
+  float *host = NULL;
+  unsigned char *bytes = NULL;
+  int i, k, ok = 1;
+  char num[64];
+  memset(&h, 0, sizeof h);
+  for (i = 0; i < n; i++) {
+    if (!nn__utf8_valid((const unsigned char *)t[i].name, strlen(t[i].name))) return nn__fail("save '%s': the name '%s' is not UTF-8", path, t[i].name);
+    if (!strcmp(t[i].name, "__metadata__")) return nn__fail("save '%s': a tensor cannot be named __metadata__", path);
+    if (i && !strcmp(t[i - 1].name, t[i].name)) return nn__fail("save '%s': two tensors are named '%s'", path, t[i].name);
+  }
+  for (i = 0; i < n_meta; i++) {  /* sorted by key, as the reference writer does */
+    for (k = i; k > 0 && strcmp(meta[2 * k - 2], meta[2 * k]) > 0; k--) {
+      const char *a = meta[2 * k - 2], *b = meta[2 * k - 1];
+      meta[2 * k - 2] = meta[2 * k]; meta[2 * k - 1] = meta[2 * k + 1];
+      meta[2 * k] = a; meta[2 * k + 1] = b;
+    }
+  }
+  for (i = 0; i < n_meta; i++) {
+    if (!nn__utf8_valid((const unsigned char *)meta[2 * i], strlen(meta[2 * i])) ||
+        !nn__utf8_valid((const unsigned char *)meta[2 * i + 1], strlen(meta[2 * i + 1])))
+      return nn__fail("save '%s': metadata '%s' is not UTF-8", path, meta[2 * i]);
+    if (i && !strcmp(meta[2 * i - 2], meta[2 * i])) return nn__fail("save '%s': metadata '%s' is given twice", path, meta[2 * i]);
+  }
+  nn__text_str(&h, "{");
+  if (n_meta) {
+    nn__text_str(&h, "\"__metadata__\":{");
+    for (i = 0; i < n_meta; i++) {
+      if (i) nn__text_str(&h, ",");
+      nn__text_json(&h, meta[2 * i]);
+      nn__text_str(&h, ":");
+      nn__text_json(&h, meta[2 * i + 1]);
+    }
+    nn__text_str(&h, n ? "}," : "}");
+  }
+  for (i = 0; i < n; i++) {
+    const nn_shape *s = &t[i].param->shape;
+    uint64_t size = (uint64_t)nn_shape_numel(s) * 4;
+    if (i) nn__text_str(&h, ",");
+    nn__text_json(&h, t[i].name);
+    nn__text_str(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+    for (k = 0; k < s->ndim; k++) {
+      snprintf(num, sizeof num, k ? ",%d" : "%d", s->dim[k]);
+      nn__text_str(&h, num);
+    }
+    snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + size));
+    nn__text_str(&h, num);
+    off += size;
+  }
+  nn__text_str(&h, "}");
+  while (!h.failed && h.n % 8) nn__text_str(&h, " ");  /* data starts 8-byte aligned */
+  if (h.failed) { NN_FREE(h.p); return 0; }
+  for (i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
+  host = (float *)nn__calloc(NN__ST_CHUNK, sizeof(float));
+  bytes = (unsigned char *)nn__calloc(NN__ST_CHUNK, 4);
+  if (!host || !bytes || !nn__af_open(&af, path)) { NN_FREE(h.p); NN_FREE(host); NN_FREE(bytes); return 0; }
+  ok = nn__af_write(&af, len8, 8) && nn__af_write(&af, h.p, h.n);
+  for (i = 0; i < n && ok; i++) {
+    size_t total = nn_shape_numel(&t[i].param->shape), at, c;
+    for (at = 0; at < total && ok; at += c) {
+      c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
+      ok = m->backend->read(m->backend, t[i].buf, at, host, c);
+      nn__f32_to_le(host, bytes, c);
+      ok = ok && nn__af_write(&af, bytes, 4 * c);
+    }
+  }
+  ok = nn__af_close(&af, ok);
+  NN_FREE(h.p);
+  NN_FREE(host);
+  NN_FREE(bytes);
+  return ok;
+}
+
+/* ---- loading: match a file against targets, then copy ---- */
+/* the problems found, as many as fit in full, then a count of the rest */
+typedef struct nn__problems { char text[360]; size_t used; int count, listed; } nn__problems;
+static void nn__problem(nn__problems *p, const char *fmt, ...) {
+  char one[300];
+  size_t len;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(one, sizeof one, fmt, ap);
+  va_end(ap);
+  len = strlen(one);
+  p->count++;
+  if (p->listed < p->count - 1 || p->used + len + 2 >= sizeof p->text) return;
+  snprintf(p->text + p->used, sizeof p->text - p->used, "%s%s", p->listed ? "; " : "", one);
+  p->used += len + (p->listed ? 2 : 0);
+  p->listed++;
+}
+enum { NN__IGNORE_OPT = 2, NN__IGNORE_EMA = 4 };  /* with the NN_LOAD_ flags */
+static int nn__st_reserved(const char *name, int flags) {
+  return ((flags & NN__IGNORE_OPT) && !strncmp(name, NN__CKPT_OPT, strlen(NN__CKPT_OPT))) ||
+         ((flags & NN__IGNORE_EMA) && !strncmp(name, NN__CKPT_EMA, strlen(NN__CKPT_EMA)));
+}
+/* checks every name, dtype and shape; only if all match, copies the
+   tensors.  Returns how many were copied, 0 on failure. */
+static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, int flags) {
+  nn__problems pr;
+  nn__st_tensor **src;
+  float *host;
+  char a[160], b[64];
+  int i, k, loaded = 0, ok = 1;
+  memset(&pr, 0, sizeof pr);
+  if (!(src = (nn__st_tensor **)nn__calloc((size_t)n + 1, sizeof *src))) return 0;
+  for (i = 0; i < n; i++) {
+    const nn_shape *s = &t[i].param->shape;
+    nn__st_tensor *f = nn__st_find(st, t[i].name);
+    int same = 1;
+    if (!f) {
+      if (!(flags & NN_LOAD_PARTIAL)) nn__problem(&pr, "missing tensor '%s' %s", t[i].name, nn_shape_str(s, b, sizeof b));
+      continue;
+    }
+    f->matched = 1;
+    if (f->ndim != s->ndim) same = 0;
+    for (k = 0; same && k < s->ndim; k++) same = f->dim[k] == (uint64_t)s->dim[k];
+    if (f->dtype != 0) nn__problem(&pr, "tensor '%s' is %s, not F32", t[i].name, nn__st_dtypes[f->dtype].name);
+    else if (!same) nn__problem(&pr, "tensor '%s' has shape %s in the file, %s in the model", t[i].name,
+                                nn__st_shape_str(f, a, sizeof a), nn_shape_str(s, b, sizeof b));
+    else src[i] = f;
+  }
+  for (i = 0; i < st->n && !(flags & NN_LOAD_PARTIAL); i++)
+    if (!st->t[i].matched && !nn__st_reserved(st->t[i].name, flags))
+      nn__problem(&pr, "unexpected tensor '%s' %s", st->t[i].name, nn__st_shape_str(&st->t[i], a, sizeof a));
+  for (i = 0; i < n; i++) loaded += src[i] != NULL;
+  if (pr.count) {
+    char rest[32] = "";
+    if (pr.listed < pr.count) snprintf(rest, sizeof rest, "; and %d more", pr.count - pr.listed);
+    nn__fail("'%s' does not fit the model (%d problem%s): %s%s", st->what, pr.count, pr.count > 1 ? "s" : "", pr.text, rest);
+    NN_FREE(src);
+    return 0;
+  }
+  if (!loaded) { NN_FREE(src); return nn__fail("'%s' has none of the model's tensors", st->what); }
+  if (!(host = (float *)nn__calloc(NN__ST_CHUNK, sizeof(float)))) { NN_FREE(src); return 0; }
+  for (i = 0; i < n && ok; i++) {
+    size_t total, at, c;
+    if (!src[i]) continue;
+    total = nn_shape_numel(&t[i].param->shape);
+    for (at = 0; at < total && ok; at += c) {
+      c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
+      nn__f32_from_le(st->data + src[i]->begin + 4 * at, host, c);
+      ok = m->backend->write(m->backend, t[i].buf, at, host, c);
+    }
+  }
+  NN_FREE(host);
+  NN_FREE(src);
+  return ok ? loaded : 0;
+}
+
+/* ---- public: weights ---- */
+NNDEF int nn_save_safetensors(nn_model *m, const char *path, const char *const *metadata) {
+  const char **meta = NULL;
+  nn__st_target *t;
+  int n = 0, n_meta = 0, ok;
+  while (metadata && metadata[2 * n_meta]) {
+    if (!metadata[2 * n_meta + 1]) return nn__fail("save '%s': metadata '%s' has no value", path, metadata[2 * n_meta]);
+    n_meta++;
+  }
+  if (!(meta = (const char **)nn__calloc(2 * (size_t)n_meta + 1, sizeof *meta))) return 0;
+  if (n_meta) memcpy(meta, metadata, 2 * (size_t)n_meta * sizeof *meta);
+  if (!(t = nn__st_targets(m, NULL, NULL, &n))) { NN_FREE(meta); return 0; }
+  ok = nn__st_write(m, t, n, meta, n_meta, path);
+  NN_FREE(t);
+  NN_FREE(meta);
+  return ok;
+}
+static int nn__load_weights(nn_model *m, const unsigned char *buf, size_t len, int flags, const char *what) {
+  nn__st st;
+  nn__st_target *t;
+  int n = 0, loaded;
+  if (!nn__st_open(&st, buf, len, what)) return 0;
+  /* a checkpoint is a weights file with more in it */
+  flags &= NN_LOAD_PARTIAL;
+  if (nn__st_meta_get(&st, "nn.checkpoint")) flags |= NN__IGNORE_OPT | NN__IGNORE_EMA;
+  if (!(t = nn__st_targets(m, NULL, NULL, &n))) { nn__st_close(&st); return 0; }
+  loaded = nn__st_apply(m, &st, t, n, flags);
+  NN_FREE(t);
+  nn__st_close(&st);
+  return loaded;
+}
+NNDEF int nn_load_safetensors_buffer(nn_model *m, const void *data, size_t len, int flags) {
+  return nn__load_weights(m, (const unsigned char *)data, len, flags, "(buffer)");
+}
+NNDEF int nn_load_safetensors(nn_model *m, const char *path, int flags) {
+  size_t len = 0;
+  unsigned char *buf = nn__read_file(path, &len);
+  int loaded = buf ? nn__load_weights(m, buf, len, flags, path) : 0;
+  NN_FREE(buf);
+  return loaded;
+}
+
+/* ---- public: checkpoints ---- */
+static void nn__rng_str(const nn_rng *r, char *buf, size_t len) {
+  snprintf(buf, len, "%016llx:%016llx", (unsigned long long)r->s[0], (unsigned long long)r->s[1]);
+}
+static int nn__hex_digits(const char *s, int n, uint64_t *v) {
+  int i;
+  *v = 0;
+  for (i = 0; i < n; i++) {
+    int c = s[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return 0;
+    *v = *v << 4 | (uint64_t)d;
+  }
+  return 1;
+}
+/* metadata values, each checked to be exactly what the writer writes */
+static int nn__ckpt_rng(const nn__st *st, const char *key, nn_rng *r) {
+  const char *s = nn__st_meta_get(st, key);
+  if (!s) return nn__fail("'%s': checkpoint without %s", st->what, key);
+  if (strlen(s) != 33 || s[16] != ':' || !nn__hex_digits(s, 16, &r->s[0]) || !nn__hex_digits(s + 17, 16, &r->s[1]))
+    return nn__fail("'%s': %s is '%s', expected two 16-digit hex words joined by ':'", st->what, key, s);
+  return 1;
+}
+static int nn__ckpt_long(const nn__st *st, const char *key, long *v) {
+  const char *s = nn__st_meta_get(st, key), *p;
+  unsigned long x = 0, limit;
+  if (!s) return nn__fail("'%s': checkpoint without %s", st->what, key);
+  p = s + (*s == '-');
+  limit = *s == '-' ? (unsigned long)LONG_MAX + 1 : (unsigned long)LONG_MAX;
+  if (!*p || (*p == '0' && p[1])) return nn__fail("'%s': %s is '%s', not a decimal integer", st->what, key, s);
+  for (; *p; p++) {
+    if (*p < '0' || *p > '9' || x > (limit - (unsigned long)(*p - '0')) / 10) return nn__fail("'%s': %s is '%s', not a decimal integer that fits a long", st->what, key, s);
+    x = x * 10 + (unsigned long)(*p - '0');
+  }
+  *v = *s == '-' ? (x == (unsigned long)LONG_MAX + 1 ? LONG_MIN : -(long)x) : (long)x;
+  return 1;
+}
+static int nn__ckpt_f32(const nn__st *st, const char *key, float *f) {
+  const char *s = nn__st_meta_get(st, key);
+  uint64_t bits;
+  uint32_t u;
+  if (!s) return nn__fail("'%s': checkpoint without %s", st->what, key);
+  if (strlen(s) != 10 || s[0] != '0' || s[1] != 'x' || !nn__hex_digits(s + 2, 8, &bits))
+    return nn__fail("'%s': %s is '%s', expected the bits of a float as 0x and 8 hex digits", st->what, key, s);
+  u = (uint32_t)bits;
+  memcpy(f, &u, 4);
+  return 1;
+}
+
+NNDEF int nn_checkpoint_save(nn_model *m, const nn_optimizer *o, const nn_ema *e,
+                             const nn_checkpoint_info *info, const char *path) {
+  char epoch[32], step[32], rng[40], data_rng[40], ostep[32], oskip[32], olr[16];
+  const char *meta[24];
+  nn__st_target *t;
+  int i, n = 0, k = 0, ok;
+  if ((o && o->m != m) || (e && e->m != m)) return nn__fail("checkpoint '%s': the %s belongs to another model", path, o && o->m != m ? "optimizer" : "average");
+  for (i = 0; i < m->graph->n; i++)
+    if (m->graph->nodes[i]->op == NN_OP_PARAM && !strncmp(m->graph->nodes[i]->name, "__", 2))
+      return nn__fail("checkpoint '%s': parameter '%s': names starting with __ are reserved for checkpoints", path, m->graph->nodes[i]->name);
+  meta[k++] = "nn.checkpoint"; meta[k++] = "1";
+  nn__rng_str(&m->rng, rng, sizeof rng);
+  meta[k++] = "nn.rng"; meta[k++] = rng;
+  if (info) {
+    snprintf(epoch, sizeof epoch, "%ld", info->epoch);
+    snprintf(step, sizeof step, "%ld", info->step);
+    nn__rng_str(&info->data_rng, data_rng, sizeof data_rng);
+    meta[k++] = "nn.epoch"; meta[k++] = epoch;
+    meta[k++] = "nn.step"; meta[k++] = step;
+    meta[k++] = "nn.data_rng"; meta[k++] = data_rng;
+  }
+  if (o) {
+    uint32_t u;
+    memcpy(&u, &o->lr, 4);
+    snprintf(ostep, sizeof ostep, "%ld", o->step);
+    snprintf(oskip, sizeof oskip, "%ld", o->skipped);
+    snprintf(olr, sizeof olr, "0x%08lx", (unsigned long)u);
+    meta[k++] = "nn.optimizer"; meta[k++] = nn__opt_kind_name(o->kind);
+    meta[k++] = "nn.optimizer.step"; meta[k++] = ostep;
+    meta[k++] = "nn.optimizer.skipped"; meta[k++] = oskip;
+    meta[k++] = "nn.optimizer.lr"; meta[k++] = olr;
+  }
+  if (!(t = nn__st_targets(m, o, e, &n))) return 0;
+  ok = nn__st_write(m, t, n, meta, k / 2, path);
+  NN_FREE(t);
+  return ok;
+}
+static int nn__checkpoint_load_buffer(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info,
+                                      const unsigned char *buf, size_t len, const char *what) {
+  nn__st st;
+  nn__st_target *t = NULL;
+  nn_checkpoint_info in;
+  nn_rng rng;
+  long ostep = 0, oskip = 0;
+  float olr = 0;
+  const char *version, *kind;
+  int n = 0, i, ok = 0, flags = 0, has_ema = 0;
+  if ((o && o->m != m) || (e && e->m != m)) return nn__fail("checkpoint '%s': the %s belongs to another model", what, o && o->m != m ? "optimizer" : "average");
+  if (!nn__st_open(&st, buf, len, what)) return 0;
+  memset(&in, 0, sizeof in);
+  if (!(version = nn__st_meta_get(&st, "nn.checkpoint"))) {
+    nn__fail("'%s' is a safetensors file but not a checkpoint (no nn.checkpoint metadata); nn_load_safetensors reads weights", what);
+    goto done;
+  }
+  if (strcmp(version, "1")) { nn__fail("'%s' is a checkpoint of version '%s'; this nn.h reads version 1", what, version); goto done; }
+  if (!nn__ckpt_rng(&st, "nn.rng", &rng)) goto done;
+  if (info && (!nn__ckpt_long(&st, "nn.epoch", &in.epoch) || !nn__ckpt_long(&st, "nn.step", &in.step) ||
+               !nn__ckpt_rng(&st, "nn.data_rng", &in.data_rng))) goto done;
+  if (o) {
+    if (!(kind = nn__st_meta_get(&st, "nn.optimizer"))) { nn__fail("'%s' holds no optimizer state", what); goto done; }
+    if (strcmp(kind, nn__opt_kind_name(o->kind))) {
+      nn__fail("'%s' holds the state of %s, the optimizer is %s", what, kind, nn__opt_kind_name(o->kind));
+      goto done;
+    }
+    if (!nn__ckpt_long(&st, "nn.optimizer.step", &ostep) || !nn__ckpt_long(&st, "nn.optimizer.skipped", &oskip) ||
+        !nn__ckpt_f32(&st, "nn.optimizer.lr", &olr)) goto done;
+    if (ostep < 0 || oskip < 0) { nn__fail("'%s': negative optimizer step count", what); goto done; }
+  } else flags |= NN__IGNORE_OPT;
+  if (e) {
+    for (i = 0; i < st.n; i++) has_ema |= !strncmp(st.t[i].name, NN__CKPT_EMA, strlen(NN__CKPT_EMA));
+    if (!has_ema) { nn__fail("'%s' holds no moving average of the weights", what); goto done; }
+  } else flags |= NN__IGNORE_EMA;
+  if (!(t = nn__st_targets(m, o, e, &n)) || !nn__st_apply(m, &st, t, n, flags)) goto done;
+  m->rng = rng;
+  if (o) { o->step = ostep; o->skipped = oskip; o->lr = olr; }
+  if (info) *info = in;
+  ok = 1;
+done:
+  NN_FREE(t);
+  nn__st_close(&st);
+  return ok;
+}
+NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info, const char *path) {
+  size_t len = 0;
+  unsigned char *buf = nn__read_file(path, &len);
+  int ok = buf ? nn__checkpoint_load_buffer(m, o, e, info, buf, len, path) : 0;
+  NN_FREE(buf);
+  return ok;
 }
 
 /* ======================================================================
