@@ -2494,8 +2494,8 @@ NNDEF int nn_optimizer_step(nn_optimizer *o) {
 }
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
   float loss;
-  if (!nn_forward(m, 1) || !nn_backward(m)) return NAN;
-  loss = nn_loss(m);
+  /* a failed read keeps its reason (a device reports bad labels here) */
+  if (!nn_forward(m, 1) || !nn_backward(m) || !nn_read(m, m->loss, &loss)) return NAN;
   if (!isfinite(loss)) { nn__fail("training: loss is %g at step %ld", loss, o->step + 1); return NAN; }
   return nn_optimizer_step(o) ? loss : NAN;
 }

@@ -33,6 +33,21 @@ for cxx in g++ clang++; do
         check "$cxx -x c++ $f" $cxx -x c++ $W -I. -c "$TMP/$f.c" -o "$TMP/$f.o"
     done
 done
+# nn_opencl.h: the declarations need no OpenCL headers; the implementation
+# needs them (skipped where OpenCL is not installed, never in CI)
+printf '#include "nn.h"\n#include "nn_opencl.h"\nint nn_user_code(void) { return nn_opencl_backend(-1, -1) != NULL; }\n' > "$TMP/cl_decl.c"
+printf '#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_OPENCL_IMPLEMENTATION\n#include "nn_opencl.h"\nint main(void) { nn_backend *b = nn_opencl_backend(-1, -1); if (b) b->destroy(b); return 0; }\n' > "$TMP/cl_impl.c"
+printf '#define NN_STATIC\n#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_OPENCL_IMPLEMENTATION\n#include "nn_opencl.h"\nint main(void) { return nn_opencl_backend(0, 0) == NULL; }\n' > "$TMP/cl_static.c"
+if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | gcc -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then cl_files="cl_decl cl_impl cl_static"
+else echo "SKIP: OpenCL headers not installed: nn_opencl.h implementation not compiled"; cl_files="cl_decl"; fi
+for f in $cl_files; do
+    for cc in gcc clang; do
+        command -v $cc >/dev/null && check "$cc -std=c99 -pedantic $f" $cc -std=c99 -pedantic $W -O2 -I. -c "$TMP/$f.c" -o "$TMP/$f.o"
+    done
+    for cxx in g++ clang++; do
+        command -v $cxx >/dev/null && check "$cxx -x c++ $f" $cxx -x c++ $W -O2 -I. -c "$TMP/$f.c" -o "$TMP/$f.o"
+    done
+done
 # a program built from two files: declarations in one, implementation in the other
 printf '#include "nn.h"\nint use(void) { nn_graph *g = nn_graph_new(); int ok = g != NULL; nn_graph_free(g); return ok; }\n' > "$TMP/a.c"
 printf '#define NN_IMPLEMENTATION\n#include "nn.h"\nint use(void);\nint main(void) { return !use(); }\n' > "$TMP/b.c"

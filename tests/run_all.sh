@@ -26,6 +26,21 @@ build build/test_nn -std=c99 -O2 -g && suite "unit tests" build/test_nn
 build build/test_nn_omp -std=c99 -O2 -march=native -fopenmp && suite "unit tests, OpenMP, -march=native" build/test_nn_omp
 build build/test_nn_asan -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer &&
     suite "unit tests under ASan+UBSan" build/test_nn_asan
+# The OpenCL backend against the CPU backend (on PoCL where there is no
+# GPU). Skipped only where OpenCL is not installed, and never in CI.
+opencl_tests() {
+    if "${CC:-gcc}" -std=c99 -pedantic -Wall -Wextra -Werror -O2 -g -I. -o build/test_opencl tests/test_opencl.c \
+        -lOpenCL -lclblast -lm >build/test_opencl_cc.log 2>&1; then
+        build/test_opencl
+    elif [ "${CI:-}" != true ] && grep -q 'CL/cl.h\|clblast_c.h\|-lOpenCL\|-lclblast' build/test_opencl_cc.log; then
+        echo "SKIP: OpenCL is not installed (ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd)"
+        echo "0 passed, 0 failed"
+    else
+        cat build/test_opencl_cc.log
+        echo "0 passed, 1 failed"
+    fi
+}
+suite "OpenCL backend" opencl_tests
 suite "examples" bash tests/test_examples.sh
 suite "tools" bash tests/test_tools.sh
 echo "$total_p passed, $total_f failed"

@@ -70,6 +70,21 @@ expect_error "plot: missing file is an error" "cannot open" "$PLOT" -o "$TMP/x.s
 expect_error "plot: malformed CSV is an error" "fields" "$PLOT" -o "$TMP/x.svg" "$TMP/bad.csv"
 expect_error "plot: empty CSV is an error" "empty" "$PLOT" -o "$TMP/x.svg" "$TMP/empty.csv"
 
+# ------------------------------------------------------------------ embed_kernels.sh
+if bash tools/embed_kernels.sh --check >"$TMP/log" 2>&1; then pass "embed_kernels: nn_opencl.h holds kernels/ as they are"
+else fail "embed_kernels: nn_opencl.h holds kernels/ as they are" "$TMP/log"; fi
+# on a copy: an edited kernel is noticed, then embedded
+mkdir -p "$TMP/emb/tools"
+cp -r nn_opencl.h kernels "$TMP/emb/" && cp tools/embed_kernels.sh "$TMP/emb/tools/"
+printf '/* "quoted" \\ and ?? survive */\n' >>"$TMP/emb/kernels/optim.cl"
+if ! bash "$TMP/emb/tools/embed_kernels.sh" --check >"$TMP/log" 2>&1 && has "$TMP/log" "differs"; then
+    pass "embed_kernels --check notices an edited kernel"
+else fail "embed_kernels --check notices an edited kernel" "$TMP/log"; fi
+if bash "$TMP/emb/tools/embed_kernels.sh" && bash "$TMP/emb/tools/embed_kernels.sh" --check >"$TMP/log" 2>&1 &&
+   grep -qF '"/* \"quoted\" \\ and ?\? survive */\n",' "$TMP/emb/nn_opencl.h"; then
+    pass "embed_kernels embeds it, escaped"
+else fail "embed_kernels embeds it, escaped" "$TMP/log"; fi
+
 # ------------------------------------------------------------------ fetch_data.sh
 FETCH=tools/fetch_data.sh
 mkdir -p "$TMP/fake" "$TMP/emptymirror"
