@@ -3,7 +3,7 @@
 CC ?= cc
 FAST = -O3 -march=native -fopenmp
 
-.PHONY: test demo examples clean
+.PHONY: test demo examples bench clean
 
 # every test suite; the last line reads "N passed, N failed"
 test:
@@ -23,3 +23,7 @@ examples:
 
 clean:
 	rm -rf build
+
+# CPU benchmark against OpenBLAS in the same run; writes build/bench.csv
+bench:
+	tools/bench.sh

@@ -401,12 +401,15 @@ NNDEF double nn_roc_auc(const float *scores, const float *labels, int n);
 #define NN__PRAGMA(x) _Pragma(#x)
 #ifdef _OPENMP
 #define NN__OMP_FOR NN__PRAGMA(omp parallel for schedule(static))
+/* element-wise loops over `len` items, parallel only when it pays off */
+#define NN__OMP_FOR_LEN NN__PRAGMA(omp parallel for schedule(static) if(len > 32768))
 /* a loop whose per-thread workspace was sized for `threads` threads */
 #define NN__OMP_FOR_THREADS NN__PRAGMA(omp parallel for schedule(static) num_threads(threads))
 static int nn__max_threads(void) { return omp_get_max_threads(); }
 static int nn__thread_id(void) { return omp_get_thread_num(); }
 #else
 #define NN__OMP_FOR
+#define NN__OMP_FOR_LEN
 #define NN__OMP_FOR_THREADS
 static int nn__max_threads(void) { return 1; }
 static int nn__thread_id(void) { return 0; }
@@ -921,6 +924,41 @@ static void nn__sgemm(int transA, int transB, int M, int N, int K, float alpha,
 #endif
 
 /* ======================================================================
+   Element-wise math written so that compilers vectorise it (libm's expf
+   and erff are scalar calls): e^x within 1e-7 relative, erf within 1e-6
+   absolute (Abramowitz & Stegun 7.1.26), tanh near 0 by its series.
+   ====================================================================== */
+static float nn__exp(float x) {
+  float n, r, p, scale;
+  int32_t bits;
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  n = floorf(x * 1.44269504f + 0.5f);          /* x = n ln2 + r, |r| <= ln2/2 */
+  r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  bits = ((int32_t)n + 127) * (1 << 23);       /* 2^n */
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+static float nn__erf(float x) {
+  float a = fabsf(x), t = 1.0f / (1.0f + 0.3275911f * a), y;
+  y = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  y = 1.0f - y * nn__exp(-a * a);
+  return x < 0 ? -y : y;
+}
+static float nn__sigmoid(float x) { return 1.0f / (1.0f + nn__exp(-x)); }
+static float nn__tanh(float x) {
+  float a = fabsf(x), e = nn__exp(-2.0f * a), t = (1.0f - e) / (1.0f + e), x2 = x * x;
+  float series = x * (1.0f - x2 * (0.33333333f - x2 * (0.13333333f - x2 * 0.053968254f)));
+  return a < 0.0625f ? series : (x < 0 ? -t : t);
+}
+
+/* ======================================================================
    The op table.  A kernel sees its node, the batch size and flat float
    buffers: input values x[i], input gradients dx[i] (NULL where none is
    needed), output value y and gradient dy, and a workspace that lives
@@ -961,12 +999,15 @@ static size_t nn__len(const nn__ctx *c, const nn_node *n) { return n->batched ? 
 /* ---- dense: y = x W^T + b over the last dimension; W is [out, in] ---- */
 static int nn__dense_fwd(const nn__ctx *c) {
   int in = NN__LAST(NN__IN(c, 0)), out = NN__LAST(c->node);
-  int rows = (int)(nn__len(c, NN__IN(c, 0)) / (size_t)in), r, j;
+  int rows = (int)(nn__len(c, NN__IN(c, 0)) / (size_t)in), r;
   nn__sgemm(0, 1, rows, out, in, 1.0f, c->x[0], in, c->x[1], in, 0.0f, c->y, out, nn__gemm_work(c));
   if (c->x[2]) {
     NN__OMP_FOR
-    for (r = 0; r < rows; r++)
-      for (j = 0; j < out; j++) c->y[(size_t)r * out + j] += c->x[2][j];
+    for (r = 0; r < rows; r++) {
+      float *y = c->y + (size_t)r * out;
+      int k;
+      for (k = 0; k < out; k++) y[k] += c->x[2][k];
+    }
   }
   return 1;
 }
@@ -983,106 +1024,149 @@ static int nn__dense_bwd(const nn__ctx *c) {
 static double nn__dense_flops(const nn_node *n) { return 2.0 * (double)nn__per(n) * NN__LAST(n->in[0]); }
 
 /* ---- conv2d, NCHW, lowered to GEMM through im2col --------------------
-   ip: kh, kw, stride, pad.  Each thread owns one column buffer and, for
-   the weight gradient, one partial sum that is added up in thread order. */
+   ip: kh, kw, stride, pad.  Images are lowered in chunks wide enough for
+   an efficient GEMM (small late-layer images are batched together); each
+   thread owns a chunk's column buffer, an output staging buffer and, for
+   the weight gradient, a partial sum added up in thread order. */
+#define NN__CONV_COLUMNS 512  /* GEMM columns (images x positions) per chunk */
+
+/* the [0, OW) positions whose input column ow*s - p + j lies inside [0, W) */
+static void nn__conv_span(int W, int OW, int s, int p, int j, int *lo, int *hi) {
+  int a = p - j > 0 ? (p - j + s - 1) / s : 0, b = (W - 1 + p - j) >= 0 ? (W - 1 + p - j) / s + 1 : 0;
+  *lo = a < OW ? a : OW;
+  *hi = b < OW ? b : OW;
+  if (*hi < *lo) *hi = *lo;
+}
+/* col row (ch, i, j), columns [0, OH*OW), row stride ld */
 static void nn__im2col(const float *x, int C, int H, int W, int kh, int kw, int s, int p,
-                       int OH, int OW, float *col) {
+                       int OH, int OW, float *col, size_t ld) {
   int ch, i, j, oh, ow;
   for (ch = 0; ch < C; ch++)
     for (i = 0; i < kh; i++)
       for (j = 0; j < kw; j++) {
-        float *dst = col + (size_t)((ch * kh + i) * kw + j) * OH * OW;
+        float *row = col + (size_t)((ch * kh + i) * kw + j) * ld;
+        int lo, hi;
+        nn__conv_span(W, OW, s, p, j, &lo, &hi);
         for (oh = 0; oh < OH; oh++) {
           int h = oh * s - p + i;
-          if (h < 0 || h >= H) { memset(dst + oh * OW, 0, (size_t)OW * sizeof(float)); continue; }
-          for (ow = 0; ow < OW; ow++) {
-            int w = ow * s - p + j;
-            dst[oh * OW + ow] = (w >= 0 && w < W) ? x[((size_t)ch * H + h) * W + w] : 0.0f;
-          }
+          float *dst = row + oh * OW;
+          const float *src = x + ((size_t)ch * H + h) * W - p + j;
+          if (h < 0 || h >= H) { memset(dst, 0, (size_t)OW * sizeof(float)); continue; }
+          for (ow = 0; ow < lo; ow++) dst[ow] = 0;
+          if (s == 1) for (ow = lo; ow < hi; ow++) dst[ow] = src[ow];
+          else for (ow = lo; ow < hi; ow++) dst[ow] = src[ow * s];
+          for (ow = hi; ow < OW; ow++) dst[ow] = 0;
         }
       }
 }
 static void nn__col2im_add(const float *col, int C, int H, int W, int kh, int kw, int s, int p,
-                           int OH, int OW, float *dx) {
+                           int OH, int OW, float *dx, size_t ld) {
   int ch, i, j, oh, ow;
   for (ch = 0; ch < C; ch++)
     for (i = 0; i < kh; i++)
       for (j = 0; j < kw; j++) {
-        const float *src = col + (size_t)((ch * kh + i) * kw + j) * OH * OW;
+        const float *row = col + (size_t)((ch * kh + i) * kw + j) * ld;
+        int lo, hi;
+        nn__conv_span(W, OW, s, p, j, &lo, &hi);
         for (oh = 0; oh < OH; oh++) {
           int h = oh * s - p + i;
+          const float *src = row + oh * OW;
+          float *dst = dx + ((size_t)ch * H + h) * W - p + j;
           if (h < 0 || h >= H) continue;
-          for (ow = 0; ow < OW; ow++) {
-            int w = ow * s - p + j;
-            if (w >= 0 && w < W) dx[((size_t)ch * H + h) * W + w] += src[oh * OW + ow];
-          }
+          if (s == 1) for (ow = lo; ow < hi; ow++) dst[ow] += src[ow];
+          else for (ow = lo; ow < hi; ow++) dst[ow * s] += src[ow];
         }
       }
 }
-typedef struct nn__conv_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn__conv_dims;
-static nn__conv_dims nn__conv_get(const nn_node *n) {
+typedef struct nn__conv_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P, chunk; } nn__conv_dims;
+static nn__conv_dims nn__conv_get(const nn_node *n, int batch) {
   nn__conv_dims d;
   const nn_node *x = n->in[0];
   d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
   d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
   d.kh = n->ip[0]; d.kw = n->ip[1]; d.s = n->ip[2]; d.p = n->ip[3];
   d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
+  d.chunk = (NN__CONV_COLUMNS + d.P - 1) / d.P;
+  if (d.chunk > batch) d.chunk = batch;
   return d;
 }
+/* per thread: columns [K x chunk*P], staging [O x chunk*P], dW partial [O x K] */
+static size_t nn__conv_thread_ws(const nn__conv_dims *d) {
+  size_t cols = (size_t)d->chunk * d->P;
+  return (size_t)d->K * cols + (size_t)d->O * cols + (size_t)d->O * d->K;
+}
+/* images per chunk for a batch of n: as many as the workspace allows, but
+   spread so that every thread gets an equal share of chunks */
+static int nn__conv_chunk(const nn__conv_dims *d, int n, int threads) {
+  int chunks = (n + d->chunk - 1) / d->chunk;
+  chunks = (chunks + threads - 1) / threads * threads;
+  return (n + chunks - 1) / chunks;
+}
 static size_t nn__conv_ws(const nn_node *n, int batch) {
-  nn__conv_dims d = nn__conv_get(n);
-  (void)batch;
-  return (size_t)nn__max_threads() * ((size_t)d.K * d.P + (size_t)d.O * d.K);
+  nn__conv_dims d = nn__conv_get(n, batch);
+  return (size_t)nn__max_threads() * nn__conv_thread_ws(&d);
 }
 static int nn__conv_fwd(const nn__ctx *c) {
-  nn__conv_dims d = nn__conv_get(c->node);
-  int b, threads = c->m->threads;
-  (void)threads;
+  nn__conv_dims d = nn__conv_get(c->node, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(&d, c->n, threads), chunks = (c->n + per - 1) / per, ch;
   NN__OMP_FOR_THREADS
-  for (b = 0; b < c->n; b++) {
-    float *col = c->ws + (size_t)nn__thread_id() * d.K * d.P, *y = c->y + (size_t)b * d.O * d.P;
-    int o, q;
-    nn__im2col(c->x[0] + (size_t)b * d.C * d.H * d.W, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, col);
-    nn__sgemm(0, 0, d.O, d.P, d.K, 1.0f, c->x[1], d.K, col, d.P, 0.0f, y, d.P, nn__gemm_work(c));
-    if (c->x[2])
-      for (o = 0; o < d.O; o++)
-        for (q = 0; q < d.P; q++) y[(size_t)o * d.P + q] += c->x[2][o];
+  for (ch = 0; ch < chunks; ch++) {
+    float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d), *stage = col + (size_t)d.K * d.chunk * d.P;
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, o, q;
+    size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
+    for (b = 0; b < nb; b++)
+      nn__im2col(c->x[0] + (b0 + b) * in_size, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, col + (size_t)b * d.P, cols);
+    nn__sgemm(0, 0, d.O, (int)cols, d.K, 1.0f, c->x[1], d.K, col, (int)cols, 0.0f, stage, (int)cols, nn__gemm_work(c));
+    for (b = 0; b < nb; b++)
+      for (o = 0; o < d.O; o++) {
+        float *y = c->y + ((size_t)(b0 + b) * d.O + o) * d.P, bias = c->x[2] ? c->x[2][o] : 0.0f;
+        const float *src = stage + (size_t)o * cols + (size_t)b * d.P;
+        for (q = 0; q < d.P; q++) y[q] = src[q] + bias;
+      }
   }
   return 1;
 }
 static int nn__conv_bwd(const nn__ctx *c) {
-  nn__conv_dims d = nn__conv_get(c->node);
-  int threads = c->m->threads, b, t, o, q;
-  float *partial = c->ws + (size_t)threads * d.K * d.P;
-  if (c->dx[1]) memset(partial, 0, (size_t)threads * d.O * d.K * sizeof(float));
+  nn__conv_dims d = nn__conv_get(c->node, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(&d, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
+  size_t per_thread = nn__conv_thread_ws(&d), partial_off = (size_t)(d.K + d.O) * d.chunk * d.P;
+  if (c->dx[1])
+    for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
   NN__OMP_FOR_THREADS
-  for (b = 0; b < c->n; b++) {
-    int tid = nn__thread_id();
-    float *col = c->ws + (size_t)tid * d.K * d.P;
-    const float *x = c->x[0] + (size_t)b * d.C * d.H * d.W, *dy = c->dy + (size_t)b * d.O * d.P;
+  for (ch = 0; ch < chunks; ch++) {
+    float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * d.chunk * d.P;
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, bb, oo;
+    size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
+    for (bb = 0; bb < nb; bb++)  /* dy of the chunk as one [O x cols] matrix */
+      for (oo = 0; oo < d.O; oo++)
+        memcpy(stage + (size_t)oo * cols + (size_t)bb * d.P, c->dy + ((size_t)(b0 + bb) * d.O + oo) * d.P, (size_t)d.P * sizeof(float));
     if (c->dx[1]) {
-      nn__im2col(x, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, col);
-      nn__sgemm(0, 1, d.O, d.K, d.P, 1.0f, dy, d.P, col, d.P, 1.0f, partial + (size_t)tid * d.O * d.K, d.K, nn__gemm_work(c));
+      for (bb = 0; bb < nb; bb++)
+        nn__im2col(c->x[0] + (b0 + bb) * in_size, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, col + (size_t)bb * d.P, cols);
+      nn__sgemm(0, 1, d.O, d.K, (int)cols, 1.0f, stage, (int)cols, col, (int)cols, 1.0f, col + partial_off, d.K, nn__gemm_work(c));
     }
     if (c->dx[0]) {
-      nn__sgemm(1, 0, d.K, d.P, d.O, 1.0f, c->x[1], d.K, dy, d.P, 0.0f, col, d.P, nn__gemm_work(c));
-      nn__col2im_add(col, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, c->dx[0] + (size_t)b * d.C * d.H * d.W);
+      nn__sgemm(1, 0, d.K, (int)cols, d.O, 1.0f, c->x[1], d.K, stage, (int)cols, 0.0f, col, (int)cols, nn__gemm_work(c));
+      for (bb = 0; bb < nb; bb++)
+        nn__col2im_add(col + (size_t)bb * d.P, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, c->dx[0] + (b0 + bb) * in_size, cols);
     }
   }
   if (c->dx[1])
     for (t = 0; t < threads; t++)
-      for (q = 0; q < d.O * d.K; q++) c->dx[1][q] += partial[(size_t)t * d.O * d.K + q];
-  if (c->dx[2])
-    for (b = 0; b < c->n; b++)
-      for (o = 0; o < d.O; o++) {
-        const float *dy = c->dy + ((size_t)b * d.O + o) * d.P;
-        float s = 0;
-        for (q = 0; q < d.P; q++) s += dy[q];
-        c->dx[2][o] += s;
-      }
+      for (q = 0; q < d.O * d.K; q++) c->dx[1][q] += c->ws[t * per_thread + partial_off + q];
+  if (c->dx[2]) {
+    NN__OMP_FOR
+    for (o = 0; o < d.O; o++) {
+      int b, i;
+      float s = 0;
+      for (b = 0; b < c->n; b++)
+        for (i = 0; i < d.P; i++) s += c->dy[((size_t)b * d.O + o) * d.P + i];
+      c->dx[2][o] += s;
+    }
+  }
   return 1;
 }
-static double nn__conv_flops(const nn_node *n) { nn__conv_dims d = nn__conv_get(n); return 2.0 * d.O * d.P * d.K; }
+static double nn__conv_flops(const nn_node *n) { nn__conv_dims d = nn__conv_get(n, 1); return 2.0 * d.O * d.P * d.K; }
 
 /* ---- pooling: ip: k, stride, pad.  Max pooling remembers, per output,
    the index of the winner inside its input plane (exact as a float). ---- */
@@ -1103,23 +1187,25 @@ static int nn__maxpool_fwd(const nn__ctx *c) {
   for (pl = 0; pl < d.planes; pl++) {
     const float *x = c->x[0] + (size_t)pl * d.H * d.W;
     float *y = c->y + (size_t)pl * d.OH * d.OW, *arg = c->ws + (size_t)pl * d.OH * d.OW;
-    int oh, ow, i, j;
-    for (oh = 0; oh < d.OH; oh++)
+    int oh, ow, h, w;
+    for (oh = 0; oh < d.OH; oh++) {
+      int h0 = oh * d.s - d.p, h1 = h0 + d.k;  /* the window, clipped to the image */
+      h0 = h0 < 0 ? 0 : h0;
+      h1 = h1 > d.H ? d.H : h1;
       for (ow = 0; ow < d.OW; ow++) {
-        float best = -FLT_MAX;
-        int at = -1;
-        for (i = 0; i < d.k; i++) {
-          int h = oh * d.s - d.p + i;
-          if (h < 0 || h >= d.H) continue;
-          for (j = 0; j < d.k; j++) {
-            int w = ow * d.s - d.p + j;
-            if (w < 0 || w >= d.W) continue;
-            if (at < 0 || x[h * d.W + w] > best) { best = x[h * d.W + w]; at = h * d.W + w; }
-          }
-        }
+        int w0 = ow * d.s - d.p, w1 = w0 + d.k, at;
+        float best;
+        w0 = w0 < 0 ? 0 : w0;
+        w1 = w1 > d.W ? d.W : w1;
+        at = h0 * d.W + w0;
+        best = x[at];
+        for (h = h0; h < h1; h++)
+          for (w = w0; w < w1; w++)
+            if (x[h * d.W + w] > best) { best = x[h * d.W + w]; at = h * d.W + w; }
         y[oh * d.OW + ow] = best;
         arg[oh * d.OW + ow] = (float)at;
       }
+    }
   }
   return 1;
 }
@@ -1346,8 +1432,12 @@ static int nn__dropout_bwd(const nn__ctx *c) {
 
 /* ---- residual add, concat along dim 0 of a sample, scale by a constant ---- */
 static int nn__add_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] + c->x[1][i];
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  const float *NN__RESTRICT x1 = c->x[1];
+  float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) y[i] = x[i] + x1[i];
   return 1;
 }
 static int nn__add_bwd(const nn__ctx *c) {
@@ -1380,72 +1470,113 @@ static int nn__concat_bwd(const nn__ctx *c) {
   return 1;
 }
 static int nn__scale_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] * c->node->fp[0];
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) y[i] = x[i] * c->node->fp[0];
   return 1;
 }
 static int nn__scale_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i] * c->node->fp[0];
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) dx[i] += dy[i] * c->node->fp[0];
   return 1;
 }
 static double nn__elementwise_flops(const nn_node *n) { return (double)nn__per(n); }
 
 /* ---- activations.  Backward uses the saved output where it can. ---- */
 static int nn__relu_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] > 0 ? c->x[0][i] : 0.0f;
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
   return 1;
 }
 static int nn__relu_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) if (c->x[0][i] > 0) c->dx[0][i] += c->dy[i];
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) if (x[i] > 0) dx[i] += dy[i];
   return 1;
 }
 static int nn__leaky_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
   float a = c->node->fp[0];
-  for (i = 0; i < len; i++) c->y[i] = c->x[0][i] > 0 ? c->x[0][i] : a * c->x[0][i];
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : a * x[i];
   return 1;
 }
 static int nn__leaky_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
   float a = c->node->fp[0];
-  for (i = 0; i < len; i++) c->dx[0][i] += c->x[0][i] > 0 ? c->dy[i] : a * c->dy[i];
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) dx[i] += x[i] > 0 ? dy[i] : a * dy[i];
   return 1;
 }
 /* gelu(x) = x * Phi(x), Phi the standard normal CDF */
 static int nn__gelu_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) { float x = c->x[0][i]; c->y[i] = 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) y[i] = 0.5f * x[i] * (1.0f + nn__erf(x[i] * 0.70710678f));
   return 1;
 }
 static int nn__gelu_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
+  NN__OMP_FOR_LEN
   for (i = 0; i < len; i++) {
-    float x = c->x[0][i], cdf = 0.5f * (1.0f + erff(x * 0.70710678f));
-    c->dx[0][i] += c->dy[i] * (cdf + x * 0.39894228f * expf(-0.5f * x * x));
+    float v = x[i], cdf = 0.5f * (1.0f + nn__erf(v * 0.70710678f));
+    dx[i] += dy[i] * (cdf + v * 0.39894228f * nn__exp(-0.5f * v * v));
   }
   return 1;
 }
 static int nn__sigmoid_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->y[i] = 1.0f / (1.0f + expf(-c->x[0][i]));
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) y[i] = nn__sigmoid(x[i]);
   return 1;
 }
 static int nn__sigmoid_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i] * c->y[i] * (1.0f - c->y[i]);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
+  const float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
   return 1;
 }
 static int nn__tanh_fwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->y[i] = tanhf(c->x[0][i]);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  const float *NN__RESTRICT x = c->x[0];
+  float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) y[i] = nn__tanh(x[i]);
   return 1;
 }
 static int nn__tanh_bwd(const nn__ctx *c) {
-  size_t i, len = nn__len(c, c->node);
-  for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i] * (1.0f - c->y[i] * c->y[i]);
+  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
+  float *NN__RESTRICT dx = c->dx[0];
+  const float *NN__RESTRICT dy = c->dy;
+  const float *NN__RESTRICT y = c->y;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
   return 1;
 }
 static void nn__softmax_row(const float *x, float *y, int D) {
@@ -1526,7 +1657,7 @@ static int nn__bce_bwd(const nn__ctx *c) {
   float g = c->dy[0] * nn__loss_scale(c, len);
   for (i = 0; i < len; i++) {
     float z = c->x[0][i];
-    if (c->dx[0]) c->dx[0][i] += g * (1.0f / (1.0f + expf(-z)) - c->x[1][i]);
+    if (c->dx[0]) c->dx[0][i] += g * (nn__sigmoid(z) - c->x[1][i]);
     if (c->dx[1]) c->dx[1][i] -= g * z;
   }
   return 1;
@@ -1954,10 +2085,10 @@ static int nn__cpu_read(nn_backend *b, const void *buf, size_t off, float *dst, 
 }
 static int nn__cpu_fill(nn_backend *b, void *buf, size_t off, float v, size_t n) {
   float *p = (float *)buf + off;
-  size_t i;
+  ptrdiff_t i, len = (ptrdiff_t)n;
   (void)b;
-  if (v == 0) memset(p, 0, n * sizeof(float));
-  else for (i = 0; i < n; i++) p[i] = v;
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) p[i] = v;
   return 1;
 }
 static int nn__cpu_copy(nn_backend *b, void *dst, const void *src, size_t n) {
@@ -2006,9 +2137,10 @@ static int nn__cpu_update(nn_backend *b, const nn_update *u) {
   float lr = u->lr, wd = u->weight_decay, mom = u->momentum, gs = u->grad_scale;
   int decoupled = (u->flags & NN_DECOUPLED_WD) != 0, nesterov = (u->flags & NN_NESTEROV) != 0;
   float bc1 = 1.0f - (float)pow(u->beta1, (double)u->step), bc2 = 1.0f - (float)pow(u->beta2, (double)u->step);
-  size_t i;
+  ptrdiff_t i, len = (ptrdiff_t)u->n;
   (void)b;
-  for (i = 0; i < u->n; i++) {
+  NN__OMP_FOR_LEN
+  for (i = 0; i < len; i++) {
     float gi = g[i] * gs, d;
     if (decoupled) w[i] -= lr * wd * w[i];
     else gi += wd * w[i];

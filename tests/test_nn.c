@@ -218,8 +218,8 @@ static void test_gemm(void) {
   CHECK(bad == 0, "sgemm: %d wrong elements over %d cases", bad, cases);
 }
 
-static void test_conv_reference(void) {
-  int C = 3, H = 9, W = 8, O = 4, k = 3, s = 2, p = 1, n = 2, OH, OW, b, o, i, j, c, u, v, bad = 0, d3[3];
+static void conv_reference(int C, int H, int W, int O, int k, int s, int p, int n) {
+  int OH, OW, b, o, i, j, c, u, v, bad = 0, d3[3];
   nn_graph *g = nn_graph_new();
   nn_node *x, *y;
   nn_model *m;
@@ -229,7 +229,7 @@ static void test_conv_reference(void) {
   y = nn_conv2d(g, x, O, k, s, p);
   m = nn_compile(g, n, nn_cpu_backend());
   OH = y->shape.dim[1]; OW = y->shape.dim[2];
-  CHECK(OH == 5 && OW == 4, "conv output %dx%d", OH, OW);
+  CHECK(OH == (H + 2 * p - k) / s + 1 && OW == (W + 2 * p - k) / s + 1, "conv output %dx%d", OH, OW);
   xv = (float *)malloc(sizeof(float) * n * C * H * W); wv = (float *)malloc(sizeof(float) * O * C * k * k);
   bv = (float *)malloc(sizeof(float) * O); yv = (float *)malloc(sizeof(float) * n * O * OH * OW);
   for (i = 0; i < n * C * H * W; i++) xv[i] = nn_rng_normal(&trng);
@@ -253,9 +253,55 @@ static void test_conv_reference(void) {
               }
           if (fabs(acc - yv[((b * O + o) * OH + i) * OW + j]) > 1e-4) bad++;
         }
-  CHECK(bad == 0, "conv2d forward differs from the direct convolution at %d points", bad);
+  CHECK(bad == 0, "conv2d %dx%dx%d k%d s%d p%d batch %d differs from the direct convolution at %d points", C, H, W, k, s, p, n, bad);
   free(xv); free(wv); free(bv); free(yv);
   nn_model_free(m);
+}
+static void test_conv_reference(void) {
+  conv_reference(3, 9, 8, 4, 3, 2, 1, 2);
+  conv_reference(5, 4, 4, 6, 3, 1, 1, 70);   /* several image chunks, the last one short */
+  conv_reference(2, 7, 5, 3, 2, 1, 0, 9);
+  conv_reference(1, 30, 30, 2, 5, 3, 2, 3);  /* one image is wider than a chunk */
+}
+
+/* a conv net's gradients do not depend on the thread count beyond rounding */
+static void test_threads(void) {
+  float *out[2], *grad[2];
+  int t, i, d3[3] = {3, 10, 10}, one = 1, n = 37, bad = 0, most = nn_set_threads(0);
+  size_t no = 0, nw = 0;
+  for (t = 0; t < 2; t++) {
+    nn_graph *g = nn_graph_new();
+    nn_node *x = nn_input(g, "x", 3, d3), *l = nn_input(g, "label", 1, &one), *h, *w;
+    nn_model *m;
+    float *xv = (float *)malloc(sizeof(float) * n * 300), lv[37];
+    nn_rng r;
+    nn_set_threads(t == 0 ? 1 : most);
+    h = nn_conv2d(g, x, 8, 3, 1, 1);
+    w = nn_node_input(h, 1);
+    h = nn_dense(g, nn_flatten(g, nn_maxpool2d(g, nn_relu(g, nn_conv2d(g, nn_relu(g, h), 8, 3, 2, 1)), 2, 2)), 4);
+    nn_cross_entropy(g, h, l, 0, NN_MEAN);
+    m = nn_compile(g, n, nn_cpu_backend());
+    nn_rng_seed(&r, 5);
+    for (i = 0; i < n * 300; i++) xv[i] = nn_rng_normal(&r);
+    for (i = 0; i < n; i++) lv[i] = (float)(i % 4);
+    nn_feed(m, "x", xv);
+    nn_feed(m, "label", lv);
+    nn_forward(m, 1);
+    nn_backward(m);
+    no = nn_node_numel(m, h);
+    nw = nn_node_numel(m, w);
+    out[t] = (float *)malloc(no * sizeof(float));
+    grad[t] = (float *)malloc(nw * sizeof(float));
+    nn_read(m, h, out[t]);
+    nn_read_grad(m, w, grad[t]);
+    free(xv);
+    nn_model_free(m);
+  }
+  nn_set_threads(most);
+  for (i = 0; i < (int)no; i++) bad += !(fabsf(out[0][i] - out[1][i]) <= 1e-5f * (1 + fabsf(out[0][i])));
+  for (i = 0; i < (int)nw; i++) bad += !(fabsf(grad[0][i] - grad[1][i]) <= 1e-4f * (1 + fabsf(grad[0][i])));
+  CHECK(bad == 0, "1 thread vs %d threads: %d values differ", most, bad);
+  for (t = 0; t < 2; t++) { free(out[t]); free(grad[t]); }
 }
 
 static void test_op_values(void) {
@@ -285,6 +331,22 @@ static void test_op_values(void) {
   }
   CHECK(l == m->loss, "the last loss is the training loss");
   nn_model_free(m);
+}
+
+/* the vectorisable element-wise math against libm in double */
+static void test_fast_math(void) {
+  double e_exp = 0, e_erf = 0, e_tanh = 0, e_sig = 0;
+  float x;
+  for (x = -80; x < 80; x += 0.0137f) e_exp = fmax(e_exp, fabs(nn__exp(x) - exp(x)) / exp(x));
+  for (x = -7; x < 7; x += 0.00071f) {
+    double s = 1 / (1 + exp(-x));
+    e_erf = fmax(e_erf, fabs(nn__erf(x) - erf(x)));
+    e_tanh = fmax(e_tanh, fabs(nn__tanh(x) - tanh(x)) / fmax(fabs(tanh(x)), 1e-30));
+    e_sig = fmax(e_sig, fabs(nn__sigmoid(x) - s) / s);
+  }
+  CHECK(e_exp < 2e-7 && e_erf < 1e-6 && e_tanh < 1e-6 && e_sig < 3e-7, "exp %g erf %g tanh %g sigmoid %g", e_exp, e_erf, e_tanh, e_sig);
+  CHECK(nn__exp(-1000) >= 0 && nn__exp(-1000) < 1e-37f && isfinite(nn__exp(1000)) && nn__tanh(-50) == -1 && nn__sigmoid(-200) >= 0,
+        "fast math saturates without NaN");
 }
 
 /* batch norm: running statistics follow PyTorch's momentum convention */
@@ -667,7 +729,9 @@ int main(void) {
   test_op_table();
   test_gemm();
   test_conv_reference();
+  test_threads();
   test_op_values();
+  test_fast_math();
   test_batchnorm_running();
   test_gradients();
   test_optimizers();
