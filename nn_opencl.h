@@ -1342,14 +1342,25 @@ static int nn__cl_dense_bwd(nn__cl_ctx *c) {
   return nn__cl_elems(&k, out);
 }
 
-/* ---- conv2d: chunks of samples lowered to col[K, nb*P], one GEMM each ---- */
-static int nn__cl_conv_chunk(const nn__cl_ctx *c, const nn__conv_dims *d) {
+/* ---- conv2d: chunks of samples lowered to col[K, nb*P], one GEMM each ----
+   ip: kh, kw, stride, pad; K = C*kh*kw, P = OH*OW. */
+typedef struct nn__cl_conv_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn__cl_conv_dims;
+static nn__cl_conv_dims nn__cl_conv_get(const nn_node *n) {
+  nn__cl_conv_dims d;
+  const nn_node *x = n->in[0];
+  d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
+  d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
+  d.kh = n->ip[0]; d.kw = n->ip[1]; d.s = n->ip[2]; d.p = n->ip[3];
+  d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
+  return d;
+}
+static int nn__cl_conv_chunk(const nn__cl_ctx *c, const nn__cl_conv_dims *d) {
   size_t per = (size_t)(d->K + d->O) * d->P, nb = c->I->dev->scratch_cap / (per ? per : 1);
   if (nb < 1) nb = 1;
   if (nb > (size_t)c->m->max_batch) nb = (size_t)c->m->max_batch;
   return (int)nb;
 }
-static int nn__cl_im2col(nn__cl_ctx *c, const nn__conv_dims *d, int b0, int cnt, cl_mem col) {
+static int nn__cl_im2col(nn__cl_ctx *c, const nn__cl_conv_dims *d, int b0, int cnt, cl_mem col) {
   nn__cl_call k = nn__cl_begin(c->I, NN__K_im2col);
   size_t total = (size_t)d->K * cnt * d->P;
   nn__ai(&k, (int)total); nn__ai(&k, cnt * d->P); nn__ai(&k, d->P); nn__ai(&k, d->OW); nn__ai(&k, d->C);
@@ -1358,7 +1369,7 @@ static int nn__cl_im2col(nn__cl_ctx *c, const nn__conv_dims *d, int b0, int cnt,
   return nn__cl_elems(&k, total);
 }
 static int nn__cl_conv_fwd(nn__cl_ctx *c) {
-  nn__conv_dims d = nn__conv_get(c->node);
+  nn__cl_conv_dims d = nn__cl_conv_get(c->node);
   int nb = nn__cl_conv_chunk(c, &d), b0;
   cl_mem col = nn__cl_scratch(c->I->dev, 0, (size_t)d.K * nb * d.P), out = nn__cl_scratch(c->I->dev, 1, (size_t)d.O * nb * d.P);
   if (!col || !out) return 0;
@@ -1376,7 +1387,7 @@ static int nn__cl_conv_fwd(nn__cl_ctx *c) {
   return 1;
 }
 static int nn__cl_conv_bwd(nn__cl_ctx *c) {
-  nn__conv_dims d = nn__conv_get(c->node);
+  nn__cl_conv_dims d = nn__cl_conv_get(c->node);
   int nb = nn__cl_conv_chunk(c, &d), b0;
   cl_mem col, dyt;
   nn__cl_call k;
