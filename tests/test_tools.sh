@@ -85,6 +85,16 @@ if bash "$TMP/emb/tools/embed_kernels.sh" && bash "$TMP/emb/tools/embed_kernels.
     pass "embed_kernels embeds it, escaped"
 else fail "embed_kernels embeds it, escaped" "$TMP/log"; fi
 
+# bench_opencl.c builds warning-free where OpenCL is installed
+if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
+    if ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O2 -fopenmp -I. tools/bench_opencl.c -o "$TMP/bench_opencl" \
+        -lOpenCL -lclblast -lm >"$TMP/cc.log" 2>&1 && { "$TMP/bench_opencl" --bad-flag >/dev/null 2>&1; [ $? -eq 2 ]; }; then
+        pass "bench_opencl.c builds warning-free and rejects unknown flags"
+    else fail "bench_opencl.c builds warning-free and rejects unknown flags" "$TMP/cc.log"; fi
+else
+    skip "bench_opencl.c (OpenCL headers not installed)"
+fi
+
 # ------------------------------------------------------------------ fetch_data.sh
 FETCH=tools/fetch_data.sh
 mkdir -p "$TMP/fake" "$TMP/emptymirror"
