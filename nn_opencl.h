@@ -1638,6 +1638,8 @@ static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, con
   c->n = m->batch;
   c->training = m->training;
   snprintf(I->what, sizeof I->what, "%s of '%s'", phase, node->name);
+  if ((size_t)m->max_batch * nn__per(node) > 0x7fffffff)
+    return nn__fail("opencl [%s]: '%s' has more than 2^31 elements", I->dev->name, node->name);
   for (i = 0; i < node->n_in; i++) {
     if (!node->in[i]) continue;
     if ((size_t)m->max_batch * nn__per(node->in[i]) > 0x7fffffff)
