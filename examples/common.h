@@ -1,0 +1,266 @@
+/* examples/common.h — helpers shared by the examples: the command-line
+   flags, a wall-clock timer, a progress display, the per-epoch line and the
+   --log CSV.  Include it before any other header (it sets the POSIX feature
+   macro and includes nn.h); every function is static and prefixed ex_.
+
+   Every example takes the same flags:
+     --data PATH  --epochs N  --limit N  --seed N  --threads N
+     --device cpu|opencl  --log FILE.csv  --quiet  --help
+   and, where it says so, --model NAME, --batch N, --lr X.
+   Exit status: 0 done, 1 runtime error (bad data, I/O), 2 bad command line.
+   The last line on stdout is "RESULT key=value ...". */
+#ifndef EX_COMMON_H
+#define EX_COMMON_H
+
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 199309L   /* clock_gettime, fileno, isatty under -std=c99 */
+#endif
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nn.h"
+
+/* ---------------------------------------------------------------- flags */
+enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4 };   /* example-specific flags */
+
+typedef struct ex_args {
+  /* filled by the example before ex_parse: its name and defaults */
+  const char *prog;       /* name in messages */
+  const char *about;      /* one line for --help */
+  const char *notes;      /* extra --help text (defaults per model...), or NULL */
+  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR accepted */
+  const char *models;     /* e.g. "cnn|mlp" when EX_MODEL */
+  /* the flags */
+  const char *data, *model, *device, *log;
+  int epochs, limit, threads, batch, quiet;   /* limit 0: all; threads 0: default */
+  float lr;
+  unsigned long seed;
+} ex_args;
+
+static inline void ex_usage(const ex_args *a, FILE *f) {
+  fprintf(f, "%s: %s\nusage: %s [flags]\n", a->prog, a->about, a->prog);
+  fprintf(f, "  --data PATH       data location (default: %s)\n", a->data ? a->data : "built in");
+  if (a->extra & EX_MODEL) fprintf(f, "  --model %-9s model (default: %s)\n", a->models, a->model);
+  if (a->epochs > 0) fprintf(f, "  --epochs N        passes over the training set (default: %d)\n", a->epochs);
+  else fprintf(f, "  --epochs N        passes over the training set (default: per model)\n");
+  if (a->extra & EX_BATCH) fprintf(f, "  --batch N         mini-batch size (default: %d)\n", a->batch);
+  if (a->extra & EX_LR) {
+    if (a->lr > 0) fprintf(f, "  --lr X            learning rate (default: %g)\n", a->lr);
+    else fprintf(f, "  --lr X            learning rate (default: per model)\n");
+  }
+  fprintf(f, "  --limit N         train on the first N training samples only\n"
+             "  --seed N          random seed (default: %lu)\n"
+             "  --threads N       OpenMP threads (needs -fopenmp; default: all cores)\n"
+             "  --device DEV      cpu or opencl (default: cpu)\n"
+             "  --log FILE.csv    write one CSV row per epoch\n"
+             "  --quiet           no model summary, no progress display\n"
+             "  --help            this text\n", a->seed);
+  if (a->notes) fprintf(f, "%s\n", a->notes);
+}
+
+static inline void ex_bad_usage(const ex_args *a, const char *fmt, const char *what) {
+  fprintf(stderr, "%s: ", a->prog);
+  fprintf(stderr, fmt, what);
+  fprintf(stderr, "\n");
+  ex_usage(a, stderr);
+  exit(2);
+}
+
+static inline long ex_parse_long(const ex_args *a, const char *flag, const char *s, long lo, long hi) {
+  char *end;
+  long v;
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi) {
+    fprintf(stderr, "%s: %s expects an integer in %ld..%ld, not '%s'\n", a->prog, flag, lo, hi, s);
+    exit(2);
+  }
+  return v;
+}
+
+/* Parses argv into a (defaults already set).  --help exits 0, bad flags
+   exit 2, --device opencl exits 1.  Applies --threads. */
+static inline void ex_parse(ex_args *a, int argc, char **argv) {
+  int i;
+  for (i = 1; i < argc; i++) {
+    const char *f = argv[i], *v = NULL, *eq = strchr(f, '=');
+    char name[32];
+    size_t len = eq ? (size_t)(eq - f) : strlen(f);
+    if (!strcmp(f, "--help") || !strcmp(f, "-h")) { ex_usage(a, stdout); exit(0); }
+    if (!strcmp(f, "--quiet")) { a->quiet = 1; continue; }
+    if (strncmp(f, "--", 2) || len >= sizeof name) ex_bad_usage(a, "unknown argument '%s'", f);
+    memcpy(name, f, len);
+    name[len] = 0;
+    if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
+          (!strcmp(name, "--lr") && (a->extra & EX_LR)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
+          !strcmp(name, "--limit") || !strcmp(name, "--seed") || !strcmp(name, "--threads") ||
+          !strcmp(name, "--device") || !strcmp(name, "--log")))
+      ex_bad_usage(a, "unknown flag '%s'", name);
+    if (eq) v = eq + 1;
+    else if (i + 1 < argc) v = argv[++i];
+    else ex_bad_usage(a, "%s needs a value", name);
+    if (!strcmp(name, "--data")) a->data = v;
+    else if (!strcmp(name, "--model")) a->model = v;
+    else if (!strcmp(name, "--device")) a->device = v;
+    else if (!strcmp(name, "--log")) a->log = v;
+    else if (!strcmp(name, "--epochs")) a->epochs = (int)ex_parse_long(a, name, v, 1, 1000000);
+    else if (!strcmp(name, "--limit")) a->limit = (int)ex_parse_long(a, name, v, 1, 2000000000);
+    else if (!strcmp(name, "--threads")) a->threads = (int)ex_parse_long(a, name, v, 1, 1024);
+    else if (!strcmp(name, "--batch")) a->batch = (int)ex_parse_long(a, name, v, 1, 65536);
+    else if (!strcmp(name, "--seed")) a->seed = (unsigned long)ex_parse_long(a, name, v, 0, 2147483647L);
+    else if (!strcmp(name, "--lr")) {
+      char *end;
+      a->lr = strtof(v, &end);
+      if (end == v || *end || !(a->lr > 0 && a->lr < 100)) ex_bad_usage(a, "--lr expects a number in (0, 100), not '%s'", v);
+    }
+  }
+  if (a->extra & EX_MODEL) {   /* the model must be one of "a|b|c" */
+    const char *p = a->models;
+    size_t n = strlen(a->model);
+    while (p && (strncmp(p, a->model, n) || (p[n] && p[n] != '|'))) p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
+    if (!p || !n) ex_bad_usage(a, "unknown model '%s'", a->model);
+  }
+  if (!strcmp(a->device, "opencl")) {
+    fprintf(stderr, "%s: not built with OpenCL support (--device opencl needs nn_opencl.h)\n", a->prog);
+    exit(1);
+  }
+  if (strcmp(a->device, "cpu")) ex_bad_usage(a, "unknown device '%s' (cpu or opencl)", a->device);
+  /* before nn_compile: kernels size per-thread scratch by the thread count */
+  if (a->threads > 0 && nn_set_threads(a->threads) != a->threads)
+    fprintf(stderr, "%s: note: --threads %d ignored, built without -fopenmp\n", a->prog, a->threads);
+}
+
+/* the backend the flags ask for (only the CPU one exists today) */
+static inline nn_backend *ex_backend(const ex_args *a) { (void)a; return nn_cpu_backend(); }
+
+/* prints "prog: what: <nn_last_error()>" and exits 1 */
+static inline void ex_die(const ex_args *a, const char *what) {
+  fprintf(stderr, "%s: %s: %s\n", a->prog, what, nn_last_error());
+  exit(1);
+}
+
+/* ---------------------------------------------------------------- time */
+static inline double ex_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ---------------------------------------------------------------- progress
+   On a terminal: one bar redrawn in place.  Otherwise: a plain line at
+   every 10% of the epoch.  Epochs shorter than a second show nothing. */
+typedef struct ex_progress {
+  int epoch, epochs, total, quiet, tty, drawn, decile;
+  double start, last;
+} ex_progress;
+
+static inline void ex_progress_start(ex_progress *p, int epoch, int epochs, int total_steps, int quiet) {
+  p->epoch = epoch; p->epochs = epochs; p->total = total_steps; p->quiet = quiet;
+  p->tty = isatty(fileno(stderr));
+  p->drawn = 0;
+  p->decile = 1;
+  p->start = p->last = ex_now();
+}
+
+/* step: steps done (1..total); loss: running mean; samples: seen so far */
+static inline void ex_progress_step(ex_progress *p, int step, double loss, long samples) {
+  double now = ex_now(), el = now - p->start, eta = step > 0 ? el / step * (p->total - step) : 0;
+  double rate = el > 0 ? samples / el : 0;
+  if (p->quiet || el < 1.0) return;
+  if (p->tty) {
+    char bar[26];
+    int i, fill = p->total > 0 ? (int)(25.0 * step / p->total) : 25;
+    if (now - p->last < 0.1 && step < p->total) return;
+    for (i = 0; i < 25; i++) bar[i] = i < fill ? '#' : '.';
+    bar[25] = 0;
+    fprintf(stderr, "\r\033[Kepoch %d/%d [%s] %d/%d loss %.4f %.0f samples/s ETA %d:%02d", p->epoch, p->epochs,
+            bar, step, p->total, loss, rate, (int)eta / 60, (int)eta % 60);
+    p->drawn = 1;
+  } else {
+    if (step * 10 < p->decile * p->total) return;
+    while (step * 10 >= p->decile * p->total) p->decile++;
+    fprintf(stderr, "epoch %d/%d: %3d%% (%d/%d steps) loss %.4f %.0f samples/s ETA %.0fs\n", p->epoch, p->epochs,
+            100 * step / p->total, step, p->total, loss, rate, eta);
+  }
+  p->last = now;
+  fflush(stderr);
+}
+
+static inline void ex_progress_end(ex_progress *p) {
+  if (p->drawn) fprintf(stderr, "\r\033[K");
+  p->drawn = 0;
+}
+
+/* ---------------------------------------------------------------- per epoch */
+static inline FILE *ex_log_open(const ex_args *a) {
+  FILE *f;
+  if (!a->log) return NULL;
+  if (!(f = fopen(a->log, "w"))) {
+    fprintf(stderr, "%s: cannot write log '%s': %s\n", a->prog, a->log, strerror(errno));
+    exit(1);
+  }
+  fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n");
+  fflush(f);
+  return f;
+}
+
+/* one line on stdout and, with --log, one CSV row (flushed) */
+static inline void ex_epoch_report(FILE *log, int epoch, int epochs, double train_loss, double train_acc,
+                                   double test_loss, double test_acc, double seconds) {
+  printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f seconds=%.2f\n",
+         epoch, epochs, train_loss, train_acc, test_loss, test_acc, seconds);
+  fflush(stdout);
+  if (log) {
+    fprintf(log, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", epoch, train_loss, train_acc, test_loss, test_acc, seconds);
+    fflush(log);
+  }
+}
+
+/* ---------------------------------------------------------------- CSV data
+   Reads rows of `cols` numbers separated by commas or blanks; a first
+   line that is not numeric is a header.  Exits 1 naming the file and the
+   line on any error.  Returns rows * cols floats (free them). */
+static inline float *ex_read_csv(const ex_args *a, const char *path, int cols, int *rows) {
+  FILE *f = fopen(path, "r");
+  char line[1024];
+  float *v = NULL;
+  int n = 0, cap = 0, lineno = 0, first = 1;
+  if (!f) { fprintf(stderr, "%s: cannot open '%s': %s\n", a->prog, path, strerror(errno)); exit(1); }
+  while (fgets(line, sizeof line, f)) {
+    char *p = line, *end;
+    int k;
+    lineno++;
+    if (!strchr(line, '\n') && !feof(f)) { fprintf(stderr, "%s: '%s' line %d is too long\n", a->prog, path, lineno); exit(1); }
+    p += strspn(p, " \t\r\n");
+    if (!*p || *p == '#') continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 256;
+      if (!(v = (float *)realloc(v, (size_t)cap * cols * sizeof *v))) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
+    }
+    for (k = 0; k < cols; k++) {
+      v[(size_t)n * cols + k] = strtof(p, &end);
+      if (end == p) break;
+      p = end + strspn(end, " \t,");
+    }
+    p += strspn(p, " \t\r\n");
+    if (k == 0 && first) { first = 0; continue; }   /* header */
+    first = 0;
+    if (k < cols || *p) {
+      fprintf(stderr, "%s: '%s' line %d: expected %d numbers separated by commas\n", a->prog, path, lineno, cols);
+      exit(1);
+    }
+    n++;
+  }
+  if (ferror(f)) { fprintf(stderr, "%s: error reading '%s': %s\n", a->prog, path, strerror(errno)); exit(1); }
+  fclose(f);
+  if (!n) { fprintf(stderr, "%s: '%s' has no data rows\n", a->prog, path); exit(1); }
+  *rows = n;
+  return v;
+}
+
+#endif /* EX_COMMON_H */
