@@ -2701,25 +2701,31 @@ NNDEF int nn_ema_copy_to_model(nn_ema *e) {
    Data: IDX files (big-endian header: 0, 0, type 0x08 = ubyte, ndim,
    then ndim 32-bit sizes, then the bytes)
    ====================================================================== */
+/* reads a whole file, growing the buffer as it goes: sizes from fseek/ftell
+   are not trusted (directories and pipes report nonsense) */
 static unsigned char *nn__read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
-  unsigned char *buf = NULL;
-  long size;
+  unsigned char *buf = NULL, *grown;
+  size_t cap = 0, got = 0, n;
   if (!f) { nn__fail("cannot open '%s'", path); return NULL; }
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    nn__fail("cannot read '%s' (not a regular file?)", path);
-    fclose(f);
-    return NULL;
-  }
-  buf = (unsigned char *)nn__calloc((size_t)size + 1, 1);
-  if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-    nn__fail("cannot read '%s': short read", path);
-    NN_FREE(buf);
-    buf = NULL;
+  for (;;) {
+    if (got == cap) {
+      cap = cap ? 2 * cap : 1 << 16;
+      if (!(grown = (unsigned char *)NN_REALLOC(buf, cap))) { nn__fail("out of memory reading '%s'", path); break; }
+      buf = grown;
+    }
+    n = fread(buf + got, 1, cap - got, f);
+    got += n;
+    if (n == 0) {
+      if (ferror(f)) { nn__fail("cannot read '%s' (is it a regular file?)", path); break; }
+      fclose(f);
+      *len = got;
+      return buf;
+    }
   }
   fclose(f);
-  *len = (size_t)size;
-  return buf;
+  NN_FREE(buf);
+  return NULL;
 }
 static uint32_t nn__be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 /* validates an IDX file of ubytes with 1..3 dims; fills dims, returns data */
