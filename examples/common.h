@@ -132,7 +132,7 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     const char *p = a->models;
     size_t n = strlen(a->model);
     while (p && (strncmp(p, a->model, n) || (p[n] && p[n] != '|'))) p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL;
-    if (!p || !n) ex_bad_usage(a, "unknown model '%s'", a->model);
+    if (!p || !n || strchr(a->model, '|')) ex_bad_usage(a, "unknown model '%s'", a->model);
   }
   if (!strcmp(a->device, "opencl")) {
 #ifndef NN_OPENCL
