@@ -280,7 +280,10 @@ NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src);/* e.g. set 
 NNDEF float nn_loss(nn_model *m);
 NNDEF size_t nn_num_params(const nn_model *m);          /* trainable scalars */
 NNDEF void nn_summary(const nn_model *m, FILE *out);
-NNDEF int nn_set_threads(int n);   /* OpenMP threads; returns the number in use */
+/* OpenMP threads; returns the number in use.  A model keeps the count it
+   was compiled with (its workspaces are sized for it): call this before
+   nn_cpu_backend() and nn_compile(). */
+NNDEF int nn_set_threads(int n);
 
 /* ======================================================================
    Optimizers, schedules, clipping, weight averaging
@@ -367,6 +370,7 @@ NNDEF double nn_roc_auc(const float *scores, const float *labels, int n);
 #ifndef NN__IMPLEMENTED
 #define NN__IMPLEMENTED
 
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -399,16 +403,18 @@ NNDEF double nn_roc_auc(const float *scores, const float *labels, int n);
 
 /* OpenMP pragmas only when compiled with -fopenmp (no unknown-pragma noise) */
 #define NN__PRAGMA(x) _Pragma(#x)
+/* below this many floats touched, starting threads costs more than it saves */
+#define NN__OMP_MIN_WORK 32768
 #ifdef _OPENMP
-#define NN__OMP_FOR NN__PRAGMA(omp parallel for schedule(static))
-/* element-wise loops over `len` items, parallel only when it pays off */
-#define NN__OMP_FOR_LEN NN__PRAGMA(omp parallel for schedule(static) if(len > 32768))
+#define NN__OMP_FOR_IF(cond) NN__PRAGMA(omp parallel for schedule(static) if(cond))
+/* element-wise loops over `len` items */
+#define NN__OMP_FOR_LEN NN__OMP_FOR_IF(len > NN__OMP_MIN_WORK)
 /* a loop whose per-thread workspace was sized for `threads` threads */
 #define NN__OMP_FOR_THREADS NN__PRAGMA(omp parallel for schedule(static) num_threads(threads))
 static int nn__max_threads(void) { return omp_get_max_threads(); }
 static int nn__thread_id(void) { return omp_get_thread_num(); }
 #else
-#define NN__OMP_FOR
+#define NN__OMP_FOR_IF(cond)
 #define NN__OMP_FOR_LEN
 #define NN__OMP_FOR_THREADS
 static int nn__max_threads(void) { return 1; }
@@ -1002,7 +1008,7 @@ static int nn__dense_fwd(const nn__ctx *c) {
   int rows = (int)(nn__len(c, NN__IN(c, 0)) / (size_t)in), r;
   nn__sgemm(0, 1, rows, out, in, 1.0f, c->x[0], in, c->x[1], in, 0.0f, c->y, out, nn__gemm_work(c));
   if (c->x[2]) {
-    NN__OMP_FOR
+    NN__OMP_FOR_IF((size_t)rows * out > NN__OMP_MIN_WORK)
     for (r = 0; r < rows; r++) {
       float *y = c->y + (size_t)r * out;
       int k;
@@ -1155,7 +1161,7 @@ static int nn__conv_bwd(const nn__ctx *c) {
     for (t = 0; t < threads; t++)
       for (q = 0; q < d.O * d.K; q++) c->dx[1][q] += c->ws[t * per_thread + partial_off + q];
   if (c->dx[2]) {
-    NN__OMP_FOR
+    NN__OMP_FOR_IF((size_t)c->n * d.O * d.P > NN__OMP_MIN_WORK)
     for (o = 0; o < d.O; o++) {
       int b, i;
       float s = 0;
@@ -1183,7 +1189,7 @@ static size_t nn__maxpool_ws(const nn_node *n, int batch) { return (size_t)batch
 static int nn__maxpool_fwd(const nn__ctx *c) {
   nn__pool_dims d = nn__pool_get(c);
   int pl;
-  NN__OMP_FOR
+  NN__OMP_FOR_IF((size_t)d.planes * d.H * d.W > NN__OMP_MIN_WORK)
   for (pl = 0; pl < d.planes; pl++) {
     const float *x = c->x[0] + (size_t)pl * d.H * d.W;
     float *y = c->y + (size_t)pl * d.OH * d.OW, *arg = c->ws + (size_t)pl * d.OH * d.OW;
@@ -1212,7 +1218,7 @@ static int nn__maxpool_fwd(const nn__ctx *c) {
 static int nn__maxpool_bwd(const nn__ctx *c) {
   nn__pool_dims d = nn__pool_get(c);
   int pl;
-  NN__OMP_FOR
+  NN__OMP_FOR_IF((size_t)d.planes * d.H * d.W > NN__OMP_MIN_WORK)
   for (pl = 0; pl < d.planes; pl++) {
     float *dx = c->dx[0] + (size_t)pl * d.H * d.W;
     const float *dy = c->dy + (size_t)pl * d.OH * d.OW, *arg = c->ws + (size_t)pl * d.OH * d.OW;
@@ -1226,7 +1232,7 @@ static int nn__avgpool_fwd(const nn__ctx *c) {
   nn__pool_dims d = nn__pool_get(c);
   float inv = 1.0f / (float)(d.k * d.k);
   int pl;
-  NN__OMP_FOR
+  NN__OMP_FOR_IF((size_t)d.planes * d.H * d.W > NN__OMP_MIN_WORK)
   for (pl = 0; pl < d.planes; pl++) {
     const float *x = c->x[0] + (size_t)pl * d.H * d.W;
     float *y = c->y + (size_t)pl * d.OH * d.OW;
@@ -1251,7 +1257,7 @@ static int nn__avgpool_bwd(const nn__ctx *c) {
   nn__pool_dims d = nn__pool_get(c);
   float inv = 1.0f / (float)(d.k * d.k);
   int pl;
-  NN__OMP_FOR
+  NN__OMP_FOR_IF((size_t)d.planes * d.H * d.W > NN__OMP_MIN_WORK)
   for (pl = 0; pl < d.planes; pl++) {
     float *dx = c->dx[0] + (size_t)pl * d.H * d.W;
     const float *dy = c->dy + (size_t)pl * d.OH * d.OW;
@@ -1305,7 +1311,7 @@ static int nn__bn_fwd(const nn__ctx *c) {
   int C = c->node->shape.dim[0], ch;
   size_t S = nn__per(c->node) / (size_t)C, cnt = (size_t)c->n * S;
   float mom = c->node->fp[0], eps = c->node->fp[1];
-  NN__OMP_FOR
+  NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
   for (ch = 0; ch < C; ch++) {
     float *mean = c->ws, *rstd = c->ws + C, g = c->x[1][ch], bta = c->x[2][ch];
     size_t b, q;
@@ -1340,7 +1346,7 @@ static int nn__bn_fwd(const nn__ctx *c) {
 static int nn__bn_bwd(const nn__ctx *c) {
   int C = c->node->shape.dim[0], ch;
   size_t S = nn__per(c->node) / (size_t)C, cnt = (size_t)c->n * S;
-  NN__OMP_FOR
+  NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
   for (ch = 0; ch < C; ch++) {
     float mu = c->ws[ch], rs = c->ws[C + ch], g = c->x[1][ch];
     double sdy = 0, sdyx = 0;
@@ -1373,7 +1379,7 @@ static size_t nn__ln_ws(const nn_node *n, int batch) { return 2 * (size_t)batch 
 static int nn__ln_fwd(const nn__ctx *c) {
   int D = NN__LAST(c->node), rows = (int)(nn__len(c, c->node) / (size_t)D), r;
   float eps = c->node->fp[0];
-  NN__OMP_FOR
+  NN__OMP_FOR_IF((size_t)rows * D > NN__OMP_MIN_WORK)
   for (r = 0; r < rows; r++) {
     const float *x = c->x[0] + (size_t)r * D;
     float *y = c->y + (size_t)r * D;
@@ -1946,7 +1952,6 @@ NNDEF nn_node *nn_batchnorm_ex(nn_graph *g, nn_node *x, float momentum, float ep
   for (i = 1; i < 5; i++) if (!in[i]) return NULL;
   in[1]->trainable = !frozen_scale;
   in[3]->trainable = in[4]->trainable = 0;
-  in[1]->wd_mult = in[2]->wd_mult = 1.0f;
   x = nn__add_node(g, NN_OP_BATCHNORM, 5, in, x->shape, 1, pre);
   if (x) { x->fp[0] = momentum; x->fp[1] = eps; }
   return x;
@@ -2495,7 +2500,7 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
       continue;
     }
     for (k = 0; k < nd->n_in; k++)
-      if (nd->in[k] && nd->in[k]->op == NN_OP_PARAM) params += nn__per(nd->in[k]);
+      if (nd->in[k] && nd->in[k]->op == NN_OP_PARAM && nd->in[k]->trainable) params += nn__per(nd->in[k]);
     fl = nn__ops[nd->op].flops ? nn__ops[nd->op].flops(nd) : 0;
     total_flops += fl;
     fprintf(out, "%-22s %-15s %-18s %12zu %12.3f\n", nd->name, nn__ops[nd->op].name,
@@ -2707,7 +2712,7 @@ static unsigned char *nn__read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   unsigned char *buf = NULL, *grown;
   size_t cap = 0, got = 0, n;
-  if (!f) { nn__fail("cannot open '%s'", path); return NULL; }
+  if (!f) { nn__fail("cannot open '%s': %s", path, strerror(errno)); return NULL; }
   for (;;) {
     if (got == cap) {
       cap = cap ? 2 * cap : 1 << 16;
@@ -2844,8 +2849,8 @@ NNDEF void nn_classification_report(FILE *out, const int *cm, int k, const char 
   for (j = 0; j < k; j++) fprintf(out, " %6d", j);
   fprintf(out, "\n");
   for (c = 0; c < k; c++) {
-    fprintf(out, "%12.12s", names ? names[c] : "");
-    if (!names) fprintf(out, "\r%12d", c);
+    if (names) fprintf(out, "%12.12s", names[c]);
+    else fprintf(out, "%12d", c);
     for (j = 0; j < k; j++) fprintf(out, " %6d", cm[c * k + j]);
     fprintf(out, "\n");
   }
