@@ -344,6 +344,66 @@ NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count,
 /* keep only the first n samples (n <= d->n) */
 NNDEF void nn_dataset_truncate(nn_dataset *d, int n);
 
+/* CIFAR-10 binary batches: records of 1 label byte (0..9) and 3072 pixel
+   bytes (1024 red, 1024 green, 1024 blue, each 32 rows of 32).  Pixels
+   scaled to [0,1]; images as 3 x 32 x 32.  The files are concatenated in
+   order; a file whose size is not a whole number of records, or a label
+   byte above 9, fails naming the file. */
+NNDEF nn_dataset *nn_load_cifar10_files(int count, const char *const *paths);
+/* dir/data_batch_1.bin .. data_batch_5.bin (train) or dir/test_batch.bin */
+NNDEF nn_dataset *nn_load_cifar10(const char *dir, int train);
+
+/* Per-channel statistics over all samples (the channel is dim 0 of a
+   sample; a [C] sample has one value per channel): mean and population
+   standard deviation, arrays of C.  Then x = (x - mean[c]) / std[c]. */
+NNDEF int nn_dataset_channel_stats(const nn_dataset *d, float *mean, float *std);
+NNDEF int nn_dataset_normalize(nn_dataset *d, const float *mean, const float *std);
+
+/* ---- image augmentation on batches of n images C x H x W (NCHW) ----
+   dst = mirror(shift(src)): dst(c, h, w) = src(c, h - dy, w' - dx) with
+   w' = W-1-w where the image is flipped, else w; pixels from outside the
+   image come from the padding.  dy, dx, flip: one entry per image, or
+   NULL for none.  src and dst must not overlap. */
+typedef enum nn_pad_mode {
+  NN_PAD_REFLECT,   /* mirror at the border without repeating it (PyTorch 'reflect') */
+  NN_PAD_ZERO
+} nn_pad_mode;
+NNDEF void nn_shift_flip_images(const float *src, float *dst, int n, int C, int H, int W,
+                                const int *dy, const int *dx, const unsigned char *flip,
+                                nn_pad_mode pad);
+/* shifts uniform in -max_shift..max_shift, independently in y and x */
+NNDEF void nn_random_shifts(nn_rng *r, int n, int max_shift, int *dy, int *dx);
+NNDEF void nn_random_flips(nn_rng *r, int n, unsigned char *flip);   /* each with p = 1/2 */
+/* airbench's alternating flip: every sample k of the data set owns a
+   fixed random bit (drawn from seed); it is mirrored in even epochs when
+   the bit is set and in odd epochs when it is not, so two consecutive
+   epochs show every sample both ways.  sample: data-set indices of the
+   batch. */
+NNDEF void nn_alternating_flips(uint64_t seed, const int *sample, int n, int epoch,
+                                unsigned char *flip);
+
+/* Test-time augmentation: eval-mode outputs of `out` (one vector per
+   sample) for n images fed to the image input `x`, averaged over views:
+   level 0: the images; 1: images and mirrors, 1/2 each; 2 (airbench):
+   images and mirrors 1/4 each, plus those two shifted by (+1, +1) and by
+   (-1, -1) px with reflect padding, 1/8 each.  Runs in batches of the
+   compiled size, other inputs keep their values.  out_values: n vectors. */
+NNDEF int nn_predict_tta(nn_model *m, const nn_node *x, const nn_node *out, const float *images,
+                         int n, int level, float *out_values);
+
+/* Eigen-decomposition of a symmetric n x n matrix (row-major, destroyed)
+   by cyclic Jacobi rotations in double precision: eigenvalues in
+   descending order, eigenvectors as the rows of vectors (unit length). */
+NNDEF int nn_symmetric_eigen(int n, double *a, double *values, double *vectors);
+/* Patch whitening (airbench): from the uncentred covariance of every
+   kh x kw patch (stride 1, no padding) of n images C x H x W, with
+   eigenvalues l_i and eigenvectors v_i (descending), writes 2*C*kh*kw
+   filters of C x kh x kw to w: v_i / sqrt(l_i + eps), then their
+   negations -- the weight of a conv2d with 2*C*kh*kw outputs whose first
+   half maps the patches to identity covariance (for eps << l_i). */
+NNDEF int nn_whitening_weights(const float *images, int n, int C, int H, int W, int kh, int kw,
+                               float eps, float *w);
+
 /* ======================================================================
    Metrics
    ====================================================================== */
@@ -2800,6 +2860,319 @@ NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count, flo
   }
 }
 NNDEF void nn_dataset_truncate(nn_dataset *d, int n) { if (n >= 0 && n < d->n) d->n = n; }
+
+/* ---- CIFAR-10 binary batches ---- */
+#define NN__CIFAR_PIXELS 3072
+#define NN__CIFAR_RECORD (1 + NN__CIFAR_PIXELS)
+/* size of a file that must hold whole CIFAR-10 records; 0 on failure */
+static int nn__cifar_records(const char *path, size_t *records) {
+  FILE *f = fopen(path, "rb");
+  long size;
+  if (!f) return nn__fail("cannot open '%s': %s", path, strerror(errno));
+  /* a directory opens on some systems but cannot be read */
+  if ((getc(f) == EOF && ferror(f)) || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0) {
+    fclose(f);
+    return nn__fail("cannot read '%s' (a directory, or not a regular file)", path);
+  }
+  fclose(f);
+  if (size == 0) return nn__fail("'%s' is empty (a CIFAR-10 batch holds 3073-byte records)", path);
+  if ((unsigned long)size % NN__CIFAR_RECORD) {
+    if ((unsigned long)size % (NN__CIFAR_RECORD + 1) == 0)
+      return nn__fail("'%s' has 3074-byte records: a CIFAR-100 file? (CIFAR-10 records are 3073 bytes)", path);
+    return nn__fail("'%s' is truncated or has the wrong size: %ld bytes is not a whole number of 3073-byte "
+                    "records (%ld whole, then %ld bytes)", path, size, size / NN__CIFAR_RECORD, size % NN__CIFAR_RECORD);
+  }
+  *records = (size_t)size / NN__CIFAR_RECORD;
+  return 1;
+}
+NNDEF nn_dataset *nn_load_cifar10_files(int count, const char *const *paths) {
+  nn_dataset *d;
+  size_t total = 0, done = 0, recs = 0, i, p;
+  int k;
+  if (count < 1 || !paths) { nn__fail("load_cifar10: no files given"); return NULL; }
+  for (k = 0; k < count; k++) {
+    if (!nn__cifar_records(paths[k], &recs)) return NULL;
+    total += recs;
+  }
+  if (total > 0x7fffffff / NN__CIFAR_PIXELS) { nn__fail("load_cifar10: %zu records are too many", total); return NULL; }
+  if (!(d = (nn_dataset *)nn__calloc(1, sizeof *d))) return NULL;
+  d->n = (int)total;
+  d->shape = nn__shape3(3, 32, 32);
+  d->num_classes = 10;
+  d->x = (float *)nn__calloc(total * NN__CIFAR_PIXELS, sizeof(float));
+  d->y = (float *)nn__calloc(total, sizeof(float));
+  if (!d->x || !d->y) { nn_dataset_free(d); return NULL; }
+  for (k = 0; k < count; k++) {
+    size_t len = 0;
+    unsigned char *b = nn__read_file(paths[k], &len);
+    if (!b) { nn_dataset_free(d); return NULL; }
+    recs = len / NN__CIFAR_RECORD;
+    if (len % NN__CIFAR_RECORD || done + recs > total) {   /* changed since it was measured */
+      nn__fail("'%s' changed size while being read", paths[k]);
+      NN_FREE(b);
+      nn_dataset_free(d);
+      return NULL;
+    }
+    for (i = 0; i < recs; i++) {
+      const unsigned char *r = b + i * NN__CIFAR_RECORD;
+      float *x = d->x + (done + i) * NN__CIFAR_PIXELS;
+      if (r[0] > 9) {
+        nn__fail("'%s': record %zu has label %d; CIFAR-10 labels are 0..9", paths[k], i, r[0]);
+        NN_FREE(b);
+        nn_dataset_free(d);
+        return NULL;
+      }
+      d->y[done + i] = r[0];
+      for (p = 0; p < NN__CIFAR_PIXELS; p++) x[p] = r[1 + p] * (1.0f / 255.0f);
+    }
+    done += recs;
+    NN_FREE(b);
+  }
+  return d;
+}
+NNDEF nn_dataset *nn_load_cifar10(const char *dir, int train) {
+  static const char *const names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                                       "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
+  char buf[6][1024];
+  const char *paths[6];
+  int k, count = train ? 5 : 1;
+  for (k = 0; k < count; k++) {
+    int len = snprintf(buf[k], sizeof buf[k], "%s/%s", dir, names[train ? k : 5]);
+    if (len < 0 || len >= (int)sizeof buf[k]) { nn__fail("load_cifar10: directory name too long"); return NULL; }
+    paths[k] = buf[k];
+  }
+  return nn_load_cifar10_files(count, paths);
+}
+
+/* ---- per-channel normalisation ---- */
+NNDEF int nn_dataset_channel_stats(const nn_dataset *d, float *mean, float *std) {
+  int C = d->shape.dim[0], c, k;
+  size_t per = nn_shape_numel(&d->shape), S = per / (size_t)C, q;
+  if (d->n < 1) return nn__fail("channel_stats: the data set is empty");
+  for (c = 0; c < C; c++) {
+    double s = 0, ss = 0, mu, cnt = (double)d->n * (double)S;
+    for (k = 0; k < d->n; k++) {
+      const float *x = d->x + (size_t)k * per + (size_t)c * S;
+      for (q = 0; q < S; q++) s += x[q];
+    }
+    mu = s / cnt;
+    for (k = 0; k < d->n; k++) {
+      const float *x = d->x + (size_t)k * per + (size_t)c * S;
+      for (q = 0; q < S; q++) ss += (x[q] - mu) * (x[q] - mu);
+    }
+    mean[c] = (float)mu;
+    std[c] = (float)sqrt(ss / cnt);
+  }
+  return 1;
+}
+NNDEF int nn_dataset_normalize(nn_dataset *d, const float *mean, const float *std) {
+  int C = d->shape.dim[0], c, k;
+  size_t per = nn_shape_numel(&d->shape), S = per / (size_t)C, q;
+  for (c = 0; c < C; c++)
+    if (!(std[c] > 0)) return nn__fail("normalize: channel %d has standard deviation %g", c, std[c]);
+  for (k = 0; k < d->n; k++)
+    for (c = 0; c < C; c++) {
+      float *x = d->x + (size_t)k * per + (size_t)c * S, mu = mean[c], inv = 1.0f / std[c];
+      for (q = 0; q < S; q++) x[q] = (x[q] - mu) * inv;
+    }
+  return 1;
+}
+
+/* ---- image augmentation ---- */
+/* where coordinate i of an axis of length n reads from; -1: a zero */
+static int nn__pad_index(int i, int n, nn_pad_mode pad) {
+  int period;
+  if (i >= 0 && i < n) return i;
+  if (pad == NN_PAD_ZERO) return -1;
+  if (n == 1) return 0;
+  period = 2 * (n - 1);   /* reflection repeats with this period */
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - i;
+}
+NNDEF void nn_shift_flip_images(const float *src, float *dst, int n, int C, int H, int W,
+                                const int *dy, const int *dx, const unsigned char *flip, nn_pad_mode pad) {
+  int i;
+  NN__OMP_FOR_IF((size_t)n * C * H * W > NN__OMP_MIN_WORK)
+  for (i = 0; i < n; i++) {
+    int sy = dy ? dy[i] : 0, sx = dx ? dx[i] : 0, f = flip && flip[i], c, h, w;
+    for (c = 0; c < C; c++) {
+      const float *plane = src + ((size_t)i * C + c) * H * W;
+      for (h = 0; h < H; h++) {
+        int hs = nn__pad_index(h - sy, H, pad);
+        float *o = dst + (((size_t)i * C + c) * H + h) * W;
+        const float *s = plane + (size_t)(hs < 0 ? 0 : hs) * W;
+        int lo = sx > 0 ? sx : 0, hi = sx < 0 ? W + sx : W;   /* w' - sx inside the image */
+        if (hs < 0) { memset(o, 0, (size_t)W * sizeof(float)); continue; }
+        if (lo > W) lo = W;
+        if (hi < lo) hi = lo;
+        /* columns w' of the shifted row: padding on both sides, a plain copy between */
+        for (w = 0; w < lo; w++) { int ws = nn__pad_index(w - sx, W, pad); o[f ? W - 1 - w : w] = ws < 0 ? 0.0f : s[ws]; }
+        if (f) for (w = lo; w < hi; w++) o[W - 1 - w] = s[w - sx];
+        else for (w = lo; w < hi; w++) o[w] = s[w - sx];
+        for (w = hi; w < W; w++) { int ws = nn__pad_index(w - sx, W, pad); o[f ? W - 1 - w : w] = ws < 0 ? 0.0f : s[ws]; }
+      }
+    }
+  }
+}
+NNDEF void nn_random_shifts(nn_rng *r, int n, int max_shift, int *dy, int *dx) {
+  int i;
+  for (i = 0; i < n; i++) {
+    dy[i] = nn_rng_int(r, 2 * max_shift + 1) - max_shift;
+    dx[i] = nn_rng_int(r, 2 * max_shift + 1) - max_shift;
+  }
+}
+NNDEF void nn_random_flips(nn_rng *r, int n, unsigned char *flip) {
+  int i;
+  for (i = 0; i < n; i++) flip[i] = (unsigned char)(nn_rng_u32(r) >> 31);
+}
+NNDEF void nn_alternating_flips(uint64_t seed, const int *sample, int n, int epoch, unsigned char *flip) {
+  int i;
+  for (i = 0; i < n; i++) {
+    uint64_t x = seed ^ ((uint64_t)(uint32_t)sample[i] * 0xD1B54A32D192ED03ULL);
+    flip[i] = (unsigned char)((nn__splitmix(&x) >> 63) ^ (uint64_t)(epoch & 1));
+  }
+}
+
+/* ---- test-time augmentation ---- */
+NNDEF int nn_predict_tta(nn_model *m, const nn_node *x, const nn_node *out, const float *images, int n,
+                         int level, float *out_values) {
+  /* views: shift y, shift x, mirror, weight by level */
+  static const int views[6][3] = {{0, 0, 0}, {0, 0, 1}, {1, 1, 0}, {1, 1, 1}, {-1, -1, 0}, {-1, -1, 1}};
+  static const float weight[3][6] = {{1, 0, 0, 0, 0, 0}, {0.5f, 0.5f, 0, 0, 0, 0},
+                                     {0.25f, 0.25f, 0.125f, 0.125f, 0.125f, 0.125f}};
+  int B = m->max_batch, keep = m->batch, C, H, W, v, start, ok = 1;
+  size_t per, K, j;
+  float *buf, *res;
+  int *dy, *dx;
+  unsigned char *fl;
+  if (!x || x->op != NN_OP_INPUT || x->shape.ndim != 3) return nn__fail("predict_tta: '%s' is not an image input [C, H, W]", x ? x->name : "(null)");
+  if (!out || !out->batched) return nn__fail("predict_tta: the output has no batch dimension");
+  if (level < 0 || level > 2) return nn__fail("predict_tta: level %d (0, 1 or 2)", level);
+  C = x->shape.dim[0]; H = x->shape.dim[1]; W = x->shape.dim[2];
+  per = nn__per(x);
+  K = nn__per(out);
+  buf = (float *)nn__calloc((size_t)B * per, sizeof(float));
+  res = (float *)nn__calloc((size_t)B * K, sizeof(float));
+  dy = (int *)nn__calloc((size_t)B, 3 * sizeof(int));
+  if (!buf || !res || !dy) { NN_FREE(buf); NN_FREE(res); NN_FREE(dy); return 0; }
+  dx = dy + B;
+  fl = (unsigned char *)(dx + B);
+  for (start = 0; start < n && ok; start += B) {
+    int cnt = n - start < B ? n - start : B, i;
+    float *dst = out_values + (size_t)start * K;
+    memset(dst, 0, (size_t)cnt * K * sizeof(float));
+    ok = nn_set_batch(m, cnt);
+    for (v = 0; v < 6 && ok; v++) {
+      float wgt = weight[level][v];
+      if (wgt == 0) continue;
+      for (i = 0; i < cnt; i++) { dy[i] = views[v][0]; dx[i] = views[v][1]; fl[i] = (unsigned char)views[v][2]; }
+      nn_shift_flip_images(images + (size_t)start * per, buf, cnt, C, H, W, dy, dx, fl, NN_PAD_REFLECT);
+      ok = nn_feed_node(m, x, buf) && nn_predict(m, out) && nn_read(m, out, res);
+      for (j = 0; ok && j < (size_t)cnt * K; j++) dst[j] += wgt * res[j];
+    }
+  }
+  m->batch = keep;
+  NN_FREE(buf);
+  NN_FREE(res);
+  NN_FREE(dy);
+  return ok;
+}
+
+/* ---- symmetric eigenproblem and patch whitening ---- */
+NNDEF int nn_symmetric_eigen(int n, double *a, double *values, double *vectors) {
+  double *v;
+  int sweep, p, q, k;
+  if (n < 1) return nn__fail("symmetric_eigen: size %d", n);
+  if (!(v = (double *)nn__calloc((size_t)n * n, sizeof(double)))) return 0;
+  for (p = 0; p < n; p++) v[p * n + p] = 1;
+  for (sweep = 0; sweep < 100; sweep++) {
+    double off = 0, diag = 0;
+    for (p = 0; p < n; p++) {
+      diag += a[p * n + p] * a[p * n + p];
+      for (q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+    }
+    if (off <= 1e-30 * diag || off == 0) break;
+    for (p = 0; p < n; p++)
+      for (q = p + 1; q < n; q++) {
+        double apq = a[p * n + q], theta, t, c, s;
+        if (apq == 0) continue;
+        /* the rotation in the (p, q) plane that zeroes a[p][q] */
+        theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
+        c = 1 / sqrt(t * t + 1);
+        s = t * c;
+        for (k = 0; k < n; k++) {   /* columns: A J */
+          double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (k = 0; k < n; k++) {   /* rows: J^T (A J) */
+          double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (k = 0; k < n; k++) {   /* accumulated rotations, eigenvectors as columns */
+          double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  /* eigenvalues in descending order (selection: n is small) */
+  for (p = 0; p < n; p++) values[p] = a[p * n + p];
+  for (p = 0; p < n; p++) {
+    int best = p;
+    for (q = p + 1; q < n; q++) if (values[q] > values[best]) best = q;
+    if (best != p) {
+      double t = values[p];
+      values[p] = values[best];
+      values[best] = t;
+      for (k = 0; k < n; k++) { t = v[k * n + p]; v[k * n + p] = v[k * n + best]; v[k * n + best] = t; }
+    }
+    for (k = 0; k < n; k++) vectors[p * n + k] = v[k * n + p];
+  }
+  NN_FREE(v);
+  return 1;
+}
+NNDEF int nn_whitening_weights(const float *images, int n, int C, int H, int W, int kh, int kw, float eps, float *w) {
+  int D = C * kh * kw, OH = H - kh + 1, OW = W - kw + 1, i, oh, ow, c, u, t, k;
+  double *cov, *val, *vec, *patch, count = (double)n * OH * OW;
+  if (n < 1 || C < 1 || kh < 1 || kw < 1 || OH < 1 || OW < 1 || D > 1024)
+    return nn__fail("whitening: %d images %dx%dx%d with %dx%d patches", n, C, H, W, kh, kw);
+  cov = (double *)nn__calloc((size_t)D * D * 2 + (size_t)2 * D, sizeof(double));
+  if (!cov) return 0;
+  vec = cov + (size_t)D * D;
+  val = vec + (size_t)D * D;
+  patch = val + D;
+  for (i = 0; i < n; i++)
+    for (oh = 0; oh < OH; oh++)
+      for (ow = 0; ow < OW; ow++) {
+        for (c = 0, t = 0; c < C; c++)   /* in the conv weight's order: c, row, column */
+          for (u = 0; u < kh; u++)
+            for (k = 0; k < kw; k++) patch[t++] = images[(((size_t)i * C + c) * H + oh + u) * W + ow + k];
+        for (u = 0; u < D; u++)
+          for (k = u; k < D; k++) cov[u * D + k] += patch[u] * patch[k];
+      }
+  for (u = 0; u < D; u++)
+    for (k = u; k < D; k++) cov[k * D + u] = cov[u * D + k] = cov[u * D + k] / count;
+  if (!nn_symmetric_eigen(D, cov, val, vec)) { NN_FREE(cov); return 0; }
+  for (u = 0; u < D; u++) {
+    double scale = val[u] + eps;
+    if (!(scale > 0)) {
+      nn__fail("whitening: patch covariance eigenvalue %g with eps %g is not positive (use eps > 0)", val[u], eps);
+      NN_FREE(cov);
+      return 0;
+    }
+    scale = 1 / sqrt(scale);
+    for (k = 0; k < D; k++) {
+      w[(size_t)u * D + k] = (float)(vec[u * D + k] * scale);
+      w[(size_t)(u + D) * D + k] = (float)(-vec[u * D + k] * scale);
+    }
+  }
+  NN_FREE(cov);
+  return 1;
+}
 
 /* ======================================================================
    Metrics

@@ -13,7 +13,7 @@ result() { tail -n 1 "$1" | grep -q '^RESULT .*test_accuracy=[0-9.]* .*train_sec
 acc() { tail -n 1 "$1" | sed -n 's/.*test_accuracy=\([0-9.]*\).*/\1/p'; }
 above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
 
-for ex in xor linreg fashion_mnist; do
+for ex in xor linreg fashion_mnist cifar10; do
     if cc -O2 -I. "examples/$ex.c" -o "$TMP/$ex" -lm >"$TMP/cc.log" 2>&1; then ok "$ex builds with cc -O2 -I. examples/$ex.c -lm"
     else bad "$ex builds" "$TMP/cc.log"; fi
     if gcc -std=c99 -pedantic -Wall -Wextra -Werror -I. -fsyntax-only "examples/$ex.c" >"$TMP/w.log" 2>&1 &&
@@ -84,6 +84,77 @@ elif [ "${CI:-}" = true ]; then
     bad "Fashion-MNIST data is missing in CI (tools/fetch_data.sh fashion-mnist)"
 else
     echo "SKIP: Fashion-MNIST data not found (run tools/fetch_data.sh fashion-mnist)"
+fi
+
+# CIFAR-10: the contract and bad batch files on small synthetic batches in the
+# official layout (no data needed), then a short run on 2,000 real images.
+make_cifar() {  # FILE RECORDS [LABEL]: 1 label byte (0..9 in turn, or LABEL) + 3072 pixel bytes each
+    local i
+    for ((i = 0; i < $2; i++)); do
+        printf "\\$(printf '%03o' "${3:-$((i % 10))}")"
+        head -c 3072 /dev/urandom
+    done >"$1"
+}
+CF=$TMP/cifar-fake
+mkdir -p "$CF"
+for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do make_cifar "$CF/$f.bin" 20; done
+if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --tta 2 --seed 4 --log "$TMP/c.csv" >"$TMP/c.out" 2>"$TMP/c.err" &&
+   result "$TMP/c.out" && grep -q 'images_per_second=' <(tail -n 1 "$TMP/c.out") && [ "$(wc -l <"$TMP/c.csv")" -eq 3 ] &&
+   grep -q 'automobile' "$TMP/c.out"; then ok "cifar10 follows the contract on synthetic batches: $(tail -n 1 "$TMP/c.out")"
+else bad "cifar10 follows the contract on synthetic batches" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
+if ! "$TMP/cifar10" --data "$CF" --tta 3 >"$TMP/o" 2>&1 && grep -q -- '--tta' "$TMP/o"; then ok "cifar10 rejects --tta 3"
+else bad "cifar10 rejects --tta 3" "$TMP/o"; fi
+cifar_bad() {  # NAME FILE PATTERN: make FILE bad (by the caller), expect an error naming it
+    local rc
+    "$TMP/cifar10" --data "$CB" --model small --epochs 1 >"$TMP/o" 2>&1
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "$2" "$TMP/o" && grep -qi "$3" "$TMP/o"; then ok "cifar10 rejects $1: $(head -n 1 "$TMP/o")"
+    else bad "cifar10 rejects $1 (exit $rc)" "$TMP/o"; fi
+    rm -rf "$CB"
+    cp -R "$CF" "$CB"
+}
+CB=$TMP/cifar-bad
+cp -R "$CF" "$CB"
+head -c 5000 "$CF/data_batch_3.bin" >"$CB/data_batch_3.bin"
+cifar_bad "a truncated batch" data_batch_3.bin truncated
+make_cifar "$CB/test_batch.bin" 4
+make_cifar "$TMP/rec" 1 12
+cat "$TMP/rec" >>"$CB/test_batch.bin"
+cifar_bad "a label byte above 9" test_batch.bin 'label 12'
+head -c $((3074 * 3)) /dev/zero >"$CB/data_batch_5.bin"
+cifar_bad "a file of the wrong size (CIFAR-100 records)" data_batch_5.bin 'CIFAR-100'
+: >"$CB/data_batch_2.bin"
+cifar_bad "an empty batch" data_batch_2.bin empty
+rm -rf "$CB"
+if ! "$TMP/cifar10" --data "$TMP/nowhere" >"$TMP/o" 2>&1 && grep -q 'nowhere/data_batch_1.bin' "$TMP/o"; then
+    ok "cifar10 names a missing directory"
+else bad "cifar10 names a missing directory" "$TMP/o"; fi
+# the recipe against airbench94's own PyTorch code (reference values in tests/airbench_reference.txt)
+if cc -O2 -I. tests/airbench_parity.c -o "$TMP/airbench_parity" -lm >"$TMP/cc.log" 2>&1 &&
+   "$TMP/airbench_parity" tests/airbench_reference.txt >"$TMP/o" 2>&1; then ok "cifar10 training matches airbench94: $(grep -c PASS "$TMP/o") checks"
+else bad "cifar10 training matches airbench94" "$TMP/o"; cat "$TMP/cc.log"; fi
+
+CD=data/cifar-10-batches-bin
+if [ ! -f "$CD/test_batch.bin" ]; then
+    if [ -z "${NN_DATA_MIRROR:-}" ] && [ -d ../shared/data ]; then export NN_DATA_MIRROR=../shared/data; fi
+    if [ -n "${NN_DATA_MIRROR:-}" ] || [ "${CI:-}" = true ]; then
+        tools/fetch_data.sh cifar10 >"$TMP/fetch.log" 2>&1 || tail -n 5 "$TMP/fetch.log"
+    fi
+fi
+if [ -f "$CD/test_batch.bin" ]; then
+    # 2,000 training and 2,000 test images (the other batches hold one record each)
+    CS=$TMP/cifar-2000
+    mkdir -p "$CS"
+    head -c $((2000 * 3073)) "$CD/data_batch_1.bin" >"$CS/data_batch_1.bin"
+    for i in 2 3 4 5; do head -c 3073 "$CD/data_batch_$i.bin" >"$CS/data_batch_$i.bin"; done
+    head -c $((2000 * 3073)) "$CD/test_batch.bin" >"$CS/test_batch.bin"
+    if "$TMP/cifar10" --data "$CS" --model small --limit 2000 --epochs 3 --batch 128 --tta 0 --quiet >"$TMP/c.out" 2>"$TMP/c.err" &&
+       result "$TMP/c.out" && above "$(acc "$TMP/c.out")" 0.30; then ok "cifar10 --model small learns on 2,000 images: $(tail -n 1 "$TMP/c.out")"
+    else bad "cifar10 --model small learns on 2,000 images" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
+elif [ "${CI:-}" = true ]; then
+    bad "CIFAR-10 data is missing in CI (tools/fetch_data.sh cifar10)"
+else
+    echo "SKIP: CIFAR-10 data not found (run tools/fetch_data.sh cifar10)"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

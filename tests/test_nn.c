@@ -679,6 +679,254 @@ static void test_idx(void) {
 }
 
 /* ---------------------------------------------------------------------
+   CIFAR-10 reader: a fixture in the official layout, then hostile files
+   --------------------------------------------------------------------- */
+/* records with labels first_label, first_label+1, ... (mod 10), the last `cut` bytes left out */
+static void write_cifar(const char *path, int records, int first_label, int cut) {
+  unsigned char *b = (unsigned char *)malloc((size_t)records * 3073);
+  int r, p;
+  for (r = 0; r < records; r++) {
+    b[r * 3073] = (unsigned char)((first_label + r) % 10);
+    for (p = 0; p < 3072; p++) b[r * 3073 + 1 + p] = (unsigned char)((p * 7 + r * 31) & 255);
+  }
+  write_bytes(path, b, (size_t)records * 3073 - (size_t)cut);
+  free(b);
+}
+static void test_cifar10_reader(void) {
+  const char *paths[2] = {"test_cifar_a.tmp", "test_cifar_b.tmp"}, *bp = "test_cifar_bad.tmp";
+  unsigned char rec[3074 * 2];
+  nn_dataset *d;
+  float mean[3], std[3];
+  int r;
+  write_cifar(paths[0], 3, 8, 0);
+  write_cifar(paths[1], 2, 4, 0);
+  d = nn_load_cifar10_files(2, paths);
+  CHECK(d && d->n == 5 && d->shape.ndim == 3 && d->shape.dim[0] == 3 && d->shape.dim[1] == 32 && d->shape.dim[2] == 32 &&
+        d->num_classes == 10, "cifar fixture: %s", d ? "wrong shape" : nn_last_error());
+  if (d) {
+    /* labels 8, 9, 0 then 4, 5; pixel p of record r of the second file is (p*7 + r*31) & 255,
+       channel c row h column w at p = c*1024 + h*32 + w */
+    CHECK(d->y[0] == 8 && d->y[1] == 9 && d->y[2] == 0 && d->y[3] == 4 && d->y[4] == 5, "cifar labels");
+    CHECK(fabsf(d->x[4 * 3072 + 1024 + 2 * 32 + 3] - (float)(((1024 + 67) * 7 + 31) & 255) / 255.0f) < 1e-7f &&
+          fabsf(d->x[0]) < 1e-7f, "cifar pixels are planar RGB rows scaled to [0,1]");
+    /* per-channel statistics, then normalisation gives mean 0 and deviation 1 */
+    CHECK(nn_dataset_channel_stats(d, mean, std) && std[0] > 0.2f, "channel stats: %s", nn_last_error());
+    nn_dataset_normalize(d, mean, std);
+    nn_dataset_channel_stats(d, mean, std);
+    CHECK(fabsf(mean[0]) < 1e-5f && fabsf(mean[2]) < 1e-5f && fabsf(std[1] - 1) < 1e-5f, "normalised: mean %g, std %g", mean[0], std[1]);
+  }
+  nn_dataset_free(d);
+  /* hostile files: each fails naming the file and the problem */
+  write_bytes(bp, (const unsigned char *)"", 0);
+  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "empty"), "empty: %s", nn_last_error());
+  write_cifar(bp, 2, 0, 2073);
+  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "truncated"), "truncated: %s", nn_last_error());
+  memset(rec, 0, sizeof rec);
+  write_bytes(bp, rec, 3074 * 2);   /* CIFAR-100 records: coarse and fine label bytes */
+  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), "CIFAR-100"), "cifar-100 size: %s", nn_last_error());
+  write_bytes(bp, rec, 3073 * 2 - 7);
+  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), "size"), "wrong size: %s", nn_last_error());
+  for (r = 10; r < 256; r += 245) {
+    rec[3073] = (unsigned char)r;   /* the second record's label */
+    write_bytes(bp, rec, 3073 * 2);
+    CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "label"), "label %d: %s", r,
+          nn_last_error());
+  }
+  CHECK(!nn_load_cifar10("no/such/dir", 1) && strstr(nn_last_error(), "no/such/dir/data_batch_1.bin"), "missing dir: %s",
+        nn_last_error());
+  {
+    const char *dir = ".";
+    CHECK(!nn_load_cifar10_files(1, &dir) && strstr(nn_last_error(), "directory"), "a directory: %s", nn_last_error());
+  }
+  d = nn_load_cifar10(".", 0);   /* no test_batch.bin here */
+  CHECK(!d && strstr(nn_last_error(), "test_batch.bin"), "missing test batch: %s", nn_last_error());
+  nn_dataset_free(d);
+  remove(paths[0]); remove(paths[1]); remove(bp);
+}
+
+/* ---------------------------------------------------------------------
+   Augmentation: shifts, mirrors, padding; test-time augmentation
+   --------------------------------------------------------------------- */
+static void test_augmentation(void) {
+  /* one 1 x 3 x 4 image: value 10*h + w */
+  float src[2 * 12], dst[2 * 12], exp_reflect[12] = {0}, big[3 * 5 * 6], out[3 * 5 * 6];
+  int h, w, dy[2], dx[2], i, bad = 0, counts[5] = {0}, changed = 0;
+  unsigned char fl[2], f0[64], f1[64];
+  int idx[64];
+  nn_rng r;
+  for (i = 0; i < 24; i++) src[i] = (float)(10 * ((i % 12) / 4) + i % 4) + (i >= 12 ? 100.0f : 0.0f);
+  /* shift down 1, right 2, reflect: dst(h, w) = src(reflect(h-1), reflect(w-2)) */
+  dy[0] = 1; dx[0] = 2; dy[1] = 0; dx[1] = 0; fl[0] = 0; fl[1] = 1;
+  nn_shift_flip_images(src, dst, 2, 1, 3, 4, dy, dx, fl, NN_PAD_REFLECT);
+  {
+    static const int rows[3] = {1, 0, 1}, cols[4] = {2, 1, 0, 1};   /* reflect(-1) = 1, reflect(-2) = 2 */
+    for (h = 0; h < 3; h++)
+      for (w = 0; w < 4; w++) exp_reflect[h * 4 + w] = (float)(10 * rows[h] + cols[w]);
+  }
+  CHECK(!memcmp(dst, exp_reflect, sizeof exp_reflect), "shift (1, 2) with reflect padding: row 0 = %g %g %g %g", dst[0], dst[1],
+        dst[2], dst[3]);
+  for (h = 0; h < 3; h++)
+    for (w = 0; w < 4; w++) bad += dst[12 + h * 4 + w] != 100 + 10 * h + (3 - w);
+  CHECK(bad == 0, "mirror: %d wrong pixels", bad);
+  /* shift up 1, left 1, mirrored, zero padding: dst(h, w) = T(h, 3 - w), T(h, w) = src(h + 1, w + 1) or 0 */
+  dy[0] = -1; dx[0] = -1; fl[0] = 1;
+  nn_shift_flip_images(src, dst, 1, 1, 3, 4, dy, dx, fl, NN_PAD_ZERO);
+  for (bad = 0, h = 0; h < 3; h++)
+    for (w = 0; w < 4; w++) {
+      int th = h + 1, tw = 3 - w + 1;
+      float want = th < 3 && tw < 4 ? (float)(10 * th + tw) : 0.0f;
+      bad += dst[h * 4 + w] != want;
+    }
+  CHECK(bad == 0, "shift (-1, -1) + mirror with zero padding: %d wrong pixels", bad);
+  /* larger shifts than the image reflect again; several channels; NULL means none */
+  for (i = 0; i < 90; i++) big[i] = (float)i;
+  nn_shift_flip_images(big, out, 1, 3, 5, 6, NULL, NULL, NULL, NN_PAD_REFLECT);
+  CHECK(!memcmp(big, out, sizeof big), "no shift, no flip copies");
+  dy[0] = 7; dx[0] = -9;   /* rows: reflect(h-7) of 5 (period 8); columns: reflect(w+9) of 6 (period 10) */
+  nn_shift_flip_images(big, out, 1, 3, 5, 6, dy, dx, NULL, NN_PAD_REFLECT);
+  CHECK(out[2 * 30 + 0 * 6 + 0] == big[2 * 30 + 1 * 6 + 1] && out[1 * 30 + 4 * 6 + 5] == big[1 * 30 + 3 * 6 + 4],
+        "shifts beyond the image size reflect again");
+  /* random shifts cover -2..2 evenly; random flips are about half */
+  nn_rng_seed(&r, 5);
+  for (bad = 0, i = 0; i < 1000; i++) {
+    nn_random_shifts(&r, 1, 2, dy, dx);
+    if (dy[0] < -2 || dy[0] > 2 || dx[0] < -2 || dx[0] > 2) bad++;
+    else counts[dx[0] + 2]++;
+  }
+  CHECK(bad == 0 && counts[0] > 150 && counts[2] > 150 && counts[4] > 150, "random shifts: %d %d %d %d %d", counts[0],
+        counts[1], counts[2], counts[3], counts[4]);
+  nn_random_flips(&r, 64, f0);
+  for (i = 0, bad = 0; i < 64; i++) bad += f0[i];
+  CHECK(bad > 16 && bad < 48, "random flips: %d of 64", bad);
+  /* alternating flips: complementary in consecutive epochs, the same every other epoch, seeded */
+  for (i = 0; i < 64; i++) idx[i] = 1000 + 3 * i;
+  nn_alternating_flips(9, idx, 64, 4, f0);
+  nn_alternating_flips(9, idx, 64, 7, f1);
+  for (i = 0, bad = 0; i < 64; i++) { bad += f0[i] + f1[i] != 1; changed += f0[i]; }
+  nn_alternating_flips(9, idx, 64, 2, f1);
+  CHECK(bad == 0 && !memcmp(f0, f1, 64) && changed > 16 && changed < 48, "alternating flips (%d of 64 in even epochs)", changed);
+  nn_alternating_flips(10, idx, 64, 2, f1);
+  CHECK(memcmp(f0, f1, 64) != 0, "alternating flips depend on the seed");
+}
+
+/* TTA: a model that is mirror-symmetric gives the same outputs for an
+   image and its mirror; level 2 equals the weighted views done by hand */
+static void test_tta(void) {
+  nn_graph *g = nn_graph_new();
+  int d3[3] = {2, 6, 6}, i, n = 5, bad = 0;
+  nn_node *x = nn_input(g, "image", 3, d3), *c, *y;
+  nn_model *m;
+  float img[5 * 72], mir[5 * 72], a[5 * 4], b[5 * 4], v[5 * 4], want[5 * 4], wt[3] = {0.25f, 0.125f, 0.125f};
+  float wv[4 * 2 * 9];
+  int dy[5], dx[5];
+  unsigned char fl[5];
+  c = nn_conv2d_ex(g, x, 4, 3, 3, 1, 1, 0);
+  y = nn_dense_ex(g, nn_flatten(g, nn_maxpool2d(g, nn_gelu(g, c), 3, 3)), 4, 0);
+  m = nn_compile(g, 2, nn_cpu_backend());   /* smaller than n: TTA runs in batches */
+  /* mirror-symmetric filters (w[.., j] = w[.., 2-j]) and a dense layer that
+     gives mirrored pooled cells the same weight */
+  for (i = 0; i < 72; i++) wv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < 72; i += 3) wv[i + 2] = wv[i];
+  nn_write(m, nn_node_input(c, 1), wv);
+  {
+    float dw[4 * 16];
+    int o, ch, u;
+    for (o = 0; o < 4; o++)
+      for (ch = 0; ch < 4; ch++)
+        for (u = 0; u < 2; u++) {
+          float t = nn_rng_normal(&trng);
+          dw[o * 16 + ch * 4 + u * 2] = dw[o * 16 + ch * 4 + u * 2 + 1] = t;
+        }
+    nn_write(m, nn_node_input(y, 1), dw);
+  }
+  for (i = 0; i < n * 72; i++) img[i] = nn_rng_normal(&trng);
+  for (i = 0; i < n; i++) fl[i] = 1;
+  nn_shift_flip_images(img, mir, n, 2, 6, 6, NULL, NULL, fl, NN_PAD_REFLECT);
+  CHECK(nn_predict_tta(m, x, y, img, n, 0, a) && nn_predict_tta(m, x, y, mir, n, 0, b), "tta: %s", nn_last_error());
+  for (i = 0; i < n * 4; i++) bad += fabsf(a[i] - b[i]) > 1e-4f * (1 + fabsf(a[i]));
+  CHECK(bad == 0, "a mirror-symmetric model: image and mirror agree (%d differ)", bad);
+  nn_predict_tta(m, x, y, img, n, 1, v);
+  for (i = 0, bad = 0; i < n * 4; i++) bad += fabsf(v[i] - a[i]) > 1e-4f * (1 + fabsf(a[i]));
+  CHECK(bad == 0, "tta level 1 of a mirror-symmetric model is its plain output");
+  /* level 2 by hand: views (0,0), (1,1), (-1,-1), each with its mirror */
+  memset(want, 0, sizeof want);
+  for (i = 0; i < 3; i++) {
+    int k, s = i == 0 ? 0 : (i == 1 ? 1 : -1), mirror;
+    for (mirror = 0; mirror < 2; mirror++) {
+      for (k = 0; k < n; k++) { dy[k] = dx[k] = s; fl[k] = (unsigned char)mirror; }
+      nn_shift_flip_images(img, mir, n, 2, 6, 6, dy, dx, fl, NN_PAD_REFLECT);
+      nn_predict_tta(m, x, y, mir, n, 0, b);
+      for (k = 0; k < n * 4; k++) want[k] += wt[i] * b[k];
+    }
+  }
+  nn_predict_tta(m, x, y, img, n, 2, v);
+  for (i = 0, bad = 0; i < n * 4; i++) bad += fabsf(v[i] - want[i]) > 1e-4f * (1 + fabsf(want[i]));
+  CHECK(bad == 0 && m->batch == 2, "tta level 2 is the weighted mean of six views");
+  CHECK(!nn_predict_tta(m, x, y, img, n, 3, v) && strstr(nn_last_error(), "level"), "tta level 3 is refused");
+  nn_model_free(m);
+}
+
+/* ---------------------------------------------------------------------
+   Whitening: Jacobi eigenvectors, then identity covariance of the patches
+   --------------------------------------------------------------------- */
+static void test_eigen(void) {
+  double a[5 * 5], keep[5 * 5], val[5], vec[5 * 5], worst = 0;
+  int i, j, k;
+  for (i = 0; i < 5; i++)
+    for (j = 0; j <= i; j++) a[i * 5 + j] = a[j * 5 + i] = nn_rng_normal(&trng);
+  memcpy(keep, a, sizeof a);
+  CHECK(nn_symmetric_eigen(5, a, val, vec), "eigen: %s", nn_last_error());
+  for (i = 0; i < 5; i++) {   /* A v = l v, |v| = 1, descending, orthogonal */
+    for (j = 0; j < 5; j++) {
+      double s = 0, d = 0;
+      for (k = 0; k < 5; k++) { s += keep[j * 5 + k] * vec[i * 5 + k]; d += vec[i * 5 + k] * vec[j * 5 + k]; }
+      worst = fmax(worst, fabs(s - val[i] * vec[i * 5 + j]));
+      worst = fmax(worst, fabs(d - (i == j)));
+    }
+    if (i) worst = fmax(worst, val[i] > val[i - 1] ? 1 : 0);
+  }
+  CHECK(worst < 1e-12, "eigen decomposition residual %g", worst);
+}
+static void test_whitening(void) {
+  /* correlated images: smooth random fields with different channel scales */
+  enum { N = 40, C = 3, H = 9, W = 8, D = C * 4 };
+  float *img = (float *)malloc(sizeof(float) * N * C * H * W), w[2 * D * D], out[2 * D * 8 * 7];
+  double cov[D * D], worst = 0, count = 0;
+  int i, c, h, x, u, k;
+  nn_graph *g = nn_graph_new();
+  int d3[3] = {C, H, W};
+  nn_node *in = nn_input(g, "image", 3, d3), *conv = nn_conv2d_ex(g, in, 2 * D, 2, 2, 1, 0, 0);
+  nn_model *m = nn_compile(g, 1, nn_cpu_backend());
+  for (i = 0; i < N; i++)
+    for (c = 0; c < C; c++)
+      for (h = 0; h < H; h++)
+        for (x = 0; x < W; x++) {
+          float *p = img + (((size_t)i * C + c) * H + h) * W + x;
+          *p = (float)(c + 1) * nn_rng_normal(&trng) + (x ? 0.8f * p[-1] : 0) + (h ? 0.5f * p[-W] : 0) + (c ? 0.3f * p[-H * W] : 0);
+        }
+  CHECK(nn_whitening_weights(img, N, C, H, W, 2, 2, 1e-7f, w), "whitening: %s", nn_last_error());
+  /* the conv with these weights, over every patch of every image */
+  nn_write(m, nn_node_input(conv, 1), w);
+  memset(cov, 0, sizeof cov);
+  for (i = 0; i < N; i++) {
+    nn_feed(m, "image", img + (size_t)i * C * H * W);
+    nn_predict(m, conv);
+    nn_read(m, conv, out);
+    for (k = 0; k < 8 * 7; k++, count++)
+      for (c = 0; c < D; c++)
+        for (u = 0; u < D; u++) cov[c * D + u] += (double)out[c * 56 + k] * out[u * 56 + k];
+    for (k = 0; k < D * 56; k++) worst = fmax(worst, fabs(out[k] + out[D * 56 + k]));   /* second half negated */
+  }
+  CHECK(worst == 0, "whitening filters come in negated pairs");
+  for (worst = 0, c = 0; c < D; c++)
+    for (u = 0; u < D; u++) worst = fmax(worst, fabs(cov[c * D + u] / count - (c == u)));
+  CHECK(worst < 2e-3, "whitened patches have identity covariance: worst entry off by %g", worst);
+  CHECK(!nn_whitening_weights(img, N, C, 1, W, 2, 2, 1e-7f, w), "patches larger than the image are refused");
+  free(img);
+  nn_model_free(m);
+}
+
+/* ---------------------------------------------------------------------
    Metrics against hand-computed values
    --------------------------------------------------------------------- */
 static void test_metrics(void) {
@@ -743,6 +991,11 @@ int main(void) {
   test_seeds();
   test_dirac();
   test_idx();
+  test_cifar10_reader();
+  test_augmentation();
+  test_tta();
+  test_eigen();
+  test_whitening();
   test_metrics();
   test_summary();
   printf("%d passed, %d failed\n", passed, failed);

@@ -1,0 +1,341 @@
+/* cc -O2 -I. examples/cifar10.c -lm -o cifar10
+   fast: cc -O3 -march=native -fopenmp -I. examples/cifar10.c -lm -o cifar10
+
+   CIFAR-10 (32x32 colour images of 10 classes).  Get the data with
+   tools/fetch_data.sh cifar10; --data DIR holds data_batch_1..5.bin and
+   test_batch.bin in the official binary format.
+
+   airbench (default): the airbench94 recipe of K. Jordan
+   (github.com/KellerJordan/cifar10-airbench, legacy/airbench94.py, 94.01%
+   on the official test set), step for step:
+     - inputs normalised per channel with the training set's statistics;
+     - a 2x2 conv 3->24 fixed to the patch-whitening filters of the first
+       5,000 training images (eigenvectors / sqrt(eigenvalue + 5e-4) and
+       their negations); only its bias trains, for the first 3 epochs;
+     - GELU, then three groups of width 64, 256, 256:
+       conv3x3 -> maxpool2 -> batchnorm -> GELU -> conv3x3 -> batchnorm -> GELU
+       (no conv bias; batch norm with its scale frozen at 1, eps 1e-12 and
+       running statistics that keep 0.6 of the old value; convs start as
+       the identity on their input channels);
+     - maxpool 3 -> linear 256->10 without bias, times 1/9;
+     - summed cross entropy with label smoothing 0.2; Nesterov SGD,
+       momentum 0.85, batch 1024, 9.9 epochs, lr 11.5 and weight decay
+       0.0153 per 1024 examples in airbench's decoupled form (see
+       trainer_init), batch-norm biases at 64x the lr;
+     - lr 0.2 -> 1 over the first 23% of the steps, then down to 0.07;
+     - lookahead: every 5 steps the weights move to an average that keeps
+       0.95^5 * (step/total)^3 of its old value;
+     - random +-2 px translations (reflect padding) and alternating flips;
+     - test-time augmentation: mirrors and +-1 px translations (--tta 2).
+   small: the same recipe on a quarter of the pixels -- the whitening conv
+   has stride 2, so the groups see 16x16, 8x8 and 4x4 -- with widths
+   48/96/192, batch 512 and 4 epochs: a few minutes on two cores.
+
+   train_seconds counts the whitening set-up and the training steps;
+   the per-epoch evaluation and the final TTA evaluation are not in it. */
+#define NN_IMPLEMENTATION
+#include "common.h"
+
+#define CLASSES 10
+#define PIXELS (3 * 32 * 32)
+static const char *const class_names[CLASSES] = {"airplane", "automobile", "bird", "cat", "deer",
+                                                 "dog", "frog", "horse", "ship", "truck"};
+
+typedef struct recipe {
+  int widths[3];
+  int stem_stride;        /* of the 2x2 whitening conv */
+  double epochs;
+  int batch;
+  float lr, wd;           /* per 1024 examples, decoupled (see trainer_init) */
+  float momentum;
+  float bias_lr_scale;    /* batch-norm biases learn this much faster */
+  float label_smoothing;
+  float bn_keep;          /* running statistics keep this much of the old value */
+  int whiten_bias_epochs;
+  int translate;          /* pixels */
+  int tta;
+} recipe;
+
+static const recipe airbench = {{64, 256, 256}, 1, 9.9, 1024, 11.5f, 0.0153f, 0.85f, 64.0f, 0.2f, 0.6f, 3, 2, 2};
+static const recipe small = {{48, 96, 192}, 2, 4, 512, 11.5f, 0.0153f, 0.85f, 64.0f, 0.2f, 0.6f, 3, 2, 2};
+
+typedef struct net {
+  nn_node *image, *logits, *whiten;
+} net;
+
+/* conv3x3 -> maxpool2 -> bn -> gelu -> conv3x3 -> bn -> gelu */
+static nn_node *conv_group(nn_graph *g, nn_node *x, int width, const recipe *r) {
+  int i;
+  for (i = 0; i < 2; i++) {
+    nn_node *c = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
+    nn_set_init(nn_node_input(c, 1), NN_INIT_DIRAC, 0);
+    if (i == 0) c = nn_maxpool2d(g, c, 2, 2);
+    x = nn_batchnorm_ex(g, c, 1.0f - r->bn_keep, 1e-12f, 1);
+    nn_set_lr_mult(nn_node_input(x, 2), r->bias_lr_scale);
+    nn_set_wd_mult(nn_node_input(x, 2), 1.0f / r->bias_lr_scale);   /* the lr scale only */
+    x = nn_gelu(g, x);
+  }
+  return x;
+}
+
+static net build(nn_graph *g, const recipe *r) {
+  int dims[3] = {3, 32, 32}, one = 1, i, pool;
+  nn_node *label, *h, *fc;
+  net n;
+  n.image = nn_input(g, "image", 3, dims);
+  label = nn_input(g, "label", 1, &one);
+  nn_layer_name(g, "whiten");
+  n.whiten = nn_conv2d_ex(g, n.image, 24, 2, 2, r->stem_stride, 0, 1);
+  nn_set_trainable(nn_node_input(n.whiten, 1), 0);   /* set from the data, never trained */
+  h = nn_gelu(g, n.whiten);
+  for (i = 0; i < 3; i++) h = conv_group(g, h, r->widths[i], r);
+  pool = h ? nn_node_shape(h)->dim[1] : 1;   /* what is left: 3x3 (stem stride 1) or 2x2 */
+  h = nn_flatten(g, nn_maxpool2d(g, h, pool, pool));
+  nn_layer_name(g, "fc");
+  fc = nn_dense_ex(g, h, CLASSES, 0);
+  nn_set_init(nn_node_input(fc, 1), NN_INIT_UNIFORM, 1.0f / sqrtf((float)r->widths[2]));   /* PyTorch's default */
+  n.logits = nn_scale(g, fc, 1.0f / 9);
+  nn_cross_entropy(g, n.logits, label, r->label_smoothing, NN_SUM);
+  return n;
+}
+
+/* The optimizer side of training: schedule, lookahead, step count. */
+typedef struct trainer {
+  nn_model *m;
+  nn_optimizer *opt;
+  nn_ema *lookahead;
+  float lr_sgd;           /* the peak, per example */
+  float lr_xs[3], lr_ys[3];
+  long step, total_steps;
+} trainer;
+
+/* airbench states lr and weight decay per 1024 examples, "decoupled": with
+   Nesterov momentum m a constant gradient moves the weights 1 + 1/(1-m)
+   times further than one step does, so PyTorch's SGD gets
+     lr_sgd = lr / (1024 (1 + 1/(1-m)))   (per example: the loss is summed)
+     weight_decay_sgd = wd * batch / lr   (so lr_sgd * wd_sgd = wd * batch / 1024 / (1 + 1/(1-m))).
+   nn.h's SGD without NN_DECOUPLED_WD is PyTorch's: the decay joins the
+   gradient before the momentum, and it scales with the scheduled lr.
+   Call after the weights are set: the lookahead average starts from them. */
+static int trainer_init(trainer *t, nn_model *m, const recipe *r, int batch, long total_steps) {
+  float kilostep = 1024.0f * (1.0f + 1.0f / (1.0f - r->momentum));
+  memset(t, 0, sizeof *t);
+  t->m = m;
+  t->lr_sgd = r->lr / kilostep;
+  t->total_steps = total_steps;
+  t->lr_xs[0] = 0;                                   /* 0.2 -> 1 over 23% of the steps, then -> 0.07 */
+  t->lr_xs[1] = (float)(long)(total_steps * 0.23);
+  t->lr_xs[2] = (float)total_steps;
+  t->lr_ys[0] = 0.2f; t->lr_ys[1] = 1.0f; t->lr_ys[2] = 0.07f;
+  t->opt = nn_sgd(m, t->lr_sgd, r->momentum, r->wd * (float)batch / r->lr, NN_NESTEROV);
+  t->lookahead = t->opt ? nn_ema_new(m, 0.0f) : NULL;
+  return t->lookahead != NULL;
+}
+
+/* one step on the batch fed; NAN on failure.  Every 5 steps the weights
+   move to the lookahead average, which keeps 0.95^5 (step/total)^3 of
+   itself; after the last step they become that average. */
+static float train_step(trainer *t) {
+  float loss;
+  nn_optimizer_set_lr(t->opt, t->lr_sgd * nn_lr_piecewise((float)t->step, 3, t->lr_xs, t->lr_ys));
+  loss = nn_train_step(t->m, t->opt);
+  if (loss != loss) return loss;
+  t->step++;
+  if (t->step % 5 == 0) {
+    double frac = (double)t->step / (double)t->total_steps;
+    if (!nn_ema_update_decay(t->lookahead, (float)(pow(0.95, 5) * frac * frac * frac)) || !nn_ema_copy_to_model(t->lookahead))
+      return NAN;
+  }
+  if (t->step == t->total_steps && !nn_ema_copy_to_model(t->lookahead)) return NAN;
+  return loss;
+}
+
+/* outputs of the test set (TTA level `tta`), confusion matrix, accuracy and mean loss */
+static double evaluate(const ex_args *a, nn_model *m, const net *n, const nn_dataset *d, int tta, float *out, int *cm,
+                       double *loss) {
+  int i, j;
+  double total = 0;
+  if (!nn_predict_tta(m, n->image, n->logits, d->x, d->n, tta, out)) ex_die(a, "evaluation");
+  memset(cm, 0, CLASSES * CLASSES * sizeof *cm);
+  nn_confusion_add(cm, CLASSES, out, d->y, d->n);
+  for (i = 0; i < d->n; i++) {
+    const float *z = out + (size_t)i * CLASSES;
+    double mx = z[nn_argmax(z, CLASSES)], s = 0;
+    for (j = 0; j < CLASSES; j++) s += exp((double)z[j] - mx);
+    total += mx + log(s) - z[(int)d->y[i]];
+  }
+  *loss = total / d->n;
+  return nn_confusion_accuracy(cm, CLASSES);
+}
+
+static nn_dataset *load(const ex_args *a, int train) {
+  nn_dataset *d = nn_load_cifar10(a->data, train);
+  if (!d) {
+    fprintf(stderr, "%s: %s\n(the binary batches come from: tools/fetch_data.sh cifar10)\n", a->prog, nn_last_error());
+    exit(1);
+  }
+  return d;
+}
+
+/* --tta is this example's own flag: taken out before the common parser */
+static int take_tta(int *argc, char **argv, const char *prog) {
+  int i, j, tta = -1;
+  for (i = j = 1; i < *argc; i++) {
+    const char *v;
+    if (!strcmp(argv[i], "--tta")) {
+      if (i + 1 >= *argc) { fprintf(stderr, "%s: --tta needs a value (0, 1 or 2)\n", prog); exit(2); }
+      v = argv[++i];
+    } else if (!strncmp(argv[i], "--tta=", 6)) {
+      v = argv[i] + 6;
+    } else {
+      argv[j++] = argv[i];
+      continue;
+    }
+    if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2")) {
+      fprintf(stderr, "%s: --tta expects 0, 1 or 2, not '%s'\n", prog, v);
+      exit(2);
+    }
+    tta = v[0] - '0';
+  }
+  *argc = j;
+  argv[j] = NULL;
+  return tta;
+}
+
+int main(int argc, char **argv) {
+  ex_args a;
+  recipe r;
+  nn_dataset *train, *test;
+  nn_graph *g;
+  nn_model *m;
+  trainer t;
+  nn_node *whiten_bias;
+  nn_rng rng;
+  net n;
+  FILE *log;
+  float mean[3], std[3], *xb, *xa, *yb, *out, *wts;
+  int *order, *dy, *dx, cm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n;
+  unsigned char *flip;
+  long total_steps, seen = 0;
+  double epochs, train_seconds = 0, t_start = ex_now(), t0, test_acc = 0, test_loss = 0, plain_acc = 0;
+
+  memset(&a, 0, sizeof a);
+  a.prog = "cifar10";
+  a.about = "classify CIFAR-10 images with the airbench94 recipe or a small version of it";
+  a.notes = "  --tta 0|1|2       test-time augmentation: 0 none, 1 mirror, 2 mirror and +-1 px shifts (default: 2)\n"
+            "defaults per model: airbench --epochs 9.9 --batch 1024 --lr 11.5, small --epochs 4 --batch 512 --lr 11.5\n"
+            "(lr per 1024 examples, airbench's decoupled form)";
+  a.extra = EX_MODEL | EX_BATCH | EX_LR;
+  a.models = "airbench|small";
+  a.model = "airbench";
+  a.data = "data/cifar-10-batches-bin";
+  a.device = "cpu";
+  a.seed = 1;
+  tta = take_tta(&argc, argv, a.prog);
+  ex_parse(&a, argc, argv);
+  r = strcmp(a.model, "small") ? airbench : small;
+  epochs = a.epochs ? (double)a.epochs : r.epochs;
+  if (a.batch) r.batch = a.batch;
+  if (a.lr > 0) r.lr = a.lr;
+  if (tta >= 0) r.tta = tta;
+
+  train = load(&a, 1);
+  test = load(&a, 0);
+  if (a.limit) nn_dataset_truncate(train, a.limit);
+  if (!nn_dataset_channel_stats(train, mean, std) || !nn_dataset_normalize(train, mean, std) ||
+      !nn_dataset_normalize(test, mean, std))
+    ex_die(&a, "normalising");
+  log = ex_log_open(&a);
+  batch = r.batch < train->n ? r.batch : train->n;   /* the last partial batch of an epoch is dropped */
+  steps = train->n / batch;
+  total_steps = (long)ceil(steps * epochs - 1e-9);
+  epochs_run = (int)((total_steps + steps - 1) / steps);
+
+  g = nn_graph_new();
+  if (!g) ex_die(&a, "graph");
+  nn_graph_set_seed(g, a.seed);
+  n = build(g, &r);
+  whiten_bias = nn_node_input(n.whiten, 2);
+  if (!(m = nn_compile(g, batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
+  nn_rng_seed(&rng, a.seed + 2);
+
+  printf("cifar10: model %s, %d training / %d test images, batch %d, %g epochs (%ld steps), lr %g (SGD %g), "
+         "tta %d, %d thread(s)\n",
+         a.model, train->n, test->n, batch, epochs, total_steps, r.lr, r.lr / (1024.0f * (1.0f + 1.0f / (1.0f - r.momentum))),
+         r.tta, nn_set_threads(0));
+  printf("channel mean %.4f %.4f %.4f, std %.4f %.4f %.4f\n", mean[0], mean[1], mean[2], std[0], std[1], std[2]);
+  if (!a.quiet) nn_summary(m, stdout);
+  fflush(stdout);
+
+  xb = (float *)malloc((size_t)batch * PIXELS * sizeof *xb);
+  xa = (float *)malloc((size_t)batch * PIXELS * sizeof *xa);
+  yb = (float *)malloc((size_t)batch * sizeof *yb);
+  dy = (int *)malloc((size_t)batch * 2 * sizeof *dy);
+  flip = (unsigned char *)malloc((size_t)batch);
+  order = (int *)malloc((size_t)train->n * sizeof *order);
+  out = (float *)malloc((size_t)(test->n > batch ? test->n : batch) * CLASSES * sizeof *out);
+  wts = (float *)malloc(24 * 12 * sizeof *wts);
+  if (!xb || !xa || !yb || !dy || !flip || !order || !out || !wts) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
+  dx = dy + batch;
+  for (i = 0; i < train->n; i++) order[i] = i;
+
+  /* the whitening filters from the first 5,000 training images, then the optimizer and lookahead */
+  t0 = ex_now();
+  whiten_n = train->n < 5000 ? train->n : 5000;
+  if (!nn_whitening_weights(train->x, whiten_n, 3, 32, 32, 2, 2, 5e-4f, wts) || !nn_write(m, nn_node_input(n.whiten, 1), wts))
+    ex_die(&a, "whitening");
+  if (!trainer_init(&t, m, &r, batch, total_steps)) ex_die(&a, "optimizer");
+  train_seconds += ex_now() - t0;
+
+  for (e = 0; e < epochs_run; e++) {
+    double loss_sum = 0, t_epoch = ex_now();
+    int s, correct = 0, done = 0;
+    ex_progress p;
+    if (e == r.whiten_bias_epochs) nn_set_lr_mult(whiten_bias, 0.0f);   /* frozen from here on */
+    nn_shuffle(&rng, order, train->n);
+    ex_progress_start(&p, e + 1, epochs_run, steps, a.quiet);
+    for (s = 0; s < steps && t.step < total_steps; s++) {
+      const int *idx = order + (size_t)s * batch;
+      float loss;
+      nn_dataset_gather(train, idx, batch, xa, yb);
+      nn_alternating_flips(a.seed + 3, idx, batch, e, flip);
+      nn_random_shifts(&rng, batch, r.translate, dy, dx);
+      nn_shift_flip_images(xa, xb, batch, 3, 32, 32, dy, dx, flip, NN_PAD_REFLECT);
+      if (!nn_feed_node(m, n.image, xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
+      loss = train_step(&t);
+      if (loss != loss) ex_die(&a, "training");
+      if (!nn_read(m, n.logits, out)) ex_die(&a, "reading logits");
+      for (i = 0; i < batch; i++) correct += nn_argmax(out + (size_t)i * CLASSES, CLASSES) == (int)yb[i];
+      loss_sum += loss;
+      done += batch;
+      ex_progress_step(&p, s + 1, loss_sum / done, done);
+    }
+    ex_progress_end(&p);
+    t_epoch = ex_now() - t_epoch;
+    train_seconds += t_epoch;
+    seen += done;
+    test_acc = evaluate(&a, m, &n, test, 0, out, cm, &test_loss);
+    ex_epoch_report(log, e + 1, epochs_run, loss_sum / done, (double)correct / done, test_loss, test_acc, t_epoch);
+  }
+  plain_acc = test_acc;
+  if (r.tta) {
+    t0 = ex_now();
+    test_acc = evaluate(&a, m, &n, test, r.tta, out, cm, &test_loss);
+    printf("test-time augmentation (level %d): test_loss=%.4f test_accuracy=%.4f seconds=%.1f\n", r.tta, test_loss, test_acc,
+           ex_now() - t0);
+  }
+
+  nn_classification_report(stdout, cm, CLASSES, class_names);
+  printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
+         "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f\n",
+         test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc, train_seconds / total_steps,
+         total_steps, ex_now() - t_start);
+  if (log) fclose(log);
+  free(xb); free(xa); free(yb); free(dy); free(flip); free(order); free(out); free(wts);
+  nn_ema_free(t.lookahead);
+  nn_optimizer_free(t.opt);
+  nn_model_free(m);
+  nn_dataset_free(train);
+  nn_dataset_free(test);
+  return 0;
+}
