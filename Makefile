@@ -3,7 +3,7 @@
 CC ?= cc
 FAST = -O3 -march=native -fopenmp
 
-.PHONY: test valgrind fuzz demo examples bench clean
+.PHONY: test valgrind fuzz demo examples bench bench-opencl clean
 
 # every test suite; the last line reads "N passed, N failed"
 test:
@@ -36,3 +36,10 @@ clean:
 # CPU benchmark against OpenBLAS in the same run; writes build/bench.csv
 bench:
 	tools/bench.sh
+
+# CPU backend vs OpenCL backend in the same run (per op and whole steps)
+# on the device NN_OPENCL_DEVICE names; writes build/bench_opencl.csv
+bench-opencl:
+	@mkdir -p build
+	$(CC) $(FAST) -I. tools/bench_opencl.c -o build/bench_opencl -lOpenCL -lclblast -lm
+	build/bench_opencl

@@ -3407,8 +3407,8 @@ NNDEF int nn_optimizer_step(nn_optimizer *o) {
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
   long skipped = o->skipped;
   float loss;
-  if (!nn_forward(m, 1) || !nn_backward(m)) return NAN;
-  loss = nn_loss(m);
+  /* a failed read keeps its reason (a device reports bad labels here) */
+  if (!nn_forward(m, 1) || !nn_backward(m) || !nn_read(m, m->loss, &loss)) return NAN;
   if (!isfinite(loss)) return nn__nonfinite(o, "loss", loss) ? INFINITY : NAN;
   if (!nn_optimizer_step(o)) return NAN;
   return o->skipped != skipped ? INFINITY : loss;

@@ -1,5 +1,6 @@
 /* cc -O2 -I. examples/cifar10.c -lm -o cifar10
    fast: cc -O3 -march=native -fopenmp -I. examples/cifar10.c -lm -o cifar10
+   OpenCL: cc -O2 -I. -DNN_OPENCL examples/cifar10.c -lOpenCL -lclblast -lm -o cifar10   (--device opencl)
 
    CIFAR-10 (32x32 colour images of 10 classes).  Get the data with
    tools/fetch_data.sh cifar10; --data DIR holds data_batch_1..5.bin and

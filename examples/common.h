@@ -25,6 +25,14 @@
 #include <unistd.h>
 
 #include "nn.h"
+/* -DNN_OPENCL (and -lOpenCL -lclblast) adds --device opencl: nn_opencl.h
+   compiled in the example's file, which defines NN_IMPLEMENTATION */
+#ifdef NN_OPENCL
+#ifdef NN_IMPLEMENTATION
+#define NN_OPENCL_IMPLEMENTATION
+#endif
+#include "nn_opencl.h"
+#endif
 
 /* ---------------------------------------------------------------- flags */
 enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4 };   /* example-specific flags */
@@ -90,7 +98,8 @@ static inline long ex_parse_long(const ex_args *a, const char *flag, const char 
 }
 
 /* Parses argv into a (defaults already set).  --help exits 0, bad flags
-   exit 2, --device opencl exits 1.  Applies --threads. */
+   exit 2, --device opencl exits 1 unless built with -DNN_OPENCL.  Applies
+   --threads. */
 static inline void ex_parse(ex_args *a, int argc, char **argv) {
   int i;
   for (i = 1; i < argc; i++) {
@@ -136,17 +145,35 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     if (!p || !n || strchr(a->model, '|')) ex_bad_usage(a, "unknown model '%s'", a->model);
   }
   if (!strcmp(a->device, "opencl")) {
-    fprintf(stderr, "%s: not built with OpenCL support (--device opencl needs nn_opencl.h)\n", a->prog);
+#ifndef NN_OPENCL
+    fprintf(stderr, "%s: not built with OpenCL support (--device opencl needs -DNN_OPENCL ... -lOpenCL -lclblast)\n", a->prog);
     exit(1);
-  }
-  if (strcmp(a->device, "cpu")) ex_bad_usage(a, "unknown device '%s' (cpu or opencl)", a->device);
+#endif
+  } else if (strcmp(a->device, "cpu")) ex_bad_usage(a, "unknown device '%s' (cpu or opencl)", a->device);
   /* before nn_compile: kernels size per-thread scratch by the thread count */
   if (a->threads > 0 && nn_set_threads(a->threads) != a->threads)
     fprintf(stderr, "%s: note: --threads %d ignored, built without -fopenmp\n", a->prog, a->threads);
 }
 
-/* the backend the flags ask for (only the CPU one exists today) */
-static inline nn_backend *ex_backend(const ex_args *a) { (void)a; return nn_cpu_backend(); }
+/* the backend the flags ask for; the OpenCL device is the one that
+   NN_OPENCL_DEVICE=P:D names, else the first GPU, else the first device */
+static inline nn_backend *ex_backend(const ex_args *a) {
+  (void)a;   /* only OpenCL builds look at the flags */
+#ifdef NN_OPENCL
+  if (!strcmp(a->device, "opencl")) {
+    nn_backend *b = nn_opencl_backend(-1, -1);
+    nn_opencl_info info;
+    if (!b) {
+      fprintf(stderr, "%s: --device opencl: %s\n", a->prog, nn_last_error());
+      exit(1);
+    }
+    nn_opencl_get_info(b, &info);
+    if (!a->quiet) printf("%s: OpenCL device %s (%s, driver %s)\n", a->prog, info.device, info.platform, info.driver);
+    return b;
+  }
+#endif
+  return nn_cpu_backend();
+}
 
 /* prints "prog: what: <nn_last_error()>" and exits 1 */
 static inline void ex_die(const ex_args *a, const char *what) {

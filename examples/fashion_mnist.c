@@ -1,5 +1,6 @@
 /* Build:  cc -O2 -I. examples/fashion_mnist.c -lm
    Faster: cc -O3 -march=native -fopenmp -I. examples/fashion_mnist.c -lm
+   OpenCL: cc -O2 -I. -DNN_OPENCL examples/fashion_mnist.c -lOpenCL -lclblast -lm   (--device opencl)
    Run:    ./a.out --help
 
    Fashion-MNIST (28x28 grey images of 10 kinds of clothing) with a small

@@ -37,6 +37,21 @@ persist build/test_persist_asan -std=c99 -O1 -g -fsanitize=address,undefined -fn
 suite "fuzz regression corpus under ASan+UBSan" bash tests/fuzz/replay.sh
 suite "valgrind memcheck: unit, persistence, fuzz corpus" bash tests/valgrind.sh
 suite "big-endian (s390x under qemu; skipped without them)" bash tests/bigendian.sh
+# The OpenCL backend against the CPU backend (on PoCL where there is no
+# GPU). Skipped only where OpenCL is not installed, and never in CI.
+opencl_tests() {
+    if "${CC:-gcc}" -std=c99 -pedantic -Wall -Wextra -Werror -O2 -g -I. -o build/test_opencl tests/test_opencl.c \
+        -lOpenCL -lclblast -lm >build/test_opencl_cc.log 2>&1; then
+        build/test_opencl
+    elif [ "${CI:-}" != true ] && grep -q 'CL/cl.h\|clblast_c.h\|-lOpenCL\|-lclblast' build/test_opencl_cc.log; then
+        echo "SKIP: OpenCL is not installed (ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd)"
+        echo "0 passed, 0 failed"
+    else
+        cat build/test_opencl_cc.log
+        echo "0 passed, 1 failed"
+    fi
+}
+suite "OpenCL backend" opencl_tests
 suite "examples" bash tests/test_examples.sh
 suite "examples: --save, --checkpoint, --resume after SIGKILL" bash tests/test_example_resume.sh
 suite "tools" bash tests/test_tools.sh

@@ -166,5 +166,34 @@ elif [ "${CI:-}" = true ]; then
 else
     echo "SKIP: aclImdb not found (run NN_DATA_MIRROR=../shared/data tools/fetch_data.sh imdb)"
 fi
+
+# --device opencl in a build with -DNN_OPENCL (on PoCL where there is no GPU);
+# skipped only where OpenCL is not installed, never in CI
+if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | gcc -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
+    for ex in xor linreg fashion_mnist cifar10; do
+        if cc -O2 -I. -DNN_OPENCL "examples/$ex.c" -o "$TMP/${ex}_cl" -lOpenCL -lclblast -lm >"$TMP/cc.log" 2>&1 &&
+           gcc -std=c99 -pedantic -Wall -Wextra -Werror -I. -DNN_OPENCL -fsyntax-only "examples/$ex.c" >>"$TMP/cc.log" 2>&1 &&
+           g++ -x c++ -Wall -Wextra -Werror -I. -DNN_OPENCL -fsyntax-only "examples/$ex.c" >>"$TMP/cc.log" 2>&1; then
+            ok "$ex builds warning-free with -DNN_OPENCL ... -lOpenCL -lclblast"
+        else bad "$ex builds with -DNN_OPENCL" "$TMP/cc.log"; fi
+    done
+    for ex in xor linreg; do
+        if "$TMP/${ex}_cl" --device opencl --seed 3 >"$TMP/$ex.out" 2>"$TMP/$ex.err" && result "$TMP/$ex.out" &&
+           above "$(acc "$TMP/$ex.out")" 0.99 && grep -q 'OpenCL device' "$TMP/$ex.out"; then
+            ok "$ex --device opencl trains: $(tail -n 1 "$TMP/$ex.out")"
+        else bad "$ex --device opencl trains" "$TMP/$ex.err"; fi
+    done
+    if "$TMP/cifar10_cl" --device opencl --data "$CF" --model small --epochs 2 --tta 2 --seed 4 >"$TMP/c.out" 2>"$TMP/c.err" &&
+       result "$TMP/c.out" && grep -q 'OpenCL device' "$TMP/c.out"; then
+        ok "cifar10 --device opencl runs on synthetic batches: $(tail -n 1 "$TMP/c.out")"
+    else bad "cifar10 --device opencl runs on synthetic batches" "$TMP/c.err"; fi
+    mkdir -p "$TMP/no_icd"
+    OCL_ICD_VENDORS="$TMP/no_icd" "$TMP/xor_cl" --device opencl >"$TMP/o" 2>&1
+    if [ $? -eq 1 ] && grep -q 'no OpenCL platform found' "$TMP/o"; then ok "--device opencl without a platform exits 1 with a clear message"
+    else bad "--device opencl without a platform exits 1 with a clear message" "$TMP/o"; fi
+else
+    echo "SKIP: OpenCL is not installed: --device opencl builds not tested"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

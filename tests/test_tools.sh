@@ -70,6 +70,31 @@ expect_error "plot: missing file is an error" "cannot open" "$PLOT" -o "$TMP/x.s
 expect_error "plot: malformed CSV is an error" "fields" "$PLOT" -o "$TMP/x.svg" "$TMP/bad.csv"
 expect_error "plot: empty CSV is an error" "empty" "$PLOT" -o "$TMP/x.svg" "$TMP/empty.csv"
 
+# ------------------------------------------------------------------ embed_kernels.sh
+if bash tools/embed_kernels.sh --check >"$TMP/log" 2>&1; then pass "embed_kernels: nn_opencl.h holds kernels/ as they are"
+else fail "embed_kernels: nn_opencl.h holds kernels/ as they are" "$TMP/log"; fi
+# on a copy: an edited kernel is noticed, then embedded
+mkdir -p "$TMP/emb/tools"
+cp -r nn_opencl.h kernels "$TMP/emb/" && cp tools/embed_kernels.sh "$TMP/emb/tools/"
+printf '/* "quoted" \\ and ?? survive */\n' >>"$TMP/emb/kernels/optim.cl"
+if ! bash "$TMP/emb/tools/embed_kernels.sh" --check >"$TMP/log" 2>&1 && has "$TMP/log" "differs"; then
+    pass "embed_kernels --check notices an edited kernel"
+else fail "embed_kernels --check notices an edited kernel" "$TMP/log"; fi
+if bash "$TMP/emb/tools/embed_kernels.sh" && bash "$TMP/emb/tools/embed_kernels.sh" --check >"$TMP/log" 2>&1 &&
+   grep -qF '"/* \"quoted\" \\ and ?\? survive */\n",' "$TMP/emb/nn_opencl.h"; then
+    pass "embed_kernels embeds it, escaped"
+else fail "embed_kernels embeds it, escaped" "$TMP/log"; fi
+
+# bench_opencl.c builds warning-free where OpenCL is installed
+if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
+    if ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O2 -fopenmp -I. tools/bench_opencl.c -o "$TMP/bench_opencl" \
+        -lOpenCL -lclblast -lm >"$TMP/cc.log" 2>&1 && { "$TMP/bench_opencl" --bad-flag >/dev/null 2>&1; [ $? -eq 2 ]; }; then
+        pass "bench_opencl.c builds warning-free and rejects unknown flags"
+    else fail "bench_opencl.c builds warning-free and rejects unknown flags" "$TMP/cc.log"; fi
+else
+    skip "bench_opencl.c (OpenCL headers not installed)"
+fi
+
 # ------------------------------------------------------------------ fetch_data.sh
 FETCH=tools/fetch_data.sh
 mkdir -p "$TMP/fake" "$TMP/emptymirror"

@@ -1,0 +1,153 @@
+/* Batch norm, layer norm and softmax: reductions over a channel or a row
+   by one work-group each. */
+
+/* Batch norm over channel c of x[n, C, S]: one work-group per channel.
+   Training: batch mean and 1/std into ws[c], ws[C + c], and the running
+   statistics move by `mom` (unbiased variance, as in PyTorch). */
+__kernel void nn_bn_stats(int n, int C, int S, float mom, float eps, __global const float *x,
+                          __global float *ws, __global float *rmean, __global float *rvar,
+                          __local float *red) {
+  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;
+  float s = 0.0f, ss = 0.0f, mu, var;
+  for (int e = l; e < cnt; e += ls) {
+    int b = e / S;
+    s += x[((size_t)b * C + c) * S + (e - b * S)];
+  }
+  mu = nn_wg_sum(red, s) / (float)cnt;
+  for (int e = l; e < cnt; e += ls) {
+    int b = e / S;
+    float d = x[((size_t)b * C + c) * S + (e - b * S)] - mu;
+    ss += d * d;
+  }
+  var = nn_wg_sum(red, ss) / (float)cnt;
+  if (l == 0) {
+    ws[c] = mu;
+    ws[C + c] = 1.0f / sqrt(var + eps);
+    rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;
+    rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1 ? var * (float)cnt / (float)(cnt - 1) : var);
+  }
+}
+
+/* eval mode: the running statistics */
+__kernel void nn_bn_eval_stats(int C, float eps, __global const float *rmean, __global const float *rvar,
+                               __global float *ws) {
+  int c = get_global_id(0);
+  if (c >= C) return;
+  ws[c] = rmean[c];
+  ws[C + c] = 1.0f / sqrt(rvar[c] + eps);
+}
+
+__kernel void nn_bn_apply(int total, int C, int S, __global const float *x, __global const float *gamma,
+                          __global const float *beta, __global const float *ws, __global float *y) {
+  int i = get_global_id(0);
+  if (i >= total) return;
+  int c = (i / S) % C;
+  float a = gamma[c] * ws[C + c], sh = beta[c] - ws[c] * a;
+  y[i] = x[i] * a + sh;
+}
+
+/* per channel: sums[c] = sum dy, sums[C + c] = sum dy * xhat; they are
+   also the gradients of the shift and the scale */
+__kernel void nn_bn_bwd_reduce(int n, int C, int S, __global const float *x, __global const float *dy,
+                               __global const float *ws, __global float *dgamma, __global float *dbeta,
+                               __global float *sums, __local float *red) {
+  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;
+  float mu = ws[c], rs = ws[C + c], sdy = 0.0f, sdyx = 0.0f;
+  for (int e = l; e < cnt; e += ls) {
+    int b = e / S;
+    size_t i = ((size_t)b * C + c) * S + (e - b * S);
+    sdy += dy[i];
+    sdyx += dy[i] * (x[i] - mu) * rs;
+  }
+  sdy = nn_wg_sum(red, sdy);
+  sdyx = nn_wg_sum(red, sdyx);
+  if (l == 0) {
+    if (dgamma) dgamma[c] += sdyx;
+    if (dbeta) dbeta[c] += sdy;
+    sums[c] = sdy;
+    sums[C + c] = sdyx;
+  }
+}
+
+__kernel void nn_bn_bwd_dx(int total, int C, int S, int cnt, int training, __global const float *x,
+                           __global const float *dy, __global const float *gamma, __global const float *ws,
+                           __global const float *sums, __global float *dx) {
+  int i = get_global_id(0);
+  if (i >= total) return;
+  int c = (i / S) % C;
+  float mu = ws[c], rs = ws[C + c], g = gamma[c];
+  if (training) {
+    float k = g * rs / (float)cnt;
+    dx[i] += k * ((float)cnt * dy[i] - sums[c] - (x[i] - mu) * rs * sums[C + c]);
+  } else {
+    dx[i] += g * rs * dy[i];
+  }
+}
+
+/* Layer norm over rows of D: one work-group per row; ws holds mean and
+   1/std of every row. */
+__kernel void nn_ln_fwd(int D, float eps, __global const float *x, __global const float *gamma,
+                        __global const float *beta, __global float *ws, __global float *y, __local float *red) {
+  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);
+  __global const float *xr = x + (size_t)r * D;
+  float s = 0.0f, ss = 0.0f, mu, rs;
+  for (int j = l; j < D; j += ls) s += xr[j];
+  mu = nn_wg_sum(red, s) / (float)D;
+  for (int j = l; j < D; j += ls) ss += (xr[j] - mu) * (xr[j] - mu);
+  rs = 1.0f / sqrt(nn_wg_sum(red, ss) / (float)D + eps);
+  if (l == 0) { ws[2 * r] = mu; ws[2 * r + 1] = rs; }
+  for (int j = l; j < D; j += ls) y[(size_t)r * D + j] = (xr[j] - mu) * rs * gamma[j] + beta[j];
+}
+
+__kernel void nn_ln_bwd_dx(int D, __global const float *x, __global const float *dy, __global const float *gamma,
+                           __global const float *ws, __global float *dx, __local float *red) {
+  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);
+  size_t o = (size_t)r * D;
+  float mu = ws[2 * r], rs = ws[2 * r + 1], sg = 0.0f, sgx = 0.0f, m1, m2;
+  for (int j = l; j < D; j += ls) {
+    float gj = dy[o + j] * gamma[j];
+    sg += gj;
+    sgx += gj * (x[o + j] - mu) * rs;
+  }
+  m1 = nn_wg_sum(red, sg) / (float)D;
+  m2 = nn_wg_sum(red, sgx) / (float)D;
+  for (int j = l; j < D; j += ls)
+    dx[o + j] += rs * (dy[o + j] * gamma[j] - m1 - (x[o + j] - mu) * rs * m2);
+}
+
+/* parameter gradients: one work-item per column sums over the rows */
+__kernel void nn_ln_bwd_params(int rows, int D, __global const float *x, __global const float *dy,
+                               __global const float *ws, __global float *dgamma, __global float *dbeta) {
+  int j = get_global_id(0);
+  if (j >= D) return;
+  float sg = 0.0f, sb = 0.0f;
+  for (int r = 0; r < rows; r++) {
+    size_t o = (size_t)r * D + j;
+    sg += dy[o] * (x[o] - ws[2 * r]) * ws[2 * r + 1];
+    sb += dy[o];
+  }
+  if (dgamma) dgamma[j] += sg;
+  if (dbeta) dbeta[j] += sb;
+}
+
+/* softmax over rows of D: one work-group per row */
+__kernel void nn_softmax_fwd(int D, __global const float *x, __global float *y, __local float *red) {
+  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);
+  size_t o = (size_t)r * D;
+  float mx = -INFINITY, s = 0.0f;
+  for (int j = l; j < D; j += ls) mx = fmax(mx, x[o + j]);
+  mx = nn_wg_max(red, mx);
+  for (int j = l; j < D; j += ls) s += exp(x[o + j] - mx);
+  s = nn_wg_sum(red, s);
+  for (int j = l; j < D; j += ls) y[o + j] = exp(x[o + j] - mx) / s;
+}
+
+__kernel void nn_softmax_bwd(int D, __global const float *y, __global const float *dy, __global float *dx,
+                             __local float *red) {
+  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);
+  size_t o = (size_t)r * D;
+  float dot = 0.0f;
+  for (int j = l; j < D; j += ls) dot += dy[o + j] * y[o + j];
+  dot = nn_wg_sum(red, dot);
+  for (int j = l; j < D; j += ls) dx[o + j] += y[o + j] * (dy[o + j] - dot);
+}

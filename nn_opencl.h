@@ -1,0 +1,1910 @@
+/* nn_opencl.h — an OpenCL backend for nn.h.
+
+   Runs nn.h graphs on any OpenCL 1.2 device (NVIDIA, AMD and Intel GPUs,
+   PoCL on the CPU): every op of nn.h's op table, the losses and the
+   optimizer updates, forward and backward, with the tensors kept on the
+   device for the whole training step.  Matrix products (dense layers,
+   convolutions lowered to GEMM) go through CLBlast; everything else runs
+   in the kernels of the kernels/ directory, embedded below so that this header is
+   all a program needs.
+
+   USAGE
+     In the one file that defines NN_IMPLEMENTATION, after nn.h:
+         #define NN_IMPLEMENTATION
+         #include "nn.h"
+         #define NN_OPENCL_IMPLEMENTATION
+         #include "nn_opencl.h"
+     Elsewhere include nn.h and then nn_opencl.h for the declarations.
+     Link with -lOpenCL -lclblast, for example
+         cc -O2 -I. prog.c -lOpenCL -lclblast -lm
+
+         nn_model *m = nn_compile(g, 128, nn_opencl_backend(-1, -1));
+         if (!m) fprintf(stderr, "%s\n", nn_last_error());
+
+   CHOOSING THE DEVICE
+     Platform and device indices are the ones `clinfo -l` lists.  With -1
+     for both, the environment variable NN_OPENCL_DEVICE=P:D decides, and
+     without it the first GPU of any platform, else the first device.
+
+   ERRORS
+     Like nn.h: NULL or 0, and nn_last_error() says why, naming the device
+     and the OpenCL error code: no platform, a bad device index, a kernel
+     build failure (with the build log), out of device memory.  An op the
+     device cannot run makes nn_compile fail; nothing falls back to the
+     CPU silently.  A cross-entropy label outside 0..C-1 is found on the
+     device and reported by the next read (nn_train_step reads the loss).
+
+   START-UP COST
+     The compiled kernels are cached on disk (see nn_opencl_config), keyed
+     by device, driver and source.  CLBlast compiles its GEMM kernels on
+     their first use in a process; the backend runs a tiny GEMM at start
+     so that this happens before training, and drivers that keep their
+     own cache (PoCL, NVIDIA) make it fast from the second run on.
+
+   Backends on the same device share one context, queue and program: the
+   first pays the start-up cost.  Not thread-safe: one thread at a time.
+
+   LICENSE: MIT, as nn.h. */
+#ifndef NN_OPENCL_H
+#define NN_OPENCL_H
+
+#ifndef NN_H
+#error "include nn.h before nn_opencl.h"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nn_opencl_config {
+  int platform, device;        /* as `clinfo -l` lists them; -1, -1: see above */
+  /* compiled-kernel cache directory; NULL: $NN_OPENCL_CACHE_DIR, else
+     $XDG_CACHE_HOME/nn_opencl, else ~/.cache/nn_opencl; "": no disk cache */
+  const char *cache_dir;
+  /* 1: CLBlastFillCache at start, compiling every CLBlast routine (minutes
+     on PoCL); 0: compile only the GEMM the backend uses */
+  int clblast_fill_cache;
+  size_t scratch_mb;           /* convolution lowering space cap; 0: 256 */
+  /* appended to the kernel sources (a test forces a build failure with it) */
+  const char *extra_source;
+} nn_opencl_config;
+
+typedef struct nn_opencl_info {
+  char platform[128], device[128], driver[64];
+  int platform_index, device_index;
+  /* host<->device traffic through write/read/sumsq since the backend was
+     made or nn_opencl_reset_counters was called */
+  size_t bytes_to_device, bytes_to_host;
+  long writes, reads;
+  int kernels_from_cache;      /* 1: the program came from the disk cache */
+  char cache_file[512];        /* "" when the disk cache is off */
+} nn_opencl_info;
+
+NNDEF void nn_opencl_default_config(nn_opencl_config *c);
+NNDEF nn_backend *nn_opencl_backend(int platform, int device);
+NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c);
+/* 0 if b is not an OpenCL backend */
+NNDEF int nn_opencl_get_info(const nn_backend *b, nn_opencl_info *out);
+NNDEF void nn_opencl_reset_counters(nn_backend *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NN_OPENCL_H */
+
+/* ######################################################################
+   IMPLEMENTATION
+   ###################################################################### */
+#ifdef NN_OPENCL_IMPLEMENTATION
+#ifndef NN__OPENCL_IMPLEMENTED
+#define NN__OPENCL_IMPLEMENTED
+
+#ifndef NN__IMPLEMENTED
+#error "define NN_OPENCL_IMPLEMENTATION in the file that defines NN_IMPLEMENTATION, after including nn.h"
+#endif
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+#include <clblast_c.h>
+#ifdef _WIN32
+#include <direct.h>
+#define NN__MKDIR(p) _mkdir(p)
+#else
+#include <sys/stat.h>
+#include <sys/types.h>
+#define NN__MKDIR(p) mkdir(p, 0755)
+#endif
+
+/* ======================================================================
+   The kernel sources, one string per line of the files in kernels/.
+   ====================================================================== */
+typedef struct nn__cl_file { const char *path; int first, count; } nn__cl_file;
+
+/* BEGIN KERNELS (generated by tools/embed_kernels.sh from kernels/; do not edit) */
+static const char *const nn__cl_source[] = {
+/* kernels/common.cl */
+"/* Helpers shared by every kernel file (embedded first).  OpenCL C 1.2.\n",
+"   Global sizes are rounded up to whole work-groups, so every kernel\n",
+"   checks its index against the element count it is given.  Work-group\n",
+"   reductions need a power-of-two local size and a __local float array\n",
+"   of that many elements; every work-item of the group must call them. */\n",
+"\n",
+"/* bitwise-closer results to the CPU path: no silent a*b+c -> fma */\n",
+"#pragma OPENCL FP_CONTRACT OFF\n",
+"\n",
+"float nn_wg_sum(__local float *s, float v) {\n",
+"  int l = get_local_id(0);\n",
+"  s[l] = v;\n",
+"  barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  for (int k = get_local_size(0) / 2; k > 0; k >>= 1) {\n",
+"    if (l < k) s[l] += s[l + k];\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  }\n",
+"  v = s[0];\n",
+"  barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  return v;\n",
+"}\n",
+"\n",
+"float nn_wg_max(__local float *s, float v) {\n",
+"  int l = get_local_id(0);\n",
+"  s[l] = v;\n",
+"  barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  for (int k = get_local_size(0) / 2; k > 0; k >>= 1) {\n",
+"    if (l < k) s[l] = fmax(s[l], s[l + k]);\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  }\n",
+"  v = s[0];\n",
+"  barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  return v;\n",
+"}\n",
+"\n",
+"/* counter-based random bits: a 32-bit integer hash (lowbias32) */\n",
+"uint nn_hash(uint x) {\n",
+"  x ^= x >> 16;\n",
+"  x *= 0x7feb352dU;\n",
+"  x ^= x >> 15;\n",
+"  x *= 0x846ca68bU;\n",
+"  x ^= x >> 16;\n",
+"  return x;\n",
+"}\n",
+/* kernels/conv.cl */
+"/* Convolution as GEMM, and pooling.  Images are NCHW.  A chunk of nb\n",
+"   samples starting at sample b0 is lowered to a column matrix\n",
+"   col[K, nb*P] (K = C*kh*kw rows, one column per output pixel of every\n",
+"   sample), so that one GEMM with the [O, K] weights covers the chunk. */\n",
+"\n",
+"__kernel void nn_im2col(int total, int nbP, int P, int OW, int C, int H, int W, int kh, int kw,\n",
+"                        int s, int p, __global const float *x, int x_off, __global float *col) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int k = idx / nbP, r = idx - k * nbP, b = r / P, q = r - b * P;\n",
+"  int oh = q / OW, ow = q - oh * OW;\n",
+"  int j = k % kw, i = (k / kw) % kh, ch = k / (kw * kh);\n",
+"  int h = oh * s - p + i, w = ow * s - p + j;\n",
+"  col[idx] = (h >= 0 && h < H && w >= 0 && w < W) ? x[x_off + ((size_t)(b * C + ch) * H + h) * W + w] : 0.0f;\n",
+"}\n",
+"\n",
+"/* dx[b0 + b] += the column entries that were read from each pixel:\n",
+"   one work-item per input pixel gathers, so no two write the same place */\n",
+"__kernel void nn_col2im_acc(int total, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,\n",
+"                            int s, int p, __global const float *col, __global float *dx, int dx_off) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int w = idx % W, h = (idx / W) % H, ch = (idx / (W * H)) % C, b = idx / (W * H * C);\n",
+"  float sum = 0.0f;\n",
+"  for (int i = 0; i < kh; i++) {\n",
+"    int t = h + p - i, oh = t / s;\n",
+"    if (t < 0 || t - oh * s != 0 || oh >= OH) continue;\n",
+"    for (int j = 0; j < kw; j++) {\n",
+"      int u = w + p - j, ow = u / s;\n",
+"      if (u < 0 || u - ow * s != 0 || ow >= OW) continue;\n",
+"      sum += col[(size_t)((ch * kh + i) * kw + j) * nbP + b * P + oh * OW + ow];\n",
+"    }\n",
+"  }\n",
+"  dx[dx_off + idx] += sum;\n",
+"}\n",
+"\n",
+"/* y[b0 + b, o, q] = out[o, b*P + q] (+ bias[o]) */\n",
+"__kernel void nn_conv_out(int total, int nbP, int P, int O, __global const float *out,\n",
+"                          __global const float *bias, __global float *y, int y_off) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int q = idx % P, o = (idx / P) % O, b = idx / (P * O);\n",
+"  float v = out[(size_t)o * nbP + b * P + q];\n",
+"  y[y_off + idx] = bias ? v + bias[o] : v;\n",
+"}\n",
+"\n",
+"/* dyt[o, b*P + q] = dy[b0 + b, o, q] */\n",
+"__kernel void nn_conv_dyt(int total, int nbP, int P, int O, __global const float *dy, int dy_off,\n",
+"                          __global float *dyt) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int q = idx % P, o = (idx / P) % O, b = idx / (P * O);\n",
+"  dyt[(size_t)o * nbP + b * P + q] = dy[dy_off + idx];\n",
+"}\n",
+"\n",
+"/* dst[c] += sum over samples b and positions q of src[b, c, q]: one\n",
+"   work-group per channel */\n",
+"__kernel void nn_channel_sum_acc(int n, int C, int S, __global const float *src, __global float *dst,\n",
+"                                 __local float *red) {\n",
+"  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  int cnt = n * S;\n",
+"  float s = 0.0f;\n",
+"  for (int e = l; e < cnt; e += ls) {\n",
+"    int b = e / S;\n",
+"    s += src[((size_t)b * C + c) * S + (e - b * S)];\n",
+"  }\n",
+"  s = nn_wg_sum(red, s);\n",
+"  if (l == 0) dst[c] += s;\n",
+"}\n",
+"\n",
+"/* Max pooling keeps, per output, the index of the winner inside its\n",
+"   input plane (exact as a float), the first one on ties. */\n",
+"__kernel void nn_maxpool_fwd(int total, int H, int W, int OH, int OW, int k, int s, int p,\n",
+"                             __global const float *x, __global float *y, __global float *arg) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int ow = idx % OW, oh = (idx / OW) % OH, pl = idx / (OW * OH);\n",
+"  __global const float *xp = x + (size_t)pl * H * W;\n",
+"  float best = -FLT_MAX;\n",
+"  int at = -1;\n",
+"  for (int i = 0; i < k; i++) {\n",
+"    int h = oh * s - p + i;\n",
+"    if (h < 0 || h >= H) continue;\n",
+"    for (int j = 0; j < k; j++) {\n",
+"      int w = ow * s - p + j;\n",
+"      if (w < 0 || w >= W) continue;\n",
+"      if (at < 0 || xp[h * W + w] > best) { best = xp[h * W + w]; at = h * W + w; }\n",
+"    }\n",
+"  }\n",
+"  y[idx] = best;\n",
+"  arg[idx] = (float)at;\n",
+"}\n",
+"\n",
+"/* range of outputs whose window covers input position v */\n",
+"void nn_pool_range(int v, int k, int s, int p, int out, int *lo, int *hi) {\n",
+"  int t = v + p - k + 1;\n",
+"  *lo = t <= 0 ? 0 : (t + s - 1) / s;\n",
+"  *hi = (v + p) / s;\n",
+"  if (*hi > out - 1) *hi = out - 1;\n",
+"}\n",
+"\n",
+"__kernel void nn_maxpool_bwd(int total, int H, int W, int OH, int OW, int k, int s, int p,\n",
+"                             __global const float *dy, __global const float *arg, __global float *dx) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int w = idx % W, h = (idx / W) % H, pl = idx / (W * H);\n",
+"  int oh0, oh1, ow0, ow1;\n",
+"  float here = (float)(h * W + w), sum = 0.0f;\n",
+"  nn_pool_range(h, k, s, p, OH, &oh0, &oh1);\n",
+"  nn_pool_range(w, k, s, p, OW, &ow0, &ow1);\n",
+"  for (int oh = oh0; oh <= oh1; oh++)\n",
+"    for (int ow = ow0; ow <= ow1; ow++) {\n",
+"      size_t o = ((size_t)pl * OH + oh) * OW + ow;\n",
+"      if (arg[o] == here) sum += dy[o];\n",
+"    }\n",
+"  dx[idx] += sum;\n",
+"}\n",
+"\n",
+"/* average pooling divides by k*k, padding included (as the CPU does) */\n",
+"__kernel void nn_avgpool_fwd(int total, int H, int W, int OH, int OW, int k, int s, int p,\n",
+"                             __global const float *x, __global float *y) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int ow = idx % OW, oh = (idx / OW) % OH, pl = idx / (OW * OH);\n",
+"  __global const float *xp = x + (size_t)pl * H * W;\n",
+"  float sum = 0.0f;\n",
+"  for (int i = 0; i < k; i++) {\n",
+"    int h = oh * s - p + i;\n",
+"    if (h < 0 || h >= H) continue;\n",
+"    for (int j = 0; j < k; j++) {\n",
+"      int w = ow * s - p + j;\n",
+"      if (w >= 0 && w < W) sum += xp[h * W + w];\n",
+"    }\n",
+"  }\n",
+"  y[idx] = sum * (1.0f / (float)(k * k));\n",
+"}\n",
+"\n",
+"__kernel void nn_avgpool_bwd(int total, int H, int W, int OH, int OW, int k, int s, int p,\n",
+"                             __global const float *dy, __global float *dx) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int w = idx % W, h = (idx / W) % H, pl = idx / (W * H);\n",
+"  int oh0, oh1, ow0, ow1;\n",
+"  float inv = 1.0f / (float)(k * k), sum = 0.0f;\n",
+"  nn_pool_range(h, k, s, p, OH, &oh0, &oh1);\n",
+"  nn_pool_range(w, k, s, p, OW, &ow0, &ow1);\n",
+"  for (int oh = oh0; oh <= oh1; oh++)\n",
+"    for (int ow = ow0; ow <= ow1; ow++) sum += dy[((size_t)pl * OH + oh) * OW + ow] * inv;\n",
+"  dx[idx] += sum;\n",
+"}\n",
+"\n",
+"/* global average pooling: one work-group per plane */\n",
+"__kernel void nn_gap_fwd(int hw, __global const float *x, __global float *y, __local float *red) {\n",
+"  int pl = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  float s = 0.0f;\n",
+"  for (int q = l; q < hw; q += ls) s += x[(size_t)pl * hw + q];\n",
+"  s = nn_wg_sum(red, s);\n",
+"  if (l == 0) y[pl] = s / (float)hw;\n",
+"}\n",
+"__kernel void nn_gap_bwd(int n, int hw, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += dy[i / hw] / (float)hw;\n",
+"}\n",
+/* kernels/elementwise.cl */
+"/* Element-wise ops.  Forward kernels write y; backward kernels ADD into\n",
+"   dx, as the CPU kernels do, so a value read by several ops receives the\n",
+"   sum of their gradients. */\n",
+"\n",
+"__kernel void nn_add_fwd(int n, __global const float *a, __global const float *b, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[i] = a[i] + b[i];\n",
+"}\n",
+"\n",
+"/* dx += s * dy (add, scale, reshape-free pass-throughs) */\n",
+"__kernel void nn_acc(int n, float s, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += dy[i] * s;\n",
+"}\n",
+"\n",
+"/* dx += dy (exactly, no multiply: residual add, dropout in eval mode) */\n",
+"__kernel void nn_acc1(int n, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += dy[i];\n",
+"}\n",
+"\n",
+"__kernel void nn_scale_fwd(int n, float s, __global const float *x, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[i] = x[i] * s;\n",
+"}\n",
+"\n",
+"/* y[row, j] += b[j] for rows of width `width` */\n",
+"__kernel void nn_bias_rows(int n, int width, __global const float *b, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[i] += b[i % width];\n",
+"}\n",
+"\n",
+"/* dst[j] += sum over rows of src[row, j]: one work-item per column */\n",
+"__kernel void nn_col_sum_acc(int rows, int cols, __global const float *src, __global float *dst) {\n",
+"  int j = get_global_id(0);\n",
+"  if (j >= cols) return;\n",
+"  float s = 0.0f;\n",
+"  for (int r = 0; r < rows; r++) s += src[(size_t)r * cols + j];\n",
+"  dst[j] += s;\n",
+"}\n",
+"\n",
+"__kernel void nn_relu_fwd(int n, __global const float *x, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n",
+"}\n",
+"__kernel void nn_relu_bwd(int n, __global const float *x, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n && x[i] > 0.0f) dx[i] += dy[i];\n",
+"}\n",
+"\n",
+"__kernel void nn_leaky_fwd(int n, float a, __global const float *x, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[i] = x[i] > 0.0f ? x[i] : a * x[i];\n",
+"}\n",
+"__kernel void nn_leaky_bwd(int n, float a, __global const float *x, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += x[i] > 0.0f ? dy[i] : a * dy[i];\n",
+"}\n",
+"\n",
+"/* gelu(x) = x * Phi(x), the exact (erf) form */\n",
+"__kernel void nn_gelu_fwd(int n, __global const float *x, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) { float v = x[i]; y[i] = 0.5f * v * (1.0f + erf(v * 0.70710678f)); }\n",
+"}\n",
+"__kernel void nn_gelu_bwd(int n, __global const float *x, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) {\n",
+"    float v = x[i], cdf = 0.5f * (1.0f + erf(v * 0.70710678f));\n",
+"    dx[i] += dy[i] * (cdf + v * 0.39894228f * exp(-0.5f * v * v));\n",
+"  }\n",
+"}\n",
+"\n",
+"__kernel void nn_sigmoid_fwd(int n, __global const float *x, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[i] = 1.0f / (1.0f + exp(-x[i]));\n",
+"}\n",
+"__kernel void nn_sigmoid_bwd(int n, __global const float *y, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += dy[i] * y[i] * (1.0f - y[i]);\n",
+"}\n",
+"\n",
+"__kernel void nn_tanh_fwd(int n, __global const float *x, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[i] = tanh(x[i]);\n",
+"}\n",
+"__kernel void nn_tanh_bwd(int n, __global const float *y, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += dy[i] * (1.0f - y[i] * y[i]);\n",
+"}\n",
+"\n",
+"/* Dropout: element i of a step keeps its value when a uniform number in\n",
+"   [0,1) drawn from (seed, i) is >= p; the mask holds 1/(1-p) or 0 and\n",
+"   stays in the workspace for the backward pass. */\n",
+"__kernel void nn_dropout_fwd(int n, float p, float keep, uint seed_a, uint seed_b,\n",
+"                             __global const float *x, __global float *mask, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= n) return;\n",
+"  uint h = nn_hash(nn_hash((uint)i ^ seed_a) + seed_b);\n",
+"  float u = (float)(h >> 8) * (1.0f / 16777216.0f), k = u >= p ? keep : 0.0f;\n",
+"  mask[i] = k;\n",
+"  y[i] = x[i] * k;\n",
+"}\n",
+"__kernel void nn_mul_acc(int n, __global const float *dy, __global const float *mask, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += dy[i] * mask[i];\n",
+"}\n",
+"\n",
+"/* concat along dim 0 of a sample: input k is a block of `part` floats per\n",
+"   sample at offset `off` of each output sample of `out` floats */\n",
+"__kernel void nn_concat_fwd(int n, int part, int out, int off, __global const float *x, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) y[(size_t)(i / part) * out + off + i % part] = x[i];\n",
+"}\n",
+"__kernel void nn_concat_bwd(int n, int part, int out, int off, __global const float *dy, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) dx[i] += dy[(size_t)(i / part) * out + off + i % part];\n",
+"}\n",
+/* kernels/loss.cl */
+"/* Losses and sums.  A loss writes per-sample or per-element terms, which\n",
+"   nn_sum_partial and nn_sum_final add up into the scalar output; the\n",
+"   backward kernels read the loss gradient dy[0] on the device. */\n",
+"\n",
+"/* partial[g] = sum (mode 0) or sum of squares (mode 1) of the elements\n",
+"   that work-group g visits (a grid-stride loop) */\n",
+"__kernel void nn_sum_partial(int n, int mode, __global const float *x, __global float *partial,\n",
+"                             __local float *red) {\n",
+"  int l = get_local_id(0), stride = get_global_size(0);\n",
+"  float s = 0.0f;\n",
+"  for (int i = get_global_id(0); i < n; i += stride) s += mode ? x[i] * x[i] : x[i];\n",
+"  s = nn_wg_sum(red, s);\n",
+"  if (l == 0) partial[get_group_id(0)] = s;\n",
+"}\n",
+"\n",
+"/* out[0] = scale * sum of `count` partial sums (one work-group) */\n",
+"__kernel void nn_sum_final(int count, float scale, __global const float *partial, __global float *out,\n",
+"                           __local float *red) {\n",
+"  int l = get_local_id(0), ls = get_local_size(0);\n",
+"  float s = 0.0f;\n",
+"  for (int i = l; i < count; i += ls) s += partial[i];\n",
+"  s = nn_wg_sum(red, s);\n",
+"  if (l == 0) out[0] = s * scale;\n",
+"}\n",
+"\n",
+"/* a label is a class index 0..C-1 stored as a float */\n",
+"int nn_bad_label(float lab, int C) { return !(lab >= 0.0f) || !(lab < (float)C) || lab != floor(lab); }\n",
+"\n",
+"/* Softmax cross entropy with label smoothing e, one work-group per sample:\n",
+"   probabilities into prob (kept for the backward pass) and the sample's\n",
+"   loss into rowloss.  Target distribution: (1-e)*onehot + e/C. */\n",
+"__kernel void nn_ce_rows(int C, float e, __global const float *z, __global const float *labels,\n",
+"                         __global float *prob, __global float *rowloss, __local float *red) {\n",
+"  int b = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  size_t o = (size_t)b * C;\n",
+"  float lab = labels[b], mx = -INFINITY, s = 0.0f, lse, loss = 0.0f;\n",
+"  int t = nn_bad_label(lab, C) ? -1 : (int)lab;\n",
+"  for (int j = l; j < C; j += ls) mx = fmax(mx, z[o + j]);\n",
+"  mx = nn_wg_max(red, mx);\n",
+"  for (int j = l; j < C; j += ls) s += exp(z[o + j] - mx);\n",
+"  lse = mx + log(nn_wg_sum(red, s));\n",
+"  for (int j = l; j < C; j += ls) {\n",
+"    prob[o + j] = exp(z[o + j] - lse);\n",
+"    loss -= ((j == t ? 1.0f - e : 0.0f) + e / (float)C) * (z[o + j] - lse);\n",
+"  }\n",
+"  loss = nn_wg_sum(red, loss);\n",
+"  if (l == 0) rowloss[b] = t < 0 ? 0.0f : loss;\n",
+"}\n",
+"\n",
+"/* records the first bad label, unless an earlier one is still unread:\n",
+"   flag = {sample, label, node id}, sample -1 when all were good */\n",
+"__kernel void nn_ce_check(int n, int C, float node_id, __global const float *labels, __global float *flag) {\n",
+"  if (get_global_id(0) != 0 || flag[0] >= 0.0f) return;\n",
+"  for (int b = 0; b < n; b++)\n",
+"    if (nn_bad_label(labels[b], C)) {\n",
+"      flag[0] = (float)b;\n",
+"      flag[1] = labels[b];\n",
+"      flag[2] = node_id;\n",
+"      return;\n",
+"    }\n",
+"}\n",
+"\n",
+"__kernel void nn_ce_bwd(int total, int C, float e, float scale, __global const float *dy,\n",
+"                        __global const float *labels, __global const float *prob, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= total) return;\n",
+"  int b = i / C, j = i - b * C;\n",
+"  float lab = labels[b], g = dy[0] * scale;\n",
+"  int t = nn_bad_label(lab, C) ? -1 : (int)lab;\n",
+"  dx[i] += g * (prob[i] - ((j == t ? 1.0f - e : 0.0f) + e / (float)C));\n",
+"}\n",
+"\n",
+"/* binary cross entropy on logits, stable form:\n",
+"   max(z,0) - z t + log(1 + exp(-|z|)) */\n",
+"__kernel void nn_bce_terms(int n, __global const float *z, __global const float *t, __global float *terms) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= n) return;\n",
+"  float v = z[i];\n",
+"  terms[i] = (v > 0.0f ? v : 0.0f) - v * t[i] + log1p(exp(-fabs(v)));\n",
+"}\n",
+"__kernel void nn_bce_bwd(int n, float scale, __global const float *dy, __global const float *z,\n",
+"                         __global const float *t, __global float *dz, __global float *dt) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= n) return;\n",
+"  float g = dy[0] * scale, v = z[i];\n",
+"  if (dz) dz[i] += g * (1.0f / (1.0f + exp(-v)) - t[i]);\n",
+"  if (dt) dt[i] -= g * v;\n",
+"}\n",
+"\n",
+"__kernel void nn_mse_terms(int n, __global const float *a, __global const float *b, __global float *terms) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= n) return;\n",
+"  float d = a[i] - b[i];\n",
+"  terms[i] = d * d;\n",
+"}\n",
+"__kernel void nn_mse_bwd(int n, float scale, __global const float *dy, __global const float *a,\n",
+"                         __global const float *b, __global float *da, __global float *db) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= n) return;\n",
+"  float d = 2.0f * dy[0] * scale * (a[i] - b[i]);\n",
+"  if (da) da[i] += d;\n",
+"  if (db) db[i] -= d;\n",
+"}\n",
+/* kernels/norm.cl */
+"/* Batch norm, layer norm and softmax: reductions over a channel or a row\n",
+"   by one work-group each. */\n",
+"\n",
+"/* Batch norm over channel c of x[n, C, S]: one work-group per channel.\n",
+"   Training: batch mean and 1/std into ws[c], ws[C + c], and the running\n",
+"   statistics move by `mom` (unbiased variance, as in PyTorch). */\n",
+"__kernel void nn_bn_stats(int n, int C, int S, float mom, float eps, __global const float *x,\n",
+"                          __global float *ws, __global float *rmean, __global float *rvar,\n",
+"                          __local float *red) {\n",
+"  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;\n",
+"  float s = 0.0f, ss = 0.0f, mu, var;\n",
+"  for (int e = l; e < cnt; e += ls) {\n",
+"    int b = e / S;\n",
+"    s += x[((size_t)b * C + c) * S + (e - b * S)];\n",
+"  }\n",
+"  mu = nn_wg_sum(red, s) / (float)cnt;\n",
+"  for (int e = l; e < cnt; e += ls) {\n",
+"    int b = e / S;\n",
+"    float d = x[((size_t)b * C + c) * S + (e - b * S)] - mu;\n",
+"    ss += d * d;\n",
+"  }\n",
+"  var = nn_wg_sum(red, ss) / (float)cnt;\n",
+"  if (l == 0) {\n",
+"    ws[c] = mu;\n",
+"    ws[C + c] = 1.0f / sqrt(var + eps);\n",
+"    rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;\n",
+"    rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1 ? var * (float)cnt / (float)(cnt - 1) : var);\n",
+"  }\n",
+"}\n",
+"\n",
+"/* eval mode: the running statistics */\n",
+"__kernel void nn_bn_eval_stats(int C, float eps, __global const float *rmean, __global const float *rvar,\n",
+"                               __global float *ws) {\n",
+"  int c = get_global_id(0);\n",
+"  if (c >= C) return;\n",
+"  ws[c] = rmean[c];\n",
+"  ws[C + c] = 1.0f / sqrt(rvar[c] + eps);\n",
+"}\n",
+"\n",
+"__kernel void nn_bn_apply(int total, int C, int S, __global const float *x, __global const float *gamma,\n",
+"                          __global const float *beta, __global const float *ws, __global float *y) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= total) return;\n",
+"  int c = (i / S) % C;\n",
+"  float a = gamma[c] * ws[C + c], sh = beta[c] - ws[c] * a;\n",
+"  y[i] = x[i] * a + sh;\n",
+"}\n",
+"\n",
+"/* per channel: sums[c] = sum dy, sums[C + c] = sum dy * xhat; they are\n",
+"   also the gradients of the shift and the scale */\n",
+"__kernel void nn_bn_bwd_reduce(int n, int C, int S, __global const float *x, __global const float *dy,\n",
+"                               __global const float *ws, __global float *dgamma, __global float *dbeta,\n",
+"                               __global float *sums, __local float *red) {\n",
+"  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;\n",
+"  float mu = ws[c], rs = ws[C + c], sdy = 0.0f, sdyx = 0.0f;\n",
+"  for (int e = l; e < cnt; e += ls) {\n",
+"    int b = e / S;\n",
+"    size_t i = ((size_t)b * C + c) * S + (e - b * S);\n",
+"    sdy += dy[i];\n",
+"    sdyx += dy[i] * (x[i] - mu) * rs;\n",
+"  }\n",
+"  sdy = nn_wg_sum(red, sdy);\n",
+"  sdyx = nn_wg_sum(red, sdyx);\n",
+"  if (l == 0) {\n",
+"    if (dgamma) dgamma[c] += sdyx;\n",
+"    if (dbeta) dbeta[c] += sdy;\n",
+"    sums[c] = sdy;\n",
+"    sums[C + c] = sdyx;\n",
+"  }\n",
+"}\n",
+"\n",
+"__kernel void nn_bn_bwd_dx(int total, int C, int S, int cnt, int training, __global const float *x,\n",
+"                           __global const float *dy, __global const float *gamma, __global const float *ws,\n",
+"                           __global const float *sums, __global float *dx) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= total) return;\n",
+"  int c = (i / S) % C;\n",
+"  float mu = ws[c], rs = ws[C + c], g = gamma[c];\n",
+"  if (training) {\n",
+"    float k = g * rs / (float)cnt;\n",
+"    dx[i] += k * ((float)cnt * dy[i] - sums[c] - (x[i] - mu) * rs * sums[C + c]);\n",
+"  } else {\n",
+"    dx[i] += g * rs * dy[i];\n",
+"  }\n",
+"}\n",
+"\n",
+"/* Layer norm over rows of D: one work-group per row; ws holds mean and\n",
+"   1/std of every row. */\n",
+"__kernel void nn_ln_fwd(int D, float eps, __global const float *x, __global const float *gamma,\n",
+"                        __global const float *beta, __global float *ws, __global float *y, __local float *red) {\n",
+"  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  __global const float *xr = x + (size_t)r * D;\n",
+"  float s = 0.0f, ss = 0.0f, mu, rs;\n",
+"  for (int j = l; j < D; j += ls) s += xr[j];\n",
+"  mu = nn_wg_sum(red, s) / (float)D;\n",
+"  for (int j = l; j < D; j += ls) ss += (xr[j] - mu) * (xr[j] - mu);\n",
+"  rs = 1.0f / sqrt(nn_wg_sum(red, ss) / (float)D + eps);\n",
+"  if (l == 0) { ws[2 * r] = mu; ws[2 * r + 1] = rs; }\n",
+"  for (int j = l; j < D; j += ls) y[(size_t)r * D + j] = (xr[j] - mu) * rs * gamma[j] + beta[j];\n",
+"}\n",
+"\n",
+"__kernel void nn_ln_bwd_dx(int D, __global const float *x, __global const float *dy, __global const float *gamma,\n",
+"                           __global const float *ws, __global float *dx, __local float *red) {\n",
+"  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  size_t o = (size_t)r * D;\n",
+"  float mu = ws[2 * r], rs = ws[2 * r + 1], sg = 0.0f, sgx = 0.0f, m1, m2;\n",
+"  for (int j = l; j < D; j += ls) {\n",
+"    float gj = dy[o + j] * gamma[j];\n",
+"    sg += gj;\n",
+"    sgx += gj * (x[o + j] - mu) * rs;\n",
+"  }\n",
+"  m1 = nn_wg_sum(red, sg) / (float)D;\n",
+"  m2 = nn_wg_sum(red, sgx) / (float)D;\n",
+"  for (int j = l; j < D; j += ls)\n",
+"    dx[o + j] += rs * (dy[o + j] * gamma[j] - m1 - (x[o + j] - mu) * rs * m2);\n",
+"}\n",
+"\n",
+"/* parameter gradients: one work-item per column sums over the rows */\n",
+"__kernel void nn_ln_bwd_params(int rows, int D, __global const float *x, __global const float *dy,\n",
+"                               __global const float *ws, __global float *dgamma, __global float *dbeta) {\n",
+"  int j = get_global_id(0);\n",
+"  if (j >= D) return;\n",
+"  float sg = 0.0f, sb = 0.0f;\n",
+"  for (int r = 0; r < rows; r++) {\n",
+"    size_t o = (size_t)r * D + j;\n",
+"    sg += dy[o] * (x[o] - ws[2 * r]) * ws[2 * r + 1];\n",
+"    sb += dy[o];\n",
+"  }\n",
+"  if (dgamma) dgamma[j] += sg;\n",
+"  if (dbeta) dbeta[j] += sb;\n",
+"}\n",
+"\n",
+"/* softmax over rows of D: one work-group per row */\n",
+"__kernel void nn_softmax_fwd(int D, __global const float *x, __global float *y, __local float *red) {\n",
+"  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  size_t o = (size_t)r * D;\n",
+"  float mx = -INFINITY, s = 0.0f;\n",
+"  for (int j = l; j < D; j += ls) mx = fmax(mx, x[o + j]);\n",
+"  mx = nn_wg_max(red, mx);\n",
+"  for (int j = l; j < D; j += ls) s += exp(x[o + j] - mx);\n",
+"  s = nn_wg_sum(red, s);\n",
+"  for (int j = l; j < D; j += ls) y[o + j] = exp(x[o + j] - mx) / s;\n",
+"}\n",
+"\n",
+"__kernel void nn_softmax_bwd(int D, __global const float *y, __global const float *dy, __global float *dx,\n",
+"                             __local float *red) {\n",
+"  int r = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  size_t o = (size_t)r * D;\n",
+"  float dot = 0.0f;\n",
+"  for (int j = l; j < D; j += ls) dot += dy[o + j] * y[o + j];\n",
+"  dot = nn_wg_sum(red, dot);\n",
+"  for (int j = l; j < D; j += ls) dx[o + j] += y[o + j] * (dy[o + j] - dot);\n",
+"}\n",
+/* kernels/optim.cl */
+"/* Optimizer updates and the weight-averaging helpers, the same math as\n",
+"   the CPU backend's nn__cpu_update: SGD (momentum, Nesterov), Adam and\n",
+"   RMSprop, with L2 or decoupled weight decay.  kind: 0 SGD, 1 Adam,\n",
+"   2 RMSprop (nn_opt_kind); bc1, bc2: Adam's bias corrections. */\n",
+"__kernel void nn_update(int n, int kind, int decoupled, int nesterov, float lr, float wd, float mom,\n",
+"                        float beta1, float beta2, float eps, float gs, float bc1, float bc2,\n",
+"                        __global float *w, __global const float *g, __global float *s1, __global float *s2) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= n) return;\n",
+"  float wi = w[i], gi = g[i] * gs, d;\n",
+"  if (decoupled) wi -= lr * wd * wi;\n",
+"  else gi += wd * wi;\n",
+"  if (kind == 0) {\n",
+"    if (mom != 0.0f) {\n",
+"      float m = mom * s1[i] + gi;\n",
+"      s1[i] = m;\n",
+"      gi = nesterov ? gi + mom * m : m;\n",
+"    }\n",
+"    wi -= lr * gi;\n",
+"  } else if (kind == 1) {\n",
+"    float m = beta1 * s1[i] + (1.0f - beta1) * gi, v = beta2 * s2[i] + (1.0f - beta2) * gi * gi;\n",
+"    s1[i] = m;\n",
+"    s2[i] = v;\n",
+"    wi -= lr * (m / bc1) / (sqrt(v / bc2) + eps);\n",
+"  } else {\n",
+"    float v = beta2 * s2[i] + (1.0f - beta2) * gi * gi;\n",
+"    s2[i] = v;\n",
+"    d = gi / (sqrt(v) + eps);\n",
+"    if (mom != 0.0f) { d = mom * s1[i] + d; s1[i] = d; }\n",
+"    wi -= lr * d;\n",
+"  }\n",
+"  w[i] = wi;\n",
+"}\n",
+"\n",
+"/* a += t * (b - a) */\n",
+"__kernel void nn_lerp(int n, float t, __global float *a, __global const float *b) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) a[i] += t * (b[i] - a[i]);\n",
+"}\n",
+"\n",
+"__kernel void nn_scale_inplace(int n, float s, __global float *x) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i < n) x[i] *= s;\n",
+"}\n",
+};
+static const nn__cl_file nn__cl_files[] = {
+  {"kernels/common.cl", 0, 44},
+  {"kernels/conv.cl", 44, 163},
+  {"kernels/elementwise.cl", 207, 117},
+  {"kernels/loss.cl", 324, 103},
+  {"kernels/norm.cl", 427, 153},
+  {"kernels/optim.cl", 580, 44},
+};
+/* END KERNELS */
+
+#define NN__CL_KERNELS(X)                                                                        \
+  X(add_fwd) X(acc) X(acc1) X(scale_fwd) X(bias_rows) X(col_sum_acc) X(relu_fwd) X(relu_bwd)     \
+  X(leaky_fwd) X(leaky_bwd) X(gelu_fwd) X(gelu_bwd) X(sigmoid_fwd) X(sigmoid_bwd) X(tanh_fwd)    \
+  X(tanh_bwd) X(dropout_fwd) X(mul_acc) X(concat_fwd) X(concat_bwd)                              \
+  X(im2col) X(col2im_acc) X(conv_out) X(conv_dyt) X(channel_sum_acc) X(maxpool_fwd)              \
+  X(maxpool_bwd) X(avgpool_fwd) X(avgpool_bwd) X(gap_fwd) X(gap_bwd)                             \
+  X(bn_stats) X(bn_eval_stats) X(bn_apply) X(bn_bwd_reduce) X(bn_bwd_dx) X(ln_fwd) X(ln_bwd_dx)  \
+  X(ln_bwd_params) X(softmax_fwd) X(softmax_bwd)                                                 \
+  X(sum_partial) X(sum_final) X(ce_rows) X(ce_check) X(ce_bwd) X(bce_terms) X(bce_bwd)           \
+  X(mse_terms) X(mse_bwd) X(update) X(lerp) X(scale_inplace)
+#define NN__CL_ENUM(name) NN__K_##name,
+enum { NN__CL_KERNELS(NN__CL_ENUM) NN__K_COUNT };
+#define NN__CL_NAME(name) "nn_" #name,
+static const char *const nn__cl_kernel_names[NN__K_COUNT] = { NN__CL_KERNELS(NN__CL_NAME) };
+
+#define NN__CL_PARTIALS 256     /* work-groups of a two-stage sum, at most */
+#define NN__CL_MAX_WG 256
+
+/* ======================================================================
+   Errors: OpenCL and CLBlast status codes by name
+   ====================================================================== */
+static const char *nn__cl_status(int e) {
+  switch (e) {
+  case 0: return "CL_SUCCESS";
+  case -1: return "CL_DEVICE_NOT_FOUND";
+  case -2: return "CL_DEVICE_NOT_AVAILABLE";
+  case -3: return "CL_COMPILER_NOT_AVAILABLE";
+  case -4: return "CL_MEM_OBJECT_ALLOCATION_FAILURE";
+  case -5: return "CL_OUT_OF_RESOURCES";
+  case -6: return "CL_OUT_OF_HOST_MEMORY";
+  case -7: return "CL_PROFILING_INFO_NOT_AVAILABLE";
+  case -8: return "CL_MEM_COPY_OVERLAP";
+  case -9: return "CL_IMAGE_FORMAT_MISMATCH";
+  case -10: return "CL_IMAGE_FORMAT_NOT_SUPPORTED";
+  case -11: return "CL_BUILD_PROGRAM_FAILURE";
+  case -12: return "CL_MAP_FAILURE";
+  case -13: return "CL_MISALIGNED_SUB_BUFFER_OFFSET";
+  case -14: return "CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST";
+  case -15: return "CL_COMPILE_PROGRAM_FAILURE";
+  case -16: return "CL_LINKER_NOT_AVAILABLE";
+  case -17: return "CL_LINK_PROGRAM_FAILURE";
+  case -30: return "CL_INVALID_VALUE";
+  case -31: return "CL_INVALID_DEVICE_TYPE";
+  case -32: return "CL_INVALID_PLATFORM";
+  case -33: return "CL_INVALID_DEVICE";
+  case -34: return "CL_INVALID_CONTEXT";
+  case -35: return "CL_INVALID_QUEUE_PROPERTIES";
+  case -36: return "CL_INVALID_COMMAND_QUEUE";
+  case -38: return "CL_INVALID_MEM_OBJECT";
+  case -42: return "CL_INVALID_BINARY";
+  case -43: return "CL_INVALID_BUILD_OPTIONS";
+  case -44: return "CL_INVALID_PROGRAM";
+  case -45: return "CL_INVALID_PROGRAM_EXECUTABLE";
+  case -46: return "CL_INVALID_KERNEL_NAME";
+  case -48: return "CL_INVALID_KERNEL";
+  case -49: return "CL_INVALID_ARG_INDEX";
+  case -50: return "CL_INVALID_ARG_VALUE";
+  case -51: return "CL_INVALID_ARG_SIZE";
+  case -52: return "CL_INVALID_KERNEL_ARGS";
+  case -53: return "CL_INVALID_WORK_DIMENSION";
+  case -54: return "CL_INVALID_WORK_GROUP_SIZE";
+  case -55: return "CL_INVALID_WORK_ITEM_SIZE";
+  case -56: return "CL_INVALID_GLOBAL_OFFSET";
+  case -58: return "CL_INVALID_EVENT";
+  case -59: return "CL_INVALID_OPERATION";
+  case -61: return "CL_INVALID_BUFFER_SIZE";
+  case -63: return "CL_INVALID_GLOBAL_WORK_SIZE";
+  case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+  case -1024: return "CLBlastNotImplemented";
+  case -1032: case -1033: case -1034: case -1035: case -1036: case -1037: case -1038: case -1039:
+    return "CLBlast invalid argument";
+  case -2041: return "CLBlastNoDoublePrecision";
+  case -2042: return "CLBlastNoHalfPrecision";
+  case -2043: return "CLBlastInvalidLocalMemUsage";
+  case -2044: return "CLBlastInvalidLocalThreadsTotal";
+  case -2045: return "CLBlastInvalidLocalThreadsDim";
+  case -2046: return "CLBlastInvalidOverrideKernel";
+  case -2047: return "CLBlastMissingOverrideParameter";
+  case -2048: return "CLBlastUnexpectedError";
+  default: return "unknown status";
+  }
+}
+
+/* ======================================================================
+   Device state, shared by the backends on one device
+   ====================================================================== */
+typedef struct nn__cl_dev {
+  struct nn__cl_dev *next;
+  int refs, shared;
+  int platform_index, device_index;
+  cl_platform_id platform;
+  cl_device_id device;
+  cl_context ctx;
+  cl_command_queue q;
+  cl_program prog;
+  cl_kernel k[NN__K_COUNT];
+  size_t wg;                        /* work-group size of 1-D launches */
+  cl_ulong max_alloc, global_mem, in_use;
+  char name[128], platform_name[128], driver[64];
+  int from_cache;
+  char cache_file[512];
+  cl_mem scratch[2];                /* lowering space, grown on first use */
+  size_t scratch_n[2];
+  size_t scratch_cap;               /* floats, for convolution chunks */
+  cl_mem partials, result;          /* two-stage sums */
+} nn__cl_dev;
+
+static nn__cl_dev *nn__cl_devs;     /* the shared ones */
+
+typedef struct nn__cl_impl {
+  nn__cl_dev *dev;
+  cl_mem ce_flag;                   /* {sample, label, node id} of a bad label */
+  int ce_pending;                   /* a cross entropy ran since the last read */
+  nn_model *ce_model;
+  size_t to_device, to_host;
+  long writes, reads;
+  char what[NN_NAME_LEN + 32];      /* what runs now, for error messages */
+} nn__cl_impl;
+
+#define NN__MEM(p) ((cl_mem)(void *)(p))
+
+static int nn__cl_fail(const nn__cl_dev *d, const char *what, cl_int e) {
+  return nn__fail("opencl [%s]: %s failed: %s (%d)", d->name, what, nn__cl_status(e), (int)e);
+}
+
+static cl_ulong nn__cl_mem_size(cl_mem m) {
+  size_t s = 0;
+  clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof s, &s, NULL);
+  return (cl_ulong)s;
+}
+static void nn__cl_free_mem(nn__cl_dev *d, cl_mem m) {
+  if (!m) return;
+  d->in_use -= nn__cl_mem_size(m);
+  clReleaseMemObject(m);
+}
+/* a zero-filled device buffer of `bytes`; NULL with the reason on failure */
+static cl_mem nn__cl_new_mem(nn__cl_dev *d, size_t bytes) {
+  cl_int e;
+  cl_mem m;
+  float zero = 0.0f;
+  char what[64];
+  if (bytes == 0) bytes = sizeof(float);
+  if (bytes > d->max_alloc) {
+    nn__fail("opencl [%s]: out of device memory: one buffer of %.1f MiB is more than the device allows "
+             "(CL_DEVICE_MAX_MEM_ALLOC_SIZE %.1f MiB)", d->name, bytes / 1048576.0, d->max_alloc / 1048576.0);
+    return NULL;
+  }
+  if (d->in_use + bytes > d->global_mem) {
+    nn__fail("opencl [%s]: out of device memory: %.1f MiB more with %.1f of %.1f MiB in use", d->name,
+             bytes / 1048576.0, d->in_use / 1048576.0, d->global_mem / 1048576.0);
+    return NULL;
+  }
+  m = clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+  if (!m || e != CL_SUCCESS) {
+    snprintf(what, sizeof what, "clCreateBuffer (%.1f MiB)", bytes / 1048576.0);
+    nn__cl_fail(d, what, e);
+    return NULL;
+  }
+  if ((e = clEnqueueFillBuffer(d->q, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL)) != CL_SUCCESS) {
+    clReleaseMemObject(m);
+    snprintf(what, sizeof what, "zeroing a new buffer (%.1f MiB)", bytes / 1048576.0);
+    nn__cl_fail(d, what, e);
+    return NULL;
+  }
+  d->in_use += bytes;
+  return m;
+}
+/* scratch space `which` of at least n floats; kept for later steps */
+static cl_mem nn__cl_scratch(nn__cl_dev *d, int which, size_t n) {
+  if (d->scratch_n[which] < n) {
+    nn__cl_free_mem(d, d->scratch[which]);
+    d->scratch[which] = NULL;
+    d->scratch_n[which] = 0;
+    if (!(d->scratch[which] = nn__cl_new_mem(d, n * sizeof(float)))) return NULL;
+    d->scratch_n[which] = n;
+  }
+  return d->scratch[which];
+}
+
+static void nn__cl_dev_release(nn__cl_dev *d) {
+  int i;
+  if (!d) return;
+  for (i = 0; i < NN__K_COUNT; i++) if (d->k[i]) clReleaseKernel(d->k[i]);
+  for (i = 0; i < 2; i++) if (d->scratch[i]) clReleaseMemObject(d->scratch[i]);
+  if (d->partials) clReleaseMemObject(d->partials);
+  if (d->result) clReleaseMemObject(d->result);
+  if (d->prog) clReleaseProgram(d->prog);
+  if (d->q) clReleaseCommandQueue(d->q);
+  if (d->ctx) clReleaseContext(d->ctx);
+  NN_FREE(d);
+}
+
+/* ======================================================================
+   Choosing the device
+   ====================================================================== */
+static void nn__cl_info_str(cl_platform_id p, cl_device_id dv, cl_uint what, char *buf, size_t len) {
+  buf[0] = 0;
+  if (p) clGetPlatformInfo(p, what, len, buf, NULL);
+  else clGetDeviceInfo(dv, what, len, buf, NULL);
+  buf[len - 1] = 0;
+}
+
+/* NN_OPENCL_DEVICE=P:D into *p, *d; 0 if set but malformed */
+static int nn__cl_env_device(int *p, int *d) {
+  const char *s = getenv("NN_OPENCL_DEVICE");
+  char *end;
+  long a, b;
+  if (!s || !*s) return 1;
+  a = strtol(s, &end, 10);
+  if (end == s || *end != ':') return nn__fail("opencl: NN_OPENCL_DEVICE='%s' is not PLATFORM:DEVICE (e.g. 0:0, see clinfo -l)", s);
+  s = end + 1;
+  b = strtol(s, &end, 10);
+  if (end == s || *end || a < 0 || b < 0 || a > 1000 || b > 1000)
+    return nn__fail("opencl: NN_OPENCL_DEVICE='%s' is not PLATFORM:DEVICE (e.g. 0:0, see clinfo -l)", getenv("NN_OPENCL_DEVICE"));
+  *p = (int)a;
+  *d = (int)b;
+  return 1;
+}
+
+static int nn__cl_pick(int pi, int di, nn__cl_dev *d) {
+  cl_platform_id plats[16];
+  cl_device_id devs[64];
+  cl_uint np = 0, nd = 0, i;
+  cl_int e = clGetPlatformIDs(16, plats, &np);
+  char names[256], one[64];
+  if (e == CL_PLATFORM_NOT_FOUND_KHR || (e == CL_SUCCESS && np == 0))
+    return nn__fail("opencl: no OpenCL platform found (clGetPlatformIDs: CL_PLATFORM_NOT_FOUND_KHR, -1001); "
+                    "install an OpenCL driver: an .icd file in /etc/OpenCL/vendors (pocl-opencl-icd for the CPU, "
+                    "or the GPU vendor's)");
+  if (e != CL_SUCCESS) return nn__fail("opencl: clGetPlatformIDs failed: %s (%d)", nn__cl_status(e), (int)e);
+  if (np > 16) np = 16;
+  if (pi < 0 && di < 0 && !nn__cl_env_device(&pi, &di)) return 0;
+  if (pi < 0 && di < 0) {  /* the first GPU, else the first device */
+    for (i = 0; i < np && pi < 0; i++) {
+      cl_uint j;
+      if (clGetDeviceIDs(plats[i], CL_DEVICE_TYPE_ALL, 64, devs, &nd) != CL_SUCCESS) continue;
+      for (j = 0; j < nd && j < 64; j++) {
+        cl_device_type t = 0;
+        clGetDeviceInfo(devs[j], CL_DEVICE_TYPE, sizeof t, &t, NULL);
+        if (t & CL_DEVICE_TYPE_GPU) { pi = (int)i; di = (int)j; break; }
+      }
+    }
+  }
+  if (pi < 0) pi = 0;
+  if (di < 0) di = 0;
+  if ((cl_uint)pi >= np) {
+    names[0] = 0;
+    for (i = 0; i < np; i++) {
+      char pn[48];
+      nn__cl_info_str(plats[i], NULL, CL_PLATFORM_NAME, pn, sizeof pn);
+      snprintf(one, sizeof one, "%s%u = '%s'", i ? ", " : "", i, pn);
+      if (strlen(names) + strlen(one) < sizeof names) strcat(names, one);
+    }
+    return nn__fail("opencl: there is no platform %d; %u found: %s", pi, np, names);
+  }
+  d->platform = plats[pi];
+  nn__cl_info_str(d->platform, NULL, CL_PLATFORM_NAME, d->platform_name, sizeof d->platform_name);
+  e = clGetDeviceIDs(d->platform, CL_DEVICE_TYPE_ALL, 64, devs, &nd);
+  if (e == CL_DEVICE_NOT_FOUND) nd = 0;
+  else if (e != CL_SUCCESS) return nn__fail("opencl: clGetDeviceIDs on platform %d ('%s') failed: %s (%d)", pi, d->platform_name, nn__cl_status(e), (int)e);
+  if (nd > 64) nd = 64;
+  if ((cl_uint)di >= nd)
+    return nn__fail("opencl: platform %d ('%s') has %u device%s; there is no device %d", pi, d->platform_name, nd,
+                    nd == 1 ? "" : "s", di);
+  d->device = devs[di];
+  d->platform_index = pi;
+  d->device_index = di;
+  nn__cl_info_str(NULL, d->device, CL_DEVICE_NAME, d->name, sizeof d->name);
+  nn__cl_info_str(NULL, d->device, CL_DRIVER_VERSION, d->driver, sizeof d->driver);
+  return 1;
+}
+
+/* ======================================================================
+   The program: built from the embedded sources, or loaded from the
+   disk cache (a file per device + driver + source hash)
+   ====================================================================== */
+static uint64_t nn__cl_fnv(uint64_t h, const char *s) {
+  for (; *s; s++) { h ^= (unsigned char)*s; h *= 0x100000001B3ULL; }
+  return h ^ 0xff;   /* separates consecutive strings */
+}
+
+static void nn__cl_cache_path(nn__cl_dev *d, const nn_opencl_config *c, const char *options) {
+  const char *dir = c->cache_dir, *env;
+  char pver[128], dver[128];
+  uint64_t h = 0xCBF29CE484222325ULL;
+  size_t i;
+  char base[400];
+  d->cache_file[0] = 0;
+  if (!dir) {
+    if ((env = getenv("NN_OPENCL_CACHE_DIR")) != NULL) dir = env;
+    else if ((env = getenv("XDG_CACHE_HOME")) != NULL && *env) { snprintf(base, sizeof base, "%s/nn_opencl", env); dir = base; }
+    else if ((env = getenv("HOME")) != NULL && *env) { snprintf(base, sizeof base, "%s/.cache/nn_opencl", env); dir = base; }
+    else return;
+  }
+  if (!*dir) return;
+  nn__cl_info_str(d->platform, NULL, CL_PLATFORM_VERSION, pver, sizeof pver);
+  nn__cl_info_str(NULL, d->device, CL_DEVICE_VERSION, dver, sizeof dver);
+  h = nn__cl_fnv(h, d->platform_name);
+  h = nn__cl_fnv(h, pver);
+  h = nn__cl_fnv(h, d->name);
+  h = nn__cl_fnv(h, dver);
+  h = nn__cl_fnv(h, d->driver);
+  h = nn__cl_fnv(h, options);
+  for (i = 0; i < sizeof nn__cl_source / sizeof nn__cl_source[0]; i++) h = nn__cl_fnv(h, nn__cl_source[i]);
+  if (c->extra_source) h = nn__cl_fnv(h, c->extra_source);
+  snprintf(d->cache_file, sizeof d->cache_file, "%s/kernels-%016llx.bin", dir, (unsigned long long)h);
+}
+
+/* mkdir -p of the directory part of path */
+static void nn__cl_make_dirs(const char *path) {
+  char buf[512];
+  size_t i;
+  snprintf(buf, sizeof buf, "%s", path);
+  for (i = 1; buf[i]; i++)
+    if (buf[i] == '/') {
+      buf[i] = 0;
+      NN__MKDIR(buf);
+      buf[i] = '/';
+    }
+}
+
+static int nn__cl_load_cached(nn__cl_dev *d, const char *options) {
+  FILE *f;
+  long size;
+  unsigned char *bin;
+  const unsigned char *bins[1];
+  size_t len;
+  cl_int e, status;
+  if (!d->cache_file[0] || !(f = fopen(d->cache_file, "rb"))) return 0;
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) { fclose(f); return 0; }
+  bin = (unsigned char *)NN_MALLOC((size_t)size);
+  if (!bin || fread(bin, 1, (size_t)size, f) != (size_t)size) { fclose(f); NN_FREE(bin); return 0; }
+  fclose(f);
+  len = (size_t)size;
+  bins[0] = bin;
+  d->prog = clCreateProgramWithBinary(d->ctx, 1, &d->device, &len, bins, &status, &e);
+  NN_FREE(bin);
+  if (e == CL_SUCCESS && status == CL_SUCCESS && clBuildProgram(d->prog, 1, &d->device, options, NULL, NULL) == CL_SUCCESS)
+    return 1;
+  if (d->prog) clReleaseProgram(d->prog);   /* stale or foreign: rebuild */
+  d->prog = NULL;
+  return 0;
+}
+
+static void nn__cl_store_cached(nn__cl_dev *d) {
+  size_t size = 0;
+  unsigned char *bin;
+  char tmp[530];
+  FILE *f;
+  int ok;
+  if (!d->cache_file[0] || clGetProgramInfo(d->prog, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL) != CL_SUCCESS ||
+      size == 0 || !(bin = (unsigned char *)NN_MALLOC(size)))
+    return;
+  if (clGetProgramInfo(d->prog, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS) {
+    nn__cl_make_dirs(d->cache_file);
+    snprintf(tmp, sizeof tmp, "%s.tmp", d->cache_file);
+    if ((f = fopen(tmp, "wb")) != NULL) {   /* another process may read the old one meanwhile */
+      ok = fwrite(bin, 1, size, f) == size;
+      ok = fclose(f) == 0 && ok;
+      remove(d->cache_file);
+      if (!ok || rename(tmp, d->cache_file) != 0) remove(tmp);
+    }
+  }
+  NN_FREE(bin);
+}
+
+static int nn__cl_build(nn__cl_dev *d, const nn_opencl_config *c) {
+  const char *options = "-cl-std=CL1.2";
+  const char **src;
+  size_t nsrc = sizeof nn__cl_source / sizeof nn__cl_source[0], i;
+  cl_int e;
+  nn__cl_cache_path(d, c, options);
+  if (nn__cl_load_cached(d, options)) { d->from_cache = 1; return 1; }
+  src = (const char **)NN_MALLOC((nsrc + 1) * sizeof *src);
+  if (!src) return nn__fail("out of memory");
+  for (i = 0; i < nsrc; i++) src[i] = nn__cl_source[i];
+  if (c->extra_source) src[nsrc++] = c->extra_source;
+  d->prog = clCreateProgramWithSource(d->ctx, (cl_uint)nsrc, src, NULL, &e);
+  NN_FREE(src);
+  if (e != CL_SUCCESS) return nn__cl_fail(d, "clCreateProgramWithSource", e);
+  e = clBuildProgram(d->prog, 1, &d->device, options, NULL, NULL);
+  if (e != CL_SUCCESS) {
+    char log[2048];
+    size_t len = 0;
+    log[0] = 0;
+    clGetProgramBuildInfo(d->prog, d->device, CL_PROGRAM_BUILD_LOG, sizeof log, log, &len);
+    log[sizeof log - 1] = 0;
+    return nn__fail("opencl [%s]: building the kernels failed: %s (%d); build log:\n%s", d->name, nn__cl_status(e), (int)e, log);
+  }
+  nn__cl_store_cached(d);
+  return 1;
+}
+
+/* ======================================================================
+   Opening a device: context, queue, program, kernels, limits, CLBlast
+   ====================================================================== */
+static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
+  cl_int e;
+  size_t wg = NN__CL_MAX_WG, item[3] = {0, 0, 0}, kwg;
+  cl_ulong local_mem = 0;
+  int i;
+  d->ctx = clCreateContext(NULL, 1, &d->device, NULL, NULL, &e);
+  if (e != CL_SUCCESS) return nn__cl_fail(d, "clCreateContext", e);
+  d->q = clCreateCommandQueue(d->ctx, d->device, 0, &e);
+  if (e != CL_SUCCESS) return nn__cl_fail(d, "clCreateCommandQueue", e);
+  clGetDeviceInfo(d->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL);
+  clGetDeviceInfo(d->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof d->global_mem, &d->global_mem, NULL);
+  clGetDeviceInfo(d->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
+  clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL);
+  clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item, item, NULL);
+  if (kwg < wg) wg = kwg;
+  if (item[0] && item[0] < wg) wg = item[0];
+  if (!nn__cl_build(d, c)) return 0;
+  for (i = 0; i < NN__K_COUNT; i++) {
+    d->k[i] = clCreateKernel(d->prog, nn__cl_kernel_names[i], &e);
+    if (e != CL_SUCCESS) return nn__cl_fail(d, nn__cl_kernel_names[i], e);
+    if (clGetKernelWorkGroupInfo(d->k[i], d->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) == CL_SUCCESS &&
+        kwg < wg)
+      wg = kwg;
+  }
+  while (wg > 1 && (size_t)local_mem < wg * sizeof(float)) wg /= 2;   /* one float per work-item */
+  for (d->wg = 1; d->wg * 2 <= wg; d->wg *= 2) {}
+  d->scratch_cap = (c->scratch_mb ? c->scratch_mb : 256) * (1024 * 1024 / sizeof(float));
+  if (!(d->partials = nn__cl_new_mem(d, NN__CL_PARTIALS * sizeof(float))) || !(d->result = nn__cl_new_mem(d, sizeof(float))))
+    return 0;
+  if (c->clblast_fill_cache) {
+    CLBlastStatusCode s = CLBlastFillCache(d->device);
+    if (s != CLBlastSuccess) return nn__cl_fail(d, "CLBlastFillCache", s);
+  } else {  /* compiles CLBlast's GEMM program now rather than in the first step */
+    CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, 1, 1, 1, 1.0f,
+                                       d->partials, 0, 1, d->partials, 1, 1, 0.0f, d->partials, 2, 1, &d->q, NULL);
+    if (s != CLBlastSuccess) return nn__cl_fail(d, "CLBlastSgemm (warm-up)", s);
+  }
+  if ((e = clFinish(d->q)) != CL_SUCCESS) return nn__cl_fail(d, "clFinish (start-up)", e);
+  return 1;
+}
+
+static nn__cl_dev *nn__cl_get_dev(const nn_opencl_config *c) {
+  nn__cl_dev *d = (nn__cl_dev *)nn__calloc(1, sizeof *d), *s;
+  if (!d) return NULL;
+  if (!nn__cl_pick(c->platform, c->device, d)) { NN_FREE(d); return NULL; }
+  d->shared = c->extra_source == NULL;
+  if (d->shared)
+    for (s = nn__cl_devs; s; s = s->next)
+      if (s->device == d->device) { NN_FREE(d); s->refs++; return s; }
+  if (!nn__cl_open(d, c)) { nn__cl_dev_release(d); return NULL; }
+  d->refs = 1;
+  if (d->shared) { d->next = nn__cl_devs; nn__cl_devs = d; }
+  return d;
+}
+static void nn__cl_put_dev(nn__cl_dev *d) {
+  nn__cl_dev **p;
+  if (--d->refs > 0) return;
+  for (p = &nn__cl_devs; *p; p = &(*p)->next)
+    if (*p == d) { *p = d->next; break; }
+  clFinish(d->q);
+  nn__cl_dev_release(d);
+}
+
+/* ======================================================================
+   Launching kernels
+   ====================================================================== */
+typedef struct nn__cl_call { nn__cl_impl *I; int kid; cl_uint arg; cl_int err; } nn__cl_call;
+
+static nn__cl_call nn__cl_begin(nn__cl_impl *I, int kid) {
+  nn__cl_call c;
+  c.I = I; c.kid = kid; c.arg = 0; c.err = CL_SUCCESS;
+  return c;
+}
+static void nn__cl_set(nn__cl_call *c, size_t size, const void *v) {
+  cl_int e = clSetKernelArg(c->I->dev->k[c->kid], c->arg++, size, v);
+  if (c->err == CL_SUCCESS) c->err = e;
+}
+static void nn__ai(nn__cl_call *c, int v) { nn__cl_set(c, sizeof v, &v); }
+static void nn__au(nn__cl_call *c, cl_uint v) { nn__cl_set(c, sizeof v, &v); }
+static void nn__af(nn__cl_call *c, float v) { nn__cl_set(c, sizeof v, &v); }
+static void nn__am(nn__cl_call *c, cl_mem v) { nn__cl_set(c, sizeof v, &v); }
+static void nn__al(nn__cl_call *c, size_t local) { nn__cl_set(c, local * sizeof(float), NULL); }
+
+/* global rounded up to whole work-groups of `local` */
+static int nn__cl_go(nn__cl_call *c, size_t global, size_t local) {
+  nn__cl_dev *d = c->I->dev;
+  char what[160];
+  global = (global + local - 1) / local * local;
+  if (c->err == CL_SUCCESS)
+    c->err = clEnqueueNDRangeKernel(d->q, d->k[c->kid], 1, NULL, &global, &local, 0, NULL, NULL);
+  if (c->err == CL_SUCCESS) return 1;
+  snprintf(what, sizeof what, "kernel %s (%s)", nn__cl_kernel_names[c->kid], c->I->what);
+  return nn__cl_fail(d, what, c->err);
+}
+static int nn__cl_elems(nn__cl_call *c, size_t n) { return nn__cl_go(c, n ? n : 1, c->I->dev->wg); }
+/* one work-group per row of `len` elements: the smallest power of two
+   that covers a row, within the device's limit */
+static size_t nn__cl_row_local(const nn__cl_dev *d, size_t len) {
+  size_t l = 8;
+  while (l < len && l < d->wg) l *= 2;
+  return l < d->wg ? l : d->wg;
+}
+static int nn__cl_groups(nn__cl_call *c, size_t groups, size_t local) { return nn__cl_go(c, groups * local, local); }
+
+static int nn__cl_gemm(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
+                       size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
+  CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
+                                     tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, alpha, A, ao, lda, B, bo,
+                                     ldb, beta, C, co, ldc, &I->dev->q, NULL);
+  char what[200];
+  if (s == CLBlastSuccess) return 1;
+  snprintf(what, sizeof what, "CLBlastSgemm %zux%zux%zu (%s)", M, N, K, I->what);
+  return nn__cl_fail(I->dev, what, s);
+}
+
+/* out[0] = scale * sum of x[0..n) (mode 0) or of squares (mode 1) */
+static int nn__cl_sum(nn__cl_impl *I, cl_mem x, size_t n, int mode, float scale, cl_mem out) {
+  nn__cl_dev *d = I->dev;
+  size_t groups = (n + d->wg - 1) / d->wg;
+  nn__cl_call c;
+  if (groups < 1) groups = 1;
+  if (groups > NN__CL_PARTIALS) groups = NN__CL_PARTIALS;
+  c = nn__cl_begin(I, NN__K_sum_partial);
+  nn__ai(&c, (int)n); nn__ai(&c, mode); nn__am(&c, x); nn__am(&c, d->partials); nn__al(&c, d->wg);
+  if (!nn__cl_groups(&c, groups, d->wg)) return 0;
+  c = nn__cl_begin(I, NN__K_sum_final);
+  nn__ai(&c, (int)groups); nn__af(&c, scale); nn__am(&c, d->partials); nn__am(&c, out); nn__al(&c, d->wg);
+  return nn__cl_groups(&c, 1, d->wg);
+}
+
+/* ======================================================================
+   Ops: the device version of every entry of nn.h's op table
+   ====================================================================== */
+typedef struct nn__cl_ctx {
+  nn__cl_impl *I;
+  nn_model *m;
+  const nn_node *node;
+  int n, training;
+  cl_mem x[NN_MAX_INPUTS], dx[NN_MAX_INPUTS], y, dy, ws;
+} nn__cl_ctx;
+
+static size_t nn__cl_len(const nn__cl_ctx *c, const nn_node *n) { return n->batched ? (size_t)c->n * nn__per(n) : nn__per(n); }
+static float nn__cl_loss_scale(const nn__cl_ctx *c, size_t count) { return c->node->ip[0] == NN_SUM ? 1.0f : 1.0f / (float)count; }
+#define NN__CIN(c, i) ((c)->node->in[i])
+
+/* a 1-D element-wise kernel over n with arguments (n, [f], buffers...) */
+static int nn__cl_map(nn__cl_ctx *c, int kid, size_t n, int nf, float f, cl_mem a, cl_mem b, cl_mem o) {
+  nn__cl_call k = nn__cl_begin(c->I, kid);
+  nn__ai(&k, (int)n);
+  if (nf) nn__af(&k, f);
+  nn__am(&k, a);
+  if (b) nn__am(&k, b);
+  if (o) nn__am(&k, o);
+  return nn__cl_elems(&k, n);
+}
+
+/* ---- dense: y = x W^T + b over the last dimension ---- */
+static int nn__cl_dense_fwd(nn__cl_ctx *c) {
+  size_t in = (size_t)NN__LAST(NN__CIN(c, 0)), out = (size_t)NN__LAST(c->node), rows = nn__cl_len(c, NN__CIN(c, 0)) / in;
+  nn__cl_call k;
+  if (!nn__cl_gemm(c->I, 0, 1, rows, out, in, 1.0f, c->x[0], 0, in, c->x[1], 0, in, 0.0f, c->y, 0, out)) return 0;
+  if (!c->x[2]) return 1;
+  k = nn__cl_begin(c->I, NN__K_bias_rows);
+  nn__ai(&k, (int)(rows * out)); nn__ai(&k, (int)out); nn__am(&k, c->x[2]); nn__am(&k, c->y);
+  return nn__cl_elems(&k, rows * out);
+}
+static int nn__cl_dense_bwd(nn__cl_ctx *c) {
+  size_t in = (size_t)NN__LAST(NN__CIN(c, 0)), out = (size_t)NN__LAST(c->node), rows = nn__cl_len(c, NN__CIN(c, 0)) / in;
+  nn__cl_call k;
+  if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, in, out, 1.0f, c->dy, 0, out, c->x[1], 0, in, 1.0f, c->dx[0], 0, in)) return 0;
+  if (c->dx[1] && !nn__cl_gemm(c->I, 1, 0, out, in, rows, 1.0f, c->dy, 0, out, c->x[0], 0, in, 1.0f, c->dx[1], 0, in)) return 0;
+  if (!c->dx[2]) return 1;
+  k = nn__cl_begin(c->I, NN__K_col_sum_acc);
+  nn__ai(&k, (int)rows); nn__ai(&k, (int)out); nn__am(&k, c->dy); nn__am(&k, c->dx[2]);
+  return nn__cl_elems(&k, out);
+}
+
+/* ---- conv2d: chunks of samples lowered to col[K, nb*P], one GEMM each ----
+   ip: kh, kw, stride, pad; K = C*kh*kw, P = OH*OW. */
+typedef struct nn__cl_conv_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn__cl_conv_dims;
+static nn__cl_conv_dims nn__cl_conv_get(const nn_node *n) {
+  nn__cl_conv_dims d;
+  const nn_node *x = n->in[0];
+  d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
+  d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
+  d.kh = n->ip[0]; d.kw = n->ip[1]; d.s = n->ip[2]; d.p = n->ip[3];
+  d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
+  return d;
+}
+static int nn__cl_conv_chunk(const nn__cl_ctx *c, const nn__cl_conv_dims *d) {
+  size_t per = (size_t)(d->K + d->O) * d->P, nb = c->I->dev->scratch_cap / (per ? per : 1);
+  if (nb < 1) nb = 1;
+  if (nb > (size_t)c->m->max_batch) nb = (size_t)c->m->max_batch;
+  return (int)nb;
+}
+static int nn__cl_im2col(nn__cl_ctx *c, const nn__cl_conv_dims *d, int b0, int cnt, cl_mem col) {
+  nn__cl_call k = nn__cl_begin(c->I, NN__K_im2col);
+  size_t total = (size_t)d->K * cnt * d->P;
+  nn__ai(&k, (int)total); nn__ai(&k, cnt * d->P); nn__ai(&k, d->P); nn__ai(&k, d->OW); nn__ai(&k, d->C);
+  nn__ai(&k, d->H); nn__ai(&k, d->W); nn__ai(&k, d->kh); nn__ai(&k, d->kw); nn__ai(&k, d->s); nn__ai(&k, d->p);
+  nn__am(&k, c->x[0]); nn__ai(&k, b0 * d->C * d->H * d->W); nn__am(&k, col);
+  return nn__cl_elems(&k, total);
+}
+static int nn__cl_conv_fwd(nn__cl_ctx *c) {
+  nn__cl_conv_dims d = nn__cl_conv_get(c->node);
+  int nb = nn__cl_conv_chunk(c, &d), b0;
+  cl_mem col = nn__cl_scratch(c->I->dev, 0, (size_t)d.K * nb * d.P), out = nn__cl_scratch(c->I->dev, 1, (size_t)d.O * nb * d.P);
+  if (!col || !out) return 0;
+  for (b0 = 0; b0 < c->n; b0 += nb) {
+    int cnt = c->n - b0 < nb ? c->n - b0 : nb;
+    size_t np = (size_t)cnt * d.P, total = (size_t)d.O * np;
+    nn__cl_call k;
+    if (!nn__cl_im2col(c, &d, b0, cnt, col) ||
+        !nn__cl_gemm(c->I, 0, 0, d.O, np, d.K, 1.0f, c->x[1], 0, d.K, col, 0, np, 0.0f, out, 0, np)) return 0;
+    k = nn__cl_begin(c->I, NN__K_conv_out);
+    nn__ai(&k, (int)total); nn__ai(&k, (int)np); nn__ai(&k, d.P); nn__ai(&k, d.O); nn__am(&k, out);
+    nn__am(&k, c->x[2]); nn__am(&k, c->y); nn__ai(&k, b0 * d.O * d.P);
+    if (!nn__cl_elems(&k, total)) return 0;
+  }
+  return 1;
+}
+static int nn__cl_conv_bwd(nn__cl_ctx *c) {
+  nn__cl_conv_dims d = nn__cl_conv_get(c->node);
+  int nb = nn__cl_conv_chunk(c, &d), b0;
+  cl_mem col, dyt;
+  nn__cl_call k;
+  if (c->dx[0] || c->dx[1]) {
+    if (!(col = nn__cl_scratch(c->I->dev, 0, (size_t)d.K * nb * d.P)) || !(dyt = nn__cl_scratch(c->I->dev, 1, (size_t)d.O * nb * d.P)))
+      return 0;
+    for (b0 = 0; b0 < c->n; b0 += nb) {
+      int cnt = c->n - b0 < nb ? c->n - b0 : nb;
+      size_t np = (size_t)cnt * d.P, total = (size_t)d.O * np;
+      k = nn__cl_begin(c->I, NN__K_conv_dyt);
+      nn__ai(&k, (int)total); nn__ai(&k, (int)np); nn__ai(&k, d.P); nn__ai(&k, d.O); nn__am(&k, c->dy);
+      nn__ai(&k, b0 * d.O * d.P); nn__am(&k, dyt);
+      if (!nn__cl_elems(&k, total)) return 0;
+      if (c->dx[1] && (!nn__cl_im2col(c, &d, b0, cnt, col) ||
+                       !nn__cl_gemm(c->I, 0, 1, d.O, d.K, np, 1.0f, dyt, 0, np, col, 0, np, 1.0f, c->dx[1], 0, d.K)))
+        return 0;
+      if (c->dx[0]) {
+        total = (size_t)cnt * d.C * d.H * d.W;
+        if (!nn__cl_gemm(c->I, 1, 0, d.K, np, d.O, 1.0f, c->x[1], 0, d.K, dyt, 0, np, 0.0f, col, 0, np)) return 0;
+        k = nn__cl_begin(c->I, NN__K_col2im_acc);
+        nn__ai(&k, (int)total); nn__ai(&k, (int)np); nn__ai(&k, d.P); nn__ai(&k, d.OH); nn__ai(&k, d.OW);
+        nn__ai(&k, d.C); nn__ai(&k, d.H); nn__ai(&k, d.W); nn__ai(&k, d.kh); nn__ai(&k, d.kw); nn__ai(&k, d.s);
+        nn__ai(&k, d.p); nn__am(&k, col); nn__am(&k, c->dx[0]); nn__ai(&k, b0 * d.C * d.H * d.W);
+        if (!nn__cl_elems(&k, total)) return 0;
+      }
+    }
+  }
+  if (!c->dx[2]) return 1;
+  k = nn__cl_begin(c->I, NN__K_channel_sum_acc);
+  nn__ai(&k, c->n); nn__ai(&k, d.O); nn__ai(&k, d.P); nn__am(&k, c->dy); nn__am(&k, c->dx[2]);
+  nn__al(&k, nn__cl_row_local(c->I->dev, (size_t)c->n * d.P));
+  return nn__cl_groups(&k, (size_t)d.O, nn__cl_row_local(c->I->dev, (size_t)c->n * d.P));
+}
+
+/* ---- pooling: ip: k, stride, pad ---- */
+static int nn__cl_pool(nn__cl_ctx *c, int kid, int backward) {
+  const nn_node *x = NN__CIN(c, 0);
+  int H = x->shape.dim[1], W = x->shape.dim[2], OH = c->node->shape.dim[1], OW = c->node->shape.dim[2];
+  size_t planes = (size_t)c->n * x->shape.dim[0], total = planes * (backward ? (size_t)H * W : (size_t)OH * OW);
+  nn__cl_call k = nn__cl_begin(c->I, kid);
+  nn__ai(&k, (int)total); nn__ai(&k, H); nn__ai(&k, W); nn__ai(&k, OH); nn__ai(&k, OW);
+  nn__ai(&k, c->node->ip[0]); nn__ai(&k, c->node->ip[1]); nn__ai(&k, c->node->ip[2]);
+  if (!backward) {
+    nn__am(&k, c->x[0]); nn__am(&k, c->y);
+    if (kid == NN__K_maxpool_fwd) nn__am(&k, c->ws);
+  } else {
+    nn__am(&k, c->dy);
+    if (kid == NN__K_maxpool_bwd) nn__am(&k, c->ws);
+    nn__am(&k, c->dx[0]);
+  }
+  return nn__cl_elems(&k, total);
+}
+static int nn__cl_gap_fwd(nn__cl_ctx *c) {
+  const nn_node *x = NN__CIN(c, 0);
+  size_t planes = (size_t)c->n * x->shape.dim[0], hw = (size_t)x->shape.dim[1] * x->shape.dim[2];
+  size_t local = nn__cl_row_local(c->I->dev, hw);
+  nn__cl_call k = nn__cl_begin(c->I, NN__K_gap_fwd);
+  nn__ai(&k, (int)hw); nn__am(&k, c->x[0]); nn__am(&k, c->y); nn__al(&k, local);
+  return nn__cl_groups(&k, planes, local);
+}
+static int nn__cl_gap_bwd(nn__cl_ctx *c) {
+  const nn_node *x = NN__CIN(c, 0);
+  size_t n = nn__cl_len(c, x);
+  nn__cl_call k = nn__cl_begin(c->I, NN__K_gap_bwd);
+  nn__ai(&k, (int)n); nn__ai(&k, x->shape.dim[1] * x->shape.dim[2]); nn__am(&k, c->dy); nn__am(&k, c->dx[0]);
+  return nn__cl_elems(&k, n);
+}
+
+/* ---- batch norm: inputs x, weight, bias, running mean, running var ---- */
+static int nn__cl_bn_fwd(nn__cl_ctx *c) {
+  int C = c->node->shape.dim[0], S = (int)(nn__per(c->node) / (size_t)C);
+  size_t total = (size_t)c->n * C * S, local = nn__cl_row_local(c->I->dev, (size_t)c->n * S);
+  nn__cl_call k;
+  if (c->training) {
+    k = nn__cl_begin(c->I, NN__K_bn_stats);
+    nn__ai(&k, c->n); nn__ai(&k, C); nn__ai(&k, S); nn__af(&k, c->node->fp[0]); nn__af(&k, c->node->fp[1]);
+    nn__am(&k, c->x[0]); nn__am(&k, c->ws); nn__am(&k, c->x[3]); nn__am(&k, c->x[4]); nn__al(&k, local);
+    if (!nn__cl_groups(&k, (size_t)C, local)) return 0;
+  } else {
+    k = nn__cl_begin(c->I, NN__K_bn_eval_stats);
+    nn__ai(&k, C); nn__af(&k, c->node->fp[1]); nn__am(&k, c->x[3]); nn__am(&k, c->x[4]); nn__am(&k, c->ws);
+    if (!nn__cl_elems(&k, (size_t)C)) return 0;
+  }
+  k = nn__cl_begin(c->I, NN__K_bn_apply);
+  nn__ai(&k, (int)total); nn__ai(&k, C); nn__ai(&k, S); nn__am(&k, c->x[0]); nn__am(&k, c->x[1]);
+  nn__am(&k, c->x[2]); nn__am(&k, c->ws); nn__am(&k, c->y);
+  return nn__cl_elems(&k, total);
+}
+static int nn__cl_bn_bwd(nn__cl_ctx *c) {
+  int C = c->node->shape.dim[0], S = (int)(nn__per(c->node) / (size_t)C);
+  size_t total = (size_t)c->n * C * S, local = nn__cl_row_local(c->I->dev, (size_t)c->n * S);
+  cl_mem sums = nn__cl_scratch(c->I->dev, 0, 2 * (size_t)C);
+  nn__cl_call k;
+  if (!sums) return 0;
+  k = nn__cl_begin(c->I, NN__K_bn_bwd_reduce);
+  nn__ai(&k, c->n); nn__ai(&k, C); nn__ai(&k, S); nn__am(&k, c->x[0]); nn__am(&k, c->dy); nn__am(&k, c->ws);
+  nn__am(&k, c->dx[1]); nn__am(&k, c->dx[2]); nn__am(&k, sums); nn__al(&k, local);
+  if (!nn__cl_groups(&k, (size_t)C, local)) return 0;
+  if (!c->dx[0]) return 1;
+  k = nn__cl_begin(c->I, NN__K_bn_bwd_dx);
+  nn__ai(&k, (int)total); nn__ai(&k, C); nn__ai(&k, S); nn__ai(&k, c->n * S); nn__ai(&k, c->training);
+  nn__am(&k, c->x[0]); nn__am(&k, c->dy); nn__am(&k, c->x[1]); nn__am(&k, c->ws); nn__am(&k, sums); nn__am(&k, c->dx[0]);
+  return nn__cl_elems(&k, total);
+}
+
+/* ---- layer norm over the last dimension ---- */
+static int nn__cl_ln_fwd(nn__cl_ctx *c) {
+  int D = NN__LAST(c->node);
+  size_t rows = nn__cl_len(c, c->node) / (size_t)D, local = nn__cl_row_local(c->I->dev, (size_t)D);
+  nn__cl_call k = nn__cl_begin(c->I, NN__K_ln_fwd);
+  nn__ai(&k, D); nn__af(&k, c->node->fp[0]); nn__am(&k, c->x[0]); nn__am(&k, c->x[1]); nn__am(&k, c->x[2]);
+  nn__am(&k, c->ws); nn__am(&k, c->y); nn__al(&k, local);
+  return nn__cl_groups(&k, rows, local);
+}
+static int nn__cl_ln_bwd(nn__cl_ctx *c) {
+  int D = NN__LAST(c->node);
+  size_t rows = nn__cl_len(c, c->node) / (size_t)D, local = nn__cl_row_local(c->I->dev, (size_t)D);
+  nn__cl_call k;
+  if (c->dx[0]) {
+    k = nn__cl_begin(c->I, NN__K_ln_bwd_dx);
+    nn__ai(&k, D); nn__am(&k, c->x[0]); nn__am(&k, c->dy); nn__am(&k, c->x[1]); nn__am(&k, c->ws);
+    nn__am(&k, c->dx[0]); nn__al(&k, local);
+    if (!nn__cl_groups(&k, rows, local)) return 0;
+  }
+  if (!c->dx[1] && !c->dx[2]) return 1;
+  k = nn__cl_begin(c->I, NN__K_ln_bwd_params);
+  nn__ai(&k, (int)rows); nn__ai(&k, D); nn__am(&k, c->x[0]); nn__am(&k, c->dy); nn__am(&k, c->ws);
+  nn__am(&k, c->dx[1]); nn__am(&k, c->dx[2]);
+  return nn__cl_elems(&k, (size_t)D);
+}
+
+/* ---- dropout: the mask of the step stays in the workspace ---- */
+static int nn__cl_dropout_fwd(nn__cl_ctx *c) {
+  size_t n = nn__cl_len(c, c->node);
+  float p = c->node->fp[0];
+  nn__cl_call k;
+  cl_int e;
+  if (!c->training || p <= 0) {
+    e = clEnqueueCopyBuffer(c->I->dev->q, c->x[0], c->y, 0, 0, n * sizeof(float), 0, NULL, NULL);
+    return e == CL_SUCCESS ? 1 : nn__cl_fail(c->I->dev, c->I->what, e);
+  }
+  k = nn__cl_begin(c->I, NN__K_dropout_fwd);
+  nn__ai(&k, (int)n); nn__af(&k, p); nn__af(&k, 1.0f / (1.0f - p));
+  nn__au(&k, nn_rng_u32(&c->m->rng)); nn__au(&k, nn_rng_u32(&c->m->rng));
+  nn__am(&k, c->x[0]); nn__am(&k, c->ws); nn__am(&k, c->y);
+  return nn__cl_elems(&k, n);
+}
+static int nn__cl_dropout_bwd(nn__cl_ctx *c) {
+  size_t n = nn__cl_len(c, c->node);
+  if (!c->training || c->node->fp[0] <= 0) return nn__cl_map(c, NN__K_acc1, n, 0, 0, c->dy, c->dx[0], NULL);
+  return nn__cl_map(c, NN__K_mul_acc, n, 0, 0, c->dy, c->ws, c->dx[0]);
+}
+
+/* ---- concat along dim 0 of a sample ---- */
+static int nn__cl_concat(nn__cl_ctx *c, int backward) {
+  size_t out = nn__per(c->node), off = 0;
+  int i;
+  for (i = 0; i < c->node->n_in; i++) {
+    size_t part = nn__per(NN__CIN(c, i)), n = (size_t)c->n * part;
+    if (!backward || c->dx[i]) {
+      nn__cl_call k = nn__cl_begin(c->I, backward ? NN__K_concat_bwd : NN__K_concat_fwd);
+      nn__ai(&k, (int)n); nn__ai(&k, (int)part); nn__ai(&k, (int)out); nn__ai(&k, (int)off);
+      nn__am(&k, backward ? c->dy : c->x[i]); nn__am(&k, backward ? c->dx[i] : c->y);
+      if (!nn__cl_elems(&k, n)) return 0;
+    }
+    off += part;
+  }
+  return 1;
+}
+
+/* ---- softmax over the last dimension ---- */
+static int nn__cl_softmax(nn__cl_ctx *c, int backward) {
+  int D = NN__LAST(c->node);
+  size_t rows = nn__cl_len(c, c->node) / (size_t)D, local = nn__cl_row_local(c->I->dev, (size_t)D);
+  nn__cl_call k = nn__cl_begin(c->I, backward ? NN__K_softmax_bwd : NN__K_softmax_fwd);
+  nn__ai(&k, D);
+  if (backward) { nn__am(&k, c->y); nn__am(&k, c->dy); nn__am(&k, c->dx[0]); }
+  else { nn__am(&k, c->x[0]); nn__am(&k, c->y); }
+  nn__al(&k, local);
+  return nn__cl_groups(&k, rows, local);
+}
+
+/* ---- losses ---- */
+static int nn__cl_ce_fwd(nn__cl_ctx *c) {
+  int C = (int)nn__per(NN__CIN(c, 0));
+  size_t local = nn__cl_row_local(c->I->dev, (size_t)C);
+  cl_mem rowloss = nn__cl_scratch(c->I->dev, 0, (size_t)c->m->max_batch);
+  nn__cl_call k;
+  if (!rowloss) return 0;
+  k = nn__cl_begin(c->I, NN__K_ce_rows);
+  nn__ai(&k, C); nn__af(&k, c->node->fp[0]); nn__am(&k, c->x[0]); nn__am(&k, c->x[1]); nn__am(&k, c->ws);
+  nn__am(&k, rowloss); nn__al(&k, local);
+  if (!nn__cl_groups(&k, (size_t)c->n, local) ||
+      !nn__cl_sum(c->I, rowloss, (size_t)c->n, 0, nn__cl_loss_scale(c, (size_t)c->n), c->y)) return 0;
+  k = nn__cl_begin(c->I, NN__K_ce_check);
+  nn__ai(&k, c->n); nn__ai(&k, C); nn__af(&k, (float)c->node->id); nn__am(&k, c->x[1]); nn__am(&k, c->I->ce_flag);
+  if (!nn__cl_go(&k, 1, 1)) return 0;
+  c->I->ce_pending = 1;
+  c->I->ce_model = c->m;
+  return 1;
+}
+static int nn__cl_ce_bwd(nn__cl_ctx *c) {
+  int C = (int)nn__per(NN__CIN(c, 0));
+  size_t total = (size_t)c->n * C;
+  nn__cl_call k = nn__cl_begin(c->I, NN__K_ce_bwd);
+  nn__ai(&k, (int)total); nn__ai(&k, C); nn__af(&k, c->node->fp[0]); nn__af(&k, nn__cl_loss_scale(c, (size_t)c->n));
+  nn__am(&k, c->dy); nn__am(&k, c->x[1]); nn__am(&k, c->ws); nn__am(&k, c->dx[0]);
+  return nn__cl_elems(&k, total);
+}
+/* bce and mse: per-element terms, then their scaled sum */
+static int nn__cl_pair_loss_fwd(nn__cl_ctx *c, int kid) {
+  size_t n = nn__cl_len(c, NN__CIN(c, 0));
+  cl_mem terms = nn__cl_scratch(c->I->dev, 0, (size_t)c->m->max_batch * nn__per(NN__CIN(c, 0)));
+  if (!terms || !nn__cl_map(c, kid, n, 0, 0, c->x[0], c->x[1], terms)) return 0;
+  return nn__cl_sum(c->I, terms, n, 0, nn__cl_loss_scale(c, n), c->y);
+}
+static int nn__cl_pair_loss_bwd(nn__cl_ctx *c, int kid) {
+  size_t n = nn__cl_len(c, NN__CIN(c, 0));
+  nn__cl_call k = nn__cl_begin(c->I, kid);
+  nn__ai(&k, (int)n); nn__af(&k, nn__cl_loss_scale(c, n)); nn__am(&k, c->dy); nn__am(&k, c->x[0]);
+  nn__am(&k, c->x[1]); nn__am(&k, c->dx[0]); nn__am(&k, c->dx[1]);
+  return nn__cl_elems(&k, n);
+}
+
+static int nn__cl_supports(nn_backend *b, const nn_node *node) {
+  (void)b;
+  switch (node->op) {
+  case NN_OP_INPUT: case NN_OP_PARAM: case NN_OP_RESHAPE:
+  case NN_OP_DENSE: case NN_OP_CONV2D: case NN_OP_MAXPOOL2D: case NN_OP_AVGPOOL2D:
+  case NN_OP_GLOBAL_AVGPOOL: case NN_OP_BATCHNORM: case NN_OP_LAYERNORM: case NN_OP_DROPOUT:
+  case NN_OP_ADD: case NN_OP_CONCAT: case NN_OP_SCALE:
+  case NN_OP_RELU: case NN_OP_LEAKY_RELU: case NN_OP_GELU: case NN_OP_SIGMOID: case NN_OP_TANH:
+  case NN_OP_SOFTMAX:
+  case NN_OP_CROSS_ENTROPY: case NN_OP_BCE_LOGITS: case NN_OP_MSE:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* kernel arguments are int: every length must fit */
+static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, const char *phase, nn__cl_ctx *c) {
+  int i;
+  memset(c, 0, sizeof *c);
+  c->I = I;
+  c->m = m;
+  c->node = node;
+  c->n = m->batch;
+  c->training = m->training;
+  snprintf(I->what, sizeof I->what, "%s of '%s'", phase, node->name);
+  if ((size_t)m->max_batch * nn__per(node) > 0x7fffffff)
+    return nn__fail("opencl [%s]: '%s' has more than 2^31 elements", I->dev->name, node->name);
+  for (i = 0; i < node->n_in; i++) {
+    if (!node->in[i]) continue;
+    if ((size_t)m->max_batch * nn__per(node->in[i]) > 0x7fffffff)
+      return nn__fail("opencl [%s]: '%s' has more than 2^31 elements", I->dev->name, node->in[i]->name);
+    c->x[i] = NN__MEM(m->value[node->in[i]->id]);
+    c->dx[i] = NN__MEM(m->grad[node->in[i]->id]);
+  }
+  c->y = NN__MEM(m->value[node->id]);
+  c->dy = NN__MEM(m->grad[node->id]);
+  c->ws = NN__MEM(m->ws[node->id]);
+  return 1;
+}
+
+static int nn__cl_forward(nn_backend *b, nn_model *m, const nn_node *node) {
+  nn__cl_ctx c;
+  size_t n;
+  if (!nn__cl_ctx_init((nn__cl_impl *)b->impl, m, node, "forward", &c)) return 0;
+  n = nn__cl_len(&c, node);
+  switch (node->op) {
+  case NN_OP_DENSE: return nn__cl_dense_fwd(&c);
+  case NN_OP_CONV2D: return nn__cl_conv_fwd(&c);
+  case NN_OP_MAXPOOL2D: return nn__cl_pool(&c, NN__K_maxpool_fwd, 0);
+  case NN_OP_AVGPOOL2D: return nn__cl_pool(&c, NN__K_avgpool_fwd, 0);
+  case NN_OP_GLOBAL_AVGPOOL: return nn__cl_gap_fwd(&c);
+  case NN_OP_BATCHNORM: return nn__cl_bn_fwd(&c);
+  case NN_OP_LAYERNORM: return nn__cl_ln_fwd(&c);
+  case NN_OP_DROPOUT: return nn__cl_dropout_fwd(&c);
+  case NN_OP_ADD: return nn__cl_map(&c, NN__K_add_fwd, n, 0, 0, c.x[0], c.x[1], c.y);
+  case NN_OP_CONCAT: return nn__cl_concat(&c, 0);
+  case NN_OP_SCALE: return nn__cl_map(&c, NN__K_scale_fwd, n, 1, node->fp[0], c.x[0], c.y, NULL);
+  case NN_OP_RELU: return nn__cl_map(&c, NN__K_relu_fwd, n, 0, 0, c.x[0], c.y, NULL);
+  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__K_leaky_fwd, n, 1, node->fp[0], c.x[0], c.y, NULL);
+  case NN_OP_GELU: return nn__cl_map(&c, NN__K_gelu_fwd, n, 0, 0, c.x[0], c.y, NULL);
+  case NN_OP_SIGMOID: return nn__cl_map(&c, NN__K_sigmoid_fwd, n, 0, 0, c.x[0], c.y, NULL);
+  case NN_OP_TANH: return nn__cl_map(&c, NN__K_tanh_fwd, n, 0, 0, c.x[0], c.y, NULL);
+  case NN_OP_SOFTMAX: return nn__cl_softmax(&c, 0);
+  case NN_OP_CROSS_ENTROPY: return nn__cl_ce_fwd(&c);
+  case NN_OP_BCE_LOGITS: return nn__cl_pair_loss_fwd(&c, NN__K_bce_terms);
+  case NN_OP_MSE: return nn__cl_pair_loss_fwd(&c, NN__K_mse_terms);
+  default: return 1;   /* leaves; nn_compile has refused what supports() does not know */
+  }
+}
+
+static int nn__cl_backward(nn_backend *b, nn_model *m, const nn_node *node) {
+  nn__cl_ctx c;
+  size_t n;
+  int i;
+  if (!nn__cl_ctx_init((nn__cl_impl *)b->impl, m, node, "backward", &c)) return 0;
+  n = nn__cl_len(&c, node);
+  switch (node->op) {
+  case NN_OP_DENSE: return nn__cl_dense_bwd(&c);
+  case NN_OP_CONV2D: return nn__cl_conv_bwd(&c);
+  case NN_OP_MAXPOOL2D: return nn__cl_pool(&c, NN__K_maxpool_bwd, 1);
+  case NN_OP_AVGPOOL2D: return nn__cl_pool(&c, NN__K_avgpool_bwd, 1);
+  case NN_OP_GLOBAL_AVGPOOL: return nn__cl_gap_bwd(&c);
+  case NN_OP_BATCHNORM: return nn__cl_bn_bwd(&c);
+  case NN_OP_LAYERNORM: return nn__cl_ln_bwd(&c);
+  case NN_OP_DROPOUT: return nn__cl_dropout_bwd(&c);
+  case NN_OP_ADD:
+    for (i = 0; i < 2; i++)
+      if (c.dx[i] && !nn__cl_map(&c, NN__K_acc1, n, 0, 0, c.dy, c.dx[i], NULL)) return 0;
+    return 1;
+  case NN_OP_CONCAT: return nn__cl_concat(&c, 1);
+  case NN_OP_SCALE: return nn__cl_map(&c, NN__K_acc, n, 1, node->fp[0], c.dy, c.dx[0], NULL);
+  case NN_OP_RELU: return nn__cl_map(&c, NN__K_relu_bwd, n, 0, 0, c.x[0], c.dy, c.dx[0]);
+  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__K_leaky_bwd, n, 1, node->fp[0], c.x[0], c.dy, c.dx[0]);
+  case NN_OP_GELU: return nn__cl_map(&c, NN__K_gelu_bwd, n, 0, 0, c.x[0], c.dy, c.dx[0]);
+  case NN_OP_SIGMOID: return nn__cl_map(&c, NN__K_sigmoid_bwd, n, 0, 0, c.y, c.dy, c.dx[0]);
+  case NN_OP_TANH: return nn__cl_map(&c, NN__K_tanh_bwd, n, 0, 0, c.y, c.dy, c.dx[0]);
+  case NN_OP_SOFTMAX: return nn__cl_softmax(&c, 1);
+  case NN_OP_CROSS_ENTROPY: return c.dx[0] ? nn__cl_ce_bwd(&c) : 1;
+  case NN_OP_BCE_LOGITS: return nn__cl_pair_loss_bwd(&c, NN__K_bce_bwd);
+  case NN_OP_MSE: return nn__cl_pair_loss_bwd(&c, NN__K_mse_bwd);
+  default: return 1;
+  }
+}
+
+/* ======================================================================
+   Buffers, transfers and the optimizer helpers of the backend table
+   ====================================================================== */
+static void *nn__cl_alloc(nn_backend *b, size_t n) {
+  return (void *)nn__cl_new_mem(((nn__cl_impl *)b->impl)->dev, n * sizeof(float));
+}
+static void nn__cl_release(nn_backend *b, void *buf) { nn__cl_free_mem(((nn__cl_impl *)b->impl)->dev, NN__MEM(buf)); }
+
+static int nn__cl_write(nn_backend *b, void *buf, size_t off, const float *src, size_t n) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  cl_int e;
+  if (!n) return 1;
+  e = clEnqueueWriteBuffer(I->dev->q, NN__MEM(buf), CL_TRUE, off * sizeof(float), n * sizeof(float), src, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "clEnqueueWriteBuffer", e);
+  I->to_device += n * sizeof(float);
+  I->writes++;
+  return 1;
+}
+
+/* A cross entropy records a bad label on the device; the first read after
+   it brings the record back (12 bytes) and fails with the CPU's message. */
+static int nn__cl_check_labels(nn__cl_impl *I) {
+  float f[3], none = -1.0f;
+  cl_int e;
+  I->ce_pending = 0;
+  e = clEnqueueReadBuffer(I->dev->q, I->ce_flag, CL_TRUE, 0, sizeof f, f, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "reading the label check", e);
+  I->to_host += sizeof f;
+  I->reads++;
+  if (f[0] < 0) return 1;
+  clEnqueueFillBuffer(I->dev->q, I->ce_flag, &none, sizeof none, 0, sizeof none, 0, NULL, NULL);
+  {
+    const nn_graph *g = I->ce_model->graph;
+    int id = (int)f[2];
+    const nn_node *nd = id >= 0 && id < g->n ? g->nodes[id] : NULL;
+    return nn__fail("cross_entropy '%s': label %g of sample %d is not a class in 0..%d", nd ? nd->name : "?", f[1],
+                    (int)f[0], nd ? (int)nn__per(nd->in[0]) - 1 : -1);
+  }
+}
+
+static int nn__cl_read(nn_backend *b, const void *buf, size_t off, float *dst, size_t n) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  cl_int e;
+  if (I->ce_pending && !nn__cl_check_labels(I)) return 0;
+  if (!n) return 1;
+  e = clEnqueueReadBuffer(I->dev->q, NN__MEM(buf), CL_TRUE, off * sizeof(float), n * sizeof(float), dst, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "clEnqueueReadBuffer", e);
+  I->to_host += n * sizeof(float);
+  I->reads++;
+  return 1;
+}
+static int nn__cl_fill(nn_backend *b, void *buf, size_t off, float v, size_t n) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  cl_int e;
+  if (!n) return 1;
+  e = clEnqueueFillBuffer(I->dev->q, NN__MEM(buf), &v, sizeof v, off * sizeof(float), n * sizeof(float), 0, NULL, NULL);
+  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, "clEnqueueFillBuffer", e);
+}
+static int nn__cl_copy(nn_backend *b, void *dst, const void *src, size_t n) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  cl_int e;
+  if (!n) return 1;
+  e = clEnqueueCopyBuffer(I->dev->q, NN__MEM(src), NN__MEM(dst), 0, 0, n * sizeof(float), 0, NULL, NULL);
+  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, "clEnqueueCopyBuffer", e);
+}
+
+static int nn__cl_update(nn_backend *b, const nn_update *u) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  nn__cl_call k = nn__cl_begin(I, NN__K_update);
+  snprintf(I->what, sizeof I->what, "optimizer update");
+  nn__ai(&k, (int)u->n); nn__ai(&k, (int)u->kind); nn__ai(&k, (u->flags & NN_DECOUPLED_WD) != 0);
+  nn__ai(&k, (u->flags & NN_NESTEROV) != 0); nn__af(&k, u->lr); nn__af(&k, u->weight_decay); nn__af(&k, u->momentum);
+  nn__af(&k, u->beta1); nn__af(&k, u->beta2); nn__af(&k, u->eps); nn__af(&k, u->grad_scale);
+  nn__af(&k, 1.0f - (float)pow(u->beta1, (double)u->step)); nn__af(&k, 1.0f - (float)pow(u->beta2, (double)u->step));
+  nn__am(&k, NN__MEM(u->w)); nn__am(&k, NN__MEM(u->g)); nn__am(&k, NN__MEM(u->s1)); nn__am(&k, NN__MEM(u->s2));
+  return nn__cl_elems(&k, u->n);
+}
+static int nn__cl_sumsq(nn_backend *b, const void *buf, size_t n, double *out) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  float v = 0;
+  cl_int e;
+  snprintf(I->what, sizeof I->what, "sum of squares");
+  if (!nn__cl_sum(I, NN__MEM(buf), n, 1, 1.0f, I->dev->result)) return 0;
+  e = clEnqueueReadBuffer(I->dev->q, I->dev->result, CL_TRUE, 0, sizeof v, &v, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "reading a sum of squares", e);
+  I->to_host += sizeof v;
+  I->reads++;
+  *out = v;
+  return 1;
+}
+static int nn__cl_scale(nn_backend *b, void *buf, size_t n, float s) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  nn__cl_call k = nn__cl_begin(I, NN__K_scale_inplace);
+  snprintf(I->what, sizeof I->what, "scaling a buffer");
+  nn__ai(&k, (int)n); nn__af(&k, s); nn__am(&k, NN__MEM(buf));
+  return nn__cl_elems(&k, n);
+}
+static int nn__cl_lerp(nn_backend *b, void *a, const void *src, size_t n, float t) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  nn__cl_call k = nn__cl_begin(I, NN__K_lerp);
+  snprintf(I->what, sizeof I->what, "weight average");
+  nn__ai(&k, (int)n); nn__af(&k, t); nn__am(&k, NN__MEM(a)); nn__am(&k, NN__MEM(src));
+  return nn__cl_elems(&k, n);
+}
+
+static void nn__cl_destroy(nn_backend *b) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  if (I) {
+    if (I->ce_flag) nn__cl_free_mem(I->dev, I->ce_flag);
+    if (I->dev) nn__cl_put_dev(I->dev);
+    NN_FREE(I);
+  }
+  NN_FREE(b);
+}
+
+/* ======================================================================
+   Public functions
+   ====================================================================== */
+NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
+  memset(c, 0, sizeof *c);
+  c->platform = c->device = -1;
+}
+
+NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
+  nn_backend *b = (nn_backend *)nn__calloc(1, sizeof *b);
+  nn__cl_impl *I = (nn__cl_impl *)nn__calloc(1, sizeof *I);
+  float none[3] = {-1.0f, 0.0f, 0.0f};
+  if (!b || !I) { NN_FREE(b); NN_FREE(I); return NULL; }
+  b->impl = I;
+  b->destroy = nn__cl_destroy;
+  if (!(I->dev = nn__cl_get_dev(c)) || !(I->ce_flag = nn__cl_new_mem(I->dev, sizeof none)) ||
+      clEnqueueWriteBuffer(I->dev->q, I->ce_flag, CL_TRUE, 0, sizeof none, none, 0, NULL, NULL) != CL_SUCCESS) {
+    nn__cl_destroy(b);
+    return NULL;
+  }
+  b->name = "opencl";
+  b->alloc = nn__cl_alloc;
+  b->release = nn__cl_release;
+  b->write = nn__cl_write;
+  b->read = nn__cl_read;
+  b->fill = nn__cl_fill;
+  b->copy = nn__cl_copy;
+  b->supports = nn__cl_supports;
+  b->forward = nn__cl_forward;
+  b->backward = nn__cl_backward;
+  b->update = nn__cl_update;
+  b->sumsq = nn__cl_sumsq;
+  b->scale = nn__cl_scale;
+  b->lerp = nn__cl_lerp;
+  return b;
+}
+
+NNDEF nn_backend *nn_opencl_backend(int platform, int device) {
+  nn_opencl_config c;
+  nn_opencl_default_config(&c);
+  c.platform = platform;
+  c.device = device;
+  return nn_opencl_backend_ex(&c);
+}
+
+NNDEF int nn_opencl_get_info(const nn_backend *b, nn_opencl_info *out) {
+  const nn__cl_impl *I;
+  const nn__cl_dev *d;
+  if (!b || b->destroy != nn__cl_destroy) return nn__fail("opencl_get_info: not an OpenCL backend");
+  I = (const nn__cl_impl *)b->impl;
+  d = I->dev;
+  memset(out, 0, sizeof *out);
+  snprintf(out->platform, sizeof out->platform, "%s", d->platform_name);
+  snprintf(out->device, sizeof out->device, "%s", d->name);
+  snprintf(out->driver, sizeof out->driver, "%s", d->driver);
+  out->platform_index = d->platform_index;
+  out->device_index = d->device_index;
+  out->bytes_to_device = I->to_device;
+  out->bytes_to_host = I->to_host;
+  out->writes = I->writes;
+  out->reads = I->reads;
+  out->kernels_from_cache = d->from_cache;
+  snprintf(out->cache_file, sizeof out->cache_file, "%s", d->cache_file);
+  return 1;
+}
+
+NNDEF void nn_opencl_reset_counters(nn_backend *b) {
+  nn__cl_impl *I;
+  if (!b || b->destroy != nn__cl_destroy) return;
+  I = (nn__cl_impl *)b->impl;
+  I->to_device = I->to_host = 0;
+  I->writes = I->reads = 0;
+}
+
+#endif /* NN__OPENCL_IMPLEMENTED */
+#endif /* NN_OPENCL_IMPLEMENTATION */

@@ -1,0 +1,609 @@
+/* Tests for nn_opencl.h: every device op forward and backward against the
+   CPU backend on random inputs with odd shapes, optimizer updates, a few
+   training steps of a small CNN, the host<->device transfer bound, the
+   disk cache, the embedded kernel sources, and the error paths.
+
+   Tolerance, for every value and gradient compared:
+       |opencl - cpu| <= 1e-4 * |cpu| + 1e-5 * (1 + max |cpu| of the tensor)
+   (the device sums in a different order than the CPU, in float).
+
+   Build: cc -O2 -I. tests/test_opencl.c -lOpenCL -lclblast -lm
+   Run from the project root.  Last line: "N passed, N failed".  Without an
+   OpenCL platform it prints a SKIP line, unless CI=true. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NN_IMPLEMENTATION
+#include "nn.h"
+#define NN_OPENCL_IMPLEMENTATION
+#include "nn_opencl.h"
+
+static int passed, failed;
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    if (cond) passed++;                                    \
+    else {                                                 \
+      failed++;                                            \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
+      printf(__VA_ARGS__);                                 \
+      printf("\n");                                        \
+    }                                                      \
+  } while (0)
+
+#define RTOL 1e-4
+#define ATOL 1e-5
+
+static nn_rng trng;
+static const char *cache_dir = "build/test_opencl_cache";
+
+static nn_backend *cl_backend(void) {
+  nn_opencl_config c;
+  nn_opencl_default_config(&c);
+  c.cache_dir = cache_dir;
+  return nn_opencl_backend_ex(&c);
+}
+
+/* worst |a - b| / tolerance over n values; <= 1 passes */
+static double mismatch(const float *dev, const float *cpu, size_t n, size_t *at) {
+  double big = 0, worst = 0;
+  size_t i;
+  for (i = 0; i < n; i++) if (fabs(cpu[i]) > big) big = fabs(cpu[i]);
+  *at = 0;
+  for (i = 0; i < n; i++) {
+    double e = fabs((double)dev[i] - cpu[i]) / (RTOL * fabs(cpu[i]) + ATOL * (1 + big));
+    if (!(e <= worst)) { worst = e; *at = i; }
+  }
+  return worst;
+}
+
+/* compares the value and gradient of every node of two models of the
+   same graph; returns the worst mismatch (<= 1 passes) */
+static double compare_models(const char *what, nn_model *dev, nn_model *cpu) {
+  double worst = 0;
+  int i, grad;
+  for (i = 0; i < cpu->graph->n; i++)
+    for (grad = 0; grad < 2; grad++) {
+      const nn_node *nd = cpu->graph->nodes[i];
+      size_t n = nn_node_numel(cpu, nd), at;
+      float *a, *b;
+      double e;
+      if (grad ? !cpu->grad[i] : !cpu->value[i]) continue;
+      a = (float *)calloc(n, sizeof(float));
+      b = (float *)calloc(n, sizeof(float));
+      if (grad ? !nn_read_grad(dev, dev->graph->nodes[i], a) || !nn_read_grad(cpu, nd, b)
+               : !nn_read(dev, dev->graph->nodes[i], a) || !nn_read(cpu, nd, b)) {
+        printf("  %s: reading '%s' failed: %s\n", what, nd->name, nn_last_error());
+        e = 1e9;
+      } else {
+        e = mismatch(a, b, n, &at);
+        if (!(e <= 1)) printf("  %s: %s of '%s'[%zu]: opencl %.7g cpu %.7g\n", what, grad ? "gradient" : "value", nd->name, at, a[at], b[at]);
+      }
+      if (!(e <= worst)) worst = e;
+      free(a);
+      free(b);
+    }
+  return worst;
+}
+
+/* ---------------------------------------------------------------------
+   Op parity: the same graph on both backends, random inputs and
+   parameters, forward to `out`, backward from it with random dy.
+   --------------------------------------------------------------------- */
+typedef nn_node *(*builder)(nn_graph *g);
+static int label_classes = 5;
+
+static nn_node *in_(nn_graph *g, const char *name, int ndim, int a, int b, int c) {
+  int d[3];
+  nn_node *x;
+  d[0] = a; d[1] = b; d[2] = c;
+  x = nn_input(g, name, ndim, d);
+  nn_set_requires_grad(x);
+  return x;
+}
+
+static void randomize(nn_model *m, uint64_t seed) {
+  nn_rng r;
+  int i;
+  size_t k;
+  nn_rng_seed(&r, seed);
+  for (i = 0; i < m->graph->n; i++) {
+    nn_node *nd = m->graph->nodes[i];
+    size_t n = nn_node_numel(m, nd);
+    float *v;
+    if (nd->op != NN_OP_INPUT && nd->op != NN_OP_PARAM) continue;
+    v = (float *)calloc(n, sizeof(float));
+    for (k = 0; k < n; k++) {
+      if (!strcmp(nd->name, "label")) v[k] = (float)nn_rng_int(&r, label_classes);
+      else if (!strcmp(nd->name, "target")) v[k] = nn_rng_uniform(&r);
+      else if (strstr(nd->name, "running_var")) v[k] = 0.5f + nn_rng_uniform(&r);
+      else v[k] = 4.0f * nn_rng_uniform(&r) - 2.0f;
+    }
+    nn_write(m, nd, v);
+    free(v);
+  }
+}
+
+static void parity(const char *what, builder build, int batch, int used_batch, int training) {
+  nn_graph *g[2];
+  nn_model *m[2];
+  nn_node *out[2];
+  float *dy;
+  size_t n, i;
+  int k, ok = 1;
+  double e;
+  for (k = 0; k < 2; k++) {
+    g[k] = nn_graph_new();
+    out[k] = build(g[k]);
+    m[k] = nn_compile(g[k], batch, k == 0 ? cl_backend() : nn_cpu_backend());
+    if (!m[k]) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); if (k) nn_model_free(m[0]); return; }
+    if (used_batch != batch) nn_set_batch(m[k], used_batch);
+    randomize(m[k], 99);
+  }
+  n = nn_node_numel(m[1], out[1]);
+  dy = (float *)calloc(n, sizeof(float));
+  for (i = 0; i < n; i++) dy[i] = out[1]->batched ? 2.0f * nn_rng_uniform(&trng) - 1.0f : 1.0f;
+  for (k = 0; k < 2; k++) {
+    nn_model_seed(m[k], 7);
+    if (!nn__run_forward(m[k], out[k], training) || !nn_backward_from(m[k], out[k], dy)) {
+      CHECK(0, "%s: %s run failed: %s", what, k ? "cpu" : "opencl", nn_last_error());
+      ok = 0;
+    }
+  }
+  if (ok) {
+    e = compare_models(what, m[0], m[1]);
+    CHECK(e <= 1, "%s: opencl differs from cpu (worst %.3g of tolerance)", what, e);
+    printf("PASS parity %-34s worst %.3f of tolerance\n", what, e);
+  }
+  free(dy);
+  nn_model_free(m[0]);
+  nn_model_free(m[1]);
+}
+
+static nn_node *b_dense(nn_graph *g) { return nn_dense(g, in_(g, "x", 1, 13, 0, 0), 7); }
+static nn_node *b_dense_rank2(nn_graph *g) { return nn_dense_ex(g, in_(g, "x", 2, 3, 5, 0), 6, 0); }
+static nn_node *b_conv(nn_graph *g) { return nn_conv2d(g, in_(g, "x", 3, 3, 7, 9), 5, 3, 2, 1); }
+static nn_node *b_conv_1x3(nn_graph *g) { return nn_conv2d_ex(g, in_(g, "x", 3, 2, 5, 6), 3, 1, 3, 1, 0, 0); }
+static nn_node *b_conv_k5(nn_graph *g) { return nn_conv2d(g, in_(g, "x", 3, 4, 6, 5), 7, 5, 1, 2); }
+static nn_node *b_maxpool(nn_graph *g) { return nn_maxpool2d_ex(g, in_(g, "x", 3, 2, 7, 9), 3, 2, 1); }
+static nn_node *b_maxpool2(nn_graph *g) { return nn_maxpool2d(g, in_(g, "x", 3, 3, 6, 7), 2, 2); }
+static nn_node *b_avgpool(nn_graph *g) { return nn_avgpool2d(g, in_(g, "x", 3, 3, 7, 6), 2, 2); }
+static nn_node *b_avgpool_pad(nn_graph *g) { return nn_avgpool2d_ex(g, in_(g, "x", 3, 2, 5, 7), 3, 1, 1); }
+static nn_node *b_gap(nn_graph *g) { return nn_global_avgpool(g, in_(g, "x", 3, 4, 5, 3)); }
+static nn_node *b_bn4(nn_graph *g) { return nn_batchnorm(g, in_(g, "x", 3, 4, 5, 3)); }
+static nn_node *b_bn2(nn_graph *g) { return nn_batchnorm_ex(g, in_(g, "x", 1, 6, 0, 0), 0.3f, 1e-3f, 0); }
+static nn_node *b_bn_frozen(nn_graph *g) { return nn_batchnorm_ex(g, in_(g, "x", 3, 3, 4, 5), 0.6f, 1e-5f, 1); }
+static nn_node *b_ln(nn_graph *g) { return nn_layernorm(g, in_(g, "x", 2, 3, 7, 0)); }
+static nn_node *b_ln_wide(nn_graph *g) { return nn_layernorm(g, in_(g, "x", 1, 300, 0, 0)); }
+static nn_node *b_dropout0(nn_graph *g) { return nn_dropout(g, in_(g, "x", 2, 3, 7, 0), 0.0f); }
+static nn_node *b_dropout_eval(nn_graph *g) { return nn_dropout(g, in_(g, "x", 1, 11, 0, 0), 0.4f); }
+static nn_node *b_add(nn_graph *g) { nn_node *x = in_(g, "x", 2, 3, 5, 0); return nn_add(g, x, nn_tanh(g, x)); }
+static nn_node *b_add_self(nn_graph *g) { nn_node *x = in_(g, "x", 1, 9, 0, 0); return nn_add(g, x, x); }
+static nn_node *b_concat(nn_graph *g) {
+  nn_node *xs[3];
+  xs[0] = in_(g, "x", 2, 2, 3, 0);
+  xs[1] = in_(g, "x2", 2, 1, 3, 0);
+  xs[2] = in_(g, "x3", 2, 4, 3, 0);
+  return nn_concat(g, 3, xs);
+}
+static nn_node *b_scale(nn_graph *g) { return nn_scale(g, in_(g, "x", 1, 10, 0, 0), 0.7f); }
+static nn_node *b_relu(nn_graph *g) { return nn_relu(g, in_(g, "x", 3, 2, 3, 5)); }
+static nn_node *b_leaky(nn_graph *g) { return nn_leaky_relu(g, in_(g, "x", 1, 17, 0, 0), 0.1f); }
+static nn_node *b_gelu(nn_graph *g) { return nn_gelu(g, in_(g, "x", 1, 17, 0, 0)); }
+static nn_node *b_sigmoid(nn_graph *g) { return nn_sigmoid(g, in_(g, "x", 1, 17, 0, 0)); }
+static nn_node *b_tanh(nn_graph *g) { return nn_tanh(g, in_(g, "x", 1, 17, 0, 0)); }
+static nn_node *b_softmax(nn_graph *g) { return nn_softmax(g, in_(g, "x", 2, 3, 11, 0)); }
+static nn_node *b_softmax_wide(nn_graph *g) { return nn_softmax(g, in_(g, "x", 1, 700, 0, 0)); }
+static nn_node *b_ce(nn_graph *g) {
+  int one = 1;
+  label_classes = 7;
+  return nn_cross_entropy(g, in_(g, "x", 1, 7, 0, 0), nn_input(g, "label", 1, &one), 0.1f, NN_MEAN);
+}
+static nn_node *b_ce_sum(nn_graph *g) {
+  int one = 1;
+  label_classes = 300;
+  return nn_cross_entropy(g, in_(g, "x", 1, 300, 0, 0), nn_input(g, "label", 1, &one), 0.0f, NN_SUM);
+}
+static nn_node *b_bce(nn_graph *g) { return nn_bce_with_logits(g, in_(g, "x", 1, 5, 0, 0), in_(g, "target", 1, 5, 0, 0), NN_MEAN); }
+static nn_node *b_bce_sum(nn_graph *g) {
+  int d[2] = {2, 3};
+  return nn_bce_with_logits(g, in_(g, "x", 2, 2, 3, 0), nn_input(g, "target", 2, d), NN_SUM);
+}
+static nn_node *b_mse(nn_graph *g) { return nn_mse(g, in_(g, "x", 2, 2, 3, 0), in_(g, "x2", 2, 2, 3, 0), NN_MEAN); }
+static nn_node *b_mse_sum(nn_graph *g) { return nn_mse(g, in_(g, "x", 1, 4, 0, 0), in_(g, "x2", 1, 4, 0, 0), NN_SUM); }
+/* a small chain that reaches the input through reshape */
+static nn_node *b_chain(nn_graph *g) {
+  nn_node *h = nn_relu(g, nn_conv2d(g, in_(g, "x", 3, 2, 6, 6), 3, 3, 1, 1));
+  return nn_dense(g, nn_flatten(g, nn_maxpool2d(g, h, 2, 2)), 4);
+}
+
+static void test_parity(void) {
+  parity("dense", b_dense, 5, 5, 1);
+  parity("dense, rank-2 samples, no bias", b_dense_rank2, 4, 3, 1);
+  parity("conv2d 3x3 stride 2 pad 1", b_conv, 3, 3, 1);
+  parity("conv2d 1x3 no bias", b_conv_1x3, 5, 4, 1);
+  parity("conv2d 5x5 pad 2", b_conv_k5, 2, 2, 1);
+  parity("maxpool 3 stride 2 pad 1", b_maxpool, 3, 3, 1);
+  parity("maxpool 2", b_maxpool2, 2, 2, 1);
+  parity("avgpool 2", b_avgpool, 3, 3, 1);
+  parity("avgpool 3 stride 1 pad 1", b_avgpool_pad, 2, 2, 1);
+  parity("global avgpool", b_gap, 3, 3, 1);
+  parity("batchnorm [C,H,W] training", b_bn4, 5, 5, 1);
+  parity("batchnorm [C,H,W] eval", b_bn4, 3, 3, 0);
+  parity("batchnorm [C] training", b_bn2, 7, 6, 1);
+  parity("batchnorm frozen scale", b_bn_frozen, 3, 3, 1);
+  parity("layernorm", b_ln, 3, 3, 1);
+  parity("layernorm D=300", b_ln_wide, 2, 2, 1);
+  parity("dropout p=0 training", b_dropout0, 3, 3, 1);
+  parity("dropout p=0.4 eval", b_dropout_eval, 3, 3, 0);
+  parity("add", b_add, 3, 3, 1);
+  parity("add(x, x)", b_add_self, 2, 2, 1);
+  parity("concat", b_concat, 3, 2, 1);
+  parity("scale", b_scale, 3, 3, 1);
+  parity("relu", b_relu, 3, 3, 1);
+  parity("leaky relu", b_leaky, 3, 3, 1);
+  parity("gelu", b_gelu, 3, 3, 1);
+  parity("sigmoid", b_sigmoid, 3, 3, 1);
+  parity("tanh", b_tanh, 3, 3, 1);
+  parity("softmax", b_softmax, 3, 3, 1);
+  parity("softmax D=700", b_softmax_wide, 2, 2, 1);
+  parity("cross entropy, smoothing 0.1, mean", b_ce, 9, 9, 1);
+  parity("cross entropy, 300 classes, sum", b_ce_sum, 5, 4, 1);
+  parity("bce with logits, mean", b_bce, 3, 3, 1);
+  parity("bce with logits, sum", b_bce_sum, 3, 3, 1);
+  parity("mse, mean", b_mse, 3, 3, 1);
+  parity("mse, sum", b_mse_sum, 3, 3, 1);
+  parity("conv-relu-pool-flatten-dense", b_chain, 3, 3, 1);
+}
+
+/* Dropout with p > 0 draws its mask on the device: check the share of
+   dropped elements, the kept scale, and that backward uses the same mask. */
+static void test_dropout_mask(void) {
+  const int N = 1000, B = 4;
+  const float p = 0.3f;
+  nn_graph *g = nn_graph_new();
+  nn_node *x = in_(g, "x", 1, N, 0, 0), *y = nn_dropout(g, x, p);
+  nn_model *m = nn_compile(g, B, cl_backend());
+  float *xv, *yv, *y2, *dy, *dx;
+  int i, dropped = 0, bad_scale = 0, bad_grad = 0, same = 0;
+  if (!m) { CHECK(0, "dropout: compile: %s", nn_last_error()); return; }
+  xv = (float *)malloc(sizeof(float) * N * B); yv = (float *)malloc(sizeof(float) * N * B);
+  y2 = (float *)malloc(sizeof(float) * N * B); dy = (float *)malloc(sizeof(float) * N * B);
+  dx = (float *)malloc(sizeof(float) * N * B);
+  for (i = 0; i < N * B; i++) { xv[i] = 1.0f + nn_rng_uniform(&trng); dy[i] = 2.0f * nn_rng_uniform(&trng) - 1.0f; }
+  nn_write(m, x, xv);
+  CHECK(nn__run_forward(m, y, 1) && nn_read(m, y, yv) && nn_backward_from(m, y, dy) && nn_read_grad(m, x, dx),
+        "dropout: run failed: %s", nn_last_error());
+  for (i = 0; i < N * B; i++) {
+    if (yv[i] == 0) { dropped++; if (dx[i] != 0) bad_grad++; continue; }
+    if (fabsf(yv[i] - xv[i] / (1 - p)) > 1e-6f * yv[i]) bad_scale++;
+    if (fabsf(dx[i] - dy[i] / (1 - p)) > 1e-6f * fabsf(dx[i]) + 1e-7f) bad_grad++;
+  }
+  /* 4000 draws: the share dropped is within 5 standard deviations of p */
+  CHECK(fabs((double)dropped / (N * B) - p) < 5 * sqrt(p * (1 - p) / (N * B)), "dropout: %d of %d dropped, p = %g", dropped, N * B, p);
+  CHECK(bad_scale == 0, "dropout: %d kept values are not x / (1 - p)", bad_scale);
+  CHECK(bad_grad == 0, "dropout: %d gradients disagree with the forward mask", bad_grad);
+  CHECK(nn__run_forward(m, y, 1) && nn_read(m, y, y2), "dropout: second step: %s", nn_last_error());
+  for (i = 0; i < N * B; i++) same += (yv[i] == 0) == (y2[i] == 0);
+  CHECK(same < N * B * 0.7, "dropout: the next step draws a new mask (%d of %d positions agree)", same, N * B);
+  CHECK(nn__run_forward(m, y, 0) && nn_read(m, y, y2) && !memcmp(y2, xv, sizeof(float) * N * B), "dropout: eval mode passes x through");
+  printf("PASS dropout p=%.1f: %.4f dropped of %d\n", p, (double)dropped / (N * B), N * B);
+  free(xv); free(yv); free(y2); free(dy); free(dx);
+  nn_model_free(m);
+}
+
+/* ---------------------------------------------------------------------
+   Optimizers and training: the same steps on both backends
+   --------------------------------------------------------------------- */
+typedef struct opt_case { const char *name; nn_opt_kind kind; float mom, wd; int flags; float clip; } opt_case;
+
+static nn_optimizer *make_opt(nn_model *m, const opt_case *c) {
+  nn_optimizer *o = NULL;
+  switch (c->kind) {
+  case NN_OPT_SGD: o = nn_sgd(m, 0.05f, c->mom, c->wd, c->flags); break;
+  case NN_OPT_ADAM: o = c->flags ? nn_adamw(m, 0.01f, 0.9f, 0.99f, 1e-6f, c->wd) : nn_adam(m, 0.01f, 0.9f, 0.99f, 1e-6f, c->wd); break;
+  case NN_OPT_RMSPROP: o = nn_rmsprop(m, 0.01f, 0.9f, 1e-6f, c->mom, c->wd); break;
+  }
+  if (o && c->clip > 0) nn_optimizer_set_clip(o, c->clip);
+  return o;
+}
+
+static nn_graph *mlp_graph(void) {
+  nn_graph *g = nn_graph_new();
+  int four = 4, three = 3;
+  nn_node *x = nn_input(g, "x", 1, &four), *t = nn_input(g, "target", 1, &three);
+  nn_mse(g, nn_dense(g, nn_tanh(g, nn_dense(g, x, 5)), 3), t, NN_MEAN);
+  return g;
+}
+
+static void test_optimizers(void) {
+  static const opt_case cases[] = {
+    {"sgd", NN_OPT_SGD, 0, 0, 0, 0},
+    {"sgd momentum nesterov L2", NN_OPT_SGD, 0.9f, 0.01f, NN_NESTEROV, 0},
+    {"sgd momentum decoupled wd clip", NN_OPT_SGD, 0.8f, 0.05f, NN_DECOUPLED_WD, 0.05f},
+    {"adam", NN_OPT_ADAM, 0, 0.01f, 0, 0},
+    {"adamw", NN_OPT_ADAM, 0, 0.1f, NN_DECOUPLED_WD, 0},
+    {"rmsprop", NN_OPT_RMSPROP, 0, 0, 0, 0},
+    {"rmsprop momentum clip", NN_OPT_RMSPROP, 0.9f, 0.01f, 0, 0.1f},
+  };
+  size_t ci;
+  for (ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+    nn_model *m[2];
+    nn_optimizer *o[2];
+    nn_ema *ema[2];
+    float x[6 * 4], t[6 * 3], loss[2] = {0, 0};
+    int k, step, i;
+    double e, norm[2];
+    for (k = 0; k < 2; k++) {
+      m[k] = nn_compile(mlp_graph(), 6, k == 0 ? cl_backend() : nn_cpu_backend());
+      o[k] = m[k] ? make_opt(m[k], &cases[ci]) : NULL;
+      ema[k] = m[k] ? nn_ema_new(m[k], 0.8f) : NULL;
+    }
+    if (!o[0] || !o[1] || !ema[0] || !ema[1]) { CHECK(0, "%s: setup failed: %s", cases[ci].name, nn_last_error()); return; }
+    for (step = 0; step < 4; step++) {
+      for (i = 0; i < 24; i++) x[i] = 2.0f * nn_rng_uniform(&trng) - 1.0f;
+      for (i = 0; i < 18; i++) t[i] = nn_rng_uniform(&trng);
+      for (k = 0; k < 2; k++) {
+        nn_feed(m[k], "x", x);
+        nn_feed(m[k], "target", t);
+        loss[k] = nn_train_step(m[k], o[k]);
+        nn_ema_update(ema[k]);
+      }
+      CHECK(fabs(loss[0] - loss[1]) <= RTOL * fabs(loss[1]) + ATOL, "%s step %d: loss %.7g vs %.7g", cases[ci].name, step, loss[0], loss[1]);
+    }
+    /* gradient norm and clipping through sumsq and scale */
+    for (k = 0; k < 2; k++) norm[k] = nn_clip_grad_norm(m[k], 0.01f);
+    CHECK(fabs(norm[0] - norm[1]) <= RTOL * norm[1] + ATOL, "%s: gradient norm %.7g vs %.7g", cases[ci].name, norm[0], norm[1]);
+    e = compare_models(cases[ci].name, m[0], m[1]);
+    CHECK(e <= 1, "%s: weights after 4 steps differ (worst %.3g of tolerance)", cases[ci].name, e);
+    for (k = 0; k < 2; k++) nn_ema_copy_to_model(ema[k]);
+    e = compare_models(cases[ci].name, m[0], m[1]);
+    CHECK(e <= 1, "%s: weight averages differ (worst %.3g of tolerance)", cases[ci].name, e);
+    printf("PASS optimizer %-32s final loss %.6f (cpu %.6f)\n", cases[ci].name, loss[0], loss[1]);
+    for (k = 0; k < 2; k++) { nn_ema_free(ema[k]); nn_optimizer_free(o[k]); nn_model_free(m[k]); }
+  }
+}
+
+static nn_graph *cnn_graph(void) {
+  nn_graph *g = nn_graph_new();
+  int img[3] = {1, 9, 9}, one = 1;
+  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
+  nn_node *h = nn_relu(g, nn_batchnorm(g, nn_conv2d(g, x, 4, 3, 1, 1)));
+  h = nn_maxpool2d(g, h, 2, 2);
+  h = nn_dropout(g, nn_gelu(g, nn_conv2d(g, h, 6, 3, 1, 1)), 0.0f);
+  nn_cross_entropy(g, nn_dense(g, nn_flatten(g, h), 10), y, 0.1f, NN_MEAN);
+  return g;
+}
+
+static void cnn_batch(float *x, float *y, int B) {
+  int i;
+  for (i = 0; i < B * 81; i++) x[i] = nn_rng_uniform(&trng);
+  for (i = 0; i < B; i++) y[i] = (float)nn_rng_int(&trng, 10);
+}
+
+static void test_cnn_training(void) {
+  enum { B = 8, STEPS = 4 };
+  nn_model *m[2];
+  nn_optimizer *o[2];
+  float x[B * 81], y[B], loss[2];
+  nn_opencl_info info;
+  int k, step;
+  double e;
+  size_t want;
+  for (k = 0; k < 2; k++) {
+    m[k] = nn_compile(cnn_graph(), B, k == 0 ? cl_backend() : nn_cpu_backend());
+    o[k] = m[k] ? nn_sgd(m[k], 0.05f, 0.9f, 5e-4f, NN_NESTEROV) : NULL;
+  }
+  if (!o[0] || !o[1]) { CHECK(0, "cnn: setup failed: %s", nn_last_error()); return; }
+  for (step = 0; step < STEPS; step++) {
+    cnn_batch(x, y, B);
+    for (k = 0; k < 2; k++) {
+      nn_feed(m[k], "image", x);
+      nn_feed(m[k], "label", y);
+      loss[k] = nn_train_step(m[k], o[k]);
+    }
+    CHECK(fabs(loss[0] - loss[1]) <= RTOL * fabs(loss[1]) + ATOL, "cnn step %d: loss %.7g (opencl) vs %.7g (cpu)", step, loss[0], loss[1]);
+    printf("PASS cnn step %d: loss opencl %.6f cpu %.6f\n", step, loss[0], loss[1]);
+  }
+  e = compare_models("cnn", m[0], m[1]);
+  CHECK(e <= 1, "cnn: weights after %d steps differ (worst %.3g of tolerance)", STEPS, e);
+  printf("PASS cnn weights after %d steps: worst %.3f of tolerance\n", STEPS, e);
+
+  /* one more step moves only the batch, the labels and a few scalars */
+  cnn_batch(x, y, B);
+  nn_opencl_reset_counters(m[0]->backend);
+  nn_feed(m[0], "image", x);
+  nn_feed(m[0], "label", y);
+  loss[0] = nn_train_step(m[0], o[0]);
+  nn_opencl_get_info(m[0]->backend, &info);
+  want = sizeof x + sizeof y + sizeof(float);   /* + the loss gradient seed */
+  CHECK(isfinite(loss[0]) && info.bytes_to_device == want,
+        "cnn step: %zu bytes to the device, expected %zu (batch %zu + labels %zu + one float)", info.bytes_to_device, want,
+        sizeof x, sizeof y);
+  CHECK(info.bytes_to_host <= 4 * sizeof(float), "cnn step: %zu bytes to the host, expected at most %zu (loss + label check)",
+        info.bytes_to_host, 4 * sizeof(float));
+  printf("PASS transfer bound: one CNN step moved %zu bytes to the device (batch %zu + labels %zu + 4) and %zu back\n",
+         info.bytes_to_device, sizeof x, sizeof y, info.bytes_to_host);
+
+  /* a bad label is found on the device and named like the CPU does */
+  y[3] = 10;
+  nn_feed(m[0], "label", y);
+  loss[0] = nn_train_step(m[0], o[0]);
+  CHECK(isnan(loss[0]) && strstr(nn_last_error(), "label 10 of sample 3 is not a class in 0..9"),
+        "bad label: loss %g, error '%s'", loss[0], nn_last_error());
+  y[3] = 2;
+  nn_feed(m[0], "label", y);
+  loss[0] = nn_train_step(m[0], o[0]);
+  CHECK(isfinite(loss[0]), "after a bad label, good labels train again: %s", nn_last_error());
+  for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
+}
+
+/* ---------------------------------------------------------------------
+   Start-up: the disk cache, the embedded sources
+   --------------------------------------------------------------------- */
+static int file_exists(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f) fclose(f);
+  return f != NULL;
+}
+
+static void test_disk_cache(void) {
+  nn_opencl_config c;
+  nn_opencl_info info[3];
+  nn_backend *b;
+  int i;
+  nn_opencl_default_config(&c);
+  c.cache_dir = cache_dir;
+  c.extra_source = "/* a program of its own for this test */\n";
+  for (i = 0; i < 3; i++) {
+    if (!(b = nn_opencl_backend_ex(&c))) { CHECK(0, "cache: backend %d: %s", i, nn_last_error()); return; }
+    nn_opencl_get_info(b, &info[i]);
+    b->destroy(b);
+    if (i == 0) remove(info[0].cache_file);
+  }
+  CHECK(strstr(info[0].cache_file, cache_dir) == info[0].cache_file, "cache file '%s' is not under %s", info[0].cache_file, cache_dir);
+  CHECK(!info[1].kernels_from_cache && file_exists(info[1].cache_file), "cache: a build from source writes %s", info[1].cache_file);
+  CHECK(info[2].kernels_from_cache, "cache: the next start loads the program from %s", info[2].cache_file);
+  remove(info[2].cache_file);
+  c.cache_dir = "";
+  if ((b = nn_opencl_backend_ex(&c)) != NULL) {
+    nn_opencl_get_info(b, &info[0]);
+    CHECK(!info[0].cache_file[0] && !info[0].kernels_from_cache, "cache: an empty cache_dir turns the cache off");
+    b->destroy(b);
+  }
+  printf("PASS disk cache: %s\n", info[2].cache_file);
+}
+
+/* the embedded copy in nn_opencl.h is exactly kernels/, file by file */
+static void test_embedded_sources(void) {
+  size_t i, nfiles = sizeof nn__cl_files / sizeof nn__cl_files[0];
+  DIR *dir;
+  struct dirent *ent;
+  for (i = 0; i < nfiles; i++) {
+    const nn__cl_file *f = &nn__cl_files[i];
+    FILE *fp = fopen(f->path, "rb");
+    char *disk, *embedded;
+    size_t len = 0, elen = 0;
+    int k;
+    if (!fp) { CHECK(0, "embedded: %s is missing from the source tree", f->path); continue; }
+    disk = (char *)calloc(1 << 20, 1);
+    len = fread(disk, 1, (1 << 20) - 1, fp);
+    fclose(fp);
+    embedded = (char *)calloc(1 << 20, 1);
+    for (k = f->first; k < f->first + f->count; k++) {
+      size_t l = strlen(nn__cl_source[k]);
+      if (elen + l < (1 << 20)) memcpy(embedded + elen, nn__cl_source[k], l);
+      elen += l;
+    }
+    CHECK(len == elen && !memcmp(disk, embedded, len), "embedded: %s differs from its copy in nn_opencl.h; run tools/embed_kernels.sh", f->path);
+    free(disk);
+    free(embedded);
+  }
+  CHECK(nfiles > 0 && nn__cl_files[nfiles - 1].first + nn__cl_files[nfiles - 1].count ==
+        (int)(sizeof nn__cl_source / sizeof nn__cl_source[0]), "embedded: the file table covers every line");
+  if (!(dir = opendir("kernels"))) { CHECK(0, "embedded: cannot list kernels/ (run from the project root)"); return; }
+  while ((ent = readdir(dir)) != NULL) {
+    size_t l = strlen(ent->d_name);
+    char path[300];
+    int found = 0;
+    if (l < 4 || strcmp(ent->d_name + l - 3, ".cl")) continue;
+    snprintf(path, sizeof path, "kernels/%s", ent->d_name);
+    for (i = 0; i < nfiles; i++) found |= !strcmp(nn__cl_files[i].path, path);
+    CHECK(found, "embedded: %s is not embedded in nn_opencl.h; run tools/embed_kernels.sh", path);
+  }
+  closedir(dir);
+  printf("PASS embedded kernel sources match kernels/ (%zu files)\n", nfiles);
+}
+
+/* ---------------------------------------------------------------------
+   Errors
+   --------------------------------------------------------------------- */
+static void expect_fail(const char *what, nn_backend *b, const char *p1, const char *p2) {
+  const char *e = nn_last_error();
+  CHECK(!b && strstr(e, p1) && (!p2 || strstr(e, p2)), "%s: expected an error with '%s'%s%s, got %s: '%s'", what, p1,
+        p2 ? " and " : "", p2 ? p2 : "", b ? "a backend" : "NULL", e);
+  if (b) b->destroy(b);
+  else printf("PASS %s: %s\n", what, e);
+}
+
+static void test_errors(const char *argv0) {
+  nn_opencl_config c;
+  nn_opencl_info info;
+  nn_backend *b;
+  char cmd[600];
+  nn_node fake;
+  void *buf;
+  expect_fail("bad device index", nn_opencl_backend(0, 99), "there is no device 99", "platform 0 (");
+  expect_fail("bad platform index", nn_opencl_backend(42, 0), "there is no platform 42", "0 = '");
+  setenv("NN_OPENCL_DEVICE", "gpu", 1);
+  expect_fail("malformed NN_OPENCL_DEVICE", nn_opencl_backend(-1, -1), "NN_OPENCL_DEVICE='gpu' is not PLATFORM:DEVICE", NULL);
+  setenv("NN_OPENCL_DEVICE", "0:7", 1);
+  expect_fail("NN_OPENCL_DEVICE names a missing device", nn_opencl_backend(-1, -1), "there is no device 7", NULL);
+  unsetenv("NN_OPENCL_DEVICE");
+
+  nn_opencl_default_config(&c);
+  c.cache_dir = "";
+  c.extra_source = "__kernel void nn_broken(__global float *x) { x[0] = no_such_variable; }\n";
+  expect_fail("forced kernel build failure", nn_opencl_backend_ex(&c), "building the kernels failed: CL_BUILD_PROGRAM_FAILURE (-11)",
+              "no_such_variable");
+
+  b = cl_backend();
+  if (!b) { CHECK(0, "backend: %s", nn_last_error()); return; }
+  nn_opencl_get_info(b, &info);
+  buf = b->alloc(b, (size_t)1 << 40);   /* 4 TiB */
+  CHECK(!buf && strstr(nn_last_error(), "out of device memory") && strstr(nn_last_error(), info.device),
+        "out of device memory: '%s'", nn_last_error());
+  if (!buf) printf("PASS out of device memory: %s\n", nn_last_error());
+  memset(&fake, 0, sizeof fake);
+  fake.op = NN_OP_COUNT;
+  CHECK(!b->supports(b, &fake), "an op the backend does not know is refused");
+  b->destroy(b);
+
+  /* no platform at all: a child process with an empty ICD directory */
+  snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=build/no_icd_here '%s' --expect-no-platform", argv0);
+  CHECK(system(cmd) == 0, "no platform: the child run failed (%s)", cmd);
+}
+
+static int expect_no_platform(void) {
+  nn_backend *b = nn_opencl_backend(-1, -1);
+  const char *want = "no OpenCL platform found (clGetPlatformIDs: CL_PLATFORM_NOT_FOUND_KHR, -1001)";
+  if (!b && strstr(nn_last_error(), want)) { printf("PASS no platform: %s\n", nn_last_error()); return 0; }
+  printf("FAIL no platform: expected '%s', got '%s'\n", want, b ? "a backend" : nn_last_error());
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  cl_uint platforms = 0;
+  nn_backend *pin;
+  nn_opencl_info info;
+  if (argc > 1 && !strcmp(argv[1], "--expect-no-platform")) return expect_no_platform();
+  if (clGetPlatformIDs(0, NULL, &platforms) != CL_SUCCESS || platforms == 0) {
+    const char *ci = getenv("CI");
+    if (!ci || strcmp(ci, "true")) {
+      printf("SKIP: no OpenCL platform (install pocl-opencl-icd to run these tests on the CPU)\n0 passed, 0 failed\n");
+      return 0;
+    }
+    printf("FAIL: no OpenCL platform in CI (the CI script installs pocl-opencl-icd)\n0 passed, 1 failed\n");
+    return 1;
+  }
+  nn_rng_seed(&trng, 2024);
+  test_embedded_sources();
+  test_disk_cache();
+  /* one backend held for the whole run keeps the device's context,
+     program and CLBlast kernels alive between the models below */
+  if (!(pin = cl_backend())) {
+    printf("FAIL: cannot open the OpenCL device: %s\n0 passed, 1 failed\n", nn_last_error());
+    return 1;
+  }
+  nn_opencl_get_info(pin, &info);
+  printf("device: %s (%s, driver %s)\n", info.device, info.platform, info.driver);
+  test_errors(argv[0]);
+  test_parity();
+  test_dropout_mask();
+  test_optimizers();
+  test_cnn_training();
+  pin->destroy(pin);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed != 0;
+}

@@ -1,0 +1,195 @@
+/* nn_opencl.h benchmark: the CPU backend and the OpenCL backend in the same
+   run, on whatever OpenCL device is chosen (NN_OPENCL_DEVICE=P:D, else the
+   first GPU, else the first device): forward+backward time of every op of
+   the CIFAR-10 airbench network, then whole training steps (forward,
+   backward, Nesterov SGD) of that network and of the Fashion-MNIST CNN.
+   Prints tables, writes CSV, ends with a RESULT line.
+
+   Run: make bench-opencl
+   By hand: cc -O3 -march=native -fopenmp -I. tools/bench_opencl.c -o build/bench_opencl -lOpenCL -lclblast -lm
+   Flags: --batch N (default 64), --threads N (CPU threads, default 2),
+          --quick (fewer repetitions), --csv FILE (default build/bench_opencl.csv) */
+#define _POSIX_C_SOURCE 199309L
+#include <time.h>
+#define NN_IMPLEMENTATION
+#include "nn.h"
+#define NN_OPENCL_IMPLEMENTATION
+#include "nn_opencl.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+static int quick;
+static FILE *csv;
+
+/* waits for the device so that a time covers the work, not its queuing */
+static void sync_backend(nn_backend *b) {
+  if (b->destroy == nn__cl_destroy) clFinish(((nn__cl_impl *)b->impl)->dev->q);
+}
+
+/* the airbench94 network (../shared/GUIDE.md), as tools/bench.c builds it */
+static nn_node *conv_group(nn_graph *g, nn_node *x, int width) {
+  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
+  x = nn_maxpool2d(g, x, 2, 2);
+  x = nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
+  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
+  return nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
+}
+static nn_graph *airbench_graph(void) {
+  nn_graph *g = nn_graph_new();
+  int img[3] = {3, 32, 32}, one = 1;
+  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
+  x = nn_gelu(g, nn_conv2d_ex(g, x, 24, 2, 2, 1, 0, 1));
+  x = conv_group(g, x, 64);
+  x = conv_group(g, x, 256);
+  x = conv_group(g, x, 256);
+  x = nn_flatten(g, nn_maxpool2d(g, x, 3, 3));
+  x = nn_scale(g, nn_dense_ex(g, x, 10, 0), 1.0f / 9);
+  nn_cross_entropy(g, x, y, 0.2f, NN_SUM);
+  return g;
+}
+/* the CNN of examples/fashion_mnist.c's --model cnn */
+static nn_graph *fashion_graph(void) {
+  nn_graph *g = nn_graph_new();
+  int img[3] = {1, 28, 28}, one = 1;
+  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
+  x = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 32, 3, 3, 1, 1, 0))), 2, 2);
+  x = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 64, 3, 3, 1, 1, 0))), 2, 2);
+  x = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, x), 128)), 0.3f);
+  nn_cross_entropy(g, nn_dense(g, x, 10), y, 0.0f, NN_MEAN);
+  return g;
+}
+
+static void random_batch(nn_model *m, int n) {
+  nn_node *x = nn_model_find(m, "image");
+  size_t len = (size_t)n * nn_shape_numel(nn_node_shape(x)), i;
+  float *xv = (float *)malloc(len * sizeof(float)), *yv = (float *)malloc((size_t)n * sizeof(float));
+  nn_rng r;
+  nn_rng_seed(&r, 3);
+  for (i = 0; i < len; i++) xv[i] = nn_rng_normal(&r);
+  for (i = 0; i < (size_t)n; i++) yv[i] = (float)(i % 10);
+  nn_feed(m, "image", xv);
+  nn_feed(m, "label", yv);
+  free(xv);
+  free(yv);
+}
+
+static nn_model *compile_on(nn_graph *(*graph)(void), int batch, int opencl) {
+  nn_model *m = nn_compile(graph(), batch, opencl ? nn_opencl_backend(-1, -1) : nn_cpu_backend());
+  if (!m) { fprintf(stderr, "bench_opencl: %s\n", nn_last_error()); exit(1); }
+  return m;
+}
+
+/* best forward+backward time of one node, after a warm-up call */
+static double op_time(nn_model *m, nn_node *nd) {
+  nn_backend *b = m->backend;
+  double best = 1e30, t0;
+  int r;
+  for (r = 0; r < (quick ? 2 : 4); r++) {
+    t0 = now();
+    b->forward(b, m, nd);
+    if (nd->needs_grad) b->backward(b, m, nd);
+    sync_backend(b);
+    if (r > 0 && now() - t0 < best) best = now() - t0;
+  }
+  return best;
+}
+
+static void bench_ops(int batch) {
+  nn_model *m[2];
+  double total[2] = {0, 0}, by_op[NN_OP_COUNT][2];
+  int k, i;
+  memset(by_op, 0, sizeof by_op);
+  for (k = 0; k < 2; k++) {
+    m[k] = compile_on(airbench_graph, batch, k);
+    random_batch(m[k], batch);
+    nn_forward(m[k], 1);
+    nn_backward(m[k]);
+    sync_backend(m[k]->backend);
+  }
+  printf("\nCIFAR-10 airbench ops, forward+backward, batch %d (ms)\n", batch);
+  printf("%-14s %-16s %-18s %10s %10s %8s\n", "node", "op", "output", "cpu", "opencl", "cpu/ocl");
+  for (i = 0; i < m[0]->graph->n; i++) {
+    nn_node *nd[2];
+    double t[2];
+    char shape[48];
+    nd[0] = m[0]->graph->nodes[i];
+    nd[1] = m[1]->graph->nodes[i];
+    if (nd[0]->op == NN_OP_INPUT || nd[0]->op == NN_OP_PARAM || nd[0]->op == NN_OP_RESHAPE) continue;
+    for (k = 0; k < 2; k++) {
+      t[k] = op_time(m[k], nd[k]);
+      total[k] += t[k];
+      by_op[nd[0]->op][k] += t[k];
+    }
+    printf("%-14s %-16s %-18s %10.3f %10.3f %8.2f\n", nd[0]->name, nn_op_name(nd[0]->op),
+           nn_shape_str(nn_node_shape(nd[0]), shape, sizeof shape), t[0] * 1e3, t[1] * 1e3, t[0] / t[1]);
+    fprintf(csv, "op,%s,%s,%.4f,%.4f,%.3f\n", nd[0]->name, nn_op_name(nd[0]->op), t[0] * 1e3, t[1] * 1e3, t[0] / t[1]);
+  }
+  printf("\nby op (ms)\n");
+  for (i = 0; i < NN_OP_COUNT; i++)
+    if (by_op[i][0] > 0)
+      printf("%-31s %-18s %10.3f %10.3f %8.2f\n", nn_op_name((nn_op)i), "", by_op[i][0] * 1e3, by_op[i][1] * 1e3,
+             by_op[i][0] / by_op[i][1]);
+  printf("%-31s %-18s %10.3f %10.3f %8.2f\n", "all ops", "", total[0] * 1e3, total[1] * 1e3, total[0] / total[1]);
+  for (k = 0; k < 2; k++) nn_model_free(m[k]);
+}
+
+/* best whole training step; returns ms for [cpu, opencl] */
+static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, double *ms) {
+  int k, r;
+  for (k = 0; k < 2; k++) {
+    nn_model *m = compile_on(graph, batch, k);
+    nn_optimizer *o = nn_sgd(m, 0.01f, 0.85f, 5e-4f, NN_NESTEROV);
+    double best = 1e30, t0;
+    random_batch(m, batch);
+    for (r = 0; r < (quick ? 3 : 6); r++) {
+      t0 = now();
+      if (isnan(nn_train_step(m, o))) { fprintf(stderr, "bench_opencl: %s\n", nn_last_error()); exit(1); }
+      if (r > 0 && now() - t0 < best) best = now() - t0;
+    }
+    ms[k] = best * 1e3;
+    nn_optimizer_free(o);
+    nn_model_free(m);
+  }
+  printf("%-32s %6d %10.1f %10.1f %8.2f %12.1f %12.1f\n", name, batch, ms[0], ms[1], ms[0] / ms[1], batch / ms[0] * 1e3,
+         batch / ms[1] * 1e3);
+  fprintf(csv, "step,%s,%d,%.3f,%.3f,%.3f\n", name, batch, ms[0], ms[1], ms[0] / ms[1]);
+}
+
+int main(int argc, char **argv) {
+  const char *csv_path = "build/bench_opencl.csv";
+  int i, batch = 64, threads = 2;
+  double air[2], fm[2];
+  nn_backend *pin;
+  nn_opencl_info info;
+  for (i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv_path = argv[++i];
+    else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else { fprintf(stderr, "usage: %s [--batch N] [--threads N] [--quick] [--csv FILE]\n", argv[0]); return 2; }
+  }
+  if (batch < 1 || threads < 1) { fprintf(stderr, "bench_opencl: --batch and --threads need positive numbers\n"); return 2; }
+  if (!(csv = fopen(csv_path, "w"))) { fprintf(stderr, "bench_opencl: cannot write %s\n", csv_path); return 1; }
+  /* held for the whole run: the models below share its context and kernels */
+  if (!(pin = nn_opencl_backend(-1, -1))) { fprintf(stderr, "bench_opencl: %s\n", nn_last_error()); return 1; }
+  nn_opencl_get_info(pin, &info);
+  threads = nn_set_threads(threads);
+  printf("OpenCL device: %s (%s, driver %s); CPU backend: %d thread%s\n", info.device, info.platform, info.driver, threads,
+         threads == 1 ? "" : "s");
+  fprintf(csv, "section,name,what,cpu_ms,opencl_ms,cpu_over_opencl\n");
+  bench_ops(batch);
+  printf("\nwhole training steps (forward, backward, Nesterov SGD)\n");
+  printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu img/s", "ocl img/s");
+  bench_step("CIFAR-10 airbench", airbench_graph, batch, air);
+  bench_step("Fashion-MNIST CNN", fashion_graph, 2 * batch, fm);
+  pin->destroy(pin);
+  fclose(csv);
+  printf("\nCSV written to %s\n", csv_path);
+  printf("RESULT device=\"%s\" airbench_step_cpu_ms=%.1f airbench_step_opencl_ms=%.1f airbench_cpu_over_opencl=%.2f"
+         " fashion_step_cpu_ms=%.1f fashion_step_opencl_ms=%.1f fashion_cpu_over_opencl=%.2f\n",
+         info.device, air[0], air[1], air[0] / air[1], fm[0], fm[1], fm[0] / fm[1]);
+  return 0;
+}
