@@ -3,11 +3,20 @@
 CC ?= cc
 FAST = -O3 -march=native -fopenmp
 
-.PHONY: test demo examples bench bench-opencl clean
+.PHONY: test valgrind fuzz demo examples bench bench-opencl clean
 
 # every test suite; the last line reads "N passed, N failed"
 test:
 	bash tests/run_all.sh
+
+# the unit and persistence tests and the fuzz corpus under valgrind (also part of make test)
+valgrind:
+	bash tests/valgrind.sh
+
+# every fuzz target for FUZZ_SECONDS each (needs clang's libFuzzer)
+FUZZ_SECONDS ?= 60
+fuzz:
+	for src in tests/fuzz/fuzz_*.c; do t=$${src#tests/fuzz/fuzz_}; tools/fuzz.sh $${t%.c} $(FUZZ_SECONDS) || exit 1; done
 
 # the main job: get Fashion-MNIST, build the example, train the CNN
 demo:

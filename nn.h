@@ -106,6 +106,8 @@ typedef enum nn_op {
   NN_OP_RELU, NN_OP_LEAKY_RELU, NN_OP_GELU, NN_OP_SIGMOID, NN_OP_TANH,
   NN_OP_SOFTMAX,
   NN_OP_CROSS_ENTROPY, NN_OP_BCE_LOGITS, NN_OP_MSE,
+  NN_OP_EMBEDDING, NN_OP_RNN, NN_OP_LSTM, NN_OP_GRU,
+  NN_OP_SEQ_LAST, NN_OP_SEQ_MAXPOOL, NN_OP_SEQ_MEANPOOL,
   NN_OP_COUNT
 } nn_op;
 NNDEF const char *nn_op_name(nn_op op);
@@ -202,6 +204,51 @@ NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *logits, nn_node *targets
                                   nn_reduction red);
 NNDEF nn_node *nn_mse(nn_graph *g, nn_node *pred, nn_node *target, nn_reduction red);
 NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss);
+
+/* Sequences.  A sequence is [T, F] per sample: T steps of F features, T the
+   padded length the graph is built with.  `lengths` is an input of shape [1]
+   holding each sample's number of valid steps (0..T, fed as floats like
+   labels); NULL means all T steps are valid.  Steps past a sample's length
+   change no output and no gradient, and the recurrent ops run only as far
+   as the longest sample in the batch.
+   Embedding: ids (integers fed as floats, any shape) -> ids' shape + [dim];
+   the weight [vocab, dim] starts N(0, 1), as in PyTorch.  An id outside
+   0..vocab-1 fails the forward pass, naming the id and the vocabulary size. */
+NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim);
+
+/* Recurrent layers over a whole sequence, one op per layer: x [T, F] ->
+   [T, dirs * hidden], each step the hidden state h_t (zeros at padded
+   steps).  `layers` stacks that many; flags NN_BIDIRECTIONAL adds a second
+   direction that starts at each sample's last valid step and runs to step 0;
+   its states follow the forward ones in the output.  Equations (PyTorch and
+   cuDNN; sigma the logistic function, h_{-1} = c_{-1} = 0):
+     rnn:  h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
+     lstm: i = sigma(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)
+           f = sigma(W_if x_t + b_if + W_hf h_{t-1} + b_hf)
+           g = tanh (W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)
+           o = sigma(W_io x_t + b_io + W_ho h_{t-1} + b_ho)
+           c_t = f * c_{t-1} + i * g,   h_t = o * tanh(c_t)
+     gru:  r = sigma(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+           z = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+           n = tanh (W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
+           h_t = (1 - z) * n + z * h_{t-1}
+   Parameters of layer L, named PREFIX.weight_ih_lL [dirs*G*hidden, F],
+   .weight_hh_lL [dirs*G*hidden, hidden], .bias_ih_lL and .bias_hh_lL
+   [dirs*G*hidden]: PyTorch's tensors with the gates in its order (lstm
+   i,f,g,o; gru r,z,n; G gates) and the reverse direction's stacked after
+   the forward one; all start U(-1/sqrt(hidden), 1/sqrt(hidden)). */
+enum { NN_BIDIRECTIONAL = 1 };
+NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
+NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
+NNDEF nn_node *nn_gru(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
+
+/* Reductions over the valid steps of x [T, F] -> [F] (zeros for an empty
+   sequence).  seq_last takes step length-1; on the output of a bidirectional
+   recurrent layer it takes the reverse direction's half at step 0, so that
+   both halves are final states. */
+NNDEF nn_node *nn_seq_last(nn_graph *g, nn_node *x, nn_node *lengths);
+NNDEF nn_node *nn_seq_maxpool(nn_graph *g, nn_node *x, nn_node *lengths);
+NNDEF nn_node *nn_seq_meanpool(nn_graph *g, nn_node *x, nn_node *lengths);
 
 /* ======================================================================
    Backends: a table of functions that owns buffers and runs ops.  The
@@ -302,8 +349,18 @@ NNDEF void nn_optimizer_set_lr(nn_optimizer *o, float lr);
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o);
 NNDEF void nn_optimizer_set_clip(nn_optimizer *o, float max_norm);  /* 0: off */
 NNDEF long nn_optimizer_steps(const nn_optimizer *o);
+/* A step whose loss or gradient is not finite (NaN, Inf) either stops
+   training (NN_NONFINITE_STOP, the default: the call fails with a message
+   naming the step and, for a gradient, the parameter) or is skipped
+   (NN_NONFINITE_SKIP: weights and optimizer state stay as they were, the
+   step count does not advance, nn_optimizer_skipped counts it; batch-norm
+   running statistics of that forward pass are already updated). */
+enum { NN_NONFINITE_STOP = 0, NN_NONFINITE_SKIP = 1 };
+NNDEF void nn_optimizer_set_nonfinite(nn_optimizer *o, int mode);
+NNDEF long nn_optimizer_skipped(const nn_optimizer *o);
 NNDEF int nn_optimizer_step(nn_optimizer *o);          /* apply gradients */
-/* forward + backward + step; returns the loss, NAN on failure */
+/* forward + backward + step; returns the loss, NAN on failure, INFINITY
+   for a step skipped under NN_NONFINITE_SKIP */
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o);
 /* scales all trainable gradients so their global L2 norm is at most
    max_norm; returns the norm before clipping (negative on failure) */
@@ -403,6 +460,116 @@ NNDEF int nn_symmetric_eigen(int n, double *a, double *values, double *vectors);
    half maps the patches to identity covariance (for eps << l_i). */
 NNDEF int nn_whitening_weights(const float *images, int n, int C, int H, int W, int kh, int kw,
                                float eps, float *w);
+
+/* ======================================================================
+   Text: a tokenizer, a vocabulary, encoding to ids, the aclImdb layout and
+   batches of similar lengths
+   ====================================================================== */
+/* Tokenizes len bytes of text (NUL bytes allowed) into out, which must hold
+   2 * len + 1 bytes: lower-case tokens separated by single spaces, then a
+   NUL.  A token is a word (ASCII letters and digits, UTF-8 letters, with
+   inner apostrophes and hyphens: "don't", "low-budget") or a punctuation
+   mark (a run of one mark, at most 3 long: "!!!", "...").  HTML line
+   breaks (<br />) are spaces; bytes that are not valid UTF-8 are dropped.
+   Returns the number of tokens. */
+NNDEF size_t nn_tokenize(const char *text, size_t len, char *out);
+
+/* A vocabulary: count words, then keep the most frequent.  Ids: NN_PAD 0,
+   NN_UNK 1 (every word not kept), then the kept words by falling count
+   (ties in byte order). */
+enum { NN_PAD = 0, NN_UNK = 1 };
+typedef struct nn_vocab nn_vocab;
+NNDEF nn_vocab *nn_vocab_new(void);
+NNDEF void nn_vocab_free(nn_vocab *v);
+NNDEF int nn_vocab_add(nn_vocab *v, const char *tokens);   /* counts tokenized text */
+/* keeps at most max_size ids (PAD and UNK included) of words counted at
+   least min_count times; fails if no word qualifies.  Ends the counting. */
+NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count);
+NNDEF int nn_vocab_size(const nn_vocab *v);
+NNDEF int nn_vocab_id(const nn_vocab *v, const char *word, size_t len); /* NN_UNK if absent */
+NNDEF const char *nn_vocab_word(const nn_vocab *v, int id);
+NNDEF long nn_vocab_count(const nn_vocab *v, int id);      /* times counted */
+/* Writes maxlen ids of tokenized text: the first maxlen tokens, or with
+   keep_end the last maxlen, then NN_PAD.  Returns how many are tokens. */
+NNDEF int nn_text_encode(const nn_vocab *v, const char *tokens, int maxlen, int keep_end, float *ids);
+
+/* Tokenized documents with labels. */
+typedef struct nn_text_set {
+  int n;
+  char *text;          /* every document, tokenized, each ending in a NUL */
+  size_t *offset;      /* document i is text + offset[i] */
+  int *tokens;         /* its number of tokens */
+  float *y;            /* its label */
+} nn_text_set;
+/* The aclImdb layout: the .txt files of DIR/SPLIT/pos (label 1) and of
+   DIR/SPLIT/neg (label 0), SPLIT "train" or "test".  Files in name order,
+   positives and negatives alternating, so any first N documents are
+   balanced.  A missing folder, an empty or unreadable file, or one without
+   words fails, naming it. */
+NNDEF nn_text_set *nn_load_aclimdb(const char *dir, const char *split);
+NNDEF void nn_text_set_free(nn_text_set *s);
+NNDEF void nn_text_set_truncate(nn_text_set *s, int n);   /* keep the first n */
+/* counts the words of every document of s into v */
+NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s);
+
+/* An order of samples 0..n-1 for mini-batches of similar lengths, so that
+   padded steps are few: with r, a shuffle, then each window of `window`
+   batches sorted by length, then the full batches shuffled (a short one
+   last); without r, all sorted by length (for evaluation).  Batch k is
+   order[k * batch ...].  Returns 0 if out of memory. */
+NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order);
+
+/* ======================================================================
+   Serialization: safetensors files and training checkpoints.
+   A safetensors file (the format of Hugging Face's `safetensors`, read by
+   PyTorch, NumPy, JAX) is an 8-byte little-endian header length N, N bytes
+   of JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin,
+   end]}, .., "__metadata__": {"key": "value", ..}} padded with spaces, then
+   the tensors' little-endian bytes.  A model is saved as one tensor per
+   parameter node under the node's name (batch-norm running statistics
+   included), in name order.  Loading checks every name, dtype and shape
+   and changes nothing unless all of them match.  Files are written
+   atomically: a temporary file in the same directory, flushed to disk,
+   then renamed over the target, so a crash leaves the old file intact.
+   ====================================================================== */
+enum {
+  NN_LOAD_PARTIAL = 1   /* tensors absent from the file keep their values and
+                           tensors the model lacks are ignored; the shapes of
+                           the tensors both have must still match */
+};
+/* metadata: NULL, or key, value, key, value, ..., NULL (UTF-8 strings) */
+NNDEF int nn_save_safetensors(nn_model *m, const char *path, const char *const *metadata);
+/* returns the number of tensors loaded, 0 on failure (the model is unchanged) */
+NNDEF int nn_load_safetensors(nn_model *m, const char *path, int flags);
+NNDEF int nn_load_safetensors_buffer(nn_model *m, const void *data, size_t len, int flags);
+
+/* Checkpoints: everything a run needs to continue exactly where it stopped.
+   A checkpoint is a safetensors file (so the weights load anywhere, and
+   nn_load_safetensors reads them from it) holding, next to the weights,
+     __optimizer__.<param>.<slot>  optimizer state (momentum_buffer, exp_avg,
+                                   exp_avg_sq, square_avg as in PyTorch)
+     __ema__.<param>               the moving average of the weights
+   and in its metadata (format version "nn.checkpoint": "1"):
+     nn.epoch, nn.step             the caller's counters (decimal)
+     nn.rng, nn.data_rng           the model's generator (dropout) and the
+                                   caller's, as two 16-digit hex words
+     nn.optimizer                  sgd, adam or rmsprop, with
+     nn.optimizer.step, .skipped   its step and skipped-step counts and
+     nn.optimizer.lr               its learning rate as the hex bits of an
+                                   IEEE-754 binary32 ("0x3dcccccd" is 0.1)
+   The optimizer's other settings (momentum, betas, weight decay, clipping,
+   the non-finite mode) and the average's decay are the ones they were
+   made with.  o, e and info may be NULL: a checkpoint
+   loaded without an optimizer or average just skips that state, but an
+   optimizer or average given to nn_checkpoint_load must be in the file. */
+typedef struct nn_checkpoint_info {
+  long epoch, step;     /* the caller's counters, stored as given */
+  nn_rng data_rng;      /* the caller's generator (shuffling, augmentation) */
+} nn_checkpoint_info;
+NNDEF int nn_checkpoint_save(nn_model *m, const nn_optimizer *o, const nn_ema *e,
+                             const nn_checkpoint_info *info, const char *path);
+NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info,
+                             const char *path);
 
 /* ======================================================================
    Metrics
@@ -995,10 +1162,14 @@ static void nn__sgemm(int transA, int transB, int M, int N, int K, float alpha,
    absolute (Abramowitz & Stegun 7.1.26), tanh near 0 by its series.
    ====================================================================== */
 static float nn__exp(float x) {
-  float n, r, p, scale;
+  float t, n, r, p, scale;
   int32_t bits;
   x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-  n = floorf(x * 1.44269504f + 0.5f);          /* x = n ln2 + r, |r| <= ln2/2 */
+  /* n = round(x log2 e) by adding 1.5 * 2^23: n lands in the low mantissa
+     bits, and no float-to-int conversion (which gcc will not vectorise
+     unless -fno-trapping-math) is needed */
+  t = x * 1.44269504f + 12582912.0f;
+  n = t - 12582912.0f;                         /* x = n ln2 + r, |r| <= ln2/2 */
   r = x - n * 0.693359375f + n * 2.12194440e-4f;
   p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -1007,7 +1178,8 @@ static float nn__exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  bits = ((int32_t)n + 127) * (1 << 23);       /* 2^n */
+  memcpy(&bits, &t, sizeof bits);
+  bits = (bits - 0x4B400000 + 127) * (1 << 23);   /* 2^n; 0x4B400000 is 1.5 * 2^23 */
   memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
@@ -1746,6 +1918,443 @@ static int nn__mse_bwd(const nn__ctx *c) {
   return 1;
 }
 
+/* ---- embedding: ids [..] -> rows of weight [V, D].  The ids are floats
+   holding integers; backward adds into the rows used, and only those. ---- */
+static int nn__embedding_fwd(const nn__ctx *c) {
+  const nn_node *ids = NN__IN(c, 0);
+  int V = NN__IN(c, 1)->shape.dim[0], D = NN__IN(c, 1)->shape.dim[1];
+  size_t i, count = nn__len(c, ids), per = nn__per(ids);
+  for (i = 0; i < count; i++) {
+    float v = c->x[0][i];
+    if (!(v >= 0 && v < (float)V) || v != floorf(v))
+      return nn__fail("embedding '%s': id %g (sample %zu, position %zu) is not in the vocabulary of %d (ids 0..%d)",
+                      c->node->name, v, i / per, i % per, V, V - 1);
+    memcpy(c->y + i * D, c->x[1] + (size_t)v * D, (size_t)D * sizeof(float));
+  }
+  return 1;
+}
+static int nn__embedding_bwd(const nn__ctx *c) {
+  int D = NN__IN(c, 1)->shape.dim[1], j;
+  size_t i, count = nn__len(c, NN__IN(c, 0));
+  if (!c->dx[1]) return 1;
+  for (i = 0; i < count; i++) {
+    float *dw = c->dx[1] + (size_t)c->x[0][i] * D;
+    const float *dy = c->dy + i * D;
+    for (j = 0; j < D; j++) dw[j] += dy[j];
+  }
+  return 1;
+}
+
+/* ---- sequence lengths: input 1 of the sequence ops, [1] per sample ---- */
+static const char *nn__seq_op_name(nn_op op) {
+  switch (op) {
+  case NN_OP_RNN: return "rnn";
+  case NN_OP_LSTM: return "lstm";
+  case NN_OP_GRU: return "gru";
+  case NN_OP_SEQ_LAST: return "seq_last";
+  case NN_OP_SEQ_MAXPOOL: return "seq_maxpool";
+  default: return "seq_meanpool";
+  }
+}
+static int nn__seq_lengths_ok(const nn__ctx *c, int T) {
+  int b;
+  if (!c->x[1]) return 1;
+  for (b = 0; b < c->n; b++) {
+    float L = c->x[1][b];
+    if (!(L >= 0 && L <= (float)T) || L != floorf(L))
+      return nn__fail("%s '%s': length %g of sample %d is not a whole number of steps in 0..%d (the padded length)",
+                      nn__seq_op_name(c->node->op), c->node->name, L, b, T);
+  }
+  return 1;
+}
+static int nn__seq_len(const nn__ctx *c, int b, int T) { return c->x[1] ? (int)c->x[1][b] : T; }
+
+/* ---- recurrent layers (rnn, lstm, gru) over a whole sequence ----------
+   inputs: x [T, F], lengths, W_ih [dirs*GH, F], W_hh [dirs*GH, H],
+   b_ih, b_hh [dirs*GH] with GH = G*H (G gates); ip: H, dirs.
+   Forward: the input projection of every valid step of a sample is one
+   GEMM (both directions at once, P = x W_ih^T + b_ih); then each step one
+   GEMM of the states with W_hh and the gates fused in one loop.  The
+   batch is split once, not per step: every (direction, group of samples)
+   runs all its steps on one thread with no synchronisation.  Samples are
+   sorted by falling length, so the ones still running at a step are a
+   prefix and the step's GEMM covers only them.
+   Workspace (floats; `rows` = batch + threads state slots per direction):
+     P      batch*T*dirs*GH  gate values of every step; backward overwrites
+                             them with their gradients (dG_ih)
+     aux    batch*T*dirs*H   lstm: c_t; gru: W_hn h + b_hn, then its gradient
+     order  batch            samples by falling length
+     h, c, dh, dc  dirs*rows*H each, gh  dirs*rows*GH   per-step state
+     part   threads * (dW_ih + dW_hh + db_ih + db_hh)   backward partial sums */
+typedef struct nn__rec {
+  nn_op op;
+  int n, T, F, H, dirs, GH, rows, threads, chunks;
+  float *P, *aux, *order, *h, *cs, *dh, *dc, *gh, *part;
+} nn__rec;
+static int nn__rec_gates(nn_op op) { return op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1; }
+static size_t nn__rec_part(const nn_node *nd) {
+  size_t GH = (size_t)nn__rec_gates(nd->op) * nd->ip[0], dirs = (size_t)nd->ip[1];
+  return dirs * GH * ((size_t)NN__LAST(nd->in[0]) + (size_t)nd->ip[0] + 2);
+}
+static size_t nn__rec_ws(const nn_node *nd, int batch) {
+  size_t T = (size_t)nd->shape.dim[0], H = (size_t)nd->ip[0], dirs = (size_t)nd->ip[1];
+  size_t GH = (size_t)nn__rec_gates(nd->op) * H, th = (size_t)nn__max_threads(), rows = (size_t)batch + th;
+  /* nn_compile sets the model's thread count to nn__max_threads() too */
+  return (size_t)batch * T * dirs * (GH + (nd->op == NN_OP_RNN ? 0 : H)) + (size_t)batch +
+         dirs * rows * (4 * H + GH) + th * nn__rec_part(nd);
+}
+static nn__rec nn__rec_get(const nn__ctx *c) {
+  nn__rec r;
+  const nn_node *nd = c->node;
+  size_t slab;
+  float *w = c->ws;
+  r.op = nd->op;
+  r.n = c->n; r.T = nd->shape.dim[0]; r.F = NN__LAST(nd->in[0]);
+  r.H = nd->ip[0]; r.dirs = nd->ip[1]; r.GH = nn__rec_gates(nd->op) * r.H;
+  r.threads = c->m->threads;
+  r.rows = c->m->max_batch + r.threads;
+  /* the directions run side by side; threads beyond one per direction
+     split the batch into groups */
+  r.chunks = r.threads / r.dirs > 1 ? r.threads / r.dirs : 1;
+  if (r.chunks > r.n) r.chunks = r.n > 0 ? r.n : 1;
+  slab = (size_t)c->m->max_batch * r.T * r.dirs;
+  r.P = w; w += slab * r.GH;
+  r.aux = w; if (r.op != NN_OP_RNN) w += slab * r.H;
+  r.order = w; w += c->m->max_batch;
+  slab = (size_t)r.dirs * r.rows;
+  r.h = w; w += slab * r.H;
+  r.cs = w; w += slab * r.H;
+  r.dh = w; w += slab * r.H;
+  r.dc = w; w += slab * r.H;
+  r.gh = w; w += slab * r.GH;
+  r.part = w;
+  return r;
+}
+
+/* the rows of group k: sorted positions k, k + chunks, ...; their count */
+static int nn__rec_group(const nn__rec *r, int k) { return (r->n - k + r->chunks - 1) / r->chunks; }
+static int nn__rec_sample(const nn__rec *r, int k, int i) { return (int)r->order[k + i * r->chunks]; }
+
+/* One step of one sample: p holds the input side of the gates (x W_ih^T +
+   b_ih) and receives the gates' values; q is h_{t-1} W_hh^T; h the state,
+   updated; y the output.  Separate functions with restrict arguments, so
+   that compilers vectorise the loops. */
+static void nn__rnn_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT q, const float *NN__RESTRICT bh,
+                         float *NN__RESTRICT h, float *NN__RESTRICT y) {
+  int j;
+  for (j = 0; j < H; j++) y[j] = h[j] = p[j] = nn__tanh(p[j] + q[j] + bh[j]);
+}
+/* cs: the cell state, updated; ca: where c_t is kept for backward */
+static void nn__lstm_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT q, const float *NN__RESTRICT bh,
+                          float *NN__RESTRICT cs, float *NN__RESTRICT ca, float *NN__RESTRICT h, float *NN__RESTRICT y) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float ig = nn__sigmoid(p[j] + q[j] + bh[j]);
+    float fg = nn__sigmoid(p[H + j] + q[H + j] + bh[H + j]);
+    float gg = nn__tanh(p[2 * H + j] + q[2 * H + j] + bh[2 * H + j]);
+    float og = nn__sigmoid(p[3 * H + j] + q[3 * H + j] + bh[3 * H + j]);
+    float cn = fg * cs[j] + ig * gg;
+    p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;
+    ca[j] = cs[j] = cn;
+    y[j] = h[j] = og * nn__tanh(cn);
+  }
+}
+/* hn: where W_hn h_{t-1} + b_hn is kept for backward */
+static void nn__gru_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT q, const float *NN__RESTRICT bh,
+                         float *NN__RESTRICT hn, float *NN__RESTRICT h, float *NN__RESTRICT y) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float rg = nn__sigmoid(p[j] + q[j] + bh[j]);
+    float zg = nn__sigmoid(p[H + j] + q[H + j] + bh[H + j]);
+    float a = q[2 * H + j] + bh[2 * H + j];
+    float ng = nn__tanh(p[2 * H + j] + rg * a);
+    p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;
+    hn[j] = a;
+    y[j] = h[j] = (1.0f - zg) * ng + zg * h[j];
+  }
+}
+
+/* One direction of one group, all steps forward in time of that direction. */
+static void nn__rec_fwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
+  const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
+  const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
+  const float *Whh = c->x[3] + (size_t)d * GH * H, *bh = c->x[5] + (size_t)d * GH;
+  float *hs = r->h + slot * H, *cs = r->cs + slot * H, *gh = r->gh + slot * GH;
+  int M = R, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
+  memset(hs, 0, (size_t)R * H * sizeof(float));
+  memset(cs, 0, (size_t)R * H * sizeof(float));
+  for (s = 0; s < steps; s++) {
+    while (M > 0 && nn__seq_len(c, nn__rec_sample(r, k, M - 1), r->T) <= s) M--;
+    if (s == 0) memset(gh, 0, (size_t)M * GH * sizeof(float));
+    else nn__sgemm(0, 1, M, GH, H, 1.0f, hs, H, Whh, H, 0.0f, gh, GH, nn__gemm_work(c));
+    for (i = 0; i < M; i++) {
+      int b = nn__rec_sample(r, k, i), L = nn__seq_len(c, b, r->T), t = d ? L - 1 - s : s;
+      size_t row = (size_t)b * T + t, at = row * dirs * H + (size_t)d * H;
+      float *p = r->P + row * dirs * GH + (size_t)d * GH, *y = c->y + at, *h = hs + (size_t)i * H;
+      const float *q = gh + (size_t)i * GH;
+      if (r->op == NN_OP_RNN) nn__rnn_step(H, p, q, bh, h, y);
+      else if (r->op == NN_OP_LSTM) nn__lstm_step(H, p, q, bh, cs + (size_t)i * H, r->aux + at, h, y);
+      else nn__gru_step(H, p, q, bh, r->aux + at, h, y);
+    }
+  }
+}
+
+/* Threads pay off above this many flops of work for a recurrent op. */
+#ifndef NN__REC_OMP_MIN_FLOPS
+#define NN__REC_OMP_MIN_FLOPS 2e6
+#endif
+static int nn__rec_parallel(const nn__ctx *c, const nn__rec *r) {
+  double steps = 0;
+  int b;
+  for (b = 0; b < r->n; b++) steps += nn__seq_len(c, b, r->T);
+  return 2.0 * steps * r->dirs * r->GH * (r->F + r->H) >= NN__REC_OMP_MIN_FLOPS;
+}
+static int nn__rec_fwd(const nn__ctx *c) {
+  nn__rec r = nn__rec_get(c);
+  const int T = r.T, F = r.F, N = r.dirs * r.GH, HD = r.dirs * r.H;
+  int threads = r.threads, b, i, item, par;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  par = nn__rec_parallel(c, &r);
+  (void)threads; (void)par;
+  /* the input projection of each sample's valid steps, and zero outputs
+     past them */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) num_threads(threads) if (par)
+#endif
+  for (b = 0; b < r.n; b++) {
+    int L = nn__seq_len(c, b, T), t, j;
+    float *P = r.P + (size_t)b * T * N;
+    if (L > 0) nn__sgemm(0, 1, L, N, F, 1.0f, c->x[0] + (size_t)b * T * F, F, c->x[2], F, 0.0f, P, N, nn__gemm_work(c));
+    for (t = 0; t < L; t++)
+      for (j = 0; j < N; j++) P[(size_t)t * N + j] += c->x[4][j];
+    if (L < T) memset(c->y + ((size_t)b * T + L) * HD, 0, (size_t)(T - L) * HD * sizeof(float));
+  }
+  /* samples by falling length (insertion sort: batches come nearly sorted) */
+  for (b = 0; b < r.n; b++) {
+    int L = nn__seq_len(c, b, T);
+    for (i = b; i > 0 && nn__seq_len(c, (int)r.order[i - 1], T) < L; i--) r.order[i] = r.order[i - 1];
+    r.order[i] = (float)b;
+  }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
+#endif
+  for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_fwd_group(c, &r, item % r.dirs, item / r.dirs);
+  return 1;
+}
+
+/* Backward of one step of one sample: dh is the gradient reaching h_t
+   from later steps and receives the part that reaches h_{t-1} directly
+   (gru: dh z; the W_hh path is added by the step's GEMM); p receives dG_ih
+   in place of the gates, q dG_hh. */
+static void nn__rnn_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, const float *NN__RESTRICT y,
+                         const float *NN__RESTRICT dy, const float *NN__RESTRICT dh) {
+  int j;
+  for (j = 0; j < H; j++) q[j] = p[j] = (dy[j] + dh[j]) * (1.0f - y[j] * y[j]);
+}
+/* ca: c_t; cp: c_{t-1} (zeros at the first step); dc: the cell gradient */
+static void nn__lstm_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, const float *NN__RESTRICT ca,
+                          const float *NN__RESTRICT cp, const float *NN__RESTRICT dy, const float *NN__RESTRICT dh,
+                          float *NN__RESTRICT dc) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j];
+    float tc = nn__tanh(ca[j]), g = dy[j] + dh[j], dcn = dc[j] + g * og * (1.0f - tc * tc);
+    q[j] = dcn * gg * ig * (1.0f - ig);
+    q[H + j] = dcn * cp[j] * fg * (1.0f - fg);
+    q[2 * H + j] = dcn * ig * (1.0f - gg * gg);
+    q[3 * H + j] = g * tc * og * (1.0f - og);
+    dc[j] = dcn * fg;
+  }
+  memcpy(p, q, (size_t)4 * H * sizeof(float));   /* storing both in the loop stops gcc 12 vectorising it */
+}
+/* hn: W_hn h_{t-1} + b_hn, replaced by its gradient; hp: h_{t-1} */
+static void nn__gru_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, float *NN__RESTRICT hn,
+                         const float *NN__RESTRICT hp, const float *NN__RESTRICT dy, float *NN__RESTRICT dh) {
+  int j;
+  for (j = 0; j < H; j++) {
+    float rg = p[j], zg = p[H + j], ng = p[2 * H + j], g = dy[j] + dh[j];
+    float dn = g * (1.0f - zg) * (1.0f - ng * ng);
+    q[j] = p[j] = dn * hn[j] * rg * (1.0f - rg);
+    q[H + j] = p[H + j] = g * (hp[j] - ng) * zg * (1.0f - zg);
+    p[2 * H + j] = dn;
+    q[2 * H + j] = hn[j] = dn * rg;
+    dh[j] = g * zg;
+  }
+}
+
+/* Backward of one direction of one group, steps in reverse.  After each
+   step's samples, one GEMM dh_prev = dG_hh W_hh (gru: added to dh z).  The
+   forward cell states are not needed here, so `cs` holds zeros: the
+   previous state of a first step. */
+static void nn__rec_bwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
+  const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
+  const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
+  const float *Whh = c->x[3] + (size_t)d * GH * H;
+  float *dhs = r->dh + slot * H, *dcs = r->dc + slot * H, *gh = r->gh + slot * GH, *zeros = r->cs + slot * H;
+  int M = 0, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
+  memset(dhs, 0, (size_t)R * H * sizeof(float));
+  memset(dcs, 0, (size_t)R * H * sizeof(float));
+  memset(zeros, 0, (size_t)H * sizeof(float));
+  for (s = steps - 1; s >= 0; s--) {
+    while (M < R && nn__seq_len(c, nn__rec_sample(r, k, M), r->T) > s) M++;
+    for (i = 0; i < M; i++) {
+      int b = nn__rec_sample(r, k, i), L = nn__seq_len(c, b, r->T), t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;
+      size_t row = (size_t)b * T + t, at = row * dirs * H + (size_t)d * H;
+      size_t prev = ((size_t)b * T + (size_t)tp) * dirs * H + (size_t)d * H;   /* only read when s > 0 */
+      float *p = r->P + row * dirs * GH + (size_t)d * GH, *q = gh + (size_t)i * GH, *dh = dhs + (size_t)i * H;
+      const float *dy = c->dy + at;
+      if (r->op == NN_OP_RNN) nn__rnn_back(H, p, q, c->y + at, dy, dh);
+      else if (r->op == NN_OP_LSTM) nn__lstm_back(H, p, q, r->aux + at, s > 0 ? r->aux + prev : zeros, dy, dh, dcs + (size_t)i * H);
+      else nn__gru_back(H, p, q, r->aux + at, s > 0 ? c->y + prev : zeros, dy, dh);
+    }
+    if (s > 0) nn__sgemm(0, 0, M, H, GH, 1.0f, gh, GH, Whh, H, r->op == NN_OP_GRU ? 1.0f : 0.0f, dhs, H, nn__gemm_work(c));
+  }
+}
+
+static int nn__rec_bwd(const nn__ctx *c) {
+  nn__rec r = nn__rec_get(c);
+  const int T = r.T, F = r.F, H = r.H, GH = r.GH, N = r.dirs * GH, HD = r.dirs * H;
+  const size_t nwi = (size_t)N * F, nwh = (size_t)N * H, per = nn__rec_part(c->node);
+  int threads = r.threads, b, item, t, par = nn__rec_parallel(c, &r);
+  (void)par;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
+#endif
+  for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_bwd_group(c, &r, item % r.dirs, item / r.dirs);
+  memset(r.part, 0, (size_t)threads * per * sizeof(float));
+  /* per sample: dx = dG_ih W_ih, and the weight gradients from all its
+     steps at once, into this thread's partial sums */
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
+#endif
+  for (b = 0; b < r.n; b++) {
+    int L = nn__seq_len(c, b, T), d, t2, j2;
+    float *part = r.part + (size_t)nn__thread_id() * per, *pwi = part, *pwh = pwi + nwi, *pbi = pwh + nwh, *pbh = pbi + N;
+    const float *P = r.P + (size_t)b * T * N, *A = r.aux + (size_t)b * T * HD, *Y = c->y + (size_t)b * T * HD;
+    if (L == 0) continue;
+    if (c->dx[0]) nn__sgemm(0, 0, L, F, N, 1.0f, P, N, c->x[2], F, 1.0f, c->dx[0] + (size_t)b * T * F, F, nn__gemm_work(c));
+    if (c->dx[2]) nn__sgemm(1, 0, N, F, L, 1.0f, P, N, c->x[0] + (size_t)b * T * F, F, 1.0f, pwi, F, nn__gemm_work(c));
+    if (c->dx[4])
+      for (t2 = 0; t2 < L; t2++) {
+        const float *p = P + (size_t)t2 * N;
+        for (j2 = 0; j2 < N; j2++) pbi[j2] += p[j2];
+      }
+    for (d = 0; d < r.dirs && (c->dx[3] || c->dx[5]); d++) {
+      /* h_prev of step t is h at t-1 (forward) or t+1 (reverse); the
+         first step's is zero and adds nothing to dW_hh */
+      const size_t first = d ? 0 : 1, from = d ? 1 : 0;
+      const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;
+      float *wh = pwh + (size_t)d * GH * H, *bh = pbh + (size_t)d * GH;
+      if (c->dx[3] && L > 1) {
+        nn__sgemm(1, 0, gate_rows, H, L - 1, 1.0f, P + first * N + (size_t)d * GH, N, Y + from * HD + (size_t)d * H, HD,
+                  1.0f, wh, H, nn__gemm_work(c));
+        if (r.op == NN_OP_GRU)
+          nn__sgemm(1, 0, H, H, L - 1, 1.0f, A + first * HD + (size_t)d * H, HD, Y + from * HD + (size_t)d * H, HD,
+                    1.0f, wh + (size_t)2 * H * H, H, nn__gemm_work(c));
+      }
+      for (t2 = 0; t2 < L && c->dx[5]; t2++) {
+        const float *p = P + (size_t)t2 * N + (size_t)d * GH, *a = A + (size_t)t2 * HD + (size_t)d * H;
+        for (j2 = 0; j2 < gate_rows; j2++) bh[j2] += p[j2];
+        if (r.op == NN_OP_GRU)
+          for (j2 = 0; j2 < H; j2++) bh[2 * H + j2] += a[j2];
+      }
+    }
+  }
+  for (t = 0; t < threads; t++) {
+    const float *part = r.part + (size_t)t * per;
+    size_t q;
+    if (c->dx[2]) for (q = 0; q < nwi; q++) c->dx[2][q] += part[q];
+    if (c->dx[3]) for (q = 0; q < nwh; q++) c->dx[3][q] += part[nwi + q];
+    if (c->dx[4]) for (q = 0; q < (size_t)N; q++) c->dx[4][q] += part[nwi + nwh + q];
+    if (c->dx[5]) for (q = 0; q < (size_t)N; q++) c->dx[5][q] += part[nwi + nwh + N + q];
+  }
+  return 1;
+}
+static double nn__rec_flops(const nn_node *nd) {
+  double GH = (double)nn__rec_gates(nd->op) * nd->ip[0];
+  return 2.0 * nd->ip[1] * nd->shape.dim[0] * GH * (NN__LAST(nd->in[0]) + nd->ip[0]);
+}
+
+/* ---- reductions over the valid steps of x [T, F] -> [F] ----
+   seq_last: ip[0] trailing features taken at step 0 (a reverse direction).
+   seq_maxpool: workspace: the winning step of every output. */
+static int nn__seq_last_fwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->ip[0];
+  int b, j;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    const float *x = c->x[0] + (size_t)b * T * F;
+    for (j = 0; j < F; j++) c->y[(size_t)b * F + j] = L == 0 ? 0.0f : x[(size_t)(j < F - back ? L - 1 : 0) * F + j];
+  }
+  return 1;
+}
+static int nn__seq_last_bwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->ip[0];
+  int b, j;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    float *dx = c->dx[0] + (size_t)b * T * F;
+    if (L > 0)
+      for (j = 0; j < F; j++) dx[(size_t)(j < F - back ? L - 1 : 0) * F + j] += c->dy[(size_t)b * F + j];
+  }
+  return 1;
+}
+static size_t nn__seq_max_ws(const nn_node *n, int batch) { return (size_t)batch * nn__per(n); }
+static int nn__seq_max_fwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, t, j;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    const float *x = c->x[0] + (size_t)b * T * F;
+    float *y = c->y + (size_t)b * F, *arg = c->ws + (size_t)b * F;
+    for (j = 0; j < F; j++) { y[j] = L ? x[j] : 0.0f; arg[j] = L ? 0.0f : -1.0f; }
+    for (t = 1; t < L; t++)
+      for (j = 0; j < F; j++)
+        if (x[(size_t)t * F + j] > y[j]) { y[j] = x[(size_t)t * F + j]; arg[j] = (float)t; }
+  }
+  return 1;
+}
+static int nn__seq_max_bwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, j;
+  for (b = 0; b < c->n; b++) {
+    const float *arg = c->ws + (size_t)b * F;
+    for (j = 0; j < F; j++)
+      if (arg[j] >= 0) c->dx[0][((size_t)b * T + (size_t)arg[j]) * F + j] += c->dy[(size_t)b * F + j];
+  }
+  return 1;
+}
+static int nn__seq_mean_fwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, t, j;
+  if (!nn__seq_lengths_ok(c, T)) return 0;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    const float *x = c->x[0] + (size_t)b * T * F;
+    float *y = c->y + (size_t)b * F;
+    for (j = 0; j < F; j++) y[j] = 0.0f;
+    for (t = 0; t < L; t++)
+      for (j = 0; j < F; j++) y[j] += x[(size_t)t * F + j];
+    if (L > 0) for (j = 0; j < F; j++) y[j] /= (float)L;
+  }
+  return 1;
+}
+static int nn__seq_mean_bwd(const nn__ctx *c) {
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node);
+  int b, t, j;
+  for (b = 0; b < c->n; b++) {
+    int L = nn__seq_len(c, b, T);
+    float *dx = c->dx[0] + (size_t)b * T * F;
+    const float *dy = c->dy + (size_t)b * F;
+    for (t = 0; t < L; t++)
+      for (j = 0; j < F; j++) dx[(size_t)t * F + j] += dy[j] / (float)L;
+  }
+  return 1;
+}
+static double nn__seq_flops(const nn_node *n) { return (double)nn__per(n->in[0]); }
+
 /* The registry, in nn_op order (a test checks the order). */
 static const nn__op_def nn__ops[NN_OP_COUNT] = {
   {NN_OP_INPUT, "input", NULL, NULL, NULL, NULL},
@@ -1771,6 +2380,13 @@ static const nn__op_def nn__ops[NN_OP_COUNT] = {
   {NN_OP_CROSS_ENTROPY, "cross_entropy", nn__ce_fwd, nn__ce_bwd, nn__ce_ws, NULL},
   {NN_OP_BCE_LOGITS, "bce_with_logits", nn__bce_fwd, nn__bce_bwd, NULL, NULL},
   {NN_OP_MSE, "mse", nn__mse_fwd, nn__mse_bwd, NULL, NULL},
+  {NN_OP_EMBEDDING, "embedding", nn__embedding_fwd, nn__embedding_bwd, NULL, NULL},
+  {NN_OP_RNN, "rnn", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
+  {NN_OP_LSTM, "lstm", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
+  {NN_OP_GRU, "gru", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
+  {NN_OP_SEQ_LAST, "seq_last", nn__seq_last_fwd, nn__seq_last_bwd, NULL, NULL},
+  {NN_OP_SEQ_MAXPOOL, "seq_maxpool", nn__seq_max_fwd, nn__seq_max_bwd, nn__seq_max_ws, nn__seq_flops},
+  {NN_OP_SEQ_MEANPOOL, "seq_meanpool", nn__seq_mean_fwd, nn__seq_mean_bwd, NULL, nn__seq_flops},
 };
 
 NNDEF const char *nn_op_name(nn_op op) { return (unsigned)op < NN_OP_COUNT ? nn__ops[op].name : "?"; }
@@ -2129,6 +2745,88 @@ NNDEF nn_node *nn_cross_entropy(nn_graph *g, nn_node *logits, nn_node *labels, f
 NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *z, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_BCE_LOGITS, z, t, red, 0); }
 NNDEF nn_node *nn_mse(nn_graph *g, nn_node *p, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_MSE, p, t, red, 0); }
 NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss) { if (g && loss) g->loss = loss; }
+
+/* ---- sequences ---- */
+NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim) {
+  char pre[NN_NAME_LEN], buf[64];
+  nn_node *in[2];
+  nn_shape s;
+  if (!nn__ready(g, "embedding", 1, &ids) || !nn__need_batched(g, "embedding", ids, 1, NN_MAX_DIMS - 1)) return NULL;
+  if (vocab < 1 || dim < 1) return nn__gfail(g, "embedding: vocabulary %d, dimension %d", vocab, dim);
+  if (ids->op != NN_OP_INPUT)
+    return nn__gfail(g, "embedding: ids '%s' %s must be an input (ids are fed, not computed)", ids->name,
+                     nn_shape_str(&ids->shape, buf, sizeof buf));
+  nn__layer_prefix(g, "embedding", pre);
+  in[0] = ids;
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape2(vocab, dim), NN_INIT_NORMAL, 1.0f, dim, vocab);
+  if (!in[1]) return NULL;
+  s = ids->shape;
+  s.dim[s.ndim++] = dim;
+  return nn__add_node(g, NN_OP_EMBEDDING, 2, in, s, 1, pre);
+}
+
+/* lengths: NULL or a batched input of one value per sample */
+static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
+  char buf[64];
+  if (!lengths) return 1;
+  if (!lengths->batched || lengths->op != NN_OP_INPUT || nn__per(lengths) != 1) {
+    nn__gfail(g, "%s: lengths '%s' %s must be an input of shape [1]", op, lengths->name,
+              nn_shape_str(&lengths->shape, buf, sizeof buf));
+    return 0;
+  }
+  return 1;
+}
+static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths, int hidden, int layers, int flags) {
+  const char *name = nn__ops[op].name;
+  char pre[NN_NAME_LEN], pname[16], nname[NN_NAME_LEN];
+  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = nn__rec_gates(op) * hidden, l, k;
+  float a = hidden > 0 ? 1.0f / sqrtf((float)hidden) : 0;
+  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
+  if (hidden < 1 || layers < 1 || layers > 99 || (flags & ~NN_BIDIRECTIONAL))
+    return nn__gfail(g, "%s: hidden %d, layers %d, flags %d", name, hidden, layers, flags);
+  nn__layer_prefix(g, name, pre);
+  for (l = 0; l < layers && x; l++) {
+    static const char *const what[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    nn_node *in[6];
+    int F = NN__LAST(x);
+    in[0] = x;
+    in[1] = lengths;
+    for (k = 0; k < 4; k++) {
+      snprintf(pname, sizeof pname, "%s_l%u", what[k], (unsigned)l % 100u);
+      in[2 + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(dirs * GH, k == 0 ? F : hidden) : nn__shape1(dirs * GH),
+                                  NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
+      if (!in[2 + k]) return NULL;
+    }
+    if (layers > 1) snprintf(nname, sizeof nname, "%.58s.l%u", pre, (unsigned)l % 100u);
+    else snprintf(nname, sizeof nname, "%s", pre);
+    x = nn__add_node(g, op, 6, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
+    if (x) { x->ip[0] = hidden; x->ip[1] = dirs; }
+  }
+  return x;
+}
+NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_RNN, x, len, hidden, layers, flags);
+}
+NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_LSTM, x, len, hidden, layers, flags);
+}
+NNDEF nn_node *nn_gru(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_GRU, x, len, hidden, layers, flags);
+}
+static nn_node *nn__seq_reduce(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths) {
+  const char *name = nn__ops[op].name;
+  nn_node *in[2], *y;
+  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
+  in[0] = x;
+  in[1] = lengths;
+  y = nn__add_node(g, op, 2, in, nn__shape1(NN__LAST(x)), 1, NULL);
+  if (y && op == NN_OP_SEQ_LAST && (x->op == NN_OP_RNN || x->op == NN_OP_LSTM || x->op == NN_OP_GRU) && x->ip[1] == 2)
+    y->ip[0] = x->ip[0];
+  return y;
+}
+NNDEF nn_node *nn_seq_last(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_LAST, x, len); }
+NNDEF nn_node *nn_seq_maxpool(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_MAXPOOL, x, len); }
+NNDEF nn_node *nn_seq_meanpool(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_MEANPOOL, x, len); }
 
 /* ======================================================================
    The CPU backend: buffers are float arrays, ops run the kernels of the
@@ -2581,6 +3279,8 @@ struct nn_optimizer {
   float lr, momentum, weight_decay, beta1, beta2, eps, clip;
   long step;
   void **s1, **s2;
+  int nonfinite;                /* NN_NONFINITE_STOP or _SKIP */
+  long skipped;
 };
 
 static nn_optimizer *nn__opt_new(nn_model *m, nn_opt_kind kind, int states) {
@@ -2638,9 +3338,12 @@ NNDEF void nn_optimizer_set_lr(nn_optimizer *o, float lr) { o->lr = lr; }
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o) { return o->lr; }
 NNDEF void nn_optimizer_set_clip(nn_optimizer *o, float max_norm) { o->clip = max_norm; }
 NNDEF long nn_optimizer_steps(const nn_optimizer *o) { return o->step; }
+NNDEF void nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) { o->nonfinite = mode; }
+NNDEF long nn_optimizer_skipped(const nn_optimizer *o) { return o->skipped; }
 
-/* global L2 norm of all trainable gradients; negative on failure */
-static double nn__grad_norm(nn_model *m) {
+/* global L2 norm of all trainable gradients; negative on failure.  With
+   bad, the first parameter whose gradient is not finite (or NULL). */
+static double nn__grad_norm(nn_model *m, const nn_node **bad, double *bad_sumsq) {
   double total = 0, part;
   int i;
   for (i = 0; i < m->graph->n; i++) {
@@ -2648,11 +3351,20 @@ static double nn__grad_norm(nn_model *m) {
     if (p->op != NN_OP_PARAM || !m->grad[i]) continue;
     if (!m->backend->sumsq(m->backend, m->grad[i], nn__per(p), &part)) return -1;
     total += part;
+    if (bad && !*bad && !isfinite(part)) { *bad = p; *bad_sumsq = part; }
   }
   return sqrt(total);
 }
+/* a non-finite loss or gradient: fails (0) or, under NN_NONFINITE_SKIP,
+   counts a skipped step (1); the reason is in nn_last_error() either way */
+static int nn__nonfinite(nn_optimizer *o, const char *what, double v) {
+  int skip = o->nonfinite == NN_NONFINITE_SKIP;
+  nn__fail("training: %s is %g at step %ld%s", what, v, o->step + 1, skip ? " (step skipped)" : "");
+  if (skip) o->skipped++;
+  return skip;
+}
 NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
-  double norm = nn__grad_norm(m);
+  double norm = nn__grad_norm(m, NULL, NULL);
   int i;
   if (norm < 0) return -1;
   if (norm > max_norm && isfinite(norm))
@@ -2663,14 +3375,17 @@ NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
 }
 NNDEF int nn_optimizer_step(nn_optimizer *o) {
   nn_model *m = o->m;
+  const nn_node *bad = NULL;
+  double bad_sumsq = 0, norm = nn__grad_norm(m, &bad, &bad_sumsq);
   float scale = 1.0f;
   int i;
-  if (o->clip > 0) {
-    double norm = nn__grad_norm(m);
-    if (norm < 0) return 0;
-    if (!isfinite(norm)) return nn__fail("optimizer: gradient norm is %g at step %ld", norm, o->step + 1);
-    if (norm > o->clip) scale = (float)(o->clip / (norm + 1e-6));
+  if (norm < 0) return 0;
+  if (bad) {
+    char what[NN_NAME_LEN + 48];
+    snprintf(what, sizeof what, "the gradient of '%s' (sum of squares)", bad->name);
+    return nn__nonfinite(o, what, bad_sumsq);
   }
+  if (o->clip > 0 && norm > o->clip) scale = (float)(o->clip / (norm + 1e-6));
   o->step++;
   for (i = 0; i < m->graph->n; i++) {
     nn_node *p = m->graph->nodes[i];
@@ -2690,11 +3405,13 @@ NNDEF int nn_optimizer_step(nn_optimizer *o) {
   return 1;
 }
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
+  long skipped = o->skipped;
   float loss;
   /* a failed read keeps its reason (a device reports bad labels here) */
   if (!nn_forward(m, 1) || !nn_backward(m) || !nn_read(m, m->loss, &loss)) return NAN;
-  if (!isfinite(loss)) { nn__fail("training: loss is %g at step %ld", loss, o->step + 1); return NAN; }
-  return nn_optimizer_step(o) ? loss : NAN;
+  if (!isfinite(loss)) return nn__nonfinite(o, "loss", loss) ? INFINITY : NAN;
+  if (!nn_optimizer_step(o)) return NAN;
+  return o->skipped != skipped ? INFINITY : loss;
 }
 
 /* ---- learning-rate schedules ---- */
@@ -2816,31 +3533,36 @@ static const unsigned char *nn__idx_parse(const char *path, const unsigned char 
   }
   return b + 4 + 4 * *ndim;
 }
-NNDEF nn_dataset *nn_load_idx(const char *images_path, const char *labels_path) {
-  size_t ilen = 0, llen = 0, per, i;
-  unsigned char *ib = nn__read_file(images_path, &ilen), *lb = ib ? nn__read_file(labels_path, &llen) : NULL;
+/* the loader on bytes in memory (the files' contents; the fuzzer's input) */
+static nn_dataset *nn__idx_from_buffers(const char *images_path, const unsigned char *ib, size_t ilen,
+                                        const char *labels_path, const unsigned char *lb, size_t llen) {
+  size_t per, i;
   const unsigned char *px, *lab;
   int idim = 0, ldim = 0, id[3], ld[3], k;
-  nn_dataset *d = NULL;
-  if (!ib || !lb) goto done;
-  if (!(px = nn__idx_parse(images_path, ib, ilen, &idim, id)) || !(lab = nn__idx_parse(labels_path, lb, llen, &ldim, ld))) goto done;
-  if (idim < 2) { nn__fail("'%s': images need at least 2 dimensions, found %d", images_path, idim); goto done; }
-  if (ldim != 1) { nn__fail("'%s': labels must have 1 dimension, found %d", labels_path, ldim); goto done; }
-  if (id[0] != ld[0]) { nn__fail("'%s' has %d images but '%s' has %d labels", images_path, id[0], labels_path, ld[0]); goto done; }
-  if (!(d = (nn_dataset *)nn__calloc(1, sizeof *d))) goto done;
+  nn_dataset *d;
+  if (!(px = nn__idx_parse(images_path, ib, ilen, &idim, id)) || !(lab = nn__idx_parse(labels_path, lb, llen, &ldim, ld))) return NULL;
+  if (idim < 2) { nn__fail("'%s': images need at least 2 dimensions, found %d", images_path, idim); return NULL; }
+  if (ldim != 1) { nn__fail("'%s': labels must have 1 dimension, found %d", labels_path, ldim); return NULL; }
+  if (id[0] != ld[0]) { nn__fail("'%s' has %d images but '%s' has %d labels", images_path, id[0], labels_path, ld[0]); return NULL; }
+  if (!(d = (nn_dataset *)nn__calloc(1, sizeof *d))) return NULL;
   d->n = id[0];
   if (idim == 3) d->shape = nn__shape3(1, id[1], id[2]);
   else d->shape = nn__shape1(id[1]);
   per = nn_shape_numel(&d->shape);
   d->x = (float *)nn__calloc((size_t)d->n * per, sizeof(float));
   d->y = (float *)nn__calloc((size_t)d->n, sizeof(float));
-  if (!d->x || !d->y) { nn_dataset_free(d); d = NULL; goto done; }
+  if (!d->x || !d->y) { nn_dataset_free(d); return NULL; }
   for (i = 0; i < (size_t)d->n * per; i++) d->x[i] = px[i] * (1.0f / 255.0f);
   for (k = 0; k < d->n; k++) {
     d->y[k] = lab[k];
     if (lab[k] + 1 > d->num_classes) d->num_classes = lab[k] + 1;
   }
-done:
+  return d;
+}
+NNDEF nn_dataset *nn_load_idx(const char *images_path, const char *labels_path) {
+  size_t ilen = 0, llen = 0;
+  unsigned char *ib = nn__read_file(images_path, &ilen), *lb = ib ? nn__read_file(labels_path, &llen) : NULL;
+  nn_dataset *d = ib && lb ? nn__idx_from_buffers(images_path, ib, ilen, labels_path, lb, llen) : NULL;
   NN_FREE(ib);
   NN_FREE(lb);
   return d;
@@ -3172,6 +3894,1377 @@ NNDEF int nn_whitening_weights(const float *images, int n, int C, int H, int W, 
   }
   NN_FREE(cov);
   return 1;
+}
+
+/* ======================================================================
+   Text: tokenizer, vocabulary, encoding, the aclImdb layout, bucketing
+   ====================================================================== */
+static int nn__is_alnum(unsigned char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
+/* length of the valid UTF-8 sequence at s (2..4 bytes), 0 if invalid */
+static int nn__utf8_len(const unsigned char *s, size_t n) {
+  int k, i;
+  unsigned cp;
+  if (s[0] >= 0xC2 && s[0] <= 0xDF) { k = 2; cp = s[0] & 0x1Fu; }
+  else if (s[0] >= 0xE0 && s[0] <= 0xEF) { k = 3; cp = s[0] & 0x0Fu; }
+  else if (s[0] >= 0xF0 && s[0] <= 0xF4) { k = 4; cp = s[0] & 0x07u; }
+  else return 0;
+  if ((size_t)k > n) return 0;
+  for (i = 1; i < k; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3Fu);
+  }
+  /* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+  if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return k;
+}
+/* "<br />", "<br/>", "<br>" (any case) at s: its length, else 0 */
+static size_t nn__html_break(const char *s, size_t n) {
+  size_t i = 3;
+  if (n < 4 || s[0] != '<' || (s[1] | 0x20) != 'b' || (s[2] | 0x20) != 'r') return 0;
+  while (i < n && s[i] == ' ') i++;
+  if (i < n && s[i] == '/') i++;
+  return i < n && s[i] == '>' ? i + 1 : 0;
+}
+NNDEF size_t nn_tokenize(const char *text, size_t len, char *out) {
+  const unsigned char *s = (const unsigned char *)text;
+  size_t i = 0, o = 0, count = 0, k;
+  int in_word = 0;
+  while (i < len) {
+    unsigned char ch = s[i];
+    int u;
+    if (ch == '<' && (k = nn__html_break(text + i, len - i)) > 0) { in_word = 0; i += k; continue; }
+    if (nn__is_alnum(ch) || (ch >= 0x80 && (u = nn__utf8_len(s + i, len - i)) > 0 &&
+                             /* U+2000..U+206F, general punctuation, is punctuation */
+                             !(ch == 0xE2 && (s[i + 1] == 0x80 || s[i + 1] == 0x81)))) {
+      size_t n = nn__is_alnum(ch) ? 1 : (size_t)u;
+      if (!in_word) { if (count++) out[o++] = ' '; in_word = 1; }
+      for (k = 0; k < n; k++) out[o++] = (char)(s[i + k] >= 'A' && s[i + k] <= 'Z' ? s[i + k] + 32 : s[i + k]);
+      i += n;
+    } else if ((ch == '\'' || ch == '-') && in_word && i + 1 < len && (nn__is_alnum(s[i + 1]) || s[i + 1] >= 0x80)) {
+      out[o++] = (char)ch;   /* inside a word: don't, low-budget */
+      i++;
+    } else if ((ch > ' ' && ch < 0x7F) || ch == 0xE2) {
+      /* a punctuation mark: a run of one mark, kept at most 3 long */
+      size_t n = ch == 0xE2 ? (size_t)nn__utf8_len(s + i, len - i) : 1, start = i, run = 0;
+      if (n == 0) { in_word = 0; i++; continue; }   /* invalid UTF-8 */
+      if (n == 3 && in_word && s[i + 1] == 0x80 && s[i + 2] == 0x99 && i + 3 < len && nn__is_alnum(s[i + 3])) {
+        out[o++] = '\'';   /* a typographic apostrophe inside a word */
+        i += 3;
+        continue;
+      }
+      if (count++) out[o++] = ' ';
+      for (; i + n <= len && !memcmp(s + i, s + start, n); run++, i += n)
+        if (run < 3) { memcpy(out + o, s + i, n); o += n; }
+      in_word = 0;
+    } else {
+      in_word = 0;   /* space, control character, invalid UTF-8 */
+      i++;
+    }
+  }
+  out[o] = 0;
+  return count;
+}
+
+/* ---- vocabulary: words in one arena, an open-addressing hash table ---- */
+struct nn_vocab {
+  char *arena;              /* words, each NUL-terminated */
+  size_t arena_len, arena_cap;
+  size_t *word;             /* offset of word i */
+  long *count;
+  int n, cap;
+  int *table;               /* word index + 1; 0 empty */
+  size_t table_cap;         /* a power of two, at least twice n */
+  int finished;
+};
+static uint64_t nn__hash(const char *s, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  size_t i;
+  for (i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+  return h;
+}
+/* slot of word s[0..n) in the table: where it is, or the empty slot to use */
+static size_t nn__vocab_slot(const nn_vocab *v, const char *s, size_t n) {
+  size_t mask = v->table_cap - 1, at = (size_t)nn__hash(s, n) & mask;
+  while (v->table[at]) {
+    const char *w = v->arena + v->word[v->table[at] - 1];
+    if (!strncmp(w, s, n) && w[n] == 0) break;
+    at = (at + 1) & mask;
+  }
+  return at;
+}
+static int nn__vocab_rehash(nn_vocab *v, size_t cap) {
+  int *t = (int *)nn__calloc(cap, sizeof(int)), i;
+  if (!t) return 0;
+  NN_FREE(v->table);
+  v->table = t;
+  v->table_cap = cap;
+  for (i = 0; i < v->n; i++) {
+    const char *w = v->arena + v->word[i];
+    v->table[nn__vocab_slot(v, w, strlen(w))] = i + 1;
+  }
+  return 1;
+}
+/* appends word s[0..n) with a count; returns its index or -1 */
+static int nn__vocab_push(nn_vocab *v, const char *s, size_t n, long count) {
+  if (v->n == v->cap) {
+    int cap = v->cap ? 2 * v->cap : 1024;
+    size_t *w = (size_t *)NN_REALLOC(v->word, (size_t)cap * sizeof *w);
+    long *c;
+    if (!w) return nn__fail("vocabulary: out of memory") - 1;
+    v->word = w;
+    if (!(c = (long *)NN_REALLOC(v->count, (size_t)cap * sizeof *c))) return nn__fail("vocabulary: out of memory") - 1;
+    v->count = c;
+    v->cap = cap;
+  }
+  if (v->arena_len + n + 1 > v->arena_cap) {
+    size_t cap = v->arena_cap ? 2 * v->arena_cap : 65536;
+    char *a;
+    while (cap < v->arena_len + n + 1) cap *= 2;
+    if (!(a = (char *)NN_REALLOC(v->arena, cap))) return nn__fail("vocabulary: out of memory") - 1;
+    v->arena = a;
+    v->arena_cap = cap;
+  }
+  memcpy(v->arena + v->arena_len, s, n);
+  v->arena[v->arena_len + n] = 0;
+  v->word[v->n] = v->arena_len;
+  v->count[v->n] = count;
+  v->arena_len += n + 1;
+  return v->n++;
+}
+NNDEF nn_vocab *nn_vocab_new(void) {
+  nn_vocab *v = (nn_vocab *)nn__calloc(1, sizeof *v);
+  if (v && !nn__vocab_rehash(v, 4096)) { NN_FREE(v); v = NULL; }
+  return v;
+}
+NNDEF void nn_vocab_free(nn_vocab *v) {
+  if (!v) return;
+  NN_FREE(v->arena);
+  NN_FREE(v->word);
+  NN_FREE(v->count);
+  NN_FREE(v->table);
+  NN_FREE(v);
+}
+NNDEF int nn_vocab_add(nn_vocab *v, const char *tokens) {
+  const char *p = tokens;
+  if (v->finished) return nn__fail("vocabulary: counting has ended (nn_vocab_finish)");
+  while (*p) {
+    size_t n = strcspn(p, " "), at;
+    if (n > 0) {
+      at = nn__vocab_slot(v, p, n);
+      if (v->table[at]) v->count[v->table[at] - 1]++;
+      else {
+        int i = nn__vocab_push(v, p, n, 1);
+        if (i < 0) return 0;
+        v->table[at] = i + 1;
+        if ((size_t)v->n * 2 > v->table_cap && !nn__vocab_rehash(v, v->table_cap * 2)) return 0;
+      }
+    }
+    p += n;
+    if (*p) p++;
+  }
+  return 1;
+}
+typedef struct nn__word_rank { long count; const char *word; } nn__word_rank;
+static int nn__cmp_words(const void *a, const void *b) {
+  const nn__word_rank *x = (const nn__word_rank *)a, *y = (const nn__word_rank *)b;
+  if (x->count != y->count) return x->count > y->count ? -1 : 1;
+  return strcmp(x->word, y->word);
+}
+NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count) {
+  nn_vocab *kept;
+  nn__word_rank *rank;
+  int i, n = 0, ok;
+  if (v->finished) return nn__fail("vocabulary: already finished");
+  if (max_size < 3) return nn__fail("vocabulary: size %d leaves no room for words beside <pad> and <unk>", max_size);
+  if (!(rank = (nn__word_rank *)nn__calloc((size_t)v->n + 1, sizeof *rank))) return 0;
+  for (i = 0; i < v->n; i++)
+    if (v->count[i] >= min_count) { rank[n].count = v->count[i]; rank[n].word = v->arena + v->word[i]; n++; }
+  if (n == 0) {
+    NN_FREE(rank);
+    return nn__fail("vocabulary: empty: none of %d distinct words occurs at least %d times", v->n, min_count);
+  }
+  qsort(rank, (size_t)n, sizeof *rank, nn__cmp_words);
+  if (n > max_size - 2) n = max_size - 2;
+  kept = nn_vocab_new();
+  ok = kept && nn__vocab_push(kept, "<pad>", 5, 0) >= 0 && nn__vocab_push(kept, "<unk>", 5, 0) >= 0;
+  for (i = 0; ok && i < n; i++) ok = nn__vocab_push(kept, rank[i].word, strlen(rank[i].word), rank[i].count) >= 0;
+  if (ok) {
+    long unk = 0;
+    size_t cap = 4096;
+    for (i = 0; i < v->n; i++) unk += v->count[i];
+    for (i = 2; i < kept->n; i++) unk -= kept->count[i];
+    kept->count[NN_UNK] = unk;   /* every occurrence of a word not kept */
+    while (cap < 4 * (size_t)kept->n) cap *= 2;
+    ok = nn__vocab_rehash(kept, cap);
+  }
+  NN_FREE(rank);
+  if (!ok) { nn_vocab_free(kept); return 0; }
+  NN_FREE(v->arena); NN_FREE(v->word); NN_FREE(v->count); NN_FREE(v->table);
+  *v = *kept;
+  NN_FREE(kept);
+  v->finished = 1;
+  return 1;
+}
+NNDEF int nn_vocab_size(const nn_vocab *v) { return v->finished ? v->n : 0; }
+NNDEF int nn_vocab_id(const nn_vocab *v, const char *word, size_t len) {
+  size_t at;
+  if (!v->finished) return NN_UNK;
+  at = nn__vocab_slot(v, word, len);
+  return v->table[at] ? v->table[at] - 1 : NN_UNK;
+}
+NNDEF const char *nn_vocab_word(const nn_vocab *v, int id) {
+  return v->finished && id >= 0 && id < v->n ? v->arena + v->word[id] : NULL;
+}
+NNDEF long nn_vocab_count(const nn_vocab *v, int id) { return v->finished && id >= 0 && id < v->n ? v->count[id] : 0; }
+NNDEF int nn_text_encode(const nn_vocab *v, const char *tokens, int maxlen, int keep_end, float *ids) {
+  const char *p = tokens;
+  int total = 0, skip, k = 0;
+  if (maxlen < 1) return 0;
+  for (; *p; p++) if (*p != ' ' && (p == tokens || p[-1] == ' ')) total++;
+  skip = keep_end && total > maxlen ? total - maxlen : 0;
+  for (p = tokens; *p && k < maxlen;) {
+    size_t n = strcspn(p, " ");
+    if (n > 0) {
+      if (skip > 0) skip--;
+      else ids[k++] = (float)nn_vocab_id(v, p, n);
+    }
+    p += n;
+    if (*p) p++;
+  }
+  total = k;
+  for (; k < maxlen; k++) ids[k] = NN_PAD;
+  return total;
+}
+
+/* ---- the aclImdb layout ---- */
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <dirent.h>
+#endif
+static int nn__cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static void nn__free_names(char **names, int n) {
+  int i;
+  for (i = 0; i < n; i++) NN_FREE(names[i]);
+  NN_FREE(names);
+}
+static int nn__push_name(char ***names, int *n, int *cap, const char *name) {
+  size_t len = strlen(name);
+  if (len < 5 || strcmp(name + len - 4, ".txt")) return 1;
+  if (*n == *cap) {
+    int c = *cap ? 2 * *cap : 256;
+    char **p = (char **)NN_REALLOC(*names, (size_t)c * sizeof *p);
+    if (!p) return nn__fail("out of memory listing files");
+    *names = p;
+    *cap = c;
+  }
+  if (!((*names)[*n] = (char *)nn__calloc(len + 1, 1))) return 0;
+  memcpy((*names)[(*n)++], name, len);
+  return 1;
+}
+/* the names of the .txt files in dir, sorted */
+static char **nn__list_txt(const char *dir, int *count) {
+  char **names = NULL;
+  int n = 0, cap = 0, ok = 1;
+#if defined(_WIN32)
+  char pattern[4096];
+  WIN32_FIND_DATAA fd;
+  HANDLE h;
+  snprintf(pattern, sizeof pattern, "%s\\*.txt", dir);
+  h = FindFirstFileA(pattern, &fd);
+  if (h == INVALID_HANDLE_VALUE) {
+    if (GetLastError() != ERROR_FILE_NOT_FOUND) { nn__fail("cannot open directory '%s'", dir); return NULL; }
+  } else {
+    do ok = nn__push_name(&names, &n, &cap, fd.cFileName); while (ok && FindNextFileA(h, &fd));
+    FindClose(h);
+  }
+#else
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if (!d) { nn__fail("cannot open directory '%s': %s", dir, strerror(errno)); return NULL; }
+  while (ok && (e = readdir(d)) != NULL) ok = nn__push_name(&names, &n, &cap, e->d_name);
+  closedir(d);
+#endif
+  if (!ok) { nn__free_names(names, n); return NULL; }
+  if (n == 0) { NN_FREE(names); nn__fail("'%s' has no reviews (no .txt files)", dir); return NULL; }
+  qsort(names, (size_t)n, sizeof *names, nn__cmp_str);
+  *count = n;
+  return names;
+}
+/* reads and tokenizes one review onto the end of s->text */
+static int nn__text_append(nn_text_set *s, size_t *cap, const char *path, float label) {
+  size_t len = 0, need, ntok;
+  unsigned char *raw = nn__read_file(path, &len);
+  if (!raw) return 0;
+  if (len == 0) { NN_FREE(raw); return nn__fail("'%s' is empty", path); }
+  need = s->offset[s->n] + 2 * len + 1;
+  if (need > *cap) {
+    size_t c = *cap ? *cap : (size_t)1 << 20;
+    char *t;
+    while (c < need) c *= 2;
+    if (!(t = (char *)NN_REALLOC(s->text, c))) { NN_FREE(raw); return nn__fail("out of memory reading '%s'", path); }
+    s->text = t;
+    *cap = c;
+  }
+  ntok = nn_tokenize((const char *)raw, len, s->text + s->offset[s->n]);
+  NN_FREE(raw);
+  if (ntok == 0) return nn__fail("'%s' has no words", path);
+  if (ntok > 0x7fffffff) return nn__fail("'%s' has more than 2^31 tokens", path);
+  s->tokens[s->n] = (int)ntok;
+  s->y[s->n] = label;
+  s->offset[s->n + 1] = s->offset[s->n] + strlen(s->text + s->offset[s->n]) + 1;
+  s->n++;
+  return 1;
+}
+NNDEF nn_text_set *nn_load_aclimdb(const char *dir, const char *split) {
+  static const char *const side[2] = {"pos", "neg"};
+  char *path = NULL, **names[2] = {NULL, NULL};
+  int count[2] = {0, 0}, k, i, total;
+  size_t cap = 0, plen;
+  nn_text_set *s = NULL;
+  plen = strlen(dir) + strlen(split) + 16;
+  if (!(path = (char *)nn__calloc(plen, 1))) return NULL;
+  for (k = 0; k < 2; k++) {
+    snprintf(path, plen, "%s/%s/%s", dir, split, side[k]);
+    if (!(names[k] = nn__list_txt(path, &count[k]))) goto fail;
+  }
+  total = count[0] + count[1];
+  if (!(s = (nn_text_set *)nn__calloc(1, sizeof *s)) || !(s->offset = (size_t *)nn__calloc((size_t)total + 1, sizeof(size_t))) ||
+      !(s->tokens = (int *)nn__calloc((size_t)total, sizeof(int))) || !(s->y = (float *)nn__calloc((size_t)total, sizeof(float))))
+    goto fail;
+  /* positives and negatives alternate while both last */
+  for (i = 0; i < count[0] || i < count[1]; i++)
+    for (k = 0; k < 2; k++) {
+      char *file;
+      size_t flen;
+      int ok;
+      if (i >= count[k]) continue;
+      flen = plen + strlen(names[k][i]) + 1;
+      if (!(file = (char *)nn__calloc(flen, 1))) goto fail;
+      snprintf(file, flen, "%s/%s/%s/%s", dir, split, side[k], names[k][i]);
+      ok = nn__text_append(s, &cap, file, k == 0 ? 1.0f : 0.0f);
+      NN_FREE(file);
+      if (!ok) goto fail;
+    }
+  nn__free_names(names[0], count[0]);
+  nn__free_names(names[1], count[1]);
+  NN_FREE(path);
+  return s;
+fail:
+  nn__free_names(names[0], count[0]);
+  nn__free_names(names[1], count[1]);
+  NN_FREE(path);
+  nn_text_set_free(s);
+  return NULL;
+}
+NNDEF void nn_text_set_free(nn_text_set *s) {
+  if (!s) return;
+  NN_FREE(s->text);
+  NN_FREE(s->offset);
+  NN_FREE(s->tokens);
+  NN_FREE(s->y);
+  NN_FREE(s);
+}
+NNDEF void nn_text_set_truncate(nn_text_set *s, int n) { if (n >= 0 && n < s->n) s->n = n; }
+NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s) {
+  int i;
+  for (i = 0; i < s->n; i++) if (!nn_vocab_add(v, s->text + s->offset[i])) return 0;
+  return 1;
+}
+
+/* ---- batches of similar lengths ---- */
+typedef struct nn__by_length { int length, index; } nn__by_length;
+static int nn__cmp_by_length(const void *a, const void *b) {
+  const nn__by_length *x = (const nn__by_length *)a, *y = (const nn__by_length *)b;
+  if (x->length != y->length) return x->length > y->length ? -1 : 1;   /* longest first */
+  return (x->index > y->index) - (x->index < y->index);
+}
+/* sorts order[0..n) by falling length, through tmp (n entries) */
+static void nn__sort_by_length(int *order, int n, const int *lengths, nn__by_length *tmp) {
+  int i;
+  for (i = 0; i < n; i++) { tmp[i].length = lengths[order[i]]; tmp[i].index = order[i]; }
+  qsort(tmp, (size_t)n, sizeof *tmp, nn__cmp_by_length);
+  for (i = 0; i < n; i++) order[i] = tmp[i].index;
+}
+NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order) {
+  nn__by_length *tmp;
+  int i, full, span;
+  if (batch < 1) batch = 1;
+  if (window < 1) window = 1;
+  span = !r || batch > n / window ? n : batch * window;
+  if (!(tmp = (nn__by_length *)nn__calloc((size_t)(span > 0 ? span : 1), sizeof *tmp))) return 0;
+  for (i = 0; i < n; i++) order[i] = i;
+  if (r) nn_shuffle(r, order, n);
+  for (i = 0; i < n; i += span) nn__sort_by_length(order + i, n - i < span ? n - i : span, lengths, tmp);
+  NN_FREE(tmp);
+  if (!r) return 1;
+  /* shuffle whole batches: swap batch i with batch j */
+  full = n / batch;
+  for (i = full - 1; i > 0; i--) {
+    int j = nn_rng_int(r, i + 1), t, q;
+    for (q = 0; q < batch; q++) { t = order[i * batch + q]; order[i * batch + q] = order[j * batch + q]; order[j * batch + q] = t; }
+  }
+  return 1;
+}
+
+/* ======================================================================
+   Serialization: safetensors files and checkpoints.
+   The reader trusts nothing in a file: the header length is checked
+   against the file size; the JSON is read by a parser that knows the
+   format's shape, needs no recursion (unknown fields are skipped with a
+   nesting limit) and never reads past the header; every number, shape
+   product and offset is checked for overflow; names must be unique and
+   valid UTF-8; and the tensors must tile the data section exactly, with
+   no gap, no overlap and nothing past the end, as the reference reader
+   requires.  Bytes are converted with shifts, so big-endian hosts read
+   and write the same little-endian files.
+   ====================================================================== */
+#if defined(__unix__) || defined(__unix) || (defined(__APPLE__) && defined(__MACH__))
+#define NN__POSIX_FILES 1
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+#include <limits.h>
+
+#define NN__ST_MAX_HEADER 100000000u   /* bytes, the reference reader's limit */
+#define NN__ST_MAX_DIMS 8
+#define NN__ST_MAX_DEPTH 64            /* nesting of skipped unknown fields */
+#define NN__ST_CHUNK 16384             /* floats converted at a time */
+#define NN__ST_NAME_MAX (NN_NAME_LEN + 48)  /* a name with checkpoint prefix and slot */
+#define NN__CKPT_OPT "__optimizer__."
+#define NN__CKPT_EMA "__ema__."
+
+typedef struct nn__st_dtype { const char *name; unsigned size; } nn__st_dtype;
+static const nn__st_dtype nn__st_dtypes[] = {  /* F32 first: the one nn.h loads */
+  {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"I8", 1}, {"I16", 2}, {"I32", 4}, {"I64", 8},
+  {"U8", 1}, {"U16", 2}, {"U32", 4}, {"U64", 8}, {"BOOL", 1}, {"F8_E5M2", 1}, {"F8_E4M3", 1},
+  {"F8_E8M0", 1}, {"C64", 8}
+};
+
+typedef struct nn__st_tensor {
+  const char *name;               /* in the parser's arena */
+  int dtype;                      /* index in nn__st_dtypes */
+  int ndim;
+  uint64_t dim[NN__ST_MAX_DIMS];
+  uint64_t begin, end;            /* byte offsets in the data section */
+  int matched;
+} nn__st_tensor;
+typedef struct nn__st_meta { const char *key, *value; } nn__st_meta;
+
+/* a parsed and checked safetensors file (views into the caller's bytes) */
+typedef struct nn__st {
+  const char *what;               /* the file's name, for messages */
+  nn__st_tensor *t;               /* sorted by name */
+  int n, cap;
+  nn__st_meta *meta;              /* sorted by key */
+  int n_meta, cap_meta;
+  char *arena;                    /* decoded strings, NUL-terminated */
+  size_t arena_used;
+  const unsigned char *data;
+  uint64_t data_len;
+} nn__st;
+
+/* ---- little-endian bytes <-> floats, the same code on every host ---- */
+static void nn__f32_to_le(const float *src, unsigned char *dst, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++, dst += 4) {
+    uint32_t u;
+    memcpy(&u, src + i, 4);
+    dst[0] = (unsigned char)u; dst[1] = (unsigned char)(u >> 8);
+    dst[2] = (unsigned char)(u >> 16); dst[3] = (unsigned char)(u >> 24);
+  }
+}
+static void nn__f32_from_le(const unsigned char *src, float *dst, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++, src += 4) {
+    uint32_t u = (uint32_t)src[0] | (uint32_t)src[1] << 8 | (uint32_t)src[2] << 16 | (uint32_t)src[3] << 24;
+    memcpy(dst + i, &u, 4);
+  }
+}
+
+/* 1 if s[0..n) is well-formed UTF-8: no overlong forms, no surrogates,
+   nothing past U+10FFFF, no sequence cut short */
+static int nn__utf8_valid(const unsigned char *s, size_t n) {
+  size_t i = 0, k, j;
+  while (i < n) {
+    unsigned c = s[i];
+    uint32_t cp, least;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; least = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; least = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; least = 0x10000; }
+    else return 0;
+    if (n - i <= k) return 0;
+    for (j = 1; j <= k; j++) {
+      if ((s[i + j] & 0xC0) != 0x80) return 0;
+      cp = cp << 6 | (s[i + j] & 0x3F);
+    }
+    if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    i += k + 1;
+  }
+  return 1;
+}
+
+static const char *nn__st_shape_str(const nn__st_tensor *t, char *buf, size_t len) {
+  size_t used = (size_t)snprintf(buf, len, "[");
+  int i;
+  for (i = 0; i < t->ndim && used < len; i++)
+    used += (size_t)snprintf(buf + used, len - used, i ? ", %llu" : "%llu", (unsigned long long)t->dim[i]);
+  if (used < len) snprintf(buf + used, len - used, "]");
+  return buf;
+}
+
+/* ---- the JSON header parser ---- */
+typedef struct nn__json { const unsigned char *p, *start, *end; nn__st *st; } nn__json;
+
+static int nn__json_fail(nn__json *j, const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  return nn__fail("'%s': bad safetensors header at byte %zu: %s", j->st->what, (size_t)(j->p - j->start) + 8, msg);
+}
+static int nn__json_peek(nn__json *j) {
+  while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+  return j->p < j->end ? *j->p : -1;
+}
+static int nn__json_expect(nn__json *j, int c, const char *where) {
+  if (nn__json_peek(j) != c) return nn__json_fail(j, "expected '%c' %s", c, where);
+  j->p++;
+  return 1;
+}
+static int nn__json_hex4(nn__json *j, uint32_t *v) {
+  int i;
+  *v = 0;
+  if (j->end - j->p < 4) return nn__json_fail(j, "a \\u escape is cut short");
+  for (i = 0; i < 4; i++) {
+    int c = *j->p++, d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return nn__json_fail(j, "a \\u escape has a non-hex digit");
+    *v = *v << 4 | (uint32_t)d;
+  }
+  return 1;
+}
+/* a string, decoded into the arena (which holds as many bytes as the
+   header: decoding never makes a string longer than its JSON form) */
+static const char *nn__json_string(nn__json *j) {
+  char *out, *o;
+  if (nn__json_peek(j) != '"') { nn__json_fail(j, "expected a string"); return NULL; }
+  j->p++;
+  out = o = j->st->arena + j->st->arena_used;
+  for (;;) {
+    uint32_t cp;
+    int c;
+    if (j->p >= j->end) { nn__json_fail(j, "a string is not closed"); return NULL; }
+    c = *j->p++;
+    if (c == '"') break;
+    if (c < 0x20) { nn__json_fail(j, "control character 0x%02x inside a string", c); return NULL; }
+    if (c != '\\') { *o++ = (char)c; continue; }
+    if (j->p >= j->end) { nn__json_fail(j, "a string is not closed"); return NULL; }
+    switch (c = *j->p++) {
+    case '"': case '\\': case '/': *o++ = (char)c; continue;
+    case 'b': *o++ = '\b'; continue;
+    case 'f': *o++ = '\f'; continue;
+    case 'n': *o++ = '\n'; continue;
+    case 'r': *o++ = '\r'; continue;
+    case 't': *o++ = '\t'; continue;
+    case 'u': break;
+    default: nn__json_fail(j, "unknown escape '\\%c'", c); return NULL;
+    }
+    if (!nn__json_hex4(j, &cp)) return NULL;
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      uint32_t lo;
+      if (j->end - j->p < 2 || j->p[0] != '\\' || j->p[1] != 'u') { nn__json_fail(j, "a lone surrogate \\u%04lx", (unsigned long)cp); return NULL; }
+      j->p += 2;
+      if (!nn__json_hex4(j, &lo)) return NULL;
+      if (lo < 0xDC00 || lo > 0xDFFF) { nn__json_fail(j, "a lone surrogate \\u%04lx", (unsigned long)cp); return NULL; }
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    } else if (cp >= 0xDC00 && cp <= 0xDFFF) { nn__json_fail(j, "a lone surrogate \\u%04lx", (unsigned long)cp); return NULL; }
+    if (cp == 0) { nn__json_fail(j, "\\u0000 inside a string"); return NULL; }
+    if (cp < 0x80) *o++ = (char)cp;
+    else if (cp < 0x800) { *o++ = (char)(0xC0 | cp >> 6); *o++ = (char)(0x80 | (cp & 0x3F)); }
+    else if (cp < 0x10000) { *o++ = (char)(0xE0 | cp >> 12); *o++ = (char)(0x80 | (cp >> 6 & 0x3F)); *o++ = (char)(0x80 | (cp & 0x3F)); }
+    else {
+      *o++ = (char)(0xF0 | cp >> 18); *o++ = (char)(0x80 | (cp >> 12 & 0x3F));
+      *o++ = (char)(0x80 | (cp >> 6 & 0x3F)); *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+  }
+  *o++ = 0;
+  j->st->arena_used = (size_t)(o - j->st->arena);
+  return out;
+}
+/* a non-negative integer as JSON writes it (no sign, fraction, exponent
+   or leading zero) */
+static int nn__json_uint(nn__json *j, uint64_t *v, const char *what) {
+  uint64_t x = 0;
+  int c = nn__json_peek(j);
+  if (c == '-') return nn__json_fail(j, "%s is negative", what);
+  if (c < '0' || c > '9') return nn__json_fail(j, "expected a number for %s", what);
+  if (c == '0' && j->p + 1 < j->end && j->p[1] >= '0' && j->p[1] <= '9') return nn__json_fail(j, "%s has a leading zero", what);
+  while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+    unsigned d = (unsigned)(*j->p - '0');
+    if (x > (UINT64_MAX - d) / 10) return nn__json_fail(j, "%s does not fit in 64 bits", what);
+    x = x * 10 + d;
+    j->p++;
+  }
+  if (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E')) return nn__json_fail(j, "%s is not an integer", what);
+  *v = x;
+  return 1;
+}
+/* true, false, null or a number */
+static int nn__json_scalar(nn__json *j) {
+  static const char *const literals[3] = {"true", "false", "null"};
+  const unsigned char *q = j->p;
+  int i;
+  for (i = 0; i < 3; i++) {
+    size_t len = strlen(literals[i]);
+    if ((size_t)(j->end - q) >= len && !memcmp(q, literals[i], len)) { j->p += len; return 1; }
+  }
+#define NN__DIGIT(q) ((q) < j->end && *(q) >= '0' && *(q) <= '9')
+  if (q < j->end && *q == '-') q++;
+  if (!NN__DIGIT(q)) return nn__json_fail(j, "expected a value");
+  if (*q == '0') q++;
+  else while (NN__DIGIT(q)) q++;
+  if (q < j->end && *q == '.') {
+    q++;
+    if (!NN__DIGIT(q)) return nn__json_fail(j, "a number has no digits after '.'");
+    while (NN__DIGIT(q)) q++;
+  }
+  if (q < j->end && (*q == 'e' || *q == 'E')) {
+    if (++q < j->end && (*q == '+' || *q == '-')) q++;
+    if (!NN__DIGIT(q)) return nn__json_fail(j, "a number has no exponent digits");
+    while (NN__DIGIT(q)) q++;
+  }
+#undef NN__DIGIT
+  j->p = q;
+  return 1;
+}
+/* skips one value of any kind without recursion, at most
+   NN__ST_MAX_DEPTH arrays and objects deep */
+static int nn__json_skip(nn__json *j) {
+  char close[NN__ST_MAX_DEPTH];
+  int depth = 0, c;
+  for (;;) {
+    c = nn__json_peek(j);
+    if (c == '{' || c == '[') {
+      if (depth == NN__ST_MAX_DEPTH) return nn__json_fail(j, "values nested more than %d deep", NN__ST_MAX_DEPTH);
+      close[depth++] = (char)(c == '{' ? '}' : ']');
+      j->p++;
+      if (nn__json_peek(j) == close[depth - 1]) { j->p++; depth--; }
+      else {
+        if (c == '{' && (!nn__json_string(j) || !nn__json_expect(j, ':', "after a key"))) return 0;
+        continue;
+      }
+    } else if (c == '"') {
+      if (!nn__json_string(j)) return 0;
+    } else if (!nn__json_scalar(j)) return 0;
+    for (;;) {   /* after a value: close containers, or on to the next element */
+      if (depth == 0) return 1;
+      c = nn__json_peek(j);
+      if (c == close[depth - 1]) { j->p++; depth--; continue; }
+      if (c != ',') return nn__json_fail(j, "expected ',' or '%c'", close[depth - 1]);
+      j->p++;
+      if (close[depth - 1] == '}' && (!nn__json_string(j) || !nn__json_expect(j, ':', "after a key"))) return 0;
+      break;
+    }
+  }
+}
+/* ',' then more, or the closing character; *more says which */
+static int nn__json_next(nn__json *j, int closing, int *more) {
+  int c = nn__json_peek(j);
+  if (c == ',') { j->p++; *more = 1; return 1; }
+  if (c == closing) { j->p++; *more = 0; return 1; }
+  return nn__json_fail(j, "expected ',' or '%c'", closing);
+}
+/* {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, other
+   fields skipped as the reference reader does */
+static int nn__st_parse_tensor(nn__json *j, nn__st_tensor *t) {
+  int seen = 0, more = 1, i;
+  if (nn__json_peek(j) != '{') return nn__json_fail(j, "tensor '%s' is not an object", t->name);
+  j->p++;
+  if (nn__json_peek(j) == '}') { j->p++; more = 0; }
+  while (more) {
+    const char *key = nn__json_string(j);
+    int field = !key ? -1 : !strcmp(key, "dtype") ? 1 : !strcmp(key, "shape") ? 2 : !strcmp(key, "data_offsets") ? 4 : 0;
+    if (field < 0 || !nn__json_expect(j, ':', "after a key")) return 0;
+    if (seen & field) return nn__json_fail(j, "tensor '%s' has two '%s' fields", t->name, key);
+    seen |= field;
+    if (field == 1) {
+      const char *dt = nn__json_string(j);
+      if (!dt) return 0;
+      for (t->dtype = 0; t->dtype < (int)(sizeof nn__st_dtypes / sizeof nn__st_dtypes[0]); t->dtype++)
+        if (!strcmp(dt, nn__st_dtypes[t->dtype].name)) break;
+      if (t->dtype == (int)(sizeof nn__st_dtypes / sizeof nn__st_dtypes[0])) return nn__json_fail(j, "tensor '%s' has unknown dtype '%s'", t->name, dt);
+    } else if (field == 2) {
+      int dims_more = 1;
+      if (!nn__json_expect(j, '[', "to open a shape")) return 0;
+      if (nn__json_peek(j) == ']') { j->p++; dims_more = 0; }
+      while (dims_more) {
+        if (t->ndim == NN__ST_MAX_DIMS) return nn__json_fail(j, "tensor '%s' has more than %d dimensions", t->name, NN__ST_MAX_DIMS);
+        if (!nn__json_uint(j, &t->dim[t->ndim++], "a dimension") || !nn__json_next(j, ']', &dims_more)) return 0;
+      }
+    } else if (field == 4) {
+      if (!nn__json_expect(j, '[', "to open data_offsets") || !nn__json_uint(j, &t->begin, "an offset") ||
+          !nn__json_expect(j, ',', "between the two offsets") || !nn__json_uint(j, &t->end, "an offset") ||
+          !nn__json_expect(j, ']', "after the two offsets")) return 0;
+    } else if (!nn__json_skip(j)) return 0;
+    if (!nn__json_next(j, '}', &more)) return 0;
+  }
+  for (i = 1; i <= 4; i *= 2)
+    if (!(seen & i)) return nn__json_fail(j, "tensor '%s' has no '%s'", t->name, i == 1 ? "dtype" : i == 2 ? "shape" : "data_offsets");
+  return 1;
+}
+/* {"key": "value", ..} or null */
+static int nn__st_parse_meta(nn__json *j) {
+  nn__st *st = j->st;
+  int more = 1;
+  if (nn__json_peek(j) == 'n' && (size_t)(j->end - j->p) >= 4 && !memcmp(j->p, "null", 4)) { j->p += 4; return 1; }
+  if (nn__json_peek(j) != '{') return nn__json_fail(j, "__metadata__ is not an object");
+  j->p++;
+  if (nn__json_peek(j) == '}') { j->p++; more = 0; }
+  while (more) {
+    nn__st_meta kv;
+    if (!(kv.key = nn__json_string(j)) || !nn__json_expect(j, ':', "after a key")) return 0;
+    if (nn__json_peek(j) != '"') return nn__json_fail(j, "the value of metadata '%s' is not a string", kv.key);
+    if (!(kv.value = nn__json_string(j))) return 0;
+    if (st->n_meta == st->cap_meta) {
+      int cap = st->cap_meta ? 2 * st->cap_meta : 8;
+      nn__st_meta *p = (nn__st_meta *)NN_REALLOC(st->meta, (size_t)cap * sizeof *p);
+      if (!p) return nn__fail("out of memory reading '%s'", st->what);
+      st->meta = p;
+      st->cap_meta = cap;
+    }
+    st->meta[st->n_meta++] = kv;
+    if (!nn__json_next(j, '}', &more)) return 0;
+  }
+  return 1;
+}
+static int nn__st_parse_header(nn__st *st, const unsigned char *h, size_t n) {
+  nn__json j;
+  int seen_meta = 0, more = 1;
+  j.p = j.start = h;
+  j.end = h + n;
+  j.st = st;
+  if (!nn__utf8_valid(h, n)) return nn__fail("'%s': the safetensors header is not UTF-8 text (not a safetensors file?)", st->what);
+  if (nn__json_peek(&j) != '{') return nn__json_fail(&j, "expected '{' (not a safetensors file?)");
+  j.p++;
+  if (nn__json_peek(&j) == '}') { j.p++; more = 0; }
+  while (more) {
+    const char *key = nn__json_string(&j);
+    if (!key || !nn__json_expect(&j, ':', "after a key")) return 0;
+    if (!strcmp(key, "__metadata__")) {
+      if (seen_meta) return nn__json_fail(&j, "two __metadata__ entries");
+      seen_meta = 1;
+      if (!nn__st_parse_meta(&j)) return 0;
+    } else {
+      if (st->n == st->cap) {
+        int cap = st->cap ? 2 * st->cap : 16;
+        nn__st_tensor *p = (nn__st_tensor *)NN_REALLOC(st->t, (size_t)cap * sizeof *p);
+        if (!p) return nn__fail("out of memory reading '%s'", st->what);
+        st->t = p;
+        st->cap = cap;
+      }
+      memset(&st->t[st->n], 0, sizeof st->t[0]);
+      st->t[st->n].name = key;
+      if (!nn__st_parse_tensor(&j, &st->t[st->n++])) return 0;
+    }
+    if (!nn__json_next(&j, '}', &more)) return 0;
+  }
+  if (nn__json_peek(&j) != -1) return nn__json_fail(&j, "text after the header's closing '}'");
+  return 1;
+}
+
+static int nn__st_cmp_name(const void *a, const void *b) { return strcmp(((const nn__st_tensor *)a)->name, ((const nn__st_tensor *)b)->name); }
+static int nn__st_cmp_key(const void *a, const void *b) { return strcmp(((const nn__st_meta *)a)->key, ((const nn__st_meta *)b)->key); }
+static int nn__st_cmp_offset(const void *a, const void *b) {
+  const nn__st_tensor *x = *(const nn__st_tensor *const *)a, *y = *(const nn__st_tensor *const *)b;
+  if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+  return x->end < y->end ? -1 : x->end > y->end;
+}
+/* unique names and keys; sizes that match shapes; tensors that tile the
+   data section exactly */
+static int nn__st_validate(nn__st *st) {
+  const nn__st_tensor **order;
+  uint64_t next = 0;
+  char sh[160];
+  int i;
+  if (st->n > 1) qsort(st->t, (size_t)st->n, sizeof *st->t, nn__st_cmp_name);
+  if (st->n_meta > 1) qsort(st->meta, (size_t)st->n_meta, sizeof *st->meta, nn__st_cmp_key);
+  for (i = 1; i < st->n; i++)
+    if (!strcmp(st->t[i - 1].name, st->t[i].name)) return nn__fail("'%s': tensor '%s' appears twice", st->what, st->t[i].name);
+  for (i = 1; i < st->n_meta; i++)
+    if (!strcmp(st->meta[i - 1].key, st->meta[i].key)) return nn__fail("'%s': metadata '%s' appears twice", st->what, st->meta[i].key);
+  for (i = 0; i < st->n; i++) {
+    const nn__st_tensor *t = &st->t[i];
+    uint64_t bytes = nn__st_dtypes[t->dtype].size;
+    int k;
+    for (k = 0; k < t->ndim; k++) {
+      if (t->dim[k] && bytes > UINT64_MAX / t->dim[k])
+        return nn__fail("'%s': tensor '%s' has shape %s, too large to exist", st->what, t->name, nn__st_shape_str(t, sh, sizeof sh));
+      bytes *= t->dim[k];
+    }
+    if (t->end < t->begin)
+      return nn__fail("'%s': tensor '%s' has data_offsets [%llu, %llu], which end before they begin", st->what, t->name,
+                      (unsigned long long)t->begin, (unsigned long long)t->end);
+    if (t->end - t->begin != bytes)
+      return nn__fail("'%s': tensor '%s' has data_offsets [%llu, %llu] (%llu bytes) but %s %s needs %llu bytes", st->what, t->name,
+                      (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)(t->end - t->begin),
+                      nn__st_dtypes[t->dtype].name, nn__st_shape_str(t, sh, sizeof sh), (unsigned long long)bytes);
+  }
+  order = (const nn__st_tensor **)nn__calloc((size_t)st->n + 1, sizeof *order);
+  if (!order) return 0;
+  for (i = 0; i < st->n; i++) order[i] = &st->t[i];
+  if (st->n > 1) qsort(order, (size_t)st->n, sizeof *order, nn__st_cmp_offset);
+  for (i = 0; i < st->n; i++) {
+    if (order[i]->begin != next) {
+      nn__fail("'%s': tensor '%s' starts at byte %llu of the data, where %llu was expected (tensors overlap or leave a gap)",
+               st->what, order[i]->name, (unsigned long long)order[i]->begin, (unsigned long long)next);
+      NN_FREE(order);
+      return 0;
+    }
+    next = order[i]->end;
+  }
+  NN_FREE(order);
+  if (next != st->data_len)
+    return nn__fail("'%s': the tensors hold %llu bytes but the data section has %llu (%s)", st->what, (unsigned long long)next,
+                    (unsigned long long)st->data_len, next > st->data_len ? "truncated" : "trailing bytes");
+  return 1;
+}
+static void nn__st_close(nn__st *st) {
+  NN_FREE(st->t);
+  NN_FREE(st->meta);
+  NN_FREE(st->arena);
+  memset(st, 0, sizeof *st);
+}
+/* parses and checks a whole file held in memory; what names it in messages */
+static int nn__st_open(nn__st *st, const unsigned char *buf, size_t len, const char *what) {
+  uint64_t hlen = 0;
+  int i;
+  memset(st, 0, sizeof *st);
+  st->what = what;
+  if (len < 8) return nn__fail("'%s' is too short for a safetensors file (%zu bytes)", what, len);
+  for (i = 7; i >= 0; i--) hlen = hlen << 8 | buf[i];
+  if (hlen > len - 8)
+    return nn__fail("'%s': the safetensors header length is %llu bytes but only %zu follow (truncated, or not a safetensors file)",
+                    what, (unsigned long long)hlen, len - 8);
+  if (hlen > NN__ST_MAX_HEADER) return nn__fail("'%s': a safetensors header of %llu bytes (at most %u allowed)", what, (unsigned long long)hlen, NN__ST_MAX_HEADER);
+  if (!(st->arena = (char *)nn__calloc((size_t)hlen + 1, 1))) return 0;
+  st->data = buf + 8 + hlen;
+  st->data_len = len - 8 - hlen;
+  if (!nn__st_parse_header(st, buf + 8, (size_t)hlen) || !nn__st_validate(st)) { nn__st_close(st); return 0; }
+  return 1;
+}
+static nn__st_tensor *nn__st_find(const nn__st *st, const char *name) {
+  int lo = 0, hi = st->n - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2, c = strcmp(st->t[mid].name, name);
+    if (!c) return &st->t[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return NULL;
+}
+static const char *nn__st_meta_get(const nn__st *st, const char *key) {
+  int lo = 0, hi = st->n_meta - 1;
+  while (lo <= hi) {
+    int mid = lo + (hi - lo) / 2, c = strcmp(st->meta[mid].key, key);
+    if (!c) return st->meta[mid].value;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return NULL;
+}
+
+/* ---- what a file holds for a model: one target per tensor ---- */
+typedef struct nn__st_target {
+  char name[NN__ST_NAME_MAX];
+  const nn_node *param;           /* the tensor has this parameter's shape */
+  void *buf;                      /* backend buffer */
+} nn__st_target;
+
+static const char *nn__opt_kind_name(nn_opt_kind k) { return k == NN_OPT_SGD ? "sgd" : k == NN_OPT_ADAM ? "adam" : "rmsprop"; }
+/* PyTorch's names for the optimizer's state buffers s1 and s2 */
+static const char *nn__opt_slot_name(nn_opt_kind k, int slot) {
+  if (k == NN_OPT_ADAM) return slot == 1 ? "exp_avg" : "exp_avg_sq";
+  return slot == 1 ? "momentum_buffer" : "square_avg";
+}
+static int nn__st_cmp_target(const void *a, const void *b) { return strcmp(((const nn__st_target *)a)->name, ((const nn__st_target *)b)->name); }
+/* every parameter, and the optimizer's and the average's buffers when
+   given, sorted by name */
+static nn__st_target *nn__st_targets(nn_model *m, const nn_optimizer *o, const nn_ema *e, int *count) {
+  nn__st_target *t;
+  int i, n = 0, cap = 0;
+  for (i = 0; i < m->graph->n; i++)
+    if (m->graph->nodes[i]->op == NN_OP_PARAM)
+      cap += 1 + (o && o->s1[i] != NULL) + (o && o->s2[i] != NULL) + (e && e->avg[i] != NULL);
+  if (!(t = (nn__st_target *)nn__calloc((size_t)cap + 1, sizeof *t))) return NULL;
+  for (i = 0; i < m->graph->n; i++) {
+    const nn_node *p = m->graph->nodes[i];
+    if (p->op != NN_OP_PARAM) continue;
+    snprintf(t[n].name, NN__ST_NAME_MAX, "%s", p->name);
+    t[n].param = p;
+    t[n++].buf = m->value[i];
+    if (o && o->s1[i]) {
+      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 1));
+      t[n].param = p;
+      t[n++].buf = o->s1[i];
+    }
+    if (o && o->s2[i]) {
+      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 2));
+      t[n].param = p;
+      t[n++].buf = o->s2[i];
+    }
+    if (e && e->avg[i]) {
+      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_EMA "%s", p->name);
+      t[n].param = p;
+      t[n++].buf = e->avg[i];
+    }
+  }
+  if (n > 1) qsort(t, (size_t)n, sizeof *t, nn__st_cmp_target);
+  *count = n;
+  return t;
+}
+
+/* ---- writing: a growing text buffer for the header, an atomic file ---- */
+typedef struct nn__text { char *p; size_t n, cap; int failed; } nn__text;
+static void nn__text_put(nn__text *b, const char *s, size_t n) {
+  if (b->failed) return;
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 1024;
+    char *p = NULL;
+    while (cap < b->n + n + 1 && cap <= (size_t)-1 / 2) cap *= 2;
+    if (cap < b->n + n + 1 || !(p = (char *)NN_REALLOC(b->p, cap))) { b->failed = 1; nn__fail("out of memory writing a header"); return; }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+  b->p[b->n] = 0;
+}
+static void nn__text_str(nn__text *b, const char *s) { nn__text_put(b, s, strlen(s)); }
+/* a JSON string, escaped as serde_json (the reference writer) does */
+static void nn__text_json(nn__text *b, const char *s) {
+  nn__text_put(b, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    char esc[8];
+    if (c == '"' || c == '\\') { esc[0] = '\\'; esc[1] = (char)c; nn__text_put(b, esc, 2); }
+    else if (c == '\b') nn__text_str(b, "\\b");
+    else if (c == '\f') nn__text_str(b, "\\f");
+    else if (c == '\n') nn__text_str(b, "\\n");
+    else if (c == '\r') nn__text_str(b, "\\r");
+    else if (c == '\t') nn__text_str(b, "\\t");
+    else if (c < 0x20) { snprintf(esc, sizeof esc, "\\u%04x", c); nn__text_str(b, esc); }
+    else nn__text_put(b, (const char *)&c, 1);
+  }
+  nn__text_put(b, "\"", 1);
+}
+
+/* A file written next to its final name and renamed over it once it is
+   complete and on disk; a crash before the rename leaves the old file. */
+typedef struct nn__atomic_file {
+  const char *path;
+  char *tmp;
+#ifdef NN__POSIX_FILES
+  int fd;
+#else
+  FILE *f;
+#endif
+} nn__atomic_file;
+static int nn__af_open(nn__atomic_file *af, const char *path) {
+  size_t len = strlen(path) + 32;
+  af->path = path;
+  if (!(af->tmp = (char *)nn__calloc(len, 1))) return 0;
+#ifdef NN__POSIX_FILES
+  snprintf(af->tmp, len, "%s.%ld.tmp", path, (long)getpid());  /* one per writer */
+  af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (af->fd < 0) {
+    nn__fail("cannot create '%s': %s", af->tmp, strerror(errno));
+#else
+  snprintf(af->tmp, len, "%s.tmp", path);
+  if (!(af->f = fopen(af->tmp, "wb"))) {
+    nn__fail("cannot create '%s'", af->tmp);
+#endif
+    NN_FREE(af->tmp);
+    return 0;
+  }
+  return 1;
+}
+static int nn__af_write(nn__atomic_file *af, const void *data, size_t n) {
+#ifdef NN__POSIX_FILES
+  const char *c = (const char *)data;
+  while (n > 0) {
+    ssize_t w = write(af->fd, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return nn__fail("cannot write '%s': %s", af->tmp, w < 0 ? strerror(errno) : "no progress");
+    c += w;
+    n -= (size_t)w;
+  }
+  return 1;
+#else
+  return fwrite(data, 1, n, af->f) == n ? 1 : nn__fail("cannot write '%s'", af->tmp);
+#endif
+}
+/* ok: flush to disk, rename over the target; otherwise remove the temporary */
+static int nn__af_close(nn__atomic_file *af, int ok) {
+#ifdef NN__POSIX_FILES
+  if (ok && fsync(af->fd) != 0) ok = nn__fail("cannot flush '%s' to disk: %s", af->tmp, strerror(errno));
+  if (close(af->fd) != 0 && ok) ok = nn__fail("cannot write '%s': %s", af->tmp, strerror(errno));
+  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s': %s", af->tmp, af->path, strerror(errno));
+  if (ok) {  /* make the rename itself durable: sync the directory */
+    char *dir = af->tmp, *slash = strrchr(dir, '/');
+    int fd;
+    if (slash == dir) slash[1] = 0;
+    else if (slash) *slash = 0;
+    else strcpy(dir, ".");
+    if ((fd = open(dir, O_RDONLY)) >= 0) {
+      fsync(fd);
+      close(fd);
+    }
+  }
+#else
+  if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (ok) remove(af->path);  /* rename() does not replace a file everywhere */
+  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s'", af->tmp, af->path);
+#endif
+  if (!ok) remove(af->tmp);
+  NN_FREE(af->tmp);
+  return ok;
+}
+
+/* writes targets t[0..n) (sorted by name) with metadata pairs meta[0..2*n_meta) */
+static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char **meta, int n_meta, const char *path) {
+  nn__text h;
+  nn__atomic_file af;
+  uint64_t off = 0;
+  unsigned char len8[8];
+  float *host = NULL;
+  unsigned char *bytes = NULL;
+  int i, k, ok = 1;
+  char num[64];
+  memset(&h, 0, sizeof h);
+  for (i = 0; i < n; i++) {
+    if (!nn__utf8_valid((const unsigned char *)t[i].name, strlen(t[i].name))) return nn__fail("save '%s': the name '%s' is not UTF-8", path, t[i].name);
+    if (!strcmp(t[i].name, "__metadata__")) return nn__fail("save '%s': a tensor cannot be named __metadata__", path);
+    if (i && !strcmp(t[i - 1].name, t[i].name)) return nn__fail("save '%s': two tensors are named '%s'", path, t[i].name);
+  }
+  for (i = 0; i < n_meta; i++) {  /* sorted by key, as the reference writer does */
+    for (k = i; k > 0 && strcmp(meta[2 * k - 2], meta[2 * k]) > 0; k--) {
+      const char *a = meta[2 * k - 2], *b = meta[2 * k - 1];
+      meta[2 * k - 2] = meta[2 * k]; meta[2 * k - 1] = meta[2 * k + 1];
+      meta[2 * k] = a; meta[2 * k + 1] = b;
+    }
+  }
+  for (i = 0; i < n_meta; i++) {
+    if (!nn__utf8_valid((const unsigned char *)meta[2 * i], strlen(meta[2 * i])) ||
+        !nn__utf8_valid((const unsigned char *)meta[2 * i + 1], strlen(meta[2 * i + 1])))
+      return nn__fail("save '%s': metadata '%s' is not UTF-8", path, meta[2 * i]);
+    if (i && !strcmp(meta[2 * i - 2], meta[2 * i])) return nn__fail("save '%s': metadata '%s' is given twice", path, meta[2 * i]);
+  }
+  nn__text_str(&h, "{");
+  if (n_meta) {
+    nn__text_str(&h, "\"__metadata__\":{");
+    for (i = 0; i < n_meta; i++) {
+      if (i) nn__text_str(&h, ",");
+      nn__text_json(&h, meta[2 * i]);
+      nn__text_str(&h, ":");
+      nn__text_json(&h, meta[2 * i + 1]);
+    }
+    nn__text_str(&h, n ? "}," : "}");
+  }
+  for (i = 0; i < n; i++) {
+    const nn_shape *s = &t[i].param->shape;
+    uint64_t size = (uint64_t)nn_shape_numel(s) * 4;
+    if (i) nn__text_str(&h, ",");
+    nn__text_json(&h, t[i].name);
+    nn__text_str(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+    for (k = 0; k < s->ndim; k++) {
+      snprintf(num, sizeof num, k ? ",%d" : "%d", s->dim[k]);
+      nn__text_str(&h, num);
+    }
+    snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + size));
+    nn__text_str(&h, num);
+    off += size;
+  }
+  nn__text_str(&h, "}");
+  while (!h.failed && h.n % 8) nn__text_str(&h, " ");  /* data starts 8-byte aligned */
+  if (h.failed) { NN_FREE(h.p); return 0; }
+  for (i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)h.n >> (8 * i));
+  host = (float *)nn__calloc(NN__ST_CHUNK, sizeof(float));
+  bytes = (unsigned char *)nn__calloc(NN__ST_CHUNK, 4);
+  if (!host || !bytes || !nn__af_open(&af, path)) { NN_FREE(h.p); NN_FREE(host); NN_FREE(bytes); return 0; }
+  ok = nn__af_write(&af, len8, 8) && nn__af_write(&af, h.p, h.n);
+  for (i = 0; i < n && ok; i++) {
+    size_t total = nn_shape_numel(&t[i].param->shape), at, c;
+    for (at = 0; at < total && ok; at += c) {
+      c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
+      ok = m->backend->read(m->backend, t[i].buf, at, host, c);
+      nn__f32_to_le(host, bytes, c);
+      ok = ok && nn__af_write(&af, bytes, 4 * c);
+    }
+  }
+  ok = nn__af_close(&af, ok);
+  NN_FREE(h.p);
+  NN_FREE(host);
+  NN_FREE(bytes);
+  return ok;
+}
+
+/* ---- loading: match a file against targets, then copy ---- */
+/* the problems found, as many as fit in full, then a count of the rest */
+typedef struct nn__problems { char text[360]; size_t used; int count, listed; } nn__problems;
+static void nn__problem(nn__problems *p, const char *fmt, ...) {
+  char one[300];
+  size_t len;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(one, sizeof one, fmt, ap);
+  va_end(ap);
+  len = strlen(one);
+  p->count++;
+  if (p->listed < p->count - 1 || p->used + len + 2 >= sizeof p->text) return;
+  snprintf(p->text + p->used, sizeof p->text - p->used, "%s%s", p->listed ? "; " : "", one);
+  p->used += len + (p->listed ? 2 : 0);
+  p->listed++;
+}
+enum { NN__IGNORE_OPT = 2, NN__IGNORE_EMA = 4 };  /* with the NN_LOAD_ flags */
+static int nn__st_reserved(const char *name, int flags) {
+  return ((flags & NN__IGNORE_OPT) && !strncmp(name, NN__CKPT_OPT, strlen(NN__CKPT_OPT))) ||
+         ((flags & NN__IGNORE_EMA) && !strncmp(name, NN__CKPT_EMA, strlen(NN__CKPT_EMA)));
+}
+/* checks every name, dtype and shape; only if all match, copies the
+   tensors.  Returns how many were copied, 0 on failure. */
+static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, int flags) {
+  nn__problems pr;
+  nn__st_tensor **src;
+  float *host;
+  char a[160], b[64];
+  int i, k, loaded = 0, ok = 1;
+  memset(&pr, 0, sizeof pr);
+  if (!(src = (nn__st_tensor **)nn__calloc((size_t)n + 1, sizeof *src))) return 0;
+  for (i = 0; i < n; i++) {
+    const nn_shape *s = &t[i].param->shape;
+    nn__st_tensor *f = nn__st_find(st, t[i].name);
+    int same = 1;
+    if (!f) {
+      if (!(flags & NN_LOAD_PARTIAL)) nn__problem(&pr, "missing tensor '%s' %s", t[i].name, nn_shape_str(s, b, sizeof b));
+      continue;
+    }
+    f->matched = 1;
+    if (f->ndim != s->ndim) same = 0;
+    for (k = 0; same && k < s->ndim; k++) same = f->dim[k] == (uint64_t)s->dim[k];
+    if (f->dtype != 0) nn__problem(&pr, "tensor '%s' is %s, not F32", t[i].name, nn__st_dtypes[f->dtype].name);
+    else if (!same) nn__problem(&pr, "tensor '%s' has shape %s in the file, %s in the model", t[i].name,
+                                nn__st_shape_str(f, a, sizeof a), nn_shape_str(s, b, sizeof b));
+    else src[i] = f;
+  }
+  for (i = 0; i < st->n && !(flags & NN_LOAD_PARTIAL); i++)
+    if (!st->t[i].matched && !nn__st_reserved(st->t[i].name, flags))
+      nn__problem(&pr, "unexpected tensor '%s' %s", st->t[i].name, nn__st_shape_str(&st->t[i], a, sizeof a));
+  for (i = 0; i < n; i++) loaded += src[i] != NULL;
+  if (pr.count) {
+    char rest[32] = "";
+    if (pr.listed < pr.count) snprintf(rest, sizeof rest, "; and %d more", pr.count - pr.listed);
+    nn__fail("'%s' does not fit the model (%d problem%s): %s%s", st->what, pr.count, pr.count > 1 ? "s" : "", pr.text, rest);
+    NN_FREE(src);
+    return 0;
+  }
+  if (!loaded) { NN_FREE(src); return nn__fail("'%s' has none of the model's tensors", st->what); }
+  if (!(host = (float *)nn__calloc(NN__ST_CHUNK, sizeof(float)))) { NN_FREE(src); return 0; }
+  for (i = 0; i < n && ok; i++) {
+    size_t total, at, c;
+    if (!src[i]) continue;
+    total = nn_shape_numel(&t[i].param->shape);
+    for (at = 0; at < total && ok; at += c) {
+      c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
+      nn__f32_from_le(st->data + src[i]->begin + 4 * at, host, c);
+      ok = m->backend->write(m->backend, t[i].buf, at, host, c);
+    }
+  }
+  NN_FREE(host);
+  NN_FREE(src);
+  return ok ? loaded : 0;
+}
+
+/* ---- public: weights ---- */
+NNDEF int nn_save_safetensors(nn_model *m, const char *path, const char *const *metadata) {
+  const char **meta = NULL;
+  nn__st_target *t;
+  int n = 0, n_meta = 0, ok;
+  while (metadata && metadata[2 * n_meta]) {
+    if (!metadata[2 * n_meta + 1]) return nn__fail("save '%s': metadata '%s' has no value", path, metadata[2 * n_meta]);
+    n_meta++;
+  }
+  if (!(meta = (const char **)nn__calloc(2 * (size_t)n_meta + 1, sizeof *meta))) return 0;
+  if (n_meta) memcpy(meta, metadata, 2 * (size_t)n_meta * sizeof *meta);
+  if (!(t = nn__st_targets(m, NULL, NULL, &n))) { NN_FREE(meta); return 0; }
+  ok = nn__st_write(m, t, n, meta, n_meta, path);
+  NN_FREE(t);
+  NN_FREE(meta);
+  return ok;
+}
+static int nn__load_weights(nn_model *m, const unsigned char *buf, size_t len, int flags, const char *what) {
+  nn__st st;
+  nn__st_target *t;
+  int n = 0, loaded;
+  if (!nn__st_open(&st, buf, len, what)) return 0;
+  /* a checkpoint is a weights file with more in it */
+  flags &= NN_LOAD_PARTIAL;
+  if (nn__st_meta_get(&st, "nn.checkpoint")) flags |= NN__IGNORE_OPT | NN__IGNORE_EMA;
+  if (!(t = nn__st_targets(m, NULL, NULL, &n))) { nn__st_close(&st); return 0; }
+  loaded = nn__st_apply(m, &st, t, n, flags);
+  NN_FREE(t);
+  nn__st_close(&st);
+  return loaded;
+}
+NNDEF int nn_load_safetensors_buffer(nn_model *m, const void *data, size_t len, int flags) {
+  return nn__load_weights(m, (const unsigned char *)data, len, flags, "(buffer)");
+}
+NNDEF int nn_load_safetensors(nn_model *m, const char *path, int flags) {
+  size_t len = 0;
+  unsigned char *buf = nn__read_file(path, &len);
+  int loaded = buf ? nn__load_weights(m, buf, len, flags, path) : 0;
+  NN_FREE(buf);
+  return loaded;
+}
+
+/* ---- public: checkpoints ---- */
+static void nn__rng_str(const nn_rng *r, char *buf, size_t len) {
+  snprintf(buf, len, "%016llx:%016llx", (unsigned long long)r->s[0], (unsigned long long)r->s[1]);
+}
+static int nn__hex_digits(const char *s, int n, uint64_t *v) {
+  int i;
+  *v = 0;
+  for (i = 0; i < n; i++) {
+    int c = s[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return 0;
+    *v = *v << 4 | (uint64_t)d;
+  }
+  return 1;
+}
+/* metadata values, each checked to be exactly what the writer writes */
+static int nn__ckpt_rng(const nn__st *st, const char *key, nn_rng *r) {
+  const char *s = nn__st_meta_get(st, key);
+  if (!s) return nn__fail("'%s': checkpoint without %s", st->what, key);
+  if (strlen(s) != 33 || s[16] != ':' || !nn__hex_digits(s, 16, &r->s[0]) || !nn__hex_digits(s + 17, 16, &r->s[1]))
+    return nn__fail("'%s': %s is '%s', expected two 16-digit hex words joined by ':'", st->what, key, s);
+  return 1;
+}
+static int nn__ckpt_long(const nn__st *st, const char *key, long *v) {
+  const char *s = nn__st_meta_get(st, key), *p;
+  unsigned long x = 0, limit;
+  if (!s) return nn__fail("'%s': checkpoint without %s", st->what, key);
+  p = s + (*s == '-');
+  limit = *s == '-' ? (unsigned long)LONG_MAX + 1 : (unsigned long)LONG_MAX;
+  if (!*p || (*p == '0' && p[1])) return nn__fail("'%s': %s is '%s', not a decimal integer", st->what, key, s);
+  for (; *p; p++) {
+    if (*p < '0' || *p > '9' || x > (limit - (unsigned long)(*p - '0')) / 10) return nn__fail("'%s': %s is '%s', not a decimal integer that fits a long", st->what, key, s);
+    x = x * 10 + (unsigned long)(*p - '0');
+  }
+  *v = *s == '-' ? (x == (unsigned long)LONG_MAX + 1 ? LONG_MIN : -(long)x) : (long)x;
+  return 1;
+}
+static int nn__ckpt_f32(const nn__st *st, const char *key, float *f) {
+  const char *s = nn__st_meta_get(st, key);
+  uint64_t bits;
+  uint32_t u;
+  if (!s) return nn__fail("'%s': checkpoint without %s", st->what, key);
+  if (strlen(s) != 10 || s[0] != '0' || s[1] != 'x' || !nn__hex_digits(s + 2, 8, &bits))
+    return nn__fail("'%s': %s is '%s', expected the bits of a float as 0x and 8 hex digits", st->what, key, s);
+  u = (uint32_t)bits;
+  memcpy(f, &u, 4);
+  return 1;
+}
+
+NNDEF int nn_checkpoint_save(nn_model *m, const nn_optimizer *o, const nn_ema *e,
+                             const nn_checkpoint_info *info, const char *path) {
+  char epoch[32], step[32], rng[40], data_rng[40], ostep[32], oskip[32], olr[16];
+  const char *meta[24];
+  nn__st_target *t;
+  int i, n = 0, k = 0, ok;
+  if ((o && o->m != m) || (e && e->m != m)) return nn__fail("checkpoint '%s': the %s belongs to another model", path, o && o->m != m ? "optimizer" : "average");
+  for (i = 0; i < m->graph->n; i++)
+    if (m->graph->nodes[i]->op == NN_OP_PARAM && !strncmp(m->graph->nodes[i]->name, "__", 2))
+      return nn__fail("checkpoint '%s': parameter '%s': names starting with __ are reserved for checkpoints", path, m->graph->nodes[i]->name);
+  meta[k++] = "nn.checkpoint"; meta[k++] = "1";
+  nn__rng_str(&m->rng, rng, sizeof rng);
+  meta[k++] = "nn.rng"; meta[k++] = rng;
+  if (info) {
+    snprintf(epoch, sizeof epoch, "%ld", info->epoch);
+    snprintf(step, sizeof step, "%ld", info->step);
+    nn__rng_str(&info->data_rng, data_rng, sizeof data_rng);
+    meta[k++] = "nn.epoch"; meta[k++] = epoch;
+    meta[k++] = "nn.step"; meta[k++] = step;
+    meta[k++] = "nn.data_rng"; meta[k++] = data_rng;
+  }
+  if (o) {
+    uint32_t u;
+    memcpy(&u, &o->lr, 4);
+    snprintf(ostep, sizeof ostep, "%ld", o->step);
+    snprintf(oskip, sizeof oskip, "%ld", o->skipped);
+    snprintf(olr, sizeof olr, "0x%08lx", (unsigned long)u);
+    meta[k++] = "nn.optimizer"; meta[k++] = nn__opt_kind_name(o->kind);
+    meta[k++] = "nn.optimizer.step"; meta[k++] = ostep;
+    meta[k++] = "nn.optimizer.skipped"; meta[k++] = oskip;
+    meta[k++] = "nn.optimizer.lr"; meta[k++] = olr;
+  }
+  if (!(t = nn__st_targets(m, o, e, &n))) return 0;
+  ok = nn__st_write(m, t, n, meta, k / 2, path);
+  NN_FREE(t);
+  return ok;
+}
+static int nn__checkpoint_load_buffer(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info,
+                                      const unsigned char *buf, size_t len, const char *what) {
+  nn__st st;
+  nn__st_target *t = NULL;
+  nn_checkpoint_info in;
+  nn_rng rng;
+  long ostep = 0, oskip = 0;
+  float olr = 0;
+  const char *version, *kind;
+  int n = 0, i, ok = 0, flags = 0, has_ema = 0;
+  if ((o && o->m != m) || (e && e->m != m)) return nn__fail("checkpoint '%s': the %s belongs to another model", what, o && o->m != m ? "optimizer" : "average");
+  if (!nn__st_open(&st, buf, len, what)) return 0;
+  memset(&in, 0, sizeof in);
+  if (!(version = nn__st_meta_get(&st, "nn.checkpoint"))) {
+    nn__fail("'%s' is a safetensors file but not a checkpoint (no nn.checkpoint metadata); nn_load_safetensors reads weights", what);
+    goto done;
+  }
+  if (strcmp(version, "1")) { nn__fail("'%s' is a checkpoint of version '%s'; this nn.h reads version 1", what, version); goto done; }
+  if (!nn__ckpt_rng(&st, "nn.rng", &rng)) goto done;
+  if (info && (!nn__ckpt_long(&st, "nn.epoch", &in.epoch) || !nn__ckpt_long(&st, "nn.step", &in.step) ||
+               !nn__ckpt_rng(&st, "nn.data_rng", &in.data_rng))) goto done;
+  if (o) {
+    if (!(kind = nn__st_meta_get(&st, "nn.optimizer"))) { nn__fail("'%s' holds no optimizer state", what); goto done; }
+    if (strcmp(kind, nn__opt_kind_name(o->kind))) {
+      nn__fail("'%s' holds the state of %s, the optimizer is %s", what, kind, nn__opt_kind_name(o->kind));
+      goto done;
+    }
+    if (!nn__ckpt_long(&st, "nn.optimizer.step", &ostep) || !nn__ckpt_long(&st, "nn.optimizer.skipped", &oskip) ||
+        !nn__ckpt_f32(&st, "nn.optimizer.lr", &olr)) goto done;
+    if (ostep < 0 || oskip < 0) { nn__fail("'%s': negative optimizer step count", what); goto done; }
+  } else flags |= NN__IGNORE_OPT;
+  if (e) {
+    for (i = 0; i < st.n; i++) has_ema |= !strncmp(st.t[i].name, NN__CKPT_EMA, strlen(NN__CKPT_EMA));
+    if (!has_ema) { nn__fail("'%s' holds no moving average of the weights", what); goto done; }
+  } else flags |= NN__IGNORE_EMA;
+  if (!(t = nn__st_targets(m, o, e, &n)) || !nn__st_apply(m, &st, t, n, flags)) goto done;
+  m->rng = rng;
+  if (o) { o->step = ostep; o->skipped = oskip; o->lr = olr; }
+  if (info) *info = in;
+  ok = 1;
+done:
+  NN_FREE(t);
+  nn__st_close(&st);
+  return ok;
+}
+NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info, const char *path) {
+  size_t len = 0;
+  unsigned char *buf = nn__read_file(path, &len);
+  int ok = buf ? nn__checkpoint_load_buffer(m, o, e, info, buf, len, path) : 0;
+  NN_FREE(buf);
+  return ok;
 }
 
 /* ======================================================================

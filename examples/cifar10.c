@@ -32,8 +32,10 @@
    has stride 2, so the groups see 16x16, 8x8 and 4x4 -- with widths
    48/96/192, batch 512 and 4 epochs: a few minutes on two cores.
 
-   train_seconds counts the whitening set-up and the training steps;
-   the per-epoch evaluation and the final TTA evaluation are not in it. */
+   train_seconds counts the whitening set-up and the training steps (of
+   this process: --resume FILE continues a run saved by --checkpoint
+   FILE exactly, lookahead average included, given the same flags); the
+   per-epoch evaluation and the final TTA evaluation are not in it. */
 #define NN_IMPLEMENTATION
 #include "common.h"
 
@@ -211,13 +213,13 @@ int main(int argc, char **argv) {
   nn_model *m;
   trainer t;
   nn_node *whiten_bias;
-  nn_rng rng;
+  nn_checkpoint_info info;   /* epoch and step counters, the generator for shuffles and shifts */
   net n;
   FILE *log;
   float mean[3], std[3], *xb, *xa, *yb, *out, *wts;
-  int *order, *dy, *dx, cm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n;
+  int *order, *dy, *dx, cm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n, resumed;
   unsigned char *flip;
-  long total_steps, seen = 0;
+  long total_steps, seen = 0, first_step;
   double epochs, train_seconds = 0, t_start = ex_now(), t0, test_acc = 0, test_loss = 0, plain_acc = 0;
 
   memset(&a, 0, sizeof a);
@@ -246,7 +248,6 @@ int main(int argc, char **argv) {
   if (!nn_dataset_channel_stats(train, mean, std) || !nn_dataset_normalize(train, mean, std) ||
       !nn_dataset_normalize(test, mean, std))
     ex_die(&a, "normalising");
-  log = ex_log_open(&a);
   batch = r.batch < train->n ? r.batch : train->n;   /* the last partial batch of an epoch is dropped */
   steps = train->n / batch;
   total_steps = (long)ceil(steps * epochs - 1e-9);
@@ -258,7 +259,8 @@ int main(int argc, char **argv) {
   n = build(g, &r);
   whiten_bias = nn_node_input(n.whiten, 2);
   if (!(m = nn_compile(g, batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
-  nn_rng_seed(&rng, a.seed + 2);
+  memset(&info, 0, sizeof info);
+  nn_rng_seed(&info.data_rng, a.seed + 2);
 
   printf("cifar10: model %s, %d training / %d test images, batch %d, %g epochs (%ld steps), lr %g (SGD %g), "
          "tta %d, %d thread(s)\n",
@@ -278,7 +280,6 @@ int main(int argc, char **argv) {
   wts = (float *)malloc(24 * 12 * sizeof *wts);
   if (!xb || !xa || !yb || !dy || !flip || !order || !out || !wts) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
   dx = dy + batch;
-  for (i = 0; i < train->n; i++) order[i] = i;
 
   /* the whitening filters from the first 5,000 training images, then the optimizer and lookahead */
   t0 = ex_now();
@@ -287,20 +288,24 @@ int main(int argc, char **argv) {
     ex_die(&a, "whitening");
   if (!trainer_init(&t, m, &r, batch, total_steps)) ex_die(&a, "optimizer");
   train_seconds += ex_now() - t0;
+  resumed = ex_resume(&a, epochs_run, m, t.opt, t.lookahead, &info);
+  t.step = first_step = info.step;
+  log = ex_log_open(&a);
 
-  for (e = 0; e < epochs_run; e++) {
+  for (e = resumed; e < epochs_run; e++) {
     double loss_sum = 0, t_epoch = ex_now();
     int s, correct = 0, done = 0;
     ex_progress p;
-    if (e == r.whiten_bias_epochs) nn_set_lr_mult(whiten_bias, 0.0f);   /* frozen from here on */
-    nn_shuffle(&rng, order, train->n);
+    if (e >= r.whiten_bias_epochs) nn_set_lr_mult(whiten_bias, 0.0f);   /* frozen from here on */
+    for (i = 0; i < train->n; i++) order[i] = i;   /* each epoch's order depends on the generator only */
+    nn_shuffle(&info.data_rng, order, train->n);
     ex_progress_start(&p, e + 1, epochs_run, steps, a.quiet);
     for (s = 0; s < steps && t.step < total_steps; s++) {
       const int *idx = order + (size_t)s * batch;
       float loss;
       nn_dataset_gather(train, idx, batch, xa, yb);
       nn_alternating_flips(a.seed + 3, idx, batch, e, flip);
-      nn_random_shifts(&rng, batch, r.translate, dy, dx);
+      nn_random_shifts(&info.data_rng, batch, r.translate, dy, dx);
       nn_shift_flip_images(xa, xb, batch, 3, 32, 32, dy, dx, flip, NN_PAD_REFLECT);
       if (!nn_feed_node(m, n.image, xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
       loss = train_step(&t);
@@ -317,7 +322,11 @@ int main(int argc, char **argv) {
     seen += done;
     test_acc = evaluate(&a, m, &n, test, 0, out, cm, &test_loss);
     ex_epoch_report(log, e + 1, epochs_run, loss_sum / done, (double)correct / done, test_loss, test_acc, t_epoch);
+    info.epoch = e + 1;
+    info.step = t.step;
+    ex_checkpoint(&a, m, t.opt, t.lookahead, &info);
   }
+  if (resumed == epochs_run) test_acc = evaluate(&a, m, &n, test, 0, out, cm, &test_loss);   /* nothing left to train */
   plain_acc = test_acc;
   if (r.tta) {
     t0 = ex_now();
@@ -326,10 +335,13 @@ int main(int argc, char **argv) {
            ex_now() - t0);
   }
 
+  ex_save(&a, m);
+
   nn_classification_report(stdout, cm, CLASSES, class_names);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
          "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f\n",
-         test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc, train_seconds / total_steps,
+         test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,
+         total_steps > first_step ? train_seconds / (double)(total_steps - first_step) : 0.0,
          total_steps, ex_now() - t_start);
   if (log) fclose(log);
   free(xb); free(xa); free(yb); free(dy); free(flip); free(order); free(out); free(wts);

@@ -6,6 +6,7 @@
    Every example takes the same flags:
      --data PATH  --epochs N  --limit N  --seed N  --threads N
      --device cpu|opencl  --log FILE.csv  --quiet  --help
+     --save FILE  --checkpoint FILE  --resume FILE
    and, where it says so, --model NAME, --batch N, --lr X.
    Exit status: 0 done, 1 runtime error (bad data, I/O), 2 bad command line.
    The last line on stdout is "RESULT key=value ...". */
@@ -45,9 +46,11 @@ typedef struct ex_args {
   const char *models;     /* e.g. "cnn|mlp" when EX_MODEL */
   /* the flags */
   const char *data, *model, *device, *log;
+  const char *save, *checkpoint, *resume;     /* NULL: not asked for */
   int epochs, limit, threads, batch, quiet;   /* limit 0: all; threads 0: default */
   float lr;
   unsigned long seed;
+  int done_epochs;        /* epochs in the --resume checkpoint (set by ex_resume) */
 } ex_args;
 
 static inline void ex_usage(const ex_args *a, FILE *f) {
@@ -66,6 +69,9 @@ static inline void ex_usage(const ex_args *a, FILE *f) {
              "  --threads N       OpenMP threads (needs -fopenmp; default: all cores)\n"
              "  --device DEV      cpu or opencl (default: cpu)\n"
              "  --log FILE.csv    write one CSV row per epoch\n"
+             "  --save FILE       write the trained weights at the end (safetensors)\n"
+             "  --checkpoint FILE write a checkpoint after every epoch (replaced atomically)\n"
+             "  --resume FILE     continue from a checkpoint, with the same flags as its run\n"
              "  --quiet           no model summary, no progress display\n"
              "  --help            this text\n", a->seed);
   if (a->notes) fprintf(f, "%s\n", a->notes);
@@ -108,7 +114,8 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
           (!strcmp(name, "--lr") && (a->extra & EX_LR)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
           !strcmp(name, "--limit") || !strcmp(name, "--seed") || !strcmp(name, "--threads") ||
-          !strcmp(name, "--device") || !strcmp(name, "--log")))
+          !strcmp(name, "--device") || !strcmp(name, "--log") || !strcmp(name, "--save") ||
+          !strcmp(name, "--checkpoint") || !strcmp(name, "--resume")))
       ex_bad_usage(a, "unknown flag '%s'", name);
     if (eq) v = eq + 1;
     else if (i + 1 < argc) v = argv[++i];
@@ -117,6 +124,9 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     else if (!strcmp(name, "--model")) a->model = v;
     else if (!strcmp(name, "--device")) a->device = v;
     else if (!strcmp(name, "--log")) a->log = v;
+    else if (!strcmp(name, "--save")) a->save = v;
+    else if (!strcmp(name, "--checkpoint")) a->checkpoint = v;
+    else if (!strcmp(name, "--resume")) a->resume = v;
     else if (!strcmp(name, "--epochs")) a->epochs = (int)ex_parse_long(a, name, v, 1, 1000000);
     else if (!strcmp(name, "--limit")) a->limit = (int)ex_parse_long(a, name, v, 1, 2000000000);
     else if (!strcmp(name, "--threads")) a->threads = (int)ex_parse_long(a, name, v, 1, 1024);
@@ -223,15 +233,71 @@ static inline void ex_progress_end(ex_progress *p) {
   p->drawn = 0;
 }
 
+/* ---------------------------------------------------------------- saving
+   A run keeps everything that decides its future in the model, the
+   optimizer (and a weight average, if any) and an nn_checkpoint_info: the
+   epoch and step counters and the generator for shuffling and
+   augmentation.  With the same flags, a run resumed from a checkpoint
+   trains exactly as the uninterrupted run would have. */
+
+/* --resume: loads the checkpoint of a run of `epochs` epochs and returns
+   the epochs it has done (0 without --resume); exits 1 naming the
+   problem.  Call it after building the model and optimizer (and average),
+   before ex_log_open. */
+static inline int ex_resume(ex_args *a, int epochs, nn_model *m, nn_optimizer *opt, nn_ema *ema, nn_checkpoint_info *info) {
+  if (!a->resume) return 0;
+  if (!nn_checkpoint_load(m, opt, ema, info, a->resume)) ex_die(a, "--resume");
+  if (info->epoch < 0 || info->epoch > epochs) {
+    fprintf(stderr, "%s: '%s' is at epoch %ld, outside this run's 0..%d\n", a->prog, a->resume, info->epoch, epochs);
+    exit(1);
+  }
+  a->done_epochs = (int)info->epoch;
+  printf("%s: resuming from '%s' after epoch %d of %d (step %ld)\n", a->prog, a->resume, a->done_epochs, epochs, info->step);
+  return a->done_epochs;
+}
+/* --checkpoint: call after every epoch, with info->epoch the epochs done */
+static inline void ex_checkpoint(const ex_args *a, nn_model *m, const nn_optimizer *opt, const nn_ema *ema,
+                                 const nn_checkpoint_info *info) {
+  if (a->checkpoint && !nn_checkpoint_save(m, opt, ema, info, a->checkpoint)) ex_die(a, "--checkpoint");
+}
+/* --save: the weights, at the end */
+static inline void ex_save(const ex_args *a, nn_model *m) {
+  const char *meta[] = {"example", NULL, "model", NULL, NULL};
+  meta[1] = a->prog;
+  if (a->model) meta[3] = a->model;
+  else meta[2] = NULL;   /* no model to name: the list ends there */
+  if (a->save && !nn_save_safetensors(m, a->save, meta)) ex_die(a, "--save");
+}
+
 /* ---------------------------------------------------------------- per epoch */
+/* With --resume the rows of the epochs the checkpoint holds stay; the
+   rows of epochs after it (written before the run stopped) go. */
 static inline FILE *ex_log_open(const ex_args *a) {
-  FILE *f;
+  FILE *f, *old = NULL;
+  char *kept = NULL;
+  size_t used = 0;
   if (!a->log) return NULL;
+  if (a->resume && (old = fopen(a->log, "r"))) {
+    char line[1024];
+    while (fgets(line, sizeof line, old)) {
+      long epoch = strtol(line, NULL, 10);
+      size_t len = strlen(line);
+      char *p;
+      if (epoch < 1 || epoch > a->done_epochs || !strchr(line, '\n')) continue;
+      if (!(p = (char *)realloc(kept, used + len + 1))) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
+      kept = p;
+      memcpy(kept + used, line, len + 1);
+      used += len;
+    }
+    fclose(old);
+  }
   if (!(f = fopen(a->log, "w"))) {
     fprintf(stderr, "%s: cannot write log '%s': %s\n", a->prog, a->log, strerror(errno));
     exit(1);
   }
   fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n");
+  if (kept) fputs(kept, f);
+  free(kept);
   fflush(f);
   return f;
 }

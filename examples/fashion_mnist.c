@@ -15,7 +15,10 @@
    inputs normalised with the training set's mean and deviation, random
    horizontal flips.
 
-   train_seconds counts the training steps only; evaluation is not in it. */
+   --checkpoint FILE saves the run after every epoch; --resume FILE (with
+   the same flags) continues it exactly as if it had not stopped.
+   train_seconds counts the training steps of this process only;
+   evaluation is not in it. */
 #define NN_IMPLEMENTATION
 #include "common.h"
 
@@ -121,11 +124,11 @@ int main(int argc, char **argv) {
   nn_model *m;
   nn_optimizer *opt;
   nn_node *logits;
-  nn_rng rng;
+  nn_checkpoint_info info;   /* epoch and step counters, the generator for shuffles and flips */
   FILE *log;
   float *xb, *yb, *out;
-  int *order, cm[CLASSES * CLASSES], steps, e, i, cnn;
-  long step = 0, total_steps, warmup;
+  int *order, cm[CLASSES * CLASSES], steps, e, i, cnn, done;
+  long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
   memset(&a, 0, sizeof a);
@@ -147,7 +150,6 @@ int main(int argc, char **argv) {
   train = load(&a, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
   test = load(&a, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
   if (a.limit) nn_dataset_truncate(train, a.limit);
-  log = ex_log_open(&a);
 
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
@@ -160,7 +162,10 @@ int main(int argc, char **argv) {
   if (!(m = nn_compile(g, a.batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
   nn_model_seed(m, a.seed + 1);
   if (!(opt = nn_sgd(m, a.lr, 0.9f, 5e-4f, NN_NESTEROV))) ex_die(&a, "optimizer");
-  nn_rng_seed(&rng, a.seed + 2);
+  memset(&info, 0, sizeof info);
+  nn_rng_seed(&info.data_rng, a.seed + 2);
+  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  log = ex_log_open(&a);
 
   printf("fashion_mnist: model %s, %d training / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",
          a.model, train->n, test->n, a.batch, a.epochs, a.lr, nn_set_threads(0));
@@ -172,23 +177,23 @@ int main(int argc, char **argv) {
   out = (float *)malloc((size_t)a.batch * CLASSES * sizeof *out);
   order = (int *)malloc((size_t)train->n * sizeof *order);
   if (!xb || !yb || !out || !order) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
-  for (i = 0; i < train->n; i++) order[i] = i;
   steps = (train->n + a.batch - 1) / a.batch;
   total_steps = (long)steps * a.epochs;
   warmup = steps / 2;
 
-  for (e = 1; e <= a.epochs; e++) {
+  for (e = done + 1; e <= a.epochs; e++) {
     double t0 = ex_now(), seconds, loss_sum = 0;
     int s, correct = 0;
     ex_progress p;
-    nn_shuffle(&rng, order, train->n);
+    for (i = 0; i < train->n; i++) order[i] = i;   /* each epoch's order depends on the generator only */
+    nn_shuffle(&info.data_rng, order, train->n);
     ex_progress_start(&p, e, a.epochs, steps, a.quiet);
     for (s = 0; s < steps; s++) {
       int n = train->n - s * a.batch < a.batch ? train->n - s * a.batch : a.batch;
       float loss;
       nn_dataset_gather(train, order + (size_t)s * a.batch, n, xb, yb);
-      random_flip(&rng, xb, n);
-      nn_optimizer_set_lr(opt, nn_lr_cosine(a.lr, step++, total_steps, warmup, 0.0f));
+      random_flip(&info.data_rng, xb, n);
+      nn_optimizer_set_lr(opt, nn_lr_cosine(a.lr, info.step++, total_steps, warmup, 0.0f));
       if (!nn_set_batch(m, n) || !nn_feed(m, "image", xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
       loss = nn_train_step(m, opt);
       if (loss != loss) ex_die(&a, "training");
@@ -202,11 +207,16 @@ int main(int argc, char **argv) {
     train_seconds += seconds;
     test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);
     ex_epoch_report(log, e, a.epochs, loss_sum / train->n, (double)correct / train->n, test_loss, test_acc, seconds);
+    info.epoch = e;
+    ex_checkpoint(&a, m, opt, NULL, &info);
   }
+  if (done == a.epochs) test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);   /* nothing left to train */
+  ex_save(&a, m);
 
   nn_classification_report(stdout, cm, CLASSES, class_names);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f\n",
-         test_acc, train_seconds, a.epochs, (double)train->n * a.epochs / train_seconds, a.model, ex_now() - t_start);
+         test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
+         a.model, ex_now() - t_start);
   if (log) fclose(log);
   free(xb); free(yb); free(out); free(order);
   nn_optimizer_free(opt);

@@ -52,9 +52,10 @@ int main(int argc, char **argv) {
   nn_optimizer *opt;
   nn_node *x, *y, *pred;
   nn_rng rng;
+  nn_checkpoint_info info;   /* counters and the shuffling generator, for --checkpoint/--resume */
   FILE *log;
   float *xy, *xb, *yb, *out, w[3];
-  int n, n_train, n_test, i, e, s, steps, *order, two = 2, one = 1;
+  int n, n_train, n_test, i, e, s, steps, *order, two = 2, one = 1, done;
   double seconds = 0, acc = 0, mse = 0, werr = 0;
 
   memset(&a, 0, sizeof a);
@@ -92,8 +93,6 @@ int main(int argc, char **argv) {
   out = (float *)malloc((size_t)a.batch * sizeof *out);
   order = (int *)malloc((size_t)n_train * sizeof *order);
   if (!xb || !yb || !out || !order) { fprintf(stderr, "linreg: out of memory\n"); return 1; }
-  for (i = 0; i < n_train; i++) order[i] = i;
-  log = ex_log_open(&a);
 
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
@@ -105,13 +104,18 @@ int main(int argc, char **argv) {
   nn_mse(g, pred, y, NN_MEAN);
   if (!(m = nn_compile(g, a.batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
   if (!(opt = nn_sgd(m, a.lr, 0.0f, 0.0f, 0))) ex_die(&a, "optimizer");
+  memset(&info, 0, sizeof info);
+  info.data_rng = rng;   /* shuffles go on from where the data generation stopped */
+  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  log = ex_log_open(&a);
   if (!a.quiet) nn_summary(m, stdout);
   printf("linreg: %d training and %d held-out points, batch %d, lr %g\n", n_train, n_test, a.batch, a.lr);
 
   steps = (n_train + a.batch - 1) / a.batch;
-  for (e = 1; e <= a.epochs; e++) {
+  for (e = done + 1; e <= a.epochs; e++) {
     double t0 = ex_now(), train_mse, train_acc;
-    nn_shuffle(&rng, order, n_train);
+    for (i = 0; i < n_train; i++) order[i] = i;   /* each epoch's order depends on the generator only */
+    nn_shuffle(&info.data_rng, order, n_train);
     for (s = 0; s < steps; s++) {
       int k = n_train - s * a.batch < a.batch ? n_train - s * a.batch : a.batch;
       float l;
@@ -121,7 +125,7 @@ int main(int argc, char **argv) {
         xb[2 * i + 1] = r[1];
         yb[i] = r[2];
       }
-      nn_optimizer_set_lr(opt, nn_lr_cosine(a.lr, (long)(e - 1) * steps + s, (long)a.epochs * steps, 0, 0.0f));
+      nn_optimizer_set_lr(opt, nn_lr_cosine(a.lr, info.step++, (long)a.epochs * steps, 0, 0.0f));
       if (!nn_set_batch(m, k) || !nn_feed(m, "x", xb) || !nn_feed(m, "y", yb)) ex_die(&a, "feeding a batch");
       l = nn_train_step(m, opt);
       if (l != l) ex_die(&a, "training");
@@ -131,7 +135,11 @@ int main(int argc, char **argv) {
     train_acc = evaluate(&a, m, pred, xy, n_train, a.batch, xb, yb, out, &train_mse);
     acc = evaluate(&a, m, pred, xy + (size_t)3 * (n - n_test), n_test, a.batch, xb, yb, out, &mse);
     ex_epoch_report(log, e, a.epochs, train_mse, train_acc, mse, acc, ex_now() - t0);
+    info.epoch = e;
+    ex_checkpoint(&a, m, opt, NULL, &info);
   }
+  if (done == a.epochs) acc = evaluate(&a, m, pred, xy + (size_t)3 * (n - n_test), n_test, a.batch, xb, yb, out, &mse);
+  ex_save(&a, m);
 
   if (!nn_read(m, nn_node_input(pred, 1), w) || !nn_read(m, nn_node_input(pred, 2), w + 2)) ex_die(&a, "reading weights");
   printf("learned: y = %.4f x1 %+.4f x2 %+.4f", w[0], w[1], w[2]);

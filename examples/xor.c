@@ -11,7 +11,8 @@
    Training and test set are the same points.  One epoch is 50 full-batch
    steps (four points are too few for epochs to mean much);
    test_accuracy is the fraction of points whose sigmoid output lands on
-   the right side of 0.5. */
+   the right side of 0.5.  --checkpoint/--resume carry the weights and
+   Adam's state from one run to the next. */
 #define NN_IMPLEMENTATION
 #include "common.h"
 
@@ -34,9 +35,10 @@ int main(int argc, char **argv) {
   nn_model *m;
   nn_optimizer *opt;
   nn_node *x, *t, *logit;
+  nn_checkpoint_info info;
   FILE *log;
   float *rows, *xs, *ts, *z;
-  int n = 4, i, e, s, two = 2, one = 1;
+  int n = 4, i, e, s, two = 2, one = 1, done;
   double seconds = 0, acc = 0, loss = 0;
 
   memset(&a, 0, sizeof a);
@@ -65,7 +67,6 @@ int main(int argc, char **argv) {
     xs[2 * i + 1] = rows[3 * i + 1];
     ts[i] = rows[3 * i + 2];
   }
-  log = ex_log_open(&a);
 
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
@@ -79,12 +80,15 @@ int main(int argc, char **argv) {
   nn_bce_with_logits(g, logit, t, NN_MEAN);
   if (!(m = nn_compile(g, n, ex_backend(&a)))) ex_die(&a, "cannot build the model");
   if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f))) ex_die(&a, "optimizer");
+  memset(&info, 0, sizeof info);
+  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  log = ex_log_open(&a);
   if (!a.quiet) nn_summary(m, stdout);
   if (!nn_feed(m, "x", xs) || !nn_feed(m, "target", ts)) ex_die(&a, "feeding the data");
 
-  for (e = 1; e <= a.epochs; e++) {
+  for (e = done + 1; e <= a.epochs; e++) {
     double t0 = ex_now(), sum = 0;
-    for (s = 0; s < STEPS_PER_EPOCH; s++) {
+    for (s = 0; s < STEPS_PER_EPOCH; s++, info.step++) {
       float l = nn_train_step(m, opt);
       if (l != l) ex_die(&a, "training");
       sum += l;
@@ -92,7 +96,11 @@ int main(int argc, char **argv) {
     seconds += ex_now() - t0;
     acc = evaluate(&a, m, logit, ts, n, z, &loss);
     ex_epoch_report(log, e, a.epochs, sum / STEPS_PER_EPOCH, acc, loss, acc, ex_now() - t0);
+    info.epoch = e;
+    ex_checkpoint(&a, m, opt, NULL, &info);
   }
+  if (done == a.epochs) acc = evaluate(&a, m, logit, ts, n, z, &loss);   /* nothing left to train */
+  ex_save(&a, m);
 
   for (i = 0; i < n; i++)
     printf("  %g xor %g -> %.4f (target %g)\n", xs[2 * i], xs[2 * i + 1], 1.0 / (1.0 + exp(-z[i])), ts[i]);

@@ -26,6 +26,17 @@ build build/test_nn -std=c99 -O2 -g && suite "unit tests" build/test_nn
 build build/test_nn_omp -std=c99 -O2 -march=native -fopenmp && suite "unit tests, OpenMP, -march=native" build/test_nn_omp
 build build/test_nn_asan -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer &&
     suite "unit tests under ASan+UBSan" build/test_nn_asan
+persist() {  # OUTPUT FLAGS...: builds tests/test_persist.c; a build failure counts as a failed suite
+    local out=$1; shift
+    "${CC:-gcc}" "$@" -I. -o "$out" tests/test_persist.c -lm ||
+        { echo "FAIL: tests/test_persist.c does not build with $*"; total_f=$((total_f + 1)); return 1; }
+}
+persist build/test_persist -std=c99 -O2 -g && suite "persistence: safetensors, checkpoints, exact resume" build/test_persist
+persist build/test_persist_asan -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer &&
+    suite "persistence under ASan+UBSan" build/test_persist_asan
+suite "fuzz regression corpus under ASan+UBSan" bash tests/fuzz/replay.sh
+suite "valgrind memcheck: unit, persistence, fuzz corpus" bash tests/valgrind.sh
+suite "big-endian (s390x under qemu; skipped without them)" bash tests/bigendian.sh
 # The OpenCL backend against the CPU backend (on PoCL where there is no
 # GPU). Skipped only where OpenCL is not installed, and never in CI.
 opencl_tests() {
@@ -42,6 +53,7 @@ opencl_tests() {
 }
 suite "OpenCL backend" opencl_tests
 suite "examples" bash tests/test_examples.sh
+suite "examples: --save, --checkpoint, --resume after SIGKILL" bash tests/test_example_resume.sh
 suite "tools" bash tests/test_tools.sh
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

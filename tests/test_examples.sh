@@ -133,6 +133,40 @@ else
     echo "SKIP: CIFAR-10 data not found (run tools/fetch_data.sh cifar10)"
 fi
 
+# IMDb: a short run on a few hundred reviews must beat chance clearly
+IM=data/aclImdb
+if [ ! -d "$IM/test/neg" ]; then
+    mirror=${NN_DATA_MIRROR:-}
+    [ -n "$mirror" ] || [ ! -d ../shared/data ] || mirror=../shared/data
+    NN_DATA_MIRROR=$mirror tools/fetch_data.sh imdb >"$TMP/fetch.log" 2>&1 || cat "$TMP/fetch.log"
+fi
+if [ -d "$IM/test/neg" ]; then
+    if "$TMP/imdb" --help 2>&1 | grep -q -- '--maxlen' && "$TMP/imdb" --help 2>&1 | grep -q -- '--bidirectional'; then ok "imdb --help lists its own flags"
+    else bad "imdb --help lists its own flags"; fi
+    if "$TMP/imdb" --limit 600 --test-limit 1000 --epochs 4 --maxlen 160 --vocab 4000 --lr 0.006 --quiet --log "$TMP/im.csv" \
+           >"$TMP/im.out" 2>"$TMP/im.err" && result "$TMP/im.out" && grep -q 'tokens_per_second=' <(tail -n 1 "$TMP/im.out") &&
+       above "$(acc "$TMP/im.out")" 0.65 && grep -q 'ROC AUC' "$TMP/im.out" && [ "$(wc -l <"$TMP/im.csv")" -eq 5 ]; then
+        ok "imdb learns from 600 reviews: $(tail -n 1 "$TMP/im.out")"
+    else bad "imdb learns from 600 reviews" "$TMP/im.out"; tail -5 "$TMP/im.err"; fi
+    # bad data: a missing folder, an empty review, each named
+    mkdir -p "$TMP/im/train/pos" "$TMP/im/train/neg" "$TMP/im/test/pos"
+    printf 'A fine film.' >"$TMP/im/train/pos/0_9.txt"
+    printf 'Dull.' >"$TMP/im/train/neg/0_2.txt"
+    printf 'Good.' >"$TMP/im/test/pos/0_8.txt"
+    if ! "$TMP/imdb" --data "$TMP/im" >"$TMP/o" 2>&1 && grep -q 'test/neg' "$TMP/o"; then ok "imdb names a missing folder"
+    else bad "imdb names a missing folder" "$TMP/o"; fi
+    mkdir -p "$TMP/im/test/neg"
+    : >"$TMP/im/test/neg/0_1.txt"
+    if ! "$TMP/imdb" --data "$TMP/im" >"$TMP/o" 2>&1 && grep -q '0_1.txt.*empty' "$TMP/o"; then ok "imdb names an empty review"
+    else bad "imdb names an empty review" "$TMP/o"; fi
+    if ! "$TMP/imdb" --maxlen 0 >"$TMP/o" 2>&1 && grep -q -- '--maxlen' "$TMP/o"; then ok "imdb rejects --maxlen 0"
+    else bad "imdb rejects --maxlen 0" "$TMP/o"; fi
+elif [ "${CI:-}" = true ]; then
+    bad "aclImdb is missing in CI (NN_DATA_MIRROR=../shared/data tools/fetch_data.sh imdb)"
+else
+    echo "SKIP: aclImdb not found (run NN_DATA_MIRROR=../shared/data tools/fetch_data.sh imdb)"
+fi
+
 # --device opencl in a build with -DNN_OPENCL (on PoCL where there is no GPU);
 # skipped only where OpenCL is not installed, never in CI
 if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | gcc -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then

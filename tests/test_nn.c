@@ -29,6 +29,7 @@ static int passed, failed;
   } while (0)
 
 static nn_rng trng;
+static const float *gc_lengths;   /* what gradcheck feeds an input named "len" */
 
 /* distinct values spaced apart and away from zero, so that finite
    differences never cross a kink of relu or a switch of a max */
@@ -75,6 +76,8 @@ static void gradcheck(const char *what, nn_graph *g, nn_node *out, int batch, in
     if (!(nd->op == NN_OP_INPUT || (nd->op == NN_OP_PARAM && nd->trainable))) continue;
     v = (float *)calloc(len, sizeof(float));
     if (!strcmp(nd->name, "label")) for (i = 0; i < len; i++) v[i] = (float)nn_rng_int(&trng, 4);
+    else if (!strcmp(nd->name, "ids")) for (i = 0; i < len; i++) v[i] = (float)nn_rng_int(&trng, 5);
+    else if (!strcmp(nd->name, "len")) for (i = 0; i < len; i++) v[i] = gc_lengths[i];
     else if (!strcmp(nd->name, "prob")) for (i = 0; i < len; i++) v[i] = nn_rng_uniform(&trng);
     else fill_spaced(v, len, -1.0f, 1.0f);
     nn_write(m, nd, v);
@@ -972,6 +975,390 @@ static void test_summary(void) {
   nn_model_free(m);
 }
 
+/* ---------------------------------------------------------------------
+   Sequences: embedding, recurrent layers, reductions
+   --------------------------------------------------------------------- */
+static nn_node *in2(nn_graph *g, const char *name, int a, int b) {
+  int d[2];
+  nn_node *x;
+  d[0] = a; d[1] = b;
+  x = nn_input(g, name, 2, d);
+  nn_set_requires_grad(x);
+  return x;
+}
+static nn_node *len_input(nn_graph *g) { int one = 1; return nn_input(g, "len", 1, &one); }
+
+static void test_sequence_gradients(void) {
+  static const float ragged[4] = {5, 2, 0, 4}, full[3] = {5, 5, 5};
+  nn_graph *g;
+  nn_node *x, *len, *ids;
+  int five = 5, k;
+  static const nn_op kinds[3] = {NN_OP_RNN, NN_OP_LSTM, NN_OP_GRU};
+
+  g = nn_graph_new(); ids = nn_input(g, "ids", 1, &five);
+  gradcheck("embedding", g, nn_embedding(g, ids, 7, 3), 3, 1);
+  for (k = 0; k < 3; k++) {
+    nn_node *(*build)(nn_graph *, nn_node *, nn_node *, int, int, int) =
+        kinds[k] == NN_OP_RNN ? nn_rnn : kinds[k] == NN_OP_LSTM ? nn_lstm : nn_gru;
+    char what[64];
+    int dirs;
+    for (dirs = 1; dirs <= 2; dirs++) {
+      gc_lengths = ragged;
+      g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
+      snprintf(what, sizeof what, "%s %s, ragged lengths", nn_op_name(kinds[k]), dirs == 2 ? "bidirectional" : "forward");
+      gradcheck(what, g, build(g, x, len, 4, 1, dirs == 2 ? NN_BIDIRECTIONAL : 0), 4, 1);
+    }
+    gc_lengths = full;
+    g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
+    snprintf(what, sizeof what, "%s bidirectional, full lengths", nn_op_name(kinds[k]));
+    gradcheck(what, g, build(g, x, len, 3, 1, NN_BIDIRECTIONAL), 3, 1);
+  }
+  gc_lengths = ragged;
+  g = nn_graph_new(); x = in2(g, "x", 5, 3);
+  gradcheck("gru without lengths", g, nn_gru(g, x, NULL, 3, 1, 0), 2, 1);
+  g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
+  gradcheck("lstm 2 layers bidirectional", g, nn_lstm(g, x, len, 3, 2, NN_BIDIRECTIONAL), 4, 1);
+  {
+    nn_node *y;
+    g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
+    y = nn_gru(g, x, len, 3, 1, NN_BIDIRECTIONAL);
+    nn_set_trainable(nn_node_input(y, 3), 0);
+    nn_set_trainable(nn_node_input(y, 4), 0);
+    gradcheck("gru with frozen W_hh and b_ih", g, y, 4, 1);
+  }
+  g = nn_graph_new(); x = in2(g, "x", 5, 6); len = len_input(g);
+  gradcheck("seq_last", g, nn_seq_last(g, x, len), 4, 1);
+  g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
+  gradcheck("seq_last of a bidirectional gru", g, nn_seq_last(g, nn_gru(g, x, len, 3, 1, NN_BIDIRECTIONAL), len), 4, 1);
+  g = nn_graph_new(); x = in2(g, "x", 5, 6); len = len_input(g);
+  gradcheck("seq_maxpool", g, nn_seq_maxpool(g, x, len), 4, 1);
+  g = nn_graph_new(); x = in2(g, "x", 5, 6); len = len_input(g);
+  gradcheck("seq_meanpool", g, nn_seq_meanpool(g, x, len), 4, 1);
+  gc_lengths = NULL;
+}
+
+/* closed-form inputs and weights shared with tests/rnn_reference.py */
+static void closed_form(float *v, int n, float scale, int cosine, double a, double b) {
+  int i;
+  for (i = 0; i < n; i++) v[i] = scale * (float)(cosine ? cos(a * i + b) : sin(a * i + b));
+}
+static void test_recurrent_reference(void) {
+  /* tests/rnn_reference.py: numpy, from the equations in nn.h's header */
+  static const float lstm_expected[32] = {0.370506725f, 0.349624071f, -0.110621784f, -0.094762320f, 0.453306128f, 0.399509660f, -0.068246541f, -0.048425909f, 0.051801983f, 0.038074285f, 0.200049567f, 0.248912585f, -0.082792287f, -0.086464976f, 0.315780353f, 0.362425327f, -0.104912836f, -0.102150547f, 0.083752992f, 0.120599344f, 0.114045784f, 0.126538039f, -0.101228362f, -0.090786895f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f};
+  static const float gru_expected[32] = {0.186483551f, 0.166968301f, -0.325789902f, -0.517057429f, 0.330473830f, 0.296433808f, -0.159805054f, -0.270472572f, -0.149548686f, -0.202939281f, 0.302500753f, 0.378135317f, -0.731201281f, -0.741148593f, 0.356753498f, 0.349596829f, -0.355324983f, -0.367322537f, 0.088748001f, 0.060238104f, 0.003991723f, -0.038776720f, -0.216409859f, -0.316703281f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f, 0.000000000f};
+  enum { B = 2, T = 4, F = 3, H = 2 };
+  int k, i;
+  for (k = 0; k < 2; k++) {
+    int G = k == 0 ? 4 : 3, dirs = 2, d[2];
+    nn_graph *g = nn_graph_new();
+    nn_node *x, *len, *y;
+    nn_model *m;
+    float xv[B * T * F], full[B] = {4, 4}, lens[B] = {4, 2}, w[2 * 4 * H * F], out[B * T * 2 * H];
+    const float *want = k == 0 ? lstm_expected : gru_expected;
+    double worst = 0;
+    d[0] = T; d[1] = F;
+    x = nn_input(g, "x", 2, d);
+    len = len_input(g);
+    y = (k == 0 ? nn_lstm : nn_gru)(g, x, len, H, 1, NN_BIDIRECTIONAL);
+    m = nn_compile(g, B, nn_cpu_backend());
+    closed_form(xv, B * T * F, 1.0f, 0, 0.37, 1.0);
+    nn_feed(m, "x", xv);
+    nn_feed(m, "len", full);
+    nn_predict(m, y);           /* leaves outputs at steps that are padding next */
+    nn_feed(m, "len", lens);
+    closed_form(w, dirs * G * H * F, 0.5f, 0, 0.11, 0.3); nn_write(m, nn_node_input(y, 2), w);
+    closed_form(w, dirs * G * H * H, 0.5f, 1, 0.13, 0.2); nn_write(m, nn_node_input(y, 3), w);
+    closed_form(w, dirs * G * H, 0.1f, 0, 0.7, 0.0); nn_write(m, nn_node_input(y, 4), w);
+    closed_form(w, dirs * G * H, 0.1f, 1, 0.9, 0.0); nn_write(m, nn_node_input(y, 5), w);
+    CHECK(nn_predict(m, y), "%s reference: %s", k == 0 ? "lstm" : "gru", nn_last_error());
+    nn_read(m, y, out);
+    for (i = 0; i < B * T * 2 * H; i++) worst = fmax(worst, fabs(out[i] - want[i]));
+    CHECK(worst < 2e-6, "%s differs from the numpy reference by %g", k == 0 ? "lstm" : "gru", worst);
+    nn_model_free(m);
+  }
+}
+
+/* A review padded to two lengths: the same loss and the same gradients. */
+static nn_model *padded_model(int T, nn_node **loss) {
+  nn_graph *g = nn_graph_new();
+  int one = 1;
+  nn_node *ids = nn_input(g, "ids", 1, &T), *len = len_input(g), *lab = nn_input(g, "label", 1, &one), *h, *pool[3];
+  h = nn_gru(g, nn_embedding(g, ids, 20, 4), len, 5, 1, NN_BIDIRECTIONAL);
+  pool[0] = nn_seq_maxpool(g, h, len);
+  pool[1] = nn_seq_meanpool(g, h, len);
+  pool[2] = nn_seq_last(g, h, len);
+  *loss = nn_cross_entropy(g, nn_dense(g, nn_concat(g, 3, pool), 2), lab, 0, NN_SUM);
+  return nn_compile(g, 2, nn_cpu_backend());
+}
+static void test_padding_invariance(void) {
+  static const float review[5] = {3, 17, 4, 4, 9}, other[3] = {11, 2, 6};
+  nn_node *loss[2];
+  nn_model *m[2];
+  float ids[2][2 * 12], lens[2] = {5, 3}, labels[2] = {1, 0}, lv[2];
+  int k, i, T[2] = {7, 12}, same = 1, compared = 0;
+  for (k = 0; k < 2; k++) {
+    m[k] = padded_model(T[k], &loss[k]);
+    for (i = 0; i < 2 * T[k]; i++) ids[k][i] = (float)((i * 7 + k * 5) % 20);   /* padding: any ids */
+    memcpy(ids[k], review, sizeof review);
+    memcpy(ids[k] + T[k], other, sizeof other);
+    nn_feed(m[k], "ids", ids[k]);
+    nn_feed(m[k], "len", lens);
+    nn_feed(m[k], "label", labels);
+    CHECK(nn_forward(m[k], 1) && nn_backward(m[k]), "padded model: %s", nn_last_error());
+    lv[k] = nn_loss(m[k]);
+  }
+  CHECK(lv[0] == lv[1], "padding changes the loss: %.9g vs %.9g", lv[0], lv[1]);
+  for (i = 0; i < m[0]->graph->n; i++) {
+    nn_node *p = m[0]->graph->nodes[i];
+    size_t n = nn_node_numel(m[0], p), q;
+    float *a, *b;
+    if (p->op != NN_OP_PARAM) continue;
+    a = (float *)malloc(n * sizeof(float));
+    b = (float *)malloc(n * sizeof(float));
+    nn_read_grad(m[0], p, a);
+    nn_read_grad(m[1], m[1]->graph->nodes[i], b);
+    for (q = 0; q < n; q++) if (a[q] != b[q]) same = 0;
+    compared++;
+    free(a);
+    free(b);
+  }
+  CHECK(same && compared == 7, "padding changes the gradients (%d parameters compared)", compared);
+  nn_model_free(m[0]);
+  nn_model_free(m[1]);
+}
+
+/* bad ids and lengths fail the forward pass with the reason; a training
+   step of a recurrent model allocates nothing */
+static void test_sequence_errors(void) {
+  nn_graph *g = nn_graph_new();
+  int four = 4, one = 1, d2[2] = {4, 3};
+  nn_node *ids = nn_input(g, "ids", 1, &four), *len = len_input(g), *lab = nn_input(g, "label", 1, &one), *h;
+  nn_model *m;
+  nn_optimizer *o;
+  float idv[8] = {1, 2, 3, 0, 4, 4, 0, 0}, lens[2] = {4, 2}, labels[2] = {0, 1};
+  long before;
+  h = nn_lstm(g, nn_dropout(g, nn_embedding(g, ids, 5, 3), 0.2f), len, 4, 1, NN_BIDIRECTIONAL);
+  nn_cross_entropy(g, nn_dense(g, nn_seq_maxpool(g, h, len), 2), lab, 0, NN_MEAN);
+  m = nn_compile(g, 2, nn_cpu_backend());
+  o = nn_adam(m, 1e-3f, 0.9f, 0.999f, 1e-8f, 0);
+  nn_optimizer_set_clip(o, 1.0f);
+  nn_feed(m, "ids", idv);
+  nn_feed(m, "len", lens);
+  nn_feed(m, "label", labels);
+  CHECK(!isnan(nn_train_step(m, o)), "recurrent training step: %s", nn_last_error());
+  before = test_allocs;
+  nn_train_step(m, o);
+  nn_train_step(m, o);
+  CHECK(test_allocs == before, "recurrent training steps allocated %ld times", test_allocs - before);
+  idv[5] = 9;
+  nn_feed(m, "ids", idv);
+  CHECK(!nn_forward(m, 1) && strstr(nn_last_error(), "id 9") && strstr(nn_last_error(), "vocabulary of 5"),
+        "id out of range: %s", nn_last_error());
+  idv[5] = 2.5f;
+  nn_feed(m, "ids", idv);
+  CHECK(!nn_forward(m, 1) && strstr(nn_last_error(), "id 2.5"), "fractional id: %s", nn_last_error());
+  idv[5] = 4;
+  nn_feed(m, "ids", idv);
+  lens[1] = 5;
+  nn_feed(m, "len", lens);
+  CHECK(!nn_forward(m, 1) && strstr(nn_last_error(), "length 5") && strstr(nn_last_error(), "0..4"), "length too long: %s", nn_last_error());
+  lens[1] = NAN;
+  nn_feed(m, "len", lens);
+  CHECK(!nn_forward(m, 1) && strstr(nn_last_error(), "length nan"), "length NaN: %s", nn_last_error());
+  nn_optimizer_free(o);
+  nn_model_free(m);
+  /* build errors name the op and the shapes */
+  g = nn_graph_new();
+  ids = nn_input(g, "x", 2, d2);
+  len = nn_input(g, "len", 1, &four);
+  CHECK(!nn_gru(g, ids, len, 3, 1, 0) && strstr(nn_last_error(), "gru") && strstr(nn_last_error(), "[4]"), "lengths shape: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  ids = nn_input(g, "x", 1, &four);
+  CHECK(!nn_lstm(g, ids, NULL, 3, 1, 0) && strstr(nn_last_error(), "lstm") && strstr(nn_last_error(), "[4]"), "lstm on a vector: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  ids = nn_input(g, "x", 2, d2);
+  CHECK(!nn_rnn(g, ids, NULL, 0, 1, 0) && strstr(nn_last_error(), "hidden 0"), "hidden 0: %s", nn_last_error());
+  nn_graph_free(g);
+}
+
+/* ---------------------------------------------------------------------
+   Text: tokenizer, vocabulary, encoding, the aclImdb loader, bucketing
+   --------------------------------------------------------------------- */
+static int tokenizes_to(const char *text, size_t len, const char *want) {
+  char *out = (char *)malloc(2 * len + 1);
+  int ok;
+  nn_tokenize(text, len, out);
+  ok = !strcmp(out, want);
+  if (!ok) printf("  tokenize: got \"%s\", want \"%s\"\n", out, want);
+  free(out);
+  return ok;
+}
+#define TOKENIZES(s, want) tokenizes_to(s, sizeof s - 1, want)
+static int valid_utf8(const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t n = strlen(s), i = 0;
+  while (i < n) {
+    int k = p[i] < 0x80 ? 1 : nn__utf8_len(p + i, n - i);
+    if (!k) return 0;
+    i += (size_t)k;
+  }
+  return 1;
+}
+static void test_tokenizer(void) {
+  char out[64];
+  int trial, bad = 0;
+  CHECK(TOKENIZES("Great movie!<br /><br />I LOVED it... 10/10", "great movie ! i loved it ... 10 / 10"), "basic");
+  CHECK(TOKENIZES("Don't miss this low-budget gem -- really!!!!!", "don't miss this low-budget gem -- really !!!"), "inner marks, runs");
+  CHECK(TOKENIZES("'quoted' and - dash <BR>x<br/>y", "' quoted ' and - dash x y"), "marks at word edges, br variants");
+  CHECK(TOKENIZES("caf\xc3\xa9 \xe2\x80\x9cnice\xe2\x80\x9d don\xe2\x80\x99t", "caf\xc3\xa9 \xe2\x80\x9c nice \xe2\x80\x9d don't"),
+        "UTF-8 letters and punctuation");
+  CHECK(TOKENIZES("bad\xff\xfe bytes caf\xe9 x\xc3", "bad bytes caf x"), "invalid UTF-8 is dropped");
+  CHECK(TOKENIZES("over\xc0\xaflong \xed\xa0\x80sur", "over long sur"), "overlong forms and surrogates are invalid");
+  CHECK(TOKENIZES("a\0b", "a b") && TOKENIZES("", "") && TOKENIZES(" \t\n<br />", ""), "NUL, empty, only spaces");
+  CHECK(nn_tokenize("one, two", 8, out) == 3, "token count");
+  /* random bytes: output within 2 len + 1 bytes, valid UTF-8, single spaces */
+  for (trial = 0; trial < 300; trial++) {
+    size_t len = (size_t)nn_rng_int(&trng, 200), k;
+    char *text = (char *)malloc(len + 1), *buf = (char *)malloc(2 * len + 2);
+    static const char alphabet[] = "aZ9 .!'-<br />\xe2\x80\x99\xc3\xa9\xff\x80";
+    for (k = 0; k < len; k++)
+      text[k] = trial % 2 ? (char)nn_rng_int(&trng, 256) : alphabet[nn_rng_int(&trng, (int)sizeof alphabet - 1)];
+    buf[2 * len + 1] = 'G';
+    nn_tokenize(text, len, buf);
+    if (buf[2 * len + 1] != 'G' || !valid_utf8(buf) || strstr(buf, "  ") || buf[0] == ' ' ||
+        (buf[0] && buf[strlen(buf) - 1] == ' ')) bad++;
+    free(text);
+    free(buf);
+  }
+  CHECK(bad == 0, "tokenizer on random bytes: %d bad outputs", bad);
+}
+static void test_vocab(void) {
+  nn_vocab *v = nn_vocab_new();
+  float ids[6];
+  int n;
+  CHECK(nn_vocab_add(v, "a b a c a b d") && nn_vocab_add(v, "e"), "vocab add");
+  CHECK(nn_vocab_finish(v, 5, 1) && nn_vocab_size(v) == 5, "vocab size %d", nn_vocab_size(v));
+  CHECK(!strcmp(nn_vocab_word(v, NN_PAD), "<pad>") && !strcmp(nn_vocab_word(v, NN_UNK), "<unk>") &&
+        !strcmp(nn_vocab_word(v, 2), "a") && !strcmp(nn_vocab_word(v, 3), "b") && !strcmp(nn_vocab_word(v, 4), "c"),
+        "most frequent first, ties in byte order");
+  CHECK(nn_vocab_count(v, 2) == 3 && nn_vocab_count(v, NN_UNK) == 2 && nn_vocab_word(v, 5) == NULL, "counts");
+  CHECK(nn_vocab_id(v, "b", 1) == 3 && nn_vocab_id(v, "d", 1) == NN_UNK && nn_vocab_id(v, "zz", 2) == NN_UNK &&
+        nn_vocab_id(v, "<pad>", 5) == NN_PAD, "lookup");
+  CHECK(!nn_vocab_add(v, "x") && strstr(nn_last_error(), "finish"), "no counting after finish: %s", nn_last_error());
+  n = nn_text_encode(v, "a b c a d", 3, 0, ids);
+  CHECK(n == 3 && ids[0] == 2 && ids[1] == 3 && ids[2] == 4, "encode keeps the start");
+  n = nn_text_encode(v, "a b c a d", 3, 1, ids);
+  CHECK(n == 3 && ids[0] == 4 && ids[1] == 2 && ids[2] == NN_UNK, "encode keeps the end");
+  n = nn_text_encode(v, "a b", 5, 1, ids);
+  CHECK(n == 2 && ids[0] == 2 && ids[1] == 3 && ids[2] == NN_PAD && ids[4] == NN_PAD, "encode pads");
+  nn_vocab_free(v);
+  v = nn_vocab_new();
+  nn_vocab_add(v, "a b a");
+  CHECK(nn_vocab_finish(v, 100, 2) && nn_vocab_size(v) == 3, "min count");
+  nn_vocab_free(v);
+  v = nn_vocab_new();
+  nn_vocab_add(v, "a b c");
+  CHECK(!nn_vocab_finish(v, 100, 2) && strstr(nn_last_error(), "empty"), "empty vocabulary: %s", nn_last_error());
+  nn_vocab_free(v);
+  v = nn_vocab_new();
+  CHECK(!nn_vocab_finish(v, 2, 1) && strstr(nn_last_error(), "size 2"), "a size without room for words: %s", nn_last_error());
+  nn_vocab_free(v);
+  /* many words: the table grows */
+  {
+    char word[16];
+    int i, ok = 1;
+    v = nn_vocab_new();
+    for (i = 0; i < 20000; i++) { snprintf(word, sizeof word, "w%d", i % 9000); nn_vocab_add(v, word); }
+    nn_vocab_finish(v, 1000000, 1);
+    for (i = 0; i < 9000 && ok; i++) {
+      snprintf(word, sizeof word, "w%d", i);
+      ok = !strcmp(nn_vocab_word(v, nn_vocab_id(v, word, strlen(word))), word);
+    }
+    CHECK(ok && nn_vocab_size(v) == 9002, "9000 words round trip");
+    nn_vocab_free(v);
+  }
+}
+static void write_text(const char *path, const char *s, size_t n) { write_bytes(path, (const unsigned char *)s, n); }
+#define FIX "test_aclimdb.tmp"
+static void test_aclimdb(void) {
+  nn_text_set *s;
+  char *big;
+  size_t i;
+  int r = system("rm -rf " FIX " && mkdir -p " FIX "/train/pos " FIX "/train/neg " FIX "/test/pos");
+  CHECK(r == 0, "fixture directories");
+  write_text(FIX "/train/pos/1_9.txt", "A great film.<br /><br />Loved it", 33);
+  write_text(FIX "/train/pos/0_10.txt", "Wonderful!", 10);
+  write_text(FIX "/train/pos/2_7.txt", "Good, \xff\xfe odd bytes", 19);
+  write_text(FIX "/train/neg/5_1.txt", "Awful", 5);
+  write_text(FIX "/train/neg/4_2.txt", "Boring and long", 15);
+  write_text(FIX "/train/neg/notes.md", "not a review", 12);
+  s = nn_load_aclimdb(FIX, "train");
+  CHECK(s && s->n == 5, "fixture: %s", s ? "wrong count" : nn_last_error());
+  if (s) {
+    CHECK(!strcmp(s->text + s->offset[0], "wonderful !") && !strcmp(s->text + s->offset[1], "boring and long") &&
+          !strcmp(s->text + s->offset[2], "a great film . loved it") && !strcmp(s->text + s->offset[3], "awful") &&
+          !strcmp(s->text + s->offset[4], "good , odd bytes"), "fixture order (name order, alternating) and tokens");
+    CHECK(s->y[0] == 1 && s->y[1] == 0 && s->y[2] == 1 && s->y[3] == 0 && s->y[4] == 1 && s->tokens[2] == 6, "labels, token counts");
+    {
+      nn_vocab *v = nn_vocab_new();
+      CHECK(nn_vocab_add_set(v, s) && nn_vocab_finish(v, 100, 1) && nn_vocab_size(v) == 18, "vocabulary of the fixture: %d", nn_vocab_size(v));
+      nn_vocab_free(v);
+    }
+    nn_text_set_truncate(s, 2);
+    CHECK(s->n == 2, "truncate");
+    nn_text_set_free(s);
+  }
+  CHECK(!nn_load_aclimdb("no/such/dir", "train") && strstr(nn_last_error(), "no/such/dir/train/pos"), "missing: %s", nn_last_error());
+  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), FIX "/test/pos") && strstr(nn_last_error(), "no reviews"),
+        "no reviews: %s", nn_last_error());
+  write_text(FIX "/test/pos/1_8.txt", "fine", 4);
+  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), FIX "/test/neg"), "missing neg: %s", nn_last_error());
+  r = system("mkdir -p " FIX "/test/neg");
+  write_text(FIX "/test/neg/1_3.txt", "", 0);
+  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "empty"), "empty file: %s", nn_last_error());
+  write_text(FIX "/test/neg/1_3.txt", "<br /><br />\xff", 13);
+  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "no words"), "no words: %s", nn_last_error());
+  r = system("mkdir -p " FIX "/test/neg/dir.txt");
+  write_text(FIX "/test/neg/1_3.txt", "bad", 3);
+  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "dir.txt"), "a directory named .txt: %s", nn_last_error());
+  r = system("rmdir " FIX "/test/neg/dir.txt");
+  /* a review longer than any fixed buffer */
+  big = (char *)malloc(3000000);
+  for (i = 0; i < 3000000; i++) big[i] = "good "[i % 5];
+  write_text(FIX "/test/neg/1_3.txt", big, 3000000);
+  free(big);
+  s = nn_load_aclimdb(FIX, "test");
+  CHECK(s && s->n == 2 && s->tokens[1] == 600000, "a 3 MB review: %s", s ? "wrong count" : nn_last_error());
+  nn_text_set_free(s);
+  r = system("rm -rf " FIX);
+  (void)r;
+}
+static void test_bucketing(void) {
+  enum { N = 103, BATCH = 10 };
+  int len[N], order[N], again[N], seen[N], i, k, ok = 1, spread = 0, sorted = 1;
+  nn_rng r;
+  for (i = 0; i < N; i++) { len[i] = 1 + nn_rng_int(&trng, 400); seen[i] = 0; }
+  nn_rng_seed(&r, 5);
+  nn_bucket_order(&r, len, N, BATCH, 4, order);
+  for (i = 0; i < N; i++) if (order[i] < 0 || order[i] >= N || seen[order[i]]++) ok = 0;
+  /* inside a window of 4 batches sorted by length, each batch spans a
+     quarter of the lengths at most */
+  for (k = 0; k < N / BATCH; k++) {
+    int lo = 1 << 30, hi = 0;
+    for (i = k * BATCH; i < (k + 1) * BATCH; i++) { lo = len[order[i]] < lo ? len[order[i]] : lo; hi = len[order[i]] > hi ? len[order[i]] : hi; }
+    spread += hi - lo;
+  }
+  nn_rng_seed(&r, 5);
+  nn_bucket_order(&r, len, N, BATCH, 4, again);
+  CHECK(ok && !memcmp(order, again, sizeof order), "bucket order is a permutation, the same for the same seed");
+  CHECK(spread < 10 * 200, "batches of similar lengths: mean spread %d", spread / 10);
+  nn_bucket_order(NULL, len, N, BATCH, 4, order);
+  for (i = 1; i < N; i++) if (len[order[i]] > len[order[i - 1]]) sorted = 0;
+  CHECK(sorted, "without a generator: longest first");
+}
+
 int main(void) {
   nn_rng_seed(&trng, 2026);
   test_op_table();
@@ -998,6 +1385,14 @@ int main(void) {
   test_whitening();
   test_metrics();
   test_summary();
+  test_sequence_gradients();
+  test_recurrent_reference();
+  test_padding_invariance();
+  test_sequence_errors();
+  test_tokenizer();
+  test_vocab();
+  test_aclimdb();
+  test_bucketing();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,0 +1,303 @@
+/* cc -O2 -I. examples/imdb.c -lm -o imdb
+   faster: cc -O3 -march=native -fopenmp -I. examples/imdb.c -lm -o imdb
+
+   IMDb movie-review sentiment (aclImdb: 25,000 training and 25,000 test
+   reviews, half positive) with a recurrent net.  Get the data with
+   tools/fetch_data.sh imdb; --data DIR is the unpacked aclImdb/.
+
+   Reviews are tokenized, the vocabulary is the --vocab most frequent words
+   of the training reviews, and each review is cut to its last --maxlen
+   tokens (the end of a review tends to hold its verdict).
+     ids -> embedding --embed (starts N(0, 0.1)) -> dropout 0.4
+         -> --model gru|lstm|rnn, --hidden units, both directions
+            (--bidirectional 1)
+         -> max and mean pooling over the valid steps -> dropout 0.4
+         -> dense 2
+   Adam (lr 3e-3 decaying linearly to zero) with gradient clipping at norm
+   1; evaluation uses a moving average of the weights (decay 0.998).
+   Batches group reviews of similar lengths, and the recurrent op stops at
+   the longest review in the batch, so short reviews cost little.
+   The defaults reach about 91% test accuracy in 2 epochs.
+
+   train_seconds counts the training steps only; total_seconds everything
+   (reading, tokenizing, training, evaluating). */
+#define NN_IMPLEMENTATION
+#include "common.h"
+
+typedef struct imdb_args {
+  int maxlen, vocab, embed, hidden, bidirectional, keep_end, test_limit;
+} imdb_args;
+
+/* The flags of this example that common.h does not know are taken out of
+   argv before ex_parse sees the rest. */
+static int imdb_flag(const ex_args *a, int *argc, char **argv, int *i, const char *flag, const char **value) {
+  size_t n = strlen(flag);
+  char *f = argv[*i];
+  int k, used;
+  if (strncmp(f, flag, n) || (f[n] && f[n] != '=')) return 0;
+  if (f[n] == '=') { *value = f + n + 1; used = 1; }
+  else if (*i + 1 < *argc) { *value = argv[*i + 1]; used = 2; }
+  else { fprintf(stderr, "%s: %s needs a value\n", a->prog, flag); exit(2); }
+  for (k = *i; k + used < *argc; k++) argv[k] = argv[k + used];
+  *argc -= used;
+  (*i)--;
+  return 1;
+}
+static void imdb_parse(ex_args *a, imdb_args *o, int *argc, char **argv) {
+  int i;
+  for (i = 1; i < *argc; i++) {
+    const char *v;
+    if (imdb_flag(a, argc, argv, &i, "--maxlen", &v)) o->maxlen = (int)ex_parse_long(a, "--maxlen", v, 1, 100000);
+    else if (imdb_flag(a, argc, argv, &i, "--vocab", &v)) o->vocab = (int)ex_parse_long(a, "--vocab", v, 3, 10000000);
+    else if (imdb_flag(a, argc, argv, &i, "--embed", &v)) o->embed = (int)ex_parse_long(a, "--embed", v, 1, 4096);
+    else if (imdb_flag(a, argc, argv, &i, "--hidden", &v)) o->hidden = (int)ex_parse_long(a, "--hidden", v, 1, 4096);
+    else if (imdb_flag(a, argc, argv, &i, "--bidirectional", &v)) o->bidirectional = (int)ex_parse_long(a, "--bidirectional", v, 0, 1);
+    else if (imdb_flag(a, argc, argv, &i, "--test-limit", &v)) o->test_limit = (int)ex_parse_long(a, "--test-limit", v, 2, 2000000000);
+    else if (imdb_flag(a, argc, argv, &i, "--keep", &v)) {
+      if (strcmp(v, "start") && strcmp(v, "end")) ex_bad_usage(a, "--keep expects start or end, not '%s'", v);
+      o->keep_end = !strcmp(v, "end");
+    } else if (!strcmp(argv[i], "--")) break;
+  }
+}
+
+/* the reviews of one split, encoded */
+typedef struct encoded {
+  int n, maxlen;
+  float *ids;     /* n * maxlen */
+  float *len;     /* valid tokens of each */
+  int *ilen;
+  float *y;
+  long tokens;    /* sum of len */
+} encoded;
+
+static nn_text_set *load(const ex_args *a, const char *split) {
+  nn_text_set *s = nn_load_aclimdb(a->data, split);
+  if (!s) {
+    fprintf(stderr, "%s: %s\n(the unpacked aclImdb/ comes from: tools/fetch_data.sh imdb)\n", a->prog, nn_last_error());
+    exit(1);
+  }
+  return s;
+}
+static encoded encode(const ex_args *a, const nn_vocab *v, const nn_text_set *s, const imdb_args *o) {
+  encoded e;
+  int i;
+  e.n = s->n;
+  e.maxlen = o->maxlen;
+  e.tokens = 0;
+  e.ids = (float *)malloc((size_t)s->n * o->maxlen * sizeof(float));
+  e.len = (float *)malloc((size_t)s->n * sizeof(float));
+  e.ilen = (int *)malloc((size_t)s->n * sizeof(int));
+  e.y = s->y;
+  if (!e.ids || !e.len || !e.ilen) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
+  for (i = 0; i < s->n; i++) {
+    e.ilen[i] = nn_text_encode(v, s->text + s->offset[i], o->maxlen, o->keep_end, e.ids + (size_t)i * o->maxlen);
+    e.len[i] = (float)e.ilen[i];
+    e.tokens += e.ilen[i];
+  }
+  return e;
+}
+static void gather(const encoded *e, const int *idx, int n, float *ids, float *len, float *y) {
+  int i;
+  for (i = 0; i < n; i++) {
+    memcpy(ids + (size_t)i * e->maxlen, e->ids + (size_t)idx[i] * e->maxlen, (size_t)e->maxlen * sizeof(float));
+    len[i] = e->len[idx[i]];
+    y[i] = e->y[idx[i]];
+  }
+}
+
+static nn_node *build(nn_graph *g, const ex_args *a, const imdb_args *o, int vocab) {
+  int one = 1;
+  nn_node *ids = nn_input(g, "ids", 1, &o->maxlen), *len = nn_input(g, "len", 1, &one);
+  nn_node *y = nn_input(g, "label", 1, &one), *h, *pool[2], *logits;
+  int flags = o->bidirectional ? NN_BIDIRECTIONAL : 0;
+  h = nn_embedding(g, ids, vocab, o->embed);
+  /* small initial embeddings: Adam's first steps then move them far, and
+     the net learns within the first epoch (N(0, 1) trains much slower) */
+  nn_set_init(nn_node_input(h, 1), NN_INIT_NORMAL, 0.1f);
+  h = nn_dropout(g, h, 0.4f);
+  if (!strcmp(a->model, "lstm")) h = nn_lstm(g, h, len, o->hidden, 1, flags);
+  else if (!strcmp(a->model, "rnn")) h = nn_rnn(g, h, len, o->hidden, 1, flags);
+  else h = nn_gru(g, h, len, o->hidden, 1, flags);
+  pool[0] = nn_seq_maxpool(g, h, len);
+  pool[1] = nn_seq_meanpool(g, h, len);
+  nn_layer_name(g, "logits");
+  logits = nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2);
+  nn_cross_entropy(g, logits, y, 0.0f, NN_MEAN);
+  return logits;
+}
+
+/* summed cross entropy of two-class logits; counts the right answers and
+   keeps the positive score (logit difference) for the ROC curve */
+static double batch_loss(const float *z, const float *labels, int n, int *correct, float *score) {
+  double loss = 0;
+  int i;
+  for (i = 0; i < n; i++) {
+    double d = (double)z[2 * i + 1] - z[2 * i], l = labels[i] > 0.5f ? -d : d;   /* -log p(true) = log(1 + e^l) */
+    loss += l > 0 ? l + log1p(exp(-l)) : log1p(exp(l));
+    *correct += (d > 0) == (labels[i] > 0.5f);
+    if (score) score[i] = (float)d;
+  }
+  return loss;
+}
+
+/* in eval mode, longest reviews first; fills cm and the scores (by sample) */
+static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, const encoded *e, int batch, int *order,
+                       float *ids, float *len, float *y, float *out, int *cm, float *scores, double *loss) {
+  int start, correct = 0, i;
+  float s[1024];
+  *loss = 0;
+  memset(cm, 0, 4 * sizeof *cm);
+  if (!nn_bucket_order(NULL, e->ilen, e->n, batch, 1, order)) ex_die(a, "evaluation");
+  for (start = 0; start < e->n; start += batch) {
+    int n = e->n - start < batch ? e->n - start : batch;
+    gather(e, order + start, n, ids, len, y);
+    if (!nn_set_batch(m, n) || !nn_feed(m, "ids", ids) || !nn_feed(m, "len", len) || !nn_predict(m, logits) ||
+        !nn_read(m, logits, out))
+      ex_die(a, "evaluation");
+    *loss += batch_loss(out, y, n, &correct, s);
+    nn_confusion_add(cm, 2, out, y, n);
+    for (i = 0; i < n; i++) scores[order[start + i]] = s[i];
+  }
+  *loss /= e->n;
+  return (double)correct / e->n;
+}
+
+int main(int argc, char **argv) {
+  static const char *const class_names[2] = {"negative", "positive"};
+  ex_args a;
+  imdb_args o;
+  nn_text_set *train_text, *test_text;
+  nn_vocab *vocab;
+  encoded train, test;
+  nn_graph *g;
+  nn_model *m;
+  nn_optimizer *opt;
+  nn_ema *ema;
+  nn_node *logits;
+  nn_rng rng;
+  FILE *log;
+  float *ids, *len, *y, *out, *scores;
+  int *order, cm[4] = {0, 0, 0, 0}, steps, e;
+  long step = 0, total_steps, tokens_seen = 0;
+  double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0, auc;
+
+  memset(&a, 0, sizeof a);
+  a.prog = "imdb";
+  a.about = "classify IMDb movie reviews as positive or negative with a recurrent net";
+  a.notes = "  --maxlen N        tokens kept of each review (default: 400)\n"
+            "  --keep end|start  which end of a longer review is kept (default: end)\n"
+            "  --vocab N         vocabulary size, <pad> and <unk> included (default: 30000)\n"
+            "  --embed N         embedding size (default: 128)\n"
+            "  --hidden N        recurrent units per direction (default: 128)\n"
+            "  --bidirectional B 1: both directions, 0: forward only (default: 1)\n"
+            "  --test-limit N    evaluate on the first N test reviews only (balanced)";
+  a.extra = EX_MODEL | EX_BATCH | EX_LR;
+  a.models = "gru|lstm|rnn";
+  a.model = "gru";
+  a.data = "data/aclImdb";
+  a.device = "cpu";
+  a.batch = 64;
+  a.epochs = 2;
+  a.lr = 3e-3f;
+  a.seed = 1;
+  o.maxlen = 400;
+  o.keep_end = 1;
+  o.vocab = 30000;
+  o.embed = 128;
+  o.hidden = 128;
+  o.bidirectional = 1;
+  o.test_limit = 0;
+  imdb_parse(&a, &o, &argc, argv);
+  ex_parse(&a, argc, argv);
+  if (a.batch > 1024) ex_bad_usage(&a, "--batch is at most %s here", "1024");
+
+  train_text = load(&a, "train");
+  test_text = load(&a, "test");
+  if (a.limit) nn_text_set_truncate(train_text, a.limit);
+  if (o.test_limit) nn_text_set_truncate(test_text, o.test_limit);
+  if (!(vocab = nn_vocab_new()) || !nn_vocab_add_set(vocab, train_text) || !nn_vocab_finish(vocab, o.vocab, 1))
+    ex_die(&a, "vocabulary");
+  train = encode(&a, vocab, train_text, &o);
+  test = encode(&a, vocab, test_text, &o);
+  log = ex_log_open(&a);
+
+  g = nn_graph_new();
+  if (!g) ex_die(&a, "graph");
+  nn_graph_set_seed(g, a.seed);
+  logits = build(g, &a, &o, nn_vocab_size(vocab));
+  if (!(m = nn_compile(g, a.batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
+  nn_model_seed(m, a.seed + 1);
+  if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f))) ex_die(&a, "optimizer");
+  nn_optimizer_set_clip(opt, 1.0f);
+  if (!(ema = nn_ema_new(m, 0.998f))) ex_die(&a, "weight average");
+  nn_rng_seed(&rng, a.seed + 2);
+
+  printf("imdb: model %s%s, %d training / %d test reviews (%.0f / %.0f tokens each on average after cutting to %d), "
+         "vocabulary %d, batch %d, %d epochs, lr %g, %d thread(s)\n",
+         o.bidirectional ? "bidirectional " : "", a.model, train.n, test.n, (double)train.tokens / train.n,
+         (double)test.tokens / test.n, o.maxlen, nn_vocab_size(vocab), a.batch, a.epochs, a.lr, nn_set_threads(0));
+  if (!a.quiet) nn_summary(m, stdout);
+  fflush(stdout);
+
+  ids = (float *)malloc((size_t)a.batch * o.maxlen * sizeof *ids);
+  len = (float *)malloc((size_t)a.batch * sizeof *len);
+  y = (float *)malloc((size_t)a.batch * sizeof *y);
+  out = (float *)malloc((size_t)a.batch * 2 * sizeof *out);
+  order = (int *)malloc((size_t)(train.n > test.n ? train.n : test.n) * sizeof *order);
+  scores = (float *)calloc((size_t)test.n, sizeof *scores);
+  if (!ids || !len || !y || !out || !order || !scores) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
+  steps = (train.n + a.batch - 1) / a.batch;
+  total_steps = (long)steps * a.epochs;
+
+  for (e = 1; e <= a.epochs; e++) {
+    double t0 = ex_now(), seconds, loss_sum = 0;
+    int s, correct = 0;
+    ex_progress p;
+    if (!nn_bucket_order(&rng, train.ilen, train.n, a.batch, 50, order)) ex_die(&a, "batches");
+    ex_progress_start(&p, e, a.epochs, steps, a.quiet);
+    for (s = 0; s < steps; s++) {
+      int n = train.n - s * a.batch < a.batch ? train.n - s * a.batch : a.batch, k;
+      float loss;
+      gather(&train, order + (size_t)s * a.batch, n, ids, len, y);
+      for (k = 0; k < n; k++) tokens_seen += (long)len[k];
+      nn_optimizer_set_lr(opt, a.lr * (1.0f - (float)step++ / (float)total_steps));
+      if (!nn_set_batch(m, n) || !nn_feed(m, "ids", ids) || !nn_feed(m, "len", len) || !nn_feed(m, "label", y))
+        ex_die(&a, "feeding a batch");
+      loss = nn_train_step(m, opt);
+      if (loss != loss) ex_die(&a, "training");
+      /* the average starts short: decay (1 + t) / (10 + t) up to 0.998 */
+      if (!nn_ema_update_decay(ema, (1.0f + step) / (10.0f + step) < 0.998f ? (1.0f + step) / (10.0f + step) : 0.998f))
+        ex_die(&a, "weight average");
+      if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
+      batch_loss(out, y, n, &correct, NULL);   /* accuracy of the training batch (dropout on) */
+      loss_sum += (double)loss * n;
+      ex_progress_step(&p, s + 1, loss_sum / ((double)s * a.batch + n), (long)s * a.batch + n);
+    }
+    ex_progress_end(&p);
+    seconds = ex_now() - t0;   /* training only */
+    train_seconds += seconds;
+    nn_ema_swap(ema);   /* evaluate the averaged weights */
+    test_acc = evaluate(&a, m, logits, &test, a.batch, order, ids, len, y, out, cm, scores, &test_loss);
+    nn_ema_swap(ema);
+    ex_epoch_report(log, e, a.epochs, loss_sum / train.n, (double)correct / train.n, test_loss, test_acc, seconds);
+  }
+
+  nn_classification_report(stdout, cm, 2, class_names);
+  auc = nn_roc_auc(scores, test.y, test.n);
+  printf("ROC AUC %.4f\n", auc);
+  printf("RESULT test_accuracy=%.4f train_seconds=%.1f tokens_per_second=%.0f epochs=%d model=%s roc_auc=%.4f "
+         "total_seconds=%.1f\n",
+         test_acc, train_seconds, train_seconds > 0 ? tokens_seen / train_seconds : 0.0, a.epochs, a.model, auc,
+         ex_now() - t_start);
+  if (log) fclose(log);
+  free(ids); free(len); free(y); free(out); free(order); free(scores);
+  free(train.ids); free(train.len); free(train.ilen);
+  free(test.ids); free(test.len); free(test.ilen);
+  nn_ema_free(ema);
+  nn_optimizer_free(opt);
+  nn_model_free(m);
+  nn_vocab_free(vocab);
+  nn_text_set_free(train_text);
+  nn_text_set_free(test_text);
+  return 0;
+}
