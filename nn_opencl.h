@@ -1966,6 +1966,7 @@ typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off; cl
 static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
   const nn_node *nd = c->node;
   size_t need;
+  r->P = r->aux = c->ws;
   r->op = nd->op == NN_OP_RNN ? 0 : nd->op == NN_OP_LSTM ? 1 : 2;
   r->T = nd->shape.dim[0];
   r->F = NN__LAST(nd->in[0]);
@@ -1979,7 +1980,6 @@ static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
   if (need > c->m->ws_size[nd->id] || need > 0x7fffffff)
     return nn__fail("opencl [%s]: %s '%s' needs %zu floats of workspace, nn.h planned %zu", c->I->dev->name,
                     nn_op_name(nd->op), nd->name, need, c->m->ws_size[nd->id]);
-  r->P = r->aux = c->ws;
   return 1;
 }
 
