@@ -85,6 +85,13 @@ if bash "$TMP/emb/tools/embed_kernels.sh" && bash "$TMP/emb/tools/embed_kernels.
     pass "embed_kernels embeds it, escaped"
 else fail "embed_kernels embeds it, escaped" "$TMP/log"; fi
 
+# bench.c (make bench) builds warning-free, with and without OpenMP, and rejects unknown flags
+if ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. tools/bench.c -o "$TMP/bench" -lm >"$TMP/cc.log" 2>&1 &&
+   ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O2 -fopenmp -I. tools/bench.c -o "$TMP/bench_omp" -lm >>"$TMP/cc.log" 2>&1 &&
+   { "$TMP/bench" --bad-flag >/dev/null 2>&1; [ $? -eq 2 ]; }; then
+    pass "bench.c builds warning-free and rejects unknown flags"
+else fail "bench.c builds warning-free and rejects unknown flags" "$TMP/cc.log"; fi
+
 # bench_opencl.c builds warning-free where OpenCL is installed
 if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
     if ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O2 -fopenmp -I. tools/bench_opencl.c -o "$TMP/bench_opencl" \

@@ -1,6 +1,6 @@
 /* nn.h CPU benchmark: SGEMM against OpenBLAS measured in the same run, the
-   conv layers of the CIFAR-10 network, and whole training steps, on 1 and
-   2 threads.  Prints a table, writes CSV, ends with a RESULT line.
+   conv layers of the CIFAR-10 network, the LSTM/GRU layer of the IMDb
+   network, and whole training steps, on 1 and 2 threads.  Prints a table, writes CSV, ends with a RESULT line.
 
    Run: make bench   (tools/bench.sh builds this file and finds OpenBLAS)
    By hand: cc -O3 -march=native -fopenmp -I. -DNN_BENCH_OPENBLAS tools/bench.c -lopenblas -lm
@@ -181,6 +181,7 @@ static void bench_conv_layers(int batch) {
 }
 
 static double step_speedup;
+static double gru_tokens[3];  /* [threads] IMDb GRU training step, tokens/s */
 
 /* whole training steps (forward, backward, SGD update) */
 static void bench_steps(int batch) {
@@ -207,6 +208,73 @@ static void bench_steps(int batch) {
   printf("2-thread speed-up: %.2fx\n", step_speedup);
 }
 
+/* The IMDb example's network (examples/imdb.c defaults): embedding 128,
+   one bidirectional recurrent layer of 128 units, max+mean pooling over
+   time, a dense head.  Every review in the batch has `steps` tokens. */
+enum { IMDB_VOCAB = 30000, IMDB_EMBED = 128, IMDB_HIDDEN = 128 };
+static nn_graph *imdb_graph(int lstm, int steps) {
+  nn_graph *g = nn_graph_new();
+  int one = 1;
+  nn_node *ids = nn_input(g, "ids", 1, &steps), *len = nn_input(g, "len", 1, &one);
+  nn_node *y = nn_input(g, "label", 1, &one), *h, *pool[2];
+  h = nn_dropout(g, nn_embedding(g, ids, IMDB_VOCAB, IMDB_EMBED), 0.4f);
+  h = lstm ? nn_lstm(g, h, len, IMDB_HIDDEN, 1, NN_BIDIRECTIONAL) : nn_gru(g, h, len, IMDB_HIDDEN, 1, NN_BIDIRECTIONAL);
+  pool[0] = nn_seq_maxpool(g, h, len);
+  pool[1] = nn_seq_meanpool(g, h, len);
+  nn_cross_entropy(g, nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2), y, 0.0f, NN_MEAN);
+  return g;
+}
+
+static void imdb_batch(nn_model *m, int n, int steps) {
+  float *ids = (float *)malloc((size_t)n * steps * sizeof(float)), *len = (float *)malloc((size_t)n * sizeof(float));
+  float *y = (float *)malloc((size_t)n * sizeof(float));
+  size_t i;
+  nn_rng r;
+  nn_rng_seed(&r, 5);
+  for (i = 0; i < (size_t)n * steps; i++) ids[i] = (float)(2 + nn_rng_int(&r, IMDB_VOCAB - 2));
+  for (i = 0; i < (size_t)n; i++) len[i] = (float)steps, y[i] = (float)(i % 2);
+  nn_feed(m, "ids", ids);
+  nn_feed(m, "len", len);
+  nn_feed(m, "label", y);
+  free(ids); free(len); free(y);
+}
+
+/* forward+backward of the recurrent layer alone, then whole training steps
+   (forward, backward, Adam update), in tokens per second */
+static void bench_recurrent(int batch, int steps) {
+  static const char *names[2] = {"GRU", "LSTM"};
+  int lstm, t, k;
+  printf("\nIMDb recurrent layer (bidirectional, %d units, embed %d), batch %d x %d tokens\n", IMDB_HIDDEN, IMDB_EMBED,
+         batch, steps);
+  printf("%-5s %3s %14s %12s %14s %12s\n", "layer", "thr", "layer ms", "tokens/s", "step ms", "tokens/s");
+  for (lstm = 0; lstm < 2; lstm++) {
+    for (t = 1; t <= 2; t++) {
+      nn_model *m;
+      nn_optimizer *o;
+      nn_node *rec = NULL;
+      double layer_secs, step_secs, tokens = (double)batch * steps;
+      set_threads(t);
+      m = nn_compile(imdb_graph(lstm, steps), batch, nn_cpu_backend());
+      o = nn_adam(m, 3e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+      imdb_batch(m, batch, steps);
+      for (k = 0; k < m->graph->n; k++)
+        if (m->graph->nodes[k]->op == (lstm ? NN_OP_LSTM : NN_OP_GRU)) rec = m->graph->nodes[k];
+      nn_forward(m, 1);
+      nn_backward(m);
+      BEST_OF(quick ? 2 : 4, layer_secs, (m->backend->forward(m->backend, m, rec), m->backend->backward(m->backend, m, rec)));
+      BEST_OF(quick ? 2 : 3, step_secs, nn_train_step(m, o));
+      printf("%-5s %3d %14.1f %12.0f %14.1f %12.0f\n", names[lstm], t, layer_secs * 1e3, tokens / layer_secs,
+             step_secs * 1e3, tokens / step_secs);
+      fprintf(csv, "recurrent,%s layer fwd+bwd,%d,%.3f,%.0f\n", names[lstm], t, layer_secs * 1e3, tokens / layer_secs);
+      fprintf(csv, "step,imdb %s batch %d x %d,%d,%.3f,%.0f\n", names[lstm], batch, steps, t, step_secs * 1e3,
+              tokens / step_secs);
+      if (!lstm) gru_tokens[t] = tokens / step_secs;
+      nn_optimizer_free(o);
+      nn_model_free(m);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   const char *csv_path = "build/bench.csv";
   int i;
@@ -226,10 +294,13 @@ int main(int argc, char **argv) {
   bench_gemm();
   bench_conv_layers(quick ? 64 : 128);
   bench_steps(quick ? 64 : 128);
+  bench_recurrent(64, quick ? 100 : 256);
   fclose(csv);
   printf("\nCSV written to %s\n", csv_path);
   printf("RESULT sgemm_1024_t1_vs_openblas=%.2f sgemm_1024_t2_vs_openblas=%.2f step_t2_speedup=%.2f conv_vs_sgemm_rate=%.2f"
-         " sgemm_1024_t1_gflops=%.1f sgemm_1024_t2_gflops=%.1f\n",
-         sgemm_ratio[1], sgemm_ratio[2], step_speedup, conv_rate, sgemm_1024[1], sgemm_1024[2]);
+         " sgemm_1024_t1_gflops=%.1f sgemm_1024_t2_gflops=%.1f imdb_gru_step_t2_tokens_per_second=%.0f"
+         " imdb_gru_step_t2_speedup=%.2f\n",
+         sgemm_ratio[1], sgemm_ratio[2], step_speedup, conv_rate, sgemm_1024[1], sgemm_1024[2], gru_tokens[2],
+         gru_tokens[1] > 0 ? gru_tokens[2] / gru_tokens[1] : 0);
   return 0;
 }
