@@ -4,7 +4,8 @@
    PoCL on the CPU): every op of nn.h's op table, the losses and the
    optimizer updates, forward and backward, with the tensors kept on the
    device for the whole training step.  Matrix products (dense layers,
-   convolutions lowered to GEMM) go through CLBlast; everything else runs
+   convolutions lowered to GEMM, the input and state projections of the
+   recurrent layers) go through CLBlast; everything else runs
    in the kernels of the kernels/ directory, embedded below so that this header is
    all a program needs.
 
@@ -43,6 +44,10 @@
 
    Backends on the same device share one context, queue and program: the
    first pays the start-up cost.  Not thread-safe: one thread at a time.
+   Results match the CPU backend's within float rounding, not bit for bit;
+   the embedding's weight gradient adds rows shared by several ids with
+   atomics, in no fixed order, so it can differ in the last bits between
+   runs.
 
    LICENSE: MIT, as nn.h. */
 #ifndef NN_OPENCL_H
@@ -758,6 +763,273 @@ static const char *const nn__cl_source[] = {
 "  int i = get_global_id(0);\n",
 "  if (i < n) x[i] *= s;\n",
 "}\n",
+/* kernels/seq.cl */
+"/* Sequences: embedding, recurrent layers (rnn, lstm, gru) and reductions\n",
+"   over the valid steps.  A sequence is x[b, t, f] with T padded steps;\n",
+"   `len` holds each sample's valid steps (NULL: all T). */\n",
+"\n",
+"int nn_seq_len(__global const float *len, int b, int T) { return len ? (int)len[b] : T; }\n",
+"\n",
+"/* float atomic add through compare-and-swap (OpenCL 1.2 core atomics) */\n",
+"void nn_atomic_add(volatile __global float *p, float v) {\n",
+"  uint old = as_uint(*p), prev;\n",
+"  do {\n",
+"    prev = old;\n",
+"    old = atomic_cmpxchg((volatile __global uint *)p, prev, as_uint(as_float(prev) + v));\n",
+"  } while (old != prev);\n",
+"}\n",
+"\n",
+"/* Lengths: out = {the longest length, the first bad sample (-1: none),\n",
+"   its length}; a length must be a whole number in 0..T.  One work-group. */\n",
+"__kernel void nn_seq_lengths(int n, int T, __global const float *len, __global float *out, __local float *red) {\n",
+"  int l = get_local_id(0), ls = get_local_size(0);\n",
+"  float most = 0.0f, first = (float)n;\n",
+"  for (int b = l; b < n; b += ls) {\n",
+"    float L = len[b];\n",
+"    if (!(L >= 0.0f && L <= (float)T) || L != floor(L)) first = fmin(first, (float)b);\n",
+"    else most = fmax(most, L);\n",
+"  }\n",
+"  most = nn_wg_max(red, most);\n",
+"  first = -nn_wg_max(red, -first);\n",
+"  if (l == 0) {\n",
+"    out[0] = most;\n",
+"    out[1] = first < (float)n ? first : -1.0f;\n",
+"    out[2] = first < (float)n ? len[(int)first] : 0.0f;\n",
+"  }\n",
+"}\n",
+"\n",
+"/* Embedding: y[i, :] = weight[id_i, :].  A bad id gives zeros, and the\n",
+"   lowest such i is kept in *first_bad (atomic_min) for nn_check_ids. */\n",
+"__kernel void nn_embedding_fwd(int total, int D, int V, __global const float *ids, __global const float *w,\n",
+"                               __global float *y, volatile __global int *first_bad) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int i = idx / D, j = idx - i * D;\n",
+"  float v = ids[i];\n",
+"  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) {\n",
+"    y[idx] = 0.0f;\n",
+"    if (j == 0) atomic_min(first_bad, i);\n",
+"    return;\n",
+"  }\n",
+"  y[idx] = w[(size_t)(int)v * D + j];\n",
+"}\n",
+"\n",
+"/* moves a bad id found by nn_embedding_fwd into the check record\n",
+"   {sample, id, node id, position}, unless one is still unread */\n",
+"__kernel void nn_check_ids(int per, float node_id, __global const float *ids, volatile __global int *first_bad,\n",
+"                           __global float *check) {\n",
+"  if (get_global_id(0) != 0) return;\n",
+"  int i = *first_bad;\n",
+"  if (i == 0x7fffffff) return;\n",
+"  *first_bad = 0x7fffffff;\n",
+"  if (check[0] >= 0.0f) return;\n",
+"  check[0] = (float)(i / per);\n",
+"  check[1] = ids[i];\n",
+"  check[2] = node_id;\n",
+"  check[3] = (float)(i % per);\n",
+"}\n",
+"\n",
+"/* the rows of the ids used receive the gradients; rows shared by several\n",
+"   ids add atomically, in no fixed order */\n",
+"__kernel void nn_embedding_bwd(int total, int D, int V, __global const float *ids, __global const float *dy,\n",
+"                               __global float *dw) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int i = idx / D, j = idx - i * D;\n",
+"  float v = ids[i];\n",
+"  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) return;\n",
+"  nn_atomic_add(dw + (size_t)(int)v * D + j, dy[idx]);\n",
+"}\n",
+"\n",
+"/* Recurrent layers.  N = dirs*G*H gate columns; P[b*T + t, N] holds the\n",
+"   input side of the gates (x W_ih^T + b_ih), then their values, then in\n",
+"   the backward pass their gradients; aux[b*T + t, dirs*H] holds lstm c_t\n",
+"   or gru W_hn h + b_hn (then its gradient).  State rows: h, c, dh, dc\n",
+"   [dirs, n, H] and q [dirs, n, GH] (h W_hh^T, later dG_hh). */\n",
+"\n",
+"/* P += b_ih on valid steps; zeros past a sample's length */\n",
+"__kernel void nn_rec_proj(int total, int T, int N, __global const float *len, __global const float *bias,\n",
+"                          __global float *P) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int row = idx / N, j = idx - row * N, b = row / T, t = row - b * T;\n",
+"  P[idx] = t < nn_seq_len(len, b, T) ? P[idx] + bias[j] : 0.0f;\n",
+"}\n",
+"\n",
+"/* step s of every direction: one work-item per (direction, sample, unit) */\n",
+"__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
+"                          __global float *P, __global float *aux, int aux_off, __global const float *q,\n",
+"                          __global const float *bh, __global float *h, __global float *c, __global float *y) {\n",
+"  int idx = get_global_id(0);\n",
+"  aux += aux_off;\n",
+"  if (idx >= dirs * n * H) return;\n",
+"  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);\n",
+"  if (s >= L) return;\n",
+"  int t = d ? L - 1 - s : s, G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;\n",
+"  size_t row = (size_t)b * T + t;\n",
+"  __global float *p = P + row * dirs * GH + (size_t)d * GH;\n",
+"  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = bh + (size_t)d * GH;\n",
+"  size_t at = row * dirs * H + (size_t)d * H + j, st = ((size_t)d * n + b) * H + j;\n",
+"  if (op == 0) {\n",
+"    float v = tanh(p[j] + qq[j] + bb[j]);\n",
+"    p[j] = v;\n",
+"    h[st] = v;\n",
+"    y[at] = v;\n",
+"  } else if (op == 1) {\n",
+"    float ig = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));\n",
+"    float fg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));\n",
+"    float gg = tanh(p[2 * H + j] + qq[2 * H + j] + bb[2 * H + j]);\n",
+"    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + qq[3 * H + j] + bb[3 * H + j])));\n",
+"    float cn = fg * c[st] + ig * gg, v = og * tanh(cn);\n",
+"    p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;\n",
+"    c[st] = cn;\n",
+"    aux[at] = cn;\n",
+"    h[st] = v;\n",
+"    y[at] = v;\n",
+"  } else {\n",
+"    float rg = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));\n",
+"    float zg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));\n",
+"    float a = qq[2 * H + j] + bb[2 * H + j];\n",
+"    float ng = tanh(p[2 * H + j] + rg * a), v = (1.0f - zg) * ng + zg * h[st];\n",
+"    p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;\n",
+"    aux[at] = a;\n",
+"    h[st] = v;\n",
+"    y[at] = v;\n",
+"  }\n",
+"}\n",
+"\n",
+"/* backward of step s of every direction.  dh carries the gradient that\n",
+"   reaches h_t from later steps and receives the part that reaches h_{t-1}\n",
+"   directly (gru: dh z; the W_hh path follows in a GEMM from q).  p gets\n",
+"   dG_ih, q dG_hh (zeros for a sample past its length). */\n",
+"__kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
+"                              __global float *P, __global float *aux, int aux_off, __global float *q,\n",
+"                              __global const float *y, __global const float *dy, __global float *dh,\n",
+"                              __global float *dc) {\n",
+"  int idx = get_global_id(0);\n",
+"  aux += aux_off;\n",
+"  if (idx >= dirs * n * H) return;\n",
+"  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);\n",
+"  int G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;\n",
+"  __global float *qq = q + ((size_t)d * n + b) * GH;\n",
+"  if (s >= L) {\n",
+"    for (int k = 0; k < G; k++) qq[k * H + j] = 0.0f;\n",
+"    return;\n",
+"  }\n",
+"  int t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;\n",
+"  size_t row = (size_t)b * T + t, st = ((size_t)d * n + b) * H + j;\n",
+"  size_t at = row * dirs * H + (size_t)d * H + j, prev = ((size_t)b * T + tp) * dirs * H + (size_t)d * H + j;\n",
+"  __global float *p = P + row * dirs * GH + (size_t)d * GH;\n",
+"  float g = dy[at] + dh[st];\n",
+"  if (op == 0) {\n",
+"    float v = g * (1.0f - y[at] * y[at]);\n",
+"    qq[j] = v;\n",
+"    p[j] = v;\n",
+"  } else if (op == 1) {\n",
+"    float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j], cp = s > 0 ? aux[prev] : 0.0f;\n",
+"    float tc = tanh(aux[at]), dcn = dc[st] + g * og * (1.0f - tc * tc);\n",
+"    p[j] = qq[j] = dcn * gg * ig * (1.0f - ig);\n",
+"    p[H + j] = qq[H + j] = dcn * cp * fg * (1.0f - fg);\n",
+"    p[2 * H + j] = qq[2 * H + j] = dcn * ig * (1.0f - gg * gg);\n",
+"    p[3 * H + j] = qq[3 * H + j] = g * tc * og * (1.0f - og);\n",
+"    dc[st] = dcn * fg;\n",
+"  } else {\n",
+"    float rg = p[j], zg = p[H + j], ng = p[2 * H + j], hp = s > 0 ? y[prev] : 0.0f;\n",
+"    float dn = g * (1.0f - zg) * (1.0f - ng * ng);\n",
+"    p[j] = qq[j] = dn * aux[at] * rg * (1.0f - rg);\n",
+"    p[H + j] = qq[H + j] = g * (hp - ng) * zg * (1.0f - zg);\n",
+"    p[2 * H + j] = dn;\n",
+"    qq[2 * H + j] = aux[at] = dn * rg;\n",
+"    dh[st] = g * zg;\n",
+"  }\n",
+"}\n",
+"\n",
+"/* hprev[b*T + t, d*H + j] = the state before step t of direction d: h at\n",
+"   t-1 (forward) or t+1 (reverse), zero at a first step and past the length */\n",
+"__kernel void nn_rec_hprev(int total, int T, int H, int dirs, __global const float *len, __global const float *y,\n",
+"                           __global float *hprev) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int HD = dirs * H, row = idx / HD, k = idx - row * HD, d = k / H, b = row / T, t = row - b * T;\n",
+"  int L = nn_seq_len(len, b, T), tp = d ? t + 1 : t - 1;\n",
+"  hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;\n",
+"}\n",
+"\n",
+"/* bias gradients: column j of N sums P over all rows (zeros past the\n",
+"   lengths); for gru the hidden side's n gates sum aux instead */\n",
+"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, __global const float *P,\n",
+"                              __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {\n",
+"  int j = get_global_id(0);\n",
+"  aux += aux_off;\n",
+"  if (j >= N) return;\n",
+"  int GH = N / dirs, d = j / GH, k = j - d * GH;\n",
+"  int from_aux = gru && k >= 2 * H;\n",
+"  float si = 0.0f, sh = 0.0f;\n",
+"  for (int r = 0; r < rows; r++) {\n",
+"    float v = P[(size_t)r * N + j];\n",
+"    si += v;\n",
+"    sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;\n",
+"  }\n",
+"  if (dbi) dbi[j] += si;\n",
+"  if (dbh) dbh[j] += sh;\n",
+"}\n",
+"\n",
+"/* Reductions over valid steps, one work-item per (sample, feature).\n",
+"   seq_last: the last `back` features come from step 0 (the reverse\n",
+"   direction of a bidirectional layer). */\n",
+"__kernel void nn_seq_last_fwd(int total, int T, int F, int back, __global const float *len, __global const float *x,\n",
+"                              __global float *y) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
+"  y[idx] = L == 0 ? 0.0f : x[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];\n",
+"}\n",
+"__kernel void nn_seq_last_bwd(int total, int T, int F, int back, __global const float *len, __global const float *dy,\n",
+"                              __global float *dx) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
+"  if (L > 0) dx[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += dy[idx];\n",
+"}\n",
+"\n",
+"/* the first maximum wins; arg: its step, -1 for an empty sequence */\n",
+"__kernel void nn_seq_max_fwd(int total, int T, int F, __global const float *len, __global const float *x,\n",
+"                             __global float *y, __global float *arg) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T), at = L ? 0 : -1;\n",
+"  __global const float *xb = x + (size_t)b * T * F + j;\n",
+"  float best = L ? xb[0] : 0.0f;\n",
+"  for (int t = 1; t < L; t++)\n",
+"    if (xb[(size_t)t * F] > best) { best = xb[(size_t)t * F]; at = t; }\n",
+"  y[idx] = best;\n",
+"  arg[idx] = (float)at;\n",
+"}\n",
+"__kernel void nn_seq_max_bwd(int total, int T, int F, __global const float *arg, __global const float *dy,\n",
+"                             __global float *dx) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int b = idx / F, j = idx - b * F, at = (int)arg[idx];\n",
+"  if (at >= 0) dx[((size_t)b * T + at) * F + j] += dy[idx];\n",
+"}\n",
+"\n",
+"__kernel void nn_seq_mean_fwd(int total, int T, int F, __global const float *len, __global const float *x,\n",
+"                              __global float *y) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
+"  float s = 0.0f;\n",
+"  for (int t = 0; t < L; t++) s += x[((size_t)b * T + t) * F + j];\n",
+"  y[idx] = L > 0 ? s / (float)L : 0.0f;\n",
+"}\n",
+"/* one work-item per element of dx */\n",
+"__kernel void nn_seq_mean_bwd(int total, int T, int F, __global const float *len, __global const float *dy,\n",
+"                              __global float *dx) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int f = idx % F, t = (idx / F) % T, b = idx / (F * T), L = nn_seq_len(len, b, T);\n",
+"  if (t < L) dx[idx] += dy[(size_t)b * F + f] / (float)L;\n",
+"}\n",
 };
 static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
@@ -766,6 +1038,7 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/loss.cl", 324, 103},
   {"kernels/norm.cl", 427, 153},
   {"kernels/optim.cl", 580, 44},
+  {"kernels/seq.cl", 624, 266},
 };
 /* END KERNELS */
 
@@ -778,7 +1051,10 @@ static const nn__cl_file nn__cl_files[] = {
   X(bn_stats) X(bn_eval_stats) X(bn_apply) X(bn_bwd_reduce) X(bn_bwd_dx) X(ln_fwd) X(ln_bwd_dx)  \
   X(ln_bwd_params) X(softmax_fwd) X(softmax_bwd)                                                 \
   X(sum_partial) X(sum_final) X(ce_rows) X(ce_check) X(ce_bwd) X(bce_terms) X(bce_bwd)           \
-  X(mse_terms) X(mse_bwd) X(update) X(lerp) X(scale_inplace)
+  X(mse_terms) X(mse_bwd) X(update) X(lerp) X(scale_inplace)                                   \
+  X(seq_lengths) X(embedding_fwd) X(check_ids) X(embedding_bwd) X(rec_proj) X(rec_step)          \
+  X(rec_step_bwd) X(rec_hprev) X(rec_bias_bwd) X(seq_last_fwd) X(seq_last_bwd) X(seq_max_fwd)    \
+  X(seq_max_bwd) X(seq_mean_fwd) X(seq_mean_bwd)
 #define NN__CL_ENUM(name) NN__K_##name,
 enum { NN__CL_KERNELS(NN__CL_ENUM) NN__K_COUNT };
 #define NN__CL_NAME(name) "nn_" #name,
@@ -786,6 +1062,7 @@ static const char *const nn__cl_kernel_names[NN__K_COUNT] = { NN__CL_KERNELS(NN_
 
 #define NN__CL_PARTIALS 256     /* work-groups of a two-stage sum, at most */
 #define NN__CL_MAX_WG 256
+#define NN__CL_SCRATCH 4        /* temporary buffers an op may use at once */
 
 /* ======================================================================
    Errors: OpenCL and CLBlast status codes by name
@@ -870,19 +1147,26 @@ typedef struct nn__cl_dev {
   char name[128], platform_name[128], driver[64];
   int from_cache;
   char cache_file[512];
-  cl_mem scratch[2];                /* lowering space, grown on first use */
-  size_t scratch_n[2];
+  cl_mem scratch[NN__CL_SCRATCH];   /* per-op temporaries, grown on first use */
+  size_t scratch_n[NN__CL_SCRATCH];
   size_t scratch_cap;               /* floats, for convolution chunks */
   cl_mem partials, result;          /* two-stage sums */
 } nn__cl_dev;
 
 static nn__cl_dev *nn__cl_devs;     /* the shared ones */
 
+/* Bad labels and ids are found on the device: the op's kernels write the
+   first one into `check` {sample, value, node id, position} and the next
+   read brings it back.  Lengths of sequences are read at once (the host
+   needs the longest to run the recurrent steps), then kept until they are
+   written. */
 typedef struct nn__cl_impl {
   nn__cl_dev *dev;
-  cl_mem ce_flag;                   /* {sample, label, node id} of a bad label */
-  int ce_pending;                   /* a cross entropy ran since the last read */
-  nn_model *ce_model;
+  cl_mem check, first_bad;
+  int check_pending;                /* an op that checks ran since the last read */
+  nn_model *check_model;
+  cl_mem len_mem;                   /* the lengths last read (NULL after a write to them) */
+  int len_n, len_max;               /* over that many samples, the longest */
   size_t to_device, to_host;
   long writes, reads;
   char what[NN_NAME_LEN + 32];      /* what runs now, for error messages */
@@ -952,7 +1236,7 @@ static void nn__cl_dev_release(nn__cl_dev *d) {
   int i;
   if (!d) return;
   for (i = 0; i < NN__K_COUNT; i++) if (d->k[i]) clReleaseKernel(d->k[i]);
-  for (i = 0; i < 2; i++) if (d->scratch[i]) clReleaseMemObject(d->scratch[i]);
+  for (i = 0; i < NN__CL_SCRATCH; i++) if (d->scratch[i]) clReleaseMemObject(d->scratch[i]);
   if (d->partials) clReleaseMemObject(d->partials);
   if (d->result) clReleaseMemObject(d->result);
   if (d->prog) clReleaseProgram(d->prog);
@@ -1310,6 +1594,14 @@ static size_t nn__cl_len(const nn__cl_ctx *c, const nn_node *n) { return n->batc
 static float nn__cl_loss_scale(const nn__cl_ctx *c, size_t count) { return c->node->ip[0] == NN_SUM ? 1.0f : 1.0f / (float)count; }
 #define NN__CIN(c, i) ((c)->node->in[i])
 
+/* zeros n floats of buf from float offset off */
+static int nn__cl_fill_mem(nn__cl_impl *I, cl_mem buf, size_t off, size_t n) {
+  float zero = 0.0f;
+  cl_int e = n ? clEnqueueFillBuffer(I->dev->q, buf, &zero, sizeof zero, off * sizeof(float), n * sizeof(float), 0, NULL, NULL)
+               : CL_SUCCESS;
+  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, I->what, e);
+}
+
 /* a 1-D element-wise kernel over n with arguments (n, [f], buffers...) */
 static int nn__cl_map(nn__cl_ctx *c, int kid, size_t n, int nf, float f, cl_mem a, cl_mem b, cl_mem o) {
   nn__cl_call k = nn__cl_begin(c->I, kid);
@@ -1583,10 +1875,10 @@ static int nn__cl_ce_fwd(nn__cl_ctx *c) {
   if (!nn__cl_groups(&k, (size_t)c->n, local) ||
       !nn__cl_sum(c->I, rowloss, (size_t)c->n, 0, nn__cl_loss_scale(c, (size_t)c->n), c->y)) return 0;
   k = nn__cl_begin(c->I, NN__K_ce_check);
-  nn__ai(&k, c->n); nn__ai(&k, C); nn__af(&k, (float)c->node->id); nn__am(&k, c->x[1]); nn__am(&k, c->I->ce_flag);
+  nn__ai(&k, c->n); nn__ai(&k, C); nn__af(&k, (float)c->node->id); nn__am(&k, c->x[1]); nn__am(&k, c->I->check);
   if (!nn__cl_go(&k, 1, 1)) return 0;
-  c->I->ce_pending = 1;
-  c->I->ce_model = c->m;
+  c->I->check_pending = 1;
+  c->I->check_model = c->m;
   return 1;
 }
 static int nn__cl_ce_bwd(nn__cl_ctx *c) {
@@ -1612,6 +1904,199 @@ static int nn__cl_pair_loss_bwd(nn__cl_ctx *c, int kid) {
   return nn__cl_elems(&k, n);
 }
 
+/* ---- sequences: x [T, F] per sample, input 1 the lengths (or NULL) ----
+   The longest length of the batch: read from the device once after the
+   lengths are written (12 bytes, with the first bad length), since the
+   host runs the recurrent steps.  A bad length fails at once, as on the
+   CPU. */
+static int nn__cl_lengths(nn__cl_ctx *c, int T, int *longest) {
+  nn__cl_impl *I = c->I;
+  nn__cl_dev *d = I->dev;
+  size_t local = nn__cl_row_local(d, (size_t)c->n);
+  float r[3];
+  nn__cl_call k;
+  cl_int e;
+  if (!c->x[1]) { *longest = T; return 1; }
+  if (I->len_mem == c->x[1] && I->len_n == c->n) { *longest = I->len_max; return 1; }
+  k = nn__cl_begin(I, NN__K_seq_lengths);
+  nn__ai(&k, c->n); nn__ai(&k, T); nn__am(&k, c->x[1]); nn__am(&k, d->partials); nn__al(&k, local);
+  if (!nn__cl_groups(&k, 1, local)) return 0;
+  e = clEnqueueReadBuffer(d->q, d->partials, CL_TRUE, 0, sizeof r, r, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return nn__cl_fail(d, "reading the sequence lengths", e);
+  I->to_host += sizeof r;
+  I->reads++;
+  if (r[1] >= 0)
+    return nn__fail("%s '%s': length %g of sample %d is not a whole number of steps in 0..%d (the padded length)",
+                    nn_op_name(c->node->op), c->node->name, r[2], (int)r[1], T);
+  I->len_mem = c->x[1];
+  I->len_n = c->n;
+  I->len_max = *longest = (int)r[0];
+  return 1;
+}
+
+/* ---- embedding: ids -> rows of weight [V, D] ---- */
+static int nn__cl_embedding(nn__cl_ctx *c, int backward) {
+  int V = NN__CIN(c, 1)->shape.dim[0], D = NN__CIN(c, 1)->shape.dim[1];
+  size_t total = nn__cl_len(c, NN__CIN(c, 0)) * (size_t)D;
+  nn__cl_call k = nn__cl_begin(c->I, backward ? NN__K_embedding_bwd : NN__K_embedding_fwd);
+  nn__ai(&k, (int)total); nn__ai(&k, D); nn__ai(&k, V); nn__am(&k, c->x[0]);
+  if (backward) {
+    nn__am(&k, c->dy); nn__am(&k, c->dx[1]);
+    return nn__cl_elems(&k, total);
+  }
+  nn__am(&k, c->x[1]); nn__am(&k, c->y); nn__am(&k, c->I->first_bad);
+  if (!nn__cl_elems(&k, total)) return 0;
+  k = nn__cl_begin(c->I, NN__K_check_ids);
+  nn__ai(&k, (int)nn__per(NN__CIN(c, 0))); nn__af(&k, (float)c->node->id); nn__am(&k, c->x[0]);
+  nn__am(&k, c->I->first_bad); nn__am(&k, c->I->check);
+  if (!nn__cl_go(&k, 1, 1)) return 0;
+  c->I->check_pending = 1;
+  c->I->check_model = c->m;
+  return 1;
+}
+
+/* ---- recurrent layers: inputs x, lengths, W_ih [dirs*GH, F], W_hh
+   [dirs*GH, H], b_ih, b_hh; ip: H, dirs.  The workspace holds P [rows, N]
+   (gate inputs, values, then gradients; N = dirs*GH) and aux [rows, dirs*H]
+   (lstm c_t, gru W_hn h + b_hn, then its gradient), rows = batch*T.  Each
+   step: per direction one GEMM of the states with W_hh, then one kernel for
+   the gates of every direction, sample and unit. */
+typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off; cl_mem P, aux; } nn__cl_rec;
+
+static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
+  const nn_node *nd = c->node;
+  size_t need;
+  r->P = r->aux = c->ws;
+  r->op = nd->op == NN_OP_RNN ? 0 : nd->op == NN_OP_LSTM ? 1 : 2;
+  r->T = nd->shape.dim[0];
+  r->F = NN__LAST(nd->in[0]);
+  r->H = nd->ip[0];
+  r->dirs = nd->ip[1];
+  r->GH = (r->op == 0 ? 1 : r->op == 1 ? 4 : 3) * r->H;
+  r->N = r->dirs * r->GH;
+  r->HD = r->dirs * r->H;
+  r->aux_off = (size_t)c->m->max_batch * r->T * r->N;
+  need = r->aux_off + (size_t)c->m->max_batch * r->T * r->HD;
+  if (need > c->m->ws_size[nd->id] || need > 0x7fffffff)
+    return nn__fail("opencl [%s]: %s '%s' needs %zu floats of workspace, nn.h planned %zu", c->I->dev->name,
+                    nn_op_name(nd->op), nd->name, need, c->m->ws_size[nd->id]);
+  return 1;
+}
+
+static int nn__cl_rec_fwd(nn__cl_ctx *c) {
+  nn__cl_rec r;
+  nn__cl_dev *d = c->I->dev;
+  size_t rows, states, qs;
+  cl_mem h, cs, q;
+  nn__cl_call k;
+  int S, s, dir;
+  if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
+  rows = (size_t)c->n * r.T;
+  states = (size_t)r.dirs * c->m->max_batch * r.H;
+  qs = (size_t)r.dirs * c->m->max_batch * r.GH;
+  if (!(h = nn__cl_scratch(d, 0, states)) || !(cs = nn__cl_scratch(d, 1, states)) || !(q = nn__cl_scratch(d, 2, qs)))
+    return 0;
+  /* outputs past the lengths stay zero; states start at zero */
+  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, r.aux, r.aux_off, rows * r.HD)) ||
+      !nn__cl_fill_mem(c->I, h, 0, states) || !nn__cl_fill_mem(c->I, cs, 0, states) || !nn__cl_fill_mem(c->I, q, 0, qs))
+    return 0;
+  if (!nn__cl_gemm(c->I, 0, 1, rows, r.N, r.F, 1.0f, c->x[0], 0, r.F, c->x[2], 0, r.F, 0.0f, r.P, 0, r.N)) return 0;
+  k = nn__cl_begin(c->I, NN__K_rec_proj);
+  nn__ai(&k, (int)(rows * r.N)); nn__ai(&k, r.T); nn__ai(&k, r.N); nn__am(&k, c->x[1]); nn__am(&k, c->x[4]); nn__am(&k, r.P);
+  if (!nn__cl_elems(&k, rows * r.N)) return 0;
+  for (s = 0; s < S; s++) {
+    for (dir = 0; dir < r.dirs && s > 0; dir++)
+      if (!nn__cl_gemm(c->I, 0, 1, c->n, r.GH, r.H, 1.0f, h, (size_t)dir * c->n * r.H, r.H, c->x[3], (size_t)dir * r.GH * r.H,
+                       r.H, 0.0f, q, (size_t)dir * c->n * r.GH, r.GH))
+        return 0;
+    k = nn__cl_begin(c->I, NN__K_rec_step);
+    nn__ai(&k, r.op); nn__ai(&k, s); nn__ai(&k, c->n); nn__ai(&k, r.T); nn__ai(&k, r.H); nn__ai(&k, r.dirs);
+    nn__am(&k, c->x[1]); nn__am(&k, r.P); nn__am(&k, r.aux); nn__ai(&k, (int)r.aux_off); nn__am(&k, q); nn__am(&k, c->x[5]);
+    nn__am(&k, h); nn__am(&k, cs); nn__am(&k, c->y);
+    if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
+  }
+  return 1;
+}
+
+static int nn__cl_rec_bwd(nn__cl_ctx *c) {
+  nn__cl_rec r;
+  nn__cl_dev *d = c->I->dev;
+  size_t rows, states, qs;
+  cl_mem dh, dc, q, hprev;
+  nn__cl_call k;
+  int S, s, dir, gate_rows;
+  if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
+  rows = (size_t)c->n * r.T;
+  states = (size_t)r.dirs * c->m->max_batch * r.H;
+  qs = (size_t)r.dirs * c->m->max_batch * r.GH;
+  if (!(dh = nn__cl_scratch(d, 0, states)) || !(dc = nn__cl_scratch(d, 1, states)) || !(q = nn__cl_scratch(d, 2, qs)))
+    return 0;
+  if (!nn__cl_fill_mem(c->I, dh, 0, states) || !nn__cl_fill_mem(c->I, dc, 0, states)) return 0;
+  for (s = S - 1; s >= 0; s--) {
+    k = nn__cl_begin(c->I, NN__K_rec_step_bwd);
+    nn__ai(&k, r.op); nn__ai(&k, s); nn__ai(&k, c->n); nn__ai(&k, r.T); nn__ai(&k, r.H); nn__ai(&k, r.dirs);
+    nn__am(&k, c->x[1]); nn__am(&k, r.P); nn__am(&k, r.aux); nn__ai(&k, (int)r.aux_off); nn__am(&k, q); nn__am(&k, c->y);
+    nn__am(&k, c->dy); nn__am(&k, dh); nn__am(&k, dc);
+    if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
+    for (dir = 0; dir < r.dirs && s > 0; dir++)
+      if (!nn__cl_gemm(c->I, 0, 0, c->n, r.H, r.GH, 1.0f, q, (size_t)dir * c->n * r.GH, r.GH, c->x[3], (size_t)dir * r.GH * r.H,
+                       r.H, r.op == 2 ? 1.0f : 0.0f, dh, (size_t)dir * c->n * r.H, r.H))
+        return 0;
+  }
+  /* P now holds dG_ih of every valid step (zeros elsewhere) */
+  if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, r.F, r.N, 1.0f, r.P, 0, r.N, c->x[2], 0, r.F, 1.0f, c->dx[0], 0, r.F)) return 0;
+  if (c->dx[2] && !nn__cl_gemm(c->I, 1, 0, r.N, r.F, rows, 1.0f, r.P, 0, r.N, c->x[0], 0, r.F, 1.0f, c->dx[2], 0, r.F)) return 0;
+  if (c->dx[3]) {
+    if (!(hprev = nn__cl_scratch(d, 3, (size_t)c->m->max_batch * r.T * r.HD))) return 0;
+    k = nn__cl_begin(c->I, NN__K_rec_hprev);
+    nn__ai(&k, (int)(rows * r.HD)); nn__ai(&k, r.T); nn__ai(&k, r.H); nn__ai(&k, r.dirs); nn__am(&k, c->x[1]);
+    nn__am(&k, c->y); nn__am(&k, hprev);
+    if (!nn__cl_elems(&k, rows * r.HD)) return 0;
+    gate_rows = r.op == 2 ? 2 * r.H : r.GH;   /* gru: W_hn's gradient comes from aux */
+    for (dir = 0; dir < r.dirs; dir++) {
+      if (!nn__cl_gemm(c->I, 1, 0, gate_rows, r.H, rows, 1.0f, r.P, (size_t)dir * r.GH, r.N, hprev, (size_t)dir * r.H, r.HD,
+                       1.0f, c->dx[3], (size_t)dir * r.GH * r.H, r.H))
+        return 0;
+      if (r.op == 2 && !nn__cl_gemm(c->I, 1, 0, r.H, r.H, rows, 1.0f, r.aux, r.aux_off + (size_t)dir * r.H, r.HD, hprev,
+                                    (size_t)dir * r.H, r.HD, 1.0f, c->dx[3], ((size_t)dir * r.GH + 2 * (size_t)r.H) * r.H, r.H))
+        return 0;
+    }
+  }
+  if (!c->dx[4] && !c->dx[5]) return 1;
+  k = nn__cl_begin(c->I, NN__K_rec_bias_bwd);
+  nn__ai(&k, (int)rows); nn__ai(&k, r.N); nn__ai(&k, r.H); nn__ai(&k, r.dirs); nn__ai(&k, r.op == 2); nn__am(&k, r.P);
+  nn__am(&k, r.aux); nn__ai(&k, (int)r.aux_off); nn__am(&k, c->dx[4]); nn__am(&k, c->dx[5]);
+  return nn__cl_elems(&k, (size_t)r.N);
+}
+
+/* ---- reductions over the valid steps: [T, F] -> [F] ---- */
+static int nn__cl_seq_reduce(nn__cl_ctx *c, int backward) {
+  int T = NN__CIN(c, 0)->shape.dim[0], F = NN__LAST(c->node), S;
+  size_t total = (size_t)c->n * F;
+  nn__cl_call k;
+  if (!backward && !nn__cl_lengths(c, T, &S)) return 0;
+  switch (c->node->op) {
+  case NN_OP_SEQ_LAST:
+    k = nn__cl_begin(c->I, backward ? NN__K_seq_last_bwd : NN__K_seq_last_fwd);
+    nn__ai(&k, (int)total); nn__ai(&k, T); nn__ai(&k, F); nn__ai(&k, c->node->ip[0]); nn__am(&k, c->x[1]);
+    nn__am(&k, backward ? c->dy : c->x[0]); nn__am(&k, backward ? c->dx[0] : c->y);
+    break;
+  case NN_OP_SEQ_MAXPOOL:
+    k = nn__cl_begin(c->I, backward ? NN__K_seq_max_bwd : NN__K_seq_max_fwd);
+    nn__ai(&k, (int)total); nn__ai(&k, T); nn__ai(&k, F);
+    if (backward) { nn__am(&k, c->ws); nn__am(&k, c->dy); nn__am(&k, c->dx[0]); }
+    else { nn__am(&k, c->x[1]); nn__am(&k, c->x[0]); nn__am(&k, c->y); nn__am(&k, c->ws); }
+    break;
+  default:
+    if (backward) total *= (size_t)T;   /* one work-item per element of dx */
+    k = nn__cl_begin(c->I, backward ? NN__K_seq_mean_bwd : NN__K_seq_mean_fwd);
+    nn__ai(&k, (int)total); nn__ai(&k, T); nn__ai(&k, F); nn__am(&k, c->x[1]);
+    nn__am(&k, backward ? c->dy : c->x[0]); nn__am(&k, backward ? c->dx[0] : c->y);
+    break;
+  }
+  return nn__cl_elems(&k, total);
+}
+
 static int nn__cl_supports(nn_backend *b, const nn_node *node) {
   (void)b;
   switch (node->op) {
@@ -1622,6 +2107,8 @@ static int nn__cl_supports(nn_backend *b, const nn_node *node) {
   case NN_OP_RELU: case NN_OP_LEAKY_RELU: case NN_OP_GELU: case NN_OP_SIGMOID: case NN_OP_TANH:
   case NN_OP_SOFTMAX:
   case NN_OP_CROSS_ENTROPY: case NN_OP_BCE_LOGITS: case NN_OP_MSE:
+  case NN_OP_EMBEDDING: case NN_OP_RNN: case NN_OP_LSTM: case NN_OP_GRU:
+  case NN_OP_SEQ_LAST: case NN_OP_SEQ_MAXPOOL: case NN_OP_SEQ_MEANPOOL:
     return 1;
   default:
     return 0;
@@ -1679,6 +2166,9 @@ static int nn__cl_forward(nn_backend *b, nn_model *m, const nn_node *node) {
   case NN_OP_CROSS_ENTROPY: return nn__cl_ce_fwd(&c);
   case NN_OP_BCE_LOGITS: return nn__cl_pair_loss_fwd(&c, NN__K_bce_terms);
   case NN_OP_MSE: return nn__cl_pair_loss_fwd(&c, NN__K_mse_terms);
+  case NN_OP_EMBEDDING: return nn__cl_embedding(&c, 0);
+  case NN_OP_RNN: case NN_OP_LSTM: case NN_OP_GRU: return nn__cl_rec_fwd(&c);
+  case NN_OP_SEQ_LAST: case NN_OP_SEQ_MAXPOOL: case NN_OP_SEQ_MEANPOOL: return nn__cl_seq_reduce(&c, 0);
   default: return 1;   /* leaves; nn_compile has refused what supports() does not know */
   }
 }
@@ -1713,6 +2203,9 @@ static int nn__cl_backward(nn_backend *b, nn_model *m, const nn_node *node) {
   case NN_OP_CROSS_ENTROPY: return c.dx[0] ? nn__cl_ce_bwd(&c) : 1;
   case NN_OP_BCE_LOGITS: return nn__cl_pair_loss_bwd(&c, NN__K_bce_bwd);
   case NN_OP_MSE: return nn__cl_pair_loss_bwd(&c, NN__K_mse_bwd);
+  case NN_OP_EMBEDDING: return c.dx[1] ? nn__cl_embedding(&c, 1) : 1;
+  case NN_OP_RNN: case NN_OP_LSTM: case NN_OP_GRU: return nn__cl_rec_bwd(&c);
+  case NN_OP_SEQ_LAST: case NN_OP_SEQ_MAXPOOL: case NN_OP_SEQ_MEANPOOL: return nn__cl_seq_reduce(&c, 1);
   default: return 1;
   }
 }
@@ -1731,36 +2224,42 @@ static int nn__cl_write(nn_backend *b, void *buf, size_t off, const float *src, 
   if (!n) return 1;
   e = clEnqueueWriteBuffer(I->dev->q, NN__MEM(buf), CL_TRUE, off * sizeof(float), n * sizeof(float), src, 0, NULL, NULL);
   if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "clEnqueueWriteBuffer", e);
+  if (NN__MEM(buf) == I->len_mem) I->len_mem = NULL;
   I->to_device += n * sizeof(float);
   I->writes++;
   return 1;
 }
 
-/* A cross entropy records a bad label on the device; the first read after
-   it brings the record back (12 bytes) and fails with the CPU's message. */
-static int nn__cl_check_labels(nn__cl_impl *I) {
-  float f[3], none = -1.0f;
+/* the check record of the last ops that check (16 bytes), and their
+   error in the CPU backend's words if one found a bad label or id */
+static int nn__cl_check_record(nn__cl_impl *I) {
+  float f[4], none = -1.0f;
   cl_int e;
-  I->ce_pending = 0;
-  e = clEnqueueReadBuffer(I->dev->q, I->ce_flag, CL_TRUE, 0, sizeof f, f, 0, NULL, NULL);
-  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "reading the label check", e);
+  const nn_graph *g = I->check_model->graph;
+  const nn_node *nd;
+  int id;
+  I->check_pending = 0;
+  e = clEnqueueReadBuffer(I->dev->q, I->check, CL_TRUE, 0, sizeof f, f, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "reading the label and id checks", e);
   I->to_host += sizeof f;
   I->reads++;
   if (f[0] < 0) return 1;
-  clEnqueueFillBuffer(I->dev->q, I->ce_flag, &none, sizeof none, 0, sizeof none, 0, NULL, NULL);
-  {
-    const nn_graph *g = I->ce_model->graph;
-    int id = (int)f[2];
-    const nn_node *nd = id >= 0 && id < g->n ? g->nodes[id] : NULL;
-    return nn__fail("cross_entropy '%s': label %g of sample %d is not a class in 0..%d", nd ? nd->name : "?", f[1],
-                    (int)f[0], nd ? (int)nn__per(nd->in[0]) - 1 : -1);
+  clEnqueueFillBuffer(I->dev->q, I->check, &none, sizeof none, 0, sizeof none, 0, NULL, NULL);
+  id = (int)f[2];
+  nd = id >= 0 && id < g->n ? g->nodes[id] : NULL;
+  if (nd && nd->op == NN_OP_EMBEDDING) {
+    int V = nd->in[1]->shape.dim[0];
+    return nn__fail("embedding '%s': id %g (sample %d, position %d) is not in the vocabulary of %d (ids 0..%d)", nd->name,
+                    f[1], (int)f[0], (int)f[3], V, V - 1);
   }
+  return nn__fail("cross_entropy '%s': label %g of sample %d is not a class in 0..%d", nd ? nd->name : "?", f[1],
+                  (int)f[0], nd ? (int)nn__per(nd->in[0]) - 1 : -1);
 }
 
 static int nn__cl_read(nn_backend *b, const void *buf, size_t off, float *dst, size_t n) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   cl_int e;
-  if (I->ce_pending && !nn__cl_check_labels(I)) return 0;
+  if (I->check_pending && !nn__cl_check_record(I)) return 0;
   if (!n) return 1;
   e = clEnqueueReadBuffer(I->dev->q, NN__MEM(buf), CL_TRUE, off * sizeof(float), n * sizeof(float), dst, 0, NULL, NULL);
   if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "clEnqueueReadBuffer", e);
@@ -1825,7 +2324,8 @@ static int nn__cl_lerp(nn_backend *b, void *a, const void *src, size_t n, float 
 static void nn__cl_destroy(nn_backend *b) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   if (I) {
-    if (I->ce_flag) nn__cl_free_mem(I->dev, I->ce_flag);
+    if (I->check) nn__cl_free_mem(I->dev, I->check);
+    if (I->first_bad) nn__cl_free_mem(I->dev, I->first_bad);
     if (I->dev) nn__cl_put_dev(I->dev);
     NN_FREE(I);
   }
@@ -1843,12 +2343,15 @@ NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
 NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
   nn_backend *b = (nn_backend *)nn__calloc(1, sizeof *b);
   nn__cl_impl *I = (nn__cl_impl *)nn__calloc(1, sizeof *I);
-  float none[3] = {-1.0f, 0.0f, 0.0f};
+  float none[4] = {-1.0f, 0.0f, 0.0f, 0.0f};
+  cl_int most = 0x7fffffff;
   if (!b || !I) { NN_FREE(b); NN_FREE(I); return NULL; }
   b->impl = I;
   b->destroy = nn__cl_destroy;
-  if (!(I->dev = nn__cl_get_dev(c)) || !(I->ce_flag = nn__cl_new_mem(I->dev, sizeof none)) ||
-      clEnqueueWriteBuffer(I->dev->q, I->ce_flag, CL_TRUE, 0, sizeof none, none, 0, NULL, NULL) != CL_SUCCESS) {
+  if (!(I->dev = nn__cl_get_dev(c)) || !(I->check = nn__cl_new_mem(I->dev, sizeof none)) ||
+      !(I->first_bad = nn__cl_new_mem(I->dev, sizeof most)) ||
+      clEnqueueWriteBuffer(I->dev->q, I->check, CL_TRUE, 0, sizeof none, none, 0, NULL, NULL) != CL_SUCCESS ||
+      clEnqueueWriteBuffer(I->dev->q, I->first_bad, CL_TRUE, 0, sizeof most, &most, 0, NULL, NULL) != CL_SUCCESS) {
     nn__cl_destroy(b);
     return NULL;
   }

@@ -1,5 +1,6 @@
 /* cc -O2 -I. examples/imdb.c -lm -o imdb
    faster: cc -O3 -march=native -fopenmp -I. examples/imdb.c -lm -o imdb
+   OpenCL: cc -O2 -I. -DNN_OPENCL examples/imdb.c -lOpenCL -lclblast -lm -o imdb   (--device opencl)
 
    IMDb movie-review sentiment (aclImdb: 25,000 training and 25,000 test
    reviews, half positive) with a recurrent net.  Get the data with

@@ -48,6 +48,7 @@ if [ $cl_impl = 1 ]; then
     for cc in "gcc -std=c99 -pedantic" "clang -std=c99 -pedantic" "g++ -x c++" "clang++ -x c++"; do
         command -v ${cc%% *} >/dev/null && check "$cc cl_impl -O2" $cc $W -O2 -I. -c "$TMP/cl_impl.c" -o "$TMP/o.o"
     done
+    check "gcc -std=c99 -pedantic cl_impl -O3 -march=native -fopenmp" gcc -std=c99 -pedantic $W -O3 -march=native -fopenmp -I. -c "$TMP/cl_impl.c" -o "$TMP/o.o"
     check "gcc -std=c99 -pedantic cl_static" gcc -std=c99 -pedantic $W -I. -c "$TMP/cl_static.c" -o "$TMP/o.o"
 fi
 # a program built from two files: declarations in one, implementation in the other

@@ -170,7 +170,7 @@ fi
 # --device opencl in a build with -DNN_OPENCL (on PoCL where there is no GPU);
 # skipped only where OpenCL is not installed, never in CI
 if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | gcc -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
-    for ex in xor linreg fashion_mnist cifar10; do
+    for ex in xor linreg fashion_mnist cifar10 imdb; do
         if cc -O2 -I. -DNN_OPENCL "examples/$ex.c" -o "$TMP/${ex}_cl" -lOpenCL -lclblast -lm >"$TMP/cc.log" 2>&1 &&
            gcc -std=c99 -pedantic -Wall -Wextra -Werror -I. -DNN_OPENCL -fsyntax-only "examples/$ex.c" >>"$TMP/cc.log" 2>&1 &&
            g++ -x c++ -Wall -Wextra -Werror -I. -DNN_OPENCL -fsyntax-only "examples/$ex.c" >>"$TMP/cc.log" 2>&1; then
@@ -187,6 +187,10 @@ if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | gcc -E -x c - >/dev/n
        result "$TMP/c.out" && grep -q 'OpenCL device' "$TMP/c.out"; then
         ok "cifar10 --device opencl runs on synthetic batches: $(tail -n 1 "$TMP/c.out")"
     else bad "cifar10 --device opencl runs on synthetic batches" "$TMP/c.err"; fi
+    if [ -d "$IM/test/neg" ] && "$TMP/imdb_cl" --device opencl --limit 600 --test-limit 200 --epochs 1 --maxlen 80 --embed 32 \
+           --hidden 32 --vocab 2000 --quiet >"$TMP/im.out" 2>"$TMP/im.err" && result "$TMP/im.out"; then
+        ok "imdb --device opencl runs on 600 reviews: $(tail -n 1 "$TMP/im.out")"
+    elif [ -d "$IM/test/neg" ]; then bad "imdb --device opencl runs on 600 reviews" "$TMP/im.err"; fi
     mkdir -p "$TMP/no_icd"
     OCL_ICD_VENDORS="$TMP/no_icd" "$TMP/xor_cl" --device opencl >"$TMP/o" 2>&1
     if [ $? -eq 1 ] && grep -q 'no OpenCL platform found' "$TMP/o"; then ok "--device opencl without a platform exits 1 with a clear message"

@@ -93,7 +93,7 @@ static double compare_models(const char *what, nn_model *dev, nn_model *cpu) {
    parameters, forward to `out`, backward from it with random dy.
    --------------------------------------------------------------------- */
 typedef nn_node *(*builder)(nn_graph *g);
-static int label_classes = 5;
+static int label_classes = 5, id_range = 13, seq_steps = 6;
 
 static nn_node *in_(nn_graph *g, const char *name, int ndim, int a, int b, int c) {
   int d[3];
@@ -117,6 +117,8 @@ static void randomize(nn_model *m, uint64_t seed) {
     v = (float *)calloc(n, sizeof(float));
     for (k = 0; k < n; k++) {
       if (!strcmp(nd->name, "label")) v[k] = (float)nn_rng_int(&r, label_classes);
+      else if (!strcmp(nd->name, "ids")) v[k] = (float)nn_rng_int(&r, id_range);
+      else if (!strcmp(nd->name, "len")) v[k] = (float)nn_rng_int(&r, seq_steps + 1);
       else if (!strcmp(nd->name, "target")) v[k] = nn_rng_uniform(&r);
       else if (strstr(nd->name, "running_var")) v[k] = 0.5f + nn_rng_uniform(&r);
       else v[k] = 4.0f * nn_rng_uniform(&r) - 2.0f;
@@ -219,6 +221,29 @@ static nn_node *b_chain(nn_graph *g) {
   return nn_dense(g, nn_flatten(g, nn_maxpool2d(g, h, 2, 2)), 4);
 }
 
+/* sequences: T = seq_steps steps, lengths 0..T drawn per sample */
+static nn_node *lengths(nn_graph *g) { int one = 1; return nn_input(g, "len", 1, &one); }
+static nn_node *b_embedding(nn_graph *g) {
+  int d[2] = {2, 5};
+  id_range = 13;
+  return nn_embedding(g, nn_input(g, "ids", 2, d), 13, 6);
+}
+static nn_node *b_rnn(nn_graph *g) { return nn_rnn(g, in_(g, "x", 2, seq_steps, 5, 0), lengths(g), 7, 1, 0); }
+static nn_node *b_rnn_bi2(nn_graph *g) { return nn_rnn(g, in_(g, "x", 2, seq_steps, 4, 0), lengths(g), 5, 2, NN_BIDIRECTIONAL); }
+static nn_node *b_lstm(nn_graph *g) { return nn_lstm(g, in_(g, "x", 2, seq_steps, 5, 0), lengths(g), 6, 1, 0); }
+static nn_node *b_lstm_bi(nn_graph *g) { return nn_lstm(g, in_(g, "x", 2, seq_steps, 3, 0), lengths(g), 5, 1, NN_BIDIRECTIONAL); }
+static nn_node *b_lstm_full(nn_graph *g) { return nn_lstm(g, in_(g, "x", 2, seq_steps, 3, 0), NULL, 4, 2, 0); }
+static nn_node *b_gru(nn_graph *g) { return nn_gru(g, in_(g, "x", 2, seq_steps, 5, 0), lengths(g), 7, 1, 0); }
+static nn_node *b_gru_bi2(nn_graph *g) { return nn_gru(g, in_(g, "x", 2, seq_steps, 4, 0), lengths(g), 5, 2, NN_BIDIRECTIONAL); }
+static nn_node *b_gru_full(nn_graph *g) { return nn_gru(g, in_(g, "x", 2, seq_steps, 3, 0), NULL, 6, 1, NN_BIDIRECTIONAL); }
+static nn_node *b_seq_last(nn_graph *g) {
+  nn_node *len = lengths(g);
+  return nn_seq_last(g, nn_gru(g, in_(g, "x", 2, seq_steps, 3, 0), len, 4, 1, NN_BIDIRECTIONAL), len);
+}
+static nn_node *b_seq_max(nn_graph *g) { return nn_seq_maxpool(g, in_(g, "x", 2, seq_steps, 7, 0), lengths(g)); }
+static nn_node *b_seq_mean(nn_graph *g) { return nn_seq_meanpool(g, in_(g, "x", 2, seq_steps, 7, 0), lengths(g)); }
+static nn_node *b_seq_mean_full(nn_graph *g) { return nn_seq_meanpool(g, in_(g, "x", 2, seq_steps, 5, 0), NULL); }
+
 static void test_parity(void) {
   parity("dense", b_dense, 5, 5, 1);
   parity("dense, rank-2 samples, no bias", b_dense_rank2, 4, 3, 1);
@@ -256,6 +281,19 @@ static void test_parity(void) {
   parity("mse, mean", b_mse, 3, 3, 1);
   parity("mse, sum", b_mse_sum, 3, 3, 1);
   parity("conv-relu-pool-flatten-dense", b_chain, 3, 3, 1);
+  parity("embedding", b_embedding, 5, 4, 1);
+  parity("rnn", b_rnn, 7, 7, 1);
+  parity("rnn, 2 layers, bidirectional", b_rnn_bi2, 5, 4, 1);
+  parity("lstm", b_lstm, 7, 7, 1);
+  parity("lstm, bidirectional", b_lstm_bi, 6, 6, 1);
+  parity("lstm, 2 layers, no lengths", b_lstm_full, 3, 3, 1);
+  parity("gru", b_gru, 7, 7, 1);
+  parity("gru, 2 layers, bidirectional", b_gru_bi2, 6, 5, 1);
+  parity("gru, bidirectional, no lengths", b_gru_full, 3, 3, 1);
+  parity("seq_last of a bidirectional gru", b_seq_last, 7, 7, 1);
+  parity("seq_maxpool", b_seq_max, 7, 7, 1);
+  parity("seq_meanpool", b_seq_mean, 7, 6, 1);
+  parity("seq_meanpool, no lengths", b_seq_mean_full, 3, 3, 1);
 }
 
 /* Dropout with p > 0 draws its mask on the device: check the share of
@@ -389,7 +427,7 @@ static void test_cnn_training(void) {
   nn_optimizer *o[2];
   float x[B * 81], y[B], loss[2];
   nn_opencl_info info;
-  int k, step;
+  int k, step, params = 0;
   double e;
   size_t want;
   for (k = 0; k < 2; k++) {
@@ -411,10 +449,8 @@ static void test_cnn_training(void) {
   CHECK(e <= 1, "cnn: weights after %d steps differ (worst %.3g of tolerance)", STEPS, e);
   printf("PASS cnn weights after %d steps: worst %.3f of tolerance\n", STEPS, e);
 
-  /* one more step moves only the batch, the labels and a few scalars
-     (checking only the loss; the gradient check is measured below) */
+  /* one more step moves only the batch, the labels and a few scalars */
   cnn_batch(x, y, B);
-  nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP | NN_NONFINITE_LOSS_ONLY);
   nn_opencl_reset_counters(m[0]->backend);
   nn_feed(m[0], "image", x);
   nn_feed(m[0], "label", y);
@@ -424,26 +460,27 @@ static void test_cnn_training(void) {
   CHECK(isfinite(loss[0]) && info.bytes_to_device == want,
         "cnn step: %zu bytes to the device, expected %zu (batch %zu + labels %zu + one float)", info.bytes_to_device, want,
         sizeof x, sizeof y);
-  CHECK(info.bytes_to_host <= 4 * sizeof(float), "cnn step: %zu bytes to the host, expected at most %zu (loss + label check)",
-        info.bytes_to_host, 4 * sizeof(float));
-  printf("PASS transfer bound: one CNN step moved %zu bytes to the device (batch %zu + labels %zu + 4) and %zu back\n",
-         info.bytes_to_device, sizeof x, sizeof y, info.bytes_to_host);
+  /* back: the loss, the check record, and the sum of squares of every
+     trainable gradient (the optimizer checks the gradient norm each step) */
+  for (k = 0; k < m[0]->graph->n; k++) params += m[0]->graph->nodes[k]->op == NN_OP_PARAM && m[0]->graph->nodes[k]->trainable;
+  want = (1 + 4 + (size_t)params) * sizeof(float);
+  CHECK(info.bytes_to_host == want, "cnn step: %zu bytes to the host, expected %zu (the loss, the check record, %d norms)",
+        info.bytes_to_host, want, params);
+  printf("PASS transfer bound: one CNN step moved %zu bytes to the device (batch %zu + labels %zu + 4) and %zu back"
+         " (loss 4 + check record 16 + %d norms 4)\n", info.bytes_to_device, sizeof x, sizeof y, info.bytes_to_host, params);
 
-  /* the default non-finite check adds one float per trainable parameter */
-  {
-    size_t loss_only = info.bytes_to_host, grads = 0;
-    for (k = 0; k < nn_graph_num_nodes(m[0]->graph); k++) grads += m[0]->grad[k] && nn_graph_node(m[0]->graph, k)->op == NN_OP_PARAM;
-    nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP);
-    nn_opencl_reset_counters(m[0]->backend);
-    nn_feed(m[0], "image", x);
-    nn_feed(m[0], "label", y);
-    loss[0] = nn_train_step(m[0], o[0]);
-    nn_opencl_get_info(m[0]->backend, &info);
-    CHECK(isfinite(loss[0]) && info.bytes_to_host == loss_only + grads * sizeof(float),
-          "cnn step with the gradient check: %zu bytes to the host, expected %zu + %zu parameters x 4", info.bytes_to_host,
-          loss_only, grads);
-    printf("PASS transfer bound with the gradient check: %zu bytes back (%zu + 4 per parameter)\n", info.bytes_to_host, loss_only);
-  }
+  /* checking only the loss leaves out the norms */
+  nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP | NN_NONFINITE_LOSS_ONLY);
+  nn_opencl_reset_counters(m[0]->backend);
+  nn_feed(m[0], "image", x);
+  nn_feed(m[0], "label", y);
+  loss[0] = nn_train_step(m[0], o[0]);
+  nn_opencl_get_info(m[0]->backend, &info);
+  want = (1 + 4) * sizeof(float);
+  CHECK(isfinite(loss[0]) && info.bytes_to_host == want, "cnn step, NN_NONFINITE_LOSS_ONLY: %zu bytes to the host, expected %zu",
+        info.bytes_to_host, want);
+  printf("PASS transfer bound, NN_NONFINITE_LOSS_ONLY: %zu bytes back (loss 4 + check record 16)\n", info.bytes_to_host);
+  nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP);
 
   /* a bad label is found on the device and named like the CPU does */
   y[3] = 10;
@@ -455,6 +492,92 @@ static void test_cnn_training(void) {
   nn_feed(m[0], "label", y);
   loss[0] = nn_train_step(m[0], o[0]);
   CHECK(isfinite(loss[0]), "after a bad label, good labels train again: %s", nn_last_error());
+  for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
+}
+
+/* A small text model: embedding, bidirectional GRU, max and mean pooling
+   over the valid steps, a dense head; Adam with gradient clipping. */
+enum { GRU_T = 12, GRU_V = 50, GRU_B = 6 };
+static nn_graph *gru_graph(void) {
+  nn_graph *g = nn_graph_new();
+  int T = GRU_T, one = 1;
+  nn_node *ids = nn_input(g, "ids", 1, &T), *len = nn_input(g, "len", 1, &one), *y = nn_input(g, "label", 1, &one), *pool[2];
+  nn_node *h = nn_gru(g, nn_dropout(g, nn_embedding(g, ids, GRU_V, 8), 0.0f), len, 6, 1, NN_BIDIRECTIONAL);
+  pool[0] = nn_seq_maxpool(g, h, len);
+  pool[1] = nn_seq_meanpool(g, h, len);
+  nn_cross_entropy(g, nn_dense(g, nn_concat(g, 2, pool), 2), y, 0.0f, NN_MEAN);
+  return g;
+}
+static void gru_batch(float *ids, float *len, float *y) {
+  int i;
+  for (i = 0; i < GRU_B * GRU_T; i++) ids[i] = (float)nn_rng_int(&trng, GRU_V);
+  for (i = 0; i < GRU_B; i++) { len[i] = (float)(1 + nn_rng_int(&trng, GRU_T)); y[i] = (float)nn_rng_int(&trng, 2); }
+  len[0] = 0;   /* an empty review */
+}
+static void gru_feed(nn_model *m, const float *ids, const float *len, const float *y) {
+  nn_feed(m, "ids", ids);
+  nn_feed(m, "len", len);
+  nn_feed(m, "label", y);
+}
+
+static void test_gru_training(void) {
+  nn_model *m[2];
+  nn_optimizer *o[2];
+  float ids[GRU_B * GRU_T], len[GRU_B], y[GRU_B], loss[2];
+  nn_opencl_info info;
+  int k, step, params = 0;
+  double e;
+  size_t want;
+  for (k = 0; k < 2; k++) {
+    m[k] = nn_compile(gru_graph(), GRU_B, k == 0 ? cl_backend() : nn_cpu_backend());
+    o[k] = m[k] ? nn_adam(m[k], 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f) : NULL;
+    if (o[k]) nn_optimizer_set_clip(o[k], 0.5f);
+  }
+  if (!o[0] || !o[1]) { CHECK(0, "gru: setup failed: %s", nn_last_error()); return; }
+  for (step = 0; step < 4; step++) {
+    gru_batch(ids, len, y);
+    for (k = 0; k < 2; k++) {
+      gru_feed(m[k], ids, len, y);
+      loss[k] = nn_train_step(m[k], o[k]);
+    }
+    CHECK(fabs(loss[0] - loss[1]) <= RTOL * fabs(loss[1]) + ATOL, "gru step %d: loss %.7g (opencl) vs %.7g (cpu)", step, loss[0], loss[1]);
+    printf("PASS gru step %d: loss opencl %.6f cpu %.6f\n", step, loss[0], loss[1]);
+  }
+  e = compare_models("gru", m[0], m[1]);
+  CHECK(e <= 1, "gru: weights after 4 steps differ (worst %.3g of tolerance)", e);
+  printf("PASS gru weights after 4 steps: worst %.3f of tolerance\n", e);
+
+  /* one more step: the ids, lengths and labels go in; the longest length
+     (with the length check), the loss, the check record and one sum of
+     squares per parameter for the gradient norm come back */
+  for (k = 0; k < m[0]->graph->n; k++) params += m[0]->graph->nodes[k]->op == NN_OP_PARAM && m[0]->graph->nodes[k]->trainable;
+  gru_batch(ids, len, y);
+  nn_opencl_reset_counters(m[0]->backend);
+  gru_feed(m[0], ids, len, y);
+  loss[0] = nn_train_step(m[0], o[0]);
+  nn_opencl_get_info(m[0]->backend, &info);
+  want = sizeof ids + sizeof len + sizeof y + sizeof(float);
+  CHECK(isfinite(loss[0]) && info.bytes_to_device == want, "gru step: %zu bytes to the device, expected %zu", info.bytes_to_device, want);
+  want = (3 + 1 + 4 + (size_t)params) * sizeof(float);
+  CHECK(info.bytes_to_host == want, "gru step: %zu bytes to the host, expected %zu", info.bytes_to_host, want);
+  printf("PASS transfer bound: one GRU step moved %zu bytes to the device (ids %zu + lengths %zu + labels %zu + 4) and %zu back"
+         " (lengths check 12 + loss 4 + check record 16 + %d norms 4)\n",
+         info.bytes_to_device, sizeof ids, sizeof len, sizeof y, info.bytes_to_host, params);
+
+  /* bad inputs: an id outside the vocabulary, a length past T */
+  ids[GRU_T + 3] = GRU_V;
+  gru_feed(m[0], ids, len, y);
+  CHECK(isnan(nn_train_step(m[0], o[0])) && strstr(nn_last_error(), "id 50 (sample 1, position 3) is not in the vocabulary of 50"),
+        "bad id: '%s'", nn_last_error());
+  ids[GRU_T + 3] = 1;
+  len[2] = GRU_T + 1;
+  gru_feed(m[0], ids, len, y);
+  CHECK(isnan(nn_train_step(m[0], o[0])) && strstr(nn_last_error(), "length 13 of sample 2 is not a whole number of steps in 0..12"),
+        "bad length: '%s'", nn_last_error());
+  printf("PASS bad length: %s\n", nn_last_error());
+  len[2] = GRU_T;
+  gru_feed(m[0], ids, len, y);
+  CHECK(isfinite(nn_train_step(m[0], o[0])), "after bad ids and lengths, good ones train again: %s", nn_last_error());
   for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
 }
 
@@ -686,6 +809,7 @@ int main(int argc, char **argv) {
   test_dropout_mask();
   test_optimizers();
   test_cnn_training();
+  test_gru_training();
   test_persistence();
   pin->destroy(pin);
   printf("%d passed, %d failed\n", passed, failed);

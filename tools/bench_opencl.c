@@ -2,7 +2,8 @@
    run, on whatever OpenCL device is chosen (NN_OPENCL_DEVICE=P:D, else the
    first GPU, else the first device): forward+backward time of every op of
    the CIFAR-10 airbench network, then whole training steps (forward,
-   backward, Nesterov SGD) of that network and of the Fashion-MNIST CNN.
+   backward, Nesterov SGD) of that network, of the Fashion-MNIST CNN and of
+   the IMDb bidirectional GRU.
    Prints tables, writes CSV, ends with a RESULT line.
 
    Run: make bench-opencl
@@ -62,11 +63,51 @@ static nn_graph *fashion_graph(void) {
   return g;
 }
 
+/* the default model of examples/imdb.c: 400 tokens, a vocabulary of
+   30,000, embeddings 128, a bidirectional GRU of 128, max and mean pooling */
+#define IMDB_T 400
+static nn_graph *imdb_graph(void) {
+  nn_graph *g = nn_graph_new();
+  int T = IMDB_T, one = 1;
+  nn_node *ids = nn_input(g, "ids", 1, &T), *len = nn_input(g, "len", 1, &one), *y = nn_input(g, "label", 1, &one), *pool[2];
+  nn_node *h = nn_dropout(g, nn_embedding(g, ids, 30000, 128), 0.4f);
+  h = nn_gru(g, h, len, 128, 1, NN_BIDIRECTIONAL);
+  pool[0] = nn_seq_maxpool(g, h, len);
+  pool[1] = nn_seq_meanpool(g, h, len);
+  nn_cross_entropy(g, nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2), y, 0.0f, NN_MEAN);
+  return g;
+}
+
+/* random ids, lengths between T/2 and T (as in a bucketed batch), labels */
+static void random_text_batch(nn_model *m, int n) {
+  float *ids = (float *)malloc((size_t)n * IMDB_T * sizeof(float)), *len = (float *)malloc((size_t)n * sizeof(float));
+  float *y = (float *)malloc((size_t)n * sizeof(float));
+  nn_rng r;
+  int i;
+  nn_rng_seed(&r, 3);
+  for (i = 0; i < n * IMDB_T; i++) ids[i] = (float)nn_rng_int(&r, 30000);
+  for (i = 0; i < n; i++) {
+    len[i] = (float)(IMDB_T / 2 + nn_rng_int(&r, IMDB_T / 2 + 1));
+    y[i] = (float)(i % 2);
+  }
+  nn_feed(m, "ids", ids);
+  nn_feed(m, "len", len);
+  nn_feed(m, "label", y);
+  free(ids);
+  free(len);
+  free(y);
+}
+
+/* random images and labels (or a text batch for a model without images) */
 static void random_batch(nn_model *m, int n) {
   nn_node *x = nn_model_find(m, "image");
-  size_t len = (size_t)n * nn_shape_numel(nn_node_shape(x)), i;
-  float *xv = (float *)malloc(len * sizeof(float)), *yv = (float *)malloc((size_t)n * sizeof(float));
+  size_t len, i;
+  float *xv, *yv;
   nn_rng r;
+  if (!x) { random_text_batch(m, n); return; }
+  len = (size_t)n * nn_shape_numel(nn_node_shape(x));
+  xv = (float *)malloc(len * sizeof(float));
+  yv = (float *)malloc((size_t)n * sizeof(float));
   nn_rng_seed(&r, 3);
   for (i = 0; i < len; i++) xv[i] = nn_rng_normal(&r);
   for (i = 0; i < (size_t)n; i++) yv[i] = (float)(i % 10);
@@ -161,7 +202,7 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
 int main(int argc, char **argv) {
   const char *csv_path = "build/bench_opencl.csv";
   int i, batch = 64, threads = 2;
-  double air[2], fm[2];
+  double air[2], fm[2], im[2];
   nn_backend *pin;
   nn_opencl_info info;
   for (i = 1; i < argc; i++) {
@@ -182,14 +223,16 @@ int main(int argc, char **argv) {
   fprintf(csv, "section,name,what,cpu_ms,opencl_ms,cpu_over_opencl\n");
   bench_ops(batch);
   printf("\nwhole training steps (forward, backward, Nesterov SGD)\n");
-  printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu img/s", "ocl img/s");
+  printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu smp/s", "ocl smp/s");
   bench_step("CIFAR-10 airbench", airbench_graph, batch, air);
   bench_step("Fashion-MNIST CNN", fashion_graph, 2 * batch, fm);
+  bench_step("IMDb bi-GRU 128, 400 tokens", imdb_graph, batch, im);
   pin->destroy(pin);
   fclose(csv);
   printf("\nCSV written to %s\n", csv_path);
   printf("RESULT device=\"%s\" airbench_step_cpu_ms=%.1f airbench_step_opencl_ms=%.1f airbench_cpu_over_opencl=%.2f"
-         " fashion_step_cpu_ms=%.1f fashion_step_opencl_ms=%.1f fashion_cpu_over_opencl=%.2f\n",
-         info.device, air[0], air[1], air[0] / air[1], fm[0], fm[1], fm[0] / fm[1]);
+         " fashion_step_cpu_ms=%.1f fashion_step_opencl_ms=%.1f fashion_cpu_over_opencl=%.2f"
+         " imdb_step_cpu_ms=%.1f imdb_step_opencl_ms=%.1f imdb_cpu_over_opencl=%.2f\n",
+         info.device, air[0], air[1], air[0] / air[1], fm[0], fm[1], fm[0] / fm[1], im[0], im[1], im[0] / im[1]);
   return 0;
 }

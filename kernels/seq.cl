@@ -1,0 +1,266 @@
+/* Sequences: embedding, recurrent layers (rnn, lstm, gru) and reductions
+   over the valid steps.  A sequence is x[b, t, f] with T padded steps;
+   `len` holds each sample's valid steps (NULL: all T). */
+
+int nn_seq_len(__global const float *len, int b, int T) { return len ? (int)len[b] : T; }
+
+/* float atomic add through compare-and-swap (OpenCL 1.2 core atomics) */
+void nn_atomic_add(volatile __global float *p, float v) {
+  uint old = as_uint(*p), prev;
+  do {
+    prev = old;
+    old = atomic_cmpxchg((volatile __global uint *)p, prev, as_uint(as_float(prev) + v));
+  } while (old != prev);
+}
+
+/* Lengths: out = {the longest length, the first bad sample (-1: none),
+   its length}; a length must be a whole number in 0..T.  One work-group. */
+__kernel void nn_seq_lengths(int n, int T, __global const float *len, __global float *out, __local float *red) {
+  int l = get_local_id(0), ls = get_local_size(0);
+  float most = 0.0f, first = (float)n;
+  for (int b = l; b < n; b += ls) {
+    float L = len[b];
+    if (!(L >= 0.0f && L <= (float)T) || L != floor(L)) first = fmin(first, (float)b);
+    else most = fmax(most, L);
+  }
+  most = nn_wg_max(red, most);
+  first = -nn_wg_max(red, -first);
+  if (l == 0) {
+    out[0] = most;
+    out[1] = first < (float)n ? first : -1.0f;
+    out[2] = first < (float)n ? len[(int)first] : 0.0f;
+  }
+}
+
+/* Embedding: y[i, :] = weight[id_i, :].  A bad id gives zeros, and the
+   lowest such i is kept in *first_bad (atomic_min) for nn_check_ids. */
+__kernel void nn_embedding_fwd(int total, int D, int V, __global const float *ids, __global const float *w,
+                               __global float *y, volatile __global int *first_bad) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int i = idx / D, j = idx - i * D;
+  float v = ids[i];
+  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) {
+    y[idx] = 0.0f;
+    if (j == 0) atomic_min(first_bad, i);
+    return;
+  }
+  y[idx] = w[(size_t)(int)v * D + j];
+}
+
+/* moves a bad id found by nn_embedding_fwd into the check record
+   {sample, id, node id, position}, unless one is still unread */
+__kernel void nn_check_ids(int per, float node_id, __global const float *ids, volatile __global int *first_bad,
+                           __global float *check) {
+  if (get_global_id(0) != 0) return;
+  int i = *first_bad;
+  if (i == 0x7fffffff) return;
+  *first_bad = 0x7fffffff;
+  if (check[0] >= 0.0f) return;
+  check[0] = (float)(i / per);
+  check[1] = ids[i];
+  check[2] = node_id;
+  check[3] = (float)(i % per);
+}
+
+/* the rows of the ids used receive the gradients; rows shared by several
+   ids add atomically, in no fixed order */
+__kernel void nn_embedding_bwd(int total, int D, int V, __global const float *ids, __global const float *dy,
+                               __global float *dw) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int i = idx / D, j = idx - i * D;
+  float v = ids[i];
+  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) return;
+  nn_atomic_add(dw + (size_t)(int)v * D + j, dy[idx]);
+}
+
+/* Recurrent layers.  N = dirs*G*H gate columns; P[b*T + t, N] holds the
+   input side of the gates (x W_ih^T + b_ih), then their values, then in
+   the backward pass their gradients; aux[b*T + t, dirs*H] holds lstm c_t
+   or gru W_hn h + b_hn (then its gradient).  State rows: h, c, dh, dc
+   [dirs, n, H] and q [dirs, n, GH] (h W_hh^T, later dG_hh). */
+
+/* P += b_ih on valid steps; zeros past a sample's length */
+__kernel void nn_rec_proj(int total, int T, int N, __global const float *len, __global const float *bias,
+                          __global float *P) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int row = idx / N, j = idx - row * N, b = row / T, t = row - b * T;
+  P[idx] = t < nn_seq_len(len, b, T) ? P[idx] + bias[j] : 0.0f;
+}
+
+/* step s of every direction: one work-item per (direction, sample, unit) */
+__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,
+                          __global float *P, __global float *aux, int aux_off, __global const float *q,
+                          __global const float *bh, __global float *h, __global float *c, __global float *y) {
+  int idx = get_global_id(0);
+  aux += aux_off;
+  if (idx >= dirs * n * H) return;
+  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);
+  if (s >= L) return;
+  int t = d ? L - 1 - s : s, G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;
+  size_t row = (size_t)b * T + t;
+  __global float *p = P + row * dirs * GH + (size_t)d * GH;
+  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = bh + (size_t)d * GH;
+  size_t at = row * dirs * H + (size_t)d * H + j, st = ((size_t)d * n + b) * H + j;
+  if (op == 0) {
+    float v = tanh(p[j] + qq[j] + bb[j]);
+    p[j] = v;
+    h[st] = v;
+    y[at] = v;
+  } else if (op == 1) {
+    float ig = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));
+    float fg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));
+    float gg = tanh(p[2 * H + j] + qq[2 * H + j] + bb[2 * H + j]);
+    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + qq[3 * H + j] + bb[3 * H + j])));
+    float cn = fg * c[st] + ig * gg, v = og * tanh(cn);
+    p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;
+    c[st] = cn;
+    aux[at] = cn;
+    h[st] = v;
+    y[at] = v;
+  } else {
+    float rg = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));
+    float zg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));
+    float a = qq[2 * H + j] + bb[2 * H + j];
+    float ng = tanh(p[2 * H + j] + rg * a), v = (1.0f - zg) * ng + zg * h[st];
+    p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;
+    aux[at] = a;
+    h[st] = v;
+    y[at] = v;
+  }
+}
+
+/* backward of step s of every direction.  dh carries the gradient that
+   reaches h_t from later steps and receives the part that reaches h_{t-1}
+   directly (gru: dh z; the W_hh path follows in a GEMM from q).  p gets
+   dG_ih, q dG_hh (zeros for a sample past its length). */
+__kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __global const float *len,
+                              __global float *P, __global float *aux, int aux_off, __global float *q,
+                              __global const float *y, __global const float *dy, __global float *dh,
+                              __global float *dc) {
+  int idx = get_global_id(0);
+  aux += aux_off;
+  if (idx >= dirs * n * H) return;
+  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);
+  int G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;
+  __global float *qq = q + ((size_t)d * n + b) * GH;
+  if (s >= L) {
+    for (int k = 0; k < G; k++) qq[k * H + j] = 0.0f;
+    return;
+  }
+  int t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;
+  size_t row = (size_t)b * T + t, st = ((size_t)d * n + b) * H + j;
+  size_t at = row * dirs * H + (size_t)d * H + j, prev = ((size_t)b * T + tp) * dirs * H + (size_t)d * H + j;
+  __global float *p = P + row * dirs * GH + (size_t)d * GH;
+  float g = dy[at] + dh[st];
+  if (op == 0) {
+    float v = g * (1.0f - y[at] * y[at]);
+    qq[j] = v;
+    p[j] = v;
+  } else if (op == 1) {
+    float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j], cp = s > 0 ? aux[prev] : 0.0f;
+    float tc = tanh(aux[at]), dcn = dc[st] + g * og * (1.0f - tc * tc);
+    p[j] = qq[j] = dcn * gg * ig * (1.0f - ig);
+    p[H + j] = qq[H + j] = dcn * cp * fg * (1.0f - fg);
+    p[2 * H + j] = qq[2 * H + j] = dcn * ig * (1.0f - gg * gg);
+    p[3 * H + j] = qq[3 * H + j] = g * tc * og * (1.0f - og);
+    dc[st] = dcn * fg;
+  } else {
+    float rg = p[j], zg = p[H + j], ng = p[2 * H + j], hp = s > 0 ? y[prev] : 0.0f;
+    float dn = g * (1.0f - zg) * (1.0f - ng * ng);
+    p[j] = qq[j] = dn * aux[at] * rg * (1.0f - rg);
+    p[H + j] = qq[H + j] = g * (hp - ng) * zg * (1.0f - zg);
+    p[2 * H + j] = dn;
+    qq[2 * H + j] = aux[at] = dn * rg;
+    dh[st] = g * zg;
+  }
+}
+
+/* hprev[b*T + t, d*H + j] = the state before step t of direction d: h at
+   t-1 (forward) or t+1 (reverse), zero at a first step and past the length */
+__kernel void nn_rec_hprev(int total, int T, int H, int dirs, __global const float *len, __global const float *y,
+                           __global float *hprev) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int HD = dirs * H, row = idx / HD, k = idx - row * HD, d = k / H, b = row / T, t = row - b * T;
+  int L = nn_seq_len(len, b, T), tp = d ? t + 1 : t - 1;
+  hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;
+}
+
+/* bias gradients: column j of N sums P over all rows (zeros past the
+   lengths); for gru the hidden side's n gates sum aux instead */
+__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, __global const float *P,
+                              __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {
+  int j = get_global_id(0);
+  aux += aux_off;
+  if (j >= N) return;
+  int GH = N / dirs, d = j / GH, k = j - d * GH;
+  int from_aux = gru && k >= 2 * H;
+  float si = 0.0f, sh = 0.0f;
+  for (int r = 0; r < rows; r++) {
+    float v = P[(size_t)r * N + j];
+    si += v;
+    sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;
+  }
+  if (dbi) dbi[j] += si;
+  if (dbh) dbh[j] += sh;
+}
+
+/* Reductions over valid steps, one work-item per (sample, feature).
+   seq_last: the last `back` features come from step 0 (the reverse
+   direction of a bidirectional layer). */
+__kernel void nn_seq_last_fwd(int total, int T, int F, int back, __global const float *len, __global const float *x,
+                              __global float *y) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
+  y[idx] = L == 0 ? 0.0f : x[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];
+}
+__kernel void nn_seq_last_bwd(int total, int T, int F, int back, __global const float *len, __global const float *dy,
+                              __global float *dx) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
+  if (L > 0) dx[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += dy[idx];
+}
+
+/* the first maximum wins; arg: its step, -1 for an empty sequence */
+__kernel void nn_seq_max_fwd(int total, int T, int F, __global const float *len, __global const float *x,
+                             __global float *y, __global float *arg) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T), at = L ? 0 : -1;
+  __global const float *xb = x + (size_t)b * T * F + j;
+  float best = L ? xb[0] : 0.0f;
+  for (int t = 1; t < L; t++)
+    if (xb[(size_t)t * F] > best) { best = xb[(size_t)t * F]; at = t; }
+  y[idx] = best;
+  arg[idx] = (float)at;
+}
+__kernel void nn_seq_max_bwd(int total, int T, int F, __global const float *arg, __global const float *dy,
+                             __global float *dx) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int b = idx / F, j = idx - b * F, at = (int)arg[idx];
+  if (at >= 0) dx[((size_t)b * T + at) * F + j] += dy[idx];
+}
+
+__kernel void nn_seq_mean_fwd(int total, int T, int F, __global const float *len, __global const float *x,
+                              __global float *y) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
+  float s = 0.0f;
+  for (int t = 0; t < L; t++) s += x[((size_t)b * T + t) * F + j];
+  y[idx] = L > 0 ? s / (float)L : 0.0f;
+}
+/* one work-item per element of dx */
+__kernel void nn_seq_mean_bwd(int total, int T, int F, __global const float *len, __global const float *dy,
+                              __global float *dx) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int f = idx % F, t = (idx / F) % T, b = idx / (F * T), L = nn_seq_len(len, b, T);
+  if (t < L) dx[idx] += dy[(size_t)b * F + f] / (float)L;
+}
