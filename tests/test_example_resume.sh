@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The examples' --save, --checkpoint and --resume: every example saves
-# weights that load, and Fashion-MNIST and CIFAR-10 runs killed with
+# weights that load, and Fashion-MNIST, CIFAR-10 and IMDb runs killed with
 # SIGKILL in the middle of an epoch resume from their last checkpoint and
 # end with the same weights, bit for bit, as runs never interrupted.
 # Last line: "N passed, N failed".
@@ -13,7 +13,7 @@ ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
 result() { tail -n 1 "$1" | grep '^RESULT' | sed 's/ [a-z_]*second[a-z_]*=[^ ]*//g'; }   # without timings
 
-for ex in xor linreg fashion_mnist cifar10; do
+for ex in xor linreg fashion_mnist cifar10 imdb; do
     cc -O2 -I. "examples/$ex.c" -o "$TMP/$ex" -lm || bad "$ex builds"
 done
 cc -O2 -I. -x c - -o "$TMP/loads" -lm <<'C' || bad "the loading helper builds"
@@ -96,7 +96,7 @@ if [ ! -f "$FM/t10k-labels-idx1-ubyte" ]; then
     if [ "${CI:-}" = true ]; then bad "Fashion-MNIST data is missing in CI"
     else echo "SKIP: Fashion-MNIST data not found (tools/fetch_data.sh fashion-mnist)"; fi
 else
-    kill_resume fashion_mnist 4 "$TMP/fashion_mnist" --model mlp --limit 6000 --epochs 4 --threads 1 --quiet --seed 5
+    kill_resume fashion_mnist 3 "$TMP/fashion_mnist" --model mlp --limit 4000 --epochs 3 --threads 1 --quiet --seed 5
 fi
 
 # CIFAR-10 on synthetic batches in the official layout: the run with the
@@ -104,9 +104,24 @@ fi
 # alternate by epoch, random shifts)
 mkdir -p "$TMP/cifar"
 for f in data_batch_1 data_batch_2 data_batch_3 data_batch_4 data_batch_5 test_batch; do
-    for ((i = 0; i < 120; i++)); do printf "\\$(printf '%03o' $((i % 10)))"; head -c 3072 /dev/urandom; done >"$TMP/cifar/$f.bin"
+    for ((i = 0; i < 80; i++)); do printf "\\$(printf '%03o' $((i % 10)))"; head -c 3072 /dev/urandom; done >"$TMP/cifar/$f.bin"
 done
-kill_resume cifar10 3 "$TMP/cifar10" --data "$TMP/cifar" --model small --epochs 3 --batch 128 --limit 512 --tta 0 --threads 1 --quiet
+kill_resume cifar10 3 "$TMP/cifar10" --data "$TMP/cifar" --model small --epochs 3 --batch 128 --limit 384 --tta 0 --threads 1 --quiet
+
+# IMDb on a synthetic aclImdb tree: Adam, a weight average, dropout, batch
+# orders by length from the caller's generator
+for split in train test; do
+    for side in pos neg; do
+        mkdir -p "$TMP/aclImdb/$split/$side"
+        if [ $side = pos ]; then words="great wonderful fine"; else words="bad awful boring"; fi
+        n=200; [ $split = test ] && n=60
+        for i in $(seq 1 $n); do
+            shuf -n 150 -r -e $words the a movie plot actor film story was is and but not very >"$TMP/aclImdb/$split/$side/${i}_5.txt"
+        done
+    done
+done
+kill_resume imdb 3 "$TMP/imdb" --data "$TMP/aclImdb" --epochs 3 --maxlen 150 --vocab 500 --hidden 64 --embed 32 --batch 32 \
+    --threads 1 --quiet
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

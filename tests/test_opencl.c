@@ -1,7 +1,8 @@
 /* Tests for nn_opencl.h: every device op forward and backward against the
    CPU backend on random inputs with odd shapes, optimizer updates, a few
    training steps of a small CNN, the host<->device transfer bound, the
-   disk cache, the embedded kernel sources, and the error paths.
+   disk cache, the embedded kernel sources, the error paths, and
+   checkpoints written from and resumed on the device.
 
    Tolerance, for every value and gradient compared:
        |opencl - cpu| <= 1e-4 * |cpu| + 1e-5 * (1 + max |cpu| of the tensor)
@@ -468,6 +469,19 @@ static void test_cnn_training(void) {
   printf("PASS transfer bound: one CNN step moved %zu bytes to the device (batch %zu + labels %zu + 4) and %zu back"
          " (loss 4 + check record 16 + %d norms 4)\n", info.bytes_to_device, sizeof x, sizeof y, info.bytes_to_host, params);
 
+  /* checking only the loss leaves out the norms */
+  nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP | NN_NONFINITE_LOSS_ONLY);
+  nn_opencl_reset_counters(m[0]->backend);
+  nn_feed(m[0], "image", x);
+  nn_feed(m[0], "label", y);
+  loss[0] = nn_train_step(m[0], o[0]);
+  nn_opencl_get_info(m[0]->backend, &info);
+  want = (1 + 4) * sizeof(float);
+  CHECK(isfinite(loss[0]) && info.bytes_to_host == want, "cnn step, NN_NONFINITE_LOSS_ONLY: %zu bytes to the host, expected %zu",
+        info.bytes_to_host, want);
+  printf("PASS transfer bound, NN_NONFINITE_LOSS_ONLY: %zu bytes back (loss 4 + check record 16)\n", info.bytes_to_host);
+  nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP);
+
   /* a bad label is found on the device and named like the CPU does */
   y[3] = 10;
   nn_feed(m[0], "label", y);
@@ -701,6 +715,70 @@ static int expect_no_platform(void) {
   return 1;
 }
 
+/* ---------------------------------------------------------------------
+   Persistence on the device: a checkpoint written from device buffers
+   holds exactly what the device has, loads into the CPU backend, and a
+   run resumed from it on the device repeats the uninterrupted run
+   --------------------------------------------------------------------- */
+static nn_model *persist_model(nn_backend *b) {
+  nn_graph *g = nn_graph_new();
+  int six = 6, one = 1;
+  nn_node *x = nn_input(g, "x", 1, &six), *h;
+  nn_layer_name(g, "fc1");
+  h = nn_dense(g, x, 12);
+  nn_layer_name(g, "bn");
+  h = nn_dropout(g, nn_relu(g, nn_batchnorm(g, h)), 0.25f);
+  nn_layer_name(g, "fc2");
+  nn_cross_entropy(g, nn_dense(g, h, 3), nn_input(g, "label", 1, &one), 0, NN_MEAN);
+  return nn_compile(g, 8, b);
+}
+static void persist_steps(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info, int steps) {
+  float xb[8 * 6], yb[8];
+  int s, i;
+  for (s = 0; s < steps; s++, info->step++) {
+    for (i = 0; i < 8 * 6; i++) xb[i] = nn_rng_normal(&info->data_rng);
+    for (i = 0; i < 8; i++) yb[i] = (float)nn_rng_int(&info->data_rng, 3);
+    nn_feed(m, "x", xb);
+    nn_feed(m, "label", yb);
+    nn_train_step(m, o);
+    nn_ema_update(e);
+  }
+}
+static int persist_same(nn_model *a, nn_model *b) {
+  int i, same = 1;
+  for (i = 0; i < nn_graph_num_nodes(a->graph) && same; i++) {
+    nn_node *p = nn_graph_node(a->graph, i);
+    float va[72], vb[72];
+    if (p->op != NN_OP_PARAM) continue;
+    same = nn_read(a, p, va) && nn_read(b, nn_model_find(b, p->name), vb) && !memcmp(va, vb, nn_node_numel(a, p) * sizeof(float));
+  }
+  return same;
+}
+static void test_persistence(void) {
+  const char *path = "build/test_opencl_persist.tmp";
+  nn_model *dev = persist_model(cl_backend()), *cpu = persist_model(nn_cpu_backend()), *dev2 = persist_model(cl_backend());
+  nn_optimizer *o = dev ? nn_adam(dev, 0.01f, 0.9f, 0.999f, 1e-8f, 0) : NULL, *o2 = dev2 ? nn_adam(dev2, 0.01f, 0.9f, 0.999f, 1e-8f, 0) : NULL;
+  nn_ema *e = o ? nn_ema_new(dev, 0.9f) : NULL, *e2 = o2 ? nn_ema_new(dev2, 0.9f) : NULL;
+  nn_checkpoint_info info, info2;
+  if (!e || !e2 || !cpu) { CHECK(0, "persistence: setup: %s", nn_last_error()); return; }
+  memset(&info, 0, sizeof info);
+  nn_rng_seed(&info.data_rng, 3);
+  persist_steps(dev, o, e, &info, 5);
+  CHECK(nn_checkpoint_save(dev, o, e, &info, path), "persistence: checkpoint from the device: %s", nn_last_error());
+  CHECK(nn_load_safetensors(cpu, path, 0) == 8 && persist_same(dev, cpu), "persistence: the device's weights load into the CPU backend exactly");
+  CHECK(nn_checkpoint_load(dev2, o2, e2, &info2, path), "persistence: checkpoint into a device model: %s", nn_last_error());
+  persist_steps(dev, o, e, &info, 5);
+  persist_steps(dev2, o2, e2, &info2, 5);
+  CHECK(persist_same(dev, dev2), "persistence: 5 steps, checkpoint, 5 steps on the device equal 10 steps, bit for bit");
+  nn_ema_swap(e);
+  nn_ema_swap(e2);
+  CHECK(persist_same(dev, dev2), "persistence: the averages too");
+  remove(path);
+  nn_ema_free(e); nn_ema_free(e2);
+  nn_optimizer_free(o); nn_optimizer_free(o2);
+  nn_model_free(dev); nn_model_free(dev2); nn_model_free(cpu);
+}
+
 int main(int argc, char **argv) {
   cl_uint platforms = 0;
   nn_backend *pin;
@@ -732,6 +810,7 @@ int main(int argc, char **argv) {
   test_optimizers();
   test_cnn_training();
   test_gru_training();
+  test_persistence();
   pin->destroy(pin);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;

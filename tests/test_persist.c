@@ -675,6 +675,21 @@ static void test_nonfinite(void) {
     t = 2;
     nn_feed(m, "t", &t);
     CHECK(isfinite(nn_train_step(m, o)) && nn_optimizer_steps(o) == 1, "then train: %s", nn_last_error());
+    /* checking only the loss lets a non-finite gradient through (unless clipping is on) */
+    nn_optimizer_set_nonfinite(o, NN_NONFINITE_STOP | NN_NONFINITE_LOSS_ONLY);
+    nn_forward(m, 1);
+    nn_backward(m);
+    {
+      nn_node *wn = nn_node_input(y, 1);
+      float gw = NAN;
+      m->backend->write(m->backend, m->grad[wn->id], 0, &gw, 1);
+      CHECK(nn_optimizer_step(o) && nn_optimizer_steps(o) == 2, "loss-only mode does not look at the gradients");
+      nn_optimizer_set_clip(o, 1.0f);
+      nn_forward(m, 1);
+      nn_backward(m);
+      m->backend->write(m->backend, m->grad[wn->id], 0, &gw, 1);
+      CHECK(!nn_optimizer_step(o) && HAS("gradient of 'dense0.weight'"), "with clipping it does: %s", nn_last_error());
+    }
     nn_optimizer_free(o);
     nn_model_free(m);
   }

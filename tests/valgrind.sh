@@ -30,6 +30,6 @@ for t in test_nn test_persist; do
         failed=$((failed + 1)); echo "FAIL: tests/$t.c does not build"
     fi
 done
-run "fuzz regression corpus under valgrind" env REPLAY_FLAGS="-O1 -g" REPLAY_WRAP="nice ${VG[*]}" bash tests/fuzz/replay.sh
+run "fuzz regression corpus under valgrind" env REPLAY_FLAGS="-O0 -g" REPLAY_WRAP="nice ${VG[*]}" bash tests/fuzz/replay.sh
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

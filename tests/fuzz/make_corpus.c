@@ -262,11 +262,39 @@ static void cifar10_corpus(void) {
   free(b);
 }
 
+/* IMDb reviews: any bytes; rejected only when they hold no token */
+static void imdb_corpus(void) {
+  static const struct { const char *name, *text; size_t len; } reviews[] = {
+    {"ok-review", "This movie was great! I'd watch it again... <br /><br />10/10, low-budget but fun.", 0},
+    {"ok-utf8-letters", "Caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 \xe6\x98\xa0\xe7\x94\xbb \xc2\xabtr\xc3\xa8s\xc2\xbb bien", 0},
+    {"ok-invalid-utf8-between-words", "good\xff\xfe\xc0\x80 film\xe2\x82", 0},
+    {"ok-nul-bytes", "a\0b\0\0c", 6},
+    {"ok-apostrophes-hyphens", "'' -- don't ''' low-budget -x- x' 'x", 0},
+    {"ok-punctuation-runs", "!!!!!!!!!! ?!?! ...... ,,,", 0},
+    {"ok-broken-line-breaks", "<br <br/ <br / word <br />< br />", 0},
+    {"bad-empty", "", 0},
+    {"bad-only-spaces", " \t\n\r  ", 0},
+    {"bad-only-invalid-utf8", "\xff\xfe\x80\x81\xc0\xc1", 0},
+    {"bad-only-line-breaks", "<br /><br /><br/>", 0},
+  };
+  size_t i;
+  char *word = (char *)malloc(70000);
+  for (i = 0; i < sizeof reviews / sizeof reviews[0]; i++) {
+    char path[256];
+    snprintf(path, sizeof path, DIR "imdb/%s", reviews[i].name);
+    put(path, reviews[i].text, reviews[i].len ? reviews[i].len : strlen(reviews[i].text));
+  }
+  memset(word, 'a', 70000);   /* one word longer than any buffer a tokenizer might assume */
+  put(DIR "imdb/ok-one-long-word", word, 70000);
+  free(word);
+}
+
 int main(void) {
   safetensors_corpus();
   checkpoint_corpus();
   idx_corpus();
   cifar10_corpus();
+  imdb_corpus();
   printf("wrote the corpus under " DIR "\n");
   return 0;
 }

@@ -4,12 +4,13 @@
 # replay driver (no libFuzzer needed).  ok-* files must load, all others
 # must be rejected with a reason, nothing may crash.
 #   bash tests/fuzz/replay.sh            (make test runs it)
-#   REPLAY_WRAP="valgrind -q" REPLAY_FLAGS="-O1 -g" bash tests/fuzz/replay.sh
+#   REPLAY_WRAP="valgrind -q" REPLAY_FLAGS="-O0 -g" bash tests/fuzz/replay.sh
 # Last line: "N passed, N failed".
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 mkdir -p build
-FLAGS=${REPLAY_FLAGS:--O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer}
+# -O0: the replay is quick, the build is what takes time
+FLAGS=${REPLAY_FLAGS:--O0 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer}
 passed=0 failed=0
 for src in tests/fuzz/fuzz_*.c; do
     t=${src#tests/fuzz/fuzz_}; t=${t%.c}
