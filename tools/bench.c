@@ -6,19 +6,14 @@
    By hand: cc -O3 -march=native -fopenmp -I. -DNN_BENCH_OPENBLAS tools/bench.c -lopenblas -lm
    Flags: --quick (fewer sizes and repetitions), --csv FILE (default build/bench.csv) */
 #define _POSIX_C_SOURCE 199309L
-#include <time.h>
 #define NN_IMPLEMENTATION
 #include "nn.h"
 #ifdef NN_BENCH_OPENBLAS
 #include <cblas.h>
 void openblas_set_num_threads(int);
 #endif
+#include "bench_common.h"
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 static int quick;
 static FILE *csv;
 
@@ -108,43 +103,6 @@ static void bench_gemm(void) {
   }
 }
 
-/* The airbench94 CIFAR-10 network (../shared/GUIDE.md): whitening conv,
-   three conv groups of width 64/256/256, pooling, a linear head. */
-static nn_node *conv_group(nn_graph *g, nn_node *x, int width) {
-  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
-  x = nn_maxpool2d(g, x, 2, 2);
-  x = nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
-  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
-  return nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
-}
-static nn_graph *airbench_graph(void) {
-  nn_graph *g = nn_graph_new();
-  int img[3] = {3, 32, 32}, one = 1;
-  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
-  x = nn_gelu(g, nn_conv2d_ex(g, x, 24, 2, 2, 1, 0, 1));
-  x = conv_group(g, x, 64);
-  x = conv_group(g, x, 256);
-  x = conv_group(g, x, 256);
-  x = nn_flatten(g, nn_maxpool2d(g, x, 3, 3));
-  x = nn_scale(g, nn_dense_ex(g, x, 10, 0), 1.0f / 9);
-  nn_cross_entropy(g, x, y, 0.2f, NN_SUM);
-  return g;
-}
-
-static void random_batch(nn_model *m, int n) {
-  nn_node *x = nn_model_find(m, "image");
-  size_t len = (size_t)n * nn_shape_numel(nn_node_shape(x)), i;
-  float *xv = (float *)malloc(len * sizeof(float)), *yv = (float *)malloc((size_t)n * sizeof(float));
-  nn_rng r;
-  nn_rng_seed(&r, 3);
-  for (i = 0; i < len; i++) xv[i] = nn_rng_normal(&r);
-  for (i = 0; i < (size_t)n; i++) yv[i] = (float)(i % 10);
-  nn_feed(m, "image", xv);
-  nn_feed(m, "label", yv);
-  free(xv);
-  free(yv);
-}
-
 static double conv_rate;
 
 /* forward+backward time of each conv layer, inside the real network */
@@ -157,7 +115,7 @@ static void bench_conv_layers(int batch) {
     double total_flops = 0, total_secs = 0;
     set_threads(t);
     m = nn_compile(airbench_graph(), batch, nn_cpu_backend());
-    random_batch(m, batch);
+    random_image_batch(m, batch);
     nn_forward(m, 1);
     nn_backward(m);
     for (k = 0; k < m->graph->n; k++) {
@@ -196,7 +154,7 @@ static void bench_steps(int batch) {
     set_threads(t);
     m = nn_compile(airbench_graph(), batch, nn_cpu_backend());
     o = nn_sgd(m, 0.01f, 0.85f, 5e-4f, NN_NESTEROV);
-    random_batch(m, batch);
+    random_image_batch(m, batch);
     BEST_OF(quick ? 2 : 3, secs, nn_train_step(m, o));
     ips[t] = batch / secs;
     printf("%3d %12.1f %12.1f\n", t, secs * 1e3, ips[t]);
@@ -206,37 +164,6 @@ static void bench_steps(int batch) {
   }
   step_speedup = ips[2] / ips[1];
   printf("2-thread speed-up: %.2fx\n", step_speedup);
-}
-
-/* The IMDb example's network (examples/imdb.c defaults): embedding 128,
-   one bidirectional recurrent layer of 128 units, max+mean pooling over
-   time, a dense head.  Every review in the batch has `steps` tokens. */
-enum { IMDB_VOCAB = 30000, IMDB_EMBED = 128, IMDB_HIDDEN = 128 };
-static nn_graph *imdb_graph(int lstm, int steps) {
-  nn_graph *g = nn_graph_new();
-  int one = 1;
-  nn_node *ids = nn_input(g, "ids", 1, &steps), *len = nn_input(g, "len", 1, &one);
-  nn_node *y = nn_input(g, "label", 1, &one), *h, *pool[2];
-  h = nn_dropout(g, nn_embedding(g, ids, IMDB_VOCAB, IMDB_EMBED), 0.4f);
-  h = lstm ? nn_lstm(g, h, len, IMDB_HIDDEN, 1, NN_BIDIRECTIONAL) : nn_gru(g, h, len, IMDB_HIDDEN, 1, NN_BIDIRECTIONAL);
-  pool[0] = nn_seq_maxpool(g, h, len);
-  pool[1] = nn_seq_meanpool(g, h, len);
-  nn_cross_entropy(g, nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2), y, 0.0f, NN_MEAN);
-  return g;
-}
-
-static void imdb_batch(nn_model *m, int n, int steps) {
-  float *ids = (float *)malloc((size_t)n * steps * sizeof(float)), *len = (float *)malloc((size_t)n * sizeof(float));
-  float *y = (float *)malloc((size_t)n * sizeof(float));
-  size_t i;
-  nn_rng r;
-  nn_rng_seed(&r, 5);
-  for (i = 0; i < (size_t)n * steps; i++) ids[i] = (float)(2 + nn_rng_int(&r, IMDB_VOCAB - 2));
-  for (i = 0; i < (size_t)n; i++) len[i] = (float)steps, y[i] = (float)(i % 2);
-  nn_feed(m, "ids", ids);
-  nn_feed(m, "len", len);
-  nn_feed(m, "label", y);
-  free(ids); free(len); free(y);
 }
 
 /* forward+backward of the recurrent layer alone, then whole training steps
@@ -256,7 +183,7 @@ static void bench_recurrent(int batch, int steps) {
       set_threads(t);
       m = nn_compile(imdb_graph(lstm, steps), batch, nn_cpu_backend());
       o = nn_adam(m, 3e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
-      imdb_batch(m, batch, steps);
+      imdb_batch(m, batch, steps, steps);
       for (k = 0; k < m->graph->n; k++)
         if (m->graph->nodes[k]->op == (lstm ? NN_OP_LSTM : NN_OP_GRU)) rec = m->graph->nodes[k];
       nn_forward(m, 1);

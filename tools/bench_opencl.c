@@ -11,17 +11,12 @@
    Flags: --batch N (default 64), --threads N (CPU threads, default 2),
           --quick (fewer repetitions), --csv FILE (default build/bench_opencl.csv) */
 #define _POSIX_C_SOURCE 199309L
-#include <time.h>
 #define NN_IMPLEMENTATION
 #include "nn.h"
 #define NN_OPENCL_IMPLEMENTATION
 #include "nn_opencl.h"
+#include "bench_common.h"
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 static int quick;
 static FILE *csv;
 
@@ -30,27 +25,6 @@ static void sync_backend(nn_backend *b) {
   if (b->destroy == nn__cl_destroy) clFinish(((nn__cl_impl *)b->impl)->dev->q);
 }
 
-/* the airbench94 network (../shared/GUIDE.md), as tools/bench.c builds it */
-static nn_node *conv_group(nn_graph *g, nn_node *x, int width) {
-  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
-  x = nn_maxpool2d(g, x, 2, 2);
-  x = nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
-  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
-  return nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
-}
-static nn_graph *airbench_graph(void) {
-  nn_graph *g = nn_graph_new();
-  int img[3] = {3, 32, 32}, one = 1;
-  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
-  x = nn_gelu(g, nn_conv2d_ex(g, x, 24, 2, 2, 1, 0, 1));
-  x = conv_group(g, x, 64);
-  x = conv_group(g, x, 256);
-  x = conv_group(g, x, 256);
-  x = nn_flatten(g, nn_maxpool2d(g, x, 3, 3));
-  x = nn_scale(g, nn_dense_ex(g, x, 10, 0), 1.0f / 9);
-  nn_cross_entropy(g, x, y, 0.2f, NN_SUM);
-  return g;
-}
 /* the CNN of examples/fashion_mnist.c's --model cnn */
 static nn_graph *fashion_graph(void) {
   nn_graph *g = nn_graph_new();
@@ -63,58 +37,16 @@ static nn_graph *fashion_graph(void) {
   return g;
 }
 
-/* the default model of examples/imdb.c: 400 tokens, a vocabulary of
-   30,000, embeddings 128, a bidirectional GRU of 128, max and mean pooling */
+/* the default model of examples/imdb.c: a bidirectional GRU over reviews of
+   up to 400 tokens; a batch has lengths between 200 and 400, as a bucketed
+   batch has */
 #define IMDB_T 400
-static nn_graph *imdb_graph(void) {
-  nn_graph *g = nn_graph_new();
-  int T = IMDB_T, one = 1;
-  nn_node *ids = nn_input(g, "ids", 1, &T), *len = nn_input(g, "len", 1, &one), *y = nn_input(g, "label", 1, &one), *pool[2];
-  nn_node *h = nn_dropout(g, nn_embedding(g, ids, 30000, 128), 0.4f);
-  h = nn_gru(g, h, len, 128, 1, NN_BIDIRECTIONAL);
-  pool[0] = nn_seq_maxpool(g, h, len);
-  pool[1] = nn_seq_meanpool(g, h, len);
-  nn_cross_entropy(g, nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2), y, 0.0f, NN_MEAN);
-  return g;
-}
+static nn_graph *imdb_gru_graph(void) { return imdb_graph(0, IMDB_T); }
 
-/* random ids, lengths between T/2 and T (as in a bucketed batch), labels */
-static void random_text_batch(nn_model *m, int n) {
-  float *ids = (float *)malloc((size_t)n * IMDB_T * sizeof(float)), *len = (float *)malloc((size_t)n * sizeof(float));
-  float *y = (float *)malloc((size_t)n * sizeof(float));
-  nn_rng r;
-  int i;
-  nn_rng_seed(&r, 3);
-  for (i = 0; i < n * IMDB_T; i++) ids[i] = (float)nn_rng_int(&r, 30000);
-  for (i = 0; i < n; i++) {
-    len[i] = (float)(IMDB_T / 2 + nn_rng_int(&r, IMDB_T / 2 + 1));
-    y[i] = (float)(i % 2);
-  }
-  nn_feed(m, "ids", ids);
-  nn_feed(m, "len", len);
-  nn_feed(m, "label", y);
-  free(ids);
-  free(len);
-  free(y);
-}
-
-/* random images and labels (or a text batch for a model without images) */
+/* a random batch for any of the three networks */
 static void random_batch(nn_model *m, int n) {
-  nn_node *x = nn_model_find(m, "image");
-  size_t len, i;
-  float *xv, *yv;
-  nn_rng r;
-  if (!x) { random_text_batch(m, n); return; }
-  len = (size_t)n * nn_shape_numel(nn_node_shape(x));
-  xv = (float *)malloc(len * sizeof(float));
-  yv = (float *)malloc((size_t)n * sizeof(float));
-  nn_rng_seed(&r, 3);
-  for (i = 0; i < len; i++) xv[i] = nn_rng_normal(&r);
-  for (i = 0; i < (size_t)n; i++) yv[i] = (float)(i % 10);
-  nn_feed(m, "image", xv);
-  nn_feed(m, "label", yv);
-  free(xv);
-  free(yv);
+  if (nn_model_find(m, "image")) random_image_batch(m, n);
+  else imdb_batch(m, n, IMDB_T, IMDB_T / 2);
 }
 
 static nn_model *compile_on(nn_graph *(*graph)(void), int batch, int opencl) {
@@ -226,7 +158,7 @@ int main(int argc, char **argv) {
   printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu smp/s", "ocl smp/s");
   bench_step("CIFAR-10 airbench", airbench_graph, batch, air);
   bench_step("Fashion-MNIST CNN", fashion_graph, 2 * batch, fm);
-  bench_step("IMDb bi-GRU 128, 400 tokens", imdb_graph, batch, im);
+  bench_step("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch, im);
   pin->destroy(pin);
   fclose(csv);
   printf("\nCSV written to %s\n", csv_path);
