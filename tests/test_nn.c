@@ -16,17 +16,7 @@ static void *test_realloc(void *p, size_t n) { test_allocs++; return realloc(p, 
 #define NN_IMPLEMENTATION
 #include "nn.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (cond) passed++;                                    \
-    else {                                                 \
-      failed++;                                            \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
-      printf(__VA_ARGS__);                                 \
-      printf("\n");                                        \
-    }                                                      \
-  } while (0)
+#include "check.h"
 
 static nn_rng trng;
 static const float *gc_lengths;   /* what gradcheck feeds an input named "len" */
@@ -1393,6 +1383,5 @@ int main(void) {
   test_vocab();
   test_aclimdb();
   test_bucketing();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_summary();
 }

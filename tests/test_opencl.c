@@ -21,17 +21,7 @@
 #define NN_OPENCL_IMPLEMENTATION
 #include "nn_opencl.h"
 
-static int passed, failed;
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (cond) passed++;                                    \
-    else {                                                 \
-      failed++;                                            \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
-      printf(__VA_ARGS__);                                 \
-      printf("\n");                                        \
-    }                                                      \
-  } while (0)
+#include "check.h"
 
 #define RTOL 1e-4
 #define ATOL 1e-5
@@ -812,6 +802,5 @@ int main(int argc, char **argv) {
   test_gru_training();
   test_persistence();
   pin->destroy(pin);
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed != 0;
+  return check_summary();
 }

@@ -15,17 +15,7 @@
 #include <sys/wait.h>
 #endif
 
-static int passed, failed;
-#define CHECK(cond, ...)                                   \
-  do {                                                     \
-    if (cond) passed++;                                    \
-    else {                                                 \
-      failed++;                                            \
-      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
-      printf(__VA_ARGS__);                                 \
-      printf("\n");                                        \
-    }                                                      \
-  } while (0)
+#include "check.h"
 #define HAS(s) (strstr(nn_last_error(), (s)) != NULL)
 
 static unsigned char *slurp(const char *path, size_t *len) {
@@ -707,6 +697,5 @@ int main(int argc, char **argv) {
   test_checkpoint();
   test_exact_resume();
   test_nonfinite();
-  printf("%d passed, %d failed\n", passed, failed);
-  return failed ? 1 : 0;
+  return check_summary();
 }
