@@ -4,13 +4,7 @@
 # SIGKILL in the middle of an epoch resume from their last checkpoint and
 # end with the same weights, bit for bit, as runs never interrupted.
 # Last line: "N passed, N failed".
-set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 result() { tail -n 1 "$1" | grep '^RESULT' | sed 's/ [a-z_]*second[a-z_]*=[^ ]*//g'; }   # without timings
 
 for ex in xor linreg fashion_mnist cifar10 imdb; do
@@ -123,5 +117,4 @@ done
 kill_resume imdb 3 "$TMP/imdb" --data "$TMP/aclImdb" --epochs 3 --maxlen 150 --vocab 500 --hidden 64 --embed 32 --batch 32 \
     --threads 1 --quiet
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -2,13 +2,7 @@
 # The examples build with their one-line command and follow the example
 # contract: flags, the RESULT line last on stdout, clear errors on bad data.
 # Last line: "N passed, N failed".
-set -u
-cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 result() { tail -n 1 "$1" | grep -q '^RESULT .*test_accuracy=[0-9.]* .*train_seconds=[0-9.]*' && grep -q 'epochs=' <(tail -n 1 "$1"); }
 acc() { tail -n 1 "$1" | sed -n 's/.*test_accuracy=\([0-9.]*\).*/\1/p'; }
 above() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
@@ -199,5 +193,4 @@ else
     echo "SKIP: OpenCL is not installed: --device opencl builds not tested"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
