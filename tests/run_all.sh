@@ -17,23 +17,23 @@ suite() {  # NAME COMMAND...
     fi
     total_p=$((total_p + p)); total_f=$((total_f + f))
 }
-build() {  # OUTPUT FLAGS... (sources and -lm added)
-    local out=$1; shift
-    "${CC:-gcc}" "$@" -I. -o "$out" tests/test_nn.c -lm
-}
 suite "compile checks" bash tests/compile_check.sh
-build build/test_nn -std=c99 -O2 -g && suite "unit tests" build/test_nn
-build build/test_nn_omp -std=c99 -O2 -march=native -fopenmp && suite "unit tests, OpenMP, -march=native" build/test_nn_omp
-build build/test_nn_asan -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer &&
-    suite "unit tests under ASan+UBSan" build/test_nn_asan
-persist() {  # OUTPUT FLAGS...: builds tests/test_persist.c; a build failure counts as a failed suite
-    local out=$1; shift
-    "${CC:-gcc}" "$@" -I. -o "$out" tests/test_persist.c -lm ||
-        { echo "FAIL: tests/test_persist.c does not build with $*"; total_f=$((total_f + 1)); return 1; }
+# builds one test program and runs it; a build that fails is a failed suite
+built() {  # SOURCE OUTPUT FLAGS... (-I. and -lm added)
+    local src=$1 out=$2; shift 2
+    if "${CC:-gcc}" "$@" -I. -o "$out" "$src" -lm; then
+        "$out"
+    else
+        echo "FAIL: $src does not build with $*"
+        echo "0 passed, 1 failed"
+    fi
 }
-persist build/test_persist -std=c99 -O2 -g && suite "persistence: safetensors, checkpoints, exact resume" build/test_persist
-persist build/test_persist_asan -std=c99 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer &&
-    suite "persistence under ASan+UBSan" build/test_persist_asan
+ASAN=("-fsanitize=address,undefined" -fno-sanitize-recover=all -fno-omit-frame-pointer)
+suite "unit tests" built tests/test_nn.c build/test_nn -std=c99 -O2 -g
+suite "unit tests, OpenMP, -march=native" built tests/test_nn.c build/test_nn_omp -std=c99 -O2 -march=native -fopenmp
+suite "unit tests under ASan+UBSan" built tests/test_nn.c build/test_nn_asan -std=c99 -O1 -g "${ASAN[@]}"
+suite "persistence: safetensors, checkpoints, exact resume" built tests/test_persist.c build/test_persist -std=c99 -O2 -g
+suite "persistence under ASan+UBSan" built tests/test_persist.c build/test_persist_asan -std=c99 -O1 -g "${ASAN[@]}"
 suite "fuzz regression corpus under ASan+UBSan" bash tests/fuzz/replay.sh
 suite "valgrind memcheck: unit, persistence, fuzz corpus" bash tests/valgrind.sh
 suite "big-endian (s390x under qemu; skipped without them)" bash tests/bigendian.sh
