@@ -92,6 +92,11 @@ if ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. tools/bench.c -o "
     pass "bench.c builds warning-free and rejects unknown flags"
 else fail "bench.c builds warning-free and rejects unknown flags" "$TMP/cc.log"; fi
 
+# the PyTorch reference for the CIFAR-10 example is valid Python (running it needs torch and the data)
+if python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' tools/airbench_pytorch.py >"$TMP/py.log" 2>&1; then
+    pass "airbench_pytorch.py parses"
+else fail "airbench_pytorch.py parses" "$TMP/py.log"; fi
+
 # bench_opencl.c builds warning-free where OpenCL is installed
 if printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | ${CC:-cc} -E -x c - >/dev/null 2>&1 || [ "${CI:-}" = true ]; then
     if ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O2 -fopenmp -I. tools/bench_opencl.c -o "$TMP/bench_opencl" \
