@@ -98,18 +98,23 @@ NNDEF void nn_tensor_free(nn_tensor *t);
    The op table: every operation the graph knows.  Each has one entry in
    the registry, one CPU forward/backward pair, one gradient check.
    ====================================================================== */
-typedef enum nn_op {
-  NN_OP_INPUT, NN_OP_PARAM, NN_OP_RESHAPE,
-  NN_OP_DENSE, NN_OP_CONV2D, NN_OP_MAXPOOL2D, NN_OP_AVGPOOL2D,
-  NN_OP_GLOBAL_AVGPOOL, NN_OP_BATCHNORM, NN_OP_LAYERNORM, NN_OP_DROPOUT,
-  NN_OP_ADD, NN_OP_CONCAT, NN_OP_SCALE,
-  NN_OP_RELU, NN_OP_LEAKY_RELU, NN_OP_GELU, NN_OP_SIGMOID, NN_OP_TANH,
-  NN_OP_SOFTMAX,
-  NN_OP_CROSS_ENTROPY, NN_OP_BCE_LOGITS, NN_OP_MSE,
-  NN_OP_EMBEDDING, NN_OP_RNN, NN_OP_LSTM, NN_OP_GRU,
-  NN_OP_SEQ_LAST, NN_OP_SEQ_MAXPOOL, NN_OP_SEQ_MEANPOOL,
-  NN_OP_COUNT
-} nn_op;
+/* The registry: every op, once, in one list.  X(ID, name) generates the
+   enum NN_OP_ID, the name "name" and each backend's table, whose row for
+   an op is the block nn__<backend>_<name> ("Adding an op", below). */
+#define NN_OPS(X)                                                                       \
+  X(INPUT, input) X(PARAM, param) X(RESHAPE, reshape)                                   \
+  X(DENSE, dense) X(CONV2D, conv2d) X(MAXPOOL2D, maxpool2d) X(AVGPOOL2D, avgpool2d)     \
+  X(GLOBAL_AVGPOOL, global_avgpool) X(BATCHNORM, batchnorm) X(LAYERNORM, layernorm)     \
+  X(DROPOUT, dropout) X(ADD, add) X(MUL, mul) X(CONCAT, concat) X(SCALE, scale)         \
+  X(RELU, relu) X(LEAKY_RELU, leaky_relu) X(GELU, gelu) X(SILU, silu)                   \
+  X(SIGMOID, sigmoid) X(TANH, tanh) X(SOFTMAX, softmax)                                 \
+  X(CROSS_ENTROPY, cross_entropy) X(BCE_LOGITS, bce_with_logits) X(MSE, mse)            \
+  X(EMBEDDING, embedding) X(RNN, rnn) X(LSTM, lstm) X(GRU, gru)                         \
+  X(SEQ_LAST, seq_last) X(SEQ_MAXPOOL, seq_maxpool) X(SEQ_MEANPOOL, seq_meanpool)
+
+#define NN__OP_ENUM(ID, name) NN_OP_##ID,
+typedef enum nn_op { NN_OPS(NN__OP_ENUM) NN_OP_COUNT } nn_op;
+#undef NN__OP_ENUM
 NNDEF const char *nn_op_name(nn_op op);
 
 typedef enum nn_reduction { NN_MEAN = 0, NN_SUM = 1 } nn_reduction;
@@ -124,6 +129,30 @@ typedef enum nn_init {
    Graph nodes.  The struct is public so that backends can read it; user
    code should treat it as read-only and use the functions below.
    ====================================================================== */
+/* Op attributes, typed: a builder writes them once and every backend
+   reads them by name (node->attr.conv2d.stride). */
+typedef struct nn_conv2d_attr { int kh, kw, stride, pad; } nn_conv2d_attr;
+typedef struct nn_pool_attr { int k, stride, pad; } nn_pool_attr;  /* maxpool2d, avgpool2d */
+typedef struct nn_norm_attr { float momentum, eps; } nn_norm_attr;  /* batchnorm; layernorm uses eps */
+typedef struct nn_dropout_attr { float p; } nn_dropout_attr;
+typedef struct nn_scalar_attr { float value; } nn_scalar_attr;    /* scale: factor; leaky_relu: slope */
+typedef struct nn_loss_attr { nn_reduction reduction; float smoothing; } nn_loss_attr;
+typedef struct nn_recurrent_attr { int hidden, dirs, gates; } nn_recurrent_attr; /* gates: 1, 4 or 3 */
+typedef struct nn_seq_attr { int reverse_features; } nn_seq_attr;  /* seq_last: features taken at step 0 */
+/* mul: y[i] = a[i] * b[(i / inner) % count (+ the sample's offset if b is batched)] */
+typedef struct nn_mul_attr { int inner, count; } nn_mul_attr;
+typedef union nn_op_attr {
+  nn_conv2d_attr conv2d;
+  nn_pool_attr pool;
+  nn_norm_attr norm;
+  nn_dropout_attr dropout;
+  nn_scalar_attr scalar;
+  nn_loss_attr loss;
+  nn_recurrent_attr recurrent;
+  nn_seq_attr seq;
+  nn_mul_attr mul;
+} nn_op_attr;
+
 typedef struct nn_node nn_node;
 struct nn_node {
   int id;
@@ -138,8 +167,7 @@ struct nn_node {
   nn_init init;                 /* PARAM: initialiser and its argument */
   float init_arg;
   int fan_in, fan_out;
-  int ip[8];                    /* integer attributes of the op */
-  float fp[4];                  /* float attributes of the op */
+  nn_op_attr attr;              /* the op's attributes, by op family */
   char name[NN_NAME_LEN];
 };
 
@@ -187,11 +215,15 @@ NNDEF nn_node *nn_dropout(nn_graph *g, nn_node *x, float p);
 NNDEF nn_node *nn_reshape(nn_graph *g, nn_node *x, int ndim, const int *dims);
 NNDEF nn_node *nn_flatten(nn_graph *g, nn_node *x);
 NNDEF nn_node *nn_add(nn_graph *g, nn_node *a, nn_node *b);
+/* a * b, b broadcast per channel ([C] over [C, H, W]) or per feature
+   ([F] over [.., F]) or of a's shape; b may be a parameter */
+NNDEF nn_node *nn_mul(nn_graph *g, nn_node *a, nn_node *b);
 NNDEF nn_node *nn_concat(nn_graph *g, int n, nn_node *const *xs);     /* along dim 0 of a sample */
 NNDEF nn_node *nn_scale(nn_graph *g, nn_node *x, float c);
 NNDEF nn_node *nn_relu(nn_graph *g, nn_node *x);
 NNDEF nn_node *nn_leaky_relu(nn_graph *g, nn_node *x, float slope);
 NNDEF nn_node *nn_gelu(nn_graph *g, nn_node *x);                       /* exact (erf) form */
+NNDEF nn_node *nn_silu(nn_graph *g, nn_node *x);                       /* x * sigmoid(x) */
 NNDEF nn_node *nn_sigmoid(nn_graph *g, nn_node *x);
 NNDEF nn_node *nn_tanh(nn_graph *g, nn_node *x);
 NNDEF nn_node *nn_softmax(nn_graph *g, nn_node *x);                    /* over the last dim */
@@ -271,9 +303,10 @@ typedef struct nn_update {
   long step;                    /* 1-based, for Adam's bias correction */
 } nn_update;
 
-struct nn_backend {
+/* A backend is a static const table of functions and the state of one
+   instance.  Buffers are opaque handles (CPU: float arrays). */
+typedef struct nn_backend_ops {
   const char *name;
-  void *impl;
   void *(*alloc)(nn_backend *b, size_t nfloat);          /* zero-filled */
   void (*release)(nn_backend *b, void *buf);
   int (*write)(nn_backend *b, void *buf, size_t off, const float *src, size_t n);
@@ -281,6 +314,9 @@ struct nn_backend {
   int (*fill)(nn_backend *b, void *buf, size_t off, float v, size_t n);
   int (*copy)(nn_backend *b, void *dst, const void *src, size_t n);
   int (*supports)(nn_backend *b, const nn_node *node);
+  /* floats of workspace an op keeps from forward to backward on this
+     backend, for batches up to `batch` */
+  size_t (*workspace)(nn_backend *b, const nn_node *node, int batch);
   int (*forward)(nn_backend *b, nn_model *m, const nn_node *node);
   int (*backward)(nn_backend *b, nn_model *m, const nn_node *node);
   int (*update)(nn_backend *b, const nn_update *u);
@@ -288,9 +324,11 @@ struct nn_backend {
   int (*scale)(nn_backend *b, void *buf, size_t n, float s);
   /* a += t * (b - a): moving averages of weights */
   int (*lerp)(nn_backend *b, void *a, const void *bsrc, size_t n, float t);
-  void (*destroy)(nn_backend *b);
-};
+  void (*destroy)(nn_backend *b);                         /* frees b too */
+} nn_backend_ops;
+struct nn_backend { const nn_backend_ops *ops; void *impl; };
 NNDEF nn_backend *nn_cpu_backend(void);
+NNDEF void nn_backend_free(nn_backend *b);   /* one never given to nn_compile */
 
 /* ======================================================================
    Models: a graph compiled for a batch size.  Every buffer is planned and
@@ -1202,6 +1240,166 @@ static float nn__tanh(float x) {
 }
 
 /* ======================================================================
+   Graph building.  Builders check shapes at once and name the op and
+   the shapes on a mismatch; a failed builder returns NULL, and every
+   later builder given NULL returns NULL too, so the first reason stays.
+   ====================================================================== */
+#define NN__OP_NAME(ID, name) #name,
+static const char *const nn__op_names[] = { NN_OPS(NN__OP_NAME) };
+#undef NN__OP_NAME
+NNDEF const char *nn_op_name(nn_op op) { return (unsigned)op < NN_OP_COUNT ? nn__op_names[op] : "?"; }
+static size_t nn__per(const nn_node *n) { return nn_shape_numel(&n->shape); }
+
+struct nn_graph {
+  nn_node **nodes;
+  int n, cap;
+  uint64_t seed;
+  int failed;
+  char error[512];
+  char next_name[NN_NAME_LEN];
+  int layers;          /* counter for automatic layer names */
+  nn_node *loss;
+};
+
+NNDEF nn_graph *nn_graph_new(void) {
+  nn_graph *g = (nn_graph *)nn__calloc(1, sizeof *g);
+  if (g) g->seed = 42;
+  return g;
+}
+NNDEF void nn_graph_free(nn_graph *g) {
+  int i;
+  if (!g) return;
+  for (i = 0; i < g->n; i++) NN_FREE(g->nodes[i]);
+  NN_FREE(g->nodes);
+  NN_FREE(g);
+}
+NNDEF void nn_graph_set_seed(nn_graph *g, uint64_t seed) { g->seed = seed; }
+NNDEF const char *nn_graph_error(const nn_graph *g) { return g->failed ? g->error : NULL; }
+NNDEF void nn_layer_name(nn_graph *g, const char *name) {
+  snprintf(g->next_name, sizeof g->next_name, "%s", name ? name : "");
+}
+NNDEF nn_node *nn_find(const nn_graph *g, const char *name) {
+  int i;
+  for (i = 0; i < g->n; i++) if (!strcmp(g->nodes[i]->name, name)) return g->nodes[i];
+  return NULL;
+}
+NNDEF int nn_graph_num_nodes(const nn_graph *g) { return g->n; }
+NNDEF nn_node *nn_graph_node(const nn_graph *g, int i) { return i >= 0 && i < g->n ? g->nodes[i] : NULL; }
+NNDEF nn_node *nn_node_input(const nn_node *n, int i) { return n && i >= 0 && i < n->n_in ? n->in[i] : NULL; }
+NNDEF const nn_shape *nn_node_shape(const nn_node *n) { return &n->shape; }
+
+static nn_node *nn__gfail(nn_graph *g, const char *fmt, ...) {
+  va_list ap;
+  if (g->failed) return NULL;
+  va_start(ap, fmt);
+  vsnprintf(g->error, sizeof g->error, fmt, ap);
+  va_end(ap);
+  g->failed = 1;
+  nn__fail("%s", g->error);
+  return NULL;
+}
+/* 1 if the graph is healthy and the required inputs exist */
+static int nn__ready(nn_graph *g, const char *op, int n, nn_node *const *xs) {
+  int i;
+  if (!g) return nn__fail("%s: graph is NULL", op);
+  if (g->failed) return 0;
+  for (i = 0; i < n; i++)
+    if (!xs[i]) { nn__gfail(g, "%s: input %d is NULL", op, i); return 0; }
+  return 1;
+}
+static nn_node *nn__add_node(nn_graph *g, nn_op op, int n_in, nn_node *const *in,
+                             nn_shape shape, int batched, const char *name) {
+  nn_node *nd;
+  int i;
+  for (i = 0; i < shape.ndim; i++)
+    if (shape.dim[i] < 1) {
+      char buf[64];
+      return nn__gfail(g, "%s: output shape %s is empty", nn_op_name(op), nn_shape_str(&shape, buf, sizeof buf));
+    }
+  if (g->n == g->cap) {
+    int cap = g->cap ? 2 * g->cap : 64;
+    nn_node **nodes = (nn_node **)NN_REALLOC(g->nodes, (size_t)cap * sizeof *nodes);
+    if (!nodes) return nn__gfail(g, "out of memory building the graph");
+    g->nodes = nodes;
+    g->cap = cap;
+  }
+  nd = (nn_node *)nn__calloc(1, sizeof *nd);
+  if (!nd) return nn__gfail(g, "out of memory building the graph");
+  nd->id = g->n;
+  nd->op = op;
+  nd->n_in = n_in;
+  for (i = 0; i < n_in; i++) nd->in[i] = in[i];
+  nd->shape = shape;
+  nd->batched = batched;
+  nd->lr_mult = nd->wd_mult = 1.0f;
+  if (name && *name) snprintf(nd->name, sizeof nd->name, "%s", name);
+  else snprintf(nd->name, sizeof nd->name, "%s_%d", nn_op_name(op), nd->id);
+  g->nodes[g->n++] = nd;
+  return nd;
+}
+/* a layer's name: the one given by nn_layer_name, else kind + counter */
+static void nn__layer_prefix(nn_graph *g, const char *kind, char *buf) {
+  if (g->next_name[0]) snprintf(buf, NN_NAME_LEN, "%s", g->next_name);
+  else snprintf(buf, NN_NAME_LEN, "%s%d", kind, g->layers);
+  g->next_name[0] = 0;
+  g->layers++;
+}
+static nn_node *nn__layer_param(nn_graph *g, const char *prefix, const char *what, nn_shape s,
+                                nn_init init, float arg, int fan_in, int fan_out) {
+  char name[NN_NAME_LEN + 16];
+  nn_node *p;
+  snprintf(name, sizeof name, "%s.%s", prefix, what);
+  p = nn_param(g, name, s.ndim, s.dim, init, arg);
+  if (p) { p->fan_in = fan_in; p->fan_out = fan_out; }
+  return p;
+}
+static int nn__need_batched(nn_graph *g, const char *op, const nn_node *x, int ndim_min, int ndim_max) {
+  char buf[64];
+  if (!x->batched) { nn__gfail(g, "%s: input '%s' has no batch dimension", op, x->name); return 0; }
+  if (x->shape.ndim < ndim_min || x->shape.ndim > ndim_max) {
+    nn__gfail(g, "%s: input '%s' has shape %s, expected %d..%d dims per sample", op, x->name,
+              nn_shape_str(&x->shape, buf, sizeof buf), ndim_min, ndim_max);
+    return 0;
+  }
+  return 1;
+}
+
+NNDEF nn_node *nn_input(nn_graph *g, const char *name, int ndim, const int *dims) {
+  nn_node *none = NULL;
+  if (!nn__ready(g, "input", 0, &none)) return NULL;
+  if (!name || !*name) return nn__gfail(g, "input: a name is required (nn_feed finds inputs by name)");
+  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "input '%s': %d dims (1..%d allowed)", name, ndim, NN_MAX_DIMS);
+  if (nn_find(g, name)) return nn__gfail(g, "input '%s': the name is taken", name);
+  return nn__add_node(g, NN_OP_INPUT, 0, NULL, nn__shape(ndim, dims), 1, name);
+}
+NNDEF nn_node *nn_param(nn_graph *g, const char *name, int ndim, const int *dims, nn_init init, float arg) {
+  nn_node *none = NULL, *p;
+  if (!nn__ready(g, "param", 0, &none)) return NULL;
+  if (!name || !*name) return nn__gfail(g, "param: a name is required (files store weights by name)");
+  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "param '%s': %d dims (1..%d allowed)", name, ndim, NN_MAX_DIMS);
+  if (nn_find(g, name)) return nn__gfail(g, "param '%s': the name is taken (use nn_layer_name)", name);
+  p = nn__add_node(g, NN_OP_PARAM, 0, NULL, nn__shape(ndim, dims), 0, name);
+  if (!p) return NULL;
+  p->trainable = 1;
+  p->init = init;
+  p->init_arg = arg;
+  p->fan_in = ndim > 1 ? (int)(nn__per(p) / (size_t)dims[0]) : dims[0];
+  p->fan_out = dims[0];
+  return p;
+}
+NNDEF void nn_set_requires_grad(nn_node *x) { if (x && x->op == NN_OP_INPUT) x->needs_grad = 1; }
+NNDEF void nn_set_trainable(nn_node *p, int t) { if (p && p->op == NN_OP_PARAM) p->trainable = t; }
+NNDEF void nn_set_lr_mult(nn_node *p, float v) { if (p) p->lr_mult = v; }
+NNDEF void nn_set_wd_mult(nn_node *p, float v) { if (p) p->wd_mult = v; }
+NNDEF void nn_set_init(nn_node *p, nn_init init, float arg) { if (p) { p->init = init; p->init_arg = arg; } }
+
+static nn_node *nn__unary(nn_graph *g, nn_op op, nn_node *x, float arg) {
+  if (!nn__ready(g, nn_op_name(op), 1, &x) || !nn__need_batched(g, nn_op_name(op), x, 1, NN_MAX_DIMS)) return NULL;
+  x = nn__add_node(g, op, 1, &x, x->shape, 1, NULL);
+  if (x) x->attr.scalar.value = arg;
+  return x;
+}
+/* ======================================================================
    The op table.  A kernel sees its node, the batch size and flat float
    buffers: input values x[i], input gradients dx[i] (NULL where none is
    needed), output value y and gradient dy, and a workspace that lives
@@ -1225,19 +1423,41 @@ static float *nn__gemm_work(const nn__ctx *c) {
   return t < c->gemm_slots ? c->gemm_work + (size_t)t * NN__GEMM_WORK : NULL;
 }
 
-typedef struct nn__op_def {
-  nn_op op;
-  const char *name;
+/* An op's CPU block ends in its row of the CPU table, nn__cpu_op_<name>: */
+typedef struct nn__cpu_op {
   int (*forward)(const nn__ctx *c);           /* NULL: nothing to compute */
   int (*backward)(const nn__ctx *c);
   size_t (*workspace)(const nn_node *node, int batch);  /* floats; NULL: none */
   double (*flops)(const nn_node *node);       /* forward, per sample; NULL: ~0 */
-} nn__op_def;
+} nn__cpu_op;
 
-static size_t nn__per(const nn_node *n) { return nn_shape_numel(&n->shape); }
 static size_t nn__len(const nn__ctx *c, const nn_node *n) { return n->batched ? (size_t)c->n * nn__per(n) : nn__per(n); }
+static double nn__elementwise_flops(const nn_node *n) { return (double)nn__per(n); }
 #define NN__IN(c, i) ((c)->node->in[i])
 #define NN__LAST(n) ((n)->shape.dim[(n)->shape.ndim - 1])
+
+/* ---- leaves and reshape: no kernels.  Inputs are fed, parameters are
+   initialised at compile time, reshape shares its input's buffers. ---- */
+NNDEF nn_node *nn_reshape(nn_graph *g, nn_node *x, int ndim, const int *dims) {
+  char a[64], b[64];
+  nn_shape s;
+  if (!nn__ready(g, "reshape", 1, &x) || !nn__need_batched(g, "reshape", x, 1, NN_MAX_DIMS)) return NULL;
+  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "reshape: %d dims", ndim);
+  s = nn__shape(ndim, dims);
+  if (nn_shape_numel(&s) != nn__per(x))
+    return nn__gfail(g, "reshape: '%s' of shape %s cannot become %s", x->name, nn_shape_str(&x->shape, a, sizeof a),
+                     nn_shape_str(&s, b, sizeof b));
+  return nn__add_node(g, NN_OP_RESHAPE, 1, &x, s, 1, NULL);
+}
+NNDEF nn_node *nn_flatten(nn_graph *g, nn_node *x) {
+  int d;
+  if (!nn__ready(g, "flatten", 1, &x)) return NULL;
+  d = (int)nn__per(x);
+  return nn_reshape(g, x, 1, &d);
+}
+static const nn__cpu_op nn__cpu_op_input = {NULL, NULL, NULL, NULL};
+static const nn__cpu_op nn__cpu_op_param = {NULL, NULL, NULL, NULL};
+static const nn__cpu_op nn__cpu_op_reshape = {NULL, NULL, NULL, NULL};
 
 /* ---- dense: y = x W^T + b over the last dimension; W is [out, in] ---- */
 static int nn__dense_fwd(const nn__ctx *c) {
@@ -1265,6 +1485,27 @@ static int nn__dense_bwd(const nn__ctx *c) {
   return 1;
 }
 static double nn__dense_flops(const nn_node *n) { return 2.0 * (double)nn__per(n) * NN__LAST(n->in[0]); }
+
+NNDEF nn_node *nn_dense_ex(nn_graph *g, nn_node *x, int units, int bias) {
+  char pre[NN_NAME_LEN];
+  nn_node *in[3];
+  nn_shape s;
+  int fan_in;
+  if (!nn__ready(g, "dense", 1, &x) || !nn__need_batched(g, "dense", x, 1, NN_MAX_DIMS)) return NULL;
+  if (units < 1) return nn__gfail(g, "dense: %d units", units);
+  fan_in = NN__LAST(x);
+  nn__layer_prefix(g, "dense", pre);
+  in[0] = x;
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape2(units, fan_in), NN_INIT_HE_UNIFORM, 0, fan_in, units);
+  in[2] = bias ? nn__layer_param(g, pre, "bias", nn__shape1(units), NN_INIT_ZEROS, 0, fan_in, units) : NULL;
+  if (!in[1] || (bias && !in[2])) return NULL;
+  s = x->shape;
+  s.dim[s.ndim - 1] = units;
+  return nn__add_node(g, NN_OP_DENSE, 3, in, s, 1, pre);
+}
+NNDEF nn_node *nn_dense(nn_graph *g, nn_node *x, int units) { return nn_dense_ex(g, x, units, 1); }
+
+static const nn__cpu_op nn__cpu_op_dense = {nn__dense_fwd, nn__dense_bwd, NULL, nn__dense_flops};
 
 /* ---- conv2d, NCHW, lowered to GEMM through im2col --------------------
    ip: kh, kw, stride, pad.  Images are lowered in chunks wide enough for
@@ -1327,7 +1568,7 @@ static nn__conv_dims nn__conv_get(const nn_node *n, int batch) {
   const nn_node *x = n->in[0];
   d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
   d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
-  d.kh = n->ip[0]; d.kw = n->ip[1]; d.s = n->ip[2]; d.p = n->ip[3];
+  d.kh = n->attr.conv2d.kh; d.kw = n->attr.conv2d.kw; d.s = n->attr.conv2d.stride; d.p = n->attr.conv2d.pad;
   d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
   d.chunk = (NN__CONV_COLUMNS + d.P - 1) / d.P;
   if (d.chunk > batch) d.chunk = batch;
@@ -1411,6 +1652,37 @@ static int nn__conv_bwd(const nn__ctx *c) {
 }
 static double nn__conv_flops(const nn_node *n) { nn__conv_dims d = nn__conv_get(n, 1); return 2.0 * d.O * d.P * d.K; }
 
+static int nn__out_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1; }
+
+NNDEF nn_node *nn_conv2d_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw, int stride, int pad, int bias) {
+  char pre[NN_NAME_LEN], buf[64];
+  nn_node *in[3];
+  int C, OH, OW, d[4];
+  if (!nn__ready(g, "conv2d", 1, &x) || !nn__need_batched(g, "conv2d", x, 3, 3)) return NULL;
+  if (out_ch < 1 || kh < 1 || kw < 1 || stride < 1 || pad < 0)
+    return nn__gfail(g, "conv2d: bad arguments (out %d, kernel %dx%d, stride %d, pad %d)", out_ch, kh, kw, stride, pad);
+  C = x->shape.dim[0];
+  OH = nn__out_size(x->shape.dim[1], kh, stride, pad);
+  OW = nn__out_size(x->shape.dim[2], kw, stride, pad);
+  if (OH < 1 || OW < 1)
+    return nn__gfail(g, "conv2d: kernel %dx%d does not fit input '%s' of shape %s with pad %d", kh, kw, x->name,
+                     nn_shape_str(&x->shape, buf, sizeof buf), pad);
+  nn__layer_prefix(g, "conv", pre);
+  d[0] = out_ch; d[1] = C; d[2] = kh; d[3] = kw;
+  in[0] = x;
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape(4, d), NN_INIT_HE_UNIFORM, 0, C * kh * kw, out_ch * kh * kw);
+  in[2] = bias ? nn__layer_param(g, pre, "bias", nn__shape1(out_ch), NN_INIT_ZEROS, 0, C * kh * kw, out_ch) : NULL;
+  if (!in[1] || (bias && !in[2])) return NULL;
+  x = nn__add_node(g, NN_OP_CONV2D, 3, in, nn__shape3(out_ch, OH, OW), 1, pre);
+  if (x) { x->attr.conv2d.kh = kh; x->attr.conv2d.kw = kw; x->attr.conv2d.stride = stride; x->attr.conv2d.pad = pad; }
+  return x;
+}
+NNDEF nn_node *nn_conv2d(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad) {
+  return nn_conv2d_ex(g, x, out_ch, k, k, stride, pad, 1);
+}
+
+static const nn__cpu_op nn__cpu_op_conv2d = {nn__conv_fwd, nn__conv_bwd, nn__conv_ws, nn__conv_flops};
+
 /* ---- pooling: ip: k, stride, pad.  Max pooling remembers, per output,
    the index of the winner inside its input plane (exact as a float). ---- */
 typedef struct nn__pool_dims { int planes, H, W, OH, OW, k, s, p; } nn__pool_dims;
@@ -1419,7 +1691,7 @@ static nn__pool_dims nn__pool_get(const nn__ctx *c) {
   const nn_node *x = NN__IN(c, 0);
   d.planes = c->n * x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
   d.OH = c->node->shape.dim[1]; d.OW = c->node->shape.dim[2];
-  d.k = c->node->ip[0]; d.s = c->node->ip[1]; d.p = c->node->ip[2];
+  d.k = c->node->attr.pool.k; d.s = c->node->attr.pool.stride; d.p = c->node->attr.pool.pad;
   return d;
 }
 static size_t nn__maxpool_ws(const nn_node *n, int batch) { return (size_t)batch * nn__per(n); }
@@ -1514,7 +1786,29 @@ static int nn__avgpool_bwd(const nn__ctx *c) {
   }
   return 1;
 }
-static double nn__pool_flops(const nn_node *n) { return (double)nn__per(n) * n->ip[0] * n->ip[0]; }
+static double nn__pool_flops(const nn_node *n) { return (double)nn__per(n) * n->attr.pool.k * n->attr.pool.k; }
+
+static nn_node *nn__pool(nn_graph *g, nn_op op, nn_node *x, int k, int stride, int pad) {
+  const char *name = nn_op_name(op);
+  char buf[64];
+  int OH, OW;
+  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 3, 3)) return NULL;
+  if (k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
+    return nn__gfail(g, "%s: bad arguments (kernel %d, stride %d, pad %d)", name, k, stride, pad);
+  OH = nn__out_size(x->shape.dim[1], k, stride, pad);
+  OW = nn__out_size(x->shape.dim[2], k, stride, pad);
+  if (OH < 1 || OW < 1)
+    return nn__gfail(g, "%s: kernel %d does not fit input '%s' of shape %s", name, k, x->name, nn_shape_str(&x->shape, buf, sizeof buf));
+  x = nn__add_node(g, op, 1, &x, nn__shape3(x->shape.dim[0], OH, OW), 1, NULL);
+  if (x) { x->attr.pool.k = k; x->attr.pool.stride = stride; x->attr.pool.pad = pad; }
+  return x;
+}
+NNDEF nn_node *nn_maxpool2d_ex(nn_graph *g, nn_node *x, int k, int s, int p) { return nn__pool(g, NN_OP_MAXPOOL2D, x, k, s, p); }
+NNDEF nn_node *nn_maxpool2d(nn_graph *g, nn_node *x, int k, int s) { return nn__pool(g, NN_OP_MAXPOOL2D, x, k, s, 0); }
+NNDEF nn_node *nn_avgpool2d_ex(nn_graph *g, nn_node *x, int k, int s, int p) { return nn__pool(g, NN_OP_AVGPOOL2D, x, k, s, p); }
+NNDEF nn_node *nn_avgpool2d(nn_graph *g, nn_node *x, int k, int s) { return nn__pool(g, NN_OP_AVGPOOL2D, x, k, s, 0); }
+static const nn__cpu_op nn__cpu_op_maxpool2d = {nn__maxpool_fwd, nn__maxpool_bwd, nn__maxpool_ws, nn__pool_flops};
+static const nn__cpu_op nn__cpu_op_avgpool2d = {nn__avgpool_fwd, nn__avgpool_bwd, NULL, nn__pool_flops};
 
 /* ---- global average pooling: [C, H, W] -> [C] ---- */
 static int nn__gap_fwd(const nn__ctx *c) {
@@ -1538,6 +1832,13 @@ static int nn__gap_bwd(const nn__ctx *c) {
 }
 static double nn__gap_flops(const nn_node *n) { return (double)nn__per(n->in[0]); }
 
+NNDEF nn_node *nn_global_avgpool(nn_graph *g, nn_node *x) {
+  if (!nn__ready(g, "global_avgpool", 1, &x) || !nn__need_batched(g, "global_avgpool", x, 3, 3)) return NULL;
+  return nn__add_node(g, NN_OP_GLOBAL_AVGPOOL, 1, &x, nn__shape1(x->shape.dim[0]), 1, NULL);
+}
+
+static const nn__cpu_op nn__cpu_op_global_avgpool = {nn__gap_fwd, nn__gap_bwd, NULL, nn__gap_flops};
+
 /* ---- batch norm over channel dim 0 of a sample ([C] or [C, H, W]) ----
    inputs: x, weight, bias, running_mean, running_var; fp: momentum, eps.
    Training normalises with batch statistics and moves the running ones
@@ -1547,7 +1848,7 @@ static size_t nn__bn_ws(const nn_node *n, int batch) { (void)batch; return 2 * (
 static int nn__bn_fwd(const nn__ctx *c) {
   int C = c->node->shape.dim[0], ch;
   size_t S = nn__per(c->node) / (size_t)C, cnt = (size_t)c->n * S;
-  float mom = c->node->fp[0], eps = c->node->fp[1];
+  float mom = c->node->attr.norm.momentum, eps = c->node->attr.norm.eps;
   NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
   for (ch = 0; ch < C; ch++) {
     float *mean = c->ws, *rstd = c->ws + C, g = c->x[1][ch], bta = c->x[2][ch];
@@ -1610,12 +1911,37 @@ static int nn__bn_bwd(const nn__ctx *c) {
 }
 static double nn__norm_flops(const nn_node *n) { return 5.0 * (double)nn__per(n); }
 
+NNDEF nn_node *nn_batchnorm_ex(nn_graph *g, nn_node *x, float momentum, float eps, int frozen_scale) {
+  char pre[NN_NAME_LEN];
+  nn_node *in[5];
+  nn_shape s;
+  int i;
+  if (!nn__ready(g, "batchnorm", 1, &x) || !nn__need_batched(g, "batchnorm", x, 1, 3)) return NULL;
+  if (!(momentum >= 0 && momentum <= 1) || !(eps > 0)) return nn__gfail(g, "batchnorm: momentum %g, eps %g", momentum, eps);
+  s = nn__shape1(x->shape.dim[0]);
+  nn__layer_prefix(g, "bn", pre);
+  in[0] = x;
+  in[1] = nn__layer_param(g, pre, "weight", s, NN_INIT_ONES, 0, 1, 1);
+  in[2] = nn__layer_param(g, pre, "bias", s, NN_INIT_ZEROS, 0, 1, 1);
+  in[3] = nn__layer_param(g, pre, "running_mean", s, NN_INIT_ZEROS, 0, 1, 1);
+  in[4] = nn__layer_param(g, pre, "running_var", s, NN_INIT_ONES, 0, 1, 1);
+  for (i = 1; i < 5; i++) if (!in[i]) return NULL;
+  in[1]->trainable = !frozen_scale;
+  in[3]->trainable = in[4]->trainable = 0;
+  x = nn__add_node(g, NN_OP_BATCHNORM, 5, in, x->shape, 1, pre);
+  if (x) { x->attr.norm.momentum = momentum; x->attr.norm.eps = eps; }
+  return x;
+}
+NNDEF nn_node *nn_batchnorm(nn_graph *g, nn_node *x) { return nn_batchnorm_ex(g, x, 0.1f, 1e-5f, 0); }
+
+static const nn__cpu_op nn__cpu_op_batchnorm = {nn__bn_fwd, nn__bn_bwd, nn__bn_ws, nn__norm_flops};
+
 /* ---- layer norm over the last dimension; inputs x, weight, bias; fp: eps.
    Workspace: mean and rstd of every row. ---- */
 static size_t nn__ln_ws(const nn_node *n, int batch) { return 2 * (size_t)batch * (nn__per(n) / (size_t)NN__LAST(n)); }
 static int nn__ln_fwd(const nn__ctx *c) {
   int D = NN__LAST(c->node), rows = (int)(nn__len(c, c->node) / (size_t)D), r;
-  float eps = c->node->fp[0];
+  float eps = c->node->attr.norm.eps;
   NN__OMP_FOR_IF((size_t)rows * D > NN__OMP_MIN_WORK)
   for (r = 0; r < rows; r++) {
     const float *x = c->x[0] + (size_t)r * D;
@@ -1654,11 +1980,29 @@ static int nn__ln_bwd(const nn__ctx *c) {
   return 1;
 }
 
+NNDEF nn_node *nn_layernorm_ex(nn_graph *g, nn_node *x, float eps) {
+  char pre[NN_NAME_LEN];
+  nn_node *in[3];
+  if (!nn__ready(g, "layernorm", 1, &x) || !nn__need_batched(g, "layernorm", x, 1, NN_MAX_DIMS)) return NULL;
+  if (!(eps > 0)) return nn__gfail(g, "layernorm: eps %g", eps);
+  nn__layer_prefix(g, "ln", pre);
+  in[0] = x;
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape1(NN__LAST(x)), NN_INIT_ONES, 0, 1, 1);
+  in[2] = nn__layer_param(g, pre, "bias", nn__shape1(NN__LAST(x)), NN_INIT_ZEROS, 0, 1, 1);
+  if (!in[1] || !in[2]) return NULL;
+  x = nn__add_node(g, NN_OP_LAYERNORM, 3, in, x->shape, 1, pre);
+  if (x) x->attr.norm.eps = eps;
+  return x;
+}
+NNDEF nn_node *nn_layernorm(nn_graph *g, nn_node *x) { return nn_layernorm_ex(g, x, 1e-5f); }
+
+static const nn__cpu_op nn__cpu_op_layernorm = {nn__ln_fwd, nn__ln_bwd, nn__ln_ws, nn__norm_flops};
+
 /* ---- dropout: fp: p.  Workspace: the scaled keep-mask of the batch. ---- */
 static size_t nn__dropout_ws(const nn_node *n, int batch) { return (size_t)batch * nn__per(n); }
 static int nn__dropout_fwd(const nn__ctx *c) {
   size_t i, len = nn__len(c, c->node);
-  float p = c->node->fp[0], keep = 1.0f / (1.0f - p);
+  float p = c->node->attr.dropout.p, keep = 1.0f / (1.0f - p);
   if (!c->training || p <= 0) { memcpy(c->y, c->x[0], len * sizeof(float)); return 1; }
   for (i = 0; i < len; i++) {
     c->ws[i] = nn_rng_uniform(&c->m->rng) >= p ? keep : 0.0f;
@@ -1668,12 +2012,97 @@ static int nn__dropout_fwd(const nn__ctx *c) {
 }
 static int nn__dropout_bwd(const nn__ctx *c) {
   size_t i, len = nn__len(c, c->node);
-  if (!c->training || c->node->fp[0] <= 0) for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i];
+  if (!c->training || c->node->attr.dropout.p <= 0) for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i];
   else for (i = 0; i < len; i++) c->dx[0][i] += c->dy[i] * c->ws[i];
   return 1;
 }
 
-/* ---- residual add, concat along dim 0 of a sample, scale by a constant ---- */
+NNDEF nn_node *nn_dropout(nn_graph *g, nn_node *x, float p) {
+  if (!nn__ready(g, "dropout", 1, &x) || !nn__need_batched(g, "dropout", x, 1, NN_MAX_DIMS)) return NULL;
+  if (!(p >= 0 && p < 1)) return nn__gfail(g, "dropout: p = %g, expected 0 <= p < 1", p);
+  x = nn__add_node(g, NN_OP_DROPOUT, 1, &x, x->shape, 1, NULL);
+  if (x) x->attr.dropout.p = p;
+  return x;
+}
+static const nn__cpu_op nn__cpu_op_dropout = {nn__dropout_fwd, nn__dropout_bwd, nn__dropout_ws, nn__elementwise_flops};
+
+/* ---- activations: element-wise, one loop for all of them.  FWD is y from
+   v = x[i] (a: the op's scalar attribute); BWD is what dx[i] gains from
+   g = dy[i], using v or the saved output u = y[i] where that is cheaper. -- */
+#define NN__ELEMENTWISE(name, FWD, BWD)                                              \
+  static int nn__##name##_fwd(const nn__ctx *c) {                                    \
+    ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);                               \
+    const float *NN__RESTRICT x = c->x[0];                                           \
+    float *NN__RESTRICT y = c->y, a = c->node->attr.scalar.value;                    \
+    (void)a;                                                                         \
+    NN__OMP_FOR_LEN                                                                  \
+    for (i = 0; i < len; i++) { float v = x[i]; y[i] = (FWD); }                      \
+    return 1;                                                                        \
+  }                                                                                  \
+  static int nn__##name##_bwd(const nn__ctx *c) {                                    \
+    ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);                               \
+    const float *NN__RESTRICT x = c->x[0], *NN__RESTRICT y = c->y;                   \
+    const float *NN__RESTRICT dy = c->dy;                                            \
+    float *NN__RESTRICT dx = c->dx[0], a = c->node->attr.scalar.value;               \
+    (void)a;                                                                         \
+    NN__OMP_FOR_LEN                                                                  \
+    for (i = 0; i < len; i++) {                                                      \
+      float v = x[i], u = y[i], g = dy[i];                                           \
+      (void)v; (void)u;                                                              \
+      dx[i] += (BWD);                                                                \
+    }                                                                                \
+    return 1;                                                                        \
+  }
+NN__ELEMENTWISE(relu, v > 0 ? v : 0.0f, v > 0 ? g : 0.0f)
+NN__ELEMENTWISE(leaky_relu, v > 0 ? v : a * v, v > 0 ? g : a * g)
+/* gelu(x) = x * Phi(x), Phi the standard normal CDF */
+NN__ELEMENTWISE(gelu, 0.5f * v * (1.0f + nn__erf(v * 0.70710678f)),
+                g * (0.5f * (1.0f + nn__erf(v * 0.70710678f)) + v * 0.39894228f * nn__exp(-0.5f * v * v)))
+/* silu(x) = x * sigmoid(x) (also called swish) */
+NN__ELEMENTWISE(silu, v * nn__sigmoid(v), g * (nn__sigmoid(v) * (1.0f + v * (1.0f - nn__sigmoid(v)))))
+NN__ELEMENTWISE(sigmoid, nn__sigmoid(v), g * u * (1.0f - u))
+NN__ELEMENTWISE(tanh, nn__tanh(v), g * (1.0f - u * u))
+static void nn__softmax_row(const float *x, float *y, int D) {
+  float mx = x[0], s = 0;
+  int j;
+  for (j = 1; j < D; j++) if (x[j] > mx) mx = x[j];
+  for (j = 0; j < D; j++) { y[j] = expf(x[j] - mx); s += y[j]; }
+  for (j = 0; j < D; j++) y[j] /= s;
+}
+static int nn__softmax_fwd(const nn__ctx *c) {
+  int D = NN__LAST(c->node), rows = (int)(nn__len(c, c->node) / (size_t)D), r;
+  for (r = 0; r < rows; r++) nn__softmax_row(c->x[0] + (size_t)r * D, c->y + (size_t)r * D, D);
+  return 1;
+}
+static int nn__softmax_bwd(const nn__ctx *c) {
+  int D = NN__LAST(c->node), rows = (int)(nn__len(c, c->node) / (size_t)D), r, j;
+  for (r = 0; r < rows; r++) {
+    const float *y = c->y + (size_t)r * D, *dy = c->dy + (size_t)r * D;
+    float dot = 0;
+    for (j = 0; j < D; j++) dot += dy[j] * y[j];
+    for (j = 0; j < D; j++) c->dx[0][(size_t)r * D + j] += y[j] * (dy[j] - dot);
+  }
+  return 1;
+}
+
+NNDEF nn_node *nn_relu(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_RELU, x, 0); }
+NNDEF nn_node *nn_leaky_relu(nn_graph *g, nn_node *x, float slope) { return nn__unary(g, NN_OP_LEAKY_RELU, x, slope); }
+NNDEF nn_node *nn_gelu(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_GELU, x, 0); }
+NNDEF nn_node *nn_silu(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_SILU, x, 0); }
+NNDEF nn_node *nn_sigmoid(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_SIGMOID, x, 0); }
+NNDEF nn_node *nn_tanh(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_TANH, x, 0); }
+NNDEF nn_node *nn_softmax(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_SOFTMAX, x, 0); }
+
+static const nn__cpu_op nn__cpu_op_relu = {nn__relu_fwd, nn__relu_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_leaky_relu = {nn__leaky_relu_fwd, nn__leaky_relu_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_gelu = {nn__gelu_fwd, nn__gelu_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_silu = {nn__silu_fwd, nn__silu_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_sigmoid = {nn__sigmoid_fwd, nn__sigmoid_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_tanh = {nn__tanh_fwd, nn__tanh_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_softmax = {nn__softmax_fwd, nn__softmax_bwd, NULL, nn__elementwise_flops};
+
+/* ---- residual add, broadcast product, concat along dim 0 of a sample,
+   scale by a constant ---- */
 static int nn__add_fwd(const nn__ctx *c) {
   ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
   const float *NN__RESTRICT x = c->x[0];
@@ -1688,6 +2117,43 @@ static int nn__add_bwd(const nn__ctx *c) {
   int k;
   for (k = 0; k < 2; k++)
     if (c->dx[k]) for (i = 0; i < len; i++) c->dx[k][i] += c->dy[i];
+  return 1;
+}
+/* mul: y = a * b, b broadcast: b's element for a's element i of a sample is
+   (i / inner) % count (attr.mul), in the sample's own b if b is batched. */
+static int nn__mul_fwd(const nn__ctx *c) {
+  const nn_mul_attr *at = &c->node->attr.mul;
+  size_t per = nn__per(c->node), blocks = per / (size_t)at->inner, bstride = NN__IN(c, 1)->batched ? (size_t)at->count : 0;
+  int s;
+  NN__OMP_FOR_IF((size_t)c->n * per > NN__OMP_MIN_WORK)
+  for (s = 0; s < c->n; s++) {
+    const float *a = c->x[0] + s * per, *b = c->x[1] + s * bstride;
+    float *y = c->y + s * per;
+    size_t q, j;
+    for (q = 0; q < blocks; q++) {
+      float bv = b[q % (size_t)at->count];
+      for (j = 0; j < (size_t)at->inner; j++) y[q * at->inner + j] = a[q * at->inner + j] * bv;
+    }
+  }
+  return 1;
+}
+static int nn__mul_bwd(const nn__ctx *c) {
+  const nn_mul_attr *at = &c->node->attr.mul;
+  size_t per = nn__per(c->node), blocks = per / (size_t)at->inner, bstride = NN__IN(c, 1)->batched ? (size_t)at->count : 0;
+  int s;
+  for (s = 0; s < c->n; s++) {  /* in sample order: db of a shared b sums over samples */
+    const float *a = c->x[0] + s * per, *b = c->x[1] + s * bstride, *dy = c->dy + s * per;
+    size_t q, j;
+    for (q = 0; q < blocks; q++) {
+      const float *g = dy + q * at->inner, *av = a + q * at->inner;
+      float bv = b[q % (size_t)at->count], sum = 0;
+      if (c->dx[0]) for (j = 0; j < (size_t)at->inner; j++) c->dx[0][s * per + q * at->inner + j] += g[j] * bv;
+      if (c->dx[1]) {
+        for (j = 0; j < (size_t)at->inner; j++) sum += g[j] * av[j];
+        c->dx[1][s * bstride + q % (size_t)at->count] += sum;
+      }
+    }
+  }
   return 1;
 }
 static int nn__concat_fwd(const nn__ctx *c) {
@@ -1712,147 +2178,76 @@ static int nn__concat_bwd(const nn__ctx *c) {
   }
   return 1;
 }
-static int nn__scale_fwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT y = c->y;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) y[i] = x[i] * c->node->fp[0];
-  return 1;
-}
-static int nn__scale_bwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  float *NN__RESTRICT dx = c->dx[0];
-  const float *NN__RESTRICT dy = c->dy;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) dx[i] += dy[i] * c->node->fp[0];
-  return 1;
-}
-static double nn__elementwise_flops(const nn_node *n) { return (double)nn__per(n); }
+NN__ELEMENTWISE(scale, v * a, g * a)
 
-/* ---- activations.  Backward uses the saved output where it can. ---- */
-static int nn__relu_fwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT y = c->y;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
-  return 1;
+NNDEF nn_node *nn_add(nn_graph *g, nn_node *a, nn_node *b) {
+  char sa[64], sb[64];
+  nn_node *in[2];
+  in[0] = a; in[1] = b;
+  if (!nn__ready(g, "add", 2, in) || !nn__need_batched(g, "add", a, 1, NN_MAX_DIMS) ||
+      !nn__need_batched(g, "add", b, 1, NN_MAX_DIMS)) return NULL;
+  if (!nn__shape_eq(&a->shape, &b->shape))
+    return nn__gfail(g, "add: shapes differ: '%s' %s vs '%s' %s", a->name, nn_shape_str(&a->shape, sa, sizeof sa),
+                     b->name, nn_shape_str(&b->shape, sb, sizeof sb));
+  return nn__add_node(g, NN_OP_ADD, 2, in, a->shape, 1, NULL);
 }
-static int nn__relu_bwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT dx = c->dx[0];
-  const float *NN__RESTRICT dy = c->dy;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) if (x[i] > 0) dx[i] += dy[i];
-  return 1;
+/* b broadcasts when its shape is a's, a's leading dims (per channel: [C]
+   over [C, H, W]) or a's trailing dims (per feature: [F] over [T, F]), or
+   it has one element; b is a parameter (shared by all samples) or batched. */
+NNDEF nn_node *nn_mul(nn_graph *g, nn_node *a, nn_node *b) {
+  char sa[64], sb[64];
+  nn_node *in[2], *y;
+  int k, lead = 1, trail = 1, count, inner = 0;
+  in[0] = a; in[1] = b;
+  if (!nn__ready(g, "mul", 2, in) || !nn__need_batched(g, "mul", a, 1, NN_MAX_DIMS)) return NULL;
+  count = (int)nn__per(b);
+  if (b->shape.ndim <= a->shape.ndim)
+    for (k = 0; k < b->shape.ndim; k++) {
+      lead = lead && b->shape.dim[k] == a->shape.dim[k];
+      trail = trail && b->shape.dim[k] == a->shape.dim[a->shape.ndim - b->shape.ndim + k];
+    }
+  if (count == 1 || (b->shape.ndim <= a->shape.ndim && lead)) inner = (int)(nn__per(a) / (size_t)count);
+  else if (b->shape.ndim <= a->shape.ndim && trail) inner = 1;
+  if (!inner)
+    return nn__gfail(g, "mul: '%s' %s does not broadcast over '%s' %s (it needs a's shape, its leading or trailing dims, or one element)",
+                     b->name, nn_shape_str(&b->shape, sb, sizeof sb), a->name, nn_shape_str(&a->shape, sa, sizeof sa));
+  y = nn__add_node(g, NN_OP_MUL, 2, in, a->shape, 1, NULL);
+  if (y) { y->attr.mul.inner = inner; y->attr.mul.count = count; }
+  return y;
 }
-static int nn__leaky_fwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT y = c->y;
-  float a = c->node->fp[0];
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) y[i] = x[i] > 0 ? x[i] : a * x[i];
-  return 1;
-}
-static int nn__leaky_bwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT dx = c->dx[0];
-  const float *NN__RESTRICT dy = c->dy;
-  float a = c->node->fp[0];
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) dx[i] += x[i] > 0 ? dy[i] : a * dy[i];
-  return 1;
-}
-/* gelu(x) = x * Phi(x), Phi the standard normal CDF */
-static int nn__gelu_fwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT y = c->y;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) y[i] = 0.5f * x[i] * (1.0f + nn__erf(x[i] * 0.70710678f));
-  return 1;
-}
-static int nn__gelu_bwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT dx = c->dx[0];
-  const float *NN__RESTRICT dy = c->dy;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) {
-    float v = x[i], cdf = 0.5f * (1.0f + nn__erf(v * 0.70710678f));
-    dx[i] += dy[i] * (cdf + v * 0.39894228f * nn__exp(-0.5f * v * v));
+NNDEF nn_node *nn_concat(nn_graph *g, int n, nn_node *const *xs) {
+  char sa[64], sb[64];
+  nn_shape s;
+  int k, i;
+  if (n < 1 || n > NN_MAX_INPUTS) { if (g && !g->failed) nn__gfail(g, "concat: %d inputs (1..%d allowed)", n, NN_MAX_INPUTS); return NULL; }
+  if (!nn__ready(g, "concat", n, xs)) return NULL;
+  s = xs[0]->shape;
+  for (k = 0; k < n; k++) {
+    if (!nn__need_batched(g, "concat", xs[k], 1, NN_MAX_DIMS)) return NULL;
+    if (k == 0) continue;
+    if (xs[k]->shape.ndim != s.ndim) goto mismatch;
+    for (i = 1; i < s.ndim; i++) if (xs[k]->shape.dim[i] != s.dim[i]) goto mismatch;
+    s.dim[0] += xs[k]->shape.dim[0];
   }
-  return 1;
+  return nn__add_node(g, NN_OP_CONCAT, n, xs, s, 1, NULL);
+mismatch:
+  return nn__gfail(g, "concat: '%s' %s and '%s' %s differ beyond dim 0", xs[0]->name, nn_shape_str(&xs[0]->shape, sa, sizeof sa),
+                   xs[k]->name, nn_shape_str(&xs[k]->shape, sb, sizeof sb));
 }
-static int nn__sigmoid_fwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT y = c->y;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) y[i] = nn__sigmoid(x[i]);
-  return 1;
-}
-static int nn__sigmoid_bwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  float *NN__RESTRICT dx = c->dx[0];
-  const float *NN__RESTRICT dy = c->dy;
-  const float *NN__RESTRICT y = c->y;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
-  return 1;
-}
-static int nn__tanh_fwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  const float *NN__RESTRICT x = c->x[0];
-  float *NN__RESTRICT y = c->y;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) y[i] = nn__tanh(x[i]);
-  return 1;
-}
-static int nn__tanh_bwd(const nn__ctx *c) {
-  ptrdiff_t i, len = (ptrdiff_t)nn__len(c, c->node);
-  float *NN__RESTRICT dx = c->dx[0];
-  const float *NN__RESTRICT dy = c->dy;
-  const float *NN__RESTRICT y = c->y;
-  NN__OMP_FOR_LEN
-  for (i = 0; i < len; i++) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
-  return 1;
-}
-static void nn__softmax_row(const float *x, float *y, int D) {
-  float mx = x[0], s = 0;
-  int j;
-  for (j = 1; j < D; j++) if (x[j] > mx) mx = x[j];
-  for (j = 0; j < D; j++) { y[j] = expf(x[j] - mx); s += y[j]; }
-  for (j = 0; j < D; j++) y[j] /= s;
-}
-static int nn__softmax_fwd(const nn__ctx *c) {
-  int D = NN__LAST(c->node), rows = (int)(nn__len(c, c->node) / (size_t)D), r;
-  for (r = 0; r < rows; r++) nn__softmax_row(c->x[0] + (size_t)r * D, c->y + (size_t)r * D, D);
-  return 1;
-}
-static int nn__softmax_bwd(const nn__ctx *c) {
-  int D = NN__LAST(c->node), rows = (int)(nn__len(c, c->node) / (size_t)D), r, j;
-  for (r = 0; r < rows; r++) {
-    const float *y = c->y + (size_t)r * D, *dy = c->dy + (size_t)r * D;
-    float dot = 0;
-    for (j = 0; j < D; j++) dot += dy[j] * y[j];
-    for (j = 0; j < D; j++) c->dx[0][(size_t)r * D + j] += y[j] * (dy[j] - dot);
-  }
-  return 1;
-}
+NNDEF nn_node *nn_scale(nn_graph *g, nn_node *x, float c) { return nn__unary(g, NN_OP_SCALE, x, c); }
+static const nn__cpu_op nn__cpu_op_add = {nn__add_fwd, nn__add_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_mul = {nn__mul_fwd, nn__mul_bwd, NULL, nn__elementwise_flops};
+static const nn__cpu_op nn__cpu_op_concat = {nn__concat_fwd, nn__concat_bwd, NULL, NULL};
+static const nn__cpu_op nn__cpu_op_scale = {nn__scale_fwd, nn__scale_bwd, NULL, nn__elementwise_flops};
 
-/* ---- losses: scalar outputs; ip[0] is the reduction ----
+/* ---- losses: scalar outputs; attr.loss has the reduction ----
    cross entropy: inputs logits [C], labels [1]; fp: label smoothing e.
    Target distribution (1-e)*onehot + e/C.  Workspace: probabilities. */
-static float nn__loss_scale(const nn__ctx *c, size_t count) { return c->node->ip[0] == NN_SUM ? 1.0f : 1.0f / (float)count; }
+static float nn__loss_scale(const nn__ctx *c, size_t count) { return c->node->attr.loss.reduction == NN_SUM ? 1.0f : 1.0f / (float)count; }
 static size_t nn__ce_ws(const nn_node *n, int batch) { return (size_t)batch * nn__per(n->in[0]); }
 static int nn__ce_fwd(const nn__ctx *c) {
   int C = (int)nn__per(NN__IN(c, 0)), b, j;
-  float e = c->node->fp[0];
+  float e = c->node->attr.loss.smoothing;
   double total = 0;
   for (b = 0; b < c->n; b++) {
     const float *z = c->x[0] + (size_t)b * C;
@@ -1875,7 +2270,7 @@ static int nn__ce_fwd(const nn__ctx *c) {
 }
 static int nn__ce_bwd(const nn__ctx *c) {
   int C = (int)nn__per(NN__IN(c, 0)), b, j;
-  float e = c->node->fp[0], g = c->dy[0] * nn__loss_scale(c, (size_t)c->n);
+  float e = c->node->attr.loss.smoothing, g = c->dy[0] * nn__loss_scale(c, (size_t)c->n);
   for (b = 0; b < c->n; b++) {
     const float *p = c->ws + (size_t)b * C;
     int t = (int)c->x[1][b];
@@ -1923,6 +2318,37 @@ static int nn__mse_bwd(const nn__ctx *c) {
   return 1;
 }
 
+static nn_node *nn__loss(nn_graph *g, nn_op op, nn_node *a, nn_node *b, nn_reduction red, float arg) {
+  const char *name = nn_op_name(op);
+  char sa[64], sb[64];
+  nn_node *in[2], *l;
+  in[0] = a; in[1] = b;
+  if (!nn__ready(g, name, 2, in) || !nn__need_batched(g, name, a, 1, NN_MAX_DIMS) ||
+      !nn__need_batched(g, name, b, 1, NN_MAX_DIMS)) return NULL;
+  if (red != NN_MEAN && red != NN_SUM) return nn__gfail(g, "%s: unknown reduction %d", name, (int)red);
+  if (op == NN_OP_CROSS_ENTROPY ? (a->shape.ndim != 1 || nn__per(b) != 1) : !nn__shape_eq(&a->shape, &b->shape))
+    return nn__gfail(g, op == NN_OP_CROSS_ENTROPY ? "%s: logits '%s' %s must be [classes] and labels '%s' %s must be [1]"
+                                                  : "%s: prediction '%s' %s and target '%s' %s differ",
+                     name, a->name, nn_shape_str(&a->shape, sa, sizeof sa), b->name, nn_shape_str(&b->shape, sb, sizeof sb));
+  l = nn__add_node(g, op, 2, in, nn__shape1(1), 0, NULL);
+  if (!l) return NULL;
+  l->attr.loss.reduction = red;
+  l->attr.loss.smoothing = arg;
+  g->loss = l;
+  return l;
+}
+NNDEF nn_node *nn_cross_entropy(nn_graph *g, nn_node *logits, nn_node *labels, float smoothing, nn_reduction red) {
+  if (g && !g->failed && !(smoothing >= 0 && smoothing < 1)) return nn__gfail(g, "cross_entropy: label smoothing %g", smoothing);
+  return nn__loss(g, NN_OP_CROSS_ENTROPY, logits, labels, red, smoothing);
+}
+NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *z, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_BCE_LOGITS, z, t, red, 0); }
+NNDEF nn_node *nn_mse(nn_graph *g, nn_node *p, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_MSE, p, t, red, 0); }
+NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss) { if (g && loss) g->loss = loss; }
+
+static const nn__cpu_op nn__cpu_op_cross_entropy = {nn__ce_fwd, nn__ce_bwd, nn__ce_ws, NULL};
+static const nn__cpu_op nn__cpu_op_bce_with_logits = {nn__bce_fwd, nn__bce_bwd, NULL, NULL};
+static const nn__cpu_op nn__cpu_op_mse = {nn__mse_fwd, nn__mse_bwd, NULL, NULL};
+
 /* ---- embedding: ids [..] -> rows of weight [V, D].  The ids are floats
    holding integers; backward adds into the rows used, and only those. ---- */
 static int nn__embedding_fwd(const nn__ctx *c) {
@@ -1950,6 +2376,26 @@ static int nn__embedding_bwd(const nn__ctx *c) {
   return 1;
 }
 
+NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim) {
+  char pre[NN_NAME_LEN], buf[64];
+  nn_node *in[2];
+  nn_shape s;
+  if (!nn__ready(g, "embedding", 1, &ids) || !nn__need_batched(g, "embedding", ids, 1, NN_MAX_DIMS - 1)) return NULL;
+  if (vocab < 1 || dim < 1) return nn__gfail(g, "embedding: vocabulary %d, dimension %d", vocab, dim);
+  if (ids->op != NN_OP_INPUT)
+    return nn__gfail(g, "embedding: ids '%s' %s must be an input (ids are fed, not computed)", ids->name,
+                     nn_shape_str(&ids->shape, buf, sizeof buf));
+  nn__layer_prefix(g, "embedding", pre);
+  in[0] = ids;
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape2(vocab, dim), NN_INIT_NORMAL, 1.0f, dim, vocab);
+  if (!in[1]) return NULL;
+  s = ids->shape;
+  s.dim[s.ndim++] = dim;
+  return nn__add_node(g, NN_OP_EMBEDDING, 2, in, s, 1, pre);
+}
+
+static const nn__cpu_op nn__cpu_op_embedding = {nn__embedding_fwd, nn__embedding_bwd, NULL, NULL};
+
 /* ---- sequence lengths: input 1 of the sequence ops, [1] per sample ---- */
 static const char *nn__seq_op_name(nn_op op) {
   switch (op) {
@@ -1974,6 +2420,18 @@ static int nn__seq_lengths_ok(const nn__ctx *c, int T) {
 }
 static int nn__seq_len(const nn__ctx *c, int b, int T) { return c->x[1] ? (int)c->x[1][b] : T; }
 
+/* lengths: NULL or a batched input of one value per sample */
+static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
+  char buf[64];
+  if (!lengths) return 1;
+  if (!lengths->batched || lengths->op != NN_OP_INPUT || nn__per(lengths) != 1) {
+    nn__gfail(g, "%s: lengths '%s' %s must be an input of shape [1]", op, lengths->name,
+              nn_shape_str(&lengths->shape, buf, sizeof buf));
+    return 0;
+  }
+  return 1;
+}
+
 /* ---- recurrent layers (rnn, lstm, gru) over a whole sequence ----------
    inputs: x [T, F], lengths, W_ih [dirs*GH, F], W_hh [dirs*GH, H],
    b_ih, b_hh [dirs*GH] with GH = G*H (G gates); ip: H, dirs.
@@ -1996,14 +2454,14 @@ typedef struct nn__rec {
   int n, T, F, H, dirs, GH, rows, threads, chunks;
   float *P, *aux, *order, *h, *cs, *dh, *dc, *gh, *part;
 } nn__rec;
-static int nn__rec_gates(nn_op op) { return op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1; }
 static size_t nn__rec_part(const nn_node *nd) {
-  size_t GH = (size_t)nn__rec_gates(nd->op) * nd->ip[0], dirs = (size_t)nd->ip[1];
-  return dirs * GH * ((size_t)NN__LAST(nd->in[0]) + (size_t)nd->ip[0] + 2);
+  const nn_recurrent_attr *a = &nd->attr.recurrent;
+  size_t GH = (size_t)a->gates * a->hidden;
+  return (size_t)a->dirs * GH * ((size_t)NN__LAST(nd->in[0]) + (size_t)a->hidden + 2);
 }
 static size_t nn__rec_ws(const nn_node *nd, int batch) {
-  size_t T = (size_t)nd->shape.dim[0], H = (size_t)nd->ip[0], dirs = (size_t)nd->ip[1];
-  size_t GH = (size_t)nn__rec_gates(nd->op) * H, th = (size_t)nn__max_threads(), rows = (size_t)batch + th;
+  size_t T = (size_t)nd->shape.dim[0], H = (size_t)nd->attr.recurrent.hidden, dirs = (size_t)nd->attr.recurrent.dirs;
+  size_t GH = (size_t)nd->attr.recurrent.gates * H, th = (size_t)nn__max_threads(), rows = (size_t)batch + th;
   /* nn_compile sets the model's thread count to nn__max_threads() too */
   return (size_t)batch * T * dirs * (GH + (nd->op == NN_OP_RNN ? 0 : H)) + (size_t)batch +
          dirs * rows * (4 * H + GH) + th * nn__rec_part(nd);
@@ -2015,7 +2473,7 @@ static nn__rec nn__rec_get(const nn__ctx *c) {
   float *w = c->ws;
   r.op = nd->op;
   r.n = c->n; r.T = nd->shape.dim[0]; r.F = NN__LAST(nd->in[0]);
-  r.H = nd->ip[0]; r.dirs = nd->ip[1]; r.GH = nn__rec_gates(nd->op) * r.H;
+  r.H = nd->attr.recurrent.hidden; r.dirs = nd->attr.recurrent.dirs; r.GH = nd->attr.recurrent.gates * r.H;
   r.threads = c->m->threads;
   r.rows = c->m->max_batch + r.threads;
   /* the directions run side by side; threads beyond one per direction
@@ -2276,15 +2734,57 @@ static int nn__rec_bwd(const nn__ctx *c) {
   return 1;
 }
 static double nn__rec_flops(const nn_node *nd) {
-  double GH = (double)nn__rec_gates(nd->op) * nd->ip[0];
-  return 2.0 * nd->ip[1] * nd->shape.dim[0] * GH * (NN__LAST(nd->in[0]) + nd->ip[0]);
+  const nn_recurrent_attr *a = &nd->attr.recurrent;
+  return 2.0 * a->dirs * nd->shape.dim[0] * (double)a->gates * a->hidden * (NN__LAST(nd->in[0]) + a->hidden);
 }
 
+static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths, int hidden, int layers, int flags) {
+  const char *name = nn_op_name(op);
+  char pre[NN_NAME_LEN], pname[16], nname[NN_NAME_LEN];
+  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = (op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1) * hidden, l, k;
+  float a = hidden > 0 ? 1.0f / sqrtf((float)hidden) : 0;
+  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
+  if (hidden < 1 || layers < 1 || layers > 99 || (flags & ~NN_BIDIRECTIONAL))
+    return nn__gfail(g, "%s: hidden %d, layers %d, flags %d", name, hidden, layers, flags);
+  nn__layer_prefix(g, name, pre);
+  for (l = 0; l < layers && x; l++) {
+    static const char *const what[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    nn_node *in[6];
+    int F = NN__LAST(x);
+    in[0] = x;
+    in[1] = lengths;
+    for (k = 0; k < 4; k++) {
+      snprintf(pname, sizeof pname, "%s_l%u", what[k], (unsigned)l % 100u);
+      in[2 + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(dirs * GH, k == 0 ? F : hidden) : nn__shape1(dirs * GH),
+                                  NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
+      if (!in[2 + k]) return NULL;
+    }
+    if (layers > 1) snprintf(nname, sizeof nname, "%.58s.l%u", pre, (unsigned)l % 100u);
+    else snprintf(nname, sizeof nname, "%s", pre);
+    x = nn__add_node(g, op, 6, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
+    if (x) { x->attr.recurrent.hidden = hidden; x->attr.recurrent.dirs = dirs; x->attr.recurrent.gates = GH / hidden; }
+  }
+  return x;
+}
+NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_RNN, x, len, hidden, layers, flags);
+}
+NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_LSTM, x, len, hidden, layers, flags);
+}
+NNDEF nn_node *nn_gru(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
+  return nn__recurrent(g, NN_OP_GRU, x, len, hidden, layers, flags);
+}
+static const nn__cpu_op nn__cpu_op_rnn = {nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops};
+static const nn__cpu_op nn__cpu_op_lstm = {nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops};
+static const nn__cpu_op nn__cpu_op_gru = {nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops};
+
 /* ---- reductions over the valid steps of x [T, F] -> [F] ----
-   seq_last: ip[0] trailing features taken at step 0 (a reverse direction).
+   seq_last: attr.seq.reverse_features trailing features are taken at step 0
+   (a reverse direction).
    seq_maxpool: workspace: the winning step of every output. */
 static int nn__seq_last_fwd(const nn__ctx *c) {
-  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->ip[0];
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->attr.seq.reverse_features;
   int b, j;
   if (!nn__seq_lengths_ok(c, T)) return 0;
   for (b = 0; b < c->n; b++) {
@@ -2295,7 +2795,7 @@ static int nn__seq_last_fwd(const nn__ctx *c) {
   return 1;
 }
 static int nn__seq_last_bwd(const nn__ctx *c) {
-  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->ip[0];
+  const int T = NN__IN(c, 0)->shape.dim[0], F = NN__LAST(c->node), back = c->node->attr.seq.reverse_features;
   int b, j;
   for (b = 0; b < c->n; b++) {
     int L = nn__seq_len(c, b, T);
@@ -2360,478 +2860,31 @@ static int nn__seq_mean_bwd(const nn__ctx *c) {
 }
 static double nn__seq_flops(const nn_node *n) { return (double)nn__per(n->in[0]); }
 
-/* The registry, in nn_op order (a test checks the order). */
-static const nn__op_def nn__ops[NN_OP_COUNT] = {
-  {NN_OP_INPUT, "input", NULL, NULL, NULL, NULL},
-  {NN_OP_PARAM, "param", NULL, NULL, NULL, NULL},
-  {NN_OP_RESHAPE, "reshape", NULL, NULL, NULL, NULL},  /* shares its input's buffers */
-  {NN_OP_DENSE, "dense", nn__dense_fwd, nn__dense_bwd, NULL, nn__dense_flops},
-  {NN_OP_CONV2D, "conv2d", nn__conv_fwd, nn__conv_bwd, nn__conv_ws, nn__conv_flops},
-  {NN_OP_MAXPOOL2D, "maxpool2d", nn__maxpool_fwd, nn__maxpool_bwd, nn__maxpool_ws, nn__pool_flops},
-  {NN_OP_AVGPOOL2D, "avgpool2d", nn__avgpool_fwd, nn__avgpool_bwd, NULL, nn__pool_flops},
-  {NN_OP_GLOBAL_AVGPOOL, "global_avgpool", nn__gap_fwd, nn__gap_bwd, NULL, nn__gap_flops},
-  {NN_OP_BATCHNORM, "batchnorm", nn__bn_fwd, nn__bn_bwd, nn__bn_ws, nn__norm_flops},
-  {NN_OP_LAYERNORM, "layernorm", nn__ln_fwd, nn__ln_bwd, nn__ln_ws, nn__norm_flops},
-  {NN_OP_DROPOUT, "dropout", nn__dropout_fwd, nn__dropout_bwd, nn__dropout_ws, nn__elementwise_flops},
-  {NN_OP_ADD, "add", nn__add_fwd, nn__add_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_CONCAT, "concat", nn__concat_fwd, nn__concat_bwd, NULL, NULL},
-  {NN_OP_SCALE, "scale", nn__scale_fwd, nn__scale_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_RELU, "relu", nn__relu_fwd, nn__relu_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_LEAKY_RELU, "leaky_relu", nn__leaky_fwd, nn__leaky_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_GELU, "gelu", nn__gelu_fwd, nn__gelu_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_SIGMOID, "sigmoid", nn__sigmoid_fwd, nn__sigmoid_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_TANH, "tanh", nn__tanh_fwd, nn__tanh_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_SOFTMAX, "softmax", nn__softmax_fwd, nn__softmax_bwd, NULL, nn__elementwise_flops},
-  {NN_OP_CROSS_ENTROPY, "cross_entropy", nn__ce_fwd, nn__ce_bwd, nn__ce_ws, NULL},
-  {NN_OP_BCE_LOGITS, "bce_with_logits", nn__bce_fwd, nn__bce_bwd, NULL, NULL},
-  {NN_OP_MSE, "mse", nn__mse_fwd, nn__mse_bwd, NULL, NULL},
-  {NN_OP_EMBEDDING, "embedding", nn__embedding_fwd, nn__embedding_bwd, NULL, NULL},
-  {NN_OP_RNN, "rnn", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
-  {NN_OP_LSTM, "lstm", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
-  {NN_OP_GRU, "gru", nn__rec_fwd, nn__rec_bwd, nn__rec_ws, nn__rec_flops},
-  {NN_OP_SEQ_LAST, "seq_last", nn__seq_last_fwd, nn__seq_last_bwd, NULL, NULL},
-  {NN_OP_SEQ_MAXPOOL, "seq_maxpool", nn__seq_max_fwd, nn__seq_max_bwd, nn__seq_max_ws, nn__seq_flops},
-  {NN_OP_SEQ_MEANPOOL, "seq_meanpool", nn__seq_mean_fwd, nn__seq_mean_bwd, NULL, nn__seq_flops},
-};
-
-NNDEF const char *nn_op_name(nn_op op) { return (unsigned)op < NN_OP_COUNT ? nn__ops[op].name : "?"; }
-
-/* ======================================================================
-   Graph building.  Builders check shapes at once and name the op and
-   the shapes on a mismatch; a failed builder returns NULL, and every
-   later builder given NULL returns NULL too, so the first reason stays.
-   ====================================================================== */
-struct nn_graph {
-  nn_node **nodes;
-  int n, cap;
-  uint64_t seed;
-  int failed;
-  char error[512];
-  char next_name[NN_NAME_LEN];
-  int layers;          /* counter for automatic layer names */
-  nn_node *loss;
-};
-
-NNDEF nn_graph *nn_graph_new(void) {
-  nn_graph *g = (nn_graph *)nn__calloc(1, sizeof *g);
-  if (g) g->seed = 42;
-  return g;
-}
-NNDEF void nn_graph_free(nn_graph *g) {
-  int i;
-  if (!g) return;
-  for (i = 0; i < g->n; i++) NN_FREE(g->nodes[i]);
-  NN_FREE(g->nodes);
-  NN_FREE(g);
-}
-NNDEF void nn_graph_set_seed(nn_graph *g, uint64_t seed) { g->seed = seed; }
-NNDEF const char *nn_graph_error(const nn_graph *g) { return g->failed ? g->error : NULL; }
-NNDEF void nn_layer_name(nn_graph *g, const char *name) {
-  snprintf(g->next_name, sizeof g->next_name, "%s", name ? name : "");
-}
-NNDEF nn_node *nn_find(const nn_graph *g, const char *name) {
-  int i;
-  for (i = 0; i < g->n; i++) if (!strcmp(g->nodes[i]->name, name)) return g->nodes[i];
-  return NULL;
-}
-NNDEF int nn_graph_num_nodes(const nn_graph *g) { return g->n; }
-NNDEF nn_node *nn_graph_node(const nn_graph *g, int i) { return i >= 0 && i < g->n ? g->nodes[i] : NULL; }
-NNDEF nn_node *nn_node_input(const nn_node *n, int i) { return n && i >= 0 && i < n->n_in ? n->in[i] : NULL; }
-NNDEF const nn_shape *nn_node_shape(const nn_node *n) { return &n->shape; }
-
-static nn_node *nn__gfail(nn_graph *g, const char *fmt, ...) {
-  va_list ap;
-  if (g->failed) return NULL;
-  va_start(ap, fmt);
-  vsnprintf(g->error, sizeof g->error, fmt, ap);
-  va_end(ap);
-  g->failed = 1;
-  nn__fail("%s", g->error);
-  return NULL;
-}
-/* 1 if the graph is healthy and the required inputs exist */
-static int nn__ready(nn_graph *g, const char *op, int n, nn_node *const *xs) {
-  int i;
-  if (!g) return nn__fail("%s: graph is NULL", op);
-  if (g->failed) return 0;
-  for (i = 0; i < n; i++)
-    if (!xs[i]) { nn__gfail(g, "%s: input %d is NULL", op, i); return 0; }
-  return 1;
-}
-static nn_node *nn__add_node(nn_graph *g, nn_op op, int n_in, nn_node *const *in,
-                             nn_shape shape, int batched, const char *name) {
-  nn_node *nd;
-  int i;
-  for (i = 0; i < shape.ndim; i++)
-    if (shape.dim[i] < 1) {
-      char buf[64];
-      return nn__gfail(g, "%s: output shape %s is empty", nn__ops[op].name, nn_shape_str(&shape, buf, sizeof buf));
-    }
-  if (g->n == g->cap) {
-    int cap = g->cap ? 2 * g->cap : 64;
-    nn_node **nodes = (nn_node **)NN_REALLOC(g->nodes, (size_t)cap * sizeof *nodes);
-    if (!nodes) return nn__gfail(g, "out of memory building the graph");
-    g->nodes = nodes;
-    g->cap = cap;
-  }
-  nd = (nn_node *)nn__calloc(1, sizeof *nd);
-  if (!nd) return nn__gfail(g, "out of memory building the graph");
-  nd->id = g->n;
-  nd->op = op;
-  nd->n_in = n_in;
-  for (i = 0; i < n_in; i++) nd->in[i] = in[i];
-  nd->shape = shape;
-  nd->batched = batched;
-  nd->lr_mult = nd->wd_mult = 1.0f;
-  if (name && *name) snprintf(nd->name, sizeof nd->name, "%s", name);
-  else snprintf(nd->name, sizeof nd->name, "%s_%d", nn__ops[op].name, nd->id);
-  g->nodes[g->n++] = nd;
-  return nd;
-}
-/* a layer's name: the one given by nn_layer_name, else kind + counter */
-static void nn__layer_prefix(nn_graph *g, const char *kind, char *buf) {
-  if (g->next_name[0]) snprintf(buf, NN_NAME_LEN, "%s", g->next_name);
-  else snprintf(buf, NN_NAME_LEN, "%s%d", kind, g->layers);
-  g->next_name[0] = 0;
-  g->layers++;
-}
-static nn_node *nn__layer_param(nn_graph *g, const char *prefix, const char *what, nn_shape s,
-                                nn_init init, float arg, int fan_in, int fan_out) {
-  char name[NN_NAME_LEN + 16];
-  nn_node *p;
-  snprintf(name, sizeof name, "%s.%s", prefix, what);
-  p = nn_param(g, name, s.ndim, s.dim, init, arg);
-  if (p) { p->fan_in = fan_in; p->fan_out = fan_out; }
-  return p;
-}
-static int nn__need_batched(nn_graph *g, const char *op, const nn_node *x, int ndim_min, int ndim_max) {
-  char buf[64];
-  if (!x->batched) { nn__gfail(g, "%s: input '%s' has no batch dimension", op, x->name); return 0; }
-  if (x->shape.ndim < ndim_min || x->shape.ndim > ndim_max) {
-    nn__gfail(g, "%s: input '%s' has shape %s, expected %d..%d dims per sample", op, x->name,
-              nn_shape_str(&x->shape, buf, sizeof buf), ndim_min, ndim_max);
-    return 0;
-  }
-  return 1;
-}
-
-NNDEF nn_node *nn_input(nn_graph *g, const char *name, int ndim, const int *dims) {
-  nn_node *none = NULL;
-  if (!nn__ready(g, "input", 0, &none)) return NULL;
-  if (!name || !*name) return nn__gfail(g, "input: a name is required (nn_feed finds inputs by name)");
-  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "input '%s': %d dims (1..%d allowed)", name, ndim, NN_MAX_DIMS);
-  if (nn_find(g, name)) return nn__gfail(g, "input '%s': the name is taken", name);
-  return nn__add_node(g, NN_OP_INPUT, 0, NULL, nn__shape(ndim, dims), 1, name);
-}
-NNDEF nn_node *nn_param(nn_graph *g, const char *name, int ndim, const int *dims, nn_init init, float arg) {
-  nn_node *none = NULL, *p;
-  if (!nn__ready(g, "param", 0, &none)) return NULL;
-  if (!name || !*name) return nn__gfail(g, "param: a name is required (files store weights by name)");
-  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "param '%s': %d dims (1..%d allowed)", name, ndim, NN_MAX_DIMS);
-  if (nn_find(g, name)) return nn__gfail(g, "param '%s': the name is taken (use nn_layer_name)", name);
-  p = nn__add_node(g, NN_OP_PARAM, 0, NULL, nn__shape(ndim, dims), 0, name);
-  if (!p) return NULL;
-  p->trainable = 1;
-  p->init = init;
-  p->init_arg = arg;
-  p->fan_in = ndim > 1 ? (int)(nn__per(p) / (size_t)dims[0]) : dims[0];
-  p->fan_out = dims[0];
-  return p;
-}
-NNDEF void nn_set_requires_grad(nn_node *x) { if (x && x->op == NN_OP_INPUT) x->needs_grad = 1; }
-NNDEF void nn_set_trainable(nn_node *p, int t) { if (p && p->op == NN_OP_PARAM) p->trainable = t; }
-NNDEF void nn_set_lr_mult(nn_node *p, float v) { if (p) p->lr_mult = v; }
-NNDEF void nn_set_wd_mult(nn_node *p, float v) { if (p) p->wd_mult = v; }
-NNDEF void nn_set_init(nn_node *p, nn_init init, float arg) { if (p) { p->init = init; p->init_arg = arg; } }
-
-NNDEF nn_node *nn_dense_ex(nn_graph *g, nn_node *x, int units, int bias) {
-  char pre[NN_NAME_LEN];
-  nn_node *in[3];
-  nn_shape s;
-  int fan_in;
-  if (!nn__ready(g, "dense", 1, &x) || !nn__need_batched(g, "dense", x, 1, NN_MAX_DIMS)) return NULL;
-  if (units < 1) return nn__gfail(g, "dense: %d units", units);
-  fan_in = NN__LAST(x);
-  nn__layer_prefix(g, "dense", pre);
-  in[0] = x;
-  in[1] = nn__layer_param(g, pre, "weight", nn__shape2(units, fan_in), NN_INIT_HE_UNIFORM, 0, fan_in, units);
-  in[2] = bias ? nn__layer_param(g, pre, "bias", nn__shape1(units), NN_INIT_ZEROS, 0, fan_in, units) : NULL;
-  if (!in[1] || (bias && !in[2])) return NULL;
-  s = x->shape;
-  s.dim[s.ndim - 1] = units;
-  return nn__add_node(g, NN_OP_DENSE, 3, in, s, 1, pre);
-}
-NNDEF nn_node *nn_dense(nn_graph *g, nn_node *x, int units) { return nn_dense_ex(g, x, units, 1); }
-
-static int nn__out_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1; }
-
-NNDEF nn_node *nn_conv2d_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw, int stride, int pad, int bias) {
-  char pre[NN_NAME_LEN], buf[64];
-  nn_node *in[3];
-  int C, OH, OW, d[4];
-  if (!nn__ready(g, "conv2d", 1, &x) || !nn__need_batched(g, "conv2d", x, 3, 3)) return NULL;
-  if (out_ch < 1 || kh < 1 || kw < 1 || stride < 1 || pad < 0)
-    return nn__gfail(g, "conv2d: bad arguments (out %d, kernel %dx%d, stride %d, pad %d)", out_ch, kh, kw, stride, pad);
-  C = x->shape.dim[0];
-  OH = nn__out_size(x->shape.dim[1], kh, stride, pad);
-  OW = nn__out_size(x->shape.dim[2], kw, stride, pad);
-  if (OH < 1 || OW < 1)
-    return nn__gfail(g, "conv2d: kernel %dx%d does not fit input '%s' of shape %s with pad %d", kh, kw, x->name,
-                     nn_shape_str(&x->shape, buf, sizeof buf), pad);
-  nn__layer_prefix(g, "conv", pre);
-  d[0] = out_ch; d[1] = C; d[2] = kh; d[3] = kw;
-  in[0] = x;
-  in[1] = nn__layer_param(g, pre, "weight", nn__shape(4, d), NN_INIT_HE_UNIFORM, 0, C * kh * kw, out_ch * kh * kw);
-  in[2] = bias ? nn__layer_param(g, pre, "bias", nn__shape1(out_ch), NN_INIT_ZEROS, 0, C * kh * kw, out_ch) : NULL;
-  if (!in[1] || (bias && !in[2])) return NULL;
-  x = nn__add_node(g, NN_OP_CONV2D, 3, in, nn__shape3(out_ch, OH, OW), 1, pre);
-  if (x) { x->ip[0] = kh; x->ip[1] = kw; x->ip[2] = stride; x->ip[3] = pad; }
-  return x;
-}
-NNDEF nn_node *nn_conv2d(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad) {
-  return nn_conv2d_ex(g, x, out_ch, k, k, stride, pad, 1);
-}
-
-static nn_node *nn__pool(nn_graph *g, nn_op op, nn_node *x, int k, int stride, int pad) {
-  const char *name = nn__ops[op].name;
-  char buf[64];
-  int OH, OW;
-  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 3, 3)) return NULL;
-  if (k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
-    return nn__gfail(g, "%s: bad arguments (kernel %d, stride %d, pad %d)", name, k, stride, pad);
-  OH = nn__out_size(x->shape.dim[1], k, stride, pad);
-  OW = nn__out_size(x->shape.dim[2], k, stride, pad);
-  if (OH < 1 || OW < 1)
-    return nn__gfail(g, "%s: kernel %d does not fit input '%s' of shape %s", name, k, x->name, nn_shape_str(&x->shape, buf, sizeof buf));
-  x = nn__add_node(g, op, 1, &x, nn__shape3(x->shape.dim[0], OH, OW), 1, NULL);
-  if (x) { x->ip[0] = k; x->ip[1] = stride; x->ip[2] = pad; }
-  return x;
-}
-NNDEF nn_node *nn_maxpool2d_ex(nn_graph *g, nn_node *x, int k, int s, int p) { return nn__pool(g, NN_OP_MAXPOOL2D, x, k, s, p); }
-NNDEF nn_node *nn_maxpool2d(nn_graph *g, nn_node *x, int k, int s) { return nn__pool(g, NN_OP_MAXPOOL2D, x, k, s, 0); }
-NNDEF nn_node *nn_avgpool2d_ex(nn_graph *g, nn_node *x, int k, int s, int p) { return nn__pool(g, NN_OP_AVGPOOL2D, x, k, s, p); }
-NNDEF nn_node *nn_avgpool2d(nn_graph *g, nn_node *x, int k, int s) { return nn__pool(g, NN_OP_AVGPOOL2D, x, k, s, 0); }
-NNDEF nn_node *nn_global_avgpool(nn_graph *g, nn_node *x) {
-  if (!nn__ready(g, "global_avgpool", 1, &x) || !nn__need_batched(g, "global_avgpool", x, 3, 3)) return NULL;
-  return nn__add_node(g, NN_OP_GLOBAL_AVGPOOL, 1, &x, nn__shape1(x->shape.dim[0]), 1, NULL);
-}
-
-NNDEF nn_node *nn_batchnorm_ex(nn_graph *g, nn_node *x, float momentum, float eps, int frozen_scale) {
-  char pre[NN_NAME_LEN];
-  nn_node *in[5];
-  nn_shape s;
-  int i;
-  if (!nn__ready(g, "batchnorm", 1, &x) || !nn__need_batched(g, "batchnorm", x, 1, 3)) return NULL;
-  if (!(momentum >= 0 && momentum <= 1) || !(eps > 0)) return nn__gfail(g, "batchnorm: momentum %g, eps %g", momentum, eps);
-  s = nn__shape1(x->shape.dim[0]);
-  nn__layer_prefix(g, "bn", pre);
-  in[0] = x;
-  in[1] = nn__layer_param(g, pre, "weight", s, NN_INIT_ONES, 0, 1, 1);
-  in[2] = nn__layer_param(g, pre, "bias", s, NN_INIT_ZEROS, 0, 1, 1);
-  in[3] = nn__layer_param(g, pre, "running_mean", s, NN_INIT_ZEROS, 0, 1, 1);
-  in[4] = nn__layer_param(g, pre, "running_var", s, NN_INIT_ONES, 0, 1, 1);
-  for (i = 1; i < 5; i++) if (!in[i]) return NULL;
-  in[1]->trainable = !frozen_scale;
-  in[3]->trainable = in[4]->trainable = 0;
-  x = nn__add_node(g, NN_OP_BATCHNORM, 5, in, x->shape, 1, pre);
-  if (x) { x->fp[0] = momentum; x->fp[1] = eps; }
-  return x;
-}
-NNDEF nn_node *nn_batchnorm(nn_graph *g, nn_node *x) { return nn_batchnorm_ex(g, x, 0.1f, 1e-5f, 0); }
-
-NNDEF nn_node *nn_layernorm_ex(nn_graph *g, nn_node *x, float eps) {
-  char pre[NN_NAME_LEN];
-  nn_node *in[3];
-  if (!nn__ready(g, "layernorm", 1, &x) || !nn__need_batched(g, "layernorm", x, 1, NN_MAX_DIMS)) return NULL;
-  if (!(eps > 0)) return nn__gfail(g, "layernorm: eps %g", eps);
-  nn__layer_prefix(g, "ln", pre);
-  in[0] = x;
-  in[1] = nn__layer_param(g, pre, "weight", nn__shape1(NN__LAST(x)), NN_INIT_ONES, 0, 1, 1);
-  in[2] = nn__layer_param(g, pre, "bias", nn__shape1(NN__LAST(x)), NN_INIT_ZEROS, 0, 1, 1);
-  if (!in[1] || !in[2]) return NULL;
-  x = nn__add_node(g, NN_OP_LAYERNORM, 3, in, x->shape, 1, pre);
-  if (x) x->fp[0] = eps;
-  return x;
-}
-NNDEF nn_node *nn_layernorm(nn_graph *g, nn_node *x) { return nn_layernorm_ex(g, x, 1e-5f); }
-
-NNDEF nn_node *nn_dropout(nn_graph *g, nn_node *x, float p) {
-  if (!nn__ready(g, "dropout", 1, &x) || !nn__need_batched(g, "dropout", x, 1, NN_MAX_DIMS)) return NULL;
-  if (!(p >= 0 && p < 1)) return nn__gfail(g, "dropout: p = %g, expected 0 <= p < 1", p);
-  x = nn__add_node(g, NN_OP_DROPOUT, 1, &x, x->shape, 1, NULL);
-  if (x) x->fp[0] = p;
-  return x;
-}
-NNDEF nn_node *nn_reshape(nn_graph *g, nn_node *x, int ndim, const int *dims) {
-  char a[64], b[64];
-  nn_shape s;
-  if (!nn__ready(g, "reshape", 1, &x) || !nn__need_batched(g, "reshape", x, 1, NN_MAX_DIMS)) return NULL;
-  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "reshape: %d dims", ndim);
-  s = nn__shape(ndim, dims);
-  if (nn_shape_numel(&s) != nn__per(x))
-    return nn__gfail(g, "reshape: '%s' of shape %s cannot become %s", x->name, nn_shape_str(&x->shape, a, sizeof a),
-                     nn_shape_str(&s, b, sizeof b));
-  return nn__add_node(g, NN_OP_RESHAPE, 1, &x, s, 1, NULL);
-}
-NNDEF nn_node *nn_flatten(nn_graph *g, nn_node *x) {
-  int d;
-  if (!nn__ready(g, "flatten", 1, &x)) return NULL;
-  d = (int)nn__per(x);
-  return nn_reshape(g, x, 1, &d);
-}
-NNDEF nn_node *nn_add(nn_graph *g, nn_node *a, nn_node *b) {
-  char sa[64], sb[64];
-  nn_node *in[2];
-  in[0] = a; in[1] = b;
-  if (!nn__ready(g, "add", 2, in) || !nn__need_batched(g, "add", a, 1, NN_MAX_DIMS) ||
-      !nn__need_batched(g, "add", b, 1, NN_MAX_DIMS)) return NULL;
-  if (!nn__shape_eq(&a->shape, &b->shape))
-    return nn__gfail(g, "add: shapes differ: '%s' %s vs '%s' %s", a->name, nn_shape_str(&a->shape, sa, sizeof sa),
-                     b->name, nn_shape_str(&b->shape, sb, sizeof sb));
-  return nn__add_node(g, NN_OP_ADD, 2, in, a->shape, 1, NULL);
-}
-NNDEF nn_node *nn_concat(nn_graph *g, int n, nn_node *const *xs) {
-  char sa[64], sb[64];
-  nn_shape s;
-  int k, i;
-  if (n < 1 || n > NN_MAX_INPUTS) { if (g && !g->failed) nn__gfail(g, "concat: %d inputs (1..%d allowed)", n, NN_MAX_INPUTS); return NULL; }
-  if (!nn__ready(g, "concat", n, xs)) return NULL;
-  s = xs[0]->shape;
-  for (k = 0; k < n; k++) {
-    if (!nn__need_batched(g, "concat", xs[k], 1, NN_MAX_DIMS)) return NULL;
-    if (k == 0) continue;
-    if (xs[k]->shape.ndim != s.ndim) goto mismatch;
-    for (i = 1; i < s.ndim; i++) if (xs[k]->shape.dim[i] != s.dim[i]) goto mismatch;
-    s.dim[0] += xs[k]->shape.dim[0];
-  }
-  return nn__add_node(g, NN_OP_CONCAT, n, xs, s, 1, NULL);
-mismatch:
-  return nn__gfail(g, "concat: '%s' %s and '%s' %s differ beyond dim 0", xs[0]->name, nn_shape_str(&xs[0]->shape, sa, sizeof sa),
-                   xs[k]->name, nn_shape_str(&xs[k]->shape, sb, sizeof sb));
-}
-static nn_node *nn__unary(nn_graph *g, nn_op op, nn_node *x, float arg) {
-  if (!nn__ready(g, nn__ops[op].name, 1, &x) || !nn__need_batched(g, nn__ops[op].name, x, 1, NN_MAX_DIMS)) return NULL;
-  x = nn__add_node(g, op, 1, &x, x->shape, 1, NULL);
-  if (x) x->fp[0] = arg;
-  return x;
-}
-NNDEF nn_node *nn_scale(nn_graph *g, nn_node *x, float c) { return nn__unary(g, NN_OP_SCALE, x, c); }
-NNDEF nn_node *nn_relu(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_RELU, x, 0); }
-NNDEF nn_node *nn_leaky_relu(nn_graph *g, nn_node *x, float slope) { return nn__unary(g, NN_OP_LEAKY_RELU, x, slope); }
-NNDEF nn_node *nn_gelu(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_GELU, x, 0); }
-NNDEF nn_node *nn_sigmoid(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_SIGMOID, x, 0); }
-NNDEF nn_node *nn_tanh(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_TANH, x, 0); }
-NNDEF nn_node *nn_softmax(nn_graph *g, nn_node *x) { return nn__unary(g, NN_OP_SOFTMAX, x, 0); }
-
-/* ---- losses ---- */
-static nn_node *nn__loss(nn_graph *g, nn_op op, nn_node *a, nn_node *b, nn_reduction red, float arg) {
-  const char *name = nn__ops[op].name;
-  char sa[64], sb[64];
-  nn_node *in[2], *l;
-  in[0] = a; in[1] = b;
-  if (!nn__ready(g, name, 2, in) || !nn__need_batched(g, name, a, 1, NN_MAX_DIMS) ||
-      !nn__need_batched(g, name, b, 1, NN_MAX_DIMS)) return NULL;
-  if (red != NN_MEAN && red != NN_SUM) return nn__gfail(g, "%s: unknown reduction %d", name, (int)red);
-  if (op == NN_OP_CROSS_ENTROPY ? (a->shape.ndim != 1 || nn__per(b) != 1) : !nn__shape_eq(&a->shape, &b->shape))
-    return nn__gfail(g, op == NN_OP_CROSS_ENTROPY ? "%s: logits '%s' %s must be [classes] and labels '%s' %s must be [1]"
-                                                  : "%s: prediction '%s' %s and target '%s' %s differ",
-                     name, a->name, nn_shape_str(&a->shape, sa, sizeof sa), b->name, nn_shape_str(&b->shape, sb, sizeof sb));
-  l = nn__add_node(g, op, 2, in, nn__shape1(1), 0, NULL);
-  if (!l) return NULL;
-  l->ip[0] = (int)red;
-  l->fp[0] = arg;
-  g->loss = l;
-  return l;
-}
-NNDEF nn_node *nn_cross_entropy(nn_graph *g, nn_node *logits, nn_node *labels, float smoothing, nn_reduction red) {
-  if (g && !g->failed && !(smoothing >= 0 && smoothing < 1)) return nn__gfail(g, "cross_entropy: label smoothing %g", smoothing);
-  return nn__loss(g, NN_OP_CROSS_ENTROPY, logits, labels, red, smoothing);
-}
-NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *z, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_BCE_LOGITS, z, t, red, 0); }
-NNDEF nn_node *nn_mse(nn_graph *g, nn_node *p, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_MSE, p, t, red, 0); }
-NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss) { if (g && loss) g->loss = loss; }
-
-/* ---- sequences ---- */
-NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim) {
-  char pre[NN_NAME_LEN], buf[64];
-  nn_node *in[2];
-  nn_shape s;
-  if (!nn__ready(g, "embedding", 1, &ids) || !nn__need_batched(g, "embedding", ids, 1, NN_MAX_DIMS - 1)) return NULL;
-  if (vocab < 1 || dim < 1) return nn__gfail(g, "embedding: vocabulary %d, dimension %d", vocab, dim);
-  if (ids->op != NN_OP_INPUT)
-    return nn__gfail(g, "embedding: ids '%s' %s must be an input (ids are fed, not computed)", ids->name,
-                     nn_shape_str(&ids->shape, buf, sizeof buf));
-  nn__layer_prefix(g, "embedding", pre);
-  in[0] = ids;
-  in[1] = nn__layer_param(g, pre, "weight", nn__shape2(vocab, dim), NN_INIT_NORMAL, 1.0f, dim, vocab);
-  if (!in[1]) return NULL;
-  s = ids->shape;
-  s.dim[s.ndim++] = dim;
-  return nn__add_node(g, NN_OP_EMBEDDING, 2, in, s, 1, pre);
-}
-
-/* lengths: NULL or a batched input of one value per sample */
-static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
-  char buf[64];
-  if (!lengths) return 1;
-  if (!lengths->batched || lengths->op != NN_OP_INPUT || nn__per(lengths) != 1) {
-    nn__gfail(g, "%s: lengths '%s' %s must be an input of shape [1]", op, lengths->name,
-              nn_shape_str(&lengths->shape, buf, sizeof buf));
-    return 0;
-  }
-  return 1;
-}
-static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths, int hidden, int layers, int flags) {
-  const char *name = nn__ops[op].name;
-  char pre[NN_NAME_LEN], pname[16], nname[NN_NAME_LEN];
-  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = nn__rec_gates(op) * hidden, l, k;
-  float a = hidden > 0 ? 1.0f / sqrtf((float)hidden) : 0;
-  if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
-  if (hidden < 1 || layers < 1 || layers > 99 || (flags & ~NN_BIDIRECTIONAL))
-    return nn__gfail(g, "%s: hidden %d, layers %d, flags %d", name, hidden, layers, flags);
-  nn__layer_prefix(g, name, pre);
-  for (l = 0; l < layers && x; l++) {
-    static const char *const what[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-    nn_node *in[6];
-    int F = NN__LAST(x);
-    in[0] = x;
-    in[1] = lengths;
-    for (k = 0; k < 4; k++) {
-      snprintf(pname, sizeof pname, "%s_l%u", what[k], (unsigned)l % 100u);
-      in[2 + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(dirs * GH, k == 0 ? F : hidden) : nn__shape1(dirs * GH),
-                                  NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
-      if (!in[2 + k]) return NULL;
-    }
-    if (layers > 1) snprintf(nname, sizeof nname, "%.58s.l%u", pre, (unsigned)l % 100u);
-    else snprintf(nname, sizeof nname, "%s", pre);
-    x = nn__add_node(g, op, 6, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
-    if (x) { x->ip[0] = hidden; x->ip[1] = dirs; }
-  }
-  return x;
-}
-NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
-  return nn__recurrent(g, NN_OP_RNN, x, len, hidden, layers, flags);
-}
-NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
-  return nn__recurrent(g, NN_OP_LSTM, x, len, hidden, layers, flags);
-}
-NNDEF nn_node *nn_gru(nn_graph *g, nn_node *x, nn_node *len, int hidden, int layers, int flags) {
-  return nn__recurrent(g, NN_OP_GRU, x, len, hidden, layers, flags);
-}
 static nn_node *nn__seq_reduce(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths) {
-  const char *name = nn__ops[op].name;
+  const char *name = nn_op_name(op);
   nn_node *in[2], *y;
   if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
   in[0] = x;
   in[1] = lengths;
   y = nn__add_node(g, op, 2, in, nn__shape1(NN__LAST(x)), 1, NULL);
-  if (y && op == NN_OP_SEQ_LAST && (x->op == NN_OP_RNN || x->op == NN_OP_LSTM || x->op == NN_OP_GRU) && x->ip[1] == 2)
-    y->ip[0] = x->ip[0];
+  if (y && op == NN_OP_SEQ_LAST && (x->op == NN_OP_RNN || x->op == NN_OP_LSTM || x->op == NN_OP_GRU) && x->attr.recurrent.dirs == 2)
+    y->attr.seq.reverse_features = x->attr.recurrent.hidden;
   return y;
 }
 NNDEF nn_node *nn_seq_last(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_LAST, x, len); }
 NNDEF nn_node *nn_seq_maxpool(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_MAXPOOL, x, len); }
 NNDEF nn_node *nn_seq_meanpool(nn_graph *g, nn_node *x, nn_node *len) { return nn__seq_reduce(g, NN_OP_SEQ_MEANPOOL, x, len); }
+
+static const nn__cpu_op nn__cpu_op_seq_last = {nn__seq_last_fwd, nn__seq_last_bwd, NULL, NULL};
+static const nn__cpu_op nn__cpu_op_seq_maxpool = {nn__seq_max_fwd, nn__seq_max_bwd, nn__seq_max_ws, nn__seq_flops};
+static const nn__cpu_op nn__cpu_op_seq_meanpool = {nn__seq_mean_fwd, nn__seq_mean_bwd, NULL, nn__seq_flops};
+
+/* The CPU table, generated from NN_OPS: an op without its block above
+   (ending in nn__cpu_op_<name>) does not compile. */
+#define NN__CPU_ROW(ID, name) &nn__cpu_op_##name,
+static const nn__cpu_op *const nn__cpu_ops[] = { NN_OPS(NN__CPU_ROW) };
+#undef NN__CPU_ROW
+typedef char nn__cpu_ops_complete[sizeof nn__cpu_ops / sizeof nn__cpu_ops[0] == NN_OP_COUNT ? 1 : -1];
 
 /* ======================================================================
    The CPU backend: buffers are float arrays, ops run the kernels of the
@@ -2865,6 +2918,10 @@ static int nn__cpu_copy(nn_backend *b, void *dst, const void *src, size_t n) {
   return 1;
 }
 static int nn__cpu_supports(nn_backend *b, const nn_node *node) { (void)b; return (unsigned)node->op < NN_OP_COUNT; }
+static size_t nn__cpu_workspace(nn_backend *b, const nn_node *node, int batch) {
+  (void)b;
+  return nn__cpu_ops[node->op]->workspace ? nn__cpu_ops[node->op]->workspace(node, batch) : 0;
+}
 static void nn__cpu_ctx(nn_model *m, const nn_node *node, nn__ctx *c) {
   int i;
   memset(c, 0, sizeof *c);
@@ -2886,16 +2943,16 @@ static void nn__cpu_ctx(nn_model *m, const nn_node *node, nn__ctx *c) {
 static int nn__cpu_forward(nn_backend *b, nn_model *m, const nn_node *node) {
   nn__ctx c;
   (void)b;
-  if (!nn__ops[node->op].forward) return 1;
+  if (!nn__cpu_ops[node->op]->forward) return 1;
   nn__cpu_ctx(m, node, &c);
-  return nn__ops[node->op].forward(&c);
+  return nn__cpu_ops[node->op]->forward(&c);
 }
 static int nn__cpu_backward(nn_backend *b, nn_model *m, const nn_node *node) {
   nn__ctx c;
   (void)b;
-  if (!nn__ops[node->op].backward) return 1;
+  if (!nn__cpu_ops[node->op]->backward) return 1;
   nn__cpu_ctx(m, node, &c);
-  return nn__ops[node->op].backward(&c);
+  return nn__cpu_ops[node->op]->backward(&c);
 }
 /* SGD, Adam and RMSprop as in PyTorch; flags select Nesterov momentum and
    decoupled weight decay (w -= lr * wd * w before the gradient step). */
@@ -2965,6 +3022,13 @@ static void nn__cpu_destroy(nn_backend *b) {
   NN_FREE(b);
 }
 
+static const nn_backend_ops nn__cpu_backend_ops = {
+  "cpu", nn__cpu_alloc, nn__cpu_release, nn__cpu_write, nn__cpu_read, nn__cpu_fill, nn__cpu_copy,
+  nn__cpu_supports, nn__cpu_workspace, nn__cpu_forward, nn__cpu_backward, nn__cpu_update,
+  nn__cpu_sumsq, nn__cpu_scale, nn__cpu_lerp, nn__cpu_destroy};
+
+NNDEF void nn_backend_free(nn_backend *b) { if (b) b->ops->destroy(b); }
+
 /* GEMM packing space for as many threads as OpenMP offers now: call
    nn_set_threads first to use more. */
 NNDEF nn_backend *nn_cpu_backend(void) {
@@ -2980,22 +3044,8 @@ NNDEF nn_backend *nn_cpu_backend(void) {
     NN_FREE(b);
     return NULL;
   }
+  b->ops = &nn__cpu_backend_ops;
   b->impl = impl;
-  b->name = "cpu";
-  b->alloc = nn__cpu_alloc;
-  b->release = nn__cpu_release;
-  b->write = nn__cpu_write;
-  b->read = nn__cpu_read;
-  b->fill = nn__cpu_fill;
-  b->copy = nn__cpu_copy;
-  b->supports = nn__cpu_supports;
-  b->forward = nn__cpu_forward;
-  b->backward = nn__cpu_backward;
-  b->update = nn__cpu_update;
-  b->sumsq = nn__cpu_sumsq;
-  b->scale = nn__cpu_scale;
-  b->lerp = nn__cpu_lerp;
-  b->destroy = nn__cpu_destroy;
   return b;
 }
 
@@ -3053,16 +3103,16 @@ static void nn__release_buffers(nn_model *m) {
   int i;
   for (i = 0; i < m->graph->n; i++) {
     if (m->graph->nodes[i]->op == NN_OP_RESHAPE) continue;  /* borrowed */
-    if (m->value && m->value[i]) be->release(be, m->value[i]);
-    if (m->grad && m->grad[i]) be->release(be, m->grad[i]);
-    if (m->ws && m->ws[i]) be->release(be, m->ws[i]);
+    if (m->value && m->value[i]) be->ops->release(be, m->value[i]);
+    if (m->grad && m->grad[i]) be->ops->release(be, m->grad[i]);
+    if (m->ws && m->ws[i]) be->ops->release(be, m->ws[i]);
   }
 }
 NNDEF void nn_model_free(nn_model *m) {
   if (!m) return;
   if (m->backend) {
     nn__release_buffers(m);
-    if (m->backend->destroy) m->backend->destroy(m->backend);
+    if (m->backend->ops->destroy) m->backend->ops->destroy(m->backend);
   }
   nn_graph_free(m->graph);
   NN_FREE(m->value);
@@ -3085,10 +3135,10 @@ static int nn__alloc_buffers(nn_model *m) {
       m->grad[i] = m->grad[nd->in[0]->id];
       continue;
     }
-    if (!(m->value[i] = be->alloc(be, len))) return 0;
-    if (nd->needs_grad && !(m->grad[i] = be->alloc(be, len))) return 0;
-    m->ws_size[i] = nn__ops[nd->op].workspace ? nn__ops[nd->op].workspace(nd, m->max_batch) : 0;
-    if (m->ws_size[i] && !(m->ws[i] = be->alloc(be, m->ws_size[i]))) return 0;
+    if (!(m->value[i] = be->ops->alloc(be, len))) return 0;
+    if (nd->needs_grad && !(m->grad[i] = be->ops->alloc(be, len))) return 0;
+    m->ws_size[i] = be->ops->workspace ? be->ops->workspace(be, nd, m->max_batch) : 0;
+    if (m->ws_size[i] && !(m->ws[i] = be->ops->alloc(be, m->ws_size[i]))) return 0;
   }
   return 1;
 }
@@ -3106,7 +3156,7 @@ static int nn__init_params(nn_model *m) {
     nn_node *p = g->nodes[i];
     if (p->op != NN_OP_PARAM) continue;
     nn__init_values(p, &r, host);
-    ok = m->backend->write(m->backend, m->value[i], 0, host, nn__per(p));
+    ok = m->backend->ops->write(m->backend, m->value[i], 0, host, nn__per(p));
   }
   NN_FREE(host);
   return ok;
@@ -3121,7 +3171,7 @@ NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   if (batch < 1) { nn__fail("compile: batch size %d", batch); goto fail; }
   for (i = 0; i < g->n; i++) {
     nn_node *nd = g->nodes[i];
-    if (!be->supports(be, nd)) { nn__fail("compile: backend '%s' cannot run op %s ('%s')", be->name, nn__ops[nd->op].name, nd->name); goto fail; }
+    if (!be->ops->supports(be, nd)) { nn__fail("compile: backend '%s' cannot run op %s ('%s')", be->ops->name, nn_op_name(nd->op), nd->name); goto fail; }
     if (nd->op == NN_OP_PARAM) nd->needs_grad = nd->trainable;
     else if (nd->op != NN_OP_INPUT) {
       nd->needs_grad = 0;
@@ -3141,7 +3191,7 @@ NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   m->ws_size = (size_t *)nn__calloc((size_t)g->n, sizeof(size_t));
   m->active = (unsigned char *)nn__calloc((size_t)g->n, 1);
   if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active) goto fail_model;
-  if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->name, nn_last_error()); goto fail_model; }
+  if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->ops->name, nn_last_error()); goto fail_model; }
   if (!nn__init_params(m)) goto fail_model;
   nn_rng_seed(&m->rng, g->seed ^ 0x5DEECE66DULL);
   return m;
@@ -3150,7 +3200,7 @@ fail_model:
   return NULL;
 fail:
   nn_graph_free(g);
-  if (be && be->destroy) be->destroy(be);
+  if (be && be->ops->destroy) be->ops->destroy(be);
   return NULL;
 }
 
@@ -3164,7 +3214,7 @@ NNDEF nn_node *nn_model_find(const nn_model *m, const char *name) { return nn_fi
 
 NNDEF int nn_feed_node(nn_model *m, const nn_node *x, const float *data) {
   if (!x || x->op != NN_OP_INPUT) return nn__fail("feed: '%s' is not an input", x ? x->name : "(null)");
-  return m->backend->write(m->backend, m->value[x->id], 0, data, nn_node_numel(m, x));
+  return m->backend->ops->write(m->backend, m->value[x->id], 0, data, nn_node_numel(m, x));
 }
 NNDEF int nn_feed(nn_model *m, const char *name, const float *data) {
   nn_node *x = nn_find(m->graph, name);
@@ -3172,14 +3222,14 @@ NNDEF int nn_feed(nn_model *m, const char *name, const float *data) {
   return nn_feed_node(m, x, data);
 }
 NNDEF int nn_read(nn_model *m, const nn_node *n, float *dst) {
-  return m->backend->read(m->backend, m->value[n->id], 0, dst, nn_node_numel(m, n));
+  return m->backend->ops->read(m->backend, m->value[n->id], 0, dst, nn_node_numel(m, n));
 }
 NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst) {
   if (!m->grad[n->id]) return nn__fail("read_grad: '%s' has no gradient", n->name);
-  return m->backend->read(m->backend, m->grad[n->id], 0, dst, nn_node_numel(m, n));
+  return m->backend->ops->read(m->backend, m->grad[n->id], 0, dst, nn_node_numel(m, n));
 }
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src) {
-  return m->backend->write(m->backend, m->value[n->id], 0, src, nn_node_numel(m, n));
+  return m->backend->ops->write(m->backend, m->value[n->id], 0, src, nn_node_numel(m, n));
 }
 
 /* marks `target` and everything it depends on (inputs precede their users) */
@@ -3201,7 +3251,7 @@ static int nn__run_forward(nn_model *m, const nn_node *target, int training) {
   for (i = 0; i <= target->id; i++) {
     nn_node *nd = m->graph->nodes[i];
     if (!m->active[i] || nn__is_leaf(nd)) continue;
-    if (!m->backend->forward(m->backend, m, nd)) return 0;
+    if (!m->backend->ops->forward(m->backend, m, nd)) return 0;
   }
   return 1;
 }
@@ -3218,12 +3268,12 @@ static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
   nn__mark(m, from);
   for (i = 0; i <= from->id; i++)
     if (m->active[i] && m->grad[i] && m->graph->nodes[i]->op != NN_OP_RESHAPE &&
-        !be->fill(be, m->grad[i], 0, 0.0f, nn_node_numel(m, m->graph->nodes[i]))) return 0;
-  if (!be->write(be, m->grad[from->id], 0, dy, nn_node_numel(m, from))) return 0;
+        !be->ops->fill(be, m->grad[i], 0, 0.0f, nn_node_numel(m, m->graph->nodes[i]))) return 0;
+  if (!be->ops->write(be, m->grad[from->id], 0, dy, nn_node_numel(m, from))) return 0;
   for (i = from->id; i >= 0; i--) {
     nn_node *nd = m->graph->nodes[i];
     if (!m->active[i] || !nd->needs_grad || nn__is_leaf(nd)) continue;
-    if (!be->backward(be, m, nd)) return 0;
+    if (!be->ops->backward(be, m, nd)) return 0;
   }
   return 1;
 }
@@ -3264,13 +3314,13 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
     }
     for (k = 0; k < nd->n_in; k++)
       if (nd->in[k] && nd->in[k]->op == NN_OP_PARAM && nd->in[k]->trainable) params += nn__per(nd->in[k]);
-    fl = nn__ops[nd->op].flops ? nn__ops[nd->op].flops(nd) : 0;
+    fl = nn__cpu_ops[nd->op]->flops ? nn__cpu_ops[nd->op]->flops(nd) : 0;
     total_flops += fl;
-    fprintf(out, "%-22s %-15s %-18s %12zu %12.3f\n", nd->name, nn__ops[nd->op].name,
+    fprintf(out, "%-22s %-15s %-18s %12zu %12.3f\n", nd->name, nn_op_name(nd->op),
             nn_shape_str(&nd->shape, buf, sizeof buf), params, fl / 1e6);
   }
   fprintf(out, "trainable parameters: %zu (+%zu state), forward: %.2f MFLOPs per sample, batch %d, backend %s\n",
-          total_params, state, total_flops / 1e6, m->max_batch, m->backend->name);
+          total_params, state, total_flops / 1e6, m->max_batch, m->backend->ops->name);
 }
 
 /* ======================================================================
@@ -3300,8 +3350,8 @@ static nn_optimizer *nn__opt_new(nn_model *m, nn_opt_kind kind, int states) {
   for (i = 0; i < m->graph->n; i++) {
     nn_node *p = m->graph->nodes[i];
     if (p->op != NN_OP_PARAM || !p->trainable) continue;
-    if ((states >= 1 && !(o->s1[i] = m->backend->alloc(m->backend, nn__per(p)))) ||
-        (states >= 2 && !(o->s2[i] = m->backend->alloc(m->backend, nn__per(p))))) {
+    if ((states >= 1 && !(o->s1[i] = m->backend->ops->alloc(m->backend, nn__per(p)))) ||
+        (states >= 2 && !(o->s2[i] = m->backend->ops->alloc(m->backend, nn__per(p))))) {
       nn_optimizer_free(o);
       return NULL;
     }
@@ -3312,8 +3362,8 @@ NNDEF void nn_optimizer_free(nn_optimizer *o) {
   int i;
   if (!o) return;
   for (i = 0; i < o->m->graph->n; i++) {
-    if (o->s1 && o->s1[i]) o->m->backend->release(o->m->backend, o->s1[i]);
-    if (o->s2 && o->s2[i]) o->m->backend->release(o->m->backend, o->s2[i]);
+    if (o->s1 && o->s1[i]) o->m->backend->ops->release(o->m->backend, o->s1[i]);
+    if (o->s2 && o->s2[i]) o->m->backend->ops->release(o->m->backend, o->s2[i]);
   }
   NN_FREE(o->s1);
   NN_FREE(o->s2);
@@ -3354,7 +3404,7 @@ static double nn__grad_norm(nn_model *m, const nn_node **bad, double *bad_sumsq)
   for (i = 0; i < m->graph->n; i++) {
     nn_node *p = m->graph->nodes[i];
     if (p->op != NN_OP_PARAM || !m->grad[i]) continue;
-    if (!m->backend->sumsq(m->backend, m->grad[i], nn__per(p), &part)) return -1;
+    if (!m->backend->ops->sumsq(m->backend, m->grad[i], nn__per(p), &part)) return -1;
     total += part;
     if (bad && !*bad && !isfinite(part)) { *bad = p; *bad_sumsq = part; }
   }
@@ -3375,7 +3425,7 @@ NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
   if (norm > max_norm && isfinite(norm))
     for (i = 0; i < m->graph->n; i++)
       if (m->graph->nodes[i]->op == NN_OP_PARAM && m->grad[i] &&
-          !m->backend->scale(m->backend, m->grad[i], nn__per(m->graph->nodes[i]), (float)(max_norm / (norm + 1e-6)))) return -1;
+          !m->backend->ops->scale(m->backend, m->grad[i], nn__per(m->graph->nodes[i]), (float)(max_norm / (norm + 1e-6)))) return -1;
   return norm;
 }
 NNDEF int nn_optimizer_step(nn_optimizer *o) {
@@ -3405,7 +3455,7 @@ NNDEF int nn_optimizer_step(nn_optimizer *o) {
     u.momentum = o->momentum; u.beta1 = o->beta1; u.beta2 = o->beta2; u.eps = o->eps;
     u.grad_scale = scale;
     u.step = o->step;
-    if (!m->backend->update(m->backend, &u)) return 0;
+    if (!m->backend->ops->update(m->backend, &u)) return 0;
   }
   return 1;
 }
@@ -3452,22 +3502,22 @@ NNDEF nn_ema *nn_ema_new(nn_model *m, float decay) {
   for (i = 0; i < m->graph->n; i++) {
     nn_node *p = m->graph->nodes[i];
     if (p->op != NN_OP_PARAM) continue;
-    if (!(e->avg[i] = m->backend->alloc(m->backend, nn__per(p))) ||
-        !m->backend->copy(m->backend, e->avg[i], m->value[i], nn__per(p))) { nn_ema_free(e); return NULL; }
+    if (!(e->avg[i] = m->backend->ops->alloc(m->backend, nn__per(p))) ||
+        !m->backend->ops->copy(m->backend, e->avg[i], m->value[i], nn__per(p))) { nn_ema_free(e); return NULL; }
   }
   return e;
 }
 NNDEF void nn_ema_free(nn_ema *e) {
   int i;
   if (!e) return;
-  for (i = 0; i < e->m->graph->n; i++) if (e->avg[i]) e->m->backend->release(e->m->backend, e->avg[i]);
+  for (i = 0; i < e->m->graph->n; i++) if (e->avg[i]) e->m->backend->ops->release(e->m->backend, e->avg[i]);
   NN_FREE(e->avg);
   NN_FREE(e);
 }
 NNDEF int nn_ema_update_decay(nn_ema *e, float decay) {
   int i;
   for (i = 0; i < e->m->graph->n; i++)
-    if (e->avg[i] && !e->m->backend->lerp(e->m->backend, e->avg[i], e->m->value[i], nn__per(e->m->graph->nodes[i]), 1.0f - decay))
+    if (e->avg[i] && !e->m->backend->ops->lerp(e->m->backend, e->avg[i], e->m->value[i], nn__per(e->m->graph->nodes[i]), 1.0f - decay))
       return 0;
   return 1;
 }
@@ -3480,7 +3530,7 @@ NNDEF void nn_ema_swap(nn_ema *e) {
 NNDEF int nn_ema_copy_to_model(nn_ema *e) {
   int i;
   for (i = 0; i < e->m->graph->n; i++)
-    if (e->avg[i] && !e->m->backend->copy(e->m->backend, e->m->value[i], e->avg[i], nn__per(e->m->graph->nodes[i]))) return 0;
+    if (e->avg[i] && !e->m->backend->ops->copy(e->m->backend, e->m->value[i], e->avg[i], nn__per(e->m->graph->nodes[i]))) return 0;
   return 1;
 }
 
@@ -5004,7 +5054,7 @@ static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char *
     size_t total = nn_shape_numel(&t[i].param->shape), at, c;
     for (at = 0; at < total && ok; at += c) {
       c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
-      ok = m->backend->read(m->backend, t[i].buf, at, host, c);
+      ok = m->backend->ops->read(m->backend, t[i].buf, at, host, c);
       nn__f32_to_le(host, bytes, c);
       ok = ok && nn__af_write(&af, bytes, 4 * c);
     }
@@ -5084,7 +5134,7 @@ static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, 
     for (at = 0; at < total && ok; at += c) {
       c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
       nn__f32_from_le(st->data + src[i]->begin + 4 * at, host, c);
-      ok = m->backend->write(m->backend, t[i].buf, at, host, c);
+      ok = m->backend->ops->write(m->backend, t[i].buf, at, host, c);
     }
   }
   NN_FREE(host);

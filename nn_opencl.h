@@ -1591,7 +1591,7 @@ typedef struct nn__cl_ctx {
 } nn__cl_ctx;
 
 static size_t nn__cl_len(const nn__cl_ctx *c, const nn_node *n) { return n->batched ? (size_t)c->n * nn__per(n) : nn__per(n); }
-static float nn__cl_loss_scale(const nn__cl_ctx *c, size_t count) { return c->node->ip[0] == NN_SUM ? 1.0f : 1.0f / (float)count; }
+static float nn__cl_loss_scale(const nn__cl_ctx *c, size_t count) { return c->node->attr.loss.reduction == NN_SUM ? 1.0f : 1.0f / (float)count; }
 #define NN__CIN(c, i) ((c)->node->in[i])
 
 /* zeros n floats of buf from float offset off */
@@ -1642,7 +1642,7 @@ static nn__cl_conv_dims nn__cl_conv_get(const nn_node *n) {
   const nn_node *x = n->in[0];
   d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
   d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
-  d.kh = n->ip[0]; d.kw = n->ip[1]; d.s = n->ip[2]; d.p = n->ip[3];
+  d.kh = n->attr.conv2d.kh; d.kw = n->attr.conv2d.kw; d.s = n->attr.conv2d.stride; d.p = n->attr.conv2d.pad;
   d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
   return d;
 }
@@ -1721,7 +1721,7 @@ static int nn__cl_pool(nn__cl_ctx *c, int kid, int backward) {
   size_t planes = (size_t)c->n * x->shape.dim[0], total = planes * (backward ? (size_t)H * W : (size_t)OH * OW);
   nn__cl_call k = nn__cl_begin(c->I, kid);
   nn__ai(&k, (int)total); nn__ai(&k, H); nn__ai(&k, W); nn__ai(&k, OH); nn__ai(&k, OW);
-  nn__ai(&k, c->node->ip[0]); nn__ai(&k, c->node->ip[1]); nn__ai(&k, c->node->ip[2]);
+  nn__ai(&k, c->node->attr.pool.k); nn__ai(&k, c->node->attr.pool.stride); nn__ai(&k, c->node->attr.pool.pad);
   if (!backward) {
     nn__am(&k, c->x[0]); nn__am(&k, c->y);
     if (kid == NN__K_maxpool_fwd) nn__am(&k, c->ws);
@@ -1755,12 +1755,12 @@ static int nn__cl_bn_fwd(nn__cl_ctx *c) {
   nn__cl_call k;
   if (c->training) {
     k = nn__cl_begin(c->I, NN__K_bn_stats);
-    nn__ai(&k, c->n); nn__ai(&k, C); nn__ai(&k, S); nn__af(&k, c->node->fp[0]); nn__af(&k, c->node->fp[1]);
+    nn__ai(&k, c->n); nn__ai(&k, C); nn__ai(&k, S); nn__af(&k, c->node->attr.norm.momentum); nn__af(&k, c->node->attr.norm.eps);
     nn__am(&k, c->x[0]); nn__am(&k, c->ws); nn__am(&k, c->x[3]); nn__am(&k, c->x[4]); nn__al(&k, local);
     if (!nn__cl_groups(&k, (size_t)C, local)) return 0;
   } else {
     k = nn__cl_begin(c->I, NN__K_bn_eval_stats);
-    nn__ai(&k, C); nn__af(&k, c->node->fp[1]); nn__am(&k, c->x[3]); nn__am(&k, c->x[4]); nn__am(&k, c->ws);
+    nn__ai(&k, C); nn__af(&k, c->node->attr.norm.eps); nn__am(&k, c->x[3]); nn__am(&k, c->x[4]); nn__am(&k, c->ws);
     if (!nn__cl_elems(&k, (size_t)C)) return 0;
   }
   k = nn__cl_begin(c->I, NN__K_bn_apply);
@@ -1790,7 +1790,7 @@ static int nn__cl_ln_fwd(nn__cl_ctx *c) {
   int D = NN__LAST(c->node);
   size_t rows = nn__cl_len(c, c->node) / (size_t)D, local = nn__cl_row_local(c->I->dev, (size_t)D);
   nn__cl_call k = nn__cl_begin(c->I, NN__K_ln_fwd);
-  nn__ai(&k, D); nn__af(&k, c->node->fp[0]); nn__am(&k, c->x[0]); nn__am(&k, c->x[1]); nn__am(&k, c->x[2]);
+  nn__ai(&k, D); nn__af(&k, c->node->attr.norm.eps); nn__am(&k, c->x[0]); nn__am(&k, c->x[1]); nn__am(&k, c->x[2]);
   nn__am(&k, c->ws); nn__am(&k, c->y); nn__al(&k, local);
   return nn__cl_groups(&k, rows, local);
 }
@@ -1814,7 +1814,7 @@ static int nn__cl_ln_bwd(nn__cl_ctx *c) {
 /* ---- dropout: the mask of the step stays in the workspace ---- */
 static int nn__cl_dropout_fwd(nn__cl_ctx *c) {
   size_t n = nn__cl_len(c, c->node);
-  float p = c->node->fp[0];
+  float p = c->node->attr.dropout.p;
   nn__cl_call k;
   cl_int e;
   if (!c->training || p <= 0) {
@@ -1829,7 +1829,7 @@ static int nn__cl_dropout_fwd(nn__cl_ctx *c) {
 }
 static int nn__cl_dropout_bwd(nn__cl_ctx *c) {
   size_t n = nn__cl_len(c, c->node);
-  if (!c->training || c->node->fp[0] <= 0) return nn__cl_map(c, NN__K_acc1, n, 0, 0, c->dy, c->dx[0], NULL);
+  if (!c->training || c->node->attr.dropout.p <= 0) return nn__cl_map(c, NN__K_acc1, n, 0, 0, c->dy, c->dx[0], NULL);
   return nn__cl_map(c, NN__K_mul_acc, n, 0, 0, c->dy, c->ws, c->dx[0]);
 }
 
@@ -1870,7 +1870,7 @@ static int nn__cl_ce_fwd(nn__cl_ctx *c) {
   nn__cl_call k;
   if (!rowloss) return 0;
   k = nn__cl_begin(c->I, NN__K_ce_rows);
-  nn__ai(&k, C); nn__af(&k, c->node->fp[0]); nn__am(&k, c->x[0]); nn__am(&k, c->x[1]); nn__am(&k, c->ws);
+  nn__ai(&k, C); nn__af(&k, c->node->attr.loss.smoothing); nn__am(&k, c->x[0]); nn__am(&k, c->x[1]); nn__am(&k, c->ws);
   nn__am(&k, rowloss); nn__al(&k, local);
   if (!nn__cl_groups(&k, (size_t)c->n, local) ||
       !nn__cl_sum(c->I, rowloss, (size_t)c->n, 0, nn__cl_loss_scale(c, (size_t)c->n), c->y)) return 0;
@@ -1885,7 +1885,7 @@ static int nn__cl_ce_bwd(nn__cl_ctx *c) {
   int C = (int)nn__per(NN__CIN(c, 0));
   size_t total = (size_t)c->n * C;
   nn__cl_call k = nn__cl_begin(c->I, NN__K_ce_bwd);
-  nn__ai(&k, (int)total); nn__ai(&k, C); nn__af(&k, c->node->fp[0]); nn__af(&k, nn__cl_loss_scale(c, (size_t)c->n));
+  nn__ai(&k, (int)total); nn__ai(&k, C); nn__af(&k, c->node->attr.loss.smoothing); nn__af(&k, nn__cl_loss_scale(c, (size_t)c->n));
   nn__am(&k, c->dy); nn__am(&k, c->x[1]); nn__am(&k, c->ws); nn__am(&k, c->dx[0]);
   return nn__cl_elems(&k, total);
 }
@@ -1970,8 +1970,8 @@ static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
   r->op = nd->op == NN_OP_RNN ? 0 : nd->op == NN_OP_LSTM ? 1 : 2;
   r->T = nd->shape.dim[0];
   r->F = NN__LAST(nd->in[0]);
-  r->H = nd->ip[0];
-  r->dirs = nd->ip[1];
+  r->H = nd->attr.recurrent.hidden;
+  r->dirs = nd->attr.recurrent.dirs;
   r->GH = (r->op == 0 ? 1 : r->op == 1 ? 4 : 3) * r->H;
   r->N = r->dirs * r->GH;
   r->HD = r->dirs * r->H;
@@ -2078,7 +2078,7 @@ static int nn__cl_seq_reduce(nn__cl_ctx *c, int backward) {
   switch (c->node->op) {
   case NN_OP_SEQ_LAST:
     k = nn__cl_begin(c->I, backward ? NN__K_seq_last_bwd : NN__K_seq_last_fwd);
-    nn__ai(&k, (int)total); nn__ai(&k, T); nn__ai(&k, F); nn__ai(&k, c->node->ip[0]); nn__am(&k, c->x[1]);
+    nn__ai(&k, (int)total); nn__ai(&k, T); nn__ai(&k, F); nn__ai(&k, c->node->attr.seq.reverse_features); nn__am(&k, c->x[1]);
     nn__am(&k, backward ? c->dy : c->x[0]); nn__am(&k, backward ? c->dx[0] : c->y);
     break;
   case NN_OP_SEQ_MAXPOOL:
@@ -2156,9 +2156,9 @@ static int nn__cl_forward(nn_backend *b, nn_model *m, const nn_node *node) {
   case NN_OP_DROPOUT: return nn__cl_dropout_fwd(&c);
   case NN_OP_ADD: return nn__cl_map(&c, NN__K_add_fwd, n, 0, 0, c.x[0], c.x[1], c.y);
   case NN_OP_CONCAT: return nn__cl_concat(&c, 0);
-  case NN_OP_SCALE: return nn__cl_map(&c, NN__K_scale_fwd, n, 1, node->fp[0], c.x[0], c.y, NULL);
+  case NN_OP_SCALE: return nn__cl_map(&c, NN__K_scale_fwd, n, 1, node->attr.scalar.value, c.x[0], c.y, NULL);
   case NN_OP_RELU: return nn__cl_map(&c, NN__K_relu_fwd, n, 0, 0, c.x[0], c.y, NULL);
-  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__K_leaky_fwd, n, 1, node->fp[0], c.x[0], c.y, NULL);
+  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__K_leaky_fwd, n, 1, node->attr.scalar.value, c.x[0], c.y, NULL);
   case NN_OP_GELU: return nn__cl_map(&c, NN__K_gelu_fwd, n, 0, 0, c.x[0], c.y, NULL);
   case NN_OP_SIGMOID: return nn__cl_map(&c, NN__K_sigmoid_fwd, n, 0, 0, c.x[0], c.y, NULL);
   case NN_OP_TANH: return nn__cl_map(&c, NN__K_tanh_fwd, n, 0, 0, c.x[0], c.y, NULL);
@@ -2193,9 +2193,9 @@ static int nn__cl_backward(nn_backend *b, nn_model *m, const nn_node *node) {
       if (c.dx[i] && !nn__cl_map(&c, NN__K_acc1, n, 0, 0, c.dy, c.dx[i], NULL)) return 0;
     return 1;
   case NN_OP_CONCAT: return nn__cl_concat(&c, 1);
-  case NN_OP_SCALE: return nn__cl_map(&c, NN__K_acc, n, 1, node->fp[0], c.dy, c.dx[0], NULL);
+  case NN_OP_SCALE: return nn__cl_map(&c, NN__K_acc, n, 1, node->attr.scalar.value, c.dy, c.dx[0], NULL);
   case NN_OP_RELU: return nn__cl_map(&c, NN__K_relu_bwd, n, 0, 0, c.x[0], c.dy, c.dx[0]);
-  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__K_leaky_bwd, n, 1, node->fp[0], c.x[0], c.dy, c.dx[0]);
+  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__K_leaky_bwd, n, 1, node->attr.scalar.value, c.x[0], c.dy, c.dx[0]);
   case NN_OP_GELU: return nn__cl_map(&c, NN__K_gelu_bwd, n, 0, 0, c.x[0], c.dy, c.dx[0]);
   case NN_OP_SIGMOID: return nn__cl_map(&c, NN__K_sigmoid_bwd, n, 0, 0, c.y, c.dy, c.dx[0]);
   case NN_OP_TANH: return nn__cl_map(&c, NN__K_tanh_bwd, n, 0, 0, c.y, c.dy, c.dx[0]);
@@ -2340,14 +2340,24 @@ NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
   c->platform = c->device = -1;
 }
 
+/* the workspace each op keeps on the device: as the CPU plans it */
+static size_t nn__cl_workspace(nn_backend *b, const nn_node *node, int batch) {
+  (void)b;
+  return nn__cpu_ops[node->op]->workspace ? nn__cpu_ops[node->op]->workspace(node, batch) : 0;
+}
+static const nn_backend_ops nn__cl_backend_ops = {
+  "opencl", nn__cl_alloc, nn__cl_release, nn__cl_write, nn__cl_read, nn__cl_fill, nn__cl_copy,
+  nn__cl_supports, nn__cl_workspace, nn__cl_forward, nn__cl_backward, nn__cl_update,
+  nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_destroy};
+
 NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
   nn_backend *b = (nn_backend *)nn__calloc(1, sizeof *b);
   nn__cl_impl *I = (nn__cl_impl *)nn__calloc(1, sizeof *I);
   float none[4] = {-1.0f, 0.0f, 0.0f, 0.0f};
   cl_int most = 0x7fffffff;
   if (!b || !I) { NN_FREE(b); NN_FREE(I); return NULL; }
+  b->ops = &nn__cl_backend_ops;
   b->impl = I;
-  b->destroy = nn__cl_destroy;
   if (!(I->dev = nn__cl_get_dev(c)) || !(I->check = nn__cl_new_mem(I->dev, sizeof none)) ||
       !(I->first_bad = nn__cl_new_mem(I->dev, sizeof most)) ||
       clEnqueueWriteBuffer(I->dev->q, I->check, CL_TRUE, 0, sizeof none, none, 0, NULL, NULL) != CL_SUCCESS ||
@@ -2355,20 +2365,6 @@ NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
     nn__cl_destroy(b);
     return NULL;
   }
-  b->name = "opencl";
-  b->alloc = nn__cl_alloc;
-  b->release = nn__cl_release;
-  b->write = nn__cl_write;
-  b->read = nn__cl_read;
-  b->fill = nn__cl_fill;
-  b->copy = nn__cl_copy;
-  b->supports = nn__cl_supports;
-  b->forward = nn__cl_forward;
-  b->backward = nn__cl_backward;
-  b->update = nn__cl_update;
-  b->sumsq = nn__cl_sumsq;
-  b->scale = nn__cl_scale;
-  b->lerp = nn__cl_lerp;
   return b;
 }
 
@@ -2383,7 +2379,7 @@ NNDEF nn_backend *nn_opencl_backend(int platform, int device) {
 NNDEF int nn_opencl_get_info(const nn_backend *b, nn_opencl_info *out) {
   const nn__cl_impl *I;
   const nn__cl_dev *d;
-  if (!b || b->destroy != nn__cl_destroy) return nn__fail("opencl_get_info: not an OpenCL backend");
+  if (!b || b->ops != &nn__cl_backend_ops) return nn__fail("opencl_get_info: not an OpenCL backend");
   I = (const nn__cl_impl *)b->impl;
   d = I->dev;
   memset(out, 0, sizeof *out);
@@ -2403,7 +2399,7 @@ NNDEF int nn_opencl_get_info(const nn_backend *b, nn_opencl_info *out) {
 
 NNDEF void nn_opencl_reset_counters(nn_backend *b) {
   nn__cl_impl *I;
-  if (!b || b->destroy != nn__cl_destroy) return;
+  if (!b || b->ops != &nn__cl_backend_ops) return;
   I = (nn__cl_impl *)b->impl;
   I->to_device = I->to_host = 0;
   I->writes = I->reads = 0;

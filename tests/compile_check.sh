@@ -36,7 +36,7 @@ done
 # nn_opencl.h: the declarations need no OpenCL headers; the implementation
 # needs them (skipped where OpenCL is not installed, never in CI)
 printf '#include "nn.h"\n#include "nn_opencl.h"\nint nn_user_code(void) { return nn_opencl_backend(-1, -1) != NULL; }\n' > "$TMP/cl_decl.c"
-printf '#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_OPENCL_IMPLEMENTATION\n#include "nn_opencl.h"\nint main(void) { nn_backend *b = nn_opencl_backend(-1, -1); if (b) b->destroy(b); return 0; }\n' > "$TMP/cl_impl.c"
+printf '#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_OPENCL_IMPLEMENTATION\n#include "nn_opencl.h"\nint main(void) { nn_backend *b = nn_opencl_backend(-1, -1); nn_backend_free(b); return 0; }\n' > "$TMP/cl_impl.c"
 printf '#define NN_STATIC\n#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_OPENCL_IMPLEMENTATION\n#include "nn_opencl.h"\nint main(void) { return nn_opencl_backend(0, 0) == NULL; }\n' > "$TMP/cl_static.c"
 cl_impl=1
 if ! printf '#include <CL/cl.h>\n#include <clblast_c.h>\n' | gcc -E -x c - >/dev/null 2>&1 && [ "${CI:-}" != true ]; then

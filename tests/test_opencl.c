@@ -591,7 +591,7 @@ static void test_disk_cache(void) {
   for (i = 0; i < 3; i++) {
     if (!(b = nn_opencl_backend_ex(&c))) { CHECK(0, "cache: backend %d: %s", i, nn_last_error()); return; }
     nn_opencl_get_info(b, &info[i]);
-    b->destroy(b);
+    nn_backend_free(b);
     if (i == 0) remove(info[0].cache_file);
   }
   CHECK(strstr(info[0].cache_file, cache_dir) == info[0].cache_file, "cache file '%s' is not under %s", info[0].cache_file, cache_dir);
@@ -602,7 +602,7 @@ static void test_disk_cache(void) {
   if ((b = nn_opencl_backend_ex(&c)) != NULL) {
     nn_opencl_get_info(b, &info[0]);
     CHECK(!info[0].cache_file[0] && !info[0].kernels_from_cache, "cache: an empty cache_dir turns the cache off");
-    b->destroy(b);
+    nn_backend_free(b);
   }
   printf("PASS disk cache: %s\n", info[2].cache_file);
 }
@@ -655,7 +655,7 @@ static void expect_fail(const char *what, nn_backend *b, const char *p1, const c
   const char *e = nn_last_error();
   CHECK(!b && strstr(e, p1) && (!p2 || strstr(e, p2)), "%s: expected an error with '%s'%s%s, got %s: '%s'", what, p1,
         p2 ? " and " : "", p2 ? p2 : "", b ? "a backend" : "NULL", e);
-  if (b) b->destroy(b);
+  if (b) nn_backend_free(b);
   else printf("PASS %s: %s\n", what, e);
 }
 
@@ -683,14 +683,14 @@ static void test_errors(const char *argv0) {
   b = cl_backend();
   if (!b) { CHECK(0, "backend: %s", nn_last_error()); return; }
   nn_opencl_get_info(b, &info);
-  buf = b->alloc(b, (size_t)1 << 40);   /* 4 TiB */
+  buf = b->ops->alloc(b, (size_t)1 << 40);   /* 4 TiB */
   CHECK(!buf && strstr(nn_last_error(), "out of device memory") && strstr(nn_last_error(), info.device),
         "out of device memory: '%s'", nn_last_error());
   if (!buf) printf("PASS out of device memory: %s\n", nn_last_error());
   memset(&fake, 0, sizeof fake);
   fake.op = NN_OP_COUNT;
-  CHECK(!b->supports(b, &fake), "an op the backend does not know is refused");
-  b->destroy(b);
+  CHECK(!b->ops->supports(b, &fake), "an op the backend does not know is refused");
+  nn_backend_free(b);
 
   /* no platform at all: a child process with an empty ICD directory */
   snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=build/no_icd_here '%s' --expect-no-platform", argv0);
@@ -801,6 +801,6 @@ int main(int argc, char **argv) {
   test_cnn_training();
   test_gru_training();
   test_persistence();
-  pin->destroy(pin);
+  nn_backend_free(pin);
   return check_summary();
 }

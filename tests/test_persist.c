@@ -621,13 +621,13 @@ static void test_nonfinite(void) {
   nn_backward(m);
   nn_read_grad(m, w, g);
   g[5] = INFINITY;
-  m->backend->write(m->backend, m->grad[w->id], 0, g, 36);
+  m->backend->ops->write(m->backend, m->grad[w->id], 0, g, 36);
   CHECK(!nn_optimizer_step(o) && HAS("gradient of 'fc2.weight'") && HAS("step 2"), "stop on a non-finite gradient: %s", nn_last_error());
   nn_read(m, w, w1);
   CHECK(!memcmp(w0, w1, sizeof w0) && nn_optimizer_steps(o) == 1, "nothing was updated");
   nn_optimizer_set_nonfinite(o, NN_NONFINITE_SKIP);
   g[5] = NAN;
-  m->backend->write(m->backend, m->grad[w->id], 0, g, 36);
+  m->backend->ops->write(m->backend, m->grad[w->id], 0, g, 36);
   CHECK(nn_optimizer_step(o) && nn_optimizer_skipped(o) == 1 && HAS("skipped"), "skip a non-finite gradient: %s", nn_last_error());
   nn_read(m, w, w1);
   CHECK(!memcmp(w0, w1, sizeof w0) && nn_optimizer_steps(o) == 1, "a skipped step changes nothing");
@@ -672,12 +672,12 @@ static void test_nonfinite(void) {
     {
       nn_node *wn = nn_node_input(y, 1);
       float gw = NAN;
-      m->backend->write(m->backend, m->grad[wn->id], 0, &gw, 1);
+      m->backend->ops->write(m->backend, m->grad[wn->id], 0, &gw, 1);
       CHECK(nn_optimizer_step(o) && nn_optimizer_steps(o) == 2, "loss-only mode does not look at the gradients");
       nn_optimizer_set_clip(o, 1.0f);
       nn_forward(m, 1);
       nn_backward(m);
-      m->backend->write(m->backend, m->grad[wn->id], 0, &gw, 1);
+      m->backend->ops->write(m->backend, m->grad[wn->id], 0, &gw, 1);
       CHECK(!nn_optimizer_step(o) && HAS("gradient of 'dense0.weight'"), "with clipping it does: %s", nn_last_error());
     }
     nn_optimizer_free(o);

@@ -22,7 +22,7 @@ static FILE *csv;
 
 /* waits for the device so that a time covers the work, not its queuing */
 static void sync_backend(nn_backend *b) {
-  if (b->destroy == nn__cl_destroy) clFinish(((nn__cl_impl *)b->impl)->dev->q);
+  if (b->ops == &nn__cl_backend_ops) clFinish(((nn__cl_impl *)b->impl)->dev->q);
 }
 
 /* the CNN of examples/fashion_mnist.c's --model cnn */
@@ -62,8 +62,8 @@ static double op_time(nn_model *m, nn_node *nd) {
   int r;
   for (r = 0; r < (quick ? 2 : 4); r++) {
     t0 = now();
-    b->forward(b, m, nd);
-    if (nd->needs_grad) b->backward(b, m, nd);
+    b->ops->forward(b, m, nd);
+    if (nd->needs_grad) b->ops->backward(b, m, nd);
     sync_backend(b);
     if (r > 0 && now() - t0 < best) best = now() - t0;
   }
@@ -159,7 +159,7 @@ int main(int argc, char **argv) {
   bench_step("CIFAR-10 airbench", airbench_graph, batch, air);
   bench_step("Fashion-MNIST CNN", fashion_graph, 2 * batch, fm);
   bench_step("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch, im);
-  pin->destroy(pin);
+  nn_backend_free(pin);
   fclose(csv);
   printf("\nCSV written to %s\n", csv_path);
   printf("RESULT device=\"%s\" airbench_step_cpu_ms=%.1f airbench_step_opencl_ms=%.1f airbench_cpu_over_opencl=%.2f"
