@@ -70,6 +70,13 @@ extern "C" {
    ====================================================================== */
 NNDEF const char *nn_last_error(void);   /* reason of the last failure */
 NNDEF void nn_clear_error(void);
+/* records the reason nn_last_error() gives and returns 0, for backends and
+   other code built on nn.h that reports through the same channel */
+NNDEF int nn_set_error(const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
 
 /* ======================================================================
    Random numbers: a small seeded generator (xoshiro128+ style) so that
@@ -132,6 +139,9 @@ typedef enum nn_init {
 /* Op attributes, typed: a builder writes them once and every backend
    reads them by name (node->attr.conv2d.stride). */
 typedef struct nn_conv2d_attr { int kh, kw, stride, pad; } nn_conv2d_attr;
+/* a conv2d node's geometry, from its input, output and attributes:
+   K = C*kh*kw rows of the lowered input, P = OH*OW positions */
+typedef struct nn_conv2d_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn_conv2d_dims;
 typedef struct nn_pool_attr { int k, stride, pad; } nn_pool_attr;  /* maxpool2d, avgpool2d */
 typedef struct nn_norm_attr { float momentum, eps; } nn_norm_attr;  /* batchnorm; layernorm uses eps */
 typedef struct nn_dropout_attr { float p; } nn_dropout_attr;
@@ -191,6 +201,7 @@ NNDEF void nn_set_lr_mult(nn_node *param, float mult);
 NNDEF void nn_set_wd_mult(nn_node *param, float mult);
 NNDEF void nn_set_init(nn_node *param, nn_init init, float arg);
 NNDEF nn_node *nn_node_input(const nn_node *n, int i);   /* e.g. a layer's weight */
+NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *conv2d);
 NNDEF const nn_shape *nn_node_shape(const nn_node *n);
 
 /* Layers: thin builders over ops that create their parameters. */
@@ -694,16 +705,39 @@ static int nn__thread_id(void) { return 0; }
 /* ======================================================================
    Errors
    ====================================================================== */
-static char nn__error[512];
+/* the reason of the last failure, one per thread where the compiler can */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define NN__THREAD_LOCAL _Thread_local
+#elif defined(__cplusplus) && __cplusplus >= 201103L
+#define NN__THREAD_LOCAL thread_local
+#elif defined(_MSC_VER)
+#define NN__THREAD_LOCAL __declspec(thread)
+#elif defined(__GNUC__)
+#define NN__THREAD_LOCAL __thread
+#else
+#define NN__THREAD_LOCAL
+#endif
+static NN__THREAD_LOCAL char nn__error[512];
 
 NNDEF const char *nn_last_error(void) { return nn__error; }
 NNDEF void nn_clear_error(void) { nn__error[0] = 0; }
 
 /* records a reason and returns 0 so callers can write `return nn__fail(..)` */
+static int nn__vfail(const char *fmt, va_list ap) {
+  vsnprintf(nn__error, sizeof nn__error, fmt, ap);
+  return 0;
+}
 static int nn__fail(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(nn__error, sizeof nn__error, fmt, ap);
+  nn__vfail(fmt, ap);
+  va_end(ap);
+  return 0;
+}
+NNDEF int nn_set_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  nn__vfail(fmt, ap);
   va_end(ap);
   return 0;
 }
@@ -1562,40 +1596,43 @@ static void nn__col2im_add(const float *col, int C, int H, int W, int kh, int kw
         }
       }
 }
-typedef struct nn__conv_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P, chunk; } nn__conv_dims;
-static nn__conv_dims nn__conv_get(const nn_node *n, int batch) {
-  nn__conv_dims d;
+NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *n) {
+  nn_conv2d_dims d;
   const nn_node *x = n->in[0];
   d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
   d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
   d.kh = n->attr.conv2d.kh; d.kw = n->attr.conv2d.kw; d.s = n->attr.conv2d.stride; d.p = n->attr.conv2d.pad;
   d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
-  d.chunk = (NN__CONV_COLUMNS + d.P - 1) / d.P;
-  if (d.chunk > batch) d.chunk = batch;
   return d;
 }
+/* images a thread lowers at once, at most */
+static int nn__conv_chunk_max(const nn_conv2d_dims *d, int batch) {
+  int chunk = (NN__CONV_COLUMNS + d->P - 1) / d->P;
+  return chunk < batch ? chunk : batch;
+}
 /* per thread: columns [K x chunk*P], staging [O x chunk*P], dW partial [O x K] */
-static size_t nn__conv_thread_ws(const nn__conv_dims *d) {
-  size_t cols = (size_t)d->chunk * d->P;
+static size_t nn__conv_thread_ws(const nn_conv2d_dims *d, int chunk) {
+  size_t cols = (size_t)chunk * d->P;
   return (size_t)d->K * cols + (size_t)d->O * cols + (size_t)d->O * d->K;
 }
 /* images per chunk for a batch of n: as many as the workspace allows, but
    spread so that every thread gets an equal share of chunks */
-static int nn__conv_chunk(const nn__conv_dims *d, int n, int threads) {
-  int chunks = (n + d->chunk - 1) / d->chunk;
+static int nn__conv_chunk(int chunk, int n, int threads) {
+  int chunks = (n + chunk - 1) / chunk;
   chunks = (chunks + threads - 1) / threads * threads;
   return (n + chunks - 1) / chunks;
 }
 static size_t nn__conv_ws(const nn_node *n, int batch) {
-  nn__conv_dims d = nn__conv_get(n, batch);
-  return (size_t)nn__max_threads() * nn__conv_thread_ws(&d);
+  nn_conv2d_dims d = nn_conv2d_dims_of(n);
+  return (size_t)nn__max_threads() * nn__conv_thread_ws(&d, nn__conv_chunk_max(&d, batch));
 }
 static int nn__conv_fwd(const nn__ctx *c) {
-  nn__conv_dims d = nn__conv_get(c->node, c->m->max_batch);
-  int threads = c->m->threads, per = nn__conv_chunk(&d, c->n, threads), chunks = (c->n + per - 1) / per, ch;
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
   NN__OMP_FOR_THREADS
   for (ch = 0; ch < chunks; ch++) {
-    float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d), *stage = col + (size_t)d.K * d.chunk * d.P;
+    float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, o, q;
     size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
     for (b = 0; b < nb; b++)
@@ -1611,14 +1648,15 @@ static int nn__conv_fwd(const nn__ctx *c) {
   return 1;
 }
 static int nn__conv_bwd(const nn__ctx *c) {
-  nn__conv_dims d = nn__conv_get(c->node, c->m->max_batch);
-  int threads = c->m->threads, per = nn__conv_chunk(&d, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
-  size_t per_thread = nn__conv_thread_ws(&d), partial_off = (size_t)(d.K + d.O) * d.chunk * d.P;
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
+  size_t per_thread = nn__conv_thread_ws(&d, chunk), partial_off = (size_t)(d.K + d.O) * chunk * d.P;
   if (c->dx[1])
     for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
   NN__OMP_FOR_THREADS
   for (ch = 0; ch < chunks; ch++) {
-    float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * d.chunk * d.P;
+    float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * chunk * d.P;
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, bb, oo;
     size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
     for (bb = 0; bb < nb; bb++)  /* dy of the chunk as one [O x cols] matrix */
@@ -1650,7 +1688,7 @@ static int nn__conv_bwd(const nn__ctx *c) {
   }
   return 1;
 }
-static double nn__conv_flops(const nn_node *n) { nn__conv_dims d = nn__conv_get(n, 1); return 2.0 * d.O * d.P * d.K; }
+static double nn__conv_flops(const nn_node *n) { nn_conv2d_dims d = nn_conv2d_dims_of(n); return 2.0 * d.O * d.P * d.K; }
 
 static int nn__out_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1; }
 
