@@ -133,54 +133,10 @@ typedef enum nn_init {
 } nn_init;
 
 /* ======================================================================
-   Graph nodes.  The struct is public so that backends can read it; user
-   code should treat it as read-only and use the functions below.
+   Graphs: nodes are ops and leaves, built by the functions below; a
+   builder given NULL returns NULL, so checking the last one is enough.
    ====================================================================== */
-/* Op attributes, typed: a builder writes them once and every backend
-   reads them by name (node->attr.conv2d.stride). */
-typedef struct nn_conv2d_attr { int kh, kw, stride, pad; } nn_conv2d_attr;
-/* a conv2d node's geometry, from its input, output and attributes:
-   K = C*kh*kw rows of the lowered input, P = OH*OW positions */
-typedef struct nn_conv2d_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn_conv2d_dims;
-typedef struct nn_pool_attr { int k, stride, pad; } nn_pool_attr;  /* maxpool2d, avgpool2d */
-typedef struct nn_norm_attr { float momentum, eps; } nn_norm_attr;  /* batchnorm; layernorm uses eps */
-typedef struct nn_dropout_attr { float p; } nn_dropout_attr;
-typedef struct nn_scalar_attr { float value; } nn_scalar_attr;    /* scale: factor; leaky_relu: slope */
-typedef struct nn_loss_attr { nn_reduction reduction; float smoothing; } nn_loss_attr;
-typedef struct nn_recurrent_attr { int hidden, dirs, gates; } nn_recurrent_attr; /* gates: 1, 4 or 3 */
-typedef struct nn_seq_attr { int reverse_features; } nn_seq_attr;  /* seq_last: features taken at step 0 */
-/* mul: y[i] = a[i] * b[(i / inner) % count (+ the sample's offset if b is batched)] */
-typedef struct nn_mul_attr { int inner, count; } nn_mul_attr;
-typedef union nn_op_attr {
-  nn_conv2d_attr conv2d;
-  nn_pool_attr pool;
-  nn_norm_attr norm;
-  nn_dropout_attr dropout;
-  nn_scalar_attr scalar;
-  nn_loss_attr loss;
-  nn_recurrent_attr recurrent;
-  nn_seq_attr seq;
-  nn_mul_attr mul;
-} nn_op_attr;
-
 typedef struct nn_node nn_node;
-struct nn_node {
-  int id;
-  nn_op op;
-  int n_in;
-  nn_node *in[NN_MAX_INPUTS];   /* NULL entries are optional inputs left out */
-  nn_shape shape;               /* per sample when batched, whole otherwise */
-  int batched;                  /* 1: a leading batch dimension is implied */
-  int needs_grad;               /* a gradient buffer exists for this node */
-  int trainable;                /* PARAM: updated by optimizers */
-  float lr_mult, wd_mult;       /* PARAM: per-parameter-group multipliers */
-  nn_init init;                 /* PARAM: initialiser and its argument */
-  float init_arg;
-  int fan_in, fan_out;
-  nn_op_attr attr;              /* the op's attributes, by op family */
-  char name[NN_NAME_LEN];
-};
-
 typedef struct nn_graph nn_graph;
 NNDEF nn_graph *nn_graph_new(void);
 NNDEF void nn_graph_free(nn_graph *g);          /* only if never compiled */
@@ -201,7 +157,6 @@ NNDEF void nn_set_lr_mult(nn_node *param, float mult);
 NNDEF void nn_set_wd_mult(nn_node *param, float mult);
 NNDEF void nn_set_init(nn_node *param, nn_init init, float arg);
 NNDEF nn_node *nn_node_input(const nn_node *n, int i);   /* e.g. a layer's weight */
-NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *conv2d);
 NNDEF const nn_shape *nn_node_shape(const nn_node *n);
 
 /* Layers: thin builders over ops that create their parameters. */
@@ -294,70 +249,14 @@ NNDEF nn_node *nn_seq_maxpool(nn_graph *g, nn_node *x, nn_node *lengths);
 NNDEF nn_node *nn_seq_meanpool(nn_graph *g, nn_node *x, nn_node *lengths);
 
 /* ======================================================================
-   Backends: a table of functions that owns buffers and runs ops.  The
-   graph never knows which backend runs it.  Buffers are opaque handles.
+   Models: a graph compiled for a batch size on a backend (the CPU, or
+   nn_opencl.h's device).  Every buffer is planned and allocated here;
+   training steps allocate nothing.
    ====================================================================== */
 typedef struct nn_model nn_model;
 typedef struct nn_backend nn_backend;
-
-typedef enum nn_opt_kind { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_RMSPROP } nn_opt_kind;
-enum { NN_NESTEROV = 1, NN_DECOUPLED_WD = 2 };   /* optimizer flags */
-
-/* One parameter's optimizer update, as a backend runs it. */
-typedef struct nn_update {
-  nn_opt_kind kind;
-  int flags;
-  void *w, *g, *s1, *s2;        /* weights, gradient, optimizer state */
-  size_t n;
-  float lr, momentum, weight_decay, beta1, beta2, eps;
-  float grad_scale;             /* from gradient clipping, 1 otherwise */
-  long step;                    /* 1-based, for Adam's bias correction */
-} nn_update;
-
-/* A backend is a static const table of functions and the state of one
-   instance.  Buffers are opaque handles (CPU: float arrays). */
-typedef struct nn_backend_ops {
-  const char *name;
-  void *(*alloc)(nn_backend *b, size_t nfloat);          /* zero-filled */
-  void (*release)(nn_backend *b, void *buf);
-  int (*write)(nn_backend *b, void *buf, size_t off, const float *src, size_t n);
-  int (*read)(nn_backend *b, const void *buf, size_t off, float *dst, size_t n);
-  int (*fill)(nn_backend *b, void *buf, size_t off, float v, size_t n);
-  int (*copy)(nn_backend *b, void *dst, const void *src, size_t n);
-  int (*supports)(nn_backend *b, const nn_node *node);
-  /* floats of workspace an op keeps from forward to backward on this
-     backend, for batches up to `batch` */
-  size_t (*workspace)(nn_backend *b, const nn_node *node, int batch);
-  int (*forward)(nn_backend *b, nn_model *m, const nn_node *node);
-  int (*backward)(nn_backend *b, nn_model *m, const nn_node *node);
-  int (*update)(nn_backend *b, const nn_update *u);
-  int (*sumsq)(nn_backend *b, const void *buf, size_t n, double *out);
-  int (*scale)(nn_backend *b, void *buf, size_t n, float s);
-  /* a += t * (b - a): moving averages of weights */
-  int (*lerp)(nn_backend *b, void *a, const void *bsrc, size_t n, float t);
-  void (*destroy)(nn_backend *b);                         /* frees b too */
-} nn_backend_ops;
-struct nn_backend { const nn_backend_ops *ops; void *impl; };
 NNDEF nn_backend *nn_cpu_backend(void);
 NNDEF void nn_backend_free(nn_backend *b);   /* one never given to nn_compile */
-
-/* ======================================================================
-   Models: a graph compiled for a batch size.  Every buffer is planned and
-   allocated here; training steps allocate nothing.
-   ====================================================================== */
-struct nn_model {
-  nn_graph *graph;
-  nn_backend *backend;
-  int max_batch, batch;
-  int training;
-  void **value, **grad, **ws;   /* per node: backend buffers (NULL if none) */
-  size_t *ws_size;
-  unsigned char *active;        /* per node scratch: part of the current pass */
-  nn_node *loss;
-  nn_rng rng;                   /* dropout and other training randomness */
-  int threads;
-};
-
 NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *backend); /* takes both */
 NNDEF void nn_model_free(nn_model *m);
 NNDEF int nn_set_batch(nn_model *m, int n);            /* 1 .. compiled batch */
@@ -385,6 +284,8 @@ NNDEF int nn_set_threads(int n);
    Optimizers, schedules, clipping, weight averaging
    ====================================================================== */
 typedef struct nn_optimizer nn_optimizer;
+typedef enum nn_opt_kind { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_RMSPROP } nn_opt_kind;
+enum { NN_NESTEROV = 1, NN_DECOUPLED_WD = 2 };   /* optimizer flags */
 /* weight_decay is L2 added to the gradient unless flags has NN_DECOUPLED_WD */
 NNDEF nn_optimizer *nn_sgd(nn_model *m, float lr, float momentum, float weight_decay, int flags);
 NNDEF nn_optimizer *nn_adam(nn_model *m, float lr, float beta1, float beta2, float eps,
@@ -437,6 +338,21 @@ NNDEF void nn_ema_swap(nn_ema *e);                   /* exchange model and avera
 NNDEF int nn_ema_copy_to_model(nn_ema *e);           /* weights := average (lookahead) */
 
 /* ======================================================================
+   Metrics
+   ====================================================================== */
+NNDEF int nn_argmax(const float *v, int n);
+/* cm[true * k + predicted] += 1 for each sample */
+NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *labels, int n);
+NNDEF double nn_confusion_accuracy(const int *cm, int k);
+/* per-class precision/recall/F1 (arrays of k, may be NULL) and macro averages */
+NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *recall,
+                            double *f1, double *macro_p, double *macro_r, double *macro_f1);
+NNDEF void nn_classification_report(FILE *out, const int *cm, int k, const char *const *names);
+/* area under the ROC curve of scores for binary labels (0/1); ties averaged */
+NNDEF double nn_roc_auc(const float *scores, const float *labels, int n);
+
+#ifndef NN_NO_DATA
+/* ======================================================================
    Data: IDX files (MNIST, Fashion-MNIST), data sets and mini-batches
    ====================================================================== */
 typedef struct nn_dataset {
@@ -485,14 +401,6 @@ NNDEF void nn_shift_flip_images(const float *src, float *dst, int n, int C, int 
 /* shifts uniform in -max_shift..max_shift, independently in y and x */
 NNDEF void nn_random_shifts(nn_rng *r, int n, int max_shift, int *dy, int *dx);
 NNDEF void nn_random_flips(nn_rng *r, int n, unsigned char *flip);   /* each with p = 1/2 */
-/* airbench's alternating flip: every sample k of the data set owns a
-   fixed random bit (drawn from seed); it is mirrored in even epochs when
-   the bit is set and in odd epochs when it is not, so two consecutive
-   epochs show every sample both ways.  sample: data-set indices of the
-   batch. */
-NNDEF void nn_alternating_flips(uint64_t seed, const int *sample, int n, int epoch,
-                                unsigned char *flip);
-
 /* Test-time augmentation: eval-mode outputs of `out` (one vector per
    sample) for n images fed to the image input `x`, averaged over views:
    level 0: the images; 1: images and mirrors, 1/2 each; 2 (airbench):
@@ -502,19 +410,9 @@ NNDEF void nn_alternating_flips(uint64_t seed, const int *sample, int n, int epo
 NNDEF int nn_predict_tta(nn_model *m, const nn_node *x, const nn_node *out, const float *images,
                          int n, int level, float *out_values);
 
-/* Eigen-decomposition of a symmetric n x n matrix (row-major, destroyed)
-   by cyclic Jacobi rotations in double precision: eigenvalues in
-   descending order, eigenvectors as the rows of vectors (unit length). */
-NNDEF int nn_symmetric_eigen(int n, double *a, double *values, double *vectors);
-/* Patch whitening (airbench): from the uncentred covariance of every
-   kh x kw patch (stride 1, no padding) of n images C x H x W, with
-   eigenvalues l_i and eigenvectors v_i (descending), writes 2*C*kh*kw
-   filters of C x kh x kw to w: v_i / sqrt(l_i + eps), then their
-   negations -- the weight of a conv2d with 2*C*kh*kw outputs whose first
-   half maps the patches to identity covariance (for eps << l_i). */
-NNDEF int nn_whitening_weights(const float *images, int n, int C, int H, int W, int kh, int kw,
-                               float eps, float *w);
+#endif /* NN_NO_DATA */
 
+#ifndef NN_NO_TEXT
 /* ======================================================================
    Text: a tokenizer, a vocabulary, encoding to ids, the aclImdb layout and
    batches of similar lengths
@@ -573,6 +471,9 @@ NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s);
    order[k * batch ...].  Returns 0 if out of memory. */
 NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order);
 
+#endif /* NN_NO_TEXT */
+
+#ifndef NN_NO_IO
 /* ======================================================================
    Serialization: safetensors files and training checkpoints.
    A safetensors file (the format of Hugging Face's `safetensors`, read by
@@ -625,19 +526,106 @@ NNDEF int nn_checkpoint_save(nn_model *m, const nn_optimizer *o, const nn_ema *e
 NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info,
                              const char *path);
 
+#endif /* NN_NO_IO */
+
 /* ======================================================================
-   Metrics
+   For backend authors (nn_opencl.h is one): what a node holds, how a
+   backend is called, what a compiled model holds.  User code reads these
+   through the functions above.
    ====================================================================== */
-NNDEF int nn_argmax(const float *v, int n);
-/* cm[true * k + predicted] += 1 for each sample */
-NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *labels, int n);
-NNDEF double nn_confusion_accuracy(const int *cm, int k);
-/* per-class precision/recall/F1 (arrays of k, may be NULL) and macro averages */
-NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *recall,
-                            double *f1, double *macro_p, double *macro_r, double *macro_f1);
-NNDEF void nn_classification_report(FILE *out, const int *cm, int k, const char *const *names);
-/* area under the ROC curve of scores for binary labels (0/1); ties averaged */
-NNDEF double nn_roc_auc(const float *scores, const float *labels, int n);
+/* Op attributes, typed: a builder writes them once and every backend
+   reads them by name (node->attr.conv2d.stride). */
+typedef struct nn_conv2d_attr { int kh, kw, stride, pad; } nn_conv2d_attr;
+/* a conv2d node's geometry, from its input, output and attributes:
+   K = C*kh*kw rows of the lowered input, P = OH*OW positions */
+typedef struct nn_conv2d_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn_conv2d_dims;
+typedef struct nn_pool_attr { int k, stride, pad; } nn_pool_attr;  /* maxpool2d, avgpool2d */
+typedef struct nn_norm_attr { float momentum, eps; } nn_norm_attr;  /* batchnorm; layernorm uses eps */
+typedef struct nn_dropout_attr { float p; } nn_dropout_attr;
+typedef struct nn_scalar_attr { float value; } nn_scalar_attr;    /* scale: factor; leaky_relu: slope */
+typedef struct nn_loss_attr { nn_reduction reduction; float smoothing; } nn_loss_attr;
+typedef struct nn_recurrent_attr { int hidden, dirs, gates; } nn_recurrent_attr; /* gates: 1, 4 or 3 */
+typedef struct nn_seq_attr { int reverse_features; } nn_seq_attr;  /* seq_last: features taken at step 0 */
+/* mul: y[i] = a[i] * b[(i / inner) % count (+ the sample's offset if b is batched)] */
+typedef struct nn_mul_attr { int inner, count; } nn_mul_attr;
+typedef union nn_op_attr {
+  nn_conv2d_attr conv2d;
+  nn_pool_attr pool;
+  nn_norm_attr norm;
+  nn_dropout_attr dropout;
+  nn_scalar_attr scalar;
+  nn_loss_attr loss;
+  nn_recurrent_attr recurrent;
+  nn_seq_attr seq;
+  nn_mul_attr mul;
+} nn_op_attr;
+
+struct nn_node {
+  int id;
+  nn_op op;
+  int n_in;
+  nn_node *in[NN_MAX_INPUTS];   /* NULL entries are optional inputs left out */
+  nn_shape shape;               /* per sample when batched, whole otherwise */
+  int batched;                  /* 1: a leading batch dimension is implied */
+  int needs_grad;               /* a gradient buffer exists for this node */
+  int trainable;                /* PARAM: updated by optimizers */
+  float lr_mult, wd_mult;       /* PARAM: per-parameter-group multipliers */
+  nn_init init;                 /* PARAM: initialiser and its argument */
+  float init_arg;
+  int fan_in, fan_out;
+  nn_op_attr attr;              /* the op's attributes, by op family */
+  char name[NN_NAME_LEN];
+};
+NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *conv2d);
+
+/* One parameter's optimizer update, as a backend runs it. */
+typedef struct nn_update {
+  nn_opt_kind kind;
+  int flags;
+  void *w, *g, *s1, *s2;        /* weights, gradient, optimizer state */
+  size_t n;
+  float lr, momentum, weight_decay, beta1, beta2, eps;
+  float grad_scale;             /* from gradient clipping, 1 otherwise */
+  long step;                    /* 1-based, for Adam's bias correction */
+} nn_update;
+
+/* A backend is a static const table of functions and the state of one
+   instance.  Buffers are opaque handles (CPU: float arrays). */
+typedef struct nn_backend_ops {
+  const char *name;
+  void *(*alloc)(nn_backend *b, size_t nfloat);          /* zero-filled */
+  void (*release)(nn_backend *b, void *buf);
+  int (*write)(nn_backend *b, void *buf, size_t off, const float *src, size_t n);
+  int (*read)(nn_backend *b, const void *buf, size_t off, float *dst, size_t n);
+  int (*fill)(nn_backend *b, void *buf, size_t off, float v, size_t n);
+  int (*copy)(nn_backend *b, void *dst, const void *src, size_t n);
+  int (*supports)(nn_backend *b, const nn_node *node);
+  /* floats of workspace an op keeps from forward to backward on this
+     backend, for batches up to `batch` */
+  size_t (*workspace)(nn_backend *b, const nn_node *node, int batch);
+  int (*forward)(nn_backend *b, nn_model *m, const nn_node *node);
+  int (*backward)(nn_backend *b, nn_model *m, const nn_node *node);
+  int (*update)(nn_backend *b, const nn_update *u);
+  int (*sumsq)(nn_backend *b, const void *buf, size_t n, double *out);
+  int (*scale)(nn_backend *b, void *buf, size_t n, float s);
+  /* a += t * (b - a): moving averages of weights */
+  int (*lerp)(nn_backend *b, void *a, const void *bsrc, size_t n, float t);
+  void (*destroy)(nn_backend *b);                         /* frees b too */
+} nn_backend_ops;
+struct nn_backend { const nn_backend_ops *ops; void *impl; };
+
+struct nn_model {
+  nn_graph *graph;
+  nn_backend *backend;
+  int max_batch, batch;
+  int training;
+  void **value, **grad, **ws;   /* per node: backend buffers (NULL if none) */
+  size_t *ws_size;
+  unsigned char *active;        /* per node scratch: part of the current pass */
+  nn_node *loss;
+  nn_rng rng;                   /* dropout and other training randomness */
+  int threads;
+};
 
 #ifdef __cplusplus
 }
@@ -802,17 +790,20 @@ NNDEF size_t nn_shape_numel(const nn_shape *s) {
   for (i = 0; i < s->ndim; i++) n *= (size_t)s->dim[i];
   return n;
 }
-NNDEF const char *nn_shape_str(const nn_shape *s, char *buf, size_t len) {
+/* "[d0, d1, ..]" of ndim dims, given as ints or (idims NULL) as uint64s */
+static const char *nn__dims_str(int ndim, const int *idims, const uint64_t *udims, char *buf, size_t len) {
   size_t used = 0;
   int i;
   if (!len) return buf;
   buf[0] = 0;
   used += (size_t)snprintf(buf, len, "[");
-  for (i = 0; i < s->ndim && used < len; i++)
-    used += (size_t)snprintf(buf + used, len - used, i ? ", %d" : "%d", s->dim[i]);
+  for (i = 0; i < ndim && used < len; i++)
+    used += idims ? (size_t)snprintf(buf + used, len - used, i ? ", %d" : "%d", idims[i])
+                  : (size_t)snprintf(buf + used, len - used, i ? ", %llu" : "%llu", (unsigned long long)udims[i]);
   if (used < len) snprintf(buf + used, len - used, "]");
   return buf;
 }
+NNDEF const char *nn_shape_str(const nn_shape *s, char *buf, size_t len) { return nn__dims_str(s->ndim, s->dim, NULL, buf, len); }
 static nn_shape nn__shape(int ndim, const int *dims) {
   nn_shape s;
   int i;
@@ -847,6 +838,57 @@ NNDEF void nn_tensor_free(nn_tensor *t) {
   NN_FREE(t->data);
   NN_FREE(t);
 }
+
+/* ======================================================================
+   Files and UTF-8, for the optional modules below
+   ====================================================================== */
+#if !defined(NN_NO_DATA) || !defined(NN_NO_TEXT) || !defined(NN_NO_IO)
+/* reads a whole file, growing the buffer as it goes: sizes from fseek/ftell
+   are not trusted (directories and pipes report nonsense) */
+static unsigned char *nn__read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  unsigned char *buf = NULL, *grown;
+  size_t cap = 0, got = 0, n;
+  if (!f) { nn__fail("cannot open '%s': %s", path, strerror(errno)); return NULL; }
+  for (;;) {
+    if (got == cap) {
+      cap = cap ? 2 * cap : 1 << 16;
+      if (!(grown = (unsigned char *)NN_REALLOC(buf, cap))) { nn__fail("out of memory reading '%s'", path); break; }
+      buf = grown;
+    }
+    n = fread(buf + got, 1, cap - got, f);
+    got += n;
+    if (n == 0) {
+      if (ferror(f)) { nn__fail("cannot read '%s' (is it a regular file?)", path); break; }
+      fclose(f);
+      *len = got;
+      return buf;
+    }
+  }
+  fclose(f);
+  NN_FREE(buf);
+  return NULL;
+}
+#endif
+#if !defined(NN_NO_TEXT) || !defined(NN_NO_IO)
+/* length of the valid UTF-8 sequence at s (2..4 bytes), 0 if invalid */
+static int nn__utf8_len(const unsigned char *s, size_t n) {
+  int k, i;
+  unsigned cp;
+  if (s[0] >= 0xC2 && s[0] <= 0xDF) { k = 2; cp = s[0] & 0x1Fu; }
+  else if (s[0] >= 0xE0 && s[0] <= 0xEF) { k = 3; cp = s[0] & 0x0Fu; }
+  else if (s[0] >= 0xF0 && s[0] <= 0xF4) { k = 4; cp = s[0] & 0x07u; }
+  else return 0;
+  if ((size_t)k > n) return 0;
+  for (i = 1; i < k; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3Fu);
+  }
+  /* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
+  if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return k;
+}
+#endif
 
 /* ======================================================================
    Matrix product: C = alpha * op(A) * op(B) + beta * C, row-major.
@@ -3573,35 +3615,103 @@ NNDEF int nn_ema_copy_to_model(nn_ema *e) {
 }
 
 /* ======================================================================
+   Metrics
+   ====================================================================== */
+NNDEF int nn_argmax(const float *v, int n) {
+  int i, best = 0;
+  for (i = 1; i < n; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
+NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *labels, int n) {
+  int i;
+  for (i = 0; i < n; i++) {
+    int t = (int)labels[i];
+    if (t >= 0 && t < k) cm[t * k + nn_argmax(logits + (size_t)i * k, k)]++;
+  }
+}
+NNDEF double nn_confusion_accuracy(const int *cm, int k) {
+  long right = 0, all = 0;
+  int i;
+  for (i = 0; i < k * k; i++) { all += cm[i]; if (i / k == i % k) right += cm[i]; }
+  return all ? (double)right / (double)all : 0.0;
+}
+NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *recall, double *f1,
+                            double *macro_p, double *macro_r, double *macro_f1) {
+  double sp = 0, sr = 0, sf = 0;
+  int c, j;
+  for (c = 0; c < k; c++) {
+    long tp = cm[c * k + c], col = 0, row = 0;
+    double p, r, f;
+    for (j = 0; j < k; j++) { col += cm[j * k + c]; row += cm[c * k + j]; }
+    p = col ? (double)tp / col : 0.0;
+    r = row ? (double)tp / row : 0.0;
+    f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+    if (precision) precision[c] = p;
+    if (recall) recall[c] = r;
+    if (f1) f1[c] = f;
+    sp += p; sr += r; sf += f;
+  }
+  if (macro_p) *macro_p = k ? sp / k : 0;
+  if (macro_r) *macro_r = k ? sr / k : 0;
+  if (macro_f1) *macro_f1 = k ? sf / k : 0;
+}
+NNDEF void nn_classification_report(FILE *out, const int *cm, int k, const char *const *names) {
+  double mp, mr, mf;
+  int c, j;
+  fprintf(out, "confusion matrix (rows: true class, columns: predicted)\n%12s", "");
+  for (j = 0; j < k; j++) fprintf(out, " %6d", j);
+  fprintf(out, "\n");
+  for (c = 0; c < k; c++) {
+    if (names) fprintf(out, "%12.12s", names[c]);
+    else fprintf(out, "%12d", c);
+    for (j = 0; j < k; j++) fprintf(out, " %6d", cm[c * k + j]);
+    fprintf(out, "\n");
+  }
+  fprintf(out, "%-12s %9s %9s %9s\n", "class", "precision", "recall", "f1");
+  for (c = 0; c < k; c++) {
+    double p, r, f;
+    long tp = cm[c * k + c], col = 0, row = 0;
+    for (j = 0; j < k; j++) { col += cm[j * k + c]; row += cm[c * k + j]; }
+    p = col ? (double)tp / col : 0;
+    r = row ? (double)tp / row : 0;
+    f = p + r > 0 ? 2 * p * r / (p + r) : 0;
+    if (names) fprintf(out, "%-12.12s %9.4f %9.4f %9.4f\n", names[c], p, r, f);
+    else fprintf(out, "%-12d %9.4f %9.4f %9.4f\n", c, p, r, f);
+  }
+  nn_class_metrics(cm, k, NULL, NULL, NULL, &mp, &mr, &mf);
+  fprintf(out, "%-12s %9.4f %9.4f %9.4f\naccuracy %.4f\n", "macro avg", mp, mr, mf, nn_confusion_accuracy(cm, k));
+}
+typedef struct nn__scored { float s, y; } nn__scored;
+static int nn__cmp_scored(const void *a, const void *b) {
+  float x = ((const nn__scored *)a)->s, y = ((const nn__scored *)b)->s;
+  return x < y ? -1 : x > y;
+}
+/* Mann-Whitney form: the mean rank of the positives, ties sharing ranks */
+NNDEF double nn_roc_auc(const float *scores, const float *labels, int n) {
+  nn__scored *v;
+  double pos = 0, rank_sum = 0;
+  int i, j;
+  if (n < 1) { nn__fail("roc_auc: no samples"); return NAN; }
+  v = (nn__scored *)nn__calloc((size_t)n, sizeof *v);
+  if (!v) return NAN;
+  for (i = 0; i < n; i++) { v[i].s = scores[i]; v[i].y = labels[i] > 0.5f ? 1.0f : 0.0f; pos += v[i].y; }
+  qsort(v, (size_t)n, sizeof *v, nn__cmp_scored);
+  for (i = 0; i < n; i = j) {
+    double avg_rank;
+    for (j = i + 1; j < n && v[j].s == v[i].s; j++) {}
+    avg_rank = 0.5 * (i + 1 + j);
+    for (; i < j; i++) rank_sum += v[i].y * avg_rank;
+  }
+  NN_FREE(v);
+  if (pos == 0 || pos == n) { nn__fail("roc_auc: only one class present"); return NAN; }
+  return (rank_sum - pos * (pos + 1) / 2) / (pos * (n - pos));
+}
+
+#ifndef NN_NO_DATA
+/* ======================================================================
    Data: IDX files (big-endian header: 0, 0, type 0x08 = ubyte, ndim,
    then ndim 32-bit sizes, then the bytes)
    ====================================================================== */
-/* reads a whole file, growing the buffer as it goes: sizes from fseek/ftell
-   are not trusted (directories and pipes report nonsense) */
-static unsigned char *nn__read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  unsigned char *buf = NULL, *grown;
-  size_t cap = 0, got = 0, n;
-  if (!f) { nn__fail("cannot open '%s': %s", path, strerror(errno)); return NULL; }
-  for (;;) {
-    if (got == cap) {
-      cap = cap ? 2 * cap : 1 << 16;
-      if (!(grown = (unsigned char *)NN_REALLOC(buf, cap))) { nn__fail("out of memory reading '%s'", path); break; }
-      buf = grown;
-    }
-    n = fread(buf + got, 1, cap - got, f);
-    got += n;
-    if (n == 0) {
-      if (ferror(f)) { nn__fail("cannot read '%s' (is it a regular file?)", path); break; }
-      fclose(f);
-      *len = got;
-      return buf;
-    }
-  }
-  fclose(f);
-  NN_FREE(buf);
-  return NULL;
-}
 static uint32_t nn__be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 /* validates an IDX file of ubytes with 1..3 dims; fills dims, returns data */
 static const unsigned char *nn__idx_parse(const char *path, const unsigned char *b, size_t len, int *ndim, int *dims) {
@@ -3841,13 +3951,6 @@ NNDEF void nn_random_flips(nn_rng *r, int n, unsigned char *flip) {
   int i;
   for (i = 0; i < n; i++) flip[i] = (unsigned char)(nn_rng_u32(r) >> 31);
 }
-NNDEF void nn_alternating_flips(uint64_t seed, const int *sample, int n, int epoch, unsigned char *flip) {
-  int i;
-  for (i = 0; i < n; i++) {
-    uint64_t x = seed ^ ((uint64_t)(uint32_t)sample[i] * 0xD1B54A32D192ED03ULL);
-    flip[i] = (unsigned char)((nn__splitmix(&x) >> 63) ^ (uint64_t)(epoch & 1));
-  }
-}
 
 /* ---- test-time augmentation ---- */
 NNDEF int nn_predict_tta(nn_model *m, const nn_node *x, const nn_node *out, const float *images, int n,
@@ -3894,122 +3997,13 @@ NNDEF int nn_predict_tta(nn_model *m, const nn_node *x, const nn_node *out, cons
   return ok;
 }
 
-/* ---- symmetric eigenproblem and patch whitening ---- */
-NNDEF int nn_symmetric_eigen(int n, double *a, double *values, double *vectors) {
-  double *v;
-  int sweep, p, q, k;
-  if (n < 1) return nn__fail("symmetric_eigen: size %d", n);
-  if (!(v = (double *)nn__calloc((size_t)n * n, sizeof(double)))) return 0;
-  for (p = 0; p < n; p++) v[p * n + p] = 1;
-  for (sweep = 0; sweep < 100; sweep++) {
-    double off = 0, diag = 0;
-    for (p = 0; p < n; p++) {
-      diag += a[p * n + p] * a[p * n + p];
-      for (q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-    }
-    if (off <= 1e-30 * diag || off == 0) break;
-    for (p = 0; p < n; p++)
-      for (q = p + 1; q < n; q++) {
-        double apq = a[p * n + q], theta, t, c, s;
-        if (apq == 0) continue;
-        /* the rotation in the (p, q) plane that zeroes a[p][q] */
-        theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
-        c = 1 / sqrt(t * t + 1);
-        s = t * c;
-        for (k = 0; k < n; k++) {   /* columns: A J */
-          double akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (k = 0; k < n; k++) {   /* rows: J^T (A J) */
-          double apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (k = 0; k < n; k++) {   /* accumulated rotations, eigenvectors as columns */
-          double vkp = v[k * n + p], vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  /* eigenvalues in descending order (selection: n is small) */
-  for (p = 0; p < n; p++) values[p] = a[p * n + p];
-  for (p = 0; p < n; p++) {
-    int best = p;
-    for (q = p + 1; q < n; q++) if (values[q] > values[best]) best = q;
-    if (best != p) {
-      double t = values[p];
-      values[p] = values[best];
-      values[best] = t;
-      for (k = 0; k < n; k++) { t = v[k * n + p]; v[k * n + p] = v[k * n + best]; v[k * n + best] = t; }
-    }
-    for (k = 0; k < n; k++) vectors[p * n + k] = v[k * n + p];
-  }
-  NN_FREE(v);
-  return 1;
-}
-NNDEF int nn_whitening_weights(const float *images, int n, int C, int H, int W, int kh, int kw, float eps, float *w) {
-  int D = C * kh * kw, OH = H - kh + 1, OW = W - kw + 1, i, oh, ow, c, u, t, k;
-  double *cov, *val, *vec, *patch, count = (double)n * OH * OW;
-  if (n < 1 || C < 1 || kh < 1 || kw < 1 || OH < 1 || OW < 1 || D > 1024)
-    return nn__fail("whitening: %d images %dx%dx%d with %dx%d patches", n, C, H, W, kh, kw);
-  cov = (double *)nn__calloc((size_t)D * D * 2 + (size_t)2 * D, sizeof(double));
-  if (!cov) return 0;
-  vec = cov + (size_t)D * D;
-  val = vec + (size_t)D * D;
-  patch = val + D;
-  for (i = 0; i < n; i++)
-    for (oh = 0; oh < OH; oh++)
-      for (ow = 0; ow < OW; ow++) {
-        for (c = 0, t = 0; c < C; c++)   /* in the conv weight's order: c, row, column */
-          for (u = 0; u < kh; u++)
-            for (k = 0; k < kw; k++) patch[t++] = images[(((size_t)i * C + c) * H + oh + u) * W + ow + k];
-        for (u = 0; u < D; u++)
-          for (k = u; k < D; k++) cov[u * D + k] += patch[u] * patch[k];
-      }
-  for (u = 0; u < D; u++)
-    for (k = u; k < D; k++) cov[k * D + u] = cov[u * D + k] = cov[u * D + k] / count;
-  if (!nn_symmetric_eigen(D, cov, val, vec)) { NN_FREE(cov); return 0; }
-  for (u = 0; u < D; u++) {
-    double scale = val[u] + eps;
-    if (!(scale > 0)) {
-      nn__fail("whitening: patch covariance eigenvalue %g with eps %g is not positive (use eps > 0)", val[u], eps);
-      NN_FREE(cov);
-      return 0;
-    }
-    scale = 1 / sqrt(scale);
-    for (k = 0; k < D; k++) {
-      w[(size_t)u * D + k] = (float)(vec[u * D + k] * scale);
-      w[(size_t)(u + D) * D + k] = (float)(-vec[u * D + k] * scale);
-    }
-  }
-  NN_FREE(cov);
-  return 1;
-}
+#endif /* NN_NO_DATA */
 
+#ifndef NN_NO_TEXT
 /* ======================================================================
    Text: tokenizer, vocabulary, encoding, the aclImdb layout, bucketing
    ====================================================================== */
 static int nn__is_alnum(unsigned char ch) { return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
-/* length of the valid UTF-8 sequence at s (2..4 bytes), 0 if invalid */
-static int nn__utf8_len(const unsigned char *s, size_t n) {
-  int k, i;
-  unsigned cp;
-  if (s[0] >= 0xC2 && s[0] <= 0xDF) { k = 2; cp = s[0] & 0x1Fu; }
-  else if (s[0] >= 0xE0 && s[0] <= 0xEF) { k = 3; cp = s[0] & 0x0Fu; }
-  else if (s[0] >= 0xF0 && s[0] <= 0xF4) { k = 4; cp = s[0] & 0x07u; }
-  else return 0;
-  if ((size_t)k > n) return 0;
-  for (i = 1; i < k; i++) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-    cp = cp << 6 | (s[i] & 0x3Fu);
-  }
-  /* overlong forms, UTF-16 surrogates, beyond U+10FFFF */
-  if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return k;
-}
 /* "<br />", "<br/>", "<br>" (any case) at s: its length, else 0 */
 static size_t nn__html_break(const char *s, size_t n) {
   size_t i = 3;
@@ -4400,6 +4394,9 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
   return 1;
 }
 
+#endif /* NN_NO_TEXT */
+
+#ifndef NN_NO_IO
 /* ======================================================================
    Serialization: safetensors files and checkpoints.
    The reader trusts nothing in a file: the header length is checked
@@ -4478,33 +4475,13 @@ static void nn__f32_from_le(const unsigned char *src, float *dst, size_t n) {
 /* 1 if s[0..n) is well-formed UTF-8: no overlong forms, no surrogates,
    nothing past U+10FFFF, no sequence cut short */
 static int nn__utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0, k, j;
+  size_t i = 0;
   while (i < n) {
-    unsigned c = s[i];
-    uint32_t cp, least;
-    if (c < 0x80) { i++; continue; }
-    if (c >= 0xC2 && c <= 0xDF) { k = 1; cp = c & 0x1F; least = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { k = 2; cp = c & 0x0F; least = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { k = 3; cp = c & 0x07; least = 0x10000; }
-    else return 0;
-    if (n - i <= k) return 0;
-    for (j = 1; j <= k; j++) {
-      if ((s[i + j] & 0xC0) != 0x80) return 0;
-      cp = cp << 6 | (s[i + j] & 0x3F);
-    }
-    if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    i += k + 1;
+    int k = s[i] < 0x80 ? 1 : nn__utf8_len(s + i, n - i);
+    if (!k) return 0;
+    i += (size_t)k;
   }
   return 1;
-}
-
-static const char *nn__st_shape_str(const nn__st_tensor *t, char *buf, size_t len) {
-  size_t used = (size_t)snprintf(buf, len, "[");
-  int i;
-  for (i = 0; i < t->ndim && used < len; i++)
-    used += (size_t)snprintf(buf + used, len - used, i ? ", %llu" : "%llu", (unsigned long long)t->dim[i]);
-  if (used < len) snprintf(buf + used, len - used, "]");
-  return buf;
 }
 
 /* ---- the JSON header parser ---- */
@@ -4793,7 +4770,7 @@ static int nn__st_validate(nn__st *st) {
     int k;
     for (k = 0; k < t->ndim; k++) {
       if (t->dim[k] && bytes > UINT64_MAX / t->dim[k])
-        return nn__fail("'%s': tensor '%s' has shape %s, too large to exist", st->what, t->name, nn__st_shape_str(t, sh, sizeof sh));
+        return nn__fail("'%s': tensor '%s' has shape %s, too large to exist", st->what, t->name, nn__dims_str(t->ndim, NULL, t->dim, sh, sizeof sh));
       bytes *= t->dim[k];
     }
     if (t->end < t->begin)
@@ -4802,7 +4779,7 @@ static int nn__st_validate(nn__st *st) {
     if (t->end - t->begin != bytes)
       return nn__fail("'%s': tensor '%s' has data_offsets [%llu, %llu] (%llu bytes) but %s %s needs %llu bytes", st->what, t->name,
                       (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)(t->end - t->begin),
-                      nn__st_dtypes[t->dtype].name, nn__st_shape_str(t, sh, sizeof sh), (unsigned long long)bytes);
+                      nn__st_dtypes[t->dtype].name, nn__dims_str(t->ndim, NULL, t->dim, sh, sizeof sh), (unsigned long long)bytes);
   }
   order = (const nn__st_tensor **)nn__calloc((size_t)st->n + 1, sizeof *order);
   if (!order) return 0;
@@ -5149,12 +5126,12 @@ static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, 
     for (k = 0; same && k < s->ndim; k++) same = f->dim[k] == (uint64_t)s->dim[k];
     if (f->dtype != 0) nn__problem(&pr, "tensor '%s' is %s, not F32", t[i].name, nn__st_dtypes[f->dtype].name);
     else if (!same) nn__problem(&pr, "tensor '%s' has shape %s in the file, %s in the model", t[i].name,
-                                nn__st_shape_str(f, a, sizeof a), nn_shape_str(s, b, sizeof b));
+                                nn__dims_str(f->ndim, NULL, f->dim, a, sizeof a), nn_shape_str(s, b, sizeof b));
     else src[i] = f;
   }
   for (i = 0; i < st->n && !(flags & NN_LOAD_PARTIAL); i++)
     if (!st->t[i].matched && !nn__st_reserved(st->t[i].name, flags))
-      nn__problem(&pr, "unexpected tensor '%s' %s", st->t[i].name, nn__st_shape_str(&st->t[i], a, sizeof a));
+      nn__problem(&pr, "unexpected tensor '%s' %s", st->t[i].name, nn__dims_str(st->t[i].ndim, NULL, st->t[i].dim, a, sizeof a));
   for (i = 0; i < n; i++) loaded += src[i] != NULL;
   if (pr.count) {
     char rest[32] = "";
@@ -5360,98 +5337,7 @@ NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpo
   return ok;
 }
 
-/* ======================================================================
-   Metrics
-   ====================================================================== */
-NNDEF int nn_argmax(const float *v, int n) {
-  int i, best = 0;
-  for (i = 1; i < n; i++) if (v[i] > v[best]) best = i;
-  return best;
-}
-NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *labels, int n) {
-  int i;
-  for (i = 0; i < n; i++) {
-    int t = (int)labels[i];
-    if (t >= 0 && t < k) cm[t * k + nn_argmax(logits + (size_t)i * k, k)]++;
-  }
-}
-NNDEF double nn_confusion_accuracy(const int *cm, int k) {
-  long right = 0, all = 0;
-  int i;
-  for (i = 0; i < k * k; i++) { all += cm[i]; if (i / k == i % k) right += cm[i]; }
-  return all ? (double)right / (double)all : 0.0;
-}
-NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *recall, double *f1,
-                            double *macro_p, double *macro_r, double *macro_f1) {
-  double sp = 0, sr = 0, sf = 0;
-  int c, j;
-  for (c = 0; c < k; c++) {
-    long tp = cm[c * k + c], col = 0, row = 0;
-    double p, r, f;
-    for (j = 0; j < k; j++) { col += cm[j * k + c]; row += cm[c * k + j]; }
-    p = col ? (double)tp / col : 0.0;
-    r = row ? (double)tp / row : 0.0;
-    f = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
-    if (precision) precision[c] = p;
-    if (recall) recall[c] = r;
-    if (f1) f1[c] = f;
-    sp += p; sr += r; sf += f;
-  }
-  if (macro_p) *macro_p = k ? sp / k : 0;
-  if (macro_r) *macro_r = k ? sr / k : 0;
-  if (macro_f1) *macro_f1 = k ? sf / k : 0;
-}
-NNDEF void nn_classification_report(FILE *out, const int *cm, int k, const char *const *names) {
-  double mp, mr, mf;
-  int c, j;
-  fprintf(out, "confusion matrix (rows: true class, columns: predicted)\n%12s", "");
-  for (j = 0; j < k; j++) fprintf(out, " %6d", j);
-  fprintf(out, "\n");
-  for (c = 0; c < k; c++) {
-    if (names) fprintf(out, "%12.12s", names[c]);
-    else fprintf(out, "%12d", c);
-    for (j = 0; j < k; j++) fprintf(out, " %6d", cm[c * k + j]);
-    fprintf(out, "\n");
-  }
-  fprintf(out, "%-12s %9s %9s %9s\n", "class", "precision", "recall", "f1");
-  for (c = 0; c < k; c++) {
-    double p, r, f;
-    long tp = cm[c * k + c], col = 0, row = 0;
-    for (j = 0; j < k; j++) { col += cm[j * k + c]; row += cm[c * k + j]; }
-    p = col ? (double)tp / col : 0;
-    r = row ? (double)tp / row : 0;
-    f = p + r > 0 ? 2 * p * r / (p + r) : 0;
-    if (names) fprintf(out, "%-12.12s %9.4f %9.4f %9.4f\n", names[c], p, r, f);
-    else fprintf(out, "%-12d %9.4f %9.4f %9.4f\n", c, p, r, f);
-  }
-  nn_class_metrics(cm, k, NULL, NULL, NULL, &mp, &mr, &mf);
-  fprintf(out, "%-12s %9.4f %9.4f %9.4f\naccuracy %.4f\n", "macro avg", mp, mr, mf, nn_confusion_accuracy(cm, k));
-}
-typedef struct nn__scored { float s, y; } nn__scored;
-static int nn__cmp_scored(const void *a, const void *b) {
-  float x = ((const nn__scored *)a)->s, y = ((const nn__scored *)b)->s;
-  return x < y ? -1 : x > y;
-}
-/* Mann-Whitney form: the mean rank of the positives, ties sharing ranks */
-NNDEF double nn_roc_auc(const float *scores, const float *labels, int n) {
-  nn__scored *v;
-  double pos = 0, rank_sum = 0;
-  int i, j;
-  if (n < 1) { nn__fail("roc_auc: no samples"); return NAN; }
-  v = (nn__scored *)nn__calloc((size_t)n, sizeof *v);
-  if (!v) return NAN;
-  for (i = 0; i < n; i++) { v[i].s = scores[i]; v[i].y = labels[i] > 0.5f ? 1.0f : 0.0f; pos += v[i].y; }
-  qsort(v, (size_t)n, sizeof *v, nn__cmp_scored);
-  for (i = 0; i < n; i = j) {
-    double avg_rank;
-    for (j = i + 1; j < n && v[j].s == v[i].s; j++) {}
-    avg_rank = 0.5 * (i + 1 + j);
-    for (; i < j; i++) rank_sum += v[i].y * avg_rank;
-  }
-  NN_FREE(v);
-  if (pos == 0 || pos == n) { nn__fail("roc_auc: only one class present"); return NAN; }
-  return (rank_sum - pos * (pos + 1) / 2) / (pos * (n - pos));
-}
+#endif /* NN_NO_IO */
 
 #endif /* NN__IMPLEMENTED */
 #endif /* NN_IMPLEMENTATION */

@@ -62,6 +62,124 @@ typedef struct recipe {
 static const recipe airbench = {{64, 256, 256}, 1, 9.9, 1024, 11.5f, 0.0153f, 0.85f, 64.0f, 0.2f, 0.6f, 3, 2, 2};
 static const recipe small = {{48, 96, 192}, 2, 4, 512, 11.5f, 0.0153f, 0.85f, 64.0f, 0.2f, 0.6f, 3, 2, 2};
 
+/* airbench's alternating flip: every sample k of the data set owns a
+   fixed random bit (drawn from seed); it is mirrored in even epochs when
+   the bit is set and in odd epochs when it is not, so two consecutive
+   epochs show every sample both ways.  sample: data-set indices of the
+   batch.  The bit is the top of the first state word of a generator
+   seeded with the sample (splitmix64 of it: a well-mixed hash). */
+static void alternating_flips(uint64_t seed, const int *sample, int n, int epoch, unsigned char *flip) {
+  int i;
+  for (i = 0; i < n; i++) {
+    nn_rng r;
+    nn_rng_seed(&r, seed ^ ((uint64_t)(uint32_t)sample[i] * 0xD1B54A32D192ED03ULL));
+    flip[i] = (unsigned char)((r.s[0] >> 63) ^ (uint64_t)(epoch & 1));
+  }
+}
+
+/* Eigen-decomposition of a symmetric n x n matrix (row-major, destroyed)
+   by cyclic Jacobi rotations in double precision: eigenvalues in
+   descending order, eigenvectors as the rows of vectors (unit length). */
+static int symmetric_eigen(int n, double *a, double *values, double *vectors) {
+  double *v;
+  int sweep, p, q, k;
+  if (n < 1) return nn_set_error("symmetric_eigen: size %d", n);
+  if (!(v = (double *)calloc((size_t)n * n, sizeof(double)))) return 0;
+  for (p = 0; p < n; p++) v[p * n + p] = 1;
+  for (sweep = 0; sweep < 100; sweep++) {
+    double off = 0, diag = 0;
+    for (p = 0; p < n; p++) {
+      diag += a[p * n + p] * a[p * n + p];
+      for (q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+    }
+    if (off <= 1e-30 * diag || off == 0) break;
+    for (p = 0; p < n; p++)
+      for (q = p + 1; q < n; q++) {
+        double apq = a[p * n + q], theta, t, c, s;
+        if (apq == 0) continue;
+        /* the rotation in the (p, q) plane that zeroes a[p][q] */
+        theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
+        c = 1 / sqrt(t * t + 1);
+        s = t * c;
+        for (k = 0; k < n; k++) {   /* columns: A J */
+          double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (k = 0; k < n; k++) {   /* rows: J^T (A J) */
+          double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (k = 0; k < n; k++) {   /* accumulated rotations, eigenvectors as columns */
+          double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  /* eigenvalues in descending order (selection: n is small) */
+  for (p = 0; p < n; p++) values[p] = a[p * n + p];
+  for (p = 0; p < n; p++) {
+    int best = p;
+    for (q = p + 1; q < n; q++) if (values[q] > values[best]) best = q;
+    if (best != p) {
+      double t = values[p];
+      values[p] = values[best];
+      values[best] = t;
+      for (k = 0; k < n; k++) { t = v[k * n + p]; v[k * n + p] = v[k * n + best]; v[k * n + best] = t; }
+    }
+    for (k = 0; k < n; k++) vectors[p * n + k] = v[k * n + p];
+  }
+  free(v);
+  return 1;
+}
+/* Patch whitening: from the uncentred covariance of every kh x kw patch
+   (stride 1, no padding) of n images C x H x W, with eigenvalues l_i and
+   eigenvectors v_i (descending), writes 2*C*kh*kw filters of C x kh x kw
+   to w: v_i / sqrt(l_i + eps), then their negations -- the weight of a
+   conv2d with 2*C*kh*kw outputs whose first half maps the patches to
+   identity covariance (for eps << l_i). */
+static int whitening_weights(const float *images, int n, int C, int H, int W, int kh, int kw, float eps, float *w) {
+  int D = C * kh * kw, OH = H - kh + 1, OW = W - kw + 1, i, oh, ow, c, u, t, k;
+  double *cov, *val, *vec, *patch, count = (double)n * OH * OW;
+  if (n < 1 || C < 1 || kh < 1 || kw < 1 || OH < 1 || OW < 1 || D > 1024)
+    return nn_set_error("whitening: %d images %dx%dx%d with %dx%d patches", n, C, H, W, kh, kw);
+  cov = (double *)calloc((size_t)D * D * 2 + (size_t)2 * D, sizeof(double));
+  if (!cov) return 0;
+  vec = cov + (size_t)D * D;
+  val = vec + (size_t)D * D;
+  patch = val + D;
+  for (i = 0; i < n; i++)
+    for (oh = 0; oh < OH; oh++)
+      for (ow = 0; ow < OW; ow++) {
+        for (c = 0, t = 0; c < C; c++)   /* in the conv weight's order: c, row, column */
+          for (u = 0; u < kh; u++)
+            for (k = 0; k < kw; k++) patch[t++] = images[(((size_t)i * C + c) * H + oh + u) * W + ow + k];
+        for (u = 0; u < D; u++)
+          for (k = u; k < D; k++) cov[u * D + k] += patch[u] * patch[k];
+      }
+  for (u = 0; u < D; u++)
+    for (k = u; k < D; k++) cov[k * D + u] = cov[u * D + k] = cov[u * D + k] / count;
+  if (!symmetric_eigen(D, cov, val, vec)) { free(cov); return 0; }
+  for (u = 0; u < D; u++) {
+    double scale = val[u] + eps;
+    if (!(scale > 0)) {
+      nn_set_error("whitening: patch covariance eigenvalue %g with eps %g is not positive (use eps > 0)", val[u], eps);
+      free(cov);
+      return 0;
+    }
+    scale = 1 / sqrt(scale);
+    for (k = 0; k < D; k++) {
+      w[(size_t)u * D + k] = (float)(vec[u * D + k] * scale);
+      w[(size_t)(u + D) * D + k] = (float)(-vec[u * D + k] * scale);
+    }
+  }
+  free(cov);
+  return 1;
+}
+
 typedef struct net {
   nn_node *image, *logits, *whiten;
 } net;
@@ -284,7 +402,7 @@ int main(int argc, char **argv) {
   /* the whitening filters from the first 5,000 training images, then the optimizer and lookahead */
   t0 = ex_now();
   whiten_n = train->n < 5000 ? train->n : 5000;
-  if (!nn_whitening_weights(train->x, whiten_n, 3, 32, 32, 2, 2, 5e-4f, wts) || !nn_write(m, nn_node_input(n.whiten, 1), wts))
+  if (!whitening_weights(train->x, whiten_n, 3, 32, 32, 2, 2, 5e-4f, wts) || !nn_write(m, nn_node_input(n.whiten, 1), wts))
     ex_die(&a, "whitening");
   if (!trainer_init(&t, m, &r, batch, total_steps)) ex_die(&a, "optimizer");
   train_seconds += ex_now() - t0;
@@ -304,7 +422,7 @@ int main(int argc, char **argv) {
       const int *idx = order + (size_t)s * batch;
       float loss;
       nn_dataset_gather(train, idx, batch, xa, yb);
-      nn_alternating_flips(a.seed + 3, idx, batch, e, flip);
+      alternating_flips(a.seed + 3, idx, batch, e, flip);
       nn_random_shifts(&info.data_rng, batch, r.translate, dy, dx);
       nn_shift_flip_images(xa, xb, batch, 3, 32, 32, dy, dx, flip, NN_PAD_REFLECT);
       if (!nn_feed_node(m, n.image, xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
