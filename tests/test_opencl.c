@@ -1,8 +1,9 @@
 /* Tests for nn_opencl.h: every device op forward and backward against the
-   CPU backend on random inputs with odd shapes, optimizer updates, a few
-   training steps of a small CNN, the host<->device transfer bound, the
-   disk cache, the embedded kernel sources, the error paths, and
-   checkpoints written from and resumed on the device.
+   CPU backend on random inputs with odd shapes (the cases of
+   tests/op_cases.h), optimizer updates, a few training steps of a small
+   CNN, the host<->device transfer bound, the disk cache, the embedded
+   kernel sources, the error paths, and checkpoints written from and
+   resumed on the device.
 
    Tolerance, for every value and gradient compared:
        |opencl - cpu| <= 1e-4 * |cpu| + 1e-5 * (1 + max |cpu| of the tensor)
