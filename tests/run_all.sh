@@ -4,6 +4,7 @@
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 mkdir -p build
+rm -f build/op_coverage_grad.txt build/op_coverage_device.txt   # written again by test_nn and test_opencl
 total_p=0 total_f=0
 suite() {  # NAME COMMAND...
     local name=$1 line p f; shift
@@ -52,6 +53,8 @@ opencl_tests() {
     fi
 }
 suite "OpenCL backend" opencl_tests
+# every op of the registry has a gradient check and a device parity case
+suite "op coverage" built tests/op_coverage.c build/op_coverage -std=c99 -pedantic -Wall -Wextra -Werror
 suite "examples" bash tests/test_examples.sh
 suite "examples: --save, --checkpoint, --resume after SIGKILL" bash tests/test_example_resume.sh
 suite "tools" bash tests/test_tools.sh

@@ -1,6 +1,7 @@
-/* Unit tests for nn.h: gradient checks for every op and loss, forward
-   results against direct references, optimizers against hand-computed
-   values, convergence, loaders on fixtures and hostile files, metrics.
+/* Unit tests for nn.h: gradient checks of every op and loss (the cases of
+   tests/op_cases.h), forward results against direct references,
+   optimizers against hand-computed values, convergence, loaders on
+   fixtures and hostile files, metrics.
    Build: cc -O1 -g -I. tests/test_nn.c -lm && ./a.out
    Last line: "N passed, N failed". */
 #include <stdlib.h>
@@ -17,9 +18,9 @@ static void *test_realloc(void *p, size_t n) { test_allocs++; return realloc(p, 
 #include "nn.h"
 
 #include "check.h"
+#include "op_cases.h"
 
 static nn_rng trng;
-static const float *gc_lengths;   /* what gradcheck feeds an input named "len" */
 
 /* distinct values spaced apart and away from zero, so that finite
    differences never cross a kink of relu or a switch of a max */
@@ -37,9 +38,10 @@ static void fill_spaced(float *v, size_t n, float lo, float hi) {
 }
 
 /* ---------------------------------------------------------------------
-   Gradient check: L = sum(out * r) for a fixed random r (or L = out for a
-   loss), analytic gradients from nn_backward_from against central
-   differences, for every input and parameter that has a gradient.
+   Gradient check of every case of tests/op_cases.h: L = sum(out * r) for
+   a fixed random r (or L = out for a loss), analytic gradients from
+   nn_backward_from against central differences, for every input and
+   parameter that has a gradient.
    --------------------------------------------------------------------- */
 #define GC_H 2e-3
 static double gc_objective(nn_model *m, nn_node *out, const float *r, int training, float *buf) {
@@ -51,13 +53,18 @@ static double gc_objective(nn_model *m, nn_node *out, const float *r, int traini
   for (i = 0; i < n; i++) s += (double)buf[i] * r[i];
   return s;
 }
-static void gradcheck(const char *what, nn_graph *g, nn_node *out, int batch, int training) {
-  nn_model *m = nn_compile(g, batch, nn_cpu_backend());
+static void gradcheck(const op_case *c, int *covered) {
+  nn_graph *g = nn_graph_new();
+  nn_node *out = c->build(g);
+  const char *what = c->what;
+  int training = c->training, k, worst_node = -1;
+  nn_model *m;
   size_t n_out, i;
   float *r, *buf;
-  int k, worst_node = -1;
   double worst = 0;
-  if (!m) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); return; }
+  if (!op_coverage_add(covered, g, c->op)) CHECK(0, "%s: the graph has no %s node", what, nn_op_name(c->op));
+  if (!(m = nn_compile(g, c->batch, nn_cpu_backend()))) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); return; }
+  nn_set_batch(m, c->used_batch);
   /* random data for inputs and trainable parameters */
   for (k = 0; k < m->graph->n; k++) {
     nn_node *nd = m->graph->nodes[k];
@@ -65,11 +72,7 @@ static void gradcheck(const char *what, nn_graph *g, nn_node *out, int batch, in
     float *v;
     if (!(nd->op == NN_OP_INPUT || (nd->op == NN_OP_PARAM && nd->trainable))) continue;
     v = (float *)calloc(len, sizeof(float));
-    if (!strcmp(nd->name, "label")) for (i = 0; i < len; i++) v[i] = (float)nn_rng_int(&trng, 4);
-    else if (!strcmp(nd->name, "ids")) for (i = 0; i < len; i++) v[i] = (float)nn_rng_int(&trng, 5);
-    else if (!strcmp(nd->name, "len")) for (i = 0; i < len; i++) v[i] = gc_lengths[i];
-    else if (!strcmp(nd->name, "prob")) for (i = 0; i < len; i++) v[i] = nn_rng_uniform(&trng);
-    else fill_spaced(v, len, -1.0f, 1.0f);
+    if (!op_case_fill(c, m->graph, nd, &trng, v, len)) fill_spaced(v, len, -1.0f, 1.0f);
     nn_write(m, nd, v);
     free(v);
   }
@@ -111,63 +114,13 @@ done:
   nn_model_free(m);
 }
 
-static nn_node *in1(nn_graph *g, const char *name, int a) {
-  nn_node *x = nn_input(g, name, 1, &a);
-  nn_set_requires_grad(x);
-  return x;
-}
-static nn_node *in3(nn_graph *g, const char *name, int a, int b, int c) {
-  int d[3];
-  nn_node *x;
-  d[0] = a; d[1] = b; d[2] = c;
-  x = nn_input(g, name, 3, d);
-  nn_set_requires_grad(x);
-  return x;
-}
-
+/* an op of the registry without a case fails here */
 static void test_gradients(void) {
-  nn_graph *g;
-  nn_node *x, *y, *xs[3];
-  int d2[2], one = 1;
-
-  g = nn_graph_new(); x = in1(g, "x", 7); gradcheck("dense", g, nn_dense(g, x, 5), 3, 1);
-  g = nn_graph_new(); d2[0] = 4; d2[1] = 6; x = nn_input(g, "x", 2, d2); nn_set_requires_grad(x);
-  gradcheck("dense over last dim, no bias", g, nn_dense_ex(g, x, 3, 0), 3, 1);
-  g = nn_graph_new(); x = in3(g, "x", 3, 7, 6); gradcheck("conv2d 3x3 s2 p1", g, nn_conv2d(g, x, 5, 3, 2, 1), 2, 1);
-  g = nn_graph_new(); x = in3(g, "x", 4, 5, 5); gradcheck("conv2d 1x1 no bias", g, nn_conv2d_ex(g, x, 3, 1, 1, 1, 0, 0), 3, 1);
-  g = nn_graph_new(); x = in3(g, "x", 2, 6, 5); gradcheck("conv2d 2x3 s1 p0", g, nn_conv2d_ex(g, x, 3, 2, 3, 1, 0, 1), 2, 1);
-  g = nn_graph_new(); x = in3(g, "x", 2, 7, 5); gradcheck("maxpool2d k3 s2 p1", g, nn_maxpool2d_ex(g, x, 3, 2, 1), 3, 1);
-  g = nn_graph_new(); x = in3(g, "x", 3, 6, 6); gradcheck("maxpool2d k2 s2", g, nn_maxpool2d(g, x, 2, 2), 2, 1);
-  g = nn_graph_new(); x = in3(g, "x", 2, 7, 5); gradcheck("avgpool2d k3 s2 p1", g, nn_avgpool2d_ex(g, x, 3, 2, 1), 3, 1);
-  g = nn_graph_new(); x = in3(g, "x", 3, 5, 4); gradcheck("global_avgpool", g, nn_global_avgpool(g, x), 3, 1);
-  g = nn_graph_new(); x = in3(g, "x", 3, 4, 5); gradcheck("batchnorm NCHW train", g, nn_batchnorm(g, x), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 5); gradcheck("batchnorm 1d train", g, nn_batchnorm(g, x), 4, 1);
-  g = nn_graph_new(); x = in3(g, "x", 3, 4, 5); gradcheck("batchnorm eval", g, nn_batchnorm(g, x), 3, 0);
-  g = nn_graph_new(); x = in3(g, "x", 3, 4, 5); gradcheck("batchnorm frozen scale", g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1), 3, 1);
-  g = nn_graph_new(); d2[0] = 3; d2[1] = 7; x = nn_input(g, "x", 2, d2); nn_set_requires_grad(x);
-  gradcheck("layernorm", g, nn_layernorm(g, x), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 9); gradcheck("dropout", g, nn_dropout(g, x, 0.3f), 3, 1);
-  g = nn_graph_new(); x = in3(g, "x", 2, 3, 3); gradcheck("flatten + dense", g, nn_dense(g, nn_flatten(g, x), 4), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 6); y = in1(g, "y", 6); gradcheck("add", g, nn_add(g, x, y), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 6); gradcheck("add x + x (accumulation)", g, nn_add(g, x, nn_tanh(g, x)), 3, 1);
-  g = nn_graph_new(); xs[0] = in3(g, "a", 1, 2, 3); xs[1] = in3(g, "b", 3, 2, 3); xs[2] = in3(g, "c", 2, 2, 3);
-  gradcheck("concat", g, nn_concat(g, 3, xs), 2, 1);
-  g = nn_graph_new(); x = in1(g, "x", 5); gradcheck("scale", g, nn_scale(g, x, -1.0f / 9), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("relu", g, nn_relu(g, x), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("leaky_relu", g, nn_leaky_relu(g, x, 0.1f), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("gelu", g, nn_gelu(g, x), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("sigmoid", g, nn_sigmoid(g, x), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 8); gradcheck("tanh", g, nn_tanh(g, x), 3, 1);
-  g = nn_graph_new(); d2[0] = 2; d2[1] = 5; x = nn_input(g, "x", 2, d2); nn_set_requires_grad(x);
-  gradcheck("softmax", g, nn_softmax(g, x), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 4); y = nn_input(g, "label", 1, &one);
-  gradcheck("cross_entropy mean", g, nn_cross_entropy(g, x, y, 0, NN_MEAN), 5, 1);
-  g = nn_graph_new(); x = in1(g, "x", 4); y = nn_input(g, "label", 1, &one);
-  gradcheck("cross_entropy sum + smoothing", g, nn_cross_entropy(g, x, y, 0.2f, NN_SUM), 5, 1);
-  g = nn_graph_new(); x = in1(g, "x", 3); y = in1(g, "prob", 3);
-  gradcheck("bce_with_logits", g, nn_bce_with_logits(g, x, y, NN_MEAN), 3, 1);
-  g = nn_graph_new(); x = in1(g, "x", 3); y = in1(g, "y", 3);
-  gradcheck("mse sum", g, nn_mse(g, x, y, NN_SUM), 3, 1);
+  int covered[NN_OP_COUNT] = {0}, i;
+  for (i = 0; i < OP_CASE_COUNT; i++)
+    if (!(op_cases[i].flags & OP_CASE_KINKED)) gradcheck(&op_cases[i], covered);
+  for (i = 0; i < NN_OP_COUNT; i++) CHECK(covered[i], "op %s has no gradient check: add a case to tests/op_cases.h", nn_op_name((nn_op)i));
+  op_coverage_write(covered, "build/op_coverage_grad.txt");
 }
 
 /* ---------------------------------------------------------------------
@@ -969,65 +922,6 @@ static void test_summary(void) {
 /* ---------------------------------------------------------------------
    Sequences: embedding, recurrent layers, reductions
    --------------------------------------------------------------------- */
-static nn_node *in2(nn_graph *g, const char *name, int a, int b) {
-  int d[2];
-  nn_node *x;
-  d[0] = a; d[1] = b;
-  x = nn_input(g, name, 2, d);
-  nn_set_requires_grad(x);
-  return x;
-}
-static nn_node *len_input(nn_graph *g) { int one = 1; return nn_input(g, "len", 1, &one); }
-
-static void test_sequence_gradients(void) {
-  static const float ragged[4] = {5, 2, 0, 4}, full[3] = {5, 5, 5};
-  nn_graph *g;
-  nn_node *x, *len, *ids;
-  int five = 5, k;
-  static const nn_op kinds[3] = {NN_OP_RNN, NN_OP_LSTM, NN_OP_GRU};
-
-  g = nn_graph_new(); ids = nn_input(g, "ids", 1, &five);
-  gradcheck("embedding", g, nn_embedding(g, ids, 7, 3), 3, 1);
-  for (k = 0; k < 3; k++) {
-    nn_node *(*build)(nn_graph *, nn_node *, nn_node *, int, int, int) =
-        kinds[k] == NN_OP_RNN ? nn_rnn : kinds[k] == NN_OP_LSTM ? nn_lstm : nn_gru;
-    char what[64];
-    int dirs;
-    for (dirs = 1; dirs <= 2; dirs++) {
-      gc_lengths = ragged;
-      g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
-      snprintf(what, sizeof what, "%s %s, ragged lengths", nn_op_name(kinds[k]), dirs == 2 ? "bidirectional" : "forward");
-      gradcheck(what, g, build(g, x, len, 4, 1, dirs == 2 ? NN_BIDIRECTIONAL : 0), 4, 1);
-    }
-    gc_lengths = full;
-    g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
-    snprintf(what, sizeof what, "%s bidirectional, full lengths", nn_op_name(kinds[k]));
-    gradcheck(what, g, build(g, x, len, 3, 1, NN_BIDIRECTIONAL), 3, 1);
-  }
-  gc_lengths = ragged;
-  g = nn_graph_new(); x = in2(g, "x", 5, 3);
-  gradcheck("gru without lengths", g, nn_gru(g, x, NULL, 3, 1, 0), 2, 1);
-  g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
-  gradcheck("lstm 2 layers bidirectional", g, nn_lstm(g, x, len, 3, 2, NN_BIDIRECTIONAL), 4, 1);
-  {
-    nn_node *y;
-    g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
-    y = nn_gru(g, x, len, 3, 1, NN_BIDIRECTIONAL);
-    nn_set_trainable(nn_node_input(y, 3), 0);
-    nn_set_trainable(nn_node_input(y, 4), 0);
-    gradcheck("gru with frozen W_hh and b_ih", g, y, 4, 1);
-  }
-  g = nn_graph_new(); x = in2(g, "x", 5, 6); len = len_input(g);
-  gradcheck("seq_last", g, nn_seq_last(g, x, len), 4, 1);
-  g = nn_graph_new(); x = in2(g, "x", 5, 3); len = len_input(g);
-  gradcheck("seq_last of a bidirectional gru", g, nn_seq_last(g, nn_gru(g, x, len, 3, 1, NN_BIDIRECTIONAL), len), 4, 1);
-  g = nn_graph_new(); x = in2(g, "x", 5, 6); len = len_input(g);
-  gradcheck("seq_maxpool", g, nn_seq_maxpool(g, x, len), 4, 1);
-  g = nn_graph_new(); x = in2(g, "x", 5, 6); len = len_input(g);
-  gradcheck("seq_meanpool", g, nn_seq_meanpool(g, x, len), 4, 1);
-  gc_lengths = NULL;
-}
-
 /* closed-form inputs and weights shared with tests/rnn_reference.py */
 static void closed_form(float *v, int n, float scale, int cosine, double a, double b) {
   int i;
@@ -1049,7 +943,7 @@ static void test_recurrent_reference(void) {
     double worst = 0;
     d[0] = T; d[1] = F;
     x = nn_input(g, "x", 2, d);
-    len = len_input(g);
+    len = oc_len(g);
     y = (k == 0 ? nn_lstm : nn_gru)(g, x, len, H, 1, NN_BIDIRECTIONAL);
     m = nn_compile(g, B, nn_cpu_backend());
     closed_form(xv, B * T * F, 1.0f, 0, 0.37, 1.0);
@@ -1073,7 +967,7 @@ static void test_recurrent_reference(void) {
 static nn_model *padded_model(int T, nn_node **loss) {
   nn_graph *g = nn_graph_new();
   int one = 1;
-  nn_node *ids = nn_input(g, "ids", 1, &T), *len = len_input(g), *lab = nn_input(g, "label", 1, &one), *h, *pool[3];
+  nn_node *ids = nn_input(g, "ids", 1, &T), *len = oc_len(g), *lab = nn_input(g, "label", 1, &one), *h, *pool[3];
   h = nn_gru(g, nn_embedding(g, ids, 20, 4), len, 5, 1, NN_BIDIRECTIONAL);
   pool[0] = nn_seq_maxpool(g, h, len);
   pool[1] = nn_seq_meanpool(g, h, len);
@@ -1123,7 +1017,7 @@ static void test_padding_invariance(void) {
 static void test_sequence_errors(void) {
   nn_graph *g = nn_graph_new();
   int four = 4, one = 1, d2[2] = {4, 3};
-  nn_node *ids = nn_input(g, "ids", 1, &four), *len = len_input(g), *lab = nn_input(g, "label", 1, &one), *h;
+  nn_node *ids = nn_input(g, "ids", 1, &four), *len = oc_len(g), *lab = nn_input(g, "label", 1, &one), *h;
   nn_model *m;
   nn_optimizer *o;
   float idv[8] = {1, 2, 3, 0, 4, 4, 0, 0}, lens[2] = {4, 2}, labels[2] = {0, 1};
@@ -1376,7 +1270,6 @@ int main(void) {
   test_whitening();
   test_metrics();
   test_summary();
-  test_sequence_gradients();
   test_recurrent_reference();
   test_padding_invariance();
   test_sequence_errors();

@@ -1,8 +1,9 @@
 /* Tests for nn_opencl.h: every device op forward and backward against the
-   CPU backend on random inputs with odd shapes, optimizer updates, a few
-   training steps of a small CNN, the host<->device transfer bound, the
-   disk cache, the embedded kernel sources, the error paths, and
-   checkpoints written from and resumed on the device.
+   CPU backend on random inputs with odd shapes (the cases of
+   tests/op_cases.h), optimizer updates, a few training steps of a small
+   CNN, the host<->device transfer bound, the disk cache, the embedded
+   kernel sources, the error paths, and checkpoints written from and
+   resumed on the device.
 
    Tolerance, for every value and gradient compared:
        |opencl - cpu| <= 1e-4 * |cpu| + 1e-5 * (1 + max |cpu| of the tensor)
@@ -22,6 +23,7 @@
 #include "nn_opencl.h"
 
 #include "check.h"
+#include "op_cases.h"
 
 #define RTOL 1e-4
 #define ATOL 1e-5
@@ -82,19 +84,7 @@ static double compare_models(const char *what, nn_model *dev, nn_model *cpu) {
    Op parity: the same graph on both backends, random inputs and
    parameters, forward to `out`, backward from it with random dy.
    --------------------------------------------------------------------- */
-typedef nn_node *(*builder)(nn_graph *g);
-static int label_classes = 5, id_range = 13, seq_steps = 6;
-
-static nn_node *in_(nn_graph *g, const char *name, int ndim, int a, int b, int c) {
-  int d[3];
-  nn_node *x;
-  d[0] = a; d[1] = b; d[2] = c;
-  x = nn_input(g, name, ndim, d);
-  nn_set_requires_grad(x);
-  return x;
-}
-
-static void randomize(nn_model *m, uint64_t seed) {
+static void randomize(const op_case *c, nn_model *m, uint64_t seed) {
   nn_rng r;
   int i;
   size_t k;
@@ -105,20 +95,15 @@ static void randomize(nn_model *m, uint64_t seed) {
     float *v;
     if (nd->op != NN_OP_INPUT && nd->op != NN_OP_PARAM) continue;
     v = (float *)calloc(n, sizeof(float));
-    for (k = 0; k < n; k++) {
-      if (!strcmp(nd->name, "label")) v[k] = (float)nn_rng_int(&r, label_classes);
-      else if (!strcmp(nd->name, "ids")) v[k] = (float)nn_rng_int(&r, id_range);
-      else if (!strcmp(nd->name, "len")) v[k] = (float)nn_rng_int(&r, seq_steps + 1);
-      else if (!strcmp(nd->name, "target")) v[k] = nn_rng_uniform(&r);
-      else if (strstr(nd->name, "running_var")) v[k] = 0.5f + nn_rng_uniform(&r);
-      else v[k] = 4.0f * nn_rng_uniform(&r) - 2.0f;
-    }
+    if (!op_case_fill(c, m->graph, nd, &r, v, n))
+      for (k = 0; k < n; k++) v[k] = strstr(nd->name, "running_var") ? 0.5f + nn_rng_uniform(&r) : 4.0f * nn_rng_uniform(&r) - 2.0f;
     nn_write(m, nd, v);
     free(v);
   }
 }
 
-static void parity(const char *what, builder build, int batch, int used_batch, int training) {
+static void parity(const op_case *c, int *covered) {
+  const char *what = c->what;
   nn_graph *g[2];
   nn_model *m[2];
   nn_node *out[2];
@@ -128,18 +113,19 @@ static void parity(const char *what, builder build, int batch, int used_batch, i
   double e;
   for (k = 0; k < 2; k++) {
     g[k] = nn_graph_new();
-    out[k] = build(g[k]);
-    m[k] = nn_compile(g[k], batch, k == 0 ? cl_backend() : nn_cpu_backend());
+    out[k] = c->build(g[k]);
+    if (k == 0 && !op_coverage_add(covered, g[0], c->op)) CHECK(0, "%s: the graph has no %s node", what, nn_op_name(c->op));
+    m[k] = nn_compile(g[k], c->batch, k == 0 ? cl_backend() : nn_cpu_backend());
     if (!m[k]) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); if (k) nn_model_free(m[0]); return; }
-    if (used_batch != batch) nn_set_batch(m[k], used_batch);
-    randomize(m[k], 99);
+    nn_set_batch(m[k], c->used_batch);
+    randomize(c, m[k], 99);
   }
   n = nn_node_numel(m[1], out[1]);
   dy = (float *)calloc(n, sizeof(float));
   for (i = 0; i < n; i++) dy[i] = out[1]->batched ? 2.0f * nn_rng_uniform(&trng) - 1.0f : 1.0f;
   for (k = 0; k < 2; k++) {
     nn_model_seed(m[k], 7);
-    if (!nn__run_forward(m[k], out[k], training) || !nn_backward_from(m[k], out[k], dy)) {
+    if (!nn__run_forward(m[k], out[k], c->training) || !nn_backward_from(m[k], out[k], dy)) {
       CHECK(0, "%s: %s run failed: %s", what, k ? "cpu" : "opencl", nn_last_error());
       ok = 0;
     }
@@ -154,136 +140,14 @@ static void parity(const char *what, builder build, int batch, int used_batch, i
   nn_model_free(m[1]);
 }
 
-static nn_node *b_dense(nn_graph *g) { return nn_dense(g, in_(g, "x", 1, 13, 0, 0), 7); }
-static nn_node *b_dense_rank2(nn_graph *g) { return nn_dense_ex(g, in_(g, "x", 2, 3, 5, 0), 6, 0); }
-static nn_node *b_conv(nn_graph *g) { return nn_conv2d(g, in_(g, "x", 3, 3, 7, 9), 5, 3, 2, 1); }
-static nn_node *b_conv_1x3(nn_graph *g) { return nn_conv2d_ex(g, in_(g, "x", 3, 2, 5, 6), 3, 1, 3, 1, 0, 0); }
-static nn_node *b_conv_k5(nn_graph *g) { return nn_conv2d(g, in_(g, "x", 3, 4, 6, 5), 7, 5, 1, 2); }
-static nn_node *b_maxpool(nn_graph *g) { return nn_maxpool2d_ex(g, in_(g, "x", 3, 2, 7, 9), 3, 2, 1); }
-static nn_node *b_maxpool2(nn_graph *g) { return nn_maxpool2d(g, in_(g, "x", 3, 3, 6, 7), 2, 2); }
-static nn_node *b_avgpool(nn_graph *g) { return nn_avgpool2d(g, in_(g, "x", 3, 3, 7, 6), 2, 2); }
-static nn_node *b_avgpool_pad(nn_graph *g) { return nn_avgpool2d_ex(g, in_(g, "x", 3, 2, 5, 7), 3, 1, 1); }
-static nn_node *b_gap(nn_graph *g) { return nn_global_avgpool(g, in_(g, "x", 3, 4, 5, 3)); }
-static nn_node *b_bn4(nn_graph *g) { return nn_batchnorm(g, in_(g, "x", 3, 4, 5, 3)); }
-static nn_node *b_bn2(nn_graph *g) { return nn_batchnorm_ex(g, in_(g, "x", 1, 6, 0, 0), 0.3f, 1e-3f, 0); }
-static nn_node *b_bn_frozen(nn_graph *g) { return nn_batchnorm_ex(g, in_(g, "x", 3, 3, 4, 5), 0.6f, 1e-5f, 1); }
-static nn_node *b_ln(nn_graph *g) { return nn_layernorm(g, in_(g, "x", 2, 3, 7, 0)); }
-static nn_node *b_ln_wide(nn_graph *g) { return nn_layernorm(g, in_(g, "x", 1, 300, 0, 0)); }
-static nn_node *b_dropout0(nn_graph *g) { return nn_dropout(g, in_(g, "x", 2, 3, 7, 0), 0.0f); }
-static nn_node *b_dropout_eval(nn_graph *g) { return nn_dropout(g, in_(g, "x", 1, 11, 0, 0), 0.4f); }
-static nn_node *b_add(nn_graph *g) { nn_node *x = in_(g, "x", 2, 3, 5, 0); return nn_add(g, x, nn_tanh(g, x)); }
-static nn_node *b_add_self(nn_graph *g) { nn_node *x = in_(g, "x", 1, 9, 0, 0); return nn_add(g, x, x); }
-static nn_node *b_concat(nn_graph *g) {
-  nn_node *xs[3];
-  xs[0] = in_(g, "x", 2, 2, 3, 0);
-  xs[1] = in_(g, "x2", 2, 1, 3, 0);
-  xs[2] = in_(g, "x3", 2, 4, 3, 0);
-  return nn_concat(g, 3, xs);
-}
-static nn_node *b_scale(nn_graph *g) { return nn_scale(g, in_(g, "x", 1, 10, 0, 0), 0.7f); }
-static nn_node *b_relu(nn_graph *g) { return nn_relu(g, in_(g, "x", 3, 2, 3, 5)); }
-static nn_node *b_leaky(nn_graph *g) { return nn_leaky_relu(g, in_(g, "x", 1, 17, 0, 0), 0.1f); }
-static nn_node *b_gelu(nn_graph *g) { return nn_gelu(g, in_(g, "x", 1, 17, 0, 0)); }
-static nn_node *b_sigmoid(nn_graph *g) { return nn_sigmoid(g, in_(g, "x", 1, 17, 0, 0)); }
-static nn_node *b_tanh(nn_graph *g) { return nn_tanh(g, in_(g, "x", 1, 17, 0, 0)); }
-static nn_node *b_softmax(nn_graph *g) { return nn_softmax(g, in_(g, "x", 2, 3, 11, 0)); }
-static nn_node *b_softmax_wide(nn_graph *g) { return nn_softmax(g, in_(g, "x", 1, 700, 0, 0)); }
-static nn_node *b_ce(nn_graph *g) {
-  int one = 1;
-  label_classes = 7;
-  return nn_cross_entropy(g, in_(g, "x", 1, 7, 0, 0), nn_input(g, "label", 1, &one), 0.1f, NN_MEAN);
-}
-static nn_node *b_ce_sum(nn_graph *g) {
-  int one = 1;
-  label_classes = 300;
-  return nn_cross_entropy(g, in_(g, "x", 1, 300, 0, 0), nn_input(g, "label", 1, &one), 0.0f, NN_SUM);
-}
-static nn_node *b_bce(nn_graph *g) { return nn_bce_with_logits(g, in_(g, "x", 1, 5, 0, 0), in_(g, "target", 1, 5, 0, 0), NN_MEAN); }
-static nn_node *b_bce_sum(nn_graph *g) {
-  int d[2] = {2, 3};
-  return nn_bce_with_logits(g, in_(g, "x", 2, 2, 3, 0), nn_input(g, "target", 2, d), NN_SUM);
-}
-static nn_node *b_mse(nn_graph *g) { return nn_mse(g, in_(g, "x", 2, 2, 3, 0), in_(g, "x2", 2, 2, 3, 0), NN_MEAN); }
-static nn_node *b_mse_sum(nn_graph *g) { return nn_mse(g, in_(g, "x", 1, 4, 0, 0), in_(g, "x2", 1, 4, 0, 0), NN_SUM); }
-/* a small chain that reaches the input through reshape */
-static nn_node *b_chain(nn_graph *g) {
-  nn_node *h = nn_relu(g, nn_conv2d(g, in_(g, "x", 3, 2, 6, 6), 3, 3, 1, 1));
-  return nn_dense(g, nn_flatten(g, nn_maxpool2d(g, h, 2, 2)), 4);
-}
-
-/* sequences: T = seq_steps steps, lengths 0..T drawn per sample */
-static nn_node *lengths(nn_graph *g) { int one = 1; return nn_input(g, "len", 1, &one); }
-static nn_node *b_embedding(nn_graph *g) {
-  int d[2] = {2, 5};
-  id_range = 13;
-  return nn_embedding(g, nn_input(g, "ids", 2, d), 13, 6);
-}
-static nn_node *b_rnn(nn_graph *g) { return nn_rnn(g, in_(g, "x", 2, seq_steps, 5, 0), lengths(g), 7, 1, 0); }
-static nn_node *b_rnn_bi2(nn_graph *g) { return nn_rnn(g, in_(g, "x", 2, seq_steps, 4, 0), lengths(g), 5, 2, NN_BIDIRECTIONAL); }
-static nn_node *b_lstm(nn_graph *g) { return nn_lstm(g, in_(g, "x", 2, seq_steps, 5, 0), lengths(g), 6, 1, 0); }
-static nn_node *b_lstm_bi(nn_graph *g) { return nn_lstm(g, in_(g, "x", 2, seq_steps, 3, 0), lengths(g), 5, 1, NN_BIDIRECTIONAL); }
-static nn_node *b_lstm_full(nn_graph *g) { return nn_lstm(g, in_(g, "x", 2, seq_steps, 3, 0), NULL, 4, 2, 0); }
-static nn_node *b_gru(nn_graph *g) { return nn_gru(g, in_(g, "x", 2, seq_steps, 5, 0), lengths(g), 7, 1, 0); }
-static nn_node *b_gru_bi2(nn_graph *g) { return nn_gru(g, in_(g, "x", 2, seq_steps, 4, 0), lengths(g), 5, 2, NN_BIDIRECTIONAL); }
-static nn_node *b_gru_full(nn_graph *g) { return nn_gru(g, in_(g, "x", 2, seq_steps, 3, 0), NULL, 6, 1, NN_BIDIRECTIONAL); }
-static nn_node *b_seq_last(nn_graph *g) {
-  nn_node *len = lengths(g);
-  return nn_seq_last(g, nn_gru(g, in_(g, "x", 2, seq_steps, 3, 0), len, 4, 1, NN_BIDIRECTIONAL), len);
-}
-static nn_node *b_seq_max(nn_graph *g) { return nn_seq_maxpool(g, in_(g, "x", 2, seq_steps, 7, 0), lengths(g)); }
-static nn_node *b_seq_mean(nn_graph *g) { return nn_seq_meanpool(g, in_(g, "x", 2, seq_steps, 7, 0), lengths(g)); }
-static nn_node *b_seq_mean_full(nn_graph *g) { return nn_seq_meanpool(g, in_(g, "x", 2, seq_steps, 5, 0), NULL); }
-
+/* every case of tests/op_cases.h but those that draw random numbers; an
+   op of the registry without a parity case fails here */
 static void test_parity(void) {
-  parity("dense", b_dense, 5, 5, 1);
-  parity("dense, rank-2 samples, no bias", b_dense_rank2, 4, 3, 1);
-  parity("conv2d 3x3 stride 2 pad 1", b_conv, 3, 3, 1);
-  parity("conv2d 1x3 no bias", b_conv_1x3, 5, 4, 1);
-  parity("conv2d 5x5 pad 2", b_conv_k5, 2, 2, 1);
-  parity("maxpool 3 stride 2 pad 1", b_maxpool, 3, 3, 1);
-  parity("maxpool 2", b_maxpool2, 2, 2, 1);
-  parity("avgpool 2", b_avgpool, 3, 3, 1);
-  parity("avgpool 3 stride 1 pad 1", b_avgpool_pad, 2, 2, 1);
-  parity("global avgpool", b_gap, 3, 3, 1);
-  parity("batchnorm [C,H,W] training", b_bn4, 5, 5, 1);
-  parity("batchnorm [C,H,W] eval", b_bn4, 3, 3, 0);
-  parity("batchnorm [C] training", b_bn2, 7, 6, 1);
-  parity("batchnorm frozen scale", b_bn_frozen, 3, 3, 1);
-  parity("layernorm", b_ln, 3, 3, 1);
-  parity("layernorm D=300", b_ln_wide, 2, 2, 1);
-  parity("dropout p=0 training", b_dropout0, 3, 3, 1);
-  parity("dropout p=0.4 eval", b_dropout_eval, 3, 3, 0);
-  parity("add", b_add, 3, 3, 1);
-  parity("add(x, x)", b_add_self, 2, 2, 1);
-  parity("concat", b_concat, 3, 2, 1);
-  parity("scale", b_scale, 3, 3, 1);
-  parity("relu", b_relu, 3, 3, 1);
-  parity("leaky relu", b_leaky, 3, 3, 1);
-  parity("gelu", b_gelu, 3, 3, 1);
-  parity("sigmoid", b_sigmoid, 3, 3, 1);
-  parity("tanh", b_tanh, 3, 3, 1);
-  parity("softmax", b_softmax, 3, 3, 1);
-  parity("softmax D=700", b_softmax_wide, 2, 2, 1);
-  parity("cross entropy, smoothing 0.1, mean", b_ce, 9, 9, 1);
-  parity("cross entropy, 300 classes, sum", b_ce_sum, 5, 4, 1);
-  parity("bce with logits, mean", b_bce, 3, 3, 1);
-  parity("bce with logits, sum", b_bce_sum, 3, 3, 1);
-  parity("mse, mean", b_mse, 3, 3, 1);
-  parity("mse, sum", b_mse_sum, 3, 3, 1);
-  parity("conv-relu-pool-flatten-dense", b_chain, 3, 3, 1);
-  parity("embedding", b_embedding, 5, 4, 1);
-  parity("rnn", b_rnn, 7, 7, 1);
-  parity("rnn, 2 layers, bidirectional", b_rnn_bi2, 5, 4, 1);
-  parity("lstm", b_lstm, 7, 7, 1);
-  parity("lstm, bidirectional", b_lstm_bi, 6, 6, 1);
-  parity("lstm, 2 layers, no lengths", b_lstm_full, 3, 3, 1);
-  parity("gru", b_gru, 7, 7, 1);
-  parity("gru, 2 layers, bidirectional", b_gru_bi2, 6, 5, 1);
-  parity("gru, bidirectional, no lengths", b_gru_full, 3, 3, 1);
-  parity("seq_last of a bidirectional gru", b_seq_last, 7, 7, 1);
-  parity("seq_maxpool", b_seq_max, 7, 7, 1);
-  parity("seq_meanpool", b_seq_mean, 7, 6, 1);
-  parity("seq_meanpool, no lengths", b_seq_mean_full, 3, 3, 1);
+  int covered[NN_OP_COUNT] = {0}, i;
+  for (i = 0; i < OP_CASE_COUNT; i++)
+    if (!(op_cases[i].flags & OP_CASE_RANDOM)) parity(&op_cases[i], covered);
+  for (i = 0; i < NN_OP_COUNT; i++) CHECK(covered[i], "op %s has no device parity case: add a case to tests/op_cases.h", nn_op_name((nn_op)i));
+  op_coverage_write(covered, "build/op_coverage_device.txt");
 }
 
 /* Dropout with p > 0 draws its mask on the device: check the share of
@@ -292,7 +156,7 @@ static void test_dropout_mask(void) {
   const int N = 1000, B = 4;
   const float p = 0.3f;
   nn_graph *g = nn_graph_new();
-  nn_node *x = in_(g, "x", 1, N, 0, 0), *y = nn_dropout(g, x, p);
+  nn_node *x = oc_in(g, "x", 1, N, 0, 0), *y = nn_dropout(g, x, p);
   nn_model *m = nn_compile(g, B, cl_backend());
   float *xv, *yv, *y2, *dy, *dx;
   int i, dropped = 0, bad_scale = 0, bad_grad = 0, same = 0;

@@ -1,9 +1,10 @@
 /* nn_opencl.h benchmark: the CPU backend and the OpenCL backend in the same
    run, on whatever OpenCL device is chosen (NN_OPENCL_DEVICE=P:D, else the
-   first GPU, else the first device): forward+backward time of every op of
-   the CIFAR-10 airbench network, then whole training steps (forward,
-   backward, Nesterov SGD) of that network, of the Fashion-MNIST CNN and of
-   the IMDb bidirectional GRU.
+   first GPU, else the first device): forward+backward time of every case
+   of the op table tests/op_cases.h (the cases the tests check) and of
+   every layer of the CIFAR-10 airbench network, then whole training steps
+   (forward, backward, Nesterov SGD) of that network, of the Fashion-MNIST
+   CNN and of the IMDb bidirectional GRU.
    Prints tables, writes CSV, ends with a RESULT line.
 
    Run: make bench-opencl
@@ -16,6 +17,7 @@
 #define NN_OPENCL_IMPLEMENTATION
 #include "nn_opencl.h"
 #include "bench_common.h"
+#include "../tests/op_cases.h"
 
 static int quick;
 static FILE *csv;
@@ -70,6 +72,66 @@ static double op_time(nn_model *m, nn_node *nd) {
   return best;
 }
 
+/* the ms of each op summed over what was timed, cpu and opencl */
+static void print_by_op(double by_op[NN_OP_COUNT][2], const double *total) {
+  int i;
+  printf("\nby op (ms)\n");
+  for (i = 0; i < NN_OP_COUNT; i++)
+    if (by_op[i][0] > 0)
+      printf("%-50s %10.3f %10.3f %8.2f\n", nn_op_name((nn_op)i), by_op[i][0] * 1e3, by_op[i][1] * 1e3, by_op[i][0] / by_op[i][1]);
+  printf("%-50s %10.3f %10.3f %8.2f\n", "all", total[0] * 1e3, total[1] * 1e3, total[0] / total[1]);
+}
+
+/* every case of the op table at `batch` samples: the nodes of the op the
+   case is for (not the helpers around it), forward+backward */
+static void bench_cases(int batch) {
+  double total[2] = {0, 0}, by_op[NN_OP_COUNT][2];
+  int c, k, i;
+  memset(by_op, 0, sizeof by_op);
+  printf("\nop cases of tests/op_cases.h, forward+backward, batch %d (ms)\n", batch);
+  printf("%-16s %-48s %10s %10s %8s\n", "op", "case", "cpu", "opencl", "cpu/ocl");
+  for (c = 0; c < OP_CASE_COUNT; c++) {
+    const op_case *oc = &op_cases[c];
+    double t[2] = {0, 0};
+    for (k = 0; k < 2; k++) {
+      nn_graph *g = nn_graph_new();
+      nn_node *out = oc->build(g);
+      nn_model *m = nn_compile(g, batch, k ? nn_opencl_backend(-1, -1) : nn_cpu_backend());
+      nn_rng r;
+      float *v, *dy;
+      size_t n;
+      if (!m) { fprintf(stderr, "bench_opencl: %s: %s\n", oc->what, nn_last_error()); exit(1); }
+      nn_rng_seed(&r, 3);
+      for (i = 0; i < m->graph->n; i++) {
+        nn_node *nd = m->graph->nodes[i];
+        if (nd->op != NN_OP_INPUT) continue;
+        v = (float *)malloc(nn_node_numel(m, nd) * sizeof(float));
+        if (!op_case_fill(oc, m->graph, nd, &r, v, nn_node_numel(m, nd)))
+          for (n = 0; n < nn_node_numel(m, nd); n++) v[n] = nn_rng_normal(&r);
+        nn_write(m, nd, v);
+        free(v);
+      }
+      n = nn_node_numel(m, out);
+      dy = (float *)malloc(n * sizeof(float));
+      while (n > 0) dy[--n] = 1.0f;
+      if (!nn__run_forward(m, out, oc->training) || !nn_backward_from(m, out, dy)) {
+        fprintf(stderr, "bench_opencl: %s: %s\n", oc->what, nn_last_error());
+        exit(1);
+      }
+      free(dy);
+      for (i = 0; i < m->graph->n; i++)
+        if (m->graph->nodes[i]->op == oc->op) t[k] += op_time(m, m->graph->nodes[i]);
+      total[k] += t[k];
+      by_op[oc->op][k] += t[k];
+      nn_model_free(m);
+    }
+    printf("%-16s %-48s %10.3f %10.3f %8.2f\n", nn_op_name(oc->op), oc->what, t[0] * 1e3, t[1] * 1e3, t[0] / t[1]);
+    fprintf(csv, "case,\"%s\",%s,%.4f,%.4f,%.3f\n", oc->what, nn_op_name(oc->op), t[0] * 1e3, t[1] * 1e3, t[0] / t[1]);
+  }
+  print_by_op(by_op, total);
+}
+
+/* every layer of the airbench network */
 static void bench_ops(int batch) {
   nn_model *m[2];
   double total[2] = {0, 0}, by_op[NN_OP_COUNT][2];
@@ -100,12 +162,7 @@ static void bench_ops(int batch) {
            nn_shape_str(nn_node_shape(nd[0]), shape, sizeof shape), t[0] * 1e3, t[1] * 1e3, t[0] / t[1]);
     fprintf(csv, "op,%s,%s,%.4f,%.4f,%.3f\n", nd[0]->name, nn_op_name(nd[0]->op), t[0] * 1e3, t[1] * 1e3, t[0] / t[1]);
   }
-  printf("\nby op (ms)\n");
-  for (i = 0; i < NN_OP_COUNT; i++)
-    if (by_op[i][0] > 0)
-      printf("%-31s %-18s %10.3f %10.3f %8.2f\n", nn_op_name((nn_op)i), "", by_op[i][0] * 1e3, by_op[i][1] * 1e3,
-             by_op[i][0] / by_op[i][1]);
-  printf("%-31s %-18s %10.3f %10.3f %8.2f\n", "all ops", "", total[0] * 1e3, total[1] * 1e3, total[0] / total[1]);
+  print_by_op(by_op, total);
   for (k = 0; k < 2; k++) nn_model_free(m[k]);
 }
 
@@ -153,6 +210,7 @@ int main(int argc, char **argv) {
   printf("OpenCL device: %s (%s, driver %s); CPU backend: %d thread%s\n", info.device, info.platform, info.driver, threads,
          threads == 1 ? "" : "s");
   fprintf(csv, "section,name,what,cpu_ms,opencl_ms,cpu_over_opencl\n");
+  bench_cases(batch);
   bench_ops(batch);
   printf("\nwhole training steps (forward, backward, Nesterov SGD)\n");
   printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu smp/s", "ocl smp/s");
