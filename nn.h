@@ -16,13 +16,16 @@
      NN_MALLOC(n) NN_REALLOC(p,n) NN_FREE(p)   replace the allocator
      NN_ASSERT(x)         replace assert() for internal invariants
      NN_USE_CBLAS         route matrix products to cblas_sgemm (link a BLAS)
+     NN_NO_DATA           leave out the data sets, loaders and augmentation
+     NN_NO_TEXT           leave out the tokenizer, vocabulary and aclImdb
+     NN_NO_IO             leave out safetensors files and checkpoints
    Compile with -fopenmp to use several threads; results do not depend on
    the thread count beyond the rounding of parallel reductions.
 
    ERRORS
      Functions that can fail return 0 / NULL / NAN and leave a readable
-     reason in nn_last_error().  The library never prints unless asked
-     (nn_summary, nn_classification_report) and never exits.
+     reason in nn_last_error() (one per thread).  The library never prints
+     unless asked (nn_summary, nn_classification_report) and never exits.
 
    A TOUR
      nn_graph *g = nn_graph_new();
@@ -36,9 +39,47 @@
      nn_feed(m, "image", xb); nn_feed(m, "label", yb);
      float loss = nn_train_step(m, opt);
 
+   CONTENTS
+     Declarations                      Implementation (NN_IMPLEMENTATION)
+       errors, random numbers,           configuration, errors, memory,
+       shapes                            random numbers, shapes, files
+       the op list (NN_OPS)              matrix product (GEMM)
+       graphs: leaves, layers, losses,   element-wise math
+         sequences, recurrent layers     graph building
+       models: compile, feed, run        the ops, one block each: builder,
+       optimizers, schedules, EMA          CPU forward/backward/workspace,
+       metrics                             its row of the CPU table
+       data        (NN_NO_DATA)          the CPU backend
+       text        (NN_NO_TEXT)          compile and run, initialisers
+       serialization (NN_NO_IO)          optimizers, schedules, EMA
+       for backend authors: node         metrics
+         attributes, the backend         data, text, serialization
+         table, the model struct
+   Search for a section by its title, e.g. "Graph building".
+
+   ADDING AN OP (nn_silu is an example of each step)
+     1. one entry in NN_OPS below: X(SILU, silu);
+     2. one op block in the implementation: the builder (nn_silu, declared
+        with the other layers), the CPU forward and backward (and workspace
+        and flops where it has them), ending in its row
+        `static const nn__cpu_op nn__cpu_op_silu = {...}` -- the CPU table
+        is generated from NN_OPS, so a missing row does not compile;
+     3. for the device: one kernel in a kernels/ .cl file (embedded by
+        tools/embed_kernels.sh) and the op's row in nn_opencl.h, whose
+        table is generated the same way (a missing row does not compile);
+     4. one case in tests/op_cases.h: the gradient check, the device parity
+        test and the per-op timing all read it, and the op-coverage check
+        fails while an op has no case.
+   Attributes an op needs go in a typed struct of nn_op_attr.
+
    LICENSE: MIT, see the end of this file. */
 #ifndef NN_H
 #define NN_H
+
+#define NN_VERSION_MAJOR 0
+#define NN_VERSION_MINOR 2
+#define NN_VERSION_PATCH 0
+#define NN_VERSION "0.2.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -102,12 +143,10 @@ NNDEF nn_tensor *nn_tensor_new(int ndim, const int *dims);   /* zeroed */
 NNDEF void nn_tensor_free(nn_tensor *t);
 
 /* ======================================================================
-   The op table: every operation the graph knows.  Each has one entry in
-   the registry, one CPU forward/backward pair, one gradient check.
+   The op list: every operation the graph knows, once.  X(ID, name)
+   generates the enum NN_OP_ID, the name "name" and each backend's table
+   ("Adding an op", above).
    ====================================================================== */
-/* The registry: every op, once, in one list.  X(ID, name) generates the
-   enum NN_OP_ID, the name "name" and each backend's table, whose row for
-   an op is the block nn__<backend>_<name> ("Adding an op", below). */
 #define NN_OPS(X)                                                                       \
   X(INPUT, input) X(PARAM, param) X(RESHAPE, reshape)                                   \
   X(DENSE, dense) X(CONV2D, conv2d) X(MAXPOOL2D, maxpool2d) X(AVGPOOL2D, avgpool2d)     \
@@ -140,9 +179,9 @@ typedef struct nn_node nn_node;
 typedef struct nn_graph nn_graph;
 NNDEF nn_graph *nn_graph_new(void);
 NNDEF void nn_graph_free(nn_graph *g);          /* only if never compiled */
-NNDEF void nn_graph_set_seed(nn_graph *g, uint64_t seed);  /* initialisers */
+NNDEF int nn_graph_set_seed(nn_graph *g, uint64_t seed);   /* initialisers */
 NNDEF const char *nn_graph_error(const nn_graph *g);  /* first build error */
-NNDEF void nn_layer_name(nn_graph *g, const char *name); /* names the next layer */
+NNDEF int nn_layer_name(nn_graph *g, const char *name);  /* names the next layer */
 NNDEF nn_node *nn_find(const nn_graph *g, const char *name);
 NNDEF int nn_graph_num_nodes(const nn_graph *g);
 NNDEF nn_node *nn_graph_node(const nn_graph *g, int i);
@@ -151,11 +190,13 @@ NNDEF nn_node *nn_graph_node(const nn_graph *g, int i);
 NNDEF nn_node *nn_input(nn_graph *g, const char *name, int ndim, const int *dims);
 NNDEF nn_node *nn_param(nn_graph *g, const char *name, int ndim, const int *dims,
                         nn_init init, float init_arg);
-NNDEF void nn_set_requires_grad(nn_node *input);   /* gradient w.r.t. an input */
-NNDEF void nn_set_trainable(nn_node *param, int trainable);
-NNDEF void nn_set_lr_mult(nn_node *param, float mult);
-NNDEF void nn_set_wd_mult(nn_node *param, float mult);
-NNDEF void nn_set_init(nn_node *param, nn_init init, float arg);
+/* Setters return 1, or 0 with the reason for a node of the wrong kind or a
+   value out of range (multipliers are finite and >= 0). */
+NNDEF int nn_set_requires_grad(nn_node *input);   /* gradient w.r.t. an input */
+NNDEF int nn_set_trainable(nn_node *param, int trainable);
+NNDEF int nn_set_lr_mult(nn_node *param, float mult);
+NNDEF int nn_set_wd_mult(nn_node *param, float mult);
+NNDEF int nn_set_init(nn_node *param, nn_init init, float arg);
 NNDEF nn_node *nn_node_input(const nn_node *n, int i);   /* e.g. a layer's weight */
 NNDEF const nn_shape *nn_node_shape(const nn_node *n);
 
@@ -201,7 +242,7 @@ NNDEF nn_node *nn_cross_entropy(nn_graph *g, nn_node *logits, nn_node *labels,
 NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *logits, nn_node *targets,
                                   nn_reduction red);
 NNDEF nn_node *nn_mse(nn_graph *g, nn_node *pred, nn_node *target, nn_reduction red);
-NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss);
+NNDEF int nn_graph_set_loss(nn_graph *g, nn_node *loss);   /* a scalar node of g */
 
 /* Sequences.  A sequence is [T, F] per sample: T steps of F features, T the
    padded length the graph is built with.  `lengths` is an input of shape [1]
@@ -260,7 +301,7 @@ NNDEF void nn_backend_free(nn_backend *b);   /* one never given to nn_compile */
 NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *backend); /* takes both */
 NNDEF void nn_model_free(nn_model *m);
 NNDEF int nn_set_batch(nn_model *m, int n);            /* 1 .. compiled batch */
-NNDEF void nn_model_seed(nn_model *m, uint64_t seed);
+NNDEF int nn_model_set_seed(nn_model *m, uint64_t seed);   /* dropout */
 NNDEF nn_node *nn_model_find(const nn_model *m, const char *name);
 NNDEF size_t nn_node_numel(const nn_model *m, const nn_node *n); /* incl. batch */
 NNDEF int nn_feed(nn_model *m, const char *input_name, const float *data);
@@ -288,16 +329,16 @@ typedef enum nn_opt_kind { NN_OPT_SGD, NN_OPT_ADAM, NN_OPT_RMSPROP } nn_opt_kind
 enum { NN_NESTEROV = 1, NN_DECOUPLED_WD = 2 };   /* optimizer flags */
 /* weight_decay is L2 added to the gradient unless flags has NN_DECOUPLED_WD */
 NNDEF nn_optimizer *nn_sgd(nn_model *m, float lr, float momentum, float weight_decay, int flags);
+/* Every optimizer takes (model, lr, [momentum], its own constants,
+   weight_decay, flags); flags NN_DECOUPLED_WD makes Adam AdamW. */
 NNDEF nn_optimizer *nn_adam(nn_model *m, float lr, float beta1, float beta2, float eps,
-                            float weight_decay);
-NNDEF nn_optimizer *nn_adamw(nn_model *m, float lr, float beta1, float beta2, float eps,
-                             float weight_decay);
-NNDEF nn_optimizer *nn_rmsprop(nn_model *m, float lr, float alpha, float eps,
-                               float momentum, float weight_decay);
+                            float weight_decay, int flags);
+NNDEF nn_optimizer *nn_rmsprop(nn_model *m, float lr, float momentum, float alpha, float eps,
+                               float weight_decay, int flags);
 NNDEF void nn_optimizer_free(nn_optimizer *o);
-NNDEF void nn_optimizer_set_lr(nn_optimizer *o, float lr);
+NNDEF int nn_optimizer_set_lr(nn_optimizer *o, float lr);   /* finite, >= 0 */
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o);
-NNDEF void nn_optimizer_set_clip(nn_optimizer *o, float max_norm);  /* 0: off */
+NNDEF int nn_optimizer_set_clip(nn_optimizer *o, float max_norm);  /* 0: off */
 NNDEF long nn_optimizer_steps(const nn_optimizer *o);
 /* A step whose loss or gradient is not finite (NaN, Inf) either stops
    training (NN_NONFINITE_STOP, the default: the call fails with a message
@@ -311,7 +352,7 @@ NNDEF long nn_optimizer_steps(const nn_optimizer *o);
    only the loss, and the gradients only when clipping computes their norm
    anyway. */
 enum { NN_NONFINITE_STOP = 0, NN_NONFINITE_SKIP = 1, NN_NONFINITE_LOSS_ONLY = 2 };
-NNDEF void nn_optimizer_set_nonfinite(nn_optimizer *o, int mode);
+NNDEF int nn_optimizer_set_nonfinite(nn_optimizer *o, int mode);
 NNDEF long nn_optimizer_skipped(const nn_optimizer *o);
 NNDEF int nn_optimizer_step(nn_optimizer *o);          /* apply gradients */
 /* forward + backward + step; returns the loss, NAN on failure, INFINITY
@@ -341,13 +382,17 @@ NNDEF int nn_ema_copy_to_model(nn_ema *e);           /* weights := average (look
    Metrics
    ====================================================================== */
 NNDEF int nn_argmax(const float *v, int n);
+/* summed cross entropy of n rows of k logits against class labels (in
+   double, stable); adds to *correct (if not NULL) the rows whose argmax is
+   the label.  NAN if a label is not a class. */
+NNDEF double nn_cross_entropy_sum(const float *logits, const float *labels, int n, int k, int *correct);
 /* cm[true * k + predicted] += 1 for each sample */
 NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *labels, int n);
 NNDEF double nn_confusion_accuracy(const int *cm, int k);
 /* per-class precision/recall/F1 (arrays of k, may be NULL) and macro averages */
 NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *recall,
                             double *f1, double *macro_p, double *macro_r, double *macro_f1);
-NNDEF void nn_classification_report(FILE *out, const int *cm, int k, const char *const *names);
+NNDEF void nn_classification_report(const int *cm, int k, const char *const *names, FILE *out);
 /* area under the ROC curve of scores for binary labels (0/1); ties averaged */
 NNDEF double nn_roc_auc(const float *scores, const float *labels, int n);
 
@@ -363,22 +408,22 @@ typedef struct nn_dataset {
   int num_classes;
 } nn_dataset;
 /* pixels scaled to [0,1]; images as 1 x H x W */
-NNDEF nn_dataset *nn_load_idx(const char *images_path, const char *labels_path);
+NNDEF nn_dataset *nn_dataset_read_idx(const char *images_path, const char *labels_path);
 NNDEF void nn_dataset_free(nn_dataset *d);
 /* copies samples idx[0..count) into x (count*numel) and y (count) */
 NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count,
                              float *x, float *y);
 /* keep only the first n samples (n <= d->n) */
-NNDEF void nn_dataset_truncate(nn_dataset *d, int n);
+NNDEF int nn_dataset_truncate(nn_dataset *d, int n);
 
 /* CIFAR-10 binary batches: records of 1 label byte (0..9) and 3072 pixel
    bytes (1024 red, 1024 green, 1024 blue, each 32 rows of 32).  Pixels
    scaled to [0,1]; images as 3 x 32 x 32.  The files are concatenated in
    order; a file whose size is not a whole number of records, or a label
    byte above 9, fails naming the file. */
-NNDEF nn_dataset *nn_load_cifar10_files(int count, const char *const *paths);
-/* dir/data_batch_1.bin .. data_batch_5.bin (train) or dir/test_batch.bin */
-NNDEF nn_dataset *nn_load_cifar10(const char *dir, int train);
+NNDEF nn_dataset *nn_dataset_read_cifar10_files(int count, const char *const *paths);
+/* split "train": dir/data_batch_1.bin .. data_batch_5.bin; "test": dir/test_batch.bin */
+NNDEF nn_dataset *nn_dataset_read_cifar10(const char *dir, const char *split);
 
 /* Per-channel statistics over all samples (the channel is dim 0 of a
    sample; a [C] sample has one value per channel): mean and population
@@ -458,9 +503,9 @@ typedef struct nn_text_set {
    positives and negatives alternating, so any first N documents are
    balanced.  A missing folder, an empty or unreadable file, or one without
    words fails, naming it. */
-NNDEF nn_text_set *nn_load_aclimdb(const char *dir, const char *split);
+NNDEF nn_text_set *nn_text_set_read_aclimdb(const char *dir, const char *split);
 NNDEF void nn_text_set_free(nn_text_set *s);
-NNDEF void nn_text_set_truncate(nn_text_set *s, int n);   /* keep the first n */
+NNDEF int nn_text_set_truncate(nn_text_set *s, int n);   /* keep the first n <= s->n */
 /* counts the words of every document of s into v */
 NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s);
 
@@ -493,14 +538,14 @@ enum {
                            the tensors both have must still match */
 };
 /* metadata: NULL, or key, value, key, value, ..., NULL (UTF-8 strings) */
-NNDEF int nn_save_safetensors(nn_model *m, const char *path, const char *const *metadata);
+NNDEF int nn_safetensors_save(nn_model *m, const char *path, const char *const *metadata);
 /* returns the number of tensors loaded, 0 on failure (the model is unchanged) */
-NNDEF int nn_load_safetensors(nn_model *m, const char *path, int flags);
-NNDEF int nn_load_safetensors_buffer(nn_model *m, const void *data, size_t len, int flags);
+NNDEF int nn_safetensors_load(nn_model *m, const char *path, int flags);
+NNDEF int nn_safetensors_load_buffer(nn_model *m, const void *data, size_t len, int flags);
 
 /* Checkpoints: everything a run needs to continue exactly where it stopped.
    A checkpoint is a safetensors file (so the weights load anywhere, and
-   nn_load_safetensors reads them from it) holding, next to the weights,
+   nn_safetensors_load reads them from it) holding, next to the weights,
      __optimizer__.<param>.<slot>  optimizer state (momentum_buffer, exp_avg,
                                    exp_avg_sq, square_avg as in PyTorch)
      __ema__.<param>               the moving average of the weights
@@ -1349,10 +1394,17 @@ NNDEF void nn_graph_free(nn_graph *g) {
   NN_FREE(g->nodes);
   NN_FREE(g);
 }
-NNDEF void nn_graph_set_seed(nn_graph *g, uint64_t seed) { g->seed = seed; }
+NNDEF int nn_graph_set_seed(nn_graph *g, uint64_t seed) {
+  if (!g) return nn__fail("graph_set_seed: graph is NULL");
+  g->seed = seed;
+  return 1;
+}
 NNDEF const char *nn_graph_error(const nn_graph *g) { return g->failed ? g->error : NULL; }
-NNDEF void nn_layer_name(nn_graph *g, const char *name) {
+NNDEF int nn_layer_name(nn_graph *g, const char *name) {
+  if (!g) return nn__fail("layer_name: graph is NULL");
+  if (name && strlen(name) >= sizeof g->next_name) return nn__fail("layer_name: '%s' is longer than %d bytes", name, NN_NAME_LEN - 1);
   snprintf(g->next_name, sizeof g->next_name, "%s", name ? name : "");
+  return 1;
 }
 NNDEF nn_node *nn_find(const nn_graph *g, const char *name) {
   int i;
@@ -1463,11 +1515,42 @@ NNDEF nn_node *nn_param(nn_graph *g, const char *name, int ndim, const int *dims
   p->fan_out = dims[0];
   return p;
 }
-NNDEF void nn_set_requires_grad(nn_node *x) { if (x && x->op == NN_OP_INPUT) x->needs_grad = 1; }
-NNDEF void nn_set_trainable(nn_node *p, int t) { if (p && p->op == NN_OP_PARAM) p->trainable = t; }
-NNDEF void nn_set_lr_mult(nn_node *p, float v) { if (p) p->lr_mult = v; }
-NNDEF void nn_set_wd_mult(nn_node *p, float v) { if (p) p->wd_mult = v; }
-NNDEF void nn_set_init(nn_node *p, nn_init init, float arg) { if (p) { p->init = init; p->init_arg = arg; } }
+/* 1 if node is a leaf of the kind op; else 0 with the reason */
+static int nn__leaf_of_kind(const nn_node *node, nn_op op, const char *what) {
+  if (node && node->op == op) return 1;
+  return nn__fail("%s: '%s' is not %s", what, node ? node->name : "NULL", op == NN_OP_INPUT ? "an input" : "a parameter");
+}
+static int nn__mult_ok(const nn_node *p, float v, const char *what) {
+  if (!nn__leaf_of_kind(p, NN_OP_PARAM, what)) return 0;
+  return v >= 0 && v <= FLT_MAX ? 1 : nn__fail("%s: '%s': %g is not a finite multiplier >= 0", what, p->name, v);
+}
+NNDEF int nn_set_requires_grad(nn_node *x) {
+  if (!nn__leaf_of_kind(x, NN_OP_INPUT, "set_requires_grad")) return 0;
+  x->needs_grad = 1;
+  return 1;
+}
+NNDEF int nn_set_trainable(nn_node *p, int t) {
+  if (!nn__leaf_of_kind(p, NN_OP_PARAM, "set_trainable")) return 0;
+  p->trainable = t != 0;
+  return 1;
+}
+NNDEF int nn_set_lr_mult(nn_node *p, float v) {
+  if (!nn__mult_ok(p, v, "set_lr_mult")) return 0;
+  p->lr_mult = v;
+  return 1;
+}
+NNDEF int nn_set_wd_mult(nn_node *p, float v) {
+  if (!nn__mult_ok(p, v, "set_wd_mult")) return 0;
+  p->wd_mult = v;
+  return 1;
+}
+NNDEF int nn_set_init(nn_node *p, nn_init init, float arg) {
+  if (!nn__leaf_of_kind(p, NN_OP_PARAM, "set_init")) return 0;
+  if ((unsigned)init > NN_INIT_DIRAC) return nn__fail("set_init: '%s': unknown initialiser %d", p->name, (int)init);
+  p->init = init;
+  p->init_arg = arg;
+  return 1;
+}
 
 static nn_node *nn__unary(nn_graph *g, nn_op op, nn_node *x, float arg) {
   if (!nn__ready(g, nn_op_name(op), 1, &x) || !nn__need_batched(g, nn_op_name(op), x, 1, NN_MAX_DIMS)) return NULL;
@@ -1475,11 +1558,12 @@ static nn_node *nn__unary(nn_graph *g, nn_op op, nn_node *x, float arg) {
   if (x) x->attr.scalar.value = arg;
   return x;
 }
+
 /* ======================================================================
-   The op table.  A kernel sees its node, the batch size and flat float
-   buffers: input values x[i], input gradients dx[i] (NULL where none is
-   needed), output value y and gradient dy, and a workspace that lives
-   from forward to backward.  Backward kernels ADD into dx, so a node
+   The ops, one block each.  A CPU kernel sees its node, the batch size
+   and flat float buffers: input values x[i], input gradients dx[i] (NULL
+   where none is needed), output value y and gradient dy, and a workspace
+   that lives from forward to backward.  Backward kernels ADD into dx, so a node
    read by several ops receives the sum of their gradients.
    ====================================================================== */
 typedef struct nn__ctx {
@@ -2423,7 +2507,13 @@ NNDEF nn_node *nn_cross_entropy(nn_graph *g, nn_node *logits, nn_node *labels, f
 }
 NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *z, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_BCE_LOGITS, z, t, red, 0); }
 NNDEF nn_node *nn_mse(nn_graph *g, nn_node *p, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_MSE, p, t, red, 0); }
-NNDEF void nn_graph_set_loss(nn_graph *g, nn_node *loss) { if (g && loss) g->loss = loss; }
+NNDEF int nn_graph_set_loss(nn_graph *g, nn_node *loss) {
+  if (!g || !loss) return nn__fail("graph_set_loss: %s is NULL", g ? "the loss" : "the graph");
+  if (loss->id >= g->n || g->nodes[loss->id] != loss) return nn__fail("graph_set_loss: '%s' is not a node of this graph", loss->name);
+  if (loss->batched || nn__per(loss) != 1) return nn__fail("graph_set_loss: '%s' is not a scalar", loss->name);
+  g->loss = loss;
+  return 1;
+}
 
 static const nn__cpu_op nn__cpu_op_cross_entropy = {nn__ce_fwd, nn__ce_bwd, nn__ce_ws, NULL};
 static const nn__cpu_op nn__cpu_op_bce_with_logits = {nn__bce_fwd, nn__bce_bwd, NULL, NULL};
@@ -3289,7 +3379,11 @@ NNDEF int nn_set_batch(nn_model *m, int n) {
   m->batch = n;
   return 1;
 }
-NNDEF void nn_model_seed(nn_model *m, uint64_t seed) { nn_rng_seed(&m->rng, seed); }
+NNDEF int nn_model_set_seed(nn_model *m, uint64_t seed) {
+  if (!m) return nn__fail("model_set_seed: model is NULL");
+  nn_rng_seed(&m->rng, seed);
+  return 1;
+}
 NNDEF nn_node *nn_model_find(const nn_model *m, const char *name) { return nn_find(m->graph, name); }
 
 NNDEF int nn_feed_node(nn_model *m, const nn_node *x, const float *data) {
@@ -3449,31 +3543,52 @@ NNDEF void nn_optimizer_free(nn_optimizer *o) {
   NN_FREE(o->s2);
   NN_FREE(o);
 }
+/* the settings every optimizer shares, checked; NULL with the reason */
+static nn_optimizer *nn__opt_make(nn_model *m, nn_opt_kind kind, int states, float lr, float momentum, float wd, int flags) {
+  static const char *const names[3] = {"sgd", "adam", "rmsprop"};
+  nn_optimizer *o;
+  if (!(lr >= 0 && lr <= FLT_MAX) || !(momentum >= 0 && momentum < 1) || !(wd >= 0 && wd <= FLT_MAX) ||
+      (flags & ~(NN_NESTEROV | NN_DECOUPLED_WD)) || ((flags & NN_NESTEROV) && kind != NN_OPT_SGD)) {
+    nn__fail("%s: lr %g, momentum %g, weight decay %g, flags %d (lr and decay finite and >= 0, momentum in [0, 1), "
+             "NN_NESTEROV for sgd only)", names[kind], lr, momentum, wd, flags);
+    return NULL;
+  }
+  if (!(o = nn__opt_new(m, kind, states))) return NULL;
+  o->lr = lr; o->momentum = momentum; o->weight_decay = wd; o->flags = flags;
+  return o;
+}
 NNDEF nn_optimizer *nn_sgd(nn_model *m, float lr, float momentum, float weight_decay, int flags) {
-  nn_optimizer *o = nn__opt_new(m, NN_OPT_SGD, momentum != 0 ? 1 : 0);
-  if (!o) return NULL;
-  o->lr = lr; o->momentum = momentum; o->weight_decay = weight_decay; o->flags = flags;
+  return nn__opt_make(m, NN_OPT_SGD, momentum != 0 ? 1 : 0, lr, momentum, weight_decay, flags);
+}
+NNDEF nn_optimizer *nn_adam(nn_model *m, float lr, float b1, float b2, float eps, float wd, int flags) {
+  nn_optimizer *o;
+  if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1) || !(eps > 0)) { nn__fail("adam: betas %g, %g in [0, 1) and eps %g > 0", b1, b2, eps); return NULL; }
+  if ((o = nn__opt_make(m, NN_OPT_ADAM, 2, lr, 0, wd, flags))) { o->beta1 = b1; o->beta2 = b2; o->eps = eps; }
   return o;
 }
-static nn_optimizer *nn__adam(nn_model *m, float lr, float b1, float b2, float eps, float wd, int flags) {
-  nn_optimizer *o = nn__opt_new(m, NN_OPT_ADAM, 2);
-  if (!o) return NULL;
-  o->lr = lr; o->beta1 = b1; o->beta2 = b2; o->eps = eps; o->weight_decay = wd; o->flags = flags;
+NNDEF nn_optimizer *nn_rmsprop(nn_model *m, float lr, float momentum, float alpha, float eps, float wd, int flags) {
+  nn_optimizer *o;
+  if (!(alpha >= 0 && alpha < 1) || !(eps > 0)) { nn__fail("rmsprop: alpha %g in [0, 1) and eps %g > 0", alpha, eps); return NULL; }
+  if ((o = nn__opt_make(m, NN_OPT_RMSPROP, 2, lr, momentum, wd, flags))) { o->beta2 = alpha; o->eps = eps; }
   return o;
 }
-NNDEF nn_optimizer *nn_adam(nn_model *m, float lr, float b1, float b2, float eps, float wd) { return nn__adam(m, lr, b1, b2, eps, wd, 0); }
-NNDEF nn_optimizer *nn_adamw(nn_model *m, float lr, float b1, float b2, float eps, float wd) { return nn__adam(m, lr, b1, b2, eps, wd, NN_DECOUPLED_WD); }
-NNDEF nn_optimizer *nn_rmsprop(nn_model *m, float lr, float alpha, float eps, float momentum, float wd) {
-  nn_optimizer *o = nn__opt_new(m, NN_OPT_RMSPROP, 2);
-  if (!o) return NULL;
-  o->lr = lr; o->beta2 = alpha; o->eps = eps; o->momentum = momentum; o->weight_decay = wd;
-  return o;
+NNDEF int nn_optimizer_set_lr(nn_optimizer *o, float lr) {
+  if (!o || !(lr >= 0 && lr <= FLT_MAX)) return nn__fail("optimizer_set_lr: %s", o ? "the rate must be finite and >= 0" : "optimizer is NULL");
+  o->lr = lr;
+  return 1;
 }
-NNDEF void nn_optimizer_set_lr(nn_optimizer *o, float lr) { o->lr = lr; }
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o) { return o->lr; }
-NNDEF void nn_optimizer_set_clip(nn_optimizer *o, float max_norm) { o->clip = max_norm; }
+NNDEF int nn_optimizer_set_clip(nn_optimizer *o, float max_norm) {
+  if (!o || !(max_norm >= 0 && max_norm <= FLT_MAX)) return nn__fail("optimizer_set_clip: %s", o ? "the norm must be finite and >= 0" : "optimizer is NULL");
+  o->clip = max_norm;
+  return 1;
+}
 NNDEF long nn_optimizer_steps(const nn_optimizer *o) { return o->step; }
-NNDEF void nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) { o->nonfinite = mode; }
+NNDEF int nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) {
+  if (!o || (mode & ~(NN_NONFINITE_SKIP | NN_NONFINITE_LOSS_ONLY))) return nn__fail("optimizer_set_nonfinite: %s", o ? "unknown mode" : "optimizer is NULL");
+  o->nonfinite = mode;
+  return 1;
+}
 NNDEF long nn_optimizer_skipped(const nn_optimizer *o) { return o->skipped; }
 
 /* global L2 norm of all trainable gradients; negative on failure.  With
@@ -3622,6 +3737,20 @@ NNDEF int nn_argmax(const float *v, int n) {
   for (i = 1; i < n; i++) if (v[i] > v[best]) best = i;
   return best;
 }
+NNDEF double nn_cross_entropy_sum(const float *logits, const float *labels, int n, int k, int *correct) {
+  double loss = 0;
+  int i, j;
+  for (i = 0; i < n; i++) {
+    const float *z = logits + (size_t)i * k;
+    int best = nn_argmax(z, k), y = (int)labels[i];
+    double s = 0;
+    if (!(labels[i] >= 0 && labels[i] < (float)k)) { nn__fail("cross_entropy_sum: label %g of row %d is not a class 0..%d", labels[i], i, k - 1); return NAN; }
+    for (j = 0; j < k; j++) s += exp((double)z[j] - z[best]);
+    loss += z[best] + log(s) - z[y];
+    if (correct) *correct += best == y;
+  }
+  return loss;
+}
 NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *labels, int n) {
   int i;
   for (i = 0; i < n; i++) {
@@ -3655,7 +3784,7 @@ NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *rec
   if (macro_r) *macro_r = k ? sr / k : 0;
   if (macro_f1) *macro_f1 = k ? sf / k : 0;
 }
-NNDEF void nn_classification_report(FILE *out, const int *cm, int k, const char *const *names) {
+NNDEF void nn_classification_report(const int *cm, int k, const char *const *names, FILE *out) {
   double mp, mr, mf;
   int c, j;
   fprintf(out, "confusion matrix (rows: true class, columns: predicted)\n%12s", "");
@@ -3762,7 +3891,7 @@ static nn_dataset *nn__idx_from_buffers(const char *images_path, const unsigned 
   }
   return d;
 }
-NNDEF nn_dataset *nn_load_idx(const char *images_path, const char *labels_path) {
+NNDEF nn_dataset *nn_dataset_read_idx(const char *images_path, const char *labels_path) {
   size_t ilen = 0, llen = 0;
   unsigned char *ib = nn__read_file(images_path, &ilen), *lb = ib ? nn__read_file(labels_path, &llen) : NULL;
   nn_dataset *d = ib && lb ? nn__idx_from_buffers(images_path, ib, ilen, labels_path, lb, llen) : NULL;
@@ -3784,7 +3913,11 @@ NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count, flo
     if (y) y[i] = d->y[idx[i]];
   }
 }
-NNDEF void nn_dataset_truncate(nn_dataset *d, int n) { if (n >= 0 && n < d->n) d->n = n; }
+NNDEF int nn_dataset_truncate(nn_dataset *d, int n) {
+  if (!d || n < 0 || n > d->n) return nn__fail("dataset_truncate: %d of %d samples", n, d ? d->n : 0);
+  d->n = n;
+  return 1;
+}
 
 /* ---- CIFAR-10 binary batches ---- */
 #define NN__CIFAR_PIXELS 3072
@@ -3810,16 +3943,16 @@ static int nn__cifar_records(const char *path, size_t *records) {
   *records = (size_t)size / NN__CIFAR_RECORD;
   return 1;
 }
-NNDEF nn_dataset *nn_load_cifar10_files(int count, const char *const *paths) {
+NNDEF nn_dataset *nn_dataset_read_cifar10_files(int count, const char *const *paths) {
   nn_dataset *d;
   size_t total = 0, done = 0, recs = 0, i, p;
   int k;
-  if (count < 1 || !paths) { nn__fail("load_cifar10: no files given"); return NULL; }
+  if (count < 1 || !paths) { nn__fail("dataset_read_cifar10: no files given"); return NULL; }
   for (k = 0; k < count; k++) {
     if (!nn__cifar_records(paths[k], &recs)) return NULL;
     total += recs;
   }
-  if (total > 0x7fffffff / NN__CIFAR_PIXELS) { nn__fail("load_cifar10: %zu records are too many", total); return NULL; }
+  if (total > 0x7fffffff / NN__CIFAR_PIXELS) { nn__fail("dataset_read_cifar10: %zu records are too many", total); return NULL; }
   if (!(d = (nn_dataset *)nn__calloc(1, sizeof *d))) return NULL;
   d->n = (int)total;
   d->shape = nn__shape3(3, 32, 32);
@@ -3855,18 +3988,22 @@ NNDEF nn_dataset *nn_load_cifar10_files(int count, const char *const *paths) {
   }
   return d;
 }
-NNDEF nn_dataset *nn_load_cifar10(const char *dir, int train) {
+NNDEF nn_dataset *nn_dataset_read_cifar10(const char *dir, const char *split) {
   static const char *const names[6] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                                        "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"};
   char buf[6][1024];
   const char *paths[6];
-  int k, count = train ? 5 : 1;
+  int k, train = split && !strcmp(split, "train"), count = train ? 5 : 1;
+  if (!dir || !split || (!train && strcmp(split, "test"))) {
+    nn__fail("dataset_read_cifar10: split '%s' is not \"train\" or \"test\"", split ? split : "NULL");
+    return NULL;
+  }
   for (k = 0; k < count; k++) {
     int len = snprintf(buf[k], sizeof buf[k], "%s/%s", dir, names[train ? k : 5]);
-    if (len < 0 || len >= (int)sizeof buf[k]) { nn__fail("load_cifar10: directory name too long"); return NULL; }
+    if (len < 0 || len >= (int)sizeof buf[k]) { nn__fail("dataset_read_cifar10: directory name too long"); return NULL; }
     paths[k] = buf[k];
   }
-  return nn_load_cifar10_files(count, paths);
+  return nn_dataset_read_cifar10_files(count, paths);
 }
 
 /* ---- per-channel normalisation ---- */
@@ -4303,7 +4440,7 @@ static int nn__text_append(nn_text_set *s, size_t *cap, const char *path, float 
   s->n++;
   return 1;
 }
-NNDEF nn_text_set *nn_load_aclimdb(const char *dir, const char *split) {
+NNDEF nn_text_set *nn_text_set_read_aclimdb(const char *dir, const char *split) {
   static const char *const side[2] = {"pos", "neg"};
   char *path = NULL, **names[2] = {NULL, NULL};
   int count[2] = {0, 0}, k, i, total;
@@ -4352,7 +4489,11 @@ NNDEF void nn_text_set_free(nn_text_set *s) {
   NN_FREE(s->y);
   NN_FREE(s);
 }
-NNDEF void nn_text_set_truncate(nn_text_set *s, int n) { if (n >= 0 && n < s->n) s->n = n; }
+NNDEF int nn_text_set_truncate(nn_text_set *s, int n) {
+  if (!s || n < 0 || n > s->n) return nn__fail("text_set_truncate: %d of %d documents", n, s ? s->n : 0);
+  s->n = n;
+  return 1;
+}
 NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s) {
   int i;
   for (i = 0; i < s->n; i++) if (!nn_vocab_add(v, s->text + s->offset[i])) return 0;
@@ -5158,7 +5299,7 @@ static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, 
 }
 
 /* ---- public: weights ---- */
-NNDEF int nn_save_safetensors(nn_model *m, const char *path, const char *const *metadata) {
+NNDEF int nn_safetensors_save(nn_model *m, const char *path, const char *const *metadata) {
   const char **meta = NULL;
   nn__st_target *t;
   int n = 0, n_meta = 0, ok;
@@ -5188,10 +5329,10 @@ static int nn__load_weights(nn_model *m, const unsigned char *buf, size_t len, i
   nn__st_close(&st);
   return loaded;
 }
-NNDEF int nn_load_safetensors_buffer(nn_model *m, const void *data, size_t len, int flags) {
+NNDEF int nn_safetensors_load_buffer(nn_model *m, const void *data, size_t len, int flags) {
   return nn__load_weights(m, (const unsigned char *)data, len, flags, "(buffer)");
 }
-NNDEF int nn_load_safetensors(nn_model *m, const char *path, int flags) {
+NNDEF int nn_safetensors_load(nn_model *m, const char *path, int flags) {
   size_t len = 0;
   unsigned char *buf = nn__read_file(path, &len);
   int loaded = buf ? nn__load_weights(m, buf, len, flags, path) : 0;
@@ -5298,7 +5439,7 @@ static int nn__checkpoint_load_buffer(nn_model *m, nn_optimizer *o, nn_ema *e, n
   if (!nn__st_open(&st, buf, len, what)) return 0;
   memset(&in, 0, sizeof in);
   if (!(version = nn__st_meta_get(&st, "nn.checkpoint"))) {
-    nn__fail("'%s' is a safetensors file but not a checkpoint (no nn.checkpoint metadata); nn_load_safetensors reads weights", what);
+    nn__fail("'%s' is a safetensors file but not a checkpoint (no nn.checkpoint metadata); nn_safetensors_load reads weights", what);
     goto done;
   }
   if (strcmp(version, "1")) { nn__fail("'%s' is a checkpoint of version '%s'; this nn.h reads version 1", what, version); goto done; }

@@ -38,29 +38,11 @@
    per-epoch evaluation and the final TTA evaluation are not in it. */
 #define NN_IMPLEMENTATION
 #include "common.h"
+#include "airbench.h"
 
-#define CLASSES 10
 #define PIXELS (3 * 32 * 32)
 static const char *const class_names[CLASSES] = {"airplane", "automobile", "bird", "cat", "deer",
                                                  "dog", "frog", "horse", "ship", "truck"};
-
-typedef struct recipe {
-  int widths[3];
-  int stem_stride;        /* of the 2x2 whitening conv */
-  double epochs;
-  int batch;
-  float lr, wd;           /* per 1024 examples, decoupled (see trainer_init) */
-  float momentum;
-  float bias_lr_scale;    /* batch-norm biases learn this much faster */
-  float label_smoothing;
-  float bn_keep;          /* running statistics keep this much of the old value */
-  int whiten_bias_epochs;
-  int translate;          /* pixels */
-  int tta;
-} recipe;
-
-static const recipe airbench = {{64, 256, 256}, 1, 9.9, 1024, 11.5f, 0.0153f, 0.85f, 64.0f, 0.2f, 0.6f, 3, 2, 2};
-static const recipe small = {{48, 96, 192}, 2, 4, 512, 11.5f, 0.0153f, 0.85f, 64.0f, 0.2f, 0.6f, 3, 2, 2};
 
 /* airbench's alternating flip: every sample k of the data set owns a
    fixed random bit (drawn from seed); it is mirrored in even epochs when
@@ -180,46 +162,6 @@ static int whitening_weights(const float *images, int n, int C, int H, int W, in
   return 1;
 }
 
-typedef struct net {
-  nn_node *image, *logits, *whiten;
-} net;
-
-/* conv3x3 -> maxpool2 -> bn -> gelu -> conv3x3 -> bn -> gelu */
-static nn_node *conv_group(nn_graph *g, nn_node *x, int width, const recipe *r) {
-  int i;
-  for (i = 0; i < 2; i++) {
-    nn_node *c = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
-    nn_set_init(nn_node_input(c, 1), NN_INIT_DIRAC, 0);
-    if (i == 0) c = nn_maxpool2d(g, c, 2, 2);
-    x = nn_batchnorm_ex(g, c, 1.0f - r->bn_keep, 1e-12f, 1);
-    nn_set_lr_mult(nn_node_input(x, 2), r->bias_lr_scale);
-    nn_set_wd_mult(nn_node_input(x, 2), 1.0f / r->bias_lr_scale);   /* the lr scale only */
-    x = nn_gelu(g, x);
-  }
-  return x;
-}
-
-static net build(nn_graph *g, const recipe *r) {
-  int dims[3] = {3, 32, 32}, one = 1, i, pool;
-  nn_node *label, *h, *fc;
-  net n;
-  n.image = nn_input(g, "image", 3, dims);
-  label = nn_input(g, "label", 1, &one);
-  nn_layer_name(g, "whiten");
-  n.whiten = nn_conv2d_ex(g, n.image, 24, 2, 2, r->stem_stride, 0, 1);
-  nn_set_trainable(nn_node_input(n.whiten, 1), 0);   /* set from the data, never trained */
-  h = nn_gelu(g, n.whiten);
-  for (i = 0; i < 3; i++) h = conv_group(g, h, r->widths[i], r);
-  pool = h ? nn_node_shape(h)->dim[1] : 1;   /* what is left: 3x3 (stem stride 1) or 2x2 */
-  h = nn_flatten(g, nn_maxpool2d(g, h, pool, pool));
-  nn_layer_name(g, "fc");
-  fc = nn_dense_ex(g, h, CLASSES, 0);
-  nn_set_init(nn_node_input(fc, 1), NN_INIT_UNIFORM, 1.0f / sqrtf((float)r->widths[2]));   /* PyTorch's default */
-  n.logits = nn_scale(g, fc, 1.0f / 9);
-  nn_cross_entropy(g, n.logits, label, r->label_smoothing, NN_SUM);
-  return n;
-}
-
 /* The optimizer side of training: schedule, lookahead, step count. */
 typedef struct trainer {
   nn_model *m;
@@ -274,23 +216,15 @@ static float train_step(trainer *t) {
 /* outputs of the test set (TTA level `tta`), confusion matrix, accuracy and mean loss */
 static double evaluate(const ex_args *a, nn_model *m, const net *n, const nn_dataset *d, int tta, float *out, int *cm,
                        double *loss) {
-  int i, j;
-  double total = 0;
   if (!nn_predict_tta(m, n->image, n->logits, d->x, d->n, tta, out)) ex_die(a, "evaluation");
   memset(cm, 0, CLASSES * CLASSES * sizeof *cm);
   nn_confusion_add(cm, CLASSES, out, d->y, d->n);
-  for (i = 0; i < d->n; i++) {
-    const float *z = out + (size_t)i * CLASSES;
-    double mx = z[nn_argmax(z, CLASSES)], s = 0;
-    for (j = 0; j < CLASSES; j++) s += exp((double)z[j] - mx);
-    total += mx + log(s) - z[(int)d->y[i]];
-  }
-  *loss = total / d->n;
+  *loss = nn_cross_entropy_sum(out, d->y, d->n, CLASSES, NULL) / d->n;
   return nn_confusion_accuracy(cm, CLASSES);
 }
 
-static nn_dataset *load(const ex_args *a, int train) {
-  nn_dataset *d = nn_load_cifar10(a->data, train);
+static nn_dataset *load(const ex_args *a, const char *split) {
+  nn_dataset *d = nn_dataset_read_cifar10(a->data, split);
   if (!d) {
     fprintf(stderr, "%s: %s\n(the binary batches come from: tools/fetch_data.sh cifar10)\n", a->prog, nn_last_error());
     exit(1);
@@ -354,14 +288,14 @@ int main(int argc, char **argv) {
   a.seed = 1;
   tta = take_tta(&argc, argv, a.prog);
   ex_parse(&a, argc, argv);
-  r = strcmp(a.model, "small") ? airbench : small;
+  r = airbench_recipes[strcmp(a.model, "small") ? AIRBENCH : AIRBENCH_SMALL];
   epochs = a.epochs ? (double)a.epochs : r.epochs;
   if (a.batch) r.batch = a.batch;
   if (a.lr > 0) r.lr = a.lr;
   if (tta >= 0) r.tta = tta;
 
-  train = load(&a, 1);
-  test = load(&a, 0);
+  train = load(&a, "train");
+  test = load(&a, "test");
   if (a.limit) nn_dataset_truncate(train, a.limit);
   if (!nn_dataset_channel_stats(train, mean, std) || !nn_dataset_normalize(train, mean, std) ||
       !nn_dataset_normalize(test, mean, std))
@@ -429,7 +363,7 @@ int main(int argc, char **argv) {
       loss = train_step(&t);
       if (loss != loss) ex_die(&a, "training");
       if (!nn_read(m, n.logits, out)) ex_die(&a, "reading logits");
-      for (i = 0; i < batch; i++) correct += nn_argmax(out + (size_t)i * CLASSES, CLASSES) == (int)yb[i];
+      nn_cross_entropy_sum(out, yb, batch, CLASSES, &correct);
       loss_sum += loss;
       done += batch;
       ex_progress_step(&p, s + 1, loss_sum / done, done);
@@ -455,7 +389,7 @@ int main(int argc, char **argv) {
 
   ex_save(&a, m);
 
-  nn_classification_report(stdout, cm, CLASSES, class_names);
+  nn_classification_report(cm, CLASSES, class_names, stdout);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
          "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f\n",
          test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,

@@ -266,7 +266,7 @@ static inline void ex_save(const ex_args *a, nn_model *m) {
   meta[1] = a->prog;
   if (a->model) meta[3] = a->model;
   else meta[2] = NULL;   /* no model to name: the list ends there */
-  if (a->save && !nn_save_safetensors(m, a->save, meta)) ex_die(a, "--save");
+  if (a->save && !nn_safetensors_save(m, a->save, meta)) ex_die(a, "--save");
 }
 
 /* ---------------------------------------------------------------- per epoch */

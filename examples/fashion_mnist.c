@@ -33,7 +33,7 @@ static nn_dataset *load(const ex_args *a, const char *images, const char *labels
   size_t i;
   snprintf(ip, sizeof ip, "%s/%s", a->data, images);
   snprintf(lp, sizeof lp, "%s/%s", a->data, labels);
-  if (!(d = nn_load_idx(ip, lp))) {
+  if (!(d = nn_dataset_read_idx(ip, lp))) {
     fprintf(stderr, "%s: %s\n(the unzipped IDX files come from: tools/fetch_data.sh fashion-mnist)\n", a->prog,
             nn_last_error());
     exit(1);
@@ -84,21 +84,6 @@ static void random_flip(nn_rng *rng, float *x, int n) {
   }
 }
 
-/* summed cross entropy of a batch of logits; counts the right answers */
-static double batch_loss(const float *logits, const float *labels, int n, int *correct) {
-  double loss = 0;
-  int i, j;
-  for (i = 0; i < n; i++) {
-    const float *z = logits + (size_t)i * CLASSES;
-    double s = 0;
-    int best = nn_argmax(z, CLASSES);
-    for (j = 0; j < CLASSES; j++) s += exp((double)z[j] - z[best]);
-    loss += z[best] + log(s) - z[(int)labels[i]];
-    *correct += best == (int)labels[i];
-  }
-  return loss;
-}
-
 /* test set in eval mode, last batch partial; fills cm, returns the accuracy */
 static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, const nn_dataset *d, int batch,
                        float *out, int *cm, double *loss) {
@@ -110,7 +95,7 @@ static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, con
     if (!nn_set_batch(m, n) || !nn_feed(m, "image", d->x + (size_t)start * PIXELS) || !nn_predict(m, logits) ||
         !nn_read(m, logits, out))
       ex_die(a, "evaluation");
-    *loss += batch_loss(out, d->y + start, n, &correct);
+    *loss += nn_cross_entropy_sum(out, d->y + start, n, CLASSES, &correct);
     nn_confusion_add(cm, CLASSES, out, d->y + start, n);
   }
   *loss /= d->n;
@@ -160,7 +145,7 @@ int main(int argc, char **argv) {
     if (p->op == NN_OP_PARAM && p->shape.ndim == 1) nn_set_wd_mult(p, 0.0f);
   }
   if (!(m = nn_compile(g, a.batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
-  nn_model_seed(m, a.seed + 1);
+  nn_model_set_seed(m, a.seed + 1);
   if (!(opt = nn_sgd(m, a.lr, 0.9f, 5e-4f, NN_NESTEROV))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
@@ -198,7 +183,7 @@ int main(int argc, char **argv) {
       loss = nn_train_step(m, opt);
       if (loss != loss) ex_die(&a, "training");
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
-      batch_loss(out, yb, n, &correct);   /* accuracy of the training batch (dropout on) */
+      nn_cross_entropy_sum(out, yb, n, CLASSES, &correct);   /* accuracy of the training batch (dropout on) */
       loss_sum += (double)loss * n;
       ex_progress_step(&p, s + 1, loss_sum / ((double)s * a.batch + n), (long)s * a.batch + n);
     }
@@ -213,7 +198,7 @@ int main(int argc, char **argv) {
   if (done == a.epochs) test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);   /* nothing left to train */
   ex_save(&a, m);
 
-  nn_classification_report(stdout, cm, CLASSES, class_names);
+  nn_classification_report(cm, CLASSES, class_names, stdout);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f\n",
          test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
          a.model, ex_now() - t_start);

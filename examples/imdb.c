@@ -76,7 +76,7 @@ typedef struct encoded {
 } encoded;
 
 static nn_text_set *load(const ex_args *a, const char *split) {
-  nn_text_set *s = nn_load_aclimdb(a->data, split);
+  nn_text_set *s = nn_text_set_read_aclimdb(a->data, split);
   if (!s) {
     fprintf(stderr, "%s: %s\n(the unpacked aclImdb/ comes from: tools/fetch_data.sh imdb)\n", a->prog, nn_last_error());
     exit(1);
@@ -131,25 +131,10 @@ static nn_node *build(nn_graph *g, const ex_args *a, const imdb_args *o, int voc
   return logits;
 }
 
-/* summed cross entropy of two-class logits; counts the right answers and
-   keeps the positive score (logit difference) for the ROC curve */
-static double batch_loss(const float *z, const float *labels, int n, int *correct, float *score) {
-  double loss = 0;
-  int i;
-  for (i = 0; i < n; i++) {
-    double d = (double)z[2 * i + 1] - z[2 * i], l = labels[i] > 0.5f ? -d : d;   /* -log p(true) = log(1 + e^l) */
-    loss += l > 0 ? l + log1p(exp(-l)) : log1p(exp(l));
-    *correct += (d > 0) == (labels[i] > 0.5f);
-    if (score) score[i] = (float)d;
-  }
-  return loss;
-}
-
 /* in eval mode, longest reviews first; fills cm and the scores (by sample) */
 static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, const encoded *e, int batch, int *order,
                        float *ids, float *len, float *y, float *out, int *cm, float *scores, double *loss) {
   int start, correct = 0, i;
-  float s[1024];
   *loss = 0;
   memset(cm, 0, 4 * sizeof *cm);
   if (!nn_bucket_order(NULL, e->ilen, e->n, batch, 1, order)) ex_die(a, "evaluation");
@@ -159,9 +144,9 @@ static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, con
     if (!nn_set_batch(m, n) || !nn_feed(m, "ids", ids) || !nn_feed(m, "len", len) || !nn_predict(m, logits) ||
         !nn_read(m, logits, out))
       ex_die(a, "evaluation");
-    *loss += batch_loss(out, y, n, &correct, s);
+    *loss += nn_cross_entropy_sum(out, y, n, 2, &correct);
     nn_confusion_add(cm, 2, out, y, n);
-    for (i = 0; i < n; i++) scores[order[start + i]] = s[i];
+    for (i = 0; i < n; i++) scores[order[start + i]] = out[2 * i + 1] - out[2 * i];   /* for the ROC curve */
   }
   *loss /= e->n;
   return (double)correct / e->n;
@@ -230,8 +215,8 @@ int main(int argc, char **argv) {
   nn_graph_set_seed(g, a.seed);
   logits = build(g, &a, &o, nn_vocab_size(vocab));
   if (!(m = nn_compile(g, a.batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
-  nn_model_seed(m, a.seed + 1);
-  if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f))) ex_die(&a, "optimizer");
+  nn_model_set_seed(m, a.seed + 1);
+  if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f, 0))) ex_die(&a, "optimizer");
   nn_optimizer_set_clip(opt, 1.0f);
   if (!(ema = nn_ema_new(m, 0.998f))) ex_die(&a, "weight average");
   memset(&info, 0, sizeof info);
@@ -276,7 +261,7 @@ int main(int argc, char **argv) {
       if (!nn_ema_update_decay(ema, (1.0f + info.step) / (10.0f + info.step) < 0.998f ? (1.0f + info.step) / (10.0f + info.step) : 0.998f))
         ex_die(&a, "weight average");
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
-      batch_loss(out, y, n, &correct, NULL);   /* accuracy of the training batch (dropout on) */
+      nn_cross_entropy_sum(out, y, n, 2, &correct);   /* accuracy of the training batch (dropout on) */
       loss_sum += (double)loss * n;
       ex_progress_step(&p, s + 1, loss_sum / ((double)s * a.batch + n), (long)s * a.batch + n);
     }
@@ -295,7 +280,7 @@ int main(int argc, char **argv) {
   ex_save(&a, m);
   nn_ema_swap(ema);
 
-  nn_classification_report(stdout, cm, 2, class_names);
+  nn_classification_report(cm, 2, class_names, stdout);
   auc = nn_roc_auc(scores, test.y, test.n);
   printf("ROC AUC %.4f\n", auc);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f tokens_per_second=%.0f epochs=%d model=%s roc_auc=%.4f "

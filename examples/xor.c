@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
   logit = nn_dense(g, logit, 1);
   nn_bce_with_logits(g, logit, t, NN_MEAN);
   if (!(m = nn_compile(g, n, ex_backend(&a)))) ex_die(&a, "cannot build the model");
-  if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f))) ex_die(&a, "optimizer");
+  if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f, 0))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
   done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
   log = ex_log_open(&a);

@@ -56,7 +56,7 @@ static void dump_start(const char *path, nn_model *m, const float *x, const floa
 }
 
 int main(int argc, char **argv) {
-  recipe r = airbench;
+  recipe r = airbench_recipes[AIRBENCH];
   trainer t;
   nn_rng rng;
   net n;

@@ -51,6 +51,41 @@ if [ $cl_impl = 1 ]; then
     check "gcc -std=c99 -pedantic cl_impl -O3 -march=native -fopenmp" gcc -std=c99 -pedantic $W -O3 -march=native -fopenmp -I. -c "$TMP/cl_impl.c" -o "$TMP/o.o"
     check "gcc -std=c99 -pedantic cl_static" gcc -std=c99 -pedantic $W -I. -c "$TMP/cl_static.c" -o "$TMP/o.o"
 fi
+# the core alone, with the data, text and io modules compiled out: a
+# program that trains, and proof that the modules are really gone
+CORE="-DNN_NO_DATA -DNN_NO_TEXT -DNN_NO_IO"
+cat > "$TMP/core.c" <<'EOF'
+#define NN_IMPLEMENTATION
+#include "nn.h"
+int main(void) {  /* fits y = 2x - 1 */
+  nn_graph *g = nn_graph_new();
+  int one = 1, i, s;
+  float x[8], y[8], first = 0, last = 0;
+  nn_node *in = nn_input(g, "x", 1, &one), *target = nn_input(g, "y", 1, &one);
+  nn_model *m;
+  nn_optimizer *o;
+  nn_mse(g, nn_dense(g, in, 1), target, NN_MEAN);
+  m = nn_compile(g, 8, nn_cpu_backend());
+  o = m ? nn_sgd(m, 0.1f, 0.9f, 0.0f, 0) : NULL;
+  if (!o) return 1;
+  for (i = 0; i < 8; i++) { x[i] = (float)i / 8; y[i] = 2 * x[i] - 1; }
+  for (s = 0; s < 200; s++) {
+    nn_feed(m, "x", x);
+    nn_feed(m, "y", y);
+    last = nn_train_step(m, o);
+    if (s == 0) first = last;
+  }
+  nn_optimizer_free(o);
+  nn_model_free(m);
+  return !(last < 1e-3f * first);
+}
+EOF
+check "gcc -std=c99 -pedantic core only ($CORE): builds and trains" sh -c "gcc -std=c99 -pedantic $W $CORE -I. '$TMP/core.c' -o '$TMP/core' -lm && '$TMP/core'"
+check "g++ -x c++ core only" g++ -x c++ $W $CORE -I. -c "$TMP/core.c" -o "$TMP/o.o"
+for gone in "NN_NO_DATA nn_dataset_free(0)" "NN_NO_TEXT nn_vocab_free(0)" "NN_NO_IO nn_checkpoint_save(0, 0, 0, 0, 0)"; do
+    printf '#include "nn.h"\nvoid f(void) { %s; }\n' "${gone#* }" > "$TMP/gone.c"
+    check "-D${gone%% *} leaves out ${gone#* }" sh -c "! gcc -std=c99 $W -D${gone%% *} -I. -c '$TMP/gone.c' -o '$TMP/o.o' 2>/dev/null && gcc -std=c99 $W -I. -c '$TMP/gone.c' -o '$TMP/o.o'"
+done
 # a program built from two files: declarations in one, implementation in the other
 printf '#include "nn.h"\nint use(void) { nn_graph *g = nn_graph_new(); int ok = g != NULL; nn_graph_free(g); return ok; }\n' > "$TMP/a.c"
 printf '#define NN_IMPLEMENTATION\n#include "nn.h"\nint use(void);\nint main(void) { return !use(); }\n' > "$TMP/b.c"

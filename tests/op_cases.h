@@ -7,8 +7,8 @@
    there and in the "op coverage" suite of tests/run_all.sh.
 
    Adding an op's case is one builder line and one entry in op_cases[]:
-       static nn_node *b_mul(nn_graph *g) { return nn_mul(g, oc_in(g, "x", 1, 6, 0, 0), oc_in(g, "y", 1, 6, 0, 0)); }
-       {NN_OP_MUL, "mul [6] * [6]", b_mul, 3, 3, 1, NULL, 0},
+       static nn_node *b_silu(nn_graph *g) { return nn_silu(g, oc_in(g, "x", 1, 17, 0, 0)); }
+       {NN_OP_SILU, "silu [17]", b_silu, 3, 3, 1, NULL, 0},
    A builder makes its inputs (oc_in asks for their gradient) and returns
    the node checked: the gradient check and the parity test run forward to
    it and back from it.  Odd shapes catch more: prefer them.
@@ -120,6 +120,14 @@ static nn_node *b_leaky(nn_graph *g) { return nn_leaky_relu(g, oc_in(g, "x", 1, 
 static nn_node *b_leaky17(nn_graph *g) { return nn_leaky_relu(g, oc_in(g, "x", 1, 17, 0, 0), 0.1f); }
 static nn_node *b_gelu(nn_graph *g) { return nn_gelu(g, oc_in(g, "x", 1, 8, 0, 0)); }
 static nn_node *b_gelu17(nn_graph *g) { return nn_gelu(g, oc_in(g, "x", 1, 17, 0, 0)); }
+static nn_node *b_silu(nn_graph *g) { return nn_silu(g, oc_in(g, "x", 1, 17, 0, 0)); }
+static nn_node *b_mul(nn_graph *g) { return nn_mul(g, oc_in(g, "x", 2, 2, 3, 0), oc_in(g, "y", 2, 2, 3, 0)); }
+static nn_node *b_mul_channel(nn_graph *g) {  /* a per-channel parameter, shared by the samples */
+  int c = 3;
+  return nn_mul(g, oc_in(g, "x", 3, 3, 4, 5), nn_param(g, "gain", 1, &c, NN_INIT_UNIFORM, 1.0f));
+}
+static nn_node *b_mul_feature(nn_graph *g) { return nn_mul(g, oc_in(g, "x", 2, 4, 5, 0), oc_in(g, "y", 1, 5, 0, 0)); }
+static nn_node *b_mul_scalar(nn_graph *g) { return nn_mul(g, oc_in(g, "x", 3, 2, 3, 3), oc_in(g, "y", 1, 1, 0, 0)); }
 static nn_node *b_sigmoid(nn_graph *g) { return nn_sigmoid(g, oc_in(g, "x", 1, 8, 0, 0)); }
 static nn_node *b_sigmoid17(nn_graph *g) { return nn_sigmoid(g, oc_in(g, "x", 1, 17, 0, 0)); }
 static nn_node *b_tanh(nn_graph *g) { return nn_tanh(g, oc_in(g, "x", 1, 8, 0, 0)); }
@@ -222,6 +230,10 @@ static const op_case op_cases[] = {
   {NN_OP_ADD, "add x + tanh(x) on [6]", b_add_tanh, 3, 3, 1, NULL, 0},
   {NN_OP_ADD, "add x + tanh(x) on [3, 5]", b_add_tanh2, 3, 3, 1, NULL, 0},
   {NN_OP_ADD, "add x + x (accumulation)", b_add_self, 2, 2, 1, NULL, 0},
+  {NN_OP_MUL, "mul [2, 3] * [2, 3]", b_mul, 3, 3, 1, NULL, 0},
+  {NN_OP_MUL, "mul [3, 4, 5] * parameter [3] (per channel)", b_mul_channel, 3, 2, 1, NULL, 0},
+  {NN_OP_MUL, "mul [4, 5] * [5] (per feature)", b_mul_feature, 3, 3, 1, NULL, 0},
+  {NN_OP_MUL, "mul [2, 3, 3] * [1]", b_mul_scalar, 2, 2, 1, NULL, 0},
   {NN_OP_CONCAT, "concat of [1|3|2, 2, 3]", b_concat3, 2, 2, 1, NULL, 0},
   {NN_OP_CONCAT, "concat of [2|1|4, 3]", b_concat2, 3, 2, 1, NULL, 0},
   {NN_OP_SCALE, "scale by -1/9", b_scale, 3, 3, 1, NULL, 0},
@@ -232,6 +244,7 @@ static const op_case op_cases[] = {
   {NN_OP_LEAKY_RELU, "leaky_relu [17]", b_leaky17, 3, 3, 1, NULL, 0},
   {NN_OP_GELU, "gelu [8]", b_gelu, 3, 3, 1, NULL, 0},
   {NN_OP_GELU, "gelu [17]", b_gelu17, 3, 3, 1, NULL, 0},
+  {NN_OP_SILU, "silu [17]", b_silu, 3, 3, 1, NULL, 0},
   {NN_OP_SIGMOID, "sigmoid [8]", b_sigmoid, 3, 3, 1, NULL, 0},
   {NN_OP_SIGMOID, "sigmoid [17]", b_sigmoid17, 3, 3, 1, NULL, 0},
   {NN_OP_TANH, "tanh [8]", b_tanh, 3, 3, 1, NULL, 0},

@@ -24,7 +24,7 @@ int main(int argc, char **argv) {
   nn_layer_name(g, "out");
   nn_dense(g, x, 1);
   m = nn_compile(g, 1, nn_cpu_backend());
-  if (argc != 2 || nn_load_safetensors(m, argv[1], 0) != 4) { printf("%s\n", nn_last_error()); return 1; }
+  if (argc != 2 || nn_safetensors_load(m, argv[1], 0) != 4) { printf("%s\n", nn_last_error()); return 1; }
   printf("loaded 4 tensors\n");
   nn_model_free(m);
   return 0;

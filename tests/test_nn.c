@@ -47,7 +47,7 @@ static void fill_spaced(float *v, size_t n, float lo, float hi) {
 static double gc_objective(nn_model *m, nn_node *out, const float *r, int training, float *buf) {
   size_t i, n = nn_node_numel(m, out);
   double s = 0;
-  nn_model_seed(m, 1234);  /* the same dropout mask every time */
+  nn_model_set_seed(m, 1234);  /* the same dropout mask every time */
   if (!nn__run_forward(m, out, training)) return NAN;
   nn_read(m, out, buf);
   for (i = 0; i < n; i++) s += (double)buf[i] * r[i];
@@ -434,7 +434,7 @@ static void test_xor(void) {
   z = nn_dense(g, nn_tanh(g, nn_dense(g, x, 8)), 1);
   nn_bce_with_logits(g, z, t, NN_MEAN);
   m = nn_compile(g, 4, nn_cpu_backend());
-  o = nn_adam(m, 0.05f, 0.9f, 0.999f, 1e-8f, 0);
+  o = nn_adam(m, 0.05f, 0.9f, 0.999f, 1e-8f, 0, 0);
   nn_feed(m, "x", xv);
   nn_feed(m, "t", tv);
   for (i = 0; i < 500; i++) nn_train_step(m, o);
@@ -475,6 +475,41 @@ static void test_linreg(void) {
 /* ---------------------------------------------------------------------
    Graph errors name the op and both shapes; bad graphs do not compile
    --------------------------------------------------------------------- */
+/* setters and optimizers refuse bad input with a reason, changing nothing */
+static void test_bad_settings(void) {
+  nn_graph *g = nn_graph_new();
+  int one = 1;
+  nn_node *x = nn_input(g, "x", 1, &one), *y = nn_dense(g, x, 1), *w = nn_node_input(y, 1);
+  nn_model *m;
+  nn_optimizer *o;
+  CHECK(!nn_set_trainable(x, 0) && strstr(nn_last_error(), "'x' is not a parameter"), "set_trainable on an input: %s", nn_last_error());
+  CHECK(!nn_set_requires_grad(w) && strstr(nn_last_error(), "is not an input"), "set_requires_grad on a weight: %s", nn_last_error());
+  CHECK(!nn_set_requires_grad(NULL) && !nn_set_lr_mult(NULL, 1), "setters given NULL fail");
+  CHECK(!nn_set_lr_mult(w, -1) && !nn_set_wd_mult(w, NAN) && w->lr_mult == 1 && w->wd_mult == 1, "negative or NaN multipliers: %s", nn_last_error());
+  CHECK(nn_set_lr_mult(w, 2) && w->lr_mult == 2, "a good multiplier is kept");
+  CHECK(!nn_set_init(w, (nn_init)99, 0) && strstr(nn_last_error(), "unknown initialiser"), "unknown initialiser: %s", nn_last_error());
+  CHECK(!nn_graph_set_loss(g, y) && strstr(nn_last_error(), "not a scalar"), "a batched node is no loss: %s", nn_last_error());
+  CHECK(!nn_layer_name(g, "a_name_much_longer_than_the_sixty_three_bytes_a_node_name_can_hold_at_most") &&
+        strstr(nn_last_error(), "longer than"), "a layer name too long: %s", nn_last_error());
+  nn_mse(g, y, x, NN_MEAN);
+  m = nn_compile(g, 2, nn_cpu_backend());
+  CHECK(m != NULL, "compile: %s", nn_last_error());
+  if (!m) return;
+  CHECK(!nn_sgd(m, -0.1f, 0, 0, 0) && strstr(nn_last_error(), "sgd: lr -0.1"), "negative lr: %s", nn_last_error());
+  CHECK(!nn_sgd(m, 0.1f, 1.5f, 0, 0) && !nn_sgd(m, 0.1f, 0, 0, 64), "momentum 1.5 and unknown flags are refused");
+  CHECK(!nn_adam(m, 0.1f, 0.9f, 0.999f, 1e-8f, 0, NN_NESTEROV) && strstr(nn_last_error(), "sgd only"), "Nesterov Adam: %s", nn_last_error());
+  CHECK(!nn_adam(m, 0.1f, 1.0f, 0.999f, 1e-8f, 0, 0) && !nn_rmsprop(m, 0.1f, 0, 0.9f, 0, 0, 0), "beta1 1 and eps 0 are refused");
+  o = nn_rmsprop(m, 0.1f, 0.5f, 0.9f, 1e-8f, 0, NN_DECOUPLED_WD);
+  CHECK(o != NULL, "rmsprop with momentum and decoupled decay: %s", nn_last_error());
+  if (o) {
+    CHECK(!nn_optimizer_set_lr(o, INFINITY) && nn_optimizer_get_lr(o) == 0.1f, "an infinite lr is refused");
+    CHECK(!nn_optimizer_set_clip(o, -1) && !nn_optimizer_set_nonfinite(o, 8), "a negative clip and an unknown mode are refused");
+  }
+  CHECK(!nn_model_set_seed(NULL, 1) && !nn_graph_set_seed(NULL, 1), "seeding NULL fails");
+  nn_optimizer_free(o);
+  nn_model_free(m);
+}
+
 static void test_build_errors(void) {
   nn_graph *g = nn_graph_new();
   int five = 5, six = 6, d3[3] = {3, 8, 8};
@@ -587,41 +622,41 @@ static void test_idx(void) {
   lab[2] = 8; lab[3] = 1; lab[7] = 2; lab[8] = 4; lab[9] = 9;
   write_bytes(ip, img, sizeof img);
   write_bytes(lp, lab, sizeof lab);
-  d = nn_load_idx(ip, lp);
+  d = nn_dataset_read_idx(ip, lp);
   CHECK(d && d->n == 2 && d->shape.ndim == 3 && d->shape.dim[1] == 3 && d->shape.dim[2] == 2 && d->num_classes == 10 &&
         d->y[1] == 9 && fabsf(d->x[11] - 220 / 255.0f) < 1e-6f, "idx fixture: %s", d ? "wrong contents" : nn_last_error());
   nn_dataset_free(d);
   /* truncated data */
   write_bytes(bp, img, sizeof img - 1);
-  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "truncated"), "truncated: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "truncated"), "truncated: %s", nn_last_error());
   /* trailing bytes */
   memcpy(bad, img, sizeof img); bad[sizeof img] = 1;
   write_bytes(bp, bad, sizeof img + 1);
-  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "trailing"), "trailing: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp) && strstr(nn_last_error(), "trailing"), "trailing: %s", nn_last_error());
   /* bad magic, element type, dimension count */
   memcpy(bad, img, sizeof img); bad[0] = 1;
   write_bytes(bp, bad, sizeof img);
-  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "magic"), "magic: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp) && strstr(nn_last_error(), "magic"), "magic: %s", nn_last_error());
   memcpy(bad, img, sizeof img); bad[2] = 0x0D;
   write_bytes(bp, bad, sizeof img);
-  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "type"), "type: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp) && strstr(nn_last_error(), "type"), "type: %s", nn_last_error());
   memcpy(bad, img, sizeof img); bad[3] = 9;
   write_bytes(bp, bad, sizeof img);
-  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "dimensions"), "ndim: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp) && strstr(nn_last_error(), "dimensions"), "ndim: %s", nn_last_error());
   /* sizes whose product overflows, and a header cut short */
   memcpy(bad, img, 16); bad[4] = bad[8] = bad[12] = 0x7f;
   write_bytes(bp, bad, 16);
-  CHECK(!nn_load_idx(bp, lp), "huge dimensions are rejected: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp), "huge dimensions are rejected: %s", nn_last_error());
   write_bytes(bp, img, 9);
-  CHECK(!nn_load_idx(bp, lp) && strstr(nn_last_error(), "header"), "short header: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp) && strstr(nn_last_error(), "header"), "short header: %s", nn_last_error());
   write_bytes(bp, img, 0);
-  CHECK(!nn_load_idx(bp, lp), "empty file: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(bp, lp), "empty file: %s", nn_last_error());
   /* image and label counts differ */
   lab[7] = 1;
   write_bytes(bp, lab, sizeof lab - 1);
-  CHECK(!nn_load_idx(ip, bp) && strstr(nn_last_error(), "labels"), "count mismatch: %s", nn_last_error());
-  CHECK(!nn_load_idx("no/such/file", lp) && strstr(nn_last_error(), "no/such/file"), "missing: %s", nn_last_error());
-  CHECK(!nn_load_idx(".", lp), "a directory is not a file: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(ip, bp) && strstr(nn_last_error(), "labels"), "count mismatch: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx("no/such/file", lp) && strstr(nn_last_error(), "no/such/file"), "missing: %s", nn_last_error());
+  CHECK(!nn_dataset_read_idx(".", lp), "a directory is not a file: %s", nn_last_error());
   remove(ip); remove(lp); remove(bp);
 }
 
@@ -647,7 +682,7 @@ static void test_cifar10_reader(void) {
   int r;
   write_cifar(paths[0], 3, 8, 0);
   write_cifar(paths[1], 2, 4, 0);
-  d = nn_load_cifar10_files(2, paths);
+  d = nn_dataset_read_cifar10_files(2, paths);
   CHECK(d && d->n == 5 && d->shape.ndim == 3 && d->shape.dim[0] == 3 && d->shape.dim[1] == 32 && d->shape.dim[2] == 32 &&
         d->num_classes == 10, "cifar fixture: %s", d ? "wrong shape" : nn_last_error());
   if (d) {
@@ -665,27 +700,28 @@ static void test_cifar10_reader(void) {
   nn_dataset_free(d);
   /* hostile files: each fails naming the file and the problem */
   write_bytes(bp, (const unsigned char *)"", 0);
-  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "empty"), "empty: %s", nn_last_error());
+  CHECK(!nn_dataset_read_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "empty"), "empty: %s", nn_last_error());
   write_cifar(bp, 2, 0, 2073);
-  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "truncated"), "truncated: %s", nn_last_error());
+  CHECK(!nn_dataset_read_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "truncated"), "truncated: %s", nn_last_error());
   memset(rec, 0, sizeof rec);
   write_bytes(bp, rec, 3074 * 2);   /* CIFAR-100 records: coarse and fine label bytes */
-  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), "CIFAR-100"), "cifar-100 size: %s", nn_last_error());
+  CHECK(!nn_dataset_read_cifar10_files(1, &bp) && strstr(nn_last_error(), "CIFAR-100"), "cifar-100 size: %s", nn_last_error());
   write_bytes(bp, rec, 3073 * 2 - 7);
-  CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), "size"), "wrong size: %s", nn_last_error());
+  CHECK(!nn_dataset_read_cifar10_files(1, &bp) && strstr(nn_last_error(), "size"), "wrong size: %s", nn_last_error());
   for (r = 10; r < 256; r += 245) {
     rec[3073] = (unsigned char)r;   /* the second record's label */
     write_bytes(bp, rec, 3073 * 2);
-    CHECK(!nn_load_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "label"), "label %d: %s", r,
+    CHECK(!nn_dataset_read_cifar10_files(1, &bp) && strstr(nn_last_error(), bp) && strstr(nn_last_error(), "label"), "label %d: %s", r,
           nn_last_error());
   }
-  CHECK(!nn_load_cifar10("no/such/dir", 1) && strstr(nn_last_error(), "no/such/dir/data_batch_1.bin"), "missing dir: %s",
+  CHECK(!nn_dataset_read_cifar10(".", "valid") && strstr(nn_last_error(), "split 'valid'"), "an unknown split: %s", nn_last_error());
+  CHECK(!nn_dataset_read_cifar10("no/such/dir", "train") && strstr(nn_last_error(), "no/such/dir/data_batch_1.bin"), "missing dir: %s",
         nn_last_error());
   {
     const char *dir = ".";
-    CHECK(!nn_load_cifar10_files(1, &dir) && strstr(nn_last_error(), "directory"), "a directory: %s", nn_last_error());
+    CHECK(!nn_dataset_read_cifar10_files(1, &dir) && strstr(nn_last_error(), "directory"), "a directory: %s", nn_last_error());
   }
-  d = nn_load_cifar10(".", 0);   /* no test_batch.bin here */
+  d = nn_dataset_read_cifar10(".", "test");   /* no test_batch.bin here */
   CHECK(!d && strstr(nn_last_error(), "test_batch.bin"), "missing test batch: %s", nn_last_error());
   nn_dataset_free(d);
   remove(paths[0]); remove(paths[1]); remove(bp);
@@ -697,9 +733,8 @@ static void test_cifar10_reader(void) {
 static void test_augmentation(void) {
   /* one 1 x 3 x 4 image: value 10*h + w */
   float src[2 * 12], dst[2 * 12], exp_reflect[12] = {0}, big[3 * 5 * 6], out[3 * 5 * 6];
-  int h, w, dy[2], dx[2], i, bad = 0, counts[5] = {0}, changed = 0;
-  unsigned char fl[2], f0[64], f1[64];
-  int idx[64];
+  int h, w, dy[2], dx[2], i, bad = 0, counts[5] = {0};
+  unsigned char fl[2], f0[64];
   nn_rng r;
   for (i = 0; i < 24; i++) src[i] = (float)(10 * ((i % 12) / 4) + i % 4) + (i >= 12 ? 100.0f : 0.0f);
   /* shift down 1, right 2, reflect: dst(h, w) = src(reflect(h-1), reflect(w-2)) */
@@ -745,15 +780,6 @@ static void test_augmentation(void) {
   nn_random_flips(&r, 64, f0);
   for (i = 0, bad = 0; i < 64; i++) bad += f0[i];
   CHECK(bad > 16 && bad < 48, "random flips: %d of 64", bad);
-  /* alternating flips: complementary in consecutive epochs, the same every other epoch, seeded */
-  for (i = 0; i < 64; i++) idx[i] = 1000 + 3 * i;
-  nn_alternating_flips(9, idx, 64, 4, f0);
-  nn_alternating_flips(9, idx, 64, 7, f1);
-  for (i = 0, bad = 0; i < 64; i++) { bad += f0[i] + f1[i] != 1; changed += f0[i]; }
-  nn_alternating_flips(9, idx, 64, 2, f1);
-  CHECK(bad == 0 && !memcmp(f0, f1, 64) && changed > 16 && changed < 48, "alternating flips (%d of 64 in even epochs)", changed);
-  nn_alternating_flips(10, idx, 64, 2, f1);
-  CHECK(memcmp(f0, f1, 64) != 0, "alternating flips depend on the seed");
 }
 
 /* TTA: a model that is mirror-symmetric gives the same outputs for an
@@ -816,63 +842,6 @@ static void test_tta(void) {
 /* ---------------------------------------------------------------------
    Whitening: Jacobi eigenvectors, then identity covariance of the patches
    --------------------------------------------------------------------- */
-static void test_eigen(void) {
-  double a[5 * 5], keep[5 * 5], val[5], vec[5 * 5], worst = 0;
-  int i, j, k;
-  for (i = 0; i < 5; i++)
-    for (j = 0; j <= i; j++) a[i * 5 + j] = a[j * 5 + i] = nn_rng_normal(&trng);
-  memcpy(keep, a, sizeof a);
-  CHECK(nn_symmetric_eigen(5, a, val, vec), "eigen: %s", nn_last_error());
-  for (i = 0; i < 5; i++) {   /* A v = l v, |v| = 1, descending, orthogonal */
-    for (j = 0; j < 5; j++) {
-      double s = 0, d = 0;
-      for (k = 0; k < 5; k++) { s += keep[j * 5 + k] * vec[i * 5 + k]; d += vec[i * 5 + k] * vec[j * 5 + k]; }
-      worst = fmax(worst, fabs(s - val[i] * vec[i * 5 + j]));
-      worst = fmax(worst, fabs(d - (i == j)));
-    }
-    if (i) worst = fmax(worst, val[i] > val[i - 1] ? 1 : 0);
-  }
-  CHECK(worst < 1e-12, "eigen decomposition residual %g", worst);
-}
-static void test_whitening(void) {
-  /* correlated images: smooth random fields with different channel scales */
-  enum { N = 40, C = 3, H = 9, W = 8, D = C * 4 };
-  float *img = (float *)malloc(sizeof(float) * N * C * H * W), w[2 * D * D], out[2 * D * 8 * 7];
-  double cov[D * D], worst = 0, count = 0;
-  int i, c, h, x, u, k;
-  nn_graph *g = nn_graph_new();
-  int d3[3] = {C, H, W};
-  nn_node *in = nn_input(g, "image", 3, d3), *conv = nn_conv2d_ex(g, in, 2 * D, 2, 2, 1, 0, 0);
-  nn_model *m = nn_compile(g, 1, nn_cpu_backend());
-  for (i = 0; i < N; i++)
-    for (c = 0; c < C; c++)
-      for (h = 0; h < H; h++)
-        for (x = 0; x < W; x++) {
-          float *p = img + (((size_t)i * C + c) * H + h) * W + x;
-          *p = (float)(c + 1) * nn_rng_normal(&trng) + (x ? 0.8f * p[-1] : 0) + (h ? 0.5f * p[-W] : 0) + (c ? 0.3f * p[-H * W] : 0);
-        }
-  CHECK(nn_whitening_weights(img, N, C, H, W, 2, 2, 1e-7f, w), "whitening: %s", nn_last_error());
-  /* the conv with these weights, over every patch of every image */
-  nn_write(m, nn_node_input(conv, 1), w);
-  memset(cov, 0, sizeof cov);
-  for (i = 0; i < N; i++) {
-    nn_feed(m, "image", img + (size_t)i * C * H * W);
-    nn_predict(m, conv);
-    nn_read(m, conv, out);
-    for (k = 0; k < 8 * 7; k++, count++)
-      for (c = 0; c < D; c++)
-        for (u = 0; u < D; u++) cov[c * D + u] += (double)out[c * 56 + k] * out[u * 56 + k];
-    for (k = 0; k < D * 56; k++) worst = fmax(worst, fabs(out[k] + out[D * 56 + k]));   /* second half negated */
-  }
-  CHECK(worst == 0, "whitening filters come in negated pairs");
-  for (worst = 0, c = 0; c < D; c++)
-    for (u = 0; u < D; u++) worst = fmax(worst, fabs(cov[c * D + u] / count - (c == u)));
-  CHECK(worst < 2e-3, "whitened patches have identity covariance: worst entry off by %g", worst);
-  CHECK(!nn_whitening_weights(img, N, C, 1, W, 2, 2, 1e-7f, w), "patches larger than the image are refused");
-  free(img);
-  nn_model_free(m);
-}
-
 /* ---------------------------------------------------------------------
    Metrics against hand-computed values
    --------------------------------------------------------------------- */
@@ -1025,7 +994,7 @@ static void test_sequence_errors(void) {
   h = nn_lstm(g, nn_dropout(g, nn_embedding(g, ids, 5, 3), 0.2f), len, 4, 1, NN_BIDIRECTIONAL);
   nn_cross_entropy(g, nn_dense(g, nn_seq_maxpool(g, h, len), 2), lab, 0, NN_MEAN);
   m = nn_compile(g, 2, nn_cpu_backend());
-  o = nn_adam(m, 1e-3f, 0.9f, 0.999f, 1e-8f, 0);
+  o = nn_adam(m, 1e-3f, 0.9f, 0.999f, 1e-8f, 0, 0);
   nn_optimizer_set_clip(o, 1.0f);
   nn_feed(m, "ids", idv);
   nn_feed(m, "len", lens);
@@ -1179,7 +1148,7 @@ static void test_aclimdb(void) {
   write_text(FIX "/train/neg/5_1.txt", "Awful", 5);
   write_text(FIX "/train/neg/4_2.txt", "Boring and long", 15);
   write_text(FIX "/train/neg/notes.md", "not a review", 12);
-  s = nn_load_aclimdb(FIX, "train");
+  s = nn_text_set_read_aclimdb(FIX, "train");
   CHECK(s && s->n == 5, "fixture: %s", s ? "wrong count" : nn_last_error());
   if (s) {
     CHECK(!strcmp(s->text + s->offset[0], "wonderful !") && !strcmp(s->text + s->offset[1], "boring and long") &&
@@ -1195,26 +1164,26 @@ static void test_aclimdb(void) {
     CHECK(s->n == 2, "truncate");
     nn_text_set_free(s);
   }
-  CHECK(!nn_load_aclimdb("no/such/dir", "train") && strstr(nn_last_error(), "no/such/dir/train/pos"), "missing: %s", nn_last_error());
-  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), FIX "/test/pos") && strstr(nn_last_error(), "no reviews"),
+  CHECK(!nn_text_set_read_aclimdb("no/such/dir", "train") && strstr(nn_last_error(), "no/such/dir/train/pos"), "missing: %s", nn_last_error());
+  CHECK(!nn_text_set_read_aclimdb(FIX, "test") && strstr(nn_last_error(), FIX "/test/pos") && strstr(nn_last_error(), "no reviews"),
         "no reviews: %s", nn_last_error());
   write_text(FIX "/test/pos/1_8.txt", "fine", 4);
-  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), FIX "/test/neg"), "missing neg: %s", nn_last_error());
+  CHECK(!nn_text_set_read_aclimdb(FIX, "test") && strstr(nn_last_error(), FIX "/test/neg"), "missing neg: %s", nn_last_error());
   r = system("mkdir -p " FIX "/test/neg");
   write_text(FIX "/test/neg/1_3.txt", "", 0);
-  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "empty"), "empty file: %s", nn_last_error());
+  CHECK(!nn_text_set_read_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "empty"), "empty file: %s", nn_last_error());
   write_text(FIX "/test/neg/1_3.txt", "<br /><br />\xff", 13);
-  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "no words"), "no words: %s", nn_last_error());
+  CHECK(!nn_text_set_read_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "no words"), "no words: %s", nn_last_error());
   r = system("mkdir -p " FIX "/test/neg/dir.txt");
   write_text(FIX "/test/neg/1_3.txt", "bad", 3);
-  CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "dir.txt"), "a directory named .txt: %s", nn_last_error());
+  CHECK(!nn_text_set_read_aclimdb(FIX, "test") && strstr(nn_last_error(), "dir.txt"), "a directory named .txt: %s", nn_last_error());
   r = system("rmdir " FIX "/test/neg/dir.txt");
   /* a review longer than any fixed buffer */
   big = (char *)malloc(3000000);
   for (i = 0; i < 3000000; i++) big[i] = "good "[i % 5];
   write_text(FIX "/test/neg/1_3.txt", big, 3000000);
   free(big);
-  s = nn_load_aclimdb(FIX, "test");
+  s = nn_text_set_read_aclimdb(FIX, "test");
   CHECK(s && s->n == 2 && s->tokens[1] == 600000, "a 3 MB review: %s", s ? "wrong count" : nn_last_error());
   nn_text_set_free(s);
   r = system("rm -rf " FIX);
@@ -1260,14 +1229,13 @@ int main(void) {
   test_xor();
   test_linreg();
   test_build_errors();
+  test_bad_settings();
   test_seeds();
   test_dirac();
   test_idx();
   test_cifar10_reader();
   test_augmentation();
   test_tta();
-  test_eigen();
-  test_whitening();
   test_metrics();
   test_summary();
   test_recurrent_reference();

@@ -124,7 +124,7 @@ static void parity(const op_case *c, int *covered) {
   dy = (float *)calloc(n, sizeof(float));
   for (i = 0; i < n; i++) dy[i] = out[1]->batched ? 2.0f * nn_rng_uniform(&trng) - 1.0f : 1.0f;
   for (k = 0; k < 2; k++) {
-    nn_model_seed(m[k], 7);
+    nn_model_set_seed(m[k], 7);
     if (!nn__run_forward(m[k], out[k], c->training) || !nn_backward_from(m[k], out[k], dy)) {
       CHECK(0, "%s: %s run failed: %s", what, k ? "cpu" : "opencl", nn_last_error());
       ok = 0;
@@ -195,8 +195,8 @@ static nn_optimizer *make_opt(nn_model *m, const opt_case *c) {
   nn_optimizer *o = NULL;
   switch (c->kind) {
   case NN_OPT_SGD: o = nn_sgd(m, 0.05f, c->mom, c->wd, c->flags); break;
-  case NN_OPT_ADAM: o = c->flags ? nn_adamw(m, 0.01f, 0.9f, 0.99f, 1e-6f, c->wd) : nn_adam(m, 0.01f, 0.9f, 0.99f, 1e-6f, c->wd); break;
-  case NN_OPT_RMSPROP: o = nn_rmsprop(m, 0.01f, 0.9f, 1e-6f, c->mom, c->wd); break;
+  case NN_OPT_ADAM: o = nn_adam(m, 0.01f, 0.9f, 0.99f, 1e-6f, c->wd, c->flags); break;
+  case NN_OPT_RMSPROP: o = nn_rmsprop(m, 0.01f, c->mom, 0.9f, 1e-6f, c->wd, c->flags); break;
   }
   if (o && c->clip > 0) nn_optimizer_set_clip(o, c->clip);
   return o;
@@ -384,7 +384,7 @@ static void test_gru_training(void) {
   size_t want;
   for (k = 0; k < 2; k++) {
     m[k] = nn_compile(gru_graph(), GRU_B, k == 0 ? cl_backend() : nn_cpu_backend());
-    o[k] = m[k] ? nn_adam(m[k], 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f) : NULL;
+    o[k] = m[k] ? nn_adam(m[k], 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0) : NULL;
     if (o[k]) nn_optimizer_set_clip(o[k], 0.5f);
   }
   if (!o[0] || !o[1]) { CHECK(0, "gru: setup failed: %s", nn_last_error()); return; }
@@ -611,7 +611,7 @@ static int persist_same(nn_model *a, nn_model *b) {
 static void test_persistence(void) {
   const char *path = "build/test_opencl_persist.tmp";
   nn_model *dev = persist_model(cl_backend()), *cpu = persist_model(nn_cpu_backend()), *dev2 = persist_model(cl_backend());
-  nn_optimizer *o = dev ? nn_adam(dev, 0.01f, 0.9f, 0.999f, 1e-8f, 0) : NULL, *o2 = dev2 ? nn_adam(dev2, 0.01f, 0.9f, 0.999f, 1e-8f, 0) : NULL;
+  nn_optimizer *o = dev ? nn_adam(dev, 0.01f, 0.9f, 0.999f, 1e-8f, 0, 0) : NULL, *o2 = dev2 ? nn_adam(dev2, 0.01f, 0.9f, 0.999f, 1e-8f, 0, 0) : NULL;
   nn_ema *e = o ? nn_ema_new(dev, 0.9f) : NULL, *e2 = o2 ? nn_ema_new(dev2, 0.9f) : NULL;
   nn_checkpoint_info info, info2;
   if (!e || !e2 || !cpu) { CHECK(0, "persistence: setup: %s", nn_last_error()); return; }
@@ -619,7 +619,7 @@ static void test_persistence(void) {
   nn_rng_seed(&info.data_rng, 3);
   persist_steps(dev, o, e, &info, 5);
   CHECK(nn_checkpoint_save(dev, o, e, &info, path), "persistence: checkpoint from the device: %s", nn_last_error());
-  CHECK(nn_load_safetensors(cpu, path, 0) == 8 && persist_same(dev, cpu), "persistence: the device's weights load into the CPU backend exactly");
+  CHECK(nn_safetensors_load(cpu, path, 0) == 8 && persist_same(dev, cpu), "persistence: the device's weights load into the CPU backend exactly");
   CHECK(nn_checkpoint_load(dev2, o2, e2, &info2, path), "persistence: checkpoint into a device model: %s", nn_last_error());
   persist_steps(dev, o, e, &info, 5);
   persist_steps(dev2, o2, e2, &info2, 5);

@@ -129,16 +129,16 @@ static void test_roundtrip(void) {
   size_t len = 0, hlen = 0;
   int i;
   CHECK(!same_params(a, b), "two seeds give two models");
-  CHECK(nn_save_safetensors(a, path, meta), "save: %s", nn_last_error());
+  CHECK(nn_safetensors_save(a, path, meta), "save: %s", nn_last_error());
   f = slurp(path, &len);
   for (i = 7; f && i >= 0; i--) hlen = hlen << 8 | f[i];
   CHECK(f && hlen % 8 == 0 && hlen + 8 < len && f[8] == '{' && f[8 + hlen - 1] == ' ',
         "header length %zu is a multiple of 8, padded with spaces", hlen);
   CHECK(f && !memcmp(f + 8, "{\"__metadata__\":{\"a key\":\"\\\"quoted\\\"\\n\xc3\xa9\",\"writer\":\"nn.h test\"},\"bn.bias\":", 70),
         "metadata first with sorted keys and escapes, then tensors by name: %.80s", f ? (const char *)f + 8 : "");
-  CHECK(nn_load_safetensors(b, path, 0) == 8, "load: %s", nn_last_error());
+  CHECK(nn_safetensors_load(b, path, 0) == 8, "load: %s", nn_last_error());
   CHECK(same_params(a, b), "every parameter, running statistics included, round-trips bit for bit");
-  CHECK(nn_load_safetensors_buffer(b, f, len, 0) == 8, "load from memory: %s", nn_last_error());
+  CHECK(nn_safetensors_load_buffer(b, f, len, 0) == 8, "load from memory: %s", nn_last_error());
   free(f);
   remove(path);
   nn_model_free(a);
@@ -152,12 +152,12 @@ static void test_reference_file(void) {
   unsigned char *mine, *theirs;
   size_t nm = 0, nt = 0;
   CHECK(ramp_mismatches(m) > 0, "a fresh model is not the fixture");
-  CHECK(nn_load_safetensors(m, "tests/fixtures/reference.safetensors", 0) == N_RAMPS, "load the file written by Hugging Face's writer: %s",
+  CHECK(nn_safetensors_load(m, "tests/fixtures/reference.safetensors", 0) == N_RAMPS, "load the file written by Hugging Face's writer: %s",
         nn_last_error());
   CHECK(ramp_mismatches(m) == 0, "the independently written fixture loads with every value exact (%ld differ)", ramp_mismatches(m));
   /* writing the same tensors and metadata gives the reference writer's bytes */
   set_ramps(m);
-  nn_save_safetensors(m, path, meta);
+  nn_safetensors_save(m, path, meta);
   mine = slurp(path, &nm);
   theirs = slurp("tests/fixtures/reference.safetensors", &nt);
   CHECK(mine && theirs && nm == nt && !memcmp(mine, theirs, nm), "nn.h writes the same bytes as Hugging Face's writer (%zu vs %zu)", nm, nt);
@@ -199,26 +199,26 @@ static void test_mismatch_messages(void) {
   nn_model *m = variant_model(1);
   float before[72], after[72];
   nn_read(m, nn_model_find(m, "fc1.weight"), before);
-  CHECK(!nn_load_safetensors(m, path, 0) && HAS("reference.safetensors") && HAS("(7 problems)") &&
+  CHECK(!nn_safetensors_load(m, path, 0) && HAS("reference.safetensors") && HAS("(7 problems)") &&
         HAS("'bn.bias' has shape [12] in the file, [10] in the model") && HAS("and 2 more"), "shape mismatch: %s", nn_last_error());
-  CHECK(!nn_load_safetensors(m, path, NN_LOAD_PARTIAL) && HAS("'bn.running_var' has shape [12] in the file, [10] in the model"),
+  CHECK(!nn_safetensors_load(m, path, NN_LOAD_PARTIAL) && HAS("'bn.running_var' has shape [12] in the file, [10] in the model"),
         "partial loads still check shapes: %s", nn_last_error());
   nn_read(m, nn_model_find(m, "fc1.weight"), after);
   CHECK(!memcmp(before, after, 60 * sizeof(float)), "a failed load changes nothing");
   nn_model_free(m);
   m = variant_model(2);
-  CHECK(!nn_load_safetensors(m, path, 0) && HAS("4 problems") && HAS("unexpected tensor 'bn.bias' [12]") &&
+  CHECK(!nn_safetensors_load(m, path, 0) && HAS("4 problems") && HAS("unexpected tensor 'bn.bias' [12]") &&
         HAS("unexpected tensor 'bn.running_var' [12]"), "unexpected tensors: %s", nn_last_error());
-  CHECK(nn_load_safetensors(m, path, NN_LOAD_PARTIAL) == 4, "partial load skips them: %s", nn_last_error());
+  CHECK(nn_safetensors_load(m, path, NN_LOAD_PARTIAL) == 4, "partial load skips them: %s", nn_last_error());
   nn_model_free(m);
   m = variant_model(3);
-  CHECK(!nn_load_safetensors(m, path, 0) && HAS("missing tensor 'head.weight' [3, 12]") && HAS("missing tensor 'head.bias' [3]") &&
+  CHECK(!nn_safetensors_load(m, path, 0) && HAS("missing tensor 'head.weight' [3, 12]") && HAS("missing tensor 'head.bias' [3]") &&
         HAS("unexpected tensor 'fc2.weight' [3, 12]"), "missing tensors: %s", nn_last_error());
-  CHECK(nn_load_safetensors(m, path, NN_LOAD_PARTIAL) == 6, "partial load of the rest: %s", nn_last_error());
+  CHECK(nn_safetensors_load(m, path, NN_LOAD_PARTIAL) == 6, "partial load of the rest: %s", nn_last_error());
   nn_model_free(m);
   m = reference_model(1, 1);
-  CHECK(!nn_load_safetensors(m, "no/such/file.safetensors", 0) && HAS("no/such/file.safetensors"), "missing file: %s", nn_last_error());
-  CHECK(!nn_load_safetensors(m, ".", 0) && HAS("'.'"), "a directory: %s", nn_last_error());
+  CHECK(!nn_safetensors_load(m, "no/such/file.safetensors", 0) && HAS("no/such/file.safetensors"), "missing file: %s", nn_last_error());
+  CHECK(!nn_safetensors_load(m, ".", 0) && HAS("'.'"), "a directory: %s", nn_last_error());
   CHECK(!nn_checkpoint_load(m, NULL, NULL, NULL, ".") && HAS("'.'"), "a directory as checkpoint: %s", nn_last_error());
   nn_model_free(m);
 }
@@ -296,31 +296,31 @@ static void test_hostile(void) {
     int loaded;
     len = make_file(file, cases[c].header, cases[c].data);
     nn_clear_error();
-    loaded = nn_load_safetensors_buffer(m, file, len, 0);
+    loaded = nn_safetensors_load_buffer(m, file, len, 0);
     if (!cases[c].reason) CHECK(loaded == 1, "case %d is a valid file: %s", c, nn_last_error());
     else CHECK(!loaded && HAS(cases[c].reason), "case %d: expected '%s', got: %s", c, cases[c].reason, nn_last_error());
   }
   /* a header length that lies, and one past the limit */
   len = make_file(file, cases[0].header, 8);
   file[0] = 0xff;
-  CHECK(!nn_load_safetensors_buffer(m, file, len, 0) && HAS("header length is 255 bytes but only"), "lying header length: %s", nn_last_error());
+  CHECK(!nn_safetensors_load_buffer(m, file, len, 0) && HAS("header length is 255 bytes but only"), "lying header length: %s", nn_last_error());
   memset(file, 0xff, 8);
-  CHECK(!nn_load_safetensors_buffer(m, file, len, 0) && HAS("18446744073709551615"), "huge header length: %s", nn_last_error());
-  CHECK(!nn_load_safetensors_buffer(m, file, 7, 0) && HAS("too short"), "7 bytes: %s", nn_last_error());
+  CHECK(!nn_safetensors_load_buffer(m, file, len, 0) && HAS("18446744073709551615"), "huge header length: %s", nn_last_error());
+  CHECK(!nn_safetensors_load_buffer(m, file, 7, 0) && HAS("too short"), "7 bytes: %s", nn_last_error());
   /* deep nesting in a skipped field: refused at 64 levels, no recursion */
   memset(deep, 0, 200000);
   strcpy(deep, "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":");
   len = strlen(deep);
   memset(deep + len, '[', 100000);
   len = make_file(file, deep, 8);
-  CHECK(!nn_load_safetensors_buffer(m, file, len, 0) && HAS("nested more than 64 deep"), "deep nesting: %s", nn_last_error());
+  CHECK(!nn_safetensors_load_buffer(m, file, len, 0) && HAS("nested more than 64 deep"), "deep nesting: %s", nn_last_error());
   strcpy(deep, "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":");
   len = strlen(deep);
   memset(deep + len, '[', 64);
   memset(deep + len + 64, ']', 64);
   strcpy(deep + len + 128, "}}");
   len = make_file(file, deep, 8);
-  CHECK(nn_load_safetensors_buffer(m, file, len, 0) == 1, "64 levels of a skipped field are fine: %s", nn_last_error());
+  CHECK(nn_safetensors_load_buffer(m, file, len, 0) == 1, "64 levels of a skipped field are fine: %s", nn_last_error());
   /* every truncation and every single-byte corruption of a real file:
      rejected (or, for harmless bytes, loaded), never a crash */
   {
@@ -329,7 +329,7 @@ static void test_hostile(void) {
     size_t cut, at, hlen = good[0] | (size_t)good[1] << 8;
     int rejected = 0, loaded = 0, silent = 0, v;
     for (cut = 0; cut < len; cut++) {
-      if (nn_load_safetensors_buffer(r, good, cut, 0)) loaded++;
+      if (nn_safetensors_load_buffer(r, good, cut, 0)) loaded++;
       else rejected++;
     }
     CHECK(rejected == (int)len && loaded == 0, "all %zu truncations are rejected (%d loaded)", len, loaded);
@@ -341,7 +341,7 @@ static void test_hostile(void) {
         if (bad[at] == values[v]) continue;
         bad[at] = values[v];
         nn_clear_error();
-        if (nn_load_safetensors_buffer(r, bad, len, 0)) loaded++;
+        if (nn_safetensors_load_buffer(r, bad, len, 0)) loaded++;
         else if (nn_last_error()[0]) rejected++;
         else silent++;
       }
@@ -360,10 +360,10 @@ static void test_hostile(void) {
 static void test_save_errors(void) {
   nn_model *m = reference_model(1, 1);
   const char *odd[] = {"key", NULL}, *twice[] = {"k", "1", "k", "2", NULL}, *bad_utf8[] = {"k", "\xff", NULL};
-  CHECK(!nn_save_safetensors(m, "persist_x.tmp", odd) && HAS("'key' has no value"), "metadata without value: %s", nn_last_error());
-  CHECK(!nn_save_safetensors(m, "persist_x.tmp", twice) && HAS("given twice"), "duplicate metadata: %s", nn_last_error());
-  CHECK(!nn_save_safetensors(m, "persist_x.tmp", bad_utf8) && HAS("not UTF-8"), "metadata not UTF-8: %s", nn_last_error());
-  CHECK(!nn_save_safetensors(m, "no/such/dir/x.safetensors", NULL) && HAS("no/such/dir/x.safetensors") && HAS("cannot create"),
+  CHECK(!nn_safetensors_save(m, "persist_x.tmp", odd) && HAS("'key' has no value"), "metadata without value: %s", nn_last_error());
+  CHECK(!nn_safetensors_save(m, "persist_x.tmp", twice) && HAS("given twice"), "duplicate metadata: %s", nn_last_error());
+  CHECK(!nn_safetensors_save(m, "persist_x.tmp", bad_utf8) && HAS("not UTF-8"), "metadata not UTF-8: %s", nn_last_error());
+  CHECK(!nn_safetensors_save(m, "no/such/dir/x.safetensors", NULL) && HAS("no/such/dir/x.safetensors") && HAS("cannot create"),
         "unwritable path: %s", nn_last_error());
   nn_model_free(m);
 }
@@ -391,8 +391,8 @@ static void make_data(void) {
 static nn_optimizer *make_optimizer(nn_model *m, const char *kind) {
   nn_optimizer *o;
   if (!strcmp(kind, "sgd")) o = nn_sgd(m, 0.1f, 0.9f, 5e-4f, NN_NESTEROV);
-  else if (!strcmp(kind, "adam")) o = nn_adamw(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f);
-  else o = nn_rmsprop(m, 0.01f, 0.9f, 1e-8f, 0.5f, 0);
+  else if (!strcmp(kind, "adam")) o = nn_adam(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f, NN_DECOUPLED_WD);
+  else o = nn_rmsprop(m, 0.01f, 0.5f, 0.9f, 1e-8f, 0, 0);
   nn_optimizer_set_clip(o, 1.0f);
   return o;
 }
@@ -464,7 +464,7 @@ static void test_exact_resume(void) {
     rc2 = rc1 == 0 ? system(cmd) : -1;
     /* the weights, bit for bit */
     r = reference_model(123, BATCH);
-    CHECK(rc1 == 0 && rc2 == 0 && nn_load_safetensors(r, "persist_resumed.tmp", 0), "resume processes: %d %d %s", rc1, rc2, nn_last_error());
+    CHECK(rc1 == 0 && rc2 == 0 && nn_safetensors_load(r, "persist_resumed.tmp", 0), "resume processes: %d %d %s", rc1, rc2, nn_last_error());
     wa = all_params(m, &count);
     wb = all_params(r, &count);
     CHECK(!memcmp(wa, wb, count * sizeof(float)), "%s: weights after %d steps equal those after %d + checkpoint + %d", kinds[k],
@@ -492,13 +492,21 @@ static void test_exact_resume(void) {
    --------------------------------------------------------------------- */
 static int failing_reads;  /* the backend's read fails (or the process dies) after this many calls */
 static int die_in_read;
-static int (*real_read)(nn_backend *, const void *, size_t, float *, size_t);
+/* the model's backend with a read that fails (or crashes) after failing_reads reads */
+static const nn_backend_ops *real_ops;
+static nn_backend_ops flaky_ops;
 static int flaky_read(nn_backend *b, const void *buf, size_t off, float *dst, size_t n) {
   if (failing_reads-- <= 0) {
     if (die_in_read) _Exit(3);   /* a crash: no cleanup at all */
     return nn__fail("simulated device failure");
   }
-  return real_read(b, buf, off, dst, n);
+  return real_ops->read(b, buf, off, dst, n);
+}
+static void make_flaky(nn_model *m) {
+  real_ops = m->backend->ops;
+  flaky_ops = *real_ops;
+  flaky_ops.read = flaky_read;
+  m->backend->ops = &flaky_ops;
 }
 static void test_checkpoint(void) {
   nn_model *m = reference_model(5, BATCH), *f;
@@ -531,7 +539,7 @@ static void test_checkpoint(void) {
   nn_ema_swap(e);
   nn_ema_swap(ef);
   /* a checkpoint is also a weights file */
-  CHECK(nn_load_safetensors(f, path, 0) == 8, "weights load from a checkpoint: %s", nn_last_error());
+  CHECK(nn_safetensors_load(f, path, 0) == 8, "weights load from a checkpoint: %s", nn_last_error());
   /* loading without optimizer, average or counters is fine */
   CHECK(nn_checkpoint_load(f, NULL, NULL, NULL, path), "weights-only checkpoint load: %s", nn_last_error());
   nn_optimizer_free(of);
@@ -552,12 +560,11 @@ static void test_checkpoint(void) {
   /* a failure in the middle of writing leaves the old file, and no temporary */
   CHECK(nn_checkpoint_save(m, o, e, &info, path), "save: %s", nn_last_error());
   before = slurp(path, &nb);
-  real_read = m->backend->read;
-  m->backend->read = flaky_read;
+  make_flaky(m);
   failing_reads = 10;
   train(m, o, e, &info, 1);
   CHECK(!nn_checkpoint_save(m, o, e, &info, path) && HAS("simulated device failure"), "a failing save fails: %s", nn_last_error());
-  m->backend->read = real_read;
+  m->backend->ops = real_ops;
   after = slurp(path, &na);
   CHECK(before && after && na == nb && !memcmp(before, after, na), "the previous checkpoint is intact after a failed save");
   free(after);
@@ -592,8 +599,7 @@ static void test_checkpoint(void) {
 static int die_while_saving(const char *path) {
   nn_model *m = reference_model(6, BATCH);
   nn_optimizer *o = make_optimizer(m, "adam");
-  real_read = m->backend->read;
-  m->backend->read = flaky_read;
+  make_flaky(m);
   failing_reads = 10;
   die_in_read = 1;
   nn_checkpoint_save(m, o, NULL, NULL, path);
@@ -655,7 +661,7 @@ static void test_nonfinite(void) {
     float x = 1, t = INFINITY;
     nn_mse(g, y, nn_input(g, "t", 1, &one), NN_SUM);
     m = nn_compile(g, 1, nn_cpu_backend());
-    o = nn_adam(m, 0.1f, 0.9f, 0.999f, 1e-8f, 0);
+    o = nn_adam(m, 0.1f, 0.9f, 0.999f, 1e-8f, 0, 0);
     nn_feed(m, "x", &x);
     nn_feed(m, "t", &t);
     CHECK(isnan(nn_train_step(m, o)) && HAS("loss is inf at step 1") && nn_optimizer_skipped(o) == 0, "stop on an infinite loss: %s", nn_last_error());

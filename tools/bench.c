@@ -123,7 +123,7 @@ static void bench_conv_layers(int batch) {
       double secs, fl;
       char shape[48];
       if (nd->op != NN_OP_CONV2D) continue;
-      BEST_OF(quick ? 2 : 4, secs, (m->backend->forward(m->backend, m, nd), m->backend->backward(m->backend, m, nd)));
+      BEST_OF(quick ? 2 : 4, secs, (m->backend->ops->forward(m->backend, m, nd), m->backend->ops->backward(m->backend, m, nd)));
       fl = 3.0 * nn__conv_flops(nd) * batch;  /* forward, input and weight gradients */
       total_flops += fl;
       total_secs += secs;
@@ -182,13 +182,13 @@ static void bench_recurrent(int batch, int steps) {
       double layer_secs, step_secs, tokens = (double)batch * steps;
       set_threads(t);
       m = nn_compile(imdb_graph(lstm, steps), batch, nn_cpu_backend());
-      o = nn_adam(m, 3e-3f, 0.9f, 0.999f, 1e-8f, 0.0f);
+      o = nn_adam(m, 3e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0);
       imdb_batch(m, batch, steps, steps);
       for (k = 0; k < m->graph->n; k++)
         if (m->graph->nodes[k]->op == (lstm ? NN_OP_LSTM : NN_OP_GRU)) rec = m->graph->nodes[k];
       nn_forward(m, 1);
       nn_backward(m);
-      BEST_OF(quick ? 2 : 4, layer_secs, (m->backend->forward(m->backend, m, rec), m->backend->backward(m->backend, m, rec)));
+      BEST_OF(quick ? 2 : 4, layer_secs, (m->backend->ops->forward(m->backend, m, rec), m->backend->ops->backward(m->backend, m, rec)));
       BEST_OF(quick ? 2 : 3, step_secs, nn_train_step(m, o));
       printf("%-5s %3d %14.1f %12.0f %14.1f %12.0f\n", names[lstm], t, layer_secs * 1e3, tokens / layer_secs,
              step_secs * 1e3, tokens / step_secs);

@@ -11,26 +11,11 @@ static double now(void) {
   return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-/* The airbench94 CIFAR-10 network (../shared/GUIDE.md): whitening conv,
-   three conv groups of width 64/256/256, pooling, a linear head. */
-static nn_node *conv_group(nn_graph *g, nn_node *x, int width) {
-  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
-  x = nn_maxpool2d(g, x, 2, 2);
-  x = nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
-  x = nn_conv2d_ex(g, x, width, 3, 3, 1, 1, 0);
-  return nn_gelu(g, nn_batchnorm_ex(g, x, 0.6f, 1e-12f, 1));
-}
+/* The CIFAR-10 example's airbench94 network, as examples/cifar10.c builds it. */
+#include "../examples/airbench.h"
 static nn_graph *airbench_graph(void) {
   nn_graph *g = nn_graph_new();
-  int img[3] = {3, 32, 32}, one = 1;
-  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
-  x = nn_gelu(g, nn_conv2d_ex(g, x, 24, 2, 2, 1, 0, 1));
-  x = conv_group(g, x, 64);
-  x = conv_group(g, x, 256);
-  x = conv_group(g, x, 256);
-  x = nn_flatten(g, nn_maxpool2d(g, x, 3, 3));
-  x = nn_scale(g, nn_dense_ex(g, x, 10, 0), 1.0f / 9);
-  nn_cross_entropy(g, x, y, 0.2f, NN_SUM);
+  build(g, &airbench_recipes[AIRBENCH]);
   return g;
 }
 

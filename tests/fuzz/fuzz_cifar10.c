@@ -20,7 +20,7 @@ int nn_fuzz_one(const uint8_t *data, size_t size) {
   }
   if (!(f = fopen(fuzz_path, "wb")) || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
   paths[0] = fuzz_path;
-  d = nn_load_cifar10_files(1, paths);
+  d = nn_dataset_read_cifar10_files(1, paths);
   nn_dataset_free(d);
   return d != NULL;
 }

@@ -1,7 +1,7 @@
 /* Fuzz target: the aclImdb reader and the text pipeline.  The input is a
    review: it is tokenized, counted into a vocabulary and encoded, then
    written as the one positive review of a temporary aclImdb tree (the
-   negative one is "fine") and read back with nn_load_aclimdb.
+   negative one is "fine") and read back with nn_text_set_read_aclimdb.
    See fuzz.h. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -50,7 +50,7 @@ int nn_fuzz_one(const uint8_t *data, size_t size) {
   nn_vocab_free(v);
   free(tokens);
   if (!(f = fopen(fuzz_pos, "wb")) || fwrite(data, 1, size, f) != size || fclose(f) != 0) abort();
-  s = nn_load_aclimdb(fuzz_dir, "train");
+  s = nn_text_set_read_aclimdb(fuzz_dir, "train");
   nn_text_set_free(s);
   return s != NULL;
 }

@@ -16,5 +16,5 @@ static nn_model *fuzz_model(void) {
   nn_cross_entropy(g, nn_dense(g, h, 3), y, 0, NN_MEAN);
   return nn_compile(g, 2, nn_cpu_backend());
 }
-static nn_optimizer *fuzz_optimizer(nn_model *m) { return nn_adam(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0); }
+static nn_optimizer *fuzz_optimizer(nn_model *m) { return nn_adam(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0, 0); }
 #endif

@@ -112,7 +112,7 @@ static void safetensors_corpus(void) {
   unsigned char *f, *b;
   size_t n, i;
   char *deep;
-  nn_save_safetensors(m, DIR "safetensors/ok-nn-written.safetensors", meta);
+  nn_safetensors_save(m, DIR "safetensors/ok-nn-written.safetensors", meta);
   f = get("tests/fixtures/reference.safetensors", &n);
   put(DIR "safetensors/ok-huggingface-written.safetensors", f, n);
   free(f);
@@ -169,7 +169,7 @@ static void checkpoint_corpus(void) {
   nn_checkpoint_save(m, o, e, NULL, DIR "checkpoint/bad-no-counters.ckpt");
   nn_checkpoint_save(m, NULL, e, &info, DIR "checkpoint/bad-no-optimizer.ckpt");
   nn_checkpoint_save(m, sgd, e, &info, DIR "checkpoint/bad-sgd-state.ckpt");
-  nn_save_safetensors(m, DIR "checkpoint/bad-weights-only.safetensors", NULL);
+  nn_safetensors_save(m, DIR "checkpoint/bad-weights-only.safetensors", NULL);
   f = get(DIR "checkpoint/ok-adam-ema.ckpt", &n);
   put(DIR "checkpoint/bad-cut-in-data", f, n - 5);
   put(DIR "checkpoint/bad-cut-in-header", f, 100);
