@@ -30,9 +30,10 @@
    ERRORS
      Like nn.h: NULL or 0, and nn_last_error() says why, naming the device
      and the OpenCL error code: no platform, a bad device index, a kernel
-     build failure (with the build log), out of device memory.  An op the
-     device cannot run makes nn_compile fail; nothing falls back to the
-     CPU silently.  A cross-entropy label outside 0..C-1 is found on the
+     build failure (with the build log), out of device memory.  Every op
+     of nn.h runs on the device (an op without device kernels stops this
+     header from compiling, naming the op), so nothing falls back to the
+     CPU.  A cross-entropy label outside 0..C-1 is found on the
      device and reported by the next read (nn_train_step reads the loss).
 
    START-UP COST
@@ -135,23 +136,25 @@ NNDEF void nn_opencl_reset_counters(nn_backend *b);
 typedef struct nn__cl_file { const char *path; int first, count; } nn__cl_file;
 static const char *const *nn__cl_sources(size_t *count);
 
-#define NN__CL_KERNELS(X)                                                                        \
-  X(add_fwd) X(acc) X(acc1) X(scale_fwd) X(bias_rows) X(col_sum_acc) X(relu_fwd) X(relu_bwd)     \
-  X(leaky_fwd) X(leaky_bwd) X(gelu_fwd) X(gelu_bwd) X(sigmoid_fwd) X(sigmoid_bwd) X(tanh_fwd)    \
-  X(tanh_bwd) X(dropout_fwd) X(mul_acc) X(concat_fwd) X(concat_bwd)                              \
-  X(im2col) X(col2im_acc) X(conv_out) X(conv_dyt) X(channel_sum_acc) X(maxpool_fwd)              \
-  X(maxpool_bwd) X(avgpool_fwd) X(avgpool_bwd) X(gap_fwd) X(gap_bwd)                             \
-  X(bn_stats) X(bn_eval_stats) X(bn_apply) X(bn_bwd_reduce) X(bn_bwd_dx) X(ln_fwd) X(ln_bwd_dx)  \
-  X(ln_bwd_params) X(softmax_fwd) X(softmax_bwd)                                                 \
-  X(sum_partial) X(sum_final) X(ce_rows) X(ce_check) X(ce_bwd) X(bce_terms) X(bce_bwd)           \
-  X(mse_terms) X(mse_bwd) X(update) X(lerp) X(scale_inplace)                                   \
-  X(seq_lengths) X(embedding_fwd) X(check_ids) X(embedding_bwd) X(rec_proj) X(rec_step)          \
-  X(rec_step_bwd) X(rec_hprev) X(rec_bias_bwd) X(seq_last_fwd) X(seq_last_bwd) X(seq_max_fwd)    \
+#define NN__CL_KERNELS(X)                                                                          \
+  X(add_fwd) X(acc1) X(bias_rows) X(col_sum_acc) X(scale_fwd) X(scale_bwd) X(relu_fwd) X(relu_bwd)   \
+  X(leaky_relu_fwd) X(leaky_relu_bwd) X(gelu_fwd) X(gelu_bwd) X(silu_fwd) X(silu_bwd)                \
+  X(sigmoid_fwd) X(sigmoid_bwd) X(tanh_fwd) X(tanh_bwd) X(mul_bcast) X(mul_bwd_b)                    \
+  X(dropout_fwd) X(dropout_bwd) X(concat_fwd) X(concat_bwd)                                          \
+  X(im2col) X(col2im_acc) X(conv_out) X(conv_dyt) X(channel_sum_acc) X(maxpool_fwd)                  \
+  X(maxpool_bwd) X(avgpool_fwd) X(avgpool_bwd) X(gap_fwd) X(gap_bwd)                                 \
+  X(bn_stats) X(bn_eval_stats) X(bn_apply) X(bn_bwd_reduce) X(bn_bwd_dx) X(ln_fwd) X(ln_bwd_dx)      \
+  X(ln_bwd_params) X(softmax_fwd) X(softmax_bwd)                                                     \
+  X(sum_partial) X(sum_final) X(ce_rows) X(ce_check) X(ce_bwd) X(bce_terms) X(bce_bwd)               \
+  X(mse_terms) X(mse_bwd) X(update) X(lerp) X(scale_inplace)                                         \
+  X(seq_lengths) X(embedding_fwd) X(check_ids) X(embedding_bwd) X(rec_proj) X(rec_step)              \
+  X(rec_step_bwd) X(rec_hprev) X(rec_bias_bwd) X(seq_last_fwd) X(seq_last_bwd) X(seq_max_fwd)        \
   X(seq_max_bwd) X(seq_mean_fwd) X(seq_mean_bwd)
 #define NN__CL_ENUM(name) NN__CL_K_##name,
 enum { NN__CL_KERNELS(NN__CL_ENUM) NN__CL_K_COUNT };
 #define NN__CL_NAME(name) "nn_" #name,
-static const char *const nn__cl_kernel_names[NN__CL_K_COUNT] = { NN__CL_KERNELS(NN__CL_NAME) };
+static const char *const nn__cl_kernel_names[] = { NN__CL_KERNELS(NN__CL_NAME) };
+typedef char nn__cl_kernel_names_complete[sizeof nn__cl_kernel_names / sizeof nn__cl_kernel_names[0] == NN__CL_K_COUNT ? 1 : -1];
 
 #define NN__CL_PARTIALS 256     /* work-groups of a two-stage sum, at most */
 #define NN__CL_MAX_WG 256
@@ -680,7 +683,9 @@ static int nn__cl_sum(nn__cl_impl *I, cl_mem x, size_t n, int mode, float scale,
 }
 
 /* ======================================================================
-   Ops: the device version of every entry of nn.h's op table
+   Ops: the device version of every op of nn.h's NN_OPS list.  Each op's
+   block reads its attributes, runs forward and backward, says what
+   workspace it keeps, and ends in its row of the op table.
    ====================================================================== */
 typedef struct nn__cl_ctx {
   nn__cl_impl *I;
@@ -690,11 +695,30 @@ typedef struct nn__cl_ctx {
   cl_mem x[NN_MAX_INPUTS], dx[NN_MAX_INPUTS], y, dy, ws;
 } nn__cl_ctx;
 
+/* An op's device block ends in its row, NN__CL_OP(name) = {forward,
+   backward, workspace};  The row's variable is named as the compiler's
+   complaint should read when an op of NN_OPS has no device block:
+   "'opencl_has_no_kernel_for_<name>' undeclared". */
+typedef struct nn__cl_op {
+  int (*forward)(nn__cl_ctx *c);    /* NULL: nothing to compute */
+  int (*backward)(nn__cl_ctx *c);
+  /* floats the op's kernels keep from forward to backward for batches up
+     to `batch` (temporaries use nn__cl_scratch instead); NULL: none */
+  size_t (*workspace)(const nn_node *node, int batch);
+} nn__cl_op;
+#define NN__CL_OP(name) static const nn__cl_op opencl_has_no_kernel_for_##name
+/* forward and backward of ops that share one function f(c, kernel,
+   backward), each with its own pair of kernels */
+#define NN__CL_SHARED(name, f, fk, bk)                                               \
+  static int nn__cl_##name##_fwd(nn__cl_ctx *c) { return f(c, NN__CL_K_##fk, 0); }   \
+  static int nn__cl_##name##_bwd(nn__cl_ctx *c) { return f(c, NN__CL_K_##bk, 1); }
+
 static size_t nn__cl_per(const nn_node *n) { return nn_shape_numel(&n->shape); }
 #define NN__CL_LAST(n) ((n)->shape.dim[(n)->shape.ndim - 1])
-static size_t nn__cl_len(const nn__cl_ctx *c, const nn_node *n) { return n->batched ? (size_t)c->n * nn__cl_per(n) : nn__cl_per(n); }
-static float nn__cl_loss_scale(const nn__cl_ctx *c, size_t count) { return c->node->attr.loss.reduction == NN_SUM ? 1.0f : 1.0f / (float)count; }
 #define NN__CL_IN(c, i) ((c)->node->in[i])
+static size_t nn__cl_len(const nn__cl_ctx *c, const nn_node *n) { return n->batched ? (size_t)c->n * nn__cl_per(n) : nn__cl_per(n); }
+/* a workspace of one float per output element of each sample */
+static size_t nn__cl_ws_per_output(const nn_node *n, int batch) { return (size_t)batch * nn__cl_per(n); }
 
 /* zeros n floats of buf from float offset off */
 static int nn__cl_fill_mem(nn__cl_impl *I, cl_mem buf, size_t off, size_t n) {
@@ -704,16 +728,19 @@ static int nn__cl_fill_mem(nn__cl_impl *I, cl_mem buf, size_t off, size_t n) {
   return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, I->what, e);
 }
 
-/* a 1-D element-wise kernel over n with arguments (n, [f], buffers...) */
-static int nn__cl_map(nn__cl_ctx *c, int kid, size_t n, int nf, float f, cl_mem a, cl_mem b, cl_mem o) {
+/* a 1-D kernel over n elements with arguments (n, a, b[, o]) */
+static int nn__cl_map(nn__cl_ctx *c, int kid, size_t n, cl_mem a, cl_mem b, cl_mem o) {
   nn__cl_call k = nn__cl_begin(c->I, kid);
-  nn__cl_ai(&k, (int)n);
-  if (nf) nn__cl_af(&k, f);
-  nn__cl_am(&k, a);
-  if (b) nn__cl_am(&k, b);
+  nn__cl_ai(&k, (int)n); nn__cl_am(&k, a); nn__cl_am(&k, b);
   if (o) nn__cl_am(&k, o);
   return nn__cl_elems(&k, n);
 }
+
+/* ---- leaves and reshape: nothing to run (reshape shares its input's
+   buffers) ---- */
+NN__CL_OP(input) = {NULL, NULL, NULL};
+NN__CL_OP(param) = {NULL, NULL, NULL};
+NN__CL_OP(reshape) = {NULL, NULL, NULL};
 
 /* ---- dense: y = x W^T + b over the last dimension ---- */
 static int nn__cl_dense_fwd(nn__cl_ctx *c) {
@@ -735,8 +762,10 @@ static int nn__cl_dense_bwd(nn__cl_ctx *c) {
   nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, (int)out); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[2]);
   return nn__cl_elems(&k, out);
 }
+NN__CL_OP(dense) = {nn__cl_dense_fwd, nn__cl_dense_bwd, NULL};
 
-/* ---- conv2d: chunks of samples lowered to col[K, nb*P], one GEMM each ---- */
+/* ---- conv2d: chunks of samples lowered to col[K, nb*P] in scratch
+   space, one GEMM each; nothing is kept between the passes ---- */
 static int nn__cl_conv_chunk(const nn__cl_ctx *c, const nn_conv2d_dims *d) {
   size_t per = (size_t)(d->K + d->O) * d->P, nb = c->I->dev->scratch_cap / (per ? per : 1);
   if (nb < 1) nb = 1;
@@ -804,25 +833,34 @@ static int nn__cl_conv_bwd(nn__cl_ctx *c) {
   nn__cl_al(&k, nn__cl_row_local(c->I->dev, (size_t)c->n * d.P));
   return nn__cl_groups(&k, (size_t)d.O, nn__cl_row_local(c->I->dev, (size_t)c->n * d.P));
 }
+NN__CL_OP(conv2d) = {nn__cl_conv_fwd, nn__cl_conv_bwd, NULL};
 
-/* ---- pooling: ip: k, stride, pad ---- */
+/* ---- pooling (attr.pool); max pooling keeps each output's winner in
+   the workspace ---- */
 static int nn__cl_pool(nn__cl_ctx *c, int kid, int backward) {
   const nn_node *x = NN__CL_IN(c, 0);
   int H = x->shape.dim[1], W = x->shape.dim[2], OH = c->node->shape.dim[1], OW = c->node->shape.dim[2];
+  int max = kid == NN__CL_K_maxpool_fwd || kid == NN__CL_K_maxpool_bwd;
   size_t planes = (size_t)c->n * x->shape.dim[0], total = planes * (backward ? (size_t)H * W : (size_t)OH * OW);
   nn__cl_call k = nn__cl_begin(c->I, kid);
   nn__cl_ai(&k, (int)total); nn__cl_ai(&k, H); nn__cl_ai(&k, W); nn__cl_ai(&k, OH); nn__cl_ai(&k, OW);
   nn__cl_ai(&k, c->node->attr.pool.k); nn__cl_ai(&k, c->node->attr.pool.stride); nn__cl_ai(&k, c->node->attr.pool.pad);
   if (!backward) {
     nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->y);
-    if (kid == NN__CL_K_maxpool_fwd) nn__cl_am(&k, c->ws);
+    if (max) nn__cl_am(&k, c->ws);
   } else {
     nn__cl_am(&k, c->dy);
-    if (kid == NN__CL_K_maxpool_bwd) nn__cl_am(&k, c->ws);
+    if (max) nn__cl_am(&k, c->ws);
     nn__cl_am(&k, c->dx[0]);
   }
   return nn__cl_elems(&k, total);
 }
+NN__CL_SHARED(maxpool2d, nn__cl_pool, maxpool_fwd, maxpool_bwd)
+NN__CL_SHARED(avgpool2d, nn__cl_pool, avgpool_fwd, avgpool_bwd)
+NN__CL_OP(maxpool2d) = {nn__cl_maxpool2d_fwd, nn__cl_maxpool2d_bwd, nn__cl_ws_per_output};
+NN__CL_OP(avgpool2d) = {nn__cl_avgpool2d_fwd, nn__cl_avgpool2d_bwd, NULL};
+
+/* ---- global average pooling: [C, H, W] -> [C] ---- */
 static int nn__cl_gap_fwd(nn__cl_ctx *c) {
   const nn_node *x = NN__CL_IN(c, 0);
   size_t planes = (size_t)c->n * x->shape.dim[0], hw = (size_t)x->shape.dim[1] * x->shape.dim[2];
@@ -838,8 +876,10 @@ static int nn__cl_gap_bwd(nn__cl_ctx *c) {
   nn__cl_ai(&k, (int)n); nn__cl_ai(&k, x->shape.dim[1] * x->shape.dim[2]); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[0]);
   return nn__cl_elems(&k, n);
 }
+NN__CL_OP(global_avgpool) = {nn__cl_gap_fwd, nn__cl_gap_bwd, NULL};
 
-/* ---- batch norm: inputs x, weight, bias, running mean, running var ---- */
+/* ---- batch norm: inputs x, weight, bias, running mean, running var
+   (attr.norm).  The workspace keeps each channel's mean and 1/std. ---- */
 static int nn__cl_bn_fwd(nn__cl_ctx *c) {
   int C = c->node->shape.dim[0], S = (int)(nn__cl_per(c->node) / (size_t)C);
   size_t total = (size_t)c->n * C * S, local = nn__cl_row_local(c->I->dev, (size_t)c->n * S);
@@ -875,8 +915,11 @@ static int nn__cl_bn_bwd(nn__cl_ctx *c) {
   nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, sums); nn__cl_am(&k, c->dx[0]);
   return nn__cl_elems(&k, total);
 }
+static size_t nn__cl_bn_workspace(const nn_node *n, int batch) { (void)batch; return 2 * (size_t)n->shape.dim[0]; }
+NN__CL_OP(batchnorm) = {nn__cl_bn_fwd, nn__cl_bn_bwd, nn__cl_bn_workspace};
 
-/* ---- layer norm over the last dimension ---- */
+/* ---- layer norm over the last dimension (attr.norm.eps); the
+   workspace keeps each row's mean and 1/std ---- */
 static int nn__cl_ln_fwd(nn__cl_ctx *c) {
   int D = NN__CL_LAST(c->node);
   size_t rows = nn__cl_len(c, c->node) / (size_t)D, local = nn__cl_row_local(c->I->dev, (size_t)D);
@@ -901,8 +944,11 @@ static int nn__cl_ln_bwd(nn__cl_ctx *c) {
   nn__cl_am(&k, c->dx[1]); nn__cl_am(&k, c->dx[2]);
   return nn__cl_elems(&k, (size_t)D);
 }
+static size_t nn__cl_ln_workspace(const nn_node *n, int batch) { return 2 * (size_t)batch * (nn__cl_per(n) / (size_t)NN__CL_LAST(n)); }
+NN__CL_OP(layernorm) = {nn__cl_ln_fwd, nn__cl_ln_bwd, nn__cl_ln_workspace};
 
-/* ---- dropout: the mask of the step stays in the workspace ---- */
+/* ---- dropout (attr.dropout.p): the mask of the step stays in the
+   workspace ---- */
 static int nn__cl_dropout_fwd(nn__cl_ctx *c) {
   size_t n = nn__cl_len(c, c->node);
   float p = c->node->attr.dropout.p;
@@ -920,18 +966,63 @@ static int nn__cl_dropout_fwd(nn__cl_ctx *c) {
 }
 static int nn__cl_dropout_bwd(nn__cl_ctx *c) {
   size_t n = nn__cl_len(c, c->node);
-  if (!c->training || c->node->attr.dropout.p <= 0) return nn__cl_map(c, NN__CL_K_acc1, n, 0, 0, c->dy, c->dx[0], NULL);
-  return nn__cl_map(c, NN__CL_K_mul_acc, n, 0, 0, c->dy, c->ws, c->dx[0]);
+  if (!c->training || c->node->attr.dropout.p <= 0) return nn__cl_map(c, NN__CL_K_acc1, n, c->dy, c->dx[0], NULL);
+  return nn__cl_map(c, NN__CL_K_dropout_bwd, n, c->dy, c->ws, c->dx[0]);
 }
+NN__CL_OP(dropout) = {nn__cl_dropout_fwd, nn__cl_dropout_bwd, nn__cl_ws_per_output};
+
+/* ---- residual add ---- */
+static int nn__cl_add_fwd(nn__cl_ctx *c) { return nn__cl_map(c, NN__CL_K_add_fwd, nn__cl_len(c, c->node), c->x[0], c->x[1], c->y); }
+static int nn__cl_add_bwd(nn__cl_ctx *c) {
+  int i;
+  for (i = 0; i < 2; i++)
+    if (c->dx[i] && !nn__cl_map(c, NN__CL_K_acc1, nn__cl_len(c, c->node), c->dy, c->dx[i], NULL)) return 0;
+  return 1;
+}
+NN__CL_OP(add) = {nn__cl_add_fwd, nn__cl_add_bwd, NULL};
+
+/* ---- broadcast product y = a * b (attr.mul: b's element for position
+   j of a sample is (j / inner) % count, in the sample's own b if b is
+   batched) ---- */
+static void nn__cl_mul_args(nn__cl_ctx *c, nn__cl_call *k) {
+  nn__cl_ai(k, (int)nn__cl_len(c, c->node)); nn__cl_ai(k, (int)nn__cl_per(c->node));
+  nn__cl_ai(k, c->node->attr.mul.inner); nn__cl_ai(k, c->node->attr.mul.count);
+}
+static int nn__cl_mul_fwd(nn__cl_ctx *c) {
+  nn__cl_call k = nn__cl_begin(c->I, NN__CL_K_mul_bcast);
+  nn__cl_mul_args(c, &k);
+  nn__cl_ai(&k, NN__CL_IN(c, 1)->batched ? c->node->attr.mul.count : 0); nn__cl_ai(&k, 0);
+  nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->y);
+  return nn__cl_elems(&k, nn__cl_len(c, c->node));
+}
+static int nn__cl_mul_bwd(nn__cl_ctx *c) {
+  int batched = NN__CL_IN(c, 1)->batched;
+  size_t groups = (size_t)(batched ? c->n : 1) * c->node->attr.mul.count;
+  size_t local = nn__cl_row_local(c->I->dev, nn__cl_len(c, c->node) / groups);
+  nn__cl_call k;
+  if (c->dx[0]) {   /* da += dy * b */
+    k = nn__cl_begin(c->I, NN__CL_K_mul_bcast);
+    nn__cl_mul_args(c, &k);
+    nn__cl_ai(&k, batched ? c->node->attr.mul.count : 0); nn__cl_ai(&k, 1);
+    nn__cl_am(&k, c->dy); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->dx[0]);
+    if (!nn__cl_elems(&k, nn__cl_len(c, c->node))) return 0;
+  }
+  if (!c->dx[1]) return 1;
+  k = nn__cl_begin(c->I, NN__CL_K_mul_bwd_b);
+  nn__cl_mul_args(c, &k);
+  nn__cl_ai(&k, batched); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[1]); nn__cl_al(&k, local);
+  return nn__cl_groups(&k, groups, local);
+}
+NN__CL_OP(mul) = {nn__cl_mul_fwd, nn__cl_mul_bwd, NULL};
 
 /* ---- concat along dim 0 of a sample ---- */
-static int nn__cl_concat(nn__cl_ctx *c, int backward) {
+static int nn__cl_concat(nn__cl_ctx *c, int kid, int backward) {
   size_t out = nn__cl_per(c->node), off = 0;
   int i;
   for (i = 0; i < c->node->n_in; i++) {
     size_t part = nn__cl_per(NN__CL_IN(c, i)), n = (size_t)c->n * part;
     if (!backward || c->dx[i]) {
-      nn__cl_call k = nn__cl_begin(c->I, backward ? NN__CL_K_concat_bwd : NN__CL_K_concat_fwd);
+      nn__cl_call k = nn__cl_begin(c->I, kid);
       nn__cl_ai(&k, (int)n); nn__cl_ai(&k, (int)part); nn__cl_ai(&k, (int)out); nn__cl_ai(&k, (int)off);
       nn__cl_am(&k, backward ? c->dy : c->x[i]); nn__cl_am(&k, backward ? c->dx[i] : c->y);
       if (!nn__cl_elems(&k, n)) return 0;
@@ -940,20 +1031,48 @@ static int nn__cl_concat(nn__cl_ctx *c, int backward) {
   }
   return 1;
 }
+NN__CL_SHARED(concat, nn__cl_concat, concat_fwd, concat_bwd)
+NN__CL_OP(concat) = {nn__cl_concat_fwd, nn__cl_concat_bwd, NULL};
+
+/* ---- element-wise maps: scale (attr.scalar.value the factor) and the
+   activations (leaky_relu: the slope), kernels nn_<name>_fwd (n, a, x, y)
+   and nn_<name>_bwd (n, a, x, y, dy, dx) ---- */
+static int nn__cl_unary(nn__cl_ctx *c, int kid, int backward) {
+  size_t n = nn__cl_len(c, c->node);
+  nn__cl_call k = nn__cl_begin(c->I, kid);
+  nn__cl_ai(&k, (int)n); nn__cl_af(&k, c->node->attr.scalar.value); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->y);
+  if (backward) { nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[0]); }
+  return nn__cl_elems(&k, n);
+}
+#define NN__CL_MAP(name)                                              \
+  NN__CL_SHARED(name, nn__cl_unary, name##_fwd, name##_bwd)           \
+  NN__CL_OP(name) = {nn__cl_##name##_fwd, nn__cl_##name##_bwd, NULL};
+NN__CL_MAP(scale)
+NN__CL_MAP(relu)
+NN__CL_MAP(leaky_relu)
+NN__CL_MAP(gelu)
+NN__CL_MAP(silu)
+NN__CL_MAP(sigmoid)
+NN__CL_MAP(tanh)
 
 /* ---- softmax over the last dimension ---- */
-static int nn__cl_softmax(nn__cl_ctx *c, int backward) {
+static int nn__cl_softmax(nn__cl_ctx *c, int kid, int backward) {
   int D = NN__CL_LAST(c->node);
   size_t rows = nn__cl_len(c, c->node) / (size_t)D, local = nn__cl_row_local(c->I->dev, (size_t)D);
-  nn__cl_call k = nn__cl_begin(c->I, backward ? NN__CL_K_softmax_bwd : NN__CL_K_softmax_fwd);
+  nn__cl_call k = nn__cl_begin(c->I, kid);
   nn__cl_ai(&k, D);
   if (backward) { nn__cl_am(&k, c->y); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[0]); }
   else { nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->y); }
   nn__cl_al(&k, local);
   return nn__cl_groups(&k, rows, local);
 }
+NN__CL_SHARED(softmax, nn__cl_softmax, softmax_fwd, softmax_bwd)
+NN__CL_OP(softmax) = {nn__cl_softmax_fwd, nn__cl_softmax_bwd, NULL};
 
-/* ---- losses ---- */
+/* ---- losses (attr.loss): scalar outputs ---- */
+static float nn__cl_loss_scale(const nn__cl_ctx *c, size_t count) { return c->node->attr.loss.reduction == NN_SUM ? 1.0f : 1.0f / (float)count; }
+/* cross entropy: logits [C], labels [1]; the workspace keeps the
+   probabilities for the backward pass */
 static int nn__cl_ce_fwd(nn__cl_ctx *c) {
   int C = (int)nn__cl_per(NN__CL_IN(c, 0));
   size_t local = nn__cl_row_local(c->I->dev, (size_t)C);
@@ -975,25 +1094,34 @@ static int nn__cl_ce_fwd(nn__cl_ctx *c) {
 static int nn__cl_ce_bwd(nn__cl_ctx *c) {
   int C = (int)nn__cl_per(NN__CL_IN(c, 0));
   size_t total = (size_t)c->n * C;
-  nn__cl_call k = nn__cl_begin(c->I, NN__CL_K_ce_bwd);
+  nn__cl_call k;
+  if (!c->dx[0]) return 1;
+  k = nn__cl_begin(c->I, NN__CL_K_ce_bwd);
   nn__cl_ai(&k, (int)total); nn__cl_ai(&k, C); nn__cl_af(&k, c->node->attr.loss.smoothing); nn__cl_af(&k, nn__cl_loss_scale(c, (size_t)c->n));
   nn__cl_am(&k, c->dy); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->dx[0]);
   return nn__cl_elems(&k, total);
 }
-/* bce and mse: per-element terms, then their scaled sum */
-static int nn__cl_pair_loss_fwd(nn__cl_ctx *c, int kid) {
+static size_t nn__cl_ce_workspace(const nn_node *n, int batch) { return (size_t)batch * nn__cl_per(n->in[0]); }
+NN__CL_OP(cross_entropy) = {nn__cl_ce_fwd, nn__cl_ce_bwd, nn__cl_ce_workspace};
+/* bce and mse: per-element terms in scratch space, then their scaled sum */
+static int nn__cl_pair_loss(nn__cl_ctx *c, int kid, int backward) {
   size_t n = nn__cl_len(c, NN__CL_IN(c, 0));
-  cl_mem terms = nn__cl_scratch(c->I->dev, 0, (size_t)c->m->max_batch * nn__cl_per(NN__CL_IN(c, 0)));
-  if (!terms || !nn__cl_map(c, kid, n, 0, 0, c->x[0], c->x[1], terms)) return 0;
-  return nn__cl_sum(c->I, terms, n, 0, nn__cl_loss_scale(c, n), c->y);
-}
-static int nn__cl_pair_loss_bwd(nn__cl_ctx *c, int kid) {
-  size_t n = nn__cl_len(c, NN__CL_IN(c, 0));
-  nn__cl_call k = nn__cl_begin(c->I, kid);
+  cl_mem terms;
+  nn__cl_call k;
+  if (!backward) {
+    terms = nn__cl_scratch(c->I->dev, 0, (size_t)c->m->max_batch * nn__cl_per(NN__CL_IN(c, 0)));
+    if (!terms || !nn__cl_map(c, kid, n, c->x[0], c->x[1], terms)) return 0;
+    return nn__cl_sum(c->I, terms, n, 0, nn__cl_loss_scale(c, n), c->y);
+  }
+  k = nn__cl_begin(c->I, kid);
   nn__cl_ai(&k, (int)n); nn__cl_af(&k, nn__cl_loss_scale(c, n)); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->x[0]);
   nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->dx[0]); nn__cl_am(&k, c->dx[1]);
   return nn__cl_elems(&k, n);
 }
+NN__CL_SHARED(bce_with_logits, nn__cl_pair_loss, bce_terms, bce_bwd)
+NN__CL_SHARED(mse, nn__cl_pair_loss, mse_terms, mse_bwd)
+NN__CL_OP(bce_with_logits) = {nn__cl_bce_with_logits_fwd, nn__cl_bce_with_logits_bwd, NULL};
+NN__CL_OP(mse) = {nn__cl_mse_fwd, nn__cl_mse_bwd, NULL};
 
 /* ---- sequences: x [T, F] per sample, input 1 the lengths (or NULL) ----
    The longest length of the batch: read from the device once after the
@@ -1018,7 +1146,7 @@ static int nn__cl_lengths(nn__cl_ctx *c, int T, int *longest) {
   I->reads++;
   if (r[1] >= 0)
     return nn_set_error("%s '%s': length %g of sample %d is not a whole number of steps in 0..%d (the padded length)",
-                    nn_op_name(c->node->op), c->node->name, r[2], (int)r[1], T);
+                        nn_op_name(c->node->op), c->node->name, r[2], (int)r[1], T);
   I->len_mem = c->x[1];
   I->len_n = c->n;
   I->len_max = *longest = (int)r[0];
@@ -1026,10 +1154,12 @@ static int nn__cl_lengths(nn__cl_ctx *c, int T, int *longest) {
 }
 
 /* ---- embedding: ids -> rows of weight [V, D] ---- */
-static int nn__cl_embedding(nn__cl_ctx *c, int backward) {
+static int nn__cl_embedding(nn__cl_ctx *c, int kid, int backward) {
   int V = NN__CL_IN(c, 1)->shape.dim[0], D = NN__CL_IN(c, 1)->shape.dim[1];
   size_t total = nn__cl_len(c, NN__CL_IN(c, 0)) * (size_t)D;
-  nn__cl_call k = nn__cl_begin(c->I, backward ? NN__CL_K_embedding_bwd : NN__CL_K_embedding_fwd);
+  nn__cl_call k;
+  if (backward && !c->dx[1]) return 1;
+  k = nn__cl_begin(c->I, kid);
   nn__cl_ai(&k, (int)total); nn__cl_ai(&k, D); nn__cl_ai(&k, V); nn__cl_am(&k, c->x[0]);
   if (backward) {
     nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[1]);
@@ -1045,32 +1175,40 @@ static int nn__cl_embedding(nn__cl_ctx *c, int backward) {
   c->I->check_model = c->m;
   return 1;
 }
+NN__CL_SHARED(embedding, nn__cl_embedding, embedding_fwd, embedding_bwd)
+NN__CL_OP(embedding) = {nn__cl_embedding_fwd, nn__cl_embedding_bwd, NULL};
 
 /* ---- recurrent layers: inputs x, lengths, W_ih [dirs*GH, F], W_hh
-   [dirs*GH, H], b_ih, b_hh; ip: H, dirs.  The workspace holds P [rows, N]
-   (gate inputs, values, then gradients; N = dirs*GH) and aux [rows, dirs*H]
-   (lstm c_t, gru W_hn h + b_hn, then its gradient), rows = batch*T.  Each
-   step: per direction one GEMM of the states with W_hh, then one kernel for
-   the gates of every direction, sample and unit. */
-typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off; cl_mem P, aux; } nn__cl_rec;
+   [dirs*GH, H], b_ih, b_hh; attr.recurrent.  The workspace holds P [rows,
+   N] (gate inputs, values, then gradients; N = dirs*GH) and, for lstm and
+   gru, aux [rows, dirs*H] (lstm c_t, gru W_hn h + b_hn, then its
+   gradient), rows = batch*T.  Each step: per direction one GEMM of the
+   states with W_hh, then one kernel for the gates of every direction,
+   sample and unit; the states live in scratch space. */
+typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off, size; } nn__cl_rec;
 
+static nn__cl_rec nn__cl_rec_dims(const nn_node *nd, int batch) {
+  nn__cl_rec r;
+  r.op = nd->op == NN_OP_RNN ? 0 : nd->op == NN_OP_LSTM ? 1 : 2;   /* the kernels' numbering */
+  r.T = nd->shape.dim[0];
+  r.F = NN__CL_LAST(nd->in[0]);
+  r.H = nd->attr.recurrent.hidden;
+  r.dirs = nd->attr.recurrent.dirs;
+  r.GH = nd->attr.recurrent.gates * r.H;
+  r.N = r.dirs * r.GH;
+  r.HD = r.dirs * r.H;
+  r.aux_off = (size_t)batch * r.T * r.N;
+  r.size = r.aux_off + (r.op ? (size_t)batch * r.T * r.HD : 0);
+  return r;
+}
+static size_t nn__cl_rec_workspace(const nn_node *n, int batch) { return nn__cl_rec_dims(n, batch).size; }
+
+/* the layout, for a workspace whose offsets fit the kernels' int */
 static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
-  const nn_node *nd = c->node;
-  size_t need;
-  r->P = r->aux = c->ws;
-  r->op = nd->op == NN_OP_RNN ? 0 : nd->op == NN_OP_LSTM ? 1 : 2;
-  r->T = nd->shape.dim[0];
-  r->F = NN__CL_LAST(nd->in[0]);
-  r->H = nd->attr.recurrent.hidden;
-  r->dirs = nd->attr.recurrent.dirs;
-  r->GH = (r->op == 0 ? 1 : r->op == 1 ? 4 : 3) * r->H;
-  r->N = r->dirs * r->GH;
-  r->HD = r->dirs * r->H;
-  r->aux_off = (size_t)c->m->max_batch * r->T * r->N;
-  need = r->aux_off + (size_t)c->m->max_batch * r->T * r->HD;
-  if (need > c->m->ws_size[nd->id] || need > 0x7fffffff)
-    return nn_set_error("opencl [%s]: %s '%s' needs %zu floats of workspace, nn.h planned %zu", c->I->dev->name,
-                    nn_op_name(nd->op), nd->name, need, c->m->ws_size[nd->id]);
+  *r = nn__cl_rec_dims(c->node, c->m->max_batch);
+  if (r->size > 0x7fffffff)
+    return nn_set_error("opencl [%s]: %s '%s' needs %zu floats of workspace, more than 2^31", c->I->dev->name,
+                        nn_op_name(c->node->op), c->node->name, r->size);
   return 1;
 }
 
@@ -1088,12 +1226,13 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   if (!(h = nn__cl_scratch(d, 0, states)) || !(cs = nn__cl_scratch(d, 1, states)) || !(q = nn__cl_scratch(d, 2, qs)))
     return 0;
   /* outputs past the lengths stay zero; states start at zero */
-  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, r.aux, r.aux_off, rows * r.HD)) ||
+  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)) ||
       !nn__cl_fill_mem(c->I, h, 0, states) || !nn__cl_fill_mem(c->I, cs, 0, states) || !nn__cl_fill_mem(c->I, q, 0, qs))
     return 0;
-  if (!nn__cl_gemm(c->I, 0, 1, rows, r.N, r.F, 1.0f, c->x[0], 0, r.F, c->x[2], 0, r.F, 0.0f, r.P, 0, r.N)) return 0;
+  if (!nn__cl_gemm(c->I, 0, 1, rows, r.N, r.F, 1.0f, c->x[0], 0, r.F, c->x[2], 0, r.F, 0.0f, c->ws, 0, r.N)) return 0;
   k = nn__cl_begin(c->I, NN__CL_K_rec_proj);
-  nn__cl_ai(&k, (int)(rows * r.N)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.N); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->x[4]); nn__cl_am(&k, r.P);
+  nn__cl_ai(&k, (int)(rows * r.N)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.N); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->x[4]);
+  nn__cl_am(&k, c->ws);
   if (!nn__cl_elems(&k, rows * r.N)) return 0;
   for (s = 0; s < S; s++) {
     for (dir = 0; dir < r.dirs && s > 0; dir++)
@@ -1102,8 +1241,8 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
         return 0;
     k = nn__cl_begin(c->I, NN__CL_K_rec_step);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
-    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, r.P); nn__cl_am(&k, r.aux); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q); nn__cl_am(&k, c->x[5]);
-    nn__cl_am(&k, h); nn__cl_am(&k, cs); nn__cl_am(&k, c->y);
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q);
+    nn__cl_am(&k, c->x[5]); nn__cl_am(&k, h); nn__cl_am(&k, cs); nn__cl_am(&k, c->y);
     if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
   }
   return 1;
@@ -1126,8 +1265,8 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
   for (s = S - 1; s >= 0; s--) {
     k = nn__cl_begin(c->I, NN__CL_K_rec_step_bwd);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
-    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, r.P); nn__cl_am(&k, r.aux); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q); nn__cl_am(&k, c->y);
-    nn__cl_am(&k, c->dy); nn__cl_am(&k, dh); nn__cl_am(&k, dc);
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q);
+    nn__cl_am(&k, c->y); nn__cl_am(&k, c->dy); nn__cl_am(&k, dh); nn__cl_am(&k, dc);
     if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
     for (dir = 0; dir < r.dirs && s > 0; dir++)
       if (!nn__cl_gemm(c->I, 0, 0, c->n, r.H, r.GH, 1.0f, q, (size_t)dir * c->n * r.GH, r.GH, c->x[3], (size_t)dir * r.GH * r.H,
@@ -1135,8 +1274,8 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
         return 0;
   }
   /* P now holds dG_ih of every valid step (zeros elsewhere) */
-  if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, r.F, r.N, 1.0f, r.P, 0, r.N, c->x[2], 0, r.F, 1.0f, c->dx[0], 0, r.F)) return 0;
-  if (c->dx[2] && !nn__cl_gemm(c->I, 1, 0, r.N, r.F, rows, 1.0f, r.P, 0, r.N, c->x[0], 0, r.F, 1.0f, c->dx[2], 0, r.F)) return 0;
+  if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, r.F, r.N, 1.0f, c->ws, 0, r.N, c->x[2], 0, r.F, 1.0f, c->dx[0], 0, r.F)) return 0;
+  if (c->dx[2] && !nn__cl_gemm(c->I, 1, 0, r.N, r.F, rows, 1.0f, c->ws, 0, r.N, c->x[0], 0, r.F, 1.0f, c->dx[2], 0, r.F)) return 0;
   if (c->dx[3]) {
     if (!(hprev = nn__cl_scratch(d, 3, (size_t)c->m->max_batch * r.T * r.HD))) return 0;
     k = nn__cl_begin(c->I, NN__CL_K_rec_hprev);
@@ -1145,69 +1284,64 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
     if (!nn__cl_elems(&k, rows * r.HD)) return 0;
     gate_rows = r.op == 2 ? 2 * r.H : r.GH;   /* gru: W_hn's gradient comes from aux */
     for (dir = 0; dir < r.dirs; dir++) {
-      if (!nn__cl_gemm(c->I, 1, 0, gate_rows, r.H, rows, 1.0f, r.P, (size_t)dir * r.GH, r.N, hprev, (size_t)dir * r.H, r.HD,
+      if (!nn__cl_gemm(c->I, 1, 0, gate_rows, r.H, rows, 1.0f, c->ws, (size_t)dir * r.GH, r.N, hprev, (size_t)dir * r.H, r.HD,
                        1.0f, c->dx[3], (size_t)dir * r.GH * r.H, r.H))
         return 0;
-      if (r.op == 2 && !nn__cl_gemm(c->I, 1, 0, r.H, r.H, rows, 1.0f, r.aux, r.aux_off + (size_t)dir * r.H, r.HD, hprev,
+      if (r.op == 2 && !nn__cl_gemm(c->I, 1, 0, r.H, r.H, rows, 1.0f, c->ws, r.aux_off + (size_t)dir * r.H, r.HD, hprev,
                                     (size_t)dir * r.H, r.HD, 1.0f, c->dx[3], ((size_t)dir * r.GH + 2 * (size_t)r.H) * r.H, r.H))
         return 0;
     }
   }
   if (!c->dx[4] && !c->dx[5]) return 1;
   k = nn__cl_begin(c->I, NN__CL_K_rec_bias_bwd);
-  nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_ai(&k, r.op == 2); nn__cl_am(&k, r.P);
-  nn__cl_am(&k, r.aux); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, c->dx[4]); nn__cl_am(&k, c->dx[5]);
+  nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_ai(&k, r.op == 2);
+  nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, c->dx[4]); nn__cl_am(&k, c->dx[5]);
   return nn__cl_elems(&k, (size_t)r.N);
 }
+NN__CL_OP(rnn) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
+NN__CL_OP(lstm) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
+NN__CL_OP(gru) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
 
-/* ---- reductions over the valid steps: [T, F] -> [F] ---- */
-static int nn__cl_seq_reduce(nn__cl_ctx *c, int backward) {
+/* ---- reductions over the valid steps: [T, F] -> [F]; seq_last reads
+   attr.seq.reverse_features, seq_maxpool keeps each output's step in the
+   workspace.  The kernels take (total, T, F, back, lengths, in, out, arg). */
+static int nn__cl_seq(nn__cl_ctx *c, int kid, int backward) {
   int T = NN__CL_IN(c, 0)->shape.dim[0], F = NN__CL_LAST(c->node), S;
-  size_t total = (size_t)c->n * F;
+  size_t total = (size_t)c->n * F * (kid == NN__CL_K_seq_mean_bwd ? (size_t)T : 1);   /* one work-item per output */
   nn__cl_call k;
   if (!backward && !nn__cl_lengths(c, T, &S)) return 0;
-  switch (c->node->op) {
-  case NN_OP_SEQ_LAST:
-    k = nn__cl_begin(c->I, backward ? NN__CL_K_seq_last_bwd : NN__CL_K_seq_last_fwd);
-    nn__cl_ai(&k, (int)total); nn__cl_ai(&k, T); nn__cl_ai(&k, F); nn__cl_ai(&k, c->node->attr.seq.reverse_features); nn__cl_am(&k, c->x[1]);
-    nn__cl_am(&k, backward ? c->dy : c->x[0]); nn__cl_am(&k, backward ? c->dx[0] : c->y);
-    break;
-  case NN_OP_SEQ_MAXPOOL:
-    k = nn__cl_begin(c->I, backward ? NN__CL_K_seq_max_bwd : NN__CL_K_seq_max_fwd);
-    nn__cl_ai(&k, (int)total); nn__cl_ai(&k, T); nn__cl_ai(&k, F);
-    if (backward) { nn__cl_am(&k, c->ws); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[0]); }
-    else { nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->y); nn__cl_am(&k, c->ws); }
-    break;
-  default:
-    if (backward) total *= (size_t)T;   /* one work-item per element of dx */
-    k = nn__cl_begin(c->I, backward ? NN__CL_K_seq_mean_bwd : NN__CL_K_seq_mean_fwd);
-    nn__cl_ai(&k, (int)total); nn__cl_ai(&k, T); nn__cl_ai(&k, F); nn__cl_am(&k, c->x[1]);
-    nn__cl_am(&k, backward ? c->dy : c->x[0]); nn__cl_am(&k, backward ? c->dx[0] : c->y);
-    break;
-  }
+  k = nn__cl_begin(c->I, kid);
+  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, T); nn__cl_ai(&k, F);
+  nn__cl_ai(&k, c->node->op == NN_OP_SEQ_LAST ? c->node->attr.seq.reverse_features : 0); nn__cl_am(&k, c->x[1]);
+  nn__cl_am(&k, backward ? c->dy : c->x[0]); nn__cl_am(&k, backward ? c->dx[0] : c->y); nn__cl_am(&k, c->ws);
   return nn__cl_elems(&k, total);
 }
+NN__CL_SHARED(seq_last, nn__cl_seq, seq_last_fwd, seq_last_bwd)
+NN__CL_SHARED(seq_maxpool, nn__cl_seq, seq_max_fwd, seq_max_bwd)
+NN__CL_SHARED(seq_meanpool, nn__cl_seq, seq_mean_fwd, seq_mean_bwd)
+NN__CL_OP(seq_last) = {nn__cl_seq_last_fwd, nn__cl_seq_last_bwd, NULL};
+NN__CL_OP(seq_maxpool) = {nn__cl_seq_maxpool_fwd, nn__cl_seq_maxpool_bwd, nn__cl_ws_per_output};
+NN__CL_OP(seq_meanpool) = {nn__cl_seq_meanpool_fwd, nn__cl_seq_meanpool_bwd, NULL};
 
-static int nn__cl_supports(nn_backend *b, const nn_node *node) {
+/* ---- the op table, one row per op of NN_OPS.  An op without a device
+   block stops the build here: 'opencl_has_no_kernel_for_<name>'
+   undeclared. ---- */
+#define NN__CL_ROW(ID, name) &opencl_has_no_kernel_for_##name,
+static const nn__cl_op *const nn__cl_ops[] = { NN_OPS(NN__CL_ROW) };
+#undef NN__CL_ROW
+typedef char nn__cl_ops_complete[sizeof nn__cl_ops / sizeof nn__cl_ops[0] == NN_OP_COUNT ? 1 : -1];
+
+static int nn__cl_supports(nn_backend *b, const nn_node *node) { (void)b; return (unsigned)node->op < NN_OP_COUNT; }
+static size_t nn__cl_workspace(nn_backend *b, const nn_node *node, int batch) {
+  const nn__cl_op *op = nn__cl_ops[node->op];
   (void)b;
-  switch (node->op) {
-  case NN_OP_INPUT: case NN_OP_PARAM: case NN_OP_RESHAPE:
-  case NN_OP_DENSE: case NN_OP_CONV2D: case NN_OP_MAXPOOL2D: case NN_OP_AVGPOOL2D:
-  case NN_OP_GLOBAL_AVGPOOL: case NN_OP_BATCHNORM: case NN_OP_LAYERNORM: case NN_OP_DROPOUT:
-  case NN_OP_ADD: case NN_OP_CONCAT: case NN_OP_SCALE:
-  case NN_OP_RELU: case NN_OP_LEAKY_RELU: case NN_OP_GELU: case NN_OP_SIGMOID: case NN_OP_TANH:
-  case NN_OP_SOFTMAX:
-  case NN_OP_CROSS_ENTROPY: case NN_OP_BCE_LOGITS: case NN_OP_MSE:
-  case NN_OP_EMBEDDING: case NN_OP_RNN: case NN_OP_LSTM: case NN_OP_GRU:
-  case NN_OP_SEQ_LAST: case NN_OP_SEQ_MAXPOOL: case NN_OP_SEQ_MEANPOOL:
-    return 1;
-  default:
-    return 0;
-  }
+  return op->workspace ? op->workspace(node, batch) : 0;
 }
 
-/* kernel arguments are int: every length must fit */
+/* kernel arguments are int: every length must fit; and the workspace
+   nn.h planned must hold what the kernels keep */
 static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, const char *phase, nn__cl_ctx *c) {
+  size_t need = nn__cl_workspace(m->backend, node, m->max_batch);
   int i;
   memset(c, 0, sizeof *c);
   c->I = I;
@@ -1218,6 +1352,9 @@ static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, con
   snprintf(I->what, sizeof I->what, "%s of '%s'", phase, node->name);
   if ((size_t)m->max_batch * nn__cl_per(node) > 0x7fffffff)
     return nn_set_error("opencl [%s]: '%s' has more than 2^31 elements", I->dev->name, node->name);
+  if (need > m->ws_size[node->id])
+    return nn_set_error("opencl [%s]: %s '%s' needs %zu floats of workspace, nn.h planned %zu", I->dev->name,
+                        nn_op_name(node->op), node->name, need, m->ws_size[node->id]);
   for (i = 0; i < node->n_in; i++) {
     if (!node->in[i]) continue;
     if ((size_t)m->max_batch * nn__cl_per(node->in[i]) > 0x7fffffff)
@@ -1231,75 +1368,15 @@ static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, con
   return 1;
 }
 
-static int nn__cl_forward(nn_backend *b, nn_model *m, const nn_node *node) {
+static int nn__cl_run(nn_backend *b, nn_model *m, const nn_node *node, int backward) {
+  const nn__cl_op *op = nn__cl_ops[node->op];
+  int (*run)(nn__cl_ctx *c) = backward ? op->backward : op->forward;
   nn__cl_ctx c;
-  size_t n;
-  if (!nn__cl_ctx_init((nn__cl_impl *)b->impl, m, node, "forward", &c)) return 0;
-  n = nn__cl_len(&c, node);
-  switch (node->op) {
-  case NN_OP_DENSE: return nn__cl_dense_fwd(&c);
-  case NN_OP_CONV2D: return nn__cl_conv_fwd(&c);
-  case NN_OP_MAXPOOL2D: return nn__cl_pool(&c, NN__CL_K_maxpool_fwd, 0);
-  case NN_OP_AVGPOOL2D: return nn__cl_pool(&c, NN__CL_K_avgpool_fwd, 0);
-  case NN_OP_GLOBAL_AVGPOOL: return nn__cl_gap_fwd(&c);
-  case NN_OP_BATCHNORM: return nn__cl_bn_fwd(&c);
-  case NN_OP_LAYERNORM: return nn__cl_ln_fwd(&c);
-  case NN_OP_DROPOUT: return nn__cl_dropout_fwd(&c);
-  case NN_OP_ADD: return nn__cl_map(&c, NN__CL_K_add_fwd, n, 0, 0, c.x[0], c.x[1], c.y);
-  case NN_OP_CONCAT: return nn__cl_concat(&c, 0);
-  case NN_OP_SCALE: return nn__cl_map(&c, NN__CL_K_scale_fwd, n, 1, node->attr.scalar.value, c.x[0], c.y, NULL);
-  case NN_OP_RELU: return nn__cl_map(&c, NN__CL_K_relu_fwd, n, 0, 0, c.x[0], c.y, NULL);
-  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__CL_K_leaky_fwd, n, 1, node->attr.scalar.value, c.x[0], c.y, NULL);
-  case NN_OP_GELU: return nn__cl_map(&c, NN__CL_K_gelu_fwd, n, 0, 0, c.x[0], c.y, NULL);
-  case NN_OP_SIGMOID: return nn__cl_map(&c, NN__CL_K_sigmoid_fwd, n, 0, 0, c.x[0], c.y, NULL);
-  case NN_OP_TANH: return nn__cl_map(&c, NN__CL_K_tanh_fwd, n, 0, 0, c.x[0], c.y, NULL);
-  case NN_OP_SOFTMAX: return nn__cl_softmax(&c, 0);
-  case NN_OP_CROSS_ENTROPY: return nn__cl_ce_fwd(&c);
-  case NN_OP_BCE_LOGITS: return nn__cl_pair_loss_fwd(&c, NN__CL_K_bce_terms);
-  case NN_OP_MSE: return nn__cl_pair_loss_fwd(&c, NN__CL_K_mse_terms);
-  case NN_OP_EMBEDDING: return nn__cl_embedding(&c, 0);
-  case NN_OP_RNN: case NN_OP_LSTM: case NN_OP_GRU: return nn__cl_rec_fwd(&c);
-  case NN_OP_SEQ_LAST: case NN_OP_SEQ_MAXPOOL: case NN_OP_SEQ_MEANPOOL: return nn__cl_seq_reduce(&c, 0);
-  default: return 1;   /* leaves; nn_compile has refused what supports() does not know */
-  }
+  if (!run) return 1;   /* leaves and reshape */
+  return nn__cl_ctx_init((nn__cl_impl *)b->impl, m, node, backward ? "backward" : "forward", &c) && run(&c);
 }
-
-static int nn__cl_backward(nn_backend *b, nn_model *m, const nn_node *node) {
-  nn__cl_ctx c;
-  size_t n;
-  int i;
-  if (!nn__cl_ctx_init((nn__cl_impl *)b->impl, m, node, "backward", &c)) return 0;
-  n = nn__cl_len(&c, node);
-  switch (node->op) {
-  case NN_OP_DENSE: return nn__cl_dense_bwd(&c);
-  case NN_OP_CONV2D: return nn__cl_conv_bwd(&c);
-  case NN_OP_MAXPOOL2D: return nn__cl_pool(&c, NN__CL_K_maxpool_bwd, 1);
-  case NN_OP_AVGPOOL2D: return nn__cl_pool(&c, NN__CL_K_avgpool_bwd, 1);
-  case NN_OP_GLOBAL_AVGPOOL: return nn__cl_gap_bwd(&c);
-  case NN_OP_BATCHNORM: return nn__cl_bn_bwd(&c);
-  case NN_OP_LAYERNORM: return nn__cl_ln_bwd(&c);
-  case NN_OP_DROPOUT: return nn__cl_dropout_bwd(&c);
-  case NN_OP_ADD:
-    for (i = 0; i < 2; i++)
-      if (c.dx[i] && !nn__cl_map(&c, NN__CL_K_acc1, n, 0, 0, c.dy, c.dx[i], NULL)) return 0;
-    return 1;
-  case NN_OP_CONCAT: return nn__cl_concat(&c, 1);
-  case NN_OP_SCALE: return nn__cl_map(&c, NN__CL_K_acc, n, 1, node->attr.scalar.value, c.dy, c.dx[0], NULL);
-  case NN_OP_RELU: return nn__cl_map(&c, NN__CL_K_relu_bwd, n, 0, 0, c.x[0], c.dy, c.dx[0]);
-  case NN_OP_LEAKY_RELU: return nn__cl_map(&c, NN__CL_K_leaky_bwd, n, 1, node->attr.scalar.value, c.x[0], c.dy, c.dx[0]);
-  case NN_OP_GELU: return nn__cl_map(&c, NN__CL_K_gelu_bwd, n, 0, 0, c.x[0], c.dy, c.dx[0]);
-  case NN_OP_SIGMOID: return nn__cl_map(&c, NN__CL_K_sigmoid_bwd, n, 0, 0, c.y, c.dy, c.dx[0]);
-  case NN_OP_TANH: return nn__cl_map(&c, NN__CL_K_tanh_bwd, n, 0, 0, c.y, c.dy, c.dx[0]);
-  case NN_OP_SOFTMAX: return nn__cl_softmax(&c, 1);
-  case NN_OP_CROSS_ENTROPY: return c.dx[0] ? nn__cl_ce_bwd(&c) : 1;
-  case NN_OP_BCE_LOGITS: return nn__cl_pair_loss_bwd(&c, NN__CL_K_bce_bwd);
-  case NN_OP_MSE: return nn__cl_pair_loss_bwd(&c, NN__CL_K_mse_bwd);
-  case NN_OP_EMBEDDING: return c.dx[1] ? nn__cl_embedding(&c, 1) : 1;
-  case NN_OP_RNN: case NN_OP_LSTM: case NN_OP_GRU: return nn__cl_rec_bwd(&c);
-  case NN_OP_SEQ_LAST: case NN_OP_SEQ_MAXPOOL: case NN_OP_SEQ_MEANPOOL: return nn__cl_seq_reduce(&c, 1);
-  default: return 1;
-  }
-}
+static int nn__cl_forward(nn_backend *b, nn_model *m, const nn_node *node) { return nn__cl_run(b, m, node, 0); }
+static int nn__cl_backward(nn_backend *b, nn_model *m, const nn_node *node) { return nn__cl_run(b, m, node, 1); }
 
 /* ======================================================================
    Buffers, transfers and the optimizer helpers of the backend table
@@ -1431,11 +1508,6 @@ NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
   c->platform = c->device = -1;
 }
 
-/* the workspace each op keeps on the device: as the CPU plans it */
-static size_t nn__cl_workspace(nn_backend *b, const nn_node *node, int batch) {
-  (void)b;
-  return nn__cpu_ops[node->op]->workspace ? nn__cpu_ops[node->op]->workspace(node, batch) : 0;
-}
 static const nn_backend_ops nn__cl_backend_ops = {
   "opencl", nn__cl_alloc, nn__cl_release, nn__cl_write, nn__cl_read, nn__cl_fill, nn__cl_copy,
   nn__cl_supports, nn__cl_workspace, nn__cl_forward, nn__cl_backward, nn__cl_update,
@@ -1717,21 +1789,10 @@ static const char *const nn__cl_source[] = {
 "  if (i < n) y[i] = a[i] + b[i];\n",
 "}\n",
 "\n",
-"/* dx += s * dy (add, scale, reshape-free pass-throughs) */\n",
-"__kernel void nn_acc(int n, float s, __global const float *dy, __global float *dx) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) dx[i] += dy[i] * s;\n",
-"}\n",
-"\n",
 "/* dx += dy (exactly, no multiply: residual add, dropout in eval mode) */\n",
 "__kernel void nn_acc1(int n, __global const float *dy, __global float *dx) {\n",
 "  int i = get_global_id(0);\n",
 "  if (i < n) dx[i] += dy[i];\n",
-"}\n",
-"\n",
-"__kernel void nn_scale_fwd(int n, float s, __global const float *x, __global float *y) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) y[i] = x[i] * s;\n",
 "}\n",
 "\n",
 "/* y[row, j] += b[j] for rows of width `width` */\n",
@@ -1749,53 +1810,60 @@ static const char *const nn__cl_source[] = {
 "  dst[j] += s;\n",
 "}\n",
 "\n",
-"__kernel void nn_relu_fwd(int n, __global const float *x, __global float *y) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) y[i] = x[i] > 0.0f ? x[i] : 0.0f;\n",
-"}\n",
-"__kernel void nn_relu_bwd(int n, __global const float *x, __global const float *dy, __global float *dx) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n && x[i] > 0.0f) dx[i] += dy[i];\n",
-"}\n",
-"\n",
-"__kernel void nn_leaky_fwd(int n, float a, __global const float *x, __global float *y) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) y[i] = x[i] > 0.0f ? x[i] : a * x[i];\n",
-"}\n",
-"__kernel void nn_leaky_bwd(int n, float a, __global const float *x, __global const float *dy, __global float *dx) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) dx[i] += x[i] > 0.0f ? dy[i] : a * dy[i];\n",
-"}\n",
-"\n",
-"/* gelu(x) = x * Phi(x), the exact (erf) form */\n",
-"__kernel void nn_gelu_fwd(int n, __global const float *x, __global float *y) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) { float v = x[i]; y[i] = 0.5f * v * (1.0f + erf(v * 0.70710678f)); }\n",
-"}\n",
-"__kernel void nn_gelu_bwd(int n, __global const float *x, __global const float *dy, __global float *dx) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) {\n",
-"    float v = x[i], cdf = 0.5f * (1.0f + erf(v * 0.70710678f));\n",
-"    dx[i] += dy[i] * (cdf + v * 0.39894228f * exp(-0.5f * v * v));\n",
+"/* Maps, one pair of kernels each, as nn.h's NN__ELEMENTWISE: FWD is y\n",
+"   from v = x[i] (a: the op's scalar attribute), BWD what dx[i] gains from\n",
+"   g = dy[i], using v or the saved output u = y[i] (loads a map does not\n",
+"   use are left out by the compiler). */\n",
+"#define NN_MAP(name, FWD, BWD)                                                                      \\\n",
+"  __kernel void nn_##name##_fwd(int n, float a, __global const float *x, __global float *y) {       \\\n",
+"    int i = get_global_id(0);                                                                       \\\n",
+"    if (i < n) { float v = x[i]; y[i] = (FWD); }                                                    \\\n",
+"  }                                                                                                 \\\n",
+"  __kernel void nn_##name##_bwd(int n, float a, __global const float *x, __global const float *y,   \\\n",
+"                                __global const float *dy, __global float *dx) {                     \\\n",
+"    int i = get_global_id(0);                                                                       \\\n",
+"    if (i < n) { float v = x[i], u = y[i], g = dy[i]; dx[i] += (BWD); }                             \\\n",
 "  }\n",
-"}\n",
+"float nn_sigmoid(float v) { return 1.0f / (1.0f + exp(-v)); }\n",
+"NN_MAP(relu, v > 0.0f ? v : 0.0f, v > 0.0f ? g : 0.0f)\n",
+"NN_MAP(leaky_relu, v > 0.0f ? v : a * v, v > 0.0f ? g : a * g)\n",
+"/* gelu(x) = x * Phi(x), the exact (erf) form */\n",
+"NN_MAP(gelu, 0.5f * v * (1.0f + erf(v * 0.70710678f)),\n",
+"       g * (0.5f * (1.0f + erf(v * 0.70710678f)) + v * 0.39894228f * exp(-0.5f * v * v)))\n",
+"NN_MAP(silu, v * nn_sigmoid(v), g * (nn_sigmoid(v) * (1.0f + v * (1.0f - nn_sigmoid(v)))))\n",
+"NN_MAP(sigmoid, nn_sigmoid(v), g * u * (1.0f - u))\n",
+"NN_MAP(tanh, tanh(v), g * (1.0f - u * u))\n",
+"NN_MAP(scale, v * a, g * a)\n",
 "\n",
-"__kernel void nn_sigmoid_fwd(int n, __global const float *x, __global float *y) {\n",
+"/* Broadcast product: b's element for position j of sample s is\n",
+"   s * bstride + (j / inner) % count (bstride: count for a batched b, 0 for\n",
+"   one shared by all samples).  y = a * b, or y += a * b with acc: the\n",
+"   forward pass, and the backward pass for a with a = dy, y = da. */\n",
+"__kernel void nn_mul_bcast(int n, int per, int inner, int count, int bstride, int acc, __global const float *a,\n",
+"                           __global const float *b, __global float *y) {\n",
 "  int i = get_global_id(0);\n",
-"  if (i < n) y[i] = 1.0f / (1.0f + exp(-x[i]));\n",
+"  if (i >= n) return;\n",
+"  int s = i / per, j = i - s * per;\n",
+"  float v = a[i] * b[s * bstride + (j / inner) % count];\n",
+"  y[i] = acc ? y[i] + v : v;\n",
 "}\n",
-"__kernel void nn_sigmoid_bwd(int n, __global const float *y, __global const float *dy, __global float *dx) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) dx[i] += dy[i] * y[i] * (1.0f - y[i]);\n",
-"}\n",
-"\n",
-"__kernel void nn_tanh_fwd(int n, __global const float *x, __global float *y) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) y[i] = tanh(x[i]);\n",
-"}\n",
-"__kernel void nn_tanh_bwd(int n, __global const float *y, __global const float *dy, __global float *dx) {\n",
-"  int i = get_global_id(0);\n",
-"  if (i < n) dx[i] += dy[i] * (1.0f - y[i] * y[i]);\n",
+"/* db[e] += sum of dy * a over the positions that read b[e]: one\n",
+"   work-group per element of b, so there are no atomics.  Element e is\n",
+"   k = e % count of sample e / count (batched) or of every sample (shared);\n",
+"   it is read by the blocks k, k + count, ... of `inner` positions. */\n",
+"__kernel void nn_mul_bwd_b(int n, int per, int inner, int count, int batched, __global const float *a,\n",
+"                           __global const float *dy, __global float *db, __local float *red) {\n",
+"  int e = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
+"  int k = e % count, reps = per / inner / count, s0 = batched ? e / count : 0;\n",
+"  int cnt = (batched ? per : n) / count;   /* n: elements of a in the batch */\n",
+"  float sum = 0.0f;\n",
+"  for (int t = l; t < cnt; t += ls) {\n",
+"    int j = t % inner, r = t / inner, s = s0 + r / reps, m = r % reps;\n",
+"    size_t at = (size_t)s * per + (size_t)(k + m * count) * inner + j;\n",
+"    sum += dy[at] * a[at];\n",
+"  }\n",
+"  sum = nn_wg_sum(red, sum);\n",
+"  if (l == 0) db[e] += sum;\n",
 "}\n",
 "\n",
 "/* Dropout: element i of a step keeps its value when a uniform number in\n",
@@ -1810,7 +1878,7 @@ static const char *const nn__cl_source[] = {
 "  mask[i] = k;\n",
 "  y[i] = x[i] * k;\n",
 "}\n",
-"__kernel void nn_mul_acc(int n, __global const float *dy, __global const float *mask, __global float *dx) {\n",
+"__kernel void nn_dropout_bwd(int n, __global const float *dy, __global const float *mask, __global float *dx) {\n",
 "  int i = get_global_id(0);\n",
 "  if (i < n) dx[i] += dy[i] * mask[i];\n",
 "}\n",
@@ -2339,71 +2407,69 @@ static const char *const nn__cl_source[] = {
 "  if (dbh) dbh[j] += sh;\n",
 "}\n",
 "\n",
-"/* Reductions over valid steps, one work-item per (sample, feature).\n",
-"   seq_last: the last `back` features come from step 0 (the reverse\n",
-"   direction of a bidirectional layer). */\n",
-"__kernel void nn_seq_last_fwd(int total, int T, int F, int back, __global const float *len, __global const float *x,\n",
-"                              __global float *y) {\n",
+"/* Reductions over valid steps, one work-item per (sample, feature).  All\n",
+"   take (total, T, F, back, len, in, out, arg): in, out are x, y forward\n",
+"   and dy, dx backward; seq_last takes its last `back` features from step 0\n",
+"   (the reverse direction of a bidirectional layer); seq_max keeps its\n",
+"   winners in arg. */\n",
+"#define NN_SEQ_ARGS int total, int T, int F, int back, __global const float *len, __global const float *in, \\\n",
+"                    __global float *out, __global float *arg\n",
+"__kernel void nn_seq_last_fwd(NN_SEQ_ARGS) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
-"  y[idx] = L == 0 ? 0.0f : x[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];\n",
+"  out[idx] = L == 0 ? 0.0f : in[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];\n",
 "}\n",
-"__kernel void nn_seq_last_bwd(int total, int T, int F, int back, __global const float *len, __global const float *dy,\n",
-"                              __global float *dx) {\n",
+"__kernel void nn_seq_last_bwd(NN_SEQ_ARGS) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
-"  if (L > 0) dx[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += dy[idx];\n",
+"  if (L > 0) out[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += in[idx];\n",
 "}\n",
 "\n",
 "/* the first maximum wins; arg: its step, -1 for an empty sequence */\n",
-"__kernel void nn_seq_max_fwd(int total, int T, int F, __global const float *len, __global const float *x,\n",
-"                             __global float *y, __global float *arg) {\n",
+"__kernel void nn_seq_max_fwd(NN_SEQ_ARGS) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T), at = L ? 0 : -1;\n",
-"  __global const float *xb = x + (size_t)b * T * F + j;\n",
+"  __global const float *xb = in + (size_t)b * T * F + j;\n",
 "  float best = L ? xb[0] : 0.0f;\n",
 "  for (int t = 1; t < L; t++)\n",
 "    if (xb[(size_t)t * F] > best) { best = xb[(size_t)t * F]; at = t; }\n",
-"  y[idx] = best;\n",
+"  out[idx] = best;\n",
 "  arg[idx] = (float)at;\n",
 "}\n",
-"__kernel void nn_seq_max_bwd(int total, int T, int F, __global const float *arg, __global const float *dy,\n",
-"                             __global float *dx) {\n",
+"__kernel void nn_seq_max_bwd(NN_SEQ_ARGS) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int b = idx / F, j = idx - b * F, at = (int)arg[idx];\n",
-"  if (at >= 0) dx[((size_t)b * T + at) * F + j] += dy[idx];\n",
+"  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[idx];\n",
 "}\n",
 "\n",
-"__kernel void nn_seq_mean_fwd(int total, int T, int F, __global const float *len, __global const float *x,\n",
-"                              __global float *y) {\n",
+"__kernel void nn_seq_mean_fwd(NN_SEQ_ARGS) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
 "  float s = 0.0f;\n",
-"  for (int t = 0; t < L; t++) s += x[((size_t)b * T + t) * F + j];\n",
-"  y[idx] = L > 0 ? s / (float)L : 0.0f;\n",
+"  for (int t = 0; t < L; t++) s += in[((size_t)b * T + t) * F + j];\n",
+"  out[idx] = L > 0 ? s / (float)L : 0.0f;\n",
 "}\n",
 "/* one work-item per element of dx */\n",
-"__kernel void nn_seq_mean_bwd(int total, int T, int F, __global const float *len, __global const float *dy,\n",
-"                              __global float *dx) {\n",
+"__kernel void nn_seq_mean_bwd(NN_SEQ_ARGS) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int f = idx % F, t = (idx / F) % T, b = idx / (F * T), L = nn_seq_len(len, b, T);\n",
-"  if (t < L) dx[idx] += dy[(size_t)b * F + f] / (float)L;\n",
+"  if (t < L) out[idx] += in[(size_t)b * F + f] / (float)L;\n",
 "}\n",
 };
 static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
   {"kernels/conv.cl", 44, 163},
-  {"kernels/elementwise.cl", 207, 117},
-  {"kernels/loss.cl", 324, 103},
-  {"kernels/norm.cl", 427, 153},
-  {"kernels/optim.cl", 580, 44},
-  {"kernels/seq.cl", 624, 266},
+  {"kernels/elementwise.cl", 207, 113},
+  {"kernels/loss.cl", 320, 103},
+  {"kernels/norm.cl", 423, 153},
+  {"kernels/optim.cl", 576, 44},
+  {"kernels/seq.cl", 620, 264},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];
