@@ -184,6 +184,17 @@ static nn_node *b_scale(nn_graph *g) { return nn_scale(g, in_(g, "x", 1, 10, 0, 
 static nn_node *b_relu(nn_graph *g) { return nn_relu(g, in_(g, "x", 3, 2, 3, 5)); }
 static nn_node *b_leaky(nn_graph *g) { return nn_leaky_relu(g, in_(g, "x", 1, 17, 0, 0), 0.1f); }
 static nn_node *b_gelu(nn_graph *g) { return nn_gelu(g, in_(g, "x", 1, 17, 0, 0)); }
+static nn_node *b_silu(nn_graph *g) { return nn_silu(g, in_(g, "x", 1, 17, 0, 0)); }
+static nn_node *b_mul_same(nn_graph *g) { return nn_mul(g, in_(g, "x", 2, 3, 5, 0), in_(g, "x2", 2, 3, 5, 0)); }
+static nn_node *b_mul_channel(nn_graph *g) {
+  int c = 4;
+  return nn_mul(g, in_(g, "x", 3, 4, 3, 5), nn_param(g, "gamma", 1, &c, NN_INIT_ONES, 0));
+}
+static nn_node *b_mul_feature(nn_graph *g) {
+  int f = 7;
+  return nn_mul(g, in_(g, "x", 2, 6, 7, 0), nn_param(g, "gamma", 1, &f, NN_INIT_ONES, 0));
+}
+static nn_node *b_mul_batched(nn_graph *g) { return nn_mul(g, in_(g, "x", 3, 4, 3, 5), in_(g, "x2", 1, 4, 0, 0)); }
 static nn_node *b_sigmoid(nn_graph *g) { return nn_sigmoid(g, in_(g, "x", 1, 17, 0, 0)); }
 static nn_node *b_tanh(nn_graph *g) { return nn_tanh(g, in_(g, "x", 1, 17, 0, 0)); }
 static nn_node *b_softmax(nn_graph *g) { return nn_softmax(g, in_(g, "x", 2, 3, 11, 0)); }
@@ -260,6 +271,11 @@ static void test_parity(void) {
   parity("relu", b_relu, 3, 3, 1);
   parity("leaky relu", b_leaky, 3, 3, 1);
   parity("gelu", b_gelu, 3, 3, 1);
+  parity("silu", b_silu, 3, 3, 1);
+  parity("mul, same shape", b_mul_same, 3, 3, 1);
+  parity("mul, per-channel parameter [C] over [C,H,W]", b_mul_channel, 5, 4, 1);
+  parity("mul, per-feature parameter [F] over [T,F]", b_mul_feature, 3, 3, 1);
+  parity("mul, batched per-channel b", b_mul_batched, 4, 3, 1);
   parity("sigmoid", b_sigmoid, 3, 3, 1);
   parity("tanh", b_tanh, 3, 3, 1);
   parity("softmax", b_softmax, 3, 3, 1);
