@@ -1,5 +1,5 @@
 /* Optimizer updates and the weight-averaging helpers, the same math as
-   the CPU backend's nn__cpu_update: SGD (momentum, Nesterov), Adam and
+   the CPU backend's update: SGD (momentum, Nesterov), Adam and
    RMSprop, with L2 or decoupled weight decay.  kind: 0 SGD, 1 Adam,
    2 RMSprop (nn_opt_kind); bc1, bc2: Adam's bias corrections. */
 __kernel void nn_update(int n, int kind, int decoupled, int nesterov, float lr, float wd, float mom,

@@ -208,59 +208,57 @@ __kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, __globa
   if (dbh) dbh[j] += sh;
 }
 
-/* Reductions over valid steps, one work-item per (sample, feature).
-   seq_last: the last `back` features come from step 0 (the reverse
-   direction of a bidirectional layer). */
-__kernel void nn_seq_last_fwd(int total, int T, int F, int back, __global const float *len, __global const float *x,
-                              __global float *y) {
+/* Reductions over valid steps, one work-item per (sample, feature).  All
+   take (total, T, F, back, len, in, out, arg): in, out are x, y forward
+   and dy, dx backward; seq_last takes its last `back` features from step 0
+   (the reverse direction of a bidirectional layer); seq_max keeps its
+   winners in arg. */
+#define NN_SEQ_ARGS int total, int T, int F, int back, __global const float *len, __global const float *in, \
+                    __global float *out, __global float *arg
+__kernel void nn_seq_last_fwd(NN_SEQ_ARGS) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
-  y[idx] = L == 0 ? 0.0f : x[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];
+  out[idx] = L == 0 ? 0.0f : in[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];
 }
-__kernel void nn_seq_last_bwd(int total, int T, int F, int back, __global const float *len, __global const float *dy,
-                              __global float *dx) {
+__kernel void nn_seq_last_bwd(NN_SEQ_ARGS) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
-  if (L > 0) dx[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += dy[idx];
+  if (L > 0) out[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += in[idx];
 }
 
 /* the first maximum wins; arg: its step, -1 for an empty sequence */
-__kernel void nn_seq_max_fwd(int total, int T, int F, __global const float *len, __global const float *x,
-                             __global float *y, __global float *arg) {
+__kernel void nn_seq_max_fwd(NN_SEQ_ARGS) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T), at = L ? 0 : -1;
-  __global const float *xb = x + (size_t)b * T * F + j;
+  __global const float *xb = in + (size_t)b * T * F + j;
   float best = L ? xb[0] : 0.0f;
   for (int t = 1; t < L; t++)
     if (xb[(size_t)t * F] > best) { best = xb[(size_t)t * F]; at = t; }
-  y[idx] = best;
+  out[idx] = best;
   arg[idx] = (float)at;
 }
-__kernel void nn_seq_max_bwd(int total, int T, int F, __global const float *arg, __global const float *dy,
-                             __global float *dx) {
+__kernel void nn_seq_max_bwd(NN_SEQ_ARGS) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int b = idx / F, j = idx - b * F, at = (int)arg[idx];
-  if (at >= 0) dx[((size_t)b * T + at) * F + j] += dy[idx];
+  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[idx];
 }
 
-__kernel void nn_seq_mean_fwd(int total, int T, int F, __global const float *len, __global const float *x,
-                              __global float *y) {
+__kernel void nn_seq_mean_fwd(NN_SEQ_ARGS) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
   float s = 0.0f;
-  for (int t = 0; t < L; t++) s += x[((size_t)b * T + t) * F + j];
-  y[idx] = L > 0 ? s / (float)L : 0.0f;
+  for (int t = 0; t < L; t++) s += in[((size_t)b * T + t) * F + j];
+  out[idx] = L > 0 ? s / (float)L : 0.0f;
 }
 /* one work-item per element of dx */
-__kernel void nn_seq_mean_bwd(int total, int T, int F, __global const float *len, __global const float *dy,
-                              __global float *dx) {
+__kernel void nn_seq_mean_bwd(NN_SEQ_ARGS) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int f = idx % F, t = (idx / F) % T, b = idx / (F * T), L = nn_seq_len(len, b, T);
-  if (t < L) dx[idx] += dy[(size_t)b * F + f] / (float)L;
+  if (t < L) out[idx] += in[(size_t)b * F + f] / (float)L;
 }

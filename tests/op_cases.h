@@ -127,6 +127,11 @@ static nn_node *b_mul_channel(nn_graph *g) {  /* a per-channel parameter, shared
   return nn_mul(g, oc_in(g, "x", 3, 3, 4, 5), nn_param(g, "gain", 1, &c, NN_INIT_UNIFORM, 1.0f));
 }
 static nn_node *b_mul_feature(nn_graph *g) { return nn_mul(g, oc_in(g, "x", 2, 4, 5, 0), oc_in(g, "y", 1, 5, 0, 0)); }
+static nn_node *b_mul_feature_param(nn_graph *g) {
+  int f = 7;
+  return nn_mul(g, oc_in(g, "x", 2, 6, 7, 0), nn_param(g, "gain", 1, &f, NN_INIT_UNIFORM, 1.0f));
+}
+static nn_node *b_mul_channel_batched(nn_graph *g) { return nn_mul(g, oc_in(g, "x", 3, 4, 3, 5), oc_in(g, "y", 1, 4, 0, 0)); }
 static nn_node *b_mul_scalar(nn_graph *g) { return nn_mul(g, oc_in(g, "x", 3, 2, 3, 3), oc_in(g, "y", 1, 1, 0, 0)); }
 static nn_node *b_sigmoid(nn_graph *g) { return nn_sigmoid(g, oc_in(g, "x", 1, 8, 0, 0)); }
 static nn_node *b_sigmoid17(nn_graph *g) { return nn_sigmoid(g, oc_in(g, "x", 1, 17, 0, 0)); }
@@ -234,6 +239,8 @@ static const op_case op_cases[] = {
   {NN_OP_MUL, "mul [3, 4, 5] * parameter [3] (per channel)", b_mul_channel, 3, 2, 1, NULL, 0},
   {NN_OP_MUL, "mul [4, 5] * [5] (per feature)", b_mul_feature, 3, 3, 1, NULL, 0},
   {NN_OP_MUL, "mul [2, 3, 3] * [1]", b_mul_scalar, 2, 2, 1, NULL, 0},
+  {NN_OP_MUL, "mul [6, 7] * parameter [7] (per feature)", b_mul_feature_param, 3, 3, 1, NULL, 0},
+  {NN_OP_MUL, "mul [4, 3, 5] * [4] (per channel, batched)", b_mul_channel_batched, 3, 3, 1, NULL, 0},
   {NN_OP_CONCAT, "concat of [1|3|2, 2, 3]", b_concat3, 2, 2, 1, NULL, 0},
   {NN_OP_CONCAT, "concat of [2|1|4, 3]", b_concat2, 3, 2, 1, NULL, 0},
   {NN_OP_SCALE, "scale by -1/9", b_scale, 3, 3, 1, NULL, 0},

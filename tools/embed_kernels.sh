@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Embeds kernels/*.cl into nn_opencl.h between its BEGIN KERNELS and
 # END KERNELS lines: one C string per source line, common.cl first, then
-# the others in name order, and a table of which lines came from which file.
+# the others in name order, a table of which lines came from which file and
+# nn__cl_sources, through which the code above the block reads them.
 #   tools/embed_kernels.sh           rewrite nn_opencl.h
 #   tools/embed_kernels.sh --check   exit 1 if nn_opencl.h is out of date
 set -euo pipefail
@@ -29,6 +30,10 @@ trap 'rm -f "$block" "$out"' EXIT
         first=$((first + n))
     done
     echo '};'
+    echo 'static const char *const *nn__cl_sources(size_t *count) {'
+    echo '  *count = sizeof nn__cl_source / sizeof nn__cl_source[0];'
+    echo '  return nn__cl_source;'
+    echo '}'
 } >"$block"
 
 awk -v block="$block" '
