@@ -4328,6 +4328,10 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
 #define NN__POSIX_FILES 1
 #include <fcntl.h>
 #include <unistd.h>
+#elif defined(_WIN32)
+#define NN__WIN32_FILES 1
+#include <io.h>        /* _commit, _fileno */
+#include <windows.h>   /* MoveFileExA */
 #endif
 #include <limits.h>
 
@@ -4886,7 +4890,11 @@ static int nn__af_open(nn__atomic_file *af, const char *path) {
   if (af->fd < 0) {
     nn__fail("cannot create '%s': %s", af->tmp, strerror(errno));
 #else
+#ifdef NN__WIN32_FILES
+  snprintf(af->tmp, len, "%s.%lu.tmp", path, (unsigned long)GetCurrentProcessId());  /* one per writer */
+#else
   snprintf(af->tmp, len, "%s.tmp", path);
+#endif
   if (!(af->f = fopen(af->tmp, "wb"))) {
     nn__fail("cannot create '%s'", af->tmp);
 #endif
@@ -4927,6 +4935,13 @@ static int nn__af_close(nn__atomic_file *af, int ok) {
       close(fd);
     }
   }
+#elif defined(NN__WIN32_FILES)
+  if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (ok && _commit(_fileno(af->f)) != 0) ok = nn__fail("cannot flush '%s' to disk: %s", af->tmp, strerror(errno));
+  if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
+  /* replaces the target in one step, unlike rename(); WRITE_THROUGH returns once it is on disk */
+  if (ok && !MoveFileExA(af->tmp, af->path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    ok = nn__fail("cannot rename '%s' to '%s' (Windows error %lu)", af->tmp, af->path, (unsigned long)GetLastError());
 #else
   if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
   if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
