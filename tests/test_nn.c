@@ -729,7 +729,12 @@ static void test_cifar10_reader(void) {
         nn_last_error());
   {
     const char *dir = ".";
-    CHECK(!nn_load_cifar10_files(1, &dir) && strstr(nn_last_error(), "directory"), "a directory: %s", nn_last_error());
+#ifdef _WIN32
+    const char *why = "cannot open '.'";   /* Windows refuses to open a directory as a file */
+#else
+    const char *why = "directory";
+#endif
+    CHECK(!nn_load_cifar10_files(1, &dir) && strstr(nn_last_error(), why), "a directory: %s", nn_last_error());
   }
   d = nn_load_cifar10(".", 0);   /* no test_batch.bin here */
   CHECK(!d && strstr(nn_last_error(), "test_batch.bin"), "missing test batch: %s", nn_last_error());
@@ -1272,11 +1277,39 @@ static void test_vocab(void) {
 }
 static void write_text(const char *path, const char *s, size_t n) { write_bytes(path, (const unsigned char *)s, n); }
 #define FIX "test_aclimdb.tmp"
+/* directories without a shell, so that the test runs on Windows too */
+#ifdef _WIN32
+#include <direct.h>
+#define make_dir(p) _mkdir(p)
+#define remove_dir(p) _rmdir(p)
+#else
+#include <sys/stat.h>
+#include <unistd.h>
+#define make_dir(p) mkdir(p, 0777)
+#define remove_dir(p) rmdir(p)
+#endif
+static const char *const aclimdb_dirs[] = {FIX, FIX "/train", FIX "/train/pos", FIX "/train/neg", FIX "/test", FIX "/test/pos"};
+/* removes everything the test makes, children first */
+static void aclimdb_cleanup(void) {
+  static const char *const files[] = {"/train/pos/1_9.txt", "/train/pos/0_10.txt", "/train/pos/2_7.txt", "/train/neg/5_1.txt",
+                                      "/train/neg/4_2.txt", "/train/neg/notes.md", "/test/pos/1_8.txt", "/test/neg/1_3.txt"};
+  char path[256];
+  int i;
+  for (i = 0; i < (int)(sizeof files / sizeof *files); i++) {
+    snprintf(path, sizeof path, FIX "%s", files[i]);
+    remove(path);
+  }
+  remove_dir(FIX "/test/neg/dir.txt");
+  remove_dir(FIX "/test/neg");
+  for (i = (int)(sizeof aclimdb_dirs / sizeof *aclimdb_dirs) - 1; i >= 0; i--) remove_dir(aclimdb_dirs[i]);
+}
 static void test_aclimdb(void) {
   nn_text_set *s;
   char *big;
   size_t i;
-  int r = system("rm -rf " FIX " && mkdir -p " FIX "/train/pos " FIX "/train/neg " FIX "/test/pos");
+  int r = 0, k;
+  aclimdb_cleanup();
+  for (k = 0; k < (int)(sizeof aclimdb_dirs / sizeof *aclimdb_dirs); k++) r |= make_dir(aclimdb_dirs[k]);
   CHECK(r == 0, "fixture directories");
   write_text(FIX "/train/pos/1_9.txt", "A great film.<br /><br />Loved it", 33);
   write_text(FIX "/train/pos/0_10.txt", "Wonderful!", 10);
@@ -1305,15 +1338,15 @@ static void test_aclimdb(void) {
         "no reviews: %s", nn_last_error());
   write_text(FIX "/test/pos/1_8.txt", "fine", 4);
   CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), FIX "/test/neg"), "missing neg: %s", nn_last_error());
-  r = system("mkdir -p " FIX "/test/neg");
+  make_dir(FIX "/test/neg");
   write_text(FIX "/test/neg/1_3.txt", "", 0);
   CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "empty"), "empty file: %s", nn_last_error());
   write_text(FIX "/test/neg/1_3.txt", "<br /><br />\xff", 13);
   CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "1_3.txt") && strstr(nn_last_error(), "no words"), "no words: %s", nn_last_error());
-  r = system("mkdir -p " FIX "/test/neg/dir.txt");
+  make_dir(FIX "/test/neg/dir.txt");
   write_text(FIX "/test/neg/1_3.txt", "bad", 3);
   CHECK(!nn_load_aclimdb(FIX, "test") && strstr(nn_last_error(), "dir.txt"), "a directory named .txt: %s", nn_last_error());
-  r = system("rmdir " FIX "/test/neg/dir.txt");
+  remove_dir(FIX "/test/neg/dir.txt");
   /* a review longer than any fixed buffer */
   big = (char *)malloc(3000000);
   for (i = 0; i < 3000000; i++) big[i] = "good "[i % 5];
@@ -1322,8 +1355,7 @@ static void test_aclimdb(void) {
   s = nn_load_aclimdb(FIX, "test");
   CHECK(s && s->n == 2 && s->tokens[1] == 600000, "a 3 MB review: %s", s ? "wrong count" : nn_last_error());
   nn_text_set_free(s);
-  r = system("rm -rf " FIX);
-  (void)r;
+  aclimdb_cleanup();
 }
 static void test_bucketing(void) {
   enum { N = 103, BATCH = 10 };
