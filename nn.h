@@ -3507,6 +3507,7 @@ static unsigned char *nn__read_file(const char *path, size_t *len) {
   if (!f) { nn__fail("cannot open '%s': %s", path, strerror(errno)); return NULL; }
   for (;;) {
     if (got == cap) {
+      if (cap > (size_t)-1 / 2) { nn__fail("'%s' is too large for this machine's address space", path); break; }
       cap = cap ? 2 * cap : 1 << 16;
       if (!(grown = (unsigned char *)NN_REALLOC(buf, cap))) { nn__fail("out of memory reading '%s'", path); break; }
       buf = grown;
@@ -3607,9 +3608,13 @@ static int nn__cifar_records(const char *path, size_t *records) {
   long size;
   if (!f) return nn__fail("cannot open '%s': %s", path, strerror(errno));
   /* a directory opens on some systems but cannot be read */
-  if ((getc(f) == EOF && ferror(f)) || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0) {
+  if ((getc(f) == EOF && ferror(f)) || fseek(f, 0, SEEK_END) != 0) {
     fclose(f);
     return nn__fail("cannot read '%s' (a directory, or not a regular file)", path);
+  }
+  if ((size = ftell(f)) < 0) {   /* past LONG_MAX: 2 GiB where long has 32 bits (Windows, 32-bit systems) */
+    fclose(f);
+    return nn__fail("'%s' is too large to measure here (%s); CIFAR-10 batches are 30 MB", path, strerror(errno));
   }
   fclose(f);
   if (size == 0) return nn__fail("'%s' is empty (a CIFAR-10 batch holds 3073-byte records)", path);
@@ -4212,11 +4217,15 @@ static int nn__text_append(nn_text_set *s, size_t *cap, const char *path, float 
   unsigned char *raw = nn__read_file(path, &len);
   if (!raw) return 0;
   if (len == 0) { NN_FREE(raw); return nn__fail("'%s' is empty", path); }
+  if (len > ((size_t)-1 - 1 - s->offset[s->n]) / 2) {   /* the tokens take up to 2 * len + 1 bytes */
+    NN_FREE(raw);
+    return nn__fail("'%s': the reviews do not fit this machine's address space", path);
+  }
   need = s->offset[s->n] + 2 * len + 1;
   if (need > *cap) {
     size_t c = *cap ? *cap : (size_t)1 << 20;
     char *t;
-    while (c < need) c *= 2;
+    while (c < need) c = c > (size_t)-1 / 2 ? need : 2 * c;
     if (!(t = (char *)NN_REALLOC(s->text, c))) { NN_FREE(raw); return nn__fail("out of memory reading '%s'", path); }
     s->text = t;
     *cap = c;
