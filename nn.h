@@ -3086,10 +3086,14 @@ NNDEF void nn_model_free(nn_model *m) {
 static int nn__alloc_buffers(nn_model *m) {
   nn_graph *g = m->graph;
   nn_backend *be = m->backend;
-  int i;
+  int i, k;
   for (i = 0; i < g->n; i++) {
     nn_node *nd = g->nodes[i];
     size_t len = nd->batched ? (size_t)m->max_batch * nn__per(nd) : nn__per(nd);
+    double bytes = (nd->batched ? (double)m->max_batch : 1.0) * sizeof(float);   /* in double: size_t wraps on 32 bits */
+    for (k = 0; k < nd->shape.ndim; k++) bytes *= nd->shape.dim[k];
+    if (bytes > (double)((size_t)-1 / 2))
+      return nn__fail("'%s' (%s) needs %.0f bytes, more than this machine's address space", nd->name, nn_op_name(nd->op), bytes);
     if (nd->op == NN_OP_RESHAPE) {   /* a view: same memory, new shape */
       m->value[i] = m->value[nd->in[0]->id];
       m->grad[i] = m->grad[nd->in[0]->id];
@@ -3151,7 +3155,12 @@ NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   m->ws_size = (size_t *)nn__calloc((size_t)g->n, sizeof(size_t));
   m->active = (unsigned char *)nn__calloc((size_t)g->n, 1);
   if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active) goto fail_model;
-  if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->name, nn_last_error()); goto fail_model; }
+  if (!nn__alloc_buffers(m)) {
+    char why[512];   /* a copy: nn__fail must not format its own buffer into itself */
+    snprintf(why, sizeof why, "%s", nn_last_error());
+    nn__fail("compile: cannot allocate buffers on '%s': %s", be->name, why);
+    goto fail_model;
+  }
   if (!nn__init_params(m)) goto fail_model;
   nn_rng_seed(&m->rng, g->seed ^ 0x5DEECE66DULL);
   return m;
