@@ -1386,8 +1386,26 @@ static void test_bucketing(void) {
   CHECK(sorted, "without a generator: longest first");
 }
 
+/* A model larger than the address space is refused by nn_compile, not
+   allocated at a size that wrapped round (2^64 elements wrap to 0; with a
+   32-bit size_t, 2^32 do too) */
+static void test_address_space(void) {
+  static const int huge[2][4] = {{65536, 65536, 65536, 65536}, {65536, 65536, 1, 1}};
+  int k;
+  for (k = 0; k < (sizeof(size_t) < 8 ? 2 : 1); k++) {
+    nn_graph *g = nn_graph_new();
+    nn_model *m;
+    nn_relu(g, nn_input(g, "x", 4, huge[k]));
+    m = nn_compile(g, 1, nn_cpu_backend());
+    CHECK(!m && strstr(nn_last_error(), "compile: cannot allocate buffers on 'cpu': 'x' (input) needs") && strstr(nn_last_error(), "address space"), "2^%d-element input: %s",
+          k ? 32 : 64, m ? "compiled" : nn_last_error());
+    nn_model_free(m);
+  }
+}
+
 int main(void) {
   nn_rng_seed(&trng, 2026);
+  test_address_space();
   test_op_table();
   test_gemm();
   test_conv_reference();

@@ -229,7 +229,7 @@ static void test_mismatch_messages(void) {
 /* a file made of a header (padded to 8) and `data` zero bytes */
 static size_t make_file(unsigned char *out, const char *header, size_t data) {
   size_t h = strlen(header), i;
-  for (i = 0; i < 8; i++) out[i] = (unsigned char)(h >> (8 * i));
+  for (i = 0; i < 8; i++) out[i] = (unsigned char)((uint64_t)h >> (8 * i));
   memcpy(out + 8, header, h);
   memset(out + 8 + h, 0, data);
   return 8 + h + data;
