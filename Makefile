@@ -3,7 +3,7 @@
 CC ?= cc
 FAST = -O3 -march=native -fopenmp
 
-.PHONY: test valgrind fuzz demo examples bench bench-opencl clean
+.PHONY: test valgrind fuzz demo examples windows bench bench-opencl clean
 
 # every test suite; the last line reads "N passed, N failed"
 test:
@@ -29,6 +29,14 @@ examples:
 	@mkdir -p build
 	for ex in xor linreg fashion_mnist; do $(CC) $(FAST) -I. examples/$$ex.c -o build/$$ex -lm || exit 1; done
 	$(CC) -O2 tools/plot.c -o build/plot -lm
+
+# Windows executables from Linux (Debian: gcc-mingw-w64-x86-64): the test
+# programs and every example in build/windows/ (tests/windows.sh runs them under Wine)
+MINGW_CC ?= x86_64-w64-mingw32-gcc
+windows:
+	@mkdir -p build/windows
+	for src in tests/test_nn.c tests/test_persist.c examples/*.c; do n=$${src##*/}; \
+	  $(MINGW_CC) -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. $$src -o build/windows/$${n%.c}.exe -lm || exit 1; done
 
 clean:
 	rm -rf build

@@ -22,7 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef _WIN32
+#include <io.h>        /* _isatty, _fileno */
+#include <windows.h>   /* QueryPerformanceCounter: Windows has no clock_gettime without winpthreads */
+#else
 #include <unistd.h>
+#endif
 
 #include "nn.h"
 /* -DNN_OPENCL (and -lOpenCL -lclblast) adds --device opencl: nn_opencl.h
@@ -183,9 +188,16 @@ static inline void ex_die(const ex_args *a, const char *what) {
 
 /* ---------------------------------------------------------------- time */
 static inline double ex_now(void) {
+#ifdef _WIN32
+  LARGE_INTEGER t, hz;
+  QueryPerformanceCounter(&t);
+  QueryPerformanceFrequency(&hz);
+  return (double)t.QuadPart / (double)hz.QuadPart;
+#else
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+#endif
 }
 
 /* ---------------------------------------------------------------- progress
@@ -198,7 +210,11 @@ typedef struct ex_progress {
 
 static inline void ex_progress_start(ex_progress *p, int epoch, int epochs, int total_steps, int quiet) {
   p->epoch = epoch; p->epochs = epochs; p->total = total_steps; p->quiet = quiet;
+#ifdef _WIN32
+  p->tty = _isatty(_fileno(stderr));
+#else
   p->tty = isatty(fileno(stderr));
+#endif
   p->drawn = 0;
   p->decile = 1;
   p->start = p->last = ex_now();

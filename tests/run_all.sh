@@ -58,6 +58,11 @@ suite "OpenCL backend" opencl_tests
 suite "op coverage" built tests/op_coverage.c build/op_coverage -std=c99 -pedantic -Wall -Wextra -Werror
 suite "examples" bash tests/test_examples.sh
 suite "examples: --save, --checkpoint, --resume after SIGKILL" bash tests/test_example_resume.sh
+# other platforms, one suite each, after the examples have fetched the data
+# (skipped without their tools, never in CI)
+suite "Windows (MinGW-w64 under Wine)" bash tests/windows.sh
+suite "aarch64 under qemu" bash tests/aarch64.sh
+suite "32-bit x86 (-m32)" bash tests/m32.sh
 suite "tools" bash tests/test_tools.sh
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

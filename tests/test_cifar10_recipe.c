@@ -11,6 +11,9 @@
 
 static nn_rng trng;
 
+/* the larger of a and b, NaN if a is NaN (fmax would drop it) */
+static double max_err(double a, double b) { return a != a || a > b ? a : b; }
+
 static void test_alternating_flips(void) {
   int idx[64], i, bad, changed = 0;
   unsigned char f0[64], f1[64];
@@ -36,10 +39,10 @@ static void test_eigen(void) {
     for (j = 0; j < 5; j++) {
       double s = 0, d = 0;
       for (k = 0; k < 5; k++) { s += keep[j * 5 + k] * vec[i * 5 + k]; d += vec[i * 5 + k] * vec[j * 5 + k]; }
-      worst = fmax(worst, fabs(s - val[i] * vec[i * 5 + j]));
-      worst = fmax(worst, fabs(d - (i == j)));
+      worst = max_err(worst, fabs(s - val[i] * vec[i * 5 + j]));
+      worst = max_err(worst, fabs(d - (i == j)));
     }
-    if (i) worst = fmax(worst, val[i] > val[i - 1] ? 1 : 0);
+    if (i) worst = max_err(worst, val[i] > val[i - 1] ? 1 : 0);
   }
   CHECK(worst < 1e-12, "eigen decomposition residual %g", worst);
 }
@@ -71,11 +74,11 @@ static void test_whitening(void) {
     for (k = 0; k < 8 * 7; k++, count++)
       for (c = 0; c < D; c++)
         for (u = 0; u < D; u++) cov[c * D + u] += (double)out[c * 56 + k] * out[u * 56 + k];
-    for (k = 0; k < D * 56; k++) worst = fmax(worst, fabs(out[k] + out[D * 56 + k]));   /* second half negated */
+    for (k = 0; k < D * 56; k++) worst = max_err(worst, fabs(out[k] + out[D * 56 + k]));   /* second half negated */
   }
   CHECK(worst == 0, "whitening filters come in negated pairs");
   for (worst = 0, c = 0; c < D; c++)
-    for (u = 0; u < D; u++) worst = fmax(worst, fabs(cov[c * D + u] / count - (c == u)));
+    for (u = 0; u < D; u++) worst = max_err(worst, fabs(cov[c * D + u] / count - (c == u)));
   CHECK(worst < 2e-3, "whitened patches have identity covariance: worst entry off by %g", worst);
   CHECK(!whitening_weights(img, N, C, 1, W, 2, 2, 1e-7f, w), "patches larger than the image are refused");
   free(img);
