@@ -698,7 +698,7 @@ typedef struct nn__cl_ctx {
 /* An op's device block ends in its row, NN__CL_OP(name) = {forward,
    backward, workspace};  The row's variable is named as the compiler's
    complaint should read when an op of NN_OPS has no device block:
-   "'opencl_has_no_kernel_for_<name>' undeclared". */
+   "'nn__opencl_has_no_kernel_for_<name>' undeclared". */
 typedef struct nn__cl_op {
   int (*forward)(nn__cl_ctx *c);    /* NULL: nothing to compute */
   int (*backward)(nn__cl_ctx *c);
@@ -706,7 +706,7 @@ typedef struct nn__cl_op {
      to `batch` (temporaries use nn__cl_scratch instead); NULL: none */
   size_t (*workspace)(const nn_node *node, int batch);
 } nn__cl_op;
-#define NN__CL_OP(name) static const nn__cl_op opencl_has_no_kernel_for_##name
+#define NN__CL_OP(name) static const nn__cl_op nn__opencl_has_no_kernel_for_##name
 /* forward and backward of ops that share one function f(c, kernel,
    backward), each with its own pair of kernels */
 #define NN__CL_SHARED(name, f, fk, bk)                                               \
@@ -1324,9 +1324,9 @@ NN__CL_OP(seq_maxpool) = {nn__cl_seq_maxpool_fwd, nn__cl_seq_maxpool_bwd, nn__cl
 NN__CL_OP(seq_meanpool) = {nn__cl_seq_meanpool_fwd, nn__cl_seq_meanpool_bwd, NULL};
 
 /* ---- the op table, one row per op of NN_OPS.  An op without a device
-   block stops the build here: 'opencl_has_no_kernel_for_<name>'
+   block stops the build here: 'nn__opencl_has_no_kernel_for_<name>'
    undeclared. ---- */
-#define NN__CL_ROW(ID, name) &opencl_has_no_kernel_for_##name,
+#define NN__CL_ROW(ID, name) &nn__opencl_has_no_kernel_for_##name,
 static const nn__cl_op *const nn__cl_ops[] = { NN_OPS(NN__CL_ROW) };
 #undef NN__CL_ROW
 typedef char nn__cl_ops_complete[sizeof nn__cl_ops / sizeof nn__cl_ops[0] == NN_OP_COUNT ? 1 : -1];
