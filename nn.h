@@ -114,7 +114,9 @@ NNDEF void nn_clear_error(void);
 /* records the reason nn_last_error() gives and returns 0, for backends and
    other code built on nn.h that reports through the same channel */
 NNDEF int nn_set_error(const char *fmt, ...)
-#ifdef __GNUC__
+#if defined(__MINGW32__)
+    __attribute__((format(gnu_printf, 1, 2)))   /* C99's %zu, not msvcrt's dialect */
+#elif defined(__GNUC__)
     __attribute__((format(printf, 1, 2)))
 #endif
     ;

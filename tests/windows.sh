@@ -41,7 +41,7 @@ else bad "make windows" "$B/make.log"; echo "$passed passed, $failed failed"; ex
 mkdir -p "$B/clinc"
 ln -sfn /usr/include/CL "$B/clinc/CL"
 ln -sf /usr/include/clblast_c.h "$B/clinc/clblast_c.h"
-printf '#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_OPENCL_IMPLEMENTATION\n#include "nn_opencl.h"\nint main(void) { nn_backend *b = nn_opencl_backend(-1, -1); if (b) b->destroy(b); return 0; }\n' >"$B/cl_impl.c"
+printf '#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_OPENCL_IMPLEMENTATION\n#include "nn_opencl.h"\nint main(void) { nn_backend *b = nn_opencl_backend(-1, -1); nn_backend_free(b); return 0; }\n' >"$B/cl_impl.c"
 if [ -e /usr/include/CL/cl.h ] && [ -e /usr/include/clblast_c.h ]; then
     if x86_64-w64-mingw32-gcc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. -I"$B/clinc" -c "$B/cl_impl.c" -o "$B/cl_impl.o" >"$B/cc.log" 2>&1 &&
        x86_64-w64-mingw32-gcc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. -I"$B/clinc" -DNN_OPENCL -c examples/cifar10.c -o "$B/cifar10_cl.o" >>"$B/cc.log" 2>&1
