@@ -1,11 +1,14 @@
 """The ONNX Runtime side of the ONNX export suite (tests/test_onnx.sh).
 
-Reads the manifest tests/test_onnx.c wrote (python3 tests/test_onnx.py
-DIR/manifest.txt); for every exported case: onnx.checker (with shape
-inference), opset >= 17, a symbolic batch dimension "N" on every input and
-output, then ONNX Runtime on nn.h's inputs, compared with nn.h's outputs.
-The difference printed and checked is relative to the output's scale:
-max |ort - nn| / max |nn| over the tensor, at most 1e-4.
+python3 tests/test_onnx.py DIR/manifest.txt: for every case tests/test_onnx.c
+listed, onnx.checker (with shape inference), opset >= 17, a symbolic batch
+dimension "N" on every input and output, then ONNX Runtime on nn.h's
+inputs, compared with nn.h's outputs.  The difference printed and checked
+is relative to the output's scale: max |ort - nn| / max |nn| over the
+tensor, at most 1e-4.
+python3 tests/test_onnx.py --run FILE...: the same checks of files the
+examples wrote with --onnx, run on 3 random samples (nothing to compare
+with: the outputs must be finite and of the declared shape).
 Last line: "N passed, N failed".
 """
 import sys
@@ -33,7 +36,8 @@ def read_manifest(path):
     return cases
 
 
-def check(case, onnx_path):
+def session(onnx_path):
+    """the checked model and an ONNX Runtime session of it"""
     model = onnx.load(onnx_path)
     onnx.checker.check_model(model, full_check=True)
     opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
@@ -43,7 +47,24 @@ def check(case, onnx_path):
         assert dim0.dim_param == "N", "%s: first dim %s, not N" % (v.name, dim0)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+    return model, ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+
+
+def shape_of(value, batch):
+    return [batch] + [d.dim_value for d in value.type.tensor_type.shape.dim[1:]]
+
+
+def run_random(onnx_path):
+    model, sess = session(onnx_path)
+    rng = np.random.default_rng(1)
+    feeds = {v.name: rng.uniform(-1, 1, shape_of(v, 3)).astype(np.float32) for v in model.graph.input}
+    for v, y in zip(model.graph.output, sess.run(None, feeds)):
+        assert list(y.shape) == shape_of(v, 3) and np.all(np.isfinite(y)), "%s: shape %s" % (v.name, y.shape)
+    return ", ".join("%s %s" % (v.name, shape_of(v, "N")) for v in model.graph.output)
+
+
+def check(case, onnx_path):
+    sess = session(onnx_path)[1]
     feeds = dict(case["input"])
     names = [n for n, _ in case["output"]]
     got = sess.run(names, feeds)
@@ -57,6 +78,16 @@ def check(case, onnx_path):
 
 
 def main():
+    if sys.argv[1] == "--run":
+        passed = 0
+        for path in sys.argv[2:]:
+            try:
+                print("PASS %s runs in ONNX Runtime: %s" % (path, run_random(path)))
+                passed += 1
+            except Exception as e:
+                print("FAIL %s: %s" % (path, str(e).strip().splitlines()[0]))
+        print("%d passed, %d failed" % (passed, len(sys.argv) - 2 - passed))
+        return passed != len(sys.argv) - 2
     manifest = sys.argv[1]
     directory = manifest.rsplit("/", 1)[0]
     passed = failed = 0
