@@ -3,6 +3,7 @@
      - every case of tests/op_cases.h whose ops nn_onnx.h exports: random
        inputs and parameters (batch-norm running statistics included), the
        output in eval mode;
+     - a graph whose names collide;
      - the Fashion-MNIST CNN of examples/fashion_mnist.c and the airbench
        network of examples/airbench.h after a few training steps on random
        data, the CNN with two outputs (logits and probabilities);
@@ -11,7 +12,7 @@
    them in ONNX Runtime:
        case NAME DESCRIPTION...
        input NAME FILE D0 D1 ...      (D0 the batch)
-       output NAME FILE D0 D1 ...
+       output NAME FILE D0 D1 ...     (in the order of the ONNX outputs)
    Checks here: cases of ops without an export (losses, recurrent layers,
    sequence reductions) fail naming the op and the node and leave no file;
    the error cases (NULL arguments, a node of another model, a path that
@@ -43,14 +44,14 @@ static void onnx_path(char *buf, size_t len, const char *name, const char *ext) 
   snprintf(buf, len, "%s/%s.onnx%s", dir, name, ext);
 }
 
-/* a node's values (batch n) to DIR/CASE.NODE.bin and its manifest line */
+/* a node's values to DIR/CASE.ID.bin and its manifest line */
 static int dump(nn_model *m, const nn_node *nd, const char *kind, const char *name) {
   size_t count = nn_node_numel(m, nd);
   float *v = (float *)malloc(count * sizeof *v);
   char path[512];
   FILE *f;
   int k, ok;
-  snprintf(path, sizeof path, "%s/%s.%s.bin", dir, name, nd->name);
+  snprintf(path, sizeof path, "%s/%s.%d.bin", dir, name, nd->id);
   ok = v && nn_read(m, nd, v) && (f = fopen(path, "wb")) != NULL;
   if (ok) {
     ok = fwrite(v, sizeof *v, count, f) == count;
@@ -203,6 +204,26 @@ static void test_airbench(void) {
   test_network(g, 1, &n.logits, 2, 0.001f, 3, "airbench", "CIFAR-10 airbench94 network");
 }
 
+/* a layer named like the input (its tensor becomes "x#id"; the input keeps
+   its name, by which it is fed), and the input itself as an output */
+static void test_names(void) {
+  static const op_case none = {NN_OP_INPUT, "", NULL, 1, 1, 0, NULL, 0};
+  int four = 4;
+  nn_graph *g = nn_graph_new();
+  nn_node *x = nn_input(g, "x", 1, &four), *out[3];
+  nn_model *m;
+  nn_rng r;
+  nn_layer_name(g, "x");
+  out[0] = nn_dense(g, x, 3);
+  out[1] = nn_relu(g, out[0]);
+  out[2] = x;
+  if (!(m = nn_compile(g, 2, nn_cpu_backend()))) { CHECK(0, "names: %s", nn_last_error()); return; }
+  nn_rng_seed(&r, 3);
+  randomize(&none, m, &r, 1);
+  export_case(m, 3, (const nn_node *const *)out, "names", "a layer named like the input, the input as an output");
+  nn_model_free(m);
+}
+
 /* NULL arguments, foreign nodes, parameters and losses as outputs, paths
    that cannot be written; a failed export keeps the earlier file */
 static void test_errors(void) {
@@ -251,6 +272,7 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof path, "%s/manifest.txt", dir);
   if (!(manifest = fopen(path, "w"))) { fprintf(stderr, "cannot write %s\n", path); return 1; }
   test_errors();
+  test_names();
   test_op_cases();
   test_fashion_cnn();
   test_airbench();
