@@ -387,7 +387,7 @@ int main(int argc, char **argv) {
            ex_now() - t0);
   }
 
-  ex_save(&a, m);
+  ex_save(&a, m, n.logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "

@@ -6,7 +6,7 @@
    Every example takes the same flags:
      --data PATH  --epochs N  --limit N  --seed N  --threads N
      --device cpu|opencl  --log FILE.csv  --quiet  --help
-     --save FILE  --checkpoint FILE  --resume FILE
+     --save FILE  --onnx FILE  --checkpoint FILE  --resume FILE
    and, where it says so, --model NAME, --batch N, --lr X.
    Exit status: 0 done, 1 runtime error (bad data, I/O), 2 bad command line.
    The last line on stdout is "RESULT key=value ...". */
@@ -30,6 +30,11 @@
 #endif
 
 #include "nn.h"
+/* --onnx: nn_onnx.h, compiled in the example's file */
+#ifdef NN_IMPLEMENTATION
+#define NN_ONNX_IMPLEMENTATION
+#endif
+#include "nn_onnx.h"
 /* -DNN_OPENCL (and -lOpenCL -lclblast) adds --device opencl: nn_opencl.h
    compiled in the example's file, which defines NN_IMPLEMENTATION */
 #ifdef NN_OPENCL
@@ -51,7 +56,7 @@ typedef struct ex_args {
   const char *models;     /* e.g. "cnn|mlp" when EX_MODEL */
   /* the flags */
   const char *data, *model, *device, *log;
-  const char *save, *checkpoint, *resume;     /* NULL: not asked for */
+  const char *save, *onnx, *checkpoint, *resume;   /* NULL: not asked for */
   int epochs, limit, threads, batch, quiet;   /* limit 0: all; threads 0: default */
   float lr;
   unsigned long seed;
@@ -75,6 +80,7 @@ static inline void ex_usage(const ex_args *a, FILE *f) {
              "  --device DEV      cpu or opencl (default: cpu)\n"
              "  --log FILE.csv    write one CSV row per epoch\n"
              "  --save FILE       write the trained weights at the end (safetensors)\n"
+             "  --onnx FILE       write the inference graph with its weights at the end (ONNX)\n"
              "  --checkpoint FILE write a checkpoint after every epoch (replaced atomically)\n"
              "  --resume FILE     continue from a checkpoint, with the same flags as its run\n"
              "  --quiet           no model summary, no progress display\n"
@@ -119,7 +125,7 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
           (!strcmp(name, "--lr") && (a->extra & EX_LR)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
           !strcmp(name, "--limit") || !strcmp(name, "--seed") || !strcmp(name, "--threads") ||
-          !strcmp(name, "--device") || !strcmp(name, "--log") || !strcmp(name, "--save") ||
+          !strcmp(name, "--device") || !strcmp(name, "--log") || !strcmp(name, "--save") || !strcmp(name, "--onnx") ||
           !strcmp(name, "--checkpoint") || !strcmp(name, "--resume")))
       ex_bad_usage(a, "unknown flag '%s'", name);
     if (eq) v = eq + 1;
@@ -130,6 +136,7 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     else if (!strcmp(name, "--device")) a->device = v;
     else if (!strcmp(name, "--log")) a->log = v;
     else if (!strcmp(name, "--save")) a->save = v;
+    else if (!strcmp(name, "--onnx")) a->onnx = v;
     else if (!strcmp(name, "--checkpoint")) a->checkpoint = v;
     else if (!strcmp(name, "--resume")) a->resume = v;
     else if (!strcmp(name, "--epochs")) a->epochs = (int)ex_parse_long(a, name, v, 1, 1000000);
@@ -276,13 +283,15 @@ static inline void ex_checkpoint(const ex_args *a, nn_model *m, const nn_optimiz
                                  const nn_checkpoint_info *info) {
   if (a->checkpoint && !nn_checkpoint_save(m, opt, ema, info, a->checkpoint)) ex_die(a, "--checkpoint");
 }
-/* --save: the weights, at the end */
-static inline void ex_save(const ex_args *a, nn_model *m) {
+/* at the end: --save, the weights; --onnx, the inference graph from the
+   inputs to `out` (the example's output node) with its weights */
+static inline void ex_save(const ex_args *a, nn_model *m, const nn_node *out) {
   const char *meta[] = {"example", NULL, "model", NULL, NULL};
   meta[1] = a->prog;
   if (a->model) meta[3] = a->model;
   else meta[2] = NULL;   /* no model to name: the list ends there */
   if (a->save && !nn_safetensors_save(m, a->save, meta)) ex_die(a, "--save");
+  if (a->onnx && !nn_onnx_save(m, out, a->onnx)) ex_die(a, "--onnx");
 }
 
 /* ---------------------------------------------------------------- per epoch */

@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
     ex_checkpoint(&a, m, opt, NULL, &info);
   }
   if (done == a.epochs) test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);   /* nothing left to train */
-  ex_save(&a, m);
+  ex_save(&a, m, logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f\n",

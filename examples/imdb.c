@@ -277,7 +277,7 @@ int main(int argc, char **argv) {
   }
   nn_ema_swap(ema);   /* the averaged weights: evaluated when nothing was left to train, and saved */
   if (done == a.epochs) test_acc = evaluate(&a, m, logits, &test, a.batch, order, ids, len, y, out, cm, scores, &test_loss);
-  ex_save(&a, m);
+  ex_save(&a, m, logits);
   nn_ema_swap(ema);
 
   nn_classification_report(cm, 2, class_names, stdout);

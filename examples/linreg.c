@@ -139,7 +139,7 @@ int main(int argc, char **argv) {
     ex_checkpoint(&a, m, opt, NULL, &info);
   }
   if (done == a.epochs) acc = evaluate(&a, m, pred, xy + (size_t)3 * (n - n_test), n_test, a.batch, xb, yb, out, &mse);
-  ex_save(&a, m);
+  ex_save(&a, m, pred);
 
   if (!nn_read(m, nn_node_input(pred, 1), w) || !nn_read(m, nn_node_input(pred, 2), w + 2)) ex_die(&a, "reading weights");
   printf("learned: y = %.4f x1 %+.4f x2 %+.4f", w[0], w[1], w[2]);

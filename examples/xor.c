@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
     ex_checkpoint(&a, m, opt, NULL, &info);
   }
   if (done == a.epochs) acc = evaluate(&a, m, logit, ts, n, z, &loss);   /* nothing left to train */
-  ex_save(&a, m);
+  ex_save(&a, m, logit);
 
   for (i = 0; i < n; i++)
     printf("  %g xor %g -> %.4f (target %g)\n", xs[2 * i], xs[2 * i + 1], 1.0 / (1.0 + exp(-z[i])), ts[i]);

@@ -51,6 +51,16 @@ if [ $cl_impl = 1 ]; then
     check "gcc -std=c99 -pedantic cl_impl -O3 -march=native -fopenmp" gcc -std=c99 -pedantic $W -O3 -march=native -fopenmp -I. -c "$TMP/cl_impl.c" -o "$TMP/o.o"
     check "gcc -std=c99 -pedantic cl_static" gcc -std=c99 -pedantic $W -I. -c "$TMP/cl_static.c" -o "$TMP/o.o"
 fi
+# nn_onnx.h: declarations alone, and the implementation after nn.h's
+printf '#include "nn.h"\n#include "nn_onnx.h"\nint nn_user_code(nn_model *m, nn_node *y) { return nn_onnx_save(m, y, "m.onnx"); }\n' > "$TMP/onnx_decl.c"
+printf '#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_ONNX_IMPLEMENTATION\n#include "nn_onnx.h"\n#include "nn_onnx.h"\nint main(void) { return nn_onnx_save(NULL, NULL, NULL); }\n' > "$TMP/onnx_impl.c"
+printf '#define NN_STATIC\n#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_ONNX_IMPLEMENTATION\n#include "nn_onnx.h"\nint main(void) { return nn_onnx_save(NULL, NULL, NULL); }\n' > "$TMP/onnx_static.c"
+for cc in "gcc -std=c99 -pedantic" "clang -std=c99 -pedantic" "g++ -x c++" "clang++ -x c++"; do
+    command -v ${cc%% *} >/dev/null || continue
+    for f in onnx_decl onnx_impl onnx_static; do check "$cc $f" $cc $W -O2 -I. -c "$TMP/$f.c" -o "$TMP/o.o"; done
+done
+check "gcc -std=c99 -pedantic onnx_impl, core only (-DNN_NO_DATA -DNN_NO_TEXT -DNN_NO_IO)" gcc -std=c99 -pedantic $W \
+    -DNN_NO_DATA -DNN_NO_TEXT -DNN_NO_IO -I. -c "$TMP/onnx_impl.c" -o "$TMP/o.o"
 # the core alone, with the data, text and io modules compiled out: a
 # program that trains, and proof that the modules are really gone
 CORE="-DNN_NO_DATA -DNN_NO_TEXT -DNN_NO_IO"

@@ -56,6 +56,8 @@ opencl_tests() {
 suite "OpenCL backend" opencl_tests
 # every op of the registry has a gradient check and a device parity case
 suite "op coverage" built tests/op_coverage.c build/op_coverage -std=c99 -pedantic -Wall -Wextra -Werror
+# ONNX export, run in ONNX Runtime (skipped without Python's onnx and onnxruntime, never in CI)
+suite "ONNX export (nn_onnx.h) in ONNX Runtime" bash tests/test_onnx.sh
 suite "examples" bash tests/test_examples.sh
 suite "examples: --save, --checkpoint, --resume after SIGKILL" bash tests/test_example_resume.sh
 # other platforms, one suite each, after the examples have fetched the data
