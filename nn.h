@@ -103,7 +103,8 @@ extern "C" {
    Configuration limits
    ====================================================================== */
 #define NN_MAX_DIMS 4    /* dimensions of one sample (the batch is extra) */
-#define NN_MAX_INPUTS 6  /* inputs of one op, parameters included */
+#define NN_MAX_INPUTS 10 /* inputs of one op, parameters included (a
+                            bidirectional recurrent layer has 10) */
 #define NN_NAME_LEN 64
 
 /* ======================================================================
@@ -271,11 +272,14 @@ NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim);
            z = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
            n = tanh (W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
            h_t = (1 - z) * n + z * h_{t-1}
-   Parameters of layer L, named PREFIX.weight_ih_lL [dirs*G*hidden, F],
-   .weight_hh_lL [dirs*G*hidden, hidden], .bias_ih_lL and .bias_hh_lL
-   [dirs*G*hidden]: PyTorch's tensors with the gates in its order (lstm
-   i,f,g,o; gru r,z,n; G gates) and the reverse direction's stacked after
-   the forward one; all start U(-1/sqrt(hidden), 1/sqrt(hidden)). */
+   Parameters of layer L, PyTorch's names, shapes and gate order (lstm
+   i,f,g,o; gru r,z,n; G gates): PREFIX.weight_ih_lL [G*hidden, F],
+   .weight_hh_lL [G*hidden, hidden], .bias_ih_lL and .bias_hh_lL
+   [G*hidden], and for the reverse direction the same four with the
+   suffix _reverse (nn_node_input(layer, 2 + 4*d + k): direction d, k in
+   that order); all start U(-1/sqrt(hidden), 1/sqrt(hidden)).  Files of
+   nn.h 0.2, which joined both directions in one tensor of [2*G*hidden, ..]
+   under the forward name, still load: the tensor is split. */
 enum { NN_BIDIRECTIONAL = 1 };
 NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
 NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
@@ -1487,7 +1491,7 @@ static void nn__layer_prefix(nn_graph *g, const char *kind, char *buf) {
 }
 static nn_node *nn__layer_param(nn_graph *g, const char *prefix, const char *what, nn_shape s,
                                 nn_init init, float arg, int fan_in, int fan_out) {
-  char name[NN_NAME_LEN + 16];
+  char name[NN_NAME_LEN + 32];
   nn_node *p;
   snprintf(name, sizeof name, "%s.%s", prefix, what);
   p = nn_param(g, name, s.ndim, s.dim, init, arg);
@@ -2616,10 +2620,12 @@ static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
 }
 
 /* ---- recurrent layers (rnn, lstm, gru) over a whole sequence ----------
-   inputs: x [T, F], lengths, W_ih [dirs*GH, F], W_hh [dirs*GH, H],
-   b_ih, b_hh [dirs*GH] with GH = G*H (G gates); ip: H, dirs.
+   inputs: x [T, F], lengths, then per direction d W_ih [GH, F], W_hh
+   [GH, H], b_ih, b_hh [GH] (inputs 2 + 4d ..) with GH = G*H (G gates);
+   ip: H, dirs.
    Forward: the input projection of every valid step of a sample is one
-   GEMM (both directions at once, P = x W_ih^T + b_ih); then each step one
+   GEMM per direction (P = x W_ih^T + b_ih, the directions side by side in
+   P's rows); then each step one
    GEMM of the states with W_hh and the gates fused in one loop.  The
    batch is split once, not per step: every (direction, group of samples)
    runs all its steps on one thread with no synchronisation.  Samples are
@@ -2631,7 +2637,8 @@ static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
      aux    batch*T*dirs*H   lstm: c_t; gru: W_hn h + b_hn, then its gradient
      order  batch            samples by falling length
      h, c, dh, dc  dirs*rows*H each, gh  dirs*rows*GH   per-step state
-     part   threads * (dW_ih + dW_hh + db_ih + db_hh)   backward partial sums */
+     part   threads * dirs * (dW_ih + dW_hh + db_ih + db_hh)   backward partial sums */
+#define NN__REC_W(v, d, k) ((v)[2 + 4 * (d) + (k)])   /* x or dx: k 0 W_ih, 1 W_hh, 2 b_ih, 3 b_hh */
 typedef struct nn__rec {
   nn_op op;
   int n, T, F, H, dirs, GH, rows, threads, chunks;
@@ -2724,7 +2731,7 @@ static void nn__gru_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT
 static void nn__rec_fwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
   const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
   const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
-  const float *Whh = c->x[3] + (size_t)d * GH * H, *bh = c->x[5] + (size_t)d * GH;
+  const float *Whh = NN__REC_W(c->x, d, 1), *bh = NN__REC_W(c->x, d, 3);
   float *hs = r->h + slot * H, *cs = r->cs + slot * H, *gh = r->gh + slot * GH;
   int M = R, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
   memset(hs, 0, (size_t)R * H * sizeof(float));
@@ -2757,7 +2764,7 @@ static int nn__rec_parallel(const nn__ctx *c, const nn__rec *r) {
 }
 static int nn__rec_fwd(const nn__ctx *c) {
   nn__rec r = nn__rec_get(c);
-  const int T = r.T, F = r.F, N = r.dirs * r.GH, HD = r.dirs * r.H;
+  const int T = r.T, F = r.F, GH = r.GH, N = r.dirs * GH, HD = r.dirs * r.H;
   int threads = r.threads, b, i, item, par;
   if (!nn__seq_lengths_ok(c, T)) return 0;
   par = nn__rec_parallel(c, &r);
@@ -2768,11 +2775,14 @@ static int nn__rec_fwd(const nn__ctx *c) {
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (par)
 #endif
   for (b = 0; b < r.n; b++) {
-    int L = nn__seq_len(c, b, T), t, j;
-    float *P = r.P + (size_t)b * T * N;
-    if (L > 0) nn__sgemm(0, 1, L, N, F, 1.0f, c->x[0] + (size_t)b * T * F, F, c->x[2], F, 0.0f, P, N, nn__gemm_work(c));
-    for (t = 0; t < L; t++)
-      for (j = 0; j < N; j++) P[(size_t)t * N + j] += c->x[4][j];
+    int L = nn__seq_len(c, b, T), t, j, d;
+    for (d = 0; d < r.dirs && L > 0; d++) {
+      float *P = r.P + (size_t)b * T * N + (size_t)d * GH;
+      const float *bi = NN__REC_W(c->x, d, 2);
+      nn__sgemm(0, 1, L, GH, F, 1.0f, c->x[0] + (size_t)b * T * F, F, NN__REC_W(c->x, d, 0), F, 0.0f, P, N, nn__gemm_work(c));
+      for (t = 0; t < L; t++)
+        for (j = 0; j < GH; j++) P[(size_t)t * N + j] += bi[j];
+    }
     if (L < T) memset(c->y + ((size_t)b * T + L) * HD, 0, (size_t)(T - L) * HD * sizeof(float));
   }
   /* samples by falling length (insertion sort: batches come nearly sorted) */
@@ -2835,7 +2845,7 @@ static void nn__gru_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, fl
 static void nn__rec_bwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
   const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
   const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
-  const float *Whh = c->x[3] + (size_t)d * GH * H;
+  const float *Whh = NN__REC_W(c->x, d, 1);
   float *dhs = r->dh + slot * H, *dcs = r->dc + slot * H, *gh = r->gh + slot * GH, *zeros = r->cs + slot * H;
   int M = 0, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
   memset(dhs, 0, (size_t)R * H * sizeof(float));
@@ -2860,60 +2870,58 @@ static void nn__rec_bwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) 
 static int nn__rec_bwd(const nn__ctx *c) {
   nn__rec r = nn__rec_get(c);
   const int T = r.T, F = r.F, H = r.H, GH = r.GH, N = r.dirs * GH, HD = r.dirs * H;
-  const size_t nwi = (size_t)N * F, nwh = (size_t)N * H, per = nn__rec_part(c->node);
-  int threads = r.threads, b, item, t, par = nn__rec_parallel(c, &r);
+  const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;   /* gru: W_hn's rows come from aux */
+  /* per thread and direction: dW_ih, dW_hh, db_ih, db_hh */
+  const size_t wi = (size_t)GH * F, wh = (size_t)GH * H, per_dir = wi + wh + 2 * (size_t)GH, per = nn__rec_part(c->node);
+  int threads = r.threads, b, item, t, d, k, par = nn__rec_parallel(c, &r);
   (void)par;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
 #endif
   for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_bwd_group(c, &r, item % r.dirs, item / r.dirs);
   memset(r.part, 0, (size_t)threads * per * sizeof(float));
-  /* per sample: dx = dG_ih W_ih, and the weight gradients from all its
-     steps at once, into this thread's partial sums */
+  /* per sample and direction: dx += dG_ih W_ih, and the weight gradients
+     from all its steps at once, into this thread's partial sums */
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads) if (par)
 #endif
   for (b = 0; b < r.n; b++) {
-    int L = nn__seq_len(c, b, T), d, t2, j2;
-    float *part = r.part + (size_t)nn__thread_id() * per, *pwi = part, *pwh = pwi + nwi, *pbi = pwh + nwh, *pbh = pbi + N;
-    const float *P = r.P + (size_t)b * T * N, *A = r.aux + (size_t)b * T * HD, *Y = c->y + (size_t)b * T * HD;
-    if (L == 0) continue;
-    if (c->dx[0]) nn__sgemm(0, 0, L, F, N, 1.0f, P, N, c->x[2], F, 1.0f, c->dx[0] + (size_t)b * T * F, F, nn__gemm_work(c));
-    if (c->dx[2]) nn__sgemm(1, 0, N, F, L, 1.0f, P, N, c->x[0] + (size_t)b * T * F, F, 1.0f, pwi, F, nn__gemm_work(c));
-    if (c->dx[4])
-      for (t2 = 0; t2 < L; t2++) {
-        const float *p = P + (size_t)t2 * N;
-        for (j2 = 0; j2 < N; j2++) pbi[j2] += p[j2];
-      }
-    for (d = 0; d < r.dirs && (c->dx[3] || c->dx[5]); d++) {
+    int L = nn__seq_len(c, b, T), d2, t2, j2;
+    const float *A = r.aux + (size_t)b * T * HD, *Y = c->y + (size_t)b * T * HD, *X = c->x[0] + (size_t)b * T * F;
+    for (d2 = 0; d2 < r.dirs && L > 0; d2++) {
+      float *pwi = r.part + (size_t)nn__thread_id() * per + (size_t)d2 * per_dir, *pwh = pwi + wi, *pbi = pwh + wh, *pbh = pbi + GH;
+      const float *P = r.P + (size_t)b * T * N + (size_t)d2 * GH, *Ad = A + (size_t)d2 * H;
       /* h_prev of step t is h at t-1 (forward) or t+1 (reverse); the
          first step's is zero and adds nothing to dW_hh */
-      const size_t first = d ? 0 : 1, from = d ? 1 : 0;
-      const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;
-      float *wh = pwh + (size_t)d * GH * H, *bh = pbh + (size_t)d * GH;
-      if (c->dx[3] && L > 1) {
-        nn__sgemm(1, 0, gate_rows, H, L - 1, 1.0f, P + first * N + (size_t)d * GH, N, Y + from * HD + (size_t)d * H, HD,
-                  1.0f, wh, H, nn__gemm_work(c));
+      const size_t first = d2 ? 0 : 1, from = d2 ? 1 : 0;
+      const float *Hp = Y + from * HD + (size_t)d2 * H;
+      if (c->dx[0]) nn__sgemm(0, 0, L, F, GH, 1.0f, P, N, NN__REC_W(c->x, d2, 0), F, 1.0f, c->dx[0] + (size_t)b * T * F, F, nn__gemm_work(c));
+      if (NN__REC_W(c->dx, d2, 0)) nn__sgemm(1, 0, GH, F, L, 1.0f, P, N, X, F, 1.0f, pwi, F, nn__gemm_work(c));
+      if (NN__REC_W(c->dx, d2, 1) && L > 1) {
+        nn__sgemm(1, 0, gate_rows, H, L - 1, 1.0f, P + first * N, N, Hp, HD, 1.0f, pwh, H, nn__gemm_work(c));
         if (r.op == NN_OP_GRU)
-          nn__sgemm(1, 0, H, H, L - 1, 1.0f, A + first * HD + (size_t)d * H, HD, Y + from * HD + (size_t)d * H, HD,
-                    1.0f, wh + (size_t)2 * H * H, H, nn__gemm_work(c));
+          nn__sgemm(1, 0, H, H, L - 1, 1.0f, Ad + first * HD, HD, Hp, HD, 1.0f, pwh + (size_t)2 * H * H, H, nn__gemm_work(c));
       }
-      for (t2 = 0; t2 < L && c->dx[5]; t2++) {
-        const float *p = P + (size_t)t2 * N + (size_t)d * GH, *a = A + (size_t)t2 * HD + (size_t)d * H;
-        for (j2 = 0; j2 < gate_rows; j2++) bh[j2] += p[j2];
+      for (t2 = 0; t2 < L; t2++) {
+        const float *p = P + (size_t)t2 * N, *a = Ad + (size_t)t2 * HD;
+        if (NN__REC_W(c->dx, d2, 2)) for (j2 = 0; j2 < GH; j2++) pbi[j2] += p[j2];
+        if (!NN__REC_W(c->dx, d2, 3)) continue;
+        for (j2 = 0; j2 < gate_rows; j2++) pbh[j2] += p[j2];
         if (r.op == NN_OP_GRU)
-          for (j2 = 0; j2 < H; j2++) bh[2 * H + j2] += a[j2];
+          for (j2 = 0; j2 < H; j2++) pbh[2 * H + j2] += a[j2];
       }
     }
   }
-  for (t = 0; t < threads; t++) {
-    const float *part = r.part + (size_t)t * per;
-    size_t q;
-    if (c->dx[2]) for (q = 0; q < nwi; q++) c->dx[2][q] += part[q];
-    if (c->dx[3]) for (q = 0; q < nwh; q++) c->dx[3][q] += part[nwi + q];
-    if (c->dx[4]) for (q = 0; q < (size_t)N; q++) c->dx[4][q] += part[nwi + nwh + q];
-    if (c->dx[5]) for (q = 0; q < (size_t)N; q++) c->dx[5][q] += part[nwi + nwh + N + q];
-  }
+  for (t = 0; t < threads; t++)
+    for (d = 0; d < r.dirs; d++) {
+      const float *part = r.part + (size_t)t * per + (size_t)d * per_dir;
+      const size_t at[4] = {0, wi, wi + wh, wi + wh + GH}, len[4] = {wi, wh, (size_t)GH, (size_t)GH};
+      size_t q;
+      for (k = 0; k < 4; k++) {
+        float *dw = NN__REC_W(c->dx, d, k);
+        if (dw) for (q = 0; q < len[k]; q++) dw[q] += part[at[k] + q];
+      }
+    }
   return 1;
 }
 static double nn__rec_flops(const nn_node *nd) {
@@ -2923,8 +2931,8 @@ static double nn__rec_flops(const nn_node *nd) {
 
 static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths, int hidden, int layers, int flags) {
   const char *name = nn_op_name(op);
-  char pre[NN_NAME_LEN], pname[16], nname[NN_NAME_LEN];
-  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = (op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1) * hidden, l, k;
+  char pre[NN_NAME_LEN], pname[32], nname[NN_NAME_LEN];
+  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = (op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1) * hidden, l, k, d;
   float a = hidden > 0 ? 1.0f / sqrtf((float)hidden) : 0;
   if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
   if (hidden < 1 || layers < 1 || layers > 99 || (flags & ~NN_BIDIRECTIONAL))
@@ -2932,19 +2940,22 @@ static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *length
   nn__layer_prefix(g, name, pre);
   for (l = 0; l < layers && x; l++) {
     static const char *const what[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-    nn_node *in[6];
+    nn_node *in[10];
     int F = NN__LAST(x);
     in[0] = x;
     in[1] = lengths;
-    for (k = 0; k < 4; k++) {
-      snprintf(pname, sizeof pname, "%s_l%u", what[k], (unsigned)l % 100u);
-      in[2 + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(dirs * GH, k == 0 ? F : hidden) : nn__shape1(dirs * GH),
-                                  NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
-      if (!in[2 + k]) return NULL;
-    }
+    /* made kind by kind, the reverse direction after the forward one: the
+       same initial values as nn.h 0.2's joined tensors */
+    for (k = 0; k < 4; k++)
+      for (d = 0; d < dirs; d++) {
+        snprintf(pname, sizeof pname, "%s_l%u%s", what[k], (unsigned)l % 100u, d ? "_reverse" : "");
+        in[2 + 4 * d + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(GH, k == 0 ? F : hidden) : nn__shape1(GH),
+                                            NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
+        if (!in[2 + 4 * d + k]) return NULL;
+      }
     if (layers > 1) snprintf(nname, sizeof nname, "%.58s.l%u", pre, (unsigned)l % 100u);
     else snprintf(nname, sizeof nname, "%s", pre);
-    x = nn__add_node(g, op, 6, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
+    x = nn__add_node(g, op, 2 + 4 * dirs, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
     if (x) { x->attr.recurrent.hidden = hidden; x->attr.recurrent.dirs = dirs; x->attr.recurrent.gates = GH / hidden; }
   }
   return x;
