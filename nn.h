@@ -212,6 +212,8 @@ NNDEF nn_node *nn_maxpool2d_ex(nn_graph *g, nn_node *x, int k, int stride, int p
 NNDEF nn_node *nn_avgpool2d(nn_graph *g, nn_node *x, int k, int stride);
 NNDEF nn_node *nn_avgpool2d_ex(nn_graph *g, nn_node *x, int k, int stride, int pad);
 NNDEF nn_node *nn_global_avgpool(nn_graph *g, nn_node *x);
+/* PyTorch's BatchNorm1d/2d: parameters .weight, .bias, buffers
+   .running_mean, .running_var and .num_batches_tracked (nn_model_tensor). */
 NNDEF nn_node *nn_batchnorm(nn_graph *g, nn_node *x);
 /* momentum as in PyTorch (weight of the new batch statistic); frozen_scale
    keeps the scale at 1 and untrained (it still exists, named .weight). */
@@ -319,7 +321,28 @@ NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst);  /* gradient 
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src);/* e.g. set weights */
 NNDEF float nn_loss(nn_model *m);
 NNDEF size_t nn_num_params(const nn_model *m);          /* trainable scalars */
+/* The layers (op, output shape, parameters, MFLOPs), then every tensor of
+   nn_model_tensor: name, shape, scalars, trainable, frozen or buffer. */
 NNDEF void nn_summary(const nn_model *m, FILE *out);
+/* Every tensor a model saves, named and shaped as files (and PyTorch's
+   state_dict) hold it: the parameters, trainable or frozen, and the
+   buffers, which no optimizer changes: a batch norm's running_mean and
+   running_var, and num_batches_tracked, the number of its forward passes
+   in training (a 64-bit integer scalar, I64 in files; PyTorch counts the
+   same).  In graph order, i from 0 to nn_model_num_tensors(m) - 1;
+   nn_model_tensor returns 1, or 0 with the reason for an i out of range. */
+typedef struct nn_tensor_info {
+  char name[NN_NAME_LEN + 24];  /* "conv1.weight", "gru.weight_ih_l0_reverse", "bn.num_batches_tracked" */
+  nn_shape shape;               /* ndim 0 for a scalar */
+  size_t numel;
+  int trainable;                /* 1: optimizers update it */
+  int buffer;                   /* 1: a buffer (state), not a parameter */
+  const char *dtype;            /* "F32", or "I64" for num_batches_tracked */
+  int64_t count;                /* I64: its value */
+  nn_node *node;                /* the parameter; for num_batches_tracked, the batch norm */
+} nn_tensor_info;
+NNDEF int nn_model_num_tensors(const nn_model *m);
+NNDEF int nn_model_tensor(const nn_model *m, int i, nn_tensor_info *info);
 /* OpenMP threads; returns the number in use.  A model keeps the count it
    was compiled with (its workspaces are sized for it): call this before
    nn_cpu_backend() and nn_compile(). */
@@ -529,10 +552,17 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
    PyTorch, NumPy, JAX) is an 8-byte little-endian header length N, N bytes
    of JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin,
    end]}, .., "__metadata__": {"key": "value", ..}} padded with spaces, then
-   the tensors' little-endian bytes.  A model is saved as one tensor per
-   parameter node under the node's name (batch-norm running statistics
-   included), in name order.  Loading checks every name, dtype and shape
-   and changes nothing unless all of them match.  Files are written
+   the tensors' little-endian bytes.  A model is saved as the tensors of
+   nn_model_tensor, under PyTorch's state_dict names and layouts (F32, and
+   each batch norm's num_batches_tracked as an I64 scalar), in the
+   reference writer's order (I64 first, then by name).  Loading checks
+   every name, dtype and shape and changes nothing unless all of them
+   match; a missing num_batches_tracked is not a problem (the count keeps
+   its value, as PyTorch does), and nn.h 0.2's bidirectional recurrent
+   tensors, both directions joined under the forward name, are split.
+   So a PyTorch state_dict saved with safetensors.torch.save_file loads
+   with flags 0 into the same architecture, and load_state_dict(...,
+   strict=True) takes nn.h's files.  Files are written
    atomically: a temporary file in the same directory, flushed to disk,
    then renamed over the target, so a crash leaves the old file intact.
    ====================================================================== */
@@ -674,6 +704,8 @@ struct nn_model {
   nn_node *loss;
   nn_rng rng;                   /* dropout and other training randomness */
   int threads;
+  int64_t *batches;             /* per node: a batch norm's training forward
+                                   passes (num_batches_tracked), host-side */
 };
 
 #ifdef __cplusplus
@@ -3314,6 +3346,7 @@ NNDEF void nn_model_free(nn_model *m) {
   NN_FREE(m->ws);
   NN_FREE(m->ws_size);
   NN_FREE(m->active);
+  NN_FREE(m->batches);
   NN_FREE(m);
 }
 
@@ -3388,7 +3421,8 @@ NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   m->ws = (void **)nn__calloc((size_t)g->n, sizeof(void *));
   m->ws_size = (size_t *)nn__calloc((size_t)g->n, sizeof(size_t));
   m->active = (unsigned char *)nn__calloc((size_t)g->n, 1);
-  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active) goto fail_model;
+  m->batches = (int64_t *)nn__calloc((size_t)g->n, sizeof(int64_t));
+  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active || !m->batches) goto fail_model;
   if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->ops->name, nn_last_error()); goto fail_model; }
   if (!nn__init_params(m)) goto fail_model;
   nn_rng_seed(&m->rng, g->seed ^ 0x5DEECE66DULL);
@@ -3454,6 +3488,8 @@ static int nn__run_forward(nn_model *m, const nn_node *target, int training) {
     nn_node *nd = m->graph->nodes[i];
     if (!m->active[i] || nn__is_leaf(nd)) continue;
     if (!m->backend->ops->forward(m->backend, m, nd)) return 0;
+    /* counted here, not in the kernels, so that every backend counts */
+    if (training && nd->op == NN_OP_BATCHNORM) m->batches[i]++;
   }
   return 1;
 }
@@ -3499,11 +3535,50 @@ NNDEF size_t nn_num_params(const nn_model *m) {
   return s;
 }
 
+/* a running statistic: input 3 or 4 of a batch norm */
+static int nn__is_buffer(const nn_graph *g, const nn_node *p) {
+  int i;
+  for (i = p->id + 1; i < g->n; i++)
+    if (g->nodes[i]->op == NN_OP_BATCHNORM && (g->nodes[i]->in[3] == p || g->nodes[i]->in[4] == p)) return 1;
+  return 0;
+}
+NNDEF int nn_model_num_tensors(const nn_model *m) {
+  int i, n = 0;
+  for (i = 0; i < m->graph->n; i++) n += m->graph->nodes[i]->op == NN_OP_PARAM || m->graph->nodes[i]->op == NN_OP_BATCHNORM;
+  return n;
+}
+NNDEF int nn_model_tensor(const nn_model *m, int i, nn_tensor_info *info) {
+  int k, seen = -1;
+  memset(info, 0, sizeof *info);
+  for (k = 0; k < m->graph->n && seen < i; k++) {
+    nn_node *nd = m->graph->nodes[k];
+    if (nd->op != NN_OP_PARAM && nd->op != NN_OP_BATCHNORM) continue;
+    if (++seen < i) continue;
+    info->node = nd;
+    info->dtype = "F32";
+    if (nd->op == NN_OP_BATCHNORM) {
+      snprintf(info->name, sizeof info->name, "%s.num_batches_tracked", nd->name);
+      info->buffer = 1;
+      info->dtype = "I64";
+      info->count = m->batches[k];
+    } else {
+      snprintf(info->name, sizeof info->name, "%s", nd->name);
+      info->shape = nd->shape;
+      info->trainable = nd->trainable;
+      info->buffer = nn__is_buffer(m->graph, nd);
+    }
+    info->numel = nn_shape_numel(&info->shape);
+    return 1;
+  }
+  return nn__fail("model_tensor: %d is not in 0..%d", i, seen);
+}
+
 NNDEF void nn_summary(const nn_model *m, FILE *out) {
   double total_flops = 0;
   size_t total_params = 0, state = 0;
-  int i, k;
+  int i, k, n = nn_model_num_tensors(m);
   char buf[64];
+  nn_tensor_info t;
   fprintf(out, "%-22s %-15s %-18s %12s %12s\n", "layer", "op", "output", "params", "MFLOPs");
   for (i = 0; i < m->graph->n; i++) {
     const nn_node *nd = m->graph->nodes[i];
@@ -3520,6 +3595,13 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
     total_flops += fl;
     fprintf(out, "%-22s %-15s %-18s %12zu %12.3f\n", nd->name, nn_op_name(nd->op),
             nn_shape_str(&nd->shape, buf, sizeof buf), params, fl / 1e6);
+  }
+  fprintf(out, "\n%-40s %-18s %12s  %s\n", "tensor", "shape", "scalars", "kind");
+  for (i = 0; i < n && nn_model_tensor(m, i, &t); i++) {
+    fprintf(out, "%-40s %-18s %12zu  %s", t.name, nn_shape_str(&t.shape, buf, sizeof buf), t.numel,
+            t.buffer ? "buffer" : t.trainable ? "trainable" : "frozen");
+    if (t.node->op == NN_OP_BATCHNORM) fprintf(out, " (I64: %lld)", (long long)t.count);
+    fputc('\n', out);
   }
   fprintf(out, "trainable parameters: %zu (+%zu state), forward: %.2f MFLOPs per sample, batch %d, backend %s\n",
           total_params, state, total_flops / 1e6, m->max_batch, m->backend->ops->name);
@@ -5027,10 +5109,18 @@ static const char *nn__st_meta_get(const nn__st *st, const char *key) {
 }
 
 /* ---- what a file holds for a model: one target per tensor ---- */
+enum { NN__ST_F32 = 0, NN__ST_I64 = 7 };   /* indices in nn__st_dtypes */
 typedef struct nn__st_target {
   char name[NN__ST_NAME_MAX];
-  const nn_node *param;           /* the tensor has this parameter's shape */
-  void *buf;                      /* backend buffer */
+  /* a tensor of a bidirectional recurrent layer: the name it had in nn.h
+     0.2's files, which stacked the reverse direction (half 1) after the
+     forward one (half 0) in one tensor under the forward name; else "" */
+  char joined[NN__ST_NAME_MAX];
+  int half;
+  nn_shape shape;                 /* ndim 0: a scalar */
+  int dtype;                      /* NN__ST_F32, or NN__ST_I64 for a count */
+  void *buf;                      /* F32: the backend buffer */
+  int64_t *count;                 /* I64: num_batches_tracked, on the host */
 } nn__st_target;
 
 static const char *nn__opt_kind_name(nn_opt_kind k) { return k == NN_OPT_SGD ? "sgd" : k == NN_OPT_ADAM ? "adam" : "rmsprop"; }
@@ -5039,38 +5129,60 @@ static const char *nn__opt_slot_name(nn_opt_kind k, int slot) {
   if (k == NN_OPT_ADAM) return slot == 1 ? "exp_avg" : "exp_avg_sq";
   return slot == 1 ? "momentum_buffer" : "square_avg";
 }
-static int nn__st_cmp_target(const void *a, const void *b) { return strcmp(((const nn__st_target *)a)->name, ((const nn__st_target *)b)->name); }
-/* every parameter, and the optimizer's and the average's buffers when
-   given, sorted by name */
-static nn__st_target *nn__st_targets(nn_model *m, const nn_optimizer *o, const nn_ema *e, int *count) {
-  nn__st_target *t;
-  int i, n = 0, cap = 0;
-  for (i = 0; i < m->graph->n; i++)
-    if (m->graph->nodes[i]->op == NN_OP_PARAM)
-      cap += 1 + (o && o->s1[i] != NULL) + (o && o->s2[i] != NULL) + (e && e->avg[i] != NULL);
-  if (!(t = (nn__st_target *)nn__calloc((size_t)cap + 1, sizeof *t))) return NULL;
-  for (i = 0; i < m->graph->n; i++) {
-    const nn_node *p = m->graph->nodes[i];
-    if (p->op != NN_OP_PARAM) continue;
-    snprintf(t[n].name, NN__ST_NAME_MAX, "%s", p->name);
-    t[n].param = p;
-    t[n++].buf = m->value[i];
-    if (o && o->s1[i]) {
-      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 1));
-      t[n].param = p;
-      t[n++].buf = o->s1[i];
-    }
-    if (o && o->s2[i]) {
-      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 2));
-      t[n].param = p;
-      t[n++].buf = o->s2[i];
-    }
-    if (e && e->avg[i]) {
-      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_EMA "%s", p->name);
-      t[n].param = p;
-      t[n++].buf = e->avg[i];
-    }
+/* the reference writer's order: wider dtypes first (I64 before F32), then by name */
+static int nn__st_cmp_target(const void *a, const void *b) {
+  const nn__st_target *x = (const nn__st_target *)a, *y = (const nn__st_target *)b;
+  if (x->dtype != y->dtype) return x->dtype == NN__ST_I64 ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+/* buf, a tensor of parameter p's shape, named prefix + p's name [+ "." +
+   slot]; fwd: for a bidirectional layer's parameter, the forward
+   direction's parameter of its kind, else NULL */
+static void nn__st_param_target(nn__st_target *t, const nn_node *p, const nn_node *fwd, const char *prefix, const char *slot,
+                                void *buf) {
+  snprintf(t->name, sizeof t->name, "%s%s%s%s", prefix, p->name, *slot ? "." : "", slot);
+  if (fwd) {
+    snprintf(t->joined, sizeof t->joined, "%s%s%s%s", prefix, fwd->name, *slot ? "." : "", slot);
+    t->half = fwd != p;
   }
+  t->shape = p->shape;
+  t->dtype = NN__ST_F32;
+  t->buf = buf;
+}
+/* every parameter and batch-norm count, and the optimizer's and the
+   average's buffers when given, in the order files hold them (nn__st_cmp_target) */
+static nn__st_target *nn__st_targets(nn_model *m, const nn_optimizer *o, const nn_ema *e, int *count) {
+  const nn_graph *g = m->graph;
+  const nn_node **fwd;
+  nn__st_target *t;
+  int i, d, k, n = 0, cap = 0;
+  for (i = 0; i < g->n; i++)
+    if (g->nodes[i]->op == NN_OP_PARAM) cap += 1 + (o && o->s1[i] != NULL) + (o && o->s2[i] != NULL) + (e && e->avg[i] != NULL);
+    else cap += g->nodes[i]->op == NN_OP_BATCHNORM;
+  t = (nn__st_target *)nn__calloc((size_t)cap + 1, sizeof *t);
+  fwd = (const nn_node **)nn__calloc((size_t)g->n, sizeof *fwd);
+  if (!t || !fwd) { NN_FREE(t); NN_FREE(fwd); return NULL; }
+  for (i = 0; i < g->n; i++) {
+    const nn_node *nd = g->nodes[i];
+    if ((nd->op == NN_OP_RNN || nd->op == NN_OP_LSTM || nd->op == NN_OP_GRU) && nd->attr.recurrent.dirs == 2)
+      for (d = 0; d < 2; d++)
+        for (k = 0; k < 4; k++) fwd[nd->in[2 + 4 * d + k]->id] = nd->in[2 + k];
+  }
+  for (i = 0; i < g->n; i++) {
+    const nn_node *p = g->nodes[i];
+    if (p->op == NN_OP_BATCHNORM) {
+      snprintf(t[n].name, sizeof t[n].name, "%s.num_batches_tracked", p->name);
+      t[n].dtype = NN__ST_I64;
+      t[n++].count = &m->batches[i];
+      continue;
+    }
+    if (p->op != NN_OP_PARAM) continue;
+    nn__st_param_target(&t[n++], p, fwd[i], "", "", m->value[i]);
+    if (o && o->s1[i]) nn__st_param_target(&t[n++], p, fwd[i], NN__CKPT_OPT, nn__opt_slot_name(o->kind, 1), o->s1[i]);
+    if (o && o->s2[i]) nn__st_param_target(&t[n++], p, fwd[i], NN__CKPT_OPT, nn__opt_slot_name(o->kind, 2), o->s2[i]);
+    if (e && e->avg[i]) nn__st_param_target(&t[n++], p, fwd[i], NN__CKPT_EMA, "", e->avg[i]);
+  }
+  NN_FREE(fwd);
   if (n > 1) qsort(t, (size_t)n, sizeof *t, nn__st_cmp_target);
   *count = n;
   return t;
@@ -5195,7 +5307,7 @@ static int nn__af_close(nn__atomic_file *af, int ok) {
   return ok;
 }
 
-/* writes targets t[0..n) (sorted by name) with metadata pairs meta[0..2*n_meta) */
+/* writes targets t[0..n) (in file order) with metadata pairs meta[0..2*n_meta) */
 static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char **meta, int n_meta, const char *path) {
   nn__text h;
   nn__atomic_file af;
@@ -5236,11 +5348,13 @@ static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char *
     nn__text_str(&h, n ? "}," : "}");
   }
   for (i = 0; i < n; i++) {
-    const nn_shape *s = &t[i].param->shape;
-    uint64_t size = (uint64_t)nn_shape_numel(s) * 4;
+    const nn_shape *s = &t[i].shape;
+    uint64_t size = (uint64_t)nn_shape_numel(s) * nn__st_dtypes[t[i].dtype].size;
     if (i) nn__text_str(&h, ",");
     nn__text_json(&h, t[i].name);
-    nn__text_str(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+    nn__text_str(&h, ":{\"dtype\":\"");
+    nn__text_str(&h, nn__st_dtypes[t[i].dtype].name);
+    nn__text_str(&h, "\",\"shape\":[");
     for (k = 0; k < s->ndim; k++) {
       snprintf(num, sizeof num, k ? ",%d" : "%d", s->dim[k]);
       nn__text_str(&h, num);
@@ -5258,7 +5372,12 @@ static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char *
   if (!host || !bytes || !nn__af_open(&af, path)) { NN_FREE(h.p); NN_FREE(host); NN_FREE(bytes); return 0; }
   ok = nn__af_write(&af, len8, 8) && nn__af_write(&af, h.p, h.n);
   for (i = 0; i < n && ok; i++) {
-    size_t total = nn_shape_numel(&t[i].param->shape), at, c;
+    size_t total = nn_shape_numel(&t[i].shape), at, c;
+    if (t[i].dtype == NN__ST_I64) {
+      for (k = 0; k < 8; k++) bytes[k] = (unsigned char)((uint64_t)*t[i].count >> (8 * k));
+      ok = nn__af_write(&af, bytes, 8);
+      continue;
+    }
     for (at = 0; at < total && ok; at += c) {
       c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
       ok = m->backend->ops->read(m->backend, t[i].buf, at, host, c);
@@ -5295,36 +5414,55 @@ static int nn__st_reserved(const char *name, int flags) {
   return ((flags & NN__IGNORE_OPT) && !strncmp(name, NN__CKPT_OPT, strlen(NN__CKPT_OPT))) ||
          ((flags & NN__IGNORE_EMA) && !strncmp(name, NN__CKPT_EMA, strlen(NN__CKPT_EMA)));
 }
+/* 1 if file tensor f is nn.h 0.2's joined form of shape s: both
+   directions stacked along dim 0 */
+static int nn__st_joined(const nn__st_tensor *f, const nn_shape *s) {
+  int k;
+  if (f->ndim != s->ndim || f->dim[0] != 2 * (uint64_t)s->dim[0]) return 0;
+  for (k = 1; k < s->ndim; k++) if (f->dim[k] != (uint64_t)s->dim[k]) return 0;
+  return 1;
+}
 /* checks every name, dtype and shape; only if all match, copies the
-   tensors.  Returns how many were copied, 0 on failure. */
+   tensors.  A missing num_batches_tracked (files of nn.h 0.2 and of
+   PyTorch before 0.4.1) is not a problem: the count keeps its value, as
+   in PyTorch.  Returns how many were copied, 0 on failure. */
 static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, int flags) {
+  typedef struct { const nn__st_tensor *f; size_t at; } nn__st_src;   /* at: first element taken */
   nn__problems pr;
-  nn__st_tensor **src;
+  nn__st_src *src;
   float *host;
   char a[160], b[64];
   int i, k, loaded = 0, ok = 1;
   memset(&pr, 0, sizeof pr);
-  if (!(src = (nn__st_tensor **)nn__calloc((size_t)n + 1, sizeof *src))) return 0;
+  if (!(src = (nn__st_src *)nn__calloc((size_t)n + 1, sizeof *src))) return 0;
   for (i = 0; i < n; i++) {
-    const nn_shape *s = &t[i].param->shape;
+    const nn_shape *s = &t[i].shape;
     nn__st_tensor *f = nn__st_find(st, t[i].name);
     int same = 1;
+    if (!f && t[i].half) {   /* the reverse half of a joined tensor? */
+      f = nn__st_find(st, t[i].joined);
+      if (f && !nn__st_joined(f, s)) f = NULL;
+    }
     if (!f) {
-      if (!(flags & NN_LOAD_PARTIAL)) nn__problem(&pr, "missing tensor '%s' %s", t[i].name, nn_shape_str(s, b, sizeof b));
+      if (!(flags & NN_LOAD_PARTIAL) && t[i].dtype != NN__ST_I64) nn__problem(&pr, "missing tensor '%s' %s", t[i].name, nn_shape_str(s, b, sizeof b));
       continue;
     }
     f->matched = 1;
-    if (f->ndim != s->ndim) same = 0;
-    for (k = 0; same && k < s->ndim; k++) same = f->dim[k] == (uint64_t)s->dim[k];
-    if (f->dtype != 0) nn__problem(&pr, "tensor '%s' is %s, not F32", t[i].name, nn__st_dtypes[f->dtype].name);
+    if (t[i].joined[0] && nn__st_joined(f, s)) src[i].at = (size_t)t[i].half * nn_shape_numel(s);
+    else {
+      if (f->ndim != s->ndim) same = 0;
+      for (k = 0; same && k < s->ndim; k++) same = f->dim[k] == (uint64_t)s->dim[k];
+    }
+    if (f->dtype != t[i].dtype) nn__problem(&pr, "tensor '%s' is %s, not %s", t[i].name, nn__st_dtypes[f->dtype].name, nn__st_dtypes[t[i].dtype].name);
     else if (!same) nn__problem(&pr, "tensor '%s' has shape %s in the file, %s in the model", t[i].name,
                                 nn__dims_str(f->ndim, NULL, f->dim, a, sizeof a), nn_shape_str(s, b, sizeof b));
-    else src[i] = f;
+    else src[i].f = f;
   }
   for (i = 0; i < st->n && !(flags & NN_LOAD_PARTIAL); i++)
     if (!st->t[i].matched && !nn__st_reserved(st->t[i].name, flags))
-      nn__problem(&pr, "unexpected tensor '%s' %s", st->t[i].name, nn__dims_str(st->t[i].ndim, NULL, st->t[i].dim, a, sizeof a));
-  for (i = 0; i < n; i++) loaded += src[i] != NULL;
+      nn__problem(&pr, "unexpected tensor '%s' %s %s", st->t[i].name, nn__st_dtypes[st->t[i].dtype].name,
+                  nn__dims_str(st->t[i].ndim, NULL, st->t[i].dim, a, sizeof a));
+  for (i = 0; i < n; i++) loaded += src[i].f != NULL;
   if (pr.count) {
     char rest[32] = "";
     if (pr.listed < pr.count) snprintf(rest, sizeof rest, "; and %d more", pr.count - pr.listed);
@@ -5335,12 +5473,21 @@ static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, 
   if (!loaded) { NN_FREE(src); return nn__fail("'%s' has none of the model's tensors", st->what); }
   if (!(host = (float *)nn__calloc(NN__ST_CHUNK, sizeof(float)))) { NN_FREE(src); return 0; }
   for (i = 0; i < n && ok; i++) {
+    const unsigned char *data;
     size_t total, at, c;
-    if (!src[i]) continue;
-    total = nn_shape_numel(&t[i].param->shape);
+    if (!src[i].f) continue;
+    data = st->data + src[i].f->begin;
+    if (t[i].dtype == NN__ST_I64) {
+      uint64_t v = 0;
+      for (k = 7; k >= 0; k--) v = v << 8 | data[k];
+      *t[i].count = (int64_t)v;
+      continue;
+    }
+    data += 4 * src[i].at;
+    total = nn_shape_numel(&t[i].shape);
     for (at = 0; at < total && ok; at += c) {
       c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
-      nn__f32_from_le(st->data + src[i]->begin + 4 * at, host, c);
+      nn__f32_from_le(data + 4 * at, host, c);
       ok = m->backend->ops->write(m->backend, t[i].buf, at, host, c);
     }
   }
