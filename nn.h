@@ -77,9 +77,9 @@
 #define NN_H
 
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 2
+#define NN_VERSION_MINOR 3
 #define NN_VERSION_PATCH 0
-#define NN_VERSION "0.2.0"
+#define NN_VERSION "0.3.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -3570,7 +3570,7 @@ NNDEF int nn_model_tensor(const nn_model *m, int i, nn_tensor_info *info) {
     info->numel = nn_shape_numel(&info->shape);
     return 1;
   }
-  return nn__fail("model_tensor: %d is not in 0..%d", i, seen);
+  return nn__fail("model_tensor: %d is not in 0..%d", i, nn_model_num_tensors(m) - 1);
 }
 
 NNDEF void nn_summary(const nn_model *m, FILE *out) {
