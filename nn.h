@@ -77,9 +77,9 @@
 #define NN_H
 
 #define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 2
+#define NN_VERSION_MINOR 3
 #define NN_VERSION_PATCH 0
-#define NN_VERSION "0.2.0"
+#define NN_VERSION "0.3.0"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -103,7 +103,8 @@ extern "C" {
    Configuration limits
    ====================================================================== */
 #define NN_MAX_DIMS 4    /* dimensions of one sample (the batch is extra) */
-#define NN_MAX_INPUTS 6  /* inputs of one op, parameters included */
+#define NN_MAX_INPUTS 10 /* inputs of one op, parameters included (a
+                            bidirectional recurrent layer has 10) */
 #define NN_NAME_LEN 64
 
 /* ======================================================================
@@ -213,6 +214,8 @@ NNDEF nn_node *nn_maxpool2d_ex(nn_graph *g, nn_node *x, int k, int stride, int p
 NNDEF nn_node *nn_avgpool2d(nn_graph *g, nn_node *x, int k, int stride);
 NNDEF nn_node *nn_avgpool2d_ex(nn_graph *g, nn_node *x, int k, int stride, int pad);
 NNDEF nn_node *nn_global_avgpool(nn_graph *g, nn_node *x);
+/* PyTorch's BatchNorm1d/2d: parameters .weight, .bias, buffers
+   .running_mean, .running_var and .num_batches_tracked (nn_model_tensor). */
 NNDEF nn_node *nn_batchnorm(nn_graph *g, nn_node *x);
 /* momentum as in PyTorch (weight of the new batch statistic); frozen_scale
    keeps the scale at 1 and untrained (it still exists, named .weight). */
@@ -273,11 +276,14 @@ NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim);
            z = sigma(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
            n = tanh (W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
            h_t = (1 - z) * n + z * h_{t-1}
-   Parameters of layer L, named PREFIX.weight_ih_lL [dirs*G*hidden, F],
-   .weight_hh_lL [dirs*G*hidden, hidden], .bias_ih_lL and .bias_hh_lL
-   [dirs*G*hidden]: PyTorch's tensors with the gates in its order (lstm
-   i,f,g,o; gru r,z,n; G gates) and the reverse direction's stacked after
-   the forward one; all start U(-1/sqrt(hidden), 1/sqrt(hidden)). */
+   Parameters of layer L, PyTorch's names, shapes and gate order (lstm
+   i,f,g,o; gru r,z,n; G gates): PREFIX.weight_ih_lL [G*hidden, F],
+   .weight_hh_lL [G*hidden, hidden], .bias_ih_lL and .bias_hh_lL
+   [G*hidden], and for the reverse direction the same four with the
+   suffix _reverse (nn_node_input(layer, 2 + 4*d + k): direction d, k in
+   that order); all start U(-1/sqrt(hidden), 1/sqrt(hidden)).  Files of
+   nn.h 0.2, which joined both directions in one tensor of [2*G*hidden, ..]
+   under the forward name, still load: the tensor is split. */
 enum { NN_BIDIRECTIONAL = 1 };
 NNDEF nn_node *nn_rnn(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
 NNDEF nn_node *nn_lstm(nn_graph *g, nn_node *x, nn_node *lengths, int hidden, int layers, int flags);
@@ -317,7 +323,28 @@ NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst);  /* gradient 
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src);/* e.g. set weights */
 NNDEF float nn_loss(nn_model *m);
 NNDEF size_t nn_num_params(const nn_model *m);          /* trainable scalars */
+/* The layers (op, output shape, parameters, MFLOPs), then every tensor of
+   nn_model_tensor: name, shape, scalars, trainable, frozen or buffer. */
 NNDEF void nn_summary(const nn_model *m, FILE *out);
+/* Every tensor a model saves, named and shaped as files (and PyTorch's
+   state_dict) hold it: the parameters, trainable or frozen, and the
+   buffers, which no optimizer changes: a batch norm's running_mean and
+   running_var, and num_batches_tracked, the number of its forward passes
+   in training (a 64-bit integer scalar, I64 in files; PyTorch counts the
+   same).  In graph order, i from 0 to nn_model_num_tensors(m) - 1;
+   nn_model_tensor returns 1, or 0 with the reason for an i out of range. */
+typedef struct nn_tensor_info {
+  char name[NN_NAME_LEN + 24];  /* "conv1.weight", "gru.weight_ih_l0_reverse", "bn.num_batches_tracked" */
+  nn_shape shape;               /* ndim 0 for a scalar */
+  size_t numel;
+  int trainable;                /* 1: optimizers update it */
+  int buffer;                   /* 1: a buffer (state), not a parameter */
+  const char *dtype;            /* "F32", or "I64" for num_batches_tracked */
+  int64_t count;                /* I64: its value */
+  nn_node *node;                /* the parameter; for num_batches_tracked, the batch norm */
+} nn_tensor_info;
+NNDEF int nn_model_num_tensors(const nn_model *m);
+NNDEF int nn_model_tensor(const nn_model *m, int i, nn_tensor_info *info);
 /* OpenMP threads; returns the number in use.  A model keeps the count it
    was compiled with (its workspaces are sized for it): call this before
    nn_cpu_backend() and nn_compile(). */
@@ -527,10 +554,17 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
    PyTorch, NumPy, JAX) is an 8-byte little-endian header length N, N bytes
    of JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin,
    end]}, .., "__metadata__": {"key": "value", ..}} padded with spaces, then
-   the tensors' little-endian bytes.  A model is saved as one tensor per
-   parameter node under the node's name (batch-norm running statistics
-   included), in name order.  Loading checks every name, dtype and shape
-   and changes nothing unless all of them match.  Files are written
+   the tensors' little-endian bytes.  A model is saved as the tensors of
+   nn_model_tensor, under PyTorch's state_dict names and layouts (F32, and
+   each batch norm's num_batches_tracked as an I64 scalar), in the
+   reference writer's order (I64 first, then by name).  Loading checks
+   every name, dtype and shape and changes nothing unless all of them
+   match; a missing num_batches_tracked is not a problem (the count keeps
+   its value, as PyTorch does), and nn.h 0.2's bidirectional recurrent
+   tensors, both directions joined under the forward name, are split.
+   So a PyTorch state_dict saved with safetensors.torch.save_file loads
+   with flags 0 into the same architecture, and load_state_dict(...,
+   strict=True) takes nn.h's files.  Files are written
    atomically: a temporary file in the same directory, flushed to disk,
    then renamed over the target, so a crash leaves the old file intact.
    ====================================================================== */
@@ -672,6 +706,8 @@ struct nn_model {
   nn_node *loss;
   nn_rng rng;                   /* dropout and other training randomness */
   int threads;
+  int64_t *batches;             /* per node: a batch norm's training forward
+                                   passes (num_batches_tracked), host-side */
 };
 
 #ifdef __cplusplus
@@ -1489,7 +1525,7 @@ static void nn__layer_prefix(nn_graph *g, const char *kind, char *buf) {
 }
 static nn_node *nn__layer_param(nn_graph *g, const char *prefix, const char *what, nn_shape s,
                                 nn_init init, float arg, int fan_in, int fan_out) {
-  char name[NN_NAME_LEN + 16];
+  char name[NN_NAME_LEN + 32];
   nn_node *p;
   snprintf(name, sizeof name, "%s.%s", prefix, what);
   p = nn_param(g, name, s.ndim, s.dim, init, arg);
@@ -2618,10 +2654,12 @@ static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
 }
 
 /* ---- recurrent layers (rnn, lstm, gru) over a whole sequence ----------
-   inputs: x [T, F], lengths, W_ih [dirs*GH, F], W_hh [dirs*GH, H],
-   b_ih, b_hh [dirs*GH] with GH = G*H (G gates); ip: H, dirs.
+   inputs: x [T, F], lengths, then per direction d W_ih [GH, F], W_hh
+   [GH, H], b_ih, b_hh [GH] (inputs 2 + 4d ..) with GH = G*H (G gates);
+   ip: H, dirs.
    Forward: the input projection of every valid step of a sample is one
-   GEMM (both directions at once, P = x W_ih^T + b_ih); then each step one
+   GEMM per direction (P = x W_ih^T + b_ih, the directions side by side in
+   P's rows); then each step one
    GEMM of the states with W_hh and the gates fused in one loop.  The
    batch is split once, not per step: every (direction, group of samples)
    runs all its steps on one thread with no synchronisation.  Samples are
@@ -2633,7 +2671,8 @@ static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
      aux    batch*T*dirs*H   lstm: c_t; gru: W_hn h + b_hn, then its gradient
      order  batch            samples by falling length
      h, c, dh, dc  dirs*rows*H each, gh  dirs*rows*GH   per-step state
-     part   threads * (dW_ih + dW_hh + db_ih + db_hh)   backward partial sums */
+     part   threads * dirs * (dW_ih + dW_hh + db_ih + db_hh)   backward partial sums */
+#define NN__REC_W(v, d, k) ((v)[2 + 4 * (d) + (k)])   /* x or dx: k 0 W_ih, 1 W_hh, 2 b_ih, 3 b_hh */
 typedef struct nn__rec {
   nn_op op;
   int n, T, F, H, dirs, GH, rows, threads, chunks;
@@ -2726,7 +2765,7 @@ static void nn__gru_step(int H, float *NN__RESTRICT p, const float *NN__RESTRICT
 static void nn__rec_fwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
   const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
   const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
-  const float *Whh = c->x[3] + (size_t)d * GH * H, *bh = c->x[5] + (size_t)d * GH;
+  const float *Whh = NN__REC_W(c->x, d, 1), *bh = NN__REC_W(c->x, d, 3);
   float *hs = r->h + slot * H, *cs = r->cs + slot * H, *gh = r->gh + slot * GH;
   int M = R, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
   memset(hs, 0, (size_t)R * H * sizeof(float));
@@ -2759,7 +2798,7 @@ static int nn__rec_parallel(const nn__ctx *c, const nn__rec *r) {
 }
 static int nn__rec_fwd(const nn__ctx *c) {
   nn__rec r = nn__rec_get(c);
-  const int T = r.T, F = r.F, N = r.dirs * r.GH, HD = r.dirs * r.H;
+  const int T = r.T, F = r.F, GH = r.GH, N = r.dirs * GH, HD = r.dirs * r.H;
   int threads = r.threads, b, i, item, par;
   if (!nn__seq_lengths_ok(c, T)) return 0;
   par = nn__rec_parallel(c, &r);
@@ -2770,11 +2809,14 @@ static int nn__rec_fwd(const nn__ctx *c) {
 #pragma omp parallel for schedule(dynamic) num_threads(threads) if (par)
 #endif
   for (b = 0; b < r.n; b++) {
-    int L = nn__seq_len(c, b, T), t, j;
-    float *P = r.P + (size_t)b * T * N;
-    if (L > 0) nn__sgemm(0, 1, L, N, F, 1.0f, c->x[0] + (size_t)b * T * F, F, c->x[2], F, 0.0f, P, N, nn__gemm_work(c));
-    for (t = 0; t < L; t++)
-      for (j = 0; j < N; j++) P[(size_t)t * N + j] += c->x[4][j];
+    int L = nn__seq_len(c, b, T), t, j, d;
+    for (d = 0; d < r.dirs && L > 0; d++) {
+      float *P = r.P + (size_t)b * T * N + (size_t)d * GH;
+      const float *bi = NN__REC_W(c->x, d, 2);
+      nn__sgemm(0, 1, L, GH, F, 1.0f, c->x[0] + (size_t)b * T * F, F, NN__REC_W(c->x, d, 0), F, 0.0f, P, N, nn__gemm_work(c));
+      for (t = 0; t < L; t++)
+        for (j = 0; j < GH; j++) P[(size_t)t * N + j] += bi[j];
+    }
     if (L < T) memset(c->y + ((size_t)b * T + L) * HD, 0, (size_t)(T - L) * HD * sizeof(float));
   }
   /* samples by falling length (insertion sort: batches come nearly sorted) */
@@ -2837,7 +2879,7 @@ static void nn__gru_back(int H, float *NN__RESTRICT p, float *NN__RESTRICT q, fl
 static void nn__rec_bwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) {
   const int H = r->H, GH = r->GH, dirs = r->dirs, T = r->T, R = nn__rec_group(r, k);
   const size_t slot = (size_t)d * r->rows + (size_t)k * ((r->n + r->chunks - 1) / r->chunks);
-  const float *Whh = c->x[3] + (size_t)d * GH * H;
+  const float *Whh = NN__REC_W(c->x, d, 1);
   float *dhs = r->dh + slot * H, *dcs = r->dc + slot * H, *gh = r->gh + slot * GH, *zeros = r->cs + slot * H;
   int M = 0, s, i, steps = R ? nn__seq_len(c, nn__rec_sample(r, k, 0), r->T) : 0;
   memset(dhs, 0, (size_t)R * H * sizeof(float));
@@ -2862,60 +2904,58 @@ static void nn__rec_bwd_group(const nn__ctx *c, const nn__rec *r, int d, int k) 
 static int nn__rec_bwd(const nn__ctx *c) {
   nn__rec r = nn__rec_get(c);
   const int T = r.T, F = r.F, H = r.H, GH = r.GH, N = r.dirs * GH, HD = r.dirs * H;
-  const size_t nwi = (size_t)N * F, nwh = (size_t)N * H, per = nn__rec_part(c->node);
-  int threads = r.threads, b, item, t, par = nn__rec_parallel(c, &r);
+  const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;   /* gru: W_hn's rows come from aux */
+  /* per thread and direction: dW_ih, dW_hh, db_ih, db_hh */
+  const size_t wi = (size_t)GH * F, wh = (size_t)GH * H, per_dir = wi + wh + 2 * (size_t)GH, per = nn__rec_part(c->node);
+  int threads = r.threads, b, item, t, d, k, par = nn__rec_parallel(c, &r);
   (void)par;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
 #endif
   for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_bwd_group(c, &r, item % r.dirs, item / r.dirs);
   memset(r.part, 0, (size_t)threads * per * sizeof(float));
-  /* per sample: dx = dG_ih W_ih, and the weight gradients from all its
-     steps at once, into this thread's partial sums */
+  /* per sample and direction: dx += dG_ih W_ih, and the weight gradients
+     from all its steps at once, into this thread's partial sums */
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads) if (par)
 #endif
   for (b = 0; b < r.n; b++) {
-    int L = nn__seq_len(c, b, T), d, t2, j2;
-    float *part = r.part + (size_t)nn__thread_id() * per, *pwi = part, *pwh = pwi + nwi, *pbi = pwh + nwh, *pbh = pbi + N;
-    const float *P = r.P + (size_t)b * T * N, *A = r.aux + (size_t)b * T * HD, *Y = c->y + (size_t)b * T * HD;
-    if (L == 0) continue;
-    if (c->dx[0]) nn__sgemm(0, 0, L, F, N, 1.0f, P, N, c->x[2], F, 1.0f, c->dx[0] + (size_t)b * T * F, F, nn__gemm_work(c));
-    if (c->dx[2]) nn__sgemm(1, 0, N, F, L, 1.0f, P, N, c->x[0] + (size_t)b * T * F, F, 1.0f, pwi, F, nn__gemm_work(c));
-    if (c->dx[4])
-      for (t2 = 0; t2 < L; t2++) {
-        const float *p = P + (size_t)t2 * N;
-        for (j2 = 0; j2 < N; j2++) pbi[j2] += p[j2];
-      }
-    for (d = 0; d < r.dirs && (c->dx[3] || c->dx[5]); d++) {
+    int L = nn__seq_len(c, b, T), d2, t2, j2;
+    const float *A = r.aux + (size_t)b * T * HD, *Y = c->y + (size_t)b * T * HD, *X = c->x[0] + (size_t)b * T * F;
+    for (d2 = 0; d2 < r.dirs && L > 0; d2++) {
+      float *pwi = r.part + (size_t)nn__thread_id() * per + (size_t)d2 * per_dir, *pwh = pwi + wi, *pbi = pwh + wh, *pbh = pbi + GH;
+      const float *P = r.P + (size_t)b * T * N + (size_t)d2 * GH, *Ad = A + (size_t)d2 * H;
       /* h_prev of step t is h at t-1 (forward) or t+1 (reverse); the
          first step's is zero and adds nothing to dW_hh */
-      const size_t first = d ? 0 : 1, from = d ? 1 : 0;
-      const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;
-      float *wh = pwh + (size_t)d * GH * H, *bh = pbh + (size_t)d * GH;
-      if (c->dx[3] && L > 1) {
-        nn__sgemm(1, 0, gate_rows, H, L - 1, 1.0f, P + first * N + (size_t)d * GH, N, Y + from * HD + (size_t)d * H, HD,
-                  1.0f, wh, H, nn__gemm_work(c));
+      const size_t first = d2 ? 0 : 1, from = d2 ? 1 : 0;
+      const float *Hp = Y + from * HD + (size_t)d2 * H;
+      if (c->dx[0]) nn__sgemm(0, 0, L, F, GH, 1.0f, P, N, NN__REC_W(c->x, d2, 0), F, 1.0f, c->dx[0] + (size_t)b * T * F, F, nn__gemm_work(c));
+      if (NN__REC_W(c->dx, d2, 0)) nn__sgemm(1, 0, GH, F, L, 1.0f, P, N, X, F, 1.0f, pwi, F, nn__gemm_work(c));
+      if (NN__REC_W(c->dx, d2, 1) && L > 1) {
+        nn__sgemm(1, 0, gate_rows, H, L - 1, 1.0f, P + first * N, N, Hp, HD, 1.0f, pwh, H, nn__gemm_work(c));
         if (r.op == NN_OP_GRU)
-          nn__sgemm(1, 0, H, H, L - 1, 1.0f, A + first * HD + (size_t)d * H, HD, Y + from * HD + (size_t)d * H, HD,
-                    1.0f, wh + (size_t)2 * H * H, H, nn__gemm_work(c));
+          nn__sgemm(1, 0, H, H, L - 1, 1.0f, Ad + first * HD, HD, Hp, HD, 1.0f, pwh + (size_t)2 * H * H, H, nn__gemm_work(c));
       }
-      for (t2 = 0; t2 < L && c->dx[5]; t2++) {
-        const float *p = P + (size_t)t2 * N + (size_t)d * GH, *a = A + (size_t)t2 * HD + (size_t)d * H;
-        for (j2 = 0; j2 < gate_rows; j2++) bh[j2] += p[j2];
+      for (t2 = 0; t2 < L; t2++) {
+        const float *p = P + (size_t)t2 * N, *a = Ad + (size_t)t2 * HD;
+        if (NN__REC_W(c->dx, d2, 2)) for (j2 = 0; j2 < GH; j2++) pbi[j2] += p[j2];
+        if (!NN__REC_W(c->dx, d2, 3)) continue;
+        for (j2 = 0; j2 < gate_rows; j2++) pbh[j2] += p[j2];
         if (r.op == NN_OP_GRU)
-          for (j2 = 0; j2 < H; j2++) bh[2 * H + j2] += a[j2];
+          for (j2 = 0; j2 < H; j2++) pbh[2 * H + j2] += a[j2];
       }
     }
   }
-  for (t = 0; t < threads; t++) {
-    const float *part = r.part + (size_t)t * per;
-    size_t q;
-    if (c->dx[2]) for (q = 0; q < nwi; q++) c->dx[2][q] += part[q];
-    if (c->dx[3]) for (q = 0; q < nwh; q++) c->dx[3][q] += part[nwi + q];
-    if (c->dx[4]) for (q = 0; q < (size_t)N; q++) c->dx[4][q] += part[nwi + nwh + q];
-    if (c->dx[5]) for (q = 0; q < (size_t)N; q++) c->dx[5][q] += part[nwi + nwh + N + q];
-  }
+  for (t = 0; t < threads; t++)
+    for (d = 0; d < r.dirs; d++) {
+      const float *part = r.part + (size_t)t * per + (size_t)d * per_dir;
+      const size_t at[4] = {0, wi, wi + wh, wi + wh + GH}, len[4] = {wi, wh, (size_t)GH, (size_t)GH};
+      size_t q;
+      for (k = 0; k < 4; k++) {
+        float *dw = NN__REC_W(c->dx, d, k);
+        if (dw) for (q = 0; q < len[k]; q++) dw[q] += part[at[k] + q];
+      }
+    }
   return 1;
 }
 static double nn__rec_flops(const nn_node *nd) {
@@ -2925,8 +2965,8 @@ static double nn__rec_flops(const nn_node *nd) {
 
 static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *lengths, int hidden, int layers, int flags) {
   const char *name = nn_op_name(op);
-  char pre[NN_NAME_LEN], pname[16], nname[NN_NAME_LEN];
-  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = (op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1) * hidden, l, k;
+  char pre[NN_NAME_LEN], pname[32], nname[NN_NAME_LEN];
+  int dirs = (flags & NN_BIDIRECTIONAL) ? 2 : 1, GH = (op == NN_OP_LSTM ? 4 : op == NN_OP_GRU ? 3 : 1) * hidden, l, k, d;
   float a = hidden > 0 ? 1.0f / sqrtf((float)hidden) : 0;
   if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
   if (hidden < 1 || layers < 1 || layers > 99 || (flags & ~NN_BIDIRECTIONAL))
@@ -2934,19 +2974,22 @@ static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *length
   nn__layer_prefix(g, name, pre);
   for (l = 0; l < layers && x; l++) {
     static const char *const what[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-    nn_node *in[6];
+    nn_node *in[10];
     int F = NN__LAST(x);
     in[0] = x;
     in[1] = lengths;
-    for (k = 0; k < 4; k++) {
-      snprintf(pname, sizeof pname, "%s_l%u", what[k], (unsigned)l % 100u);
-      in[2 + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(dirs * GH, k == 0 ? F : hidden) : nn__shape1(dirs * GH),
-                                  NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
-      if (!in[2 + k]) return NULL;
-    }
+    /* made kind by kind, the reverse direction after the forward one: the
+       same initial values as nn.h 0.2's joined tensors */
+    for (k = 0; k < 4; k++)
+      for (d = 0; d < dirs; d++) {
+        snprintf(pname, sizeof pname, "%s_l%u%s", what[k], (unsigned)l % 100u, d ? "_reverse" : "");
+        in[2 + 4 * d + k] = nn__layer_param(g, pre, pname, k < 2 ? nn__shape2(GH, k == 0 ? F : hidden) : nn__shape1(GH),
+                                            NN_INIT_UNIFORM, a, k == 0 ? F : hidden, GH);
+        if (!in[2 + 4 * d + k]) return NULL;
+      }
     if (layers > 1) snprintf(nname, sizeof nname, "%.58s.l%u", pre, (unsigned)l % 100u);
     else snprintf(nname, sizeof nname, "%s", pre);
-    x = nn__add_node(g, op, 6, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
+    x = nn__add_node(g, op, 2 + 4 * dirs, in, nn__shape2(x->shape.dim[0], dirs * hidden), 1, nname);
     if (x) { x->attr.recurrent.hidden = hidden; x->attr.recurrent.dirs = dirs; x->attr.recurrent.gates = GH / hidden; }
   }
   return x;
@@ -3305,6 +3348,7 @@ NNDEF void nn_model_free(nn_model *m) {
   NN_FREE(m->ws);
   NN_FREE(m->ws_size);
   NN_FREE(m->active);
+  NN_FREE(m->batches);
   NN_FREE(m);
 }
 
@@ -3379,7 +3423,8 @@ NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   m->ws = (void **)nn__calloc((size_t)g->n, sizeof(void *));
   m->ws_size = (size_t *)nn__calloc((size_t)g->n, sizeof(size_t));
   m->active = (unsigned char *)nn__calloc((size_t)g->n, 1);
-  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active) goto fail_model;
+  m->batches = (int64_t *)nn__calloc((size_t)g->n, sizeof(int64_t));
+  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active || !m->batches) goto fail_model;
   if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->ops->name, nn_last_error()); goto fail_model; }
   if (!nn__init_params(m)) goto fail_model;
   nn_rng_seed(&m->rng, g->seed ^ 0x5DEECE66DULL);
@@ -3445,6 +3490,8 @@ static int nn__run_forward(nn_model *m, const nn_node *target, int training) {
     nn_node *nd = m->graph->nodes[i];
     if (!m->active[i] || nn__is_leaf(nd)) continue;
     if (!m->backend->ops->forward(m->backend, m, nd)) return 0;
+    /* counted here, not in the kernels, so that every backend counts */
+    if (training && nd->op == NN_OP_BATCHNORM) m->batches[i]++;
   }
   return 1;
 }
@@ -3490,11 +3537,50 @@ NNDEF size_t nn_num_params(const nn_model *m) {
   return s;
 }
 
+/* a running statistic: input 3 or 4 of a batch norm */
+static int nn__is_buffer(const nn_graph *g, const nn_node *p) {
+  int i;
+  for (i = p->id + 1; i < g->n; i++)
+    if (g->nodes[i]->op == NN_OP_BATCHNORM && (g->nodes[i]->in[3] == p || g->nodes[i]->in[4] == p)) return 1;
+  return 0;
+}
+NNDEF int nn_model_num_tensors(const nn_model *m) {
+  int i, n = 0;
+  for (i = 0; i < m->graph->n; i++) n += m->graph->nodes[i]->op == NN_OP_PARAM || m->graph->nodes[i]->op == NN_OP_BATCHNORM;
+  return n;
+}
+NNDEF int nn_model_tensor(const nn_model *m, int i, nn_tensor_info *info) {
+  int k, seen = -1;
+  memset(info, 0, sizeof *info);
+  for (k = 0; k < m->graph->n && seen < i; k++) {
+    nn_node *nd = m->graph->nodes[k];
+    if (nd->op != NN_OP_PARAM && nd->op != NN_OP_BATCHNORM) continue;
+    if (++seen < i) continue;
+    info->node = nd;
+    info->dtype = "F32";
+    if (nd->op == NN_OP_BATCHNORM) {
+      snprintf(info->name, sizeof info->name, "%s.num_batches_tracked", nd->name);
+      info->buffer = 1;
+      info->dtype = "I64";
+      info->count = m->batches[k];
+    } else {
+      snprintf(info->name, sizeof info->name, "%s", nd->name);
+      info->shape = nd->shape;
+      info->trainable = nd->trainable;
+      info->buffer = nn__is_buffer(m->graph, nd);
+    }
+    info->numel = nn_shape_numel(&info->shape);
+    return 1;
+  }
+  return nn__fail("model_tensor: %d is not in 0..%d", i, nn_model_num_tensors(m) - 1);
+}
+
 NNDEF void nn_summary(const nn_model *m, FILE *out) {
   double total_flops = 0;
   size_t total_params = 0, state = 0;
-  int i, k;
+  int i, k, n = nn_model_num_tensors(m);
   char buf[64];
+  nn_tensor_info t;
   fprintf(out, "%-22s %-15s %-18s %12s %12s\n", "layer", "op", "output", "params", "MFLOPs");
   for (i = 0; i < m->graph->n; i++) {
     const nn_node *nd = m->graph->nodes[i];
@@ -3511,6 +3597,13 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
     total_flops += fl;
     fprintf(out, "%-22s %-15s %-18s %12zu %12.3f\n", nd->name, nn_op_name(nd->op),
             nn_shape_str(&nd->shape, buf, sizeof buf), params, fl / 1e6);
+  }
+  fprintf(out, "\n%-40s %-18s %12s  %s\n", "tensor", "shape", "scalars", "kind");
+  for (i = 0; i < n && nn_model_tensor(m, i, &t); i++) {
+    fprintf(out, "%-40s %-18s %12zu  %s", t.name, nn_shape_str(&t.shape, buf, sizeof buf), t.numel,
+            t.buffer ? "buffer" : t.trainable ? "trainable" : "frozen");
+    if (t.node->op == NN_OP_BATCHNORM) fprintf(out, " (I64: %lld)", (long long)t.count);
+    fputc('\n', out);
   }
   fprintf(out, "trainable parameters: %zu (+%zu state), forward: %.2f MFLOPs per sample, batch %d, backend %s\n",
           total_params, state, total_flops / 1e6, m->max_batch, m->backend->ops->name);
@@ -5018,10 +5111,18 @@ static const char *nn__st_meta_get(const nn__st *st, const char *key) {
 }
 
 /* ---- what a file holds for a model: one target per tensor ---- */
+enum { NN__ST_F32 = 0, NN__ST_I64 = 7 };   /* indices in nn__st_dtypes */
 typedef struct nn__st_target {
   char name[NN__ST_NAME_MAX];
-  const nn_node *param;           /* the tensor has this parameter's shape */
-  void *buf;                      /* backend buffer */
+  /* a tensor of a bidirectional recurrent layer: the name it had in nn.h
+     0.2's files, which stacked the reverse direction (half 1) after the
+     forward one (half 0) in one tensor under the forward name; else "" */
+  char joined[NN__ST_NAME_MAX];
+  int half;
+  nn_shape shape;                 /* ndim 0: a scalar */
+  int dtype;                      /* NN__ST_F32, or NN__ST_I64 for a count */
+  void *buf;                      /* F32: the backend buffer */
+  int64_t *count;                 /* I64: num_batches_tracked, on the host */
 } nn__st_target;
 
 static const char *nn__opt_kind_name(nn_opt_kind k) { return k == NN_OPT_SGD ? "sgd" : k == NN_OPT_ADAM ? "adam" : "rmsprop"; }
@@ -5030,38 +5131,60 @@ static const char *nn__opt_slot_name(nn_opt_kind k, int slot) {
   if (k == NN_OPT_ADAM) return slot == 1 ? "exp_avg" : "exp_avg_sq";
   return slot == 1 ? "momentum_buffer" : "square_avg";
 }
-static int nn__st_cmp_target(const void *a, const void *b) { return strcmp(((const nn__st_target *)a)->name, ((const nn__st_target *)b)->name); }
-/* every parameter, and the optimizer's and the average's buffers when
-   given, sorted by name */
-static nn__st_target *nn__st_targets(nn_model *m, const nn_optimizer *o, const nn_ema *e, int *count) {
-  nn__st_target *t;
-  int i, n = 0, cap = 0;
-  for (i = 0; i < m->graph->n; i++)
-    if (m->graph->nodes[i]->op == NN_OP_PARAM)
-      cap += 1 + (o && o->s1[i] != NULL) + (o && o->s2[i] != NULL) + (e && e->avg[i] != NULL);
-  if (!(t = (nn__st_target *)nn__calloc((size_t)cap + 1, sizeof *t))) return NULL;
-  for (i = 0; i < m->graph->n; i++) {
-    const nn_node *p = m->graph->nodes[i];
-    if (p->op != NN_OP_PARAM) continue;
-    snprintf(t[n].name, NN__ST_NAME_MAX, "%s", p->name);
-    t[n].param = p;
-    t[n++].buf = m->value[i];
-    if (o && o->s1[i]) {
-      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 1));
-      t[n].param = p;
-      t[n++].buf = o->s1[i];
-    }
-    if (o && o->s2[i]) {
-      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_OPT "%s.%s", p->name, nn__opt_slot_name(o->kind, 2));
-      t[n].param = p;
-      t[n++].buf = o->s2[i];
-    }
-    if (e && e->avg[i]) {
-      snprintf(t[n].name, NN__ST_NAME_MAX, NN__CKPT_EMA "%s", p->name);
-      t[n].param = p;
-      t[n++].buf = e->avg[i];
-    }
+/* the reference writer's order: wider dtypes first (I64 before F32), then by name */
+static int nn__st_cmp_target(const void *a, const void *b) {
+  const nn__st_target *x = (const nn__st_target *)a, *y = (const nn__st_target *)b;
+  if (x->dtype != y->dtype) return x->dtype == NN__ST_I64 ? -1 : 1;
+  return strcmp(x->name, y->name);
+}
+/* buf, a tensor of parameter p's shape, named prefix + p's name [+ "." +
+   slot]; fwd: for a bidirectional layer's parameter, the forward
+   direction's parameter of its kind, else NULL */
+static void nn__st_param_target(nn__st_target *t, const nn_node *p, const nn_node *fwd, const char *prefix, const char *slot,
+                                void *buf) {
+  snprintf(t->name, sizeof t->name, "%s%s%s%s", prefix, p->name, *slot ? "." : "", slot);
+  if (fwd) {
+    snprintf(t->joined, sizeof t->joined, "%s%s%s%s", prefix, fwd->name, *slot ? "." : "", slot);
+    t->half = fwd != p;
   }
+  t->shape = p->shape;
+  t->dtype = NN__ST_F32;
+  t->buf = buf;
+}
+/* every parameter and batch-norm count, and the optimizer's and the
+   average's buffers when given, in the order files hold them (nn__st_cmp_target) */
+static nn__st_target *nn__st_targets(nn_model *m, const nn_optimizer *o, const nn_ema *e, int *count) {
+  const nn_graph *g = m->graph;
+  const nn_node **fwd;
+  nn__st_target *t;
+  int i, d, k, n = 0, cap = 0;
+  for (i = 0; i < g->n; i++)
+    if (g->nodes[i]->op == NN_OP_PARAM) cap += 1 + (o && o->s1[i] != NULL) + (o && o->s2[i] != NULL) + (e && e->avg[i] != NULL);
+    else cap += g->nodes[i]->op == NN_OP_BATCHNORM;
+  t = (nn__st_target *)nn__calloc((size_t)cap + 1, sizeof *t);
+  fwd = (const nn_node **)nn__calloc((size_t)g->n, sizeof *fwd);
+  if (!t || !fwd) { NN_FREE(t); NN_FREE(fwd); return NULL; }
+  for (i = 0; i < g->n; i++) {
+    const nn_node *nd = g->nodes[i];
+    if ((nd->op == NN_OP_RNN || nd->op == NN_OP_LSTM || nd->op == NN_OP_GRU) && nd->attr.recurrent.dirs == 2)
+      for (d = 0; d < 2; d++)
+        for (k = 0; k < 4; k++) fwd[nd->in[2 + 4 * d + k]->id] = nd->in[2 + k];
+  }
+  for (i = 0; i < g->n; i++) {
+    const nn_node *p = g->nodes[i];
+    if (p->op == NN_OP_BATCHNORM) {
+      snprintf(t[n].name, sizeof t[n].name, "%s.num_batches_tracked", p->name);
+      t[n].dtype = NN__ST_I64;
+      t[n++].count = &m->batches[i];
+      continue;
+    }
+    if (p->op != NN_OP_PARAM) continue;
+    nn__st_param_target(&t[n++], p, fwd[i], "", "", m->value[i]);
+    if (o && o->s1[i]) nn__st_param_target(&t[n++], p, fwd[i], NN__CKPT_OPT, nn__opt_slot_name(o->kind, 1), o->s1[i]);
+    if (o && o->s2[i]) nn__st_param_target(&t[n++], p, fwd[i], NN__CKPT_OPT, nn__opt_slot_name(o->kind, 2), o->s2[i]);
+    if (e && e->avg[i]) nn__st_param_target(&t[n++], p, fwd[i], NN__CKPT_EMA, "", e->avg[i]);
+  }
+  NN_FREE(fwd);
   if (n > 1) qsort(t, (size_t)n, sizeof *t, nn__st_cmp_target);
   *count = n;
   return t;
@@ -5186,7 +5309,7 @@ static int nn__af_close(nn__atomic_file *af, int ok) {
   return ok;
 }
 
-/* writes targets t[0..n) (sorted by name) with metadata pairs meta[0..2*n_meta) */
+/* writes targets t[0..n) (in file order) with metadata pairs meta[0..2*n_meta) */
 static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char **meta, int n_meta, const char *path) {
   nn__text h;
   nn__atomic_file af;
@@ -5227,11 +5350,13 @@ static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char *
     nn__text_str(&h, n ? "}," : "}");
   }
   for (i = 0; i < n; i++) {
-    const nn_shape *s = &t[i].param->shape;
-    uint64_t size = (uint64_t)nn_shape_numel(s) * 4;
+    const nn_shape *s = &t[i].shape;
+    uint64_t size = (uint64_t)nn_shape_numel(s) * nn__st_dtypes[t[i].dtype].size;
     if (i) nn__text_str(&h, ",");
     nn__text_json(&h, t[i].name);
-    nn__text_str(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+    nn__text_str(&h, ":{\"dtype\":\"");
+    nn__text_str(&h, nn__st_dtypes[t[i].dtype].name);
+    nn__text_str(&h, "\",\"shape\":[");
     for (k = 0; k < s->ndim; k++) {
       snprintf(num, sizeof num, k ? ",%d" : "%d", s->dim[k]);
       nn__text_str(&h, num);
@@ -5249,7 +5374,12 @@ static int nn__st_write(nn_model *m, const nn__st_target *t, int n, const char *
   if (!host || !bytes || !nn__af_open(&af, path)) { NN_FREE(h.p); NN_FREE(host); NN_FREE(bytes); return 0; }
   ok = nn__af_write(&af, len8, 8) && nn__af_write(&af, h.p, h.n);
   for (i = 0; i < n && ok; i++) {
-    size_t total = nn_shape_numel(&t[i].param->shape), at, c;
+    size_t total = nn_shape_numel(&t[i].shape), at, c;
+    if (t[i].dtype == NN__ST_I64) {
+      for (k = 0; k < 8; k++) bytes[k] = (unsigned char)((uint64_t)*t[i].count >> (8 * k));
+      ok = nn__af_write(&af, bytes, 8);
+      continue;
+    }
     for (at = 0; at < total && ok; at += c) {
       c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
       ok = m->backend->ops->read(m->backend, t[i].buf, at, host, c);
@@ -5286,36 +5416,55 @@ static int nn__st_reserved(const char *name, int flags) {
   return ((flags & NN__IGNORE_OPT) && !strncmp(name, NN__CKPT_OPT, strlen(NN__CKPT_OPT))) ||
          ((flags & NN__IGNORE_EMA) && !strncmp(name, NN__CKPT_EMA, strlen(NN__CKPT_EMA)));
 }
+/* 1 if file tensor f is nn.h 0.2's joined form of shape s: both
+   directions stacked along dim 0 */
+static int nn__st_joined(const nn__st_tensor *f, const nn_shape *s) {
+  int k;
+  if (f->ndim != s->ndim || f->dim[0] != 2 * (uint64_t)s->dim[0]) return 0;
+  for (k = 1; k < s->ndim; k++) if (f->dim[k] != (uint64_t)s->dim[k]) return 0;
+  return 1;
+}
 /* checks every name, dtype and shape; only if all match, copies the
-   tensors.  Returns how many were copied, 0 on failure. */
+   tensors.  A missing num_batches_tracked (files of nn.h 0.2 and of
+   PyTorch before 0.4.1) is not a problem: the count keeps its value, as
+   in PyTorch.  Returns how many were copied, 0 on failure. */
 static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, int flags) {
+  typedef struct { const nn__st_tensor *f; size_t at; } nn__st_src;   /* at: first element taken */
   nn__problems pr;
-  nn__st_tensor **src;
+  nn__st_src *src;
   float *host;
   char a[160], b[64];
   int i, k, loaded = 0, ok = 1;
   memset(&pr, 0, sizeof pr);
-  if (!(src = (nn__st_tensor **)nn__calloc((size_t)n + 1, sizeof *src))) return 0;
+  if (!(src = (nn__st_src *)nn__calloc((size_t)n + 1, sizeof *src))) return 0;
   for (i = 0; i < n; i++) {
-    const nn_shape *s = &t[i].param->shape;
+    const nn_shape *s = &t[i].shape;
     nn__st_tensor *f = nn__st_find(st, t[i].name);
     int same = 1;
+    if (!f && t[i].half) {   /* the reverse half of a joined tensor? */
+      f = nn__st_find(st, t[i].joined);
+      if (f && !nn__st_joined(f, s)) f = NULL;
+    }
     if (!f) {
-      if (!(flags & NN_LOAD_PARTIAL)) nn__problem(&pr, "missing tensor '%s' %s", t[i].name, nn_shape_str(s, b, sizeof b));
+      if (!(flags & NN_LOAD_PARTIAL) && t[i].dtype != NN__ST_I64) nn__problem(&pr, "missing tensor '%s' %s", t[i].name, nn_shape_str(s, b, sizeof b));
       continue;
     }
     f->matched = 1;
-    if (f->ndim != s->ndim) same = 0;
-    for (k = 0; same && k < s->ndim; k++) same = f->dim[k] == (uint64_t)s->dim[k];
-    if (f->dtype != 0) nn__problem(&pr, "tensor '%s' is %s, not F32", t[i].name, nn__st_dtypes[f->dtype].name);
+    if (t[i].joined[0] && nn__st_joined(f, s)) src[i].at = (size_t)t[i].half * nn_shape_numel(s);
+    else {
+      if (f->ndim != s->ndim) same = 0;
+      for (k = 0; same && k < s->ndim; k++) same = f->dim[k] == (uint64_t)s->dim[k];
+    }
+    if (f->dtype != t[i].dtype) nn__problem(&pr, "tensor '%s' is %s, not %s", t[i].name, nn__st_dtypes[f->dtype].name, nn__st_dtypes[t[i].dtype].name);
     else if (!same) nn__problem(&pr, "tensor '%s' has shape %s in the file, %s in the model", t[i].name,
                                 nn__dims_str(f->ndim, NULL, f->dim, a, sizeof a), nn_shape_str(s, b, sizeof b));
-    else src[i] = f;
+    else src[i].f = f;
   }
   for (i = 0; i < st->n && !(flags & NN_LOAD_PARTIAL); i++)
     if (!st->t[i].matched && !nn__st_reserved(st->t[i].name, flags))
-      nn__problem(&pr, "unexpected tensor '%s' %s", st->t[i].name, nn__dims_str(st->t[i].ndim, NULL, st->t[i].dim, a, sizeof a));
-  for (i = 0; i < n; i++) loaded += src[i] != NULL;
+      nn__problem(&pr, "unexpected tensor '%s' %s %s", st->t[i].name, nn__st_dtypes[st->t[i].dtype].name,
+                  nn__dims_str(st->t[i].ndim, NULL, st->t[i].dim, a, sizeof a));
+  for (i = 0; i < n; i++) loaded += src[i].f != NULL;
   if (pr.count) {
     char rest[32] = "";
     if (pr.listed < pr.count) snprintf(rest, sizeof rest, "; and %d more", pr.count - pr.listed);
@@ -5326,12 +5475,21 @@ static int nn__st_apply(nn_model *m, nn__st *st, const nn__st_target *t, int n, 
   if (!loaded) { NN_FREE(src); return nn__fail("'%s' has none of the model's tensors", st->what); }
   if (!(host = (float *)nn__calloc(NN__ST_CHUNK, sizeof(float)))) { NN_FREE(src); return 0; }
   for (i = 0; i < n && ok; i++) {
+    const unsigned char *data;
     size_t total, at, c;
-    if (!src[i]) continue;
-    total = nn_shape_numel(&t[i].param->shape);
+    if (!src[i].f) continue;
+    data = st->data + src[i].f->begin;
+    if (t[i].dtype == NN__ST_I64) {
+      uint64_t v = 0;
+      for (k = 7; k >= 0; k--) v = v << 8 | data[k];
+      *t[i].count = (int64_t)v;
+      continue;
+    }
+    data += 4 * src[i].at;
+    total = nn_shape_numel(&t[i].shape);
     for (at = 0; at < total && ok; at += c) {
       c = total - at < NN__ST_CHUNK ? total - at : NN__ST_CHUNK;
-      nn__f32_from_le(st->data + src[i]->begin + 4 * at, host, c);
+      nn__f32_from_le(data + 4 * at, host, c);
       ok = m->backend->ops->write(m->backend, t[i].buf, at, host, c);
     }
   }

@@ -1178,14 +1178,16 @@ static int nn__cl_embedding(nn__cl_ctx *c, int kid, int backward) {
 NN__CL_SHARED(embedding, nn__cl_embedding, embedding_fwd, embedding_bwd)
 NN__CL_OP(embedding) = {nn__cl_embedding_fwd, nn__cl_embedding_bwd, NULL};
 
-/* ---- recurrent layers: inputs x, lengths, W_ih [dirs*GH, F], W_hh
-   [dirs*GH, H], b_ih, b_hh; attr.recurrent.  The workspace holds P [rows,
+/* ---- recurrent layers: inputs x, lengths, then per direction d W_ih
+   [GH, F], W_hh [GH, H], b_ih, b_hh (inputs 2 + 4d ..); attr.recurrent.
+   The input projection is one GEMM per direction.  The workspace holds P [rows,
    N] (gate inputs, values, then gradients; N = dirs*GH) and, for lstm and
    gru, aux [rows, dirs*H] (lstm c_t, gru W_hn h + b_hn, then its
    gradient), rows = batch*T.  Each step: per direction one GEMM of the
    states with W_hh, then one kernel for the gates of every direction,
    sample and unit; the states live in scratch space. */
 typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off, size; } nn__cl_rec;
+#define NN__CL_REC_W(v, d, k) ((v)[2 + 4 * (d) + (k)])   /* x or dx: k 0 W_ih, 1 W_hh, 2 b_ih, 3 b_hh */
 
 static nn__cl_rec nn__cl_rec_dims(const nn_node *nd, int batch) {
   nn__cl_rec r;
@@ -1229,20 +1231,25 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)) ||
       !nn__cl_fill_mem(c->I, h, 0, states) || !nn__cl_fill_mem(c->I, cs, 0, states) || !nn__cl_fill_mem(c->I, q, 0, qs))
     return 0;
-  if (!nn__cl_gemm(c->I, 0, 1, rows, r.N, r.F, 1.0f, c->x[0], 0, r.F, c->x[2], 0, r.F, 0.0f, c->ws, 0, r.N)) return 0;
-  k = nn__cl_begin(c->I, NN__CL_K_rec_proj);
-  nn__cl_ai(&k, (int)(rows * r.N)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.N); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->x[4]);
-  nn__cl_am(&k, c->ws);
-  if (!nn__cl_elems(&k, rows * r.N)) return 0;
+  for (dir = 0; dir < r.dirs; dir++) {
+    if (!nn__cl_gemm(c->I, 0, 1, rows, r.GH, r.F, 1.0f, c->x[0], 0, r.F, NN__CL_REC_W(c->x, dir, 0), 0, r.F, 0.0f, c->ws,
+                     (size_t)dir * r.GH, r.N))
+      return 0;
+    k = nn__cl_begin(c->I, NN__CL_K_rec_proj);
+    nn__cl_ai(&k, (int)(rows * r.GH)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.GH); nn__cl_ai(&k, dir * r.GH);
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, NN__CL_REC_W(c->x, dir, 2)); nn__cl_am(&k, c->ws);
+    if (!nn__cl_elems(&k, rows * r.GH)) return 0;
+  }
   for (s = 0; s < S; s++) {
     for (dir = 0; dir < r.dirs && s > 0; dir++)
-      if (!nn__cl_gemm(c->I, 0, 1, c->n, r.GH, r.H, 1.0f, h, (size_t)dir * c->n * r.H, r.H, c->x[3], (size_t)dir * r.GH * r.H,
+      if (!nn__cl_gemm(c->I, 0, 1, c->n, r.GH, r.H, 1.0f, h, (size_t)dir * c->n * r.H, r.H, NN__CL_REC_W(c->x, dir, 1), 0,
                        r.H, 0.0f, q, (size_t)dir * c->n * r.GH, r.GH))
         return 0;
     k = nn__cl_begin(c->I, NN__CL_K_rec_step);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
     nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q);
-    nn__cl_am(&k, c->x[5]); nn__cl_am(&k, h); nn__cl_am(&k, cs); nn__cl_am(&k, c->y);
+    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 3)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 3));
+    nn__cl_am(&k, h); nn__cl_am(&k, cs); nn__cl_am(&k, c->y);
     if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
   }
   return 1;
@@ -1269,34 +1276,41 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
     nn__cl_am(&k, c->y); nn__cl_am(&k, c->dy); nn__cl_am(&k, dh); nn__cl_am(&k, dc);
     if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
     for (dir = 0; dir < r.dirs && s > 0; dir++)
-      if (!nn__cl_gemm(c->I, 0, 0, c->n, r.H, r.GH, 1.0f, q, (size_t)dir * c->n * r.GH, r.GH, c->x[3], (size_t)dir * r.GH * r.H,
+      if (!nn__cl_gemm(c->I, 0, 0, c->n, r.H, r.GH, 1.0f, q, (size_t)dir * c->n * r.GH, r.GH, NN__CL_REC_W(c->x, dir, 1), 0,
                        r.H, r.op == 2 ? 1.0f : 0.0f, dh, (size_t)dir * c->n * r.H, r.H))
         return 0;
   }
   /* P now holds dG_ih of every valid step (zeros elsewhere) */
-  if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, r.F, r.N, 1.0f, c->ws, 0, r.N, c->x[2], 0, r.F, 1.0f, c->dx[0], 0, r.F)) return 0;
-  if (c->dx[2] && !nn__cl_gemm(c->I, 1, 0, r.N, r.F, rows, 1.0f, c->ws, 0, r.N, c->x[0], 0, r.F, 1.0f, c->dx[2], 0, r.F)) return 0;
-  if (c->dx[3]) {
-    if (!(hprev = nn__cl_scratch(d, 3, (size_t)c->m->max_batch * r.T * r.HD))) return 0;
-    k = nn__cl_begin(c->I, NN__CL_K_rec_hprev);
-    nn__cl_ai(&k, (int)(rows * r.HD)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_am(&k, c->x[1]);
-    nn__cl_am(&k, c->y); nn__cl_am(&k, hprev);
-    if (!nn__cl_elems(&k, rows * r.HD)) return 0;
-    gate_rows = r.op == 2 ? 2 * r.H : r.GH;   /* gru: W_hn's gradient comes from aux */
-    for (dir = 0; dir < r.dirs; dir++) {
-      if (!nn__cl_gemm(c->I, 1, 0, gate_rows, r.H, rows, 1.0f, c->ws, (size_t)dir * r.GH, r.N, hprev, (size_t)dir * r.H, r.HD,
-                       1.0f, c->dx[3], (size_t)dir * r.GH * r.H, r.H))
-        return 0;
-      if (r.op == 2 && !nn__cl_gemm(c->I, 1, 0, r.H, r.H, rows, 1.0f, c->ws, r.aux_off + (size_t)dir * r.H, r.HD, hprev,
-                                    (size_t)dir * r.H, r.HD, 1.0f, c->dx[3], ((size_t)dir * r.GH + 2 * (size_t)r.H) * r.H, r.H))
-        return 0;
+  hprev = NULL;
+  gate_rows = r.op == 2 ? 2 * r.H : r.GH;   /* gru: W_hn's gradient comes from aux */
+  for (dir = 0; dir < r.dirs; dir++) {
+    cl_mem dwi = NN__CL_REC_W(c->dx, dir, 0), dwh = NN__CL_REC_W(c->dx, dir, 1);
+    size_t col = (size_t)dir * r.GH;
+    if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, r.F, r.GH, 1.0f, c->ws, col, r.N, NN__CL_REC_W(c->x, dir, 0), 0, r.F, 1.0f,
+                                 c->dx[0], 0, r.F))
+      return 0;
+    if (dwi && !nn__cl_gemm(c->I, 1, 0, r.GH, r.F, rows, 1.0f, c->ws, col, r.N, c->x[0], 0, r.F, 1.0f, dwi, 0, r.F)) return 0;
+    if (dwh && !hprev) {
+      if (!(hprev = nn__cl_scratch(d, 3, (size_t)c->m->max_batch * r.T * r.HD))) return 0;
+      k = nn__cl_begin(c->I, NN__CL_K_rec_hprev);
+      nn__cl_ai(&k, (int)(rows * r.HD)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_am(&k, c->x[1]);
+      nn__cl_am(&k, c->y); nn__cl_am(&k, hprev);
+      if (!nn__cl_elems(&k, rows * r.HD)) return 0;
     }
+    if (dwh && !nn__cl_gemm(c->I, 1, 0, gate_rows, r.H, rows, 1.0f, c->ws, col, r.N, hprev, (size_t)dir * r.H, r.HD, 1.0f,
+                            dwh, 0, r.H))
+      return 0;
+    if (dwh && r.op == 2 && !nn__cl_gemm(c->I, 1, 0, r.H, r.H, rows, 1.0f, c->ws, r.aux_off + (size_t)dir * r.H, r.HD, hprev,
+                                         (size_t)dir * r.H, r.HD, 1.0f, dwh, 2 * (size_t)r.H * r.H, r.H))
+      return 0;
+    if (!NN__CL_REC_W(c->dx, dir, 2) && !NN__CL_REC_W(c->dx, dir, 3)) continue;
+    k = nn__cl_begin(c->I, NN__CL_K_rec_bias_bwd);
+    nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_ai(&k, r.op == 2);
+    nn__cl_ai(&k, dir); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
+    nn__cl_am(&k, NN__CL_REC_W(c->dx, dir, 2)); nn__cl_am(&k, NN__CL_REC_W(c->dx, dir, 3));
+    if (!nn__cl_elems(&k, (size_t)r.GH)) return 0;
   }
-  if (!c->dx[4] && !c->dx[5]) return 1;
-  k = nn__cl_begin(c->I, NN__CL_K_rec_bias_bwd);
-  nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_ai(&k, r.op == 2);
-  nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, c->dx[4]); nn__cl_am(&k, c->dx[5]);
-  return nn__cl_elems(&k, (size_t)r.N);
+  return 1;
 }
 NN__CL_OP(rnn) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
 NN__CL_OP(lstm) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
@@ -2281,18 +2295,20 @@ static const char *const nn__cl_source[] = {
 "   [dirs, n, H] and q [dirs, n, GH] (h W_hh^T, later dG_hh). */\n",
 "\n",
 "/* P += b_ih on valid steps; zeros past a sample's length */\n",
-"__kernel void nn_rec_proj(int total, int T, int N, __global const float *len, __global const float *bias,\n",
-"                          __global float *P) {\n",
+"__kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global const float *len,\n",
+"                          __global const float *bias, __global float *P) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
-"  int row = idx / N, j = idx - row * N, b = row / T, t = row - b * T;\n",
-"  P[idx] = t < nn_seq_len(len, b, T) ? P[idx] + bias[j] : 0.0f;\n",
+"  int row = idx / GH, j = idx - row * GH, b = row / T, t = row - b * T;\n",
+"  size_t at = (size_t)row * N + off + j;\n",
+"  P[at] = t < nn_seq_len(len, b, T) ? P[at] + bias[j] : 0.0f;\n",
 "}\n",
 "\n",
 "/* step s of every direction: one work-item per (direction, sample, unit) */\n",
 "__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
 "                          __global float *P, __global float *aux, int aux_off, __global const float *q,\n",
-"                          __global const float *bh, __global float *h, __global float *c, __global float *y) {\n",
+"                          __global const float *bh0, __global const float *bh1, __global float *h,\n",
+"                          __global float *c, __global float *y) {\n",
 "  int idx = get_global_id(0);\n",
 "  aux += aux_off;\n",
 "  if (idx >= dirs * n * H) return;\n",
@@ -2301,7 +2317,7 @@ static const char *const nn__cl_source[] = {
 "  int t = d ? L - 1 - s : s, G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;\n",
 "  size_t row = (size_t)b * T + t;\n",
 "  __global float *p = P + row * dirs * GH + (size_t)d * GH;\n",
-"  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = bh + (size_t)d * GH;\n",
+"  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = d ? bh1 : bh0;\n",
 "  size_t at = row * dirs * H + (size_t)d * H + j, st = ((size_t)d * n + b) * H + j;\n",
 "  if (op == 0) {\n",
 "    float v = tanh(p[j] + qq[j] + bb[j]);\n",
@@ -2388,23 +2404,24 @@ static const char *const nn__cl_source[] = {
 "  hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;\n",
 "}\n",
 "\n",
-"/* bias gradients: column j of N sums P over all rows (zeros past the\n",
-"   lengths); for gru the hidden side's n gates sum aux instead */\n",
-"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, __global const float *P,\n",
+"/* bias gradients of direction d: its column k of P summed over all rows\n",
+"   (zeros past the lengths); for gru the hidden side's n gates sum aux\n",
+"   instead */\n",
+"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, __global const float *P,\n",
 "                              __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {\n",
-"  int j = get_global_id(0);\n",
+"  int k = get_global_id(0);\n",
 "  aux += aux_off;\n",
-"  if (j >= N) return;\n",
-"  int GH = N / dirs, d = j / GH, k = j - d * GH;\n",
+"  int GH = N / dirs;\n",
+"  if (k >= GH) return;\n",
 "  int from_aux = gru && k >= 2 * H;\n",
 "  float si = 0.0f, sh = 0.0f;\n",
 "  for (int r = 0; r < rows; r++) {\n",
-"    float v = P[(size_t)r * N + j];\n",
+"    float v = P[(size_t)r * N + d * GH + k];\n",
 "    si += v;\n",
 "    sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;\n",
 "  }\n",
-"  if (dbi) dbi[j] += si;\n",
-"  if (dbh) dbh[j] += sh;\n",
+"  if (dbi) dbi[k] += si;\n",
+"  if (dbh) dbh[k] += sh;\n",
 "}\n",
 "\n",
 "/* Reductions over valid steps, one work-item per (sample, feature).  All\n",
@@ -2469,7 +2486,7 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/loss.cl", 320, 103},
   {"kernels/norm.cl", 423, 153},
   {"kernels/optim.cl", 576, 44},
-  {"kernels/seq.cl", 620, 264},
+  {"kernels/seq.cl", 620, 267},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

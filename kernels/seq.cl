@@ -82,18 +82,20 @@ __kernel void nn_embedding_bwd(int total, int D, int V, __global const float *id
    [dirs, n, H] and q [dirs, n, GH] (h W_hh^T, later dG_hh). */
 
 /* P += b_ih on valid steps; zeros past a sample's length */
-__kernel void nn_rec_proj(int total, int T, int N, __global const float *len, __global const float *bias,
-                          __global float *P) {
+__kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global const float *len,
+                          __global const float *bias, __global float *P) {
   int idx = get_global_id(0);
   if (idx >= total) return;
-  int row = idx / N, j = idx - row * N, b = row / T, t = row - b * T;
-  P[idx] = t < nn_seq_len(len, b, T) ? P[idx] + bias[j] : 0.0f;
+  int row = idx / GH, j = idx - row * GH, b = row / T, t = row - b * T;
+  size_t at = (size_t)row * N + off + j;
+  P[at] = t < nn_seq_len(len, b, T) ? P[at] + bias[j] : 0.0f;
 }
 
 /* step s of every direction: one work-item per (direction, sample, unit) */
 __kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,
                           __global float *P, __global float *aux, int aux_off, __global const float *q,
-                          __global const float *bh, __global float *h, __global float *c, __global float *y) {
+                          __global const float *bh0, __global const float *bh1, __global float *h,
+                          __global float *c, __global float *y) {
   int idx = get_global_id(0);
   aux += aux_off;
   if (idx >= dirs * n * H) return;
@@ -102,7 +104,7 @@ __kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global
   int t = d ? L - 1 - s : s, G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;
   size_t row = (size_t)b * T + t;
   __global float *p = P + row * dirs * GH + (size_t)d * GH;
-  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = bh + (size_t)d * GH;
+  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = d ? bh1 : bh0;
   size_t at = row * dirs * H + (size_t)d * H + j, st = ((size_t)d * n + b) * H + j;
   if (op == 0) {
     float v = tanh(p[j] + qq[j] + bb[j]);
@@ -189,23 +191,24 @@ __kernel void nn_rec_hprev(int total, int T, int H, int dirs, __global const flo
   hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;
 }
 
-/* bias gradients: column j of N sums P over all rows (zeros past the
-   lengths); for gru the hidden side's n gates sum aux instead */
-__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, __global const float *P,
+/* bias gradients of direction d: its column k of P summed over all rows
+   (zeros past the lengths); for gru the hidden side's n gates sum aux
+   instead */
+__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, __global const float *P,
                               __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {
-  int j = get_global_id(0);
+  int k = get_global_id(0);
   aux += aux_off;
-  if (j >= N) return;
-  int GH = N / dirs, d = j / GH, k = j - d * GH;
+  int GH = N / dirs;
+  if (k >= GH) return;
   int from_aux = gru && k >= 2 * H;
   float si = 0.0f, sh = 0.0f;
   for (int r = 0; r < rows; r++) {
-    float v = P[(size_t)r * N + j];
+    float v = P[(size_t)r * N + d * GH + k];
     si += v;
     sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;
   }
-  if (dbi) dbi[j] += si;
-  if (dbh) dbh[j] += sh;
+  if (dbi) dbi[k] += si;
+  if (dbh) dbh[k] += sh;
 }
 
 /* Reductions over valid steps, one work-item per (sample, feature).  All

@@ -176,8 +176,17 @@ static nn_node *b_gru_nolen(nn_graph *g) { return nn_gru(g, oc_in(g, "x", 2, 5, 
 static nn_node *b_gru_bi_nolen(nn_graph *g) { return nn_gru(g, oc_in(g, "x", 2, 6, 3, 0), NULL, 6, 1, NN_BIDIRECTIONAL); }
 static nn_node *b_gru_frozen(nn_graph *g) {
   nn_node *y = nn_gru(g, oc_in(g, "x", 2, 5, 3, 0), oc_len(g), 3, 1, NN_BIDIRECTIONAL);
-  nn_set_trainable(nn_node_input(y, 3), 0);
-  nn_set_trainable(nn_node_input(y, 4), 0);
+  int d;
+  for (d = 0; d < 2; d++) {   /* both directions' W_hh and b_ih (inputs 2 + 4d + 1, 2 + 4d + 2) */
+    nn_set_trainable(nn_node_input(y, 3 + 4 * d), 0);
+    nn_set_trainable(nn_node_input(y, 4 + 4 * d), 0);
+  }
+  return y;
+}
+static nn_node *b_lstm_reverse_frozen(nn_graph *g) {   /* one direction's W_ih and b_hh only */
+  nn_node *y = nn_lstm(g, oc_in(g, "x", 2, 5, 3, 0), oc_len(g), 3, 1, NN_BIDIRECTIONAL);
+  nn_set_trainable(nn_node_input(y, 6), 0);
+  nn_set_trainable(nn_node_input(y, 9), 0);
   return y;
 }
 static nn_node *b_seq_last(nn_graph *g) { return nn_seq_last(g, oc_in(g, "x", 2, 5, 6, 0), oc_len(g)); }
@@ -291,6 +300,7 @@ static const op_case op_cases[] = {
   {NN_OP_GRU, "gru without lengths", b_gru_nolen, 2, 2, 1, NULL, 0},
   {NN_OP_GRU, "gru, bidirectional, no lengths", b_gru_bi_nolen, 3, 3, 1, NULL, 0},
   {NN_OP_GRU, "gru with frozen W_hh and b_ih", b_gru_frozen, 4, 4, 1, oc_ragged, 0},
+  {NN_OP_LSTM, "lstm with the reverse W_ih and b_hh frozen", b_lstm_reverse_frozen, 4, 4, 1, oc_ragged, 0},
   {NN_OP_SEQ_LAST, "seq_last", b_seq_last, 4, 4, 1, oc_ragged, 0},
   {NN_OP_SEQ_LAST, "seq_last of a bidirectional gru, ragged", b_seq_last_gru, 4, 4, 1, oc_ragged, 0},
   {NN_OP_SEQ_LAST, "seq_last of a bidirectional gru", b_seq_last_gru2, 7, 7, 1, NULL, 0},

@@ -66,5 +66,16 @@ suite "Windows (MinGW-w64 under Wine)" bash tests/windows.sh
 suite "aarch64 under qemu" bash tests/aarch64.sh
 suite "32-bit x86 (-m32)" bash tests/m32.sh
 suite "tools" bash tests/test_tools.sh
+# every layer type through PyTorch and back (tools/pytorch_roundtrip.py),
+# where PyTorch is installed
+pytorch_roundtrip() {
+    if python3 -c 'import torch, safetensors, numpy' >/dev/null 2>&1; then
+        python3 tools/pytorch_roundtrip.py
+    else
+        echo "SKIP: PyTorch is not installed (python3 -m pip install --user torch safetensors numpy; from PyPI that is torch with its CUDA libraries, about 2.5 GB)"
+        echo "0 passed, 0 failed"
+    fi
+}
+suite "PyTorch round trip of every layer type" pytorch_roundtrip
 echo "$total_p passed, $total_f failed"
 [ "$total_f" -eq 0 ]

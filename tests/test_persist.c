@@ -64,8 +64,18 @@ static const struct { const char *name; float start, step; } reference_ramps[] =
   {"fc2.weight", 2.0f, -0.0625f}, {"fc2.bias", -1.5f, 1.0f},
 };
 #define N_RAMPS ((int)(sizeof reference_ramps / sizeof reference_ramps[0]))
+#define REFERENCE_COUNT 7   /* bn.num_batches_tracked, COUNTS in make_reference.py */
+/* a batch norm's num_batches_tracked, read through the public listing */
+static int64_t bn_count(nn_model *m, const char *name) {
+  nn_tensor_info t;
+  int i;
+  for (i = 0; i < nn_model_num_tensors(m) && nn_model_tensor(m, i, &t); i++)
+    if (!strcmp(t.name, name)) return t.count;
+  return -1;
+}
 static void set_ramps(nn_model *m) {
   int r;
+  m->batches[nn_model_find(m, "bn")->id] = REFERENCE_COUNT;
   for (r = 0; r < N_RAMPS; r++) {
     nn_node *p = nn_model_find(m, reference_ramps[r].name);
     size_t i, n = nn_node_numel(m, p);
@@ -134,11 +144,12 @@ static void test_roundtrip(void) {
   for (i = 7; f && i >= 0; i--) hlen = hlen << 8 | f[i];
   CHECK(f && hlen % 8 == 0 && hlen + 8 < len && f[8] == '{' && f[8 + hlen - 1] == ' ',
         "header length %zu is a multiple of 8, padded with spaces", hlen);
-  CHECK(f && !memcmp(f + 8, "{\"__metadata__\":{\"a key\":\"\\\"quoted\\\"\\n\xc3\xa9\",\"writer\":\"nn.h test\"},\"bn.bias\":", 70),
-        "metadata first with sorted keys and escapes, then tensors by name: %.80s", f ? (const char *)f + 8 : "");
-  CHECK(nn_safetensors_load(b, path, 0) == 8, "load: %s", nn_last_error());
+  CHECK(f && !memcmp(f + 8, "{\"__metadata__\":{\"a key\":\"\\\"quoted\\\"\\n\xc3\xa9\",\"writer\":\"nn.h test\"},\"bn.num_batches_tracked\":{\"dtype\":\"I64\",\"shape\":[],"
+                      "\"data_offsets\":[0,8]},\"bn.bias\":", 147),
+        "metadata first with sorted keys and escapes, then the I64 count, then tensors by name: %.160s", f ? (const char *)f + 8 : "");
+  CHECK(nn_safetensors_load(b, path, 0) == 9, "load: %s", nn_last_error());
   CHECK(same_params(a, b), "every parameter, running statistics included, round-trips bit for bit");
-  CHECK(nn_safetensors_load_buffer(b, f, len, 0) == 8, "load from memory: %s", nn_last_error());
+  CHECK(nn_safetensors_load_buffer(b, f, len, 0) == 9, "load from memory: %s", nn_last_error());
   free(f);
   remove(path);
   nn_model_free(a);
@@ -152,9 +163,11 @@ static void test_reference_file(void) {
   unsigned char *mine, *theirs;
   size_t nm = 0, nt = 0;
   CHECK(ramp_mismatches(m) > 0, "a fresh model is not the fixture");
-  CHECK(nn_safetensors_load(m, "tests/fixtures/reference.safetensors", 0) == N_RAMPS, "load the file written by Hugging Face's writer: %s",
+  CHECK(nn_safetensors_load(m, "tests/fixtures/reference.safetensors", 0) == N_RAMPS + 1, "load the file written by Hugging Face's writer: %s",
         nn_last_error());
   CHECK(ramp_mismatches(m) == 0, "the independently written fixture loads with every value exact (%ld differ)", ramp_mismatches(m));
+  CHECK(bn_count(m, "bn.num_batches_tracked") == REFERENCE_COUNT, "its I64 num_batches_tracked loads: %lld",
+        (long long)bn_count(m, "bn.num_batches_tracked"));
   /* writing the same tensors and metadata gives the reference writer's bytes */
   set_ramps(m);
   nn_safetensors_save(m, path, meta);
@@ -207,14 +220,14 @@ static void test_mismatch_messages(void) {
   CHECK(!memcmp(before, after, 60 * sizeof(float)), "a failed load changes nothing");
   nn_model_free(m);
   m = variant_model(2);
-  CHECK(!nn_safetensors_load(m, path, 0) && HAS("4 problems") && HAS("unexpected tensor 'bn.bias' [12]") &&
-        HAS("unexpected tensor 'bn.running_var' [12]"), "unexpected tensors: %s", nn_last_error());
+  CHECK(!nn_safetensors_load(m, path, 0) && HAS("5 problems") && HAS("unexpected tensor 'bn.bias' F32 [12]") &&
+        HAS("unexpected tensor 'bn.num_batches_tracked' I64 []"), "unexpected tensors: %s", nn_last_error());
   CHECK(nn_safetensors_load(m, path, NN_LOAD_PARTIAL) == 4, "partial load skips them: %s", nn_last_error());
   nn_model_free(m);
   m = variant_model(3);
   CHECK(!nn_safetensors_load(m, path, 0) && HAS("missing tensor 'head.weight' [3, 12]") && HAS("missing tensor 'head.bias' [3]") &&
-        HAS("unexpected tensor 'fc2.weight' [3, 12]"), "missing tensors: %s", nn_last_error());
-  CHECK(nn_safetensors_load(m, path, NN_LOAD_PARTIAL) == 6, "partial load of the rest: %s", nn_last_error());
+        HAS("unexpected tensor 'fc2.weight' F32 [3, 12]"), "missing tensors: %s", nn_last_error());
+  CHECK(nn_safetensors_load(m, path, NN_LOAD_PARTIAL) == 7, "partial load of the rest: %s", nn_last_error());
   nn_model_free(m);
   m = reference_model(1, 1);
   CHECK(!nn_safetensors_load(m, "no/such/file.safetensors", 0) && HAS("no/such/file.safetensors"), "missing file: %s", nn_last_error());
@@ -281,7 +294,7 @@ static void test_hostile(void) {
     {"{\"w", 0, "not closed"},
     {"{", 0, "expected a string"},
     {"", 0, "expected '{'"},
-    {"{\"v\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unexpected tensor 'v' [2]"},
+    {"{\"v\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "unexpected tensor 'v' F32 [2]"},
     {"{}", 0, "missing tensor 'w' [2]"},
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", 4, "shape [] in the file, [2] in the model"},
     {"{\"w\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[0,8]}}", 8, "shape [2, 1] in the file"},
@@ -539,7 +552,7 @@ static void test_checkpoint(void) {
   nn_ema_swap(e);
   nn_ema_swap(ef);
   /* a checkpoint is also a weights file */
-  CHECK(nn_safetensors_load(f, path, 0) == 8, "weights load from a checkpoint: %s", nn_last_error());
+  CHECK(nn_safetensors_load(f, path, 0) == 9, "weights load from a checkpoint: %s", nn_last_error());
   /* loading without optimizer, average or counters is fine */
   CHECK(nn_checkpoint_load(f, NULL, NULL, NULL, path), "weights-only checkpoint load: %s", nn_last_error());
   nn_optimizer_free(of);
@@ -701,6 +714,122 @@ static void test_nonfinite(void) {
   }
 }
 
+/* ---------------------------------------------------------------------
+   PyTorch's layouts: num_batches_tracked, per-direction recurrent
+   tensors, nn.h 0.2's joined ones, the tensor listing
+   --------------------------------------------------------------------- */
+/* x [4, 3] -> bidirectional gru 2 -> batch norm over the 4 steps */
+static nn_model *layout_model(void) {
+  nn_graph *g = nn_graph_new();
+  int d[2] = {4, 3};
+  nn_node *x = nn_input(g, "x", 2, d);
+  nn_layer_name(g, "g");
+  x = nn_gru(g, x, NULL, 2, 1, NN_BIDIRECTIONAL);
+  nn_layer_name(g, "bn");
+  nn_batchnorm(g, x);
+  return nn_compile(g, 2, nn_cpu_backend());
+}
+/* appends a tensor of n floats 0.5 * (start + i) to a header and data */
+static void legacy_tensor(char *header, unsigned char *data, size_t *used, const char *name, const char *shape, int n, int start) {
+  int i;
+  sprintf(header + strlen(header), "%s\"%s\":{\"dtype\":\"F32\",\"shape\":%s,\"data_offsets\":[%zu,%zu]}", strlen(header) > 1 ? "," : "",
+          name, shape, *used, *used + 4 * (size_t)n);
+  for (i = 0; i < n; i++, *used += 4) {
+    float v = 0.5f * (float)(start + i);
+    uint32_t u;
+    memcpy(&u, &v, 4);
+    data[*used] = (unsigned char)u; data[*used + 1] = (unsigned char)(u >> 8);
+    data[*used + 2] = (unsigned char)(u >> 16); data[*used + 3] = (unsigned char)(u >> 24);
+  }
+}
+static void test_pytorch_layouts(void) {
+  static const char *const kinds[4] = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"};
+  static const char *const shapes[4] = {"[12,3]", "[12,2]", "[12]", "[12]"};
+  static const int sizes[4] = {18, 12, 6, 6};
+  nn_model *m = layout_model(), *b = layout_model();
+  nn_tensor_info t;
+  char header[2048] = "{", name[64], *text;
+  unsigned char data[512], *file = (unsigned char *)malloc(4096);
+  float x[24], v[18];
+  size_t used = 0, len;
+  int i, k, d, ok;
+  FILE *f = tmpfile();
+  for (i = 0; i < 24; i++) x[i] = (float)sin(i);
+  /* every forward pass in training counts, evaluation does not */
+  nn_feed(m, "x", x);
+  for (i = 0; i < 3; i++) nn_forward(m, 1);
+  nn_predict(m, nn_model_find(m, "bn"));
+  CHECK(bn_count(m, "bn.num_batches_tracked") == 3, "3 training passes counted: %lld", (long long)bn_count(m, "bn.num_batches_tracked"));
+  CHECK(nn_safetensors_save(m, "persist_layout.tmp", NULL) && nn_safetensors_load(b, "persist_layout.tmp", 0) == 13 &&
+        bn_count(b, "bn.num_batches_tracked") == 3, "the count round-trips: %s", nn_last_error());
+  remove("persist_layout.tmp");
+  /* the listing: PyTorch's names, kinds and shapes */
+  CHECK(nn_model_num_tensors(m) == 13, "8 recurrent tensors, 4 of batch norm and its count: %d", nn_model_num_tensors(m));
+  ok = nn_model_tensor(m, 1, &t) && !strcmp(t.name, "g.weight_ih_l0_reverse") && t.shape.ndim == 2 && t.shape.dim[0] == 6 &&
+       t.shape.dim[1] == 3 && t.numel == 18 && t.trainable && !t.buffer && !strcmp(t.dtype, "F32");
+  CHECK(ok, "tensor 1: %s", t.name);
+  ok = nn_model_tensor(m, 12, &t) && !strcmp(t.name, "bn.num_batches_tracked") && t.shape.ndim == 0 && t.numel == 1 && t.buffer &&
+       !t.trainable && !strcmp(t.dtype, "I64") && t.count == 3 && t.node == nn_model_find(m, "bn");
+  CHECK(ok, "tensor 12: %s", t.name);
+  CHECK(nn_model_tensor(m, 10, &t) && !strcmp(t.name, "bn.running_mean") && t.buffer && !t.trainable, "running_mean is a buffer");
+  CHECK(!nn_model_tensor(m, 13, &t) && strstr(nn_last_error(), "13"), "past the end: %s", nn_last_error());
+  nn_summary(m, f);
+  len = (size_t)ftell(f);
+  rewind(f);
+  text = (char *)calloc(len + 1, 1);
+  CHECK(fread(text, 1, len, f) == len && strstr(text, "g.bias_hh_l0_reverse") && strstr(text, "[6, 2]") &&
+        strstr(text, "bn.num_batches_tracked") && strstr(text, "(I64: 3)") && strstr(text, "trainable") && strstr(text, "buffer"),
+        "the summary lists every tensor:\n%s", text);
+  free(text);
+  fclose(f);
+  /* nn.h 0.2's file: each recurrent tensor joined [reverse; forward] under
+     the forward name, no count: it loads, split, and the count stays */
+  for (k = 0; k < 4; k++) {
+    snprintf(name, sizeof name, "g.%s", kinds[k]);
+    legacy_tensor(header, data, &used, name, shapes[k], 2 * sizes[k], 100 * k);
+  }
+  legacy_tensor(header, data, &used, "bn.bias", "[4]", 4, 0);
+  legacy_tensor(header, data, &used, "bn.running_mean", "[4]", 4, 0);
+  legacy_tensor(header, data, &used, "bn.running_var", "[4]", 4, 1);
+  legacy_tensor(header, data, &used, "bn.weight", "[4]", 4, 1);
+  strcat(header, "}");
+  len = make_file(file, header, 0);
+  memcpy(file + len, data, used);
+  CHECK(nn_safetensors_load_buffer(m, file, len + used, 0) == 12, "nn.h 0.2's joined file loads: %s", nn_last_error());
+  CHECK(bn_count(m, "bn.num_batches_tracked") == 3, "a file without the count leaves it as it was");
+  for (k = 0, ok = 1; k < 4; k++)
+    for (d = 0; d < 2; d++) {
+      snprintf(name, sizeof name, "g.%s%s", kinds[k], d ? "_reverse" : "");
+      nn_read(m, nn_model_find(m, name), v);
+      for (i = 0; i < sizes[k]; i++) ok &= v[i] == 0.5f * (float)(100 * k + d * sizes[k] + i);
+    }
+  CHECK(ok, "each direction gets its half");
+  /* a joined tensor of the wrong size is not taken for one */
+  strcpy(header, "{");
+  used = 0;
+  legacy_tensor(header, data, &used, "g.weight_ih_l0", "[18,3]", 54, 0);
+  strcat(header, "}");
+  len = make_file(file, header, 0);
+  memcpy(file + len, data, used);
+  CHECK(!nn_safetensors_load_buffer(m, file, len + used, NN_LOAD_PARTIAL) && strstr(nn_last_error(), "[18, 3] in the file, [6, 3]"),
+        "a wrong joined shape: %s", nn_last_error());
+  /* a forward tensor of its own shape is not the joined one: the reverse stays */
+  strcpy(header, "{");
+  used = 0;
+  legacy_tensor(header, data, &used, "g.weight_ih_l0", "[6,3]", 18, 7);
+  strcat(header, "}");
+  len = make_file(file, header, 0);
+  memcpy(file + len, data, used);
+  CHECK(nn_safetensors_load_buffer(m, file, len + used, NN_LOAD_PARTIAL) == 1 && nn_read(m, nn_model_find(m, "g.weight_ih_l0_reverse"), v) &&
+        v[0] == 0.5f * 18, "only the forward tensor loads: %s", nn_last_error());
+  len = make_file(file, "{\"bn.num_batches_tracked\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", 4);
+  CHECK(!nn_safetensors_load_buffer(m, file, len, NN_LOAD_PARTIAL) && strstr(nn_last_error(), "'bn.num_batches_tracked' is F32, not I64"),
+        "the count is I64: %s", nn_last_error());
+  free(file);
+  nn_model_free(m);
+  nn_model_free(b);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 5 && !strcmp(argv[1], "--resume-half")) return resume_child(argc - 1, argv + 1);
   if (argc == 3 && !strcmp(argv[1], "--die-while-saving")) return die_while_saving(argv[2]);
@@ -709,6 +838,7 @@ int main(int argc, char **argv) {
   test_reference_file();
   test_mismatch_messages();
   test_hostile();
+  test_pytorch_layouts();
   test_save_errors();
   test_checkpoint();
   test_exact_resume();
