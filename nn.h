@@ -145,6 +145,11 @@ typedef struct nn_tensor { nn_shape shape; float *data; } nn_tensor;
 NNDEF nn_tensor *nn_tensor_new(int ndim, const int *dims);   /* zeroed */
 NNDEF void nn_tensor_free(nn_tensor *t);
 
+/* Writes n bytes to path atomically: to a temporary file in the same
+   directory, flushed to disk, then renamed over path, so that a crash
+   leaves the old file intact.  1, or 0 with the reason (no file left). */
+NNDEF int nn_file_write_atomic(const char *path, const void *data, size_t n);
+
 /* ======================================================================
    The op list: every operation the graph knows, once.  X(ID, name)
    generates the enum NN_OP_ID, the name "name" and each backend's table
@@ -922,6 +927,109 @@ NNDEF void nn_tensor_free(nn_tensor *t) {
   if (!t) return;
   NN_FREE(t->data);
   NN_FREE(t);
+}
+
+/* ======================================================================
+   Atomic files: written next to the target and renamed over it
+   ====================================================================== */
+#if defined(__unix__) || defined(__unix) || (defined(__APPLE__) && defined(__MACH__))
+#define NN__POSIX_FILES 1
+#include <fcntl.h>
+#include <unistd.h>
+#elif defined(_WIN32)
+#define NN__WIN32_FILES 1
+#include <io.h>        /* _commit, _fileno */
+#include <windows.h>   /* MoveFileExA */
+#endif
+
+/* A file written next to its final name and renamed over it once it is
+   complete and on disk; a crash before the rename leaves the old file. */
+typedef struct nn__atomic_file {
+  const char *path;
+  char *tmp;
+#ifdef NN__POSIX_FILES
+  int fd;
+#else
+  FILE *f;
+#endif
+} nn__atomic_file;
+static int nn__af_open(nn__atomic_file *af, const char *path) {
+  size_t len = strlen(path) + 32;
+  af->path = path;
+  if (!(af->tmp = (char *)nn__calloc(len, 1))) return 0;
+#ifdef NN__POSIX_FILES
+  snprintf(af->tmp, len, "%s.%ld.tmp", path, (long)getpid());  /* one per writer */
+  af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (af->fd < 0) {
+    nn__fail("cannot create '%s': %s", af->tmp, strerror(errno));
+#else
+#ifdef NN__WIN32_FILES
+  snprintf(af->tmp, len, "%s.%lu.tmp", path, (unsigned long)GetCurrentProcessId());  /* one per writer */
+#else
+  snprintf(af->tmp, len, "%s.tmp", path);
+#endif
+  if (!(af->f = fopen(af->tmp, "wb"))) {
+    nn__fail("cannot create '%s'", af->tmp);
+#endif
+    NN_FREE(af->tmp);
+    return 0;
+  }
+  return 1;
+}
+static int nn__af_write(nn__atomic_file *af, const void *data, size_t n) {
+#ifdef NN__POSIX_FILES
+  const char *c = (const char *)data;
+  while (n > 0) {
+    ssize_t w = write(af->fd, c, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return nn__fail("cannot write '%s': %s", af->tmp, w < 0 ? strerror(errno) : "no progress");
+    c += w;
+    n -= (size_t)w;
+  }
+  return 1;
+#else
+  return fwrite(data, 1, n, af->f) == n ? 1 : nn__fail("cannot write '%s'", af->tmp);
+#endif
+}
+/* ok: flush to disk, rename over the target; otherwise remove the temporary */
+static int nn__af_close(nn__atomic_file *af, int ok) {
+#ifdef NN__POSIX_FILES
+  if (ok && fsync(af->fd) != 0) ok = nn__fail("cannot flush '%s' to disk: %s", af->tmp, strerror(errno));
+  if (close(af->fd) != 0 && ok) ok = nn__fail("cannot write '%s': %s", af->tmp, strerror(errno));
+  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s': %s", af->tmp, af->path, strerror(errno));
+  if (ok) {  /* make the rename itself durable: sync the directory */
+    char *dir = af->tmp, *slash = strrchr(dir, '/');
+    int fd;
+    if (slash == dir) slash[1] = 0;
+    else if (slash) *slash = 0;
+    else strcpy(dir, ".");
+    if ((fd = open(dir, O_RDONLY)) >= 0) {
+      fsync(fd);
+      close(fd);
+    }
+  }
+#elif defined(NN__WIN32_FILES)
+  if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (ok && _commit(_fileno(af->f)) != 0) ok = nn__fail("cannot flush '%s' to disk: %s", af->tmp, strerror(errno));
+  if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
+  /* replaces the target in one step, unlike rename(); WRITE_THROUGH returns once it is on disk */
+  if (ok && !MoveFileExA(af->tmp, af->path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    ok = nn__fail("cannot rename '%s' to '%s' (Windows error %lu)", af->tmp, af->path, (unsigned long)GetLastError());
+#else
+  if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
+  if (ok) remove(af->path);  /* rename() does not replace a file everywhere */
+  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s'", af->tmp, af->path);
+#endif
+  if (!ok) remove(af->tmp);
+  NN_FREE(af->tmp);
+  return ok;
+}
+NNDEF int nn_file_write_atomic(const char *path, const void *data, size_t n) {
+  nn__atomic_file af;
+  if (!path || (!data && n)) return nn__fail("file_write_atomic: %s is NULL", path ? "the data" : "the path");
+  if (!nn__af_open(&af, path)) return 0;
+  return nn__af_close(&af, nn__af_write(&af, data, n));
 }
 
 /* ======================================================================
@@ -4670,15 +4778,6 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
    requires.  Bytes are converted with shifts, so big-endian hosts read
    and write the same little-endian files.
    ====================================================================== */
-#if defined(__unix__) || defined(__unix) || (defined(__APPLE__) && defined(__MACH__))
-#define NN__POSIX_FILES 1
-#include <fcntl.h>
-#include <unistd.h>
-#elif defined(_WIN32)
-#define NN__WIN32_FILES 1
-#include <io.h>        /* _commit, _fileno */
-#include <windows.h>   /* MoveFileExA */
-#endif
 #include <limits.h>
 
 #define NN__ST_MAX_HEADER 100000000u   /* bytes, the reference reader's limit */
@@ -5223,90 +5322,6 @@ static void nn__text_json(nn__text *b, const char *s) {
     else nn__text_put(b, (const char *)&c, 1);
   }
   nn__text_put(b, "\"", 1);
-}
-
-/* A file written next to its final name and renamed over it once it is
-   complete and on disk; a crash before the rename leaves the old file. */
-typedef struct nn__atomic_file {
-  const char *path;
-  char *tmp;
-#ifdef NN__POSIX_FILES
-  int fd;
-#else
-  FILE *f;
-#endif
-} nn__atomic_file;
-static int nn__af_open(nn__atomic_file *af, const char *path) {
-  size_t len = strlen(path) + 32;
-  af->path = path;
-  if (!(af->tmp = (char *)nn__calloc(len, 1))) return 0;
-#ifdef NN__POSIX_FILES
-  snprintf(af->tmp, len, "%s.%ld.tmp", path, (long)getpid());  /* one per writer */
-  af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-  if (af->fd < 0) {
-    nn__fail("cannot create '%s': %s", af->tmp, strerror(errno));
-#else
-#ifdef NN__WIN32_FILES
-  snprintf(af->tmp, len, "%s.%lu.tmp", path, (unsigned long)GetCurrentProcessId());  /* one per writer */
-#else
-  snprintf(af->tmp, len, "%s.tmp", path);
-#endif
-  if (!(af->f = fopen(af->tmp, "wb"))) {
-    nn__fail("cannot create '%s'", af->tmp);
-#endif
-    NN_FREE(af->tmp);
-    return 0;
-  }
-  return 1;
-}
-static int nn__af_write(nn__atomic_file *af, const void *data, size_t n) {
-#ifdef NN__POSIX_FILES
-  const char *c = (const char *)data;
-  while (n > 0) {
-    ssize_t w = write(af->fd, c, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return nn__fail("cannot write '%s': %s", af->tmp, w < 0 ? strerror(errno) : "no progress");
-    c += w;
-    n -= (size_t)w;
-  }
-  return 1;
-#else
-  return fwrite(data, 1, n, af->f) == n ? 1 : nn__fail("cannot write '%s'", af->tmp);
-#endif
-}
-/* ok: flush to disk, rename over the target; otherwise remove the temporary */
-static int nn__af_close(nn__atomic_file *af, int ok) {
-#ifdef NN__POSIX_FILES
-  if (ok && fsync(af->fd) != 0) ok = nn__fail("cannot flush '%s' to disk: %s", af->tmp, strerror(errno));
-  if (close(af->fd) != 0 && ok) ok = nn__fail("cannot write '%s': %s", af->tmp, strerror(errno));
-  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s': %s", af->tmp, af->path, strerror(errno));
-  if (ok) {  /* make the rename itself durable: sync the directory */
-    char *dir = af->tmp, *slash = strrchr(dir, '/');
-    int fd;
-    if (slash == dir) slash[1] = 0;
-    else if (slash) *slash = 0;
-    else strcpy(dir, ".");
-    if ((fd = open(dir, O_RDONLY)) >= 0) {
-      fsync(fd);
-      close(fd);
-    }
-  }
-#elif defined(NN__WIN32_FILES)
-  if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
-  if (ok && _commit(_fileno(af->f)) != 0) ok = nn__fail("cannot flush '%s' to disk: %s", af->tmp, strerror(errno));
-  if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
-  /* replaces the target in one step, unlike rename(); WRITE_THROUGH returns once it is on disk */
-  if (ok && !MoveFileExA(af->tmp, af->path, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-    ok = nn__fail("cannot rename '%s' to '%s' (Windows error %lu)", af->tmp, af->path, (unsigned long)GetLastError());
-#else
-  if (ok && fflush(af->f) != 0) ok = nn__fail("cannot write '%s'", af->tmp);
-  if (fclose(af->f) != 0 && ok) ok = nn__fail("cannot write '%s'", af->tmp);
-  if (ok) remove(af->path);  /* rename() does not replace a file everywhere */
-  if (ok && rename(af->tmp, af->path) != 0) ok = nn__fail("cannot rename '%s' to '%s'", af->tmp, af->path);
-#endif
-  if (!ok) remove(af->tmp);
-  NN_FREE(af->tmp);
-  return ok;
 }
 
 /* writes targets t[0..n) (in file order) with metadata pairs meta[0..2*n_meta) */

@@ -88,7 +88,6 @@ NNDEF int nn_onnx_save_outputs(nn_model *m, int n, const nn_node *const *outputs
 #error "define NN_ONNX_IMPLEMENTATION in the file that defines NN_IMPLEMENTATION, after including nn.h"
 #endif
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -498,35 +497,6 @@ static void nn__onnx_names(nn__onnx *x) {
   }
 }
 
-/* Written to PATH.tmp and renamed over PATH once complete: a failure
-   leaves no partial file and an earlier file intact.  (nn.h's atomic
-   writer, which also syncs to disk, is private to it.) */
-static int nn__onnx_write_file(const char *path, const unsigned char *p, size_t n) {
-  size_t len = strlen(path) + 5;
-  char *tmp = (char *)NN_MALLOC(len);
-  FILE *f;
-  int ok;
-  if (!tmp) return nn_set_error("onnx save '%s': out of memory", path);
-  snprintf(tmp, len, "%s.tmp", path);
-  if (!(f = fopen(tmp, "wb"))) {
-    nn_set_error("onnx save '%s': cannot create '%s': %s", path, tmp, strerror(errno));
-    NN_FREE(tmp);
-    return 0;
-  }
-  ok = fwrite(p, 1, n, f) == n;
-  ok = fclose(f) == 0 && ok;
-#ifdef _WIN32
-  if (ok) remove(path);   /* rename() does not replace a file there */
-#endif
-  if (ok) ok = rename(tmp, path) == 0;
-  if (!ok) {
-    nn_set_error("onnx save '%s': cannot write '%s': %s", path, tmp, strerror(errno));
-    remove(tmp);
-  }
-  NN_FREE(tmp);
-  return ok;
-}
-
 NNDEF int nn_onnx_save_outputs(nn_model *m, int n, const nn_node *const *outputs, const char *path) {
   nn__onnx x;
   int count, i, k, ok = 1;
@@ -573,7 +543,7 @@ NNDEF int nn_onnx_save_outputs(nn_model *m, int n, const nn_node *const *outputs
     nn__onnx_int(&x.b, 2, NN__ONNX_OPSET);
     nn__onnx_end(&x.b, opset);
     if (ok && x.b.failed) ok = nn_set_error("onnx save '%s': out of memory", path);
-    if (ok) ok = nn__onnx_write_file(path, x.b.p, x.b.n);
+    if (ok && !nn_file_write_atomic(path, x.b.p, x.b.n)) ok = nn_set_error("onnx save '%s': %s", path, nn_last_error());
   }
   NN_FREE(x.b.p);
   NN_FREE(x.name);

@@ -370,6 +370,23 @@ static void test_hostile(void) {
   nn_model_free(m);
 }
 
+/* the public atomic writer: the bytes arrive whole, a failure leaves nothing */
+static void test_file_write_atomic(void) {
+  static const char text[] = "every byte, or none";
+  unsigned char *back;
+  size_t n = 0;
+  CHECK(nn_file_write_atomic("persist_atomic.tmp", text, sizeof text), "atomic write: %s", nn_last_error());
+  back = slurp("persist_atomic.tmp", &n);
+  CHECK(back && n == sizeof text && !memcmp(back, text, n), "the file holds the bytes written");
+  free(back);
+  CHECK(nn_file_write_atomic("persist_atomic.tmp", text, 5) && (back = slurp("persist_atomic.tmp", &n)) && n == 5,
+        "a second write replaces the file");
+  free(back);
+  CHECK(!nn_file_write_atomic("no/such/dir/f", text, 5) && strstr(nn_last_error(), "no/such/dir/f"), "a missing directory: %s",
+        nn_last_error());
+  CHECK(!nn_file_write_atomic(NULL, text, 5) && !nn_file_write_atomic("x", NULL, 5), "NULL arguments are refused");
+  remove("persist_atomic.tmp");
+}
 static void test_save_errors(void) {
   nn_model *m = reference_model(1, 1);
   const char *odd[] = {"key", NULL}, *twice[] = {"k", "1", "k", "2", NULL}, *bad_utf8[] = {"k", "\xff", NULL};
@@ -839,6 +856,7 @@ int main(int argc, char **argv) {
   test_mismatch_messages();
   test_hostile();
   test_pytorch_layouts();
+  test_file_write_atomic();
   test_save_errors();
   test_checkpoint();
   test_exact_resume();
