@@ -44,9 +44,23 @@
        silu                     x * Sigmoid(x)
        sigmoid, tanh, softmax   Sigmoid, Tanh, Softmax (axis -1)
        embedding                Gather of the weight by the ids, Cast to int64
-     The recurrent layers (rnn, lstm, gru) and the sequence reductions
-     (seq_last, seq_maxpool, seq_meanpool) are not exported yet, and the
-     losses never are: such a node fails the export, naming it.
+       rnn, lstm, gru           RNN, LSTM, GRU (one node per layer; GRU with
+                                linear_before_reset), Transposes from and
+                                to [N, T, ..] (layout 0: ONNX Runtime runs
+                                no other), the lengths Cast to int32
+                                sequence_lens; the weights "<layer>/W",
+                                "/R", "/B" in ONNX's layout and gate order
+       seq_maxpool, seq_meanpool  ReduceMax, ReduceMean; with lengths:
+                                Where over the valid steps (a constant of
+                                0..T-1 Less than the length), ReduceMax or
+                                ReduceSum / Max(length, 1), zeros for an
+                                empty sequence
+       seq_last                 Gather of step T-1; with lengths:
+                                GatherElements at max(length-1, 0), step 0
+                                for a bidirectional layer's reverse half
+     Inputs holding whole numbers (token ids, lengths) say so, with their
+     range, in their doc_string.  The losses are never exported: such a
+     node fails the export, naming it.
 
    ERRORS
      Like nn.h: 0, and nn_last_error() says why: a NULL argument, a node
@@ -88,13 +102,14 @@ NNDEF int nn_onnx_save_outputs(nn_model *m, int n, const nn_node *const *outputs
 #error "define NN_ONNX_IMPLEMENTATION in the file that defines NN_IMPLEMENTATION, after including nn.h"
 #endif
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #define NN__ONNX_OPSET 17
 #define NN__ONNX_IR_VERSION 8          /* the IR of opset 17 (ONNX 1.12) */
 #define NN__ONNX_NAME (NN_NAME_LEN + 32)
-enum { NN__ONNX_FLOAT = 1, NN__ONNX_INT64 = 7 };   /* TensorProto.DataType */
+enum { NN__ONNX_FLOAT = 1, NN__ONNX_INT32 = 6, NN__ONNX_INT64 = 7, NN__ONNX_BOOL = 9 };   /* TensorProto.DataType */
 
 /* ======================================================================
    Protobuf: a growing buffer, varints, length-delimited fields.  A nested
@@ -185,7 +200,8 @@ typedef struct nn__onnx {
   nn_model *m;
   nn__onnx_pb b;
   const char *path;
-  unsigned char *need;             /* per node: an output depends on it */
+  unsigned char *need;             /* per node: an output depends on it (2: a parameter only recurrent
+                                      layers read, written by them in ONNX's layout) */
   char (*name)[NN__ONNX_NAME];     /* per node: its tensor's name */
 } nn__onnx;
 
@@ -202,6 +218,13 @@ static void nn__onnx_attr_f(nn__onnx_pb *b, const char *name, float v) {
   nn__onnx_str(b, 1, name);
   nn__onnx_int(b, 20, 1);
   nn__onnx_float(b, 2, v);
+  nn__onnx_end(b, at);
+}
+static void nn__onnx_attr_s(nn__onnx_pb *b, const char *name, const char *v) {
+  size_t at = nn__onnx_begin(b, 5);
+  nn__onnx_str(b, 1, name);
+  nn__onnx_int(b, 20, 3);
+  nn__onnx_str(b, 4, v);
   nn__onnx_end(b, at);
 }
 static void nn__onnx_attr_ints(nn__onnx_pb *b, const char *name, int n, const int64_t *v) {
@@ -269,13 +292,20 @@ static void nn__onnx_const_float(nn__onnx *x, const char *name, float v) {   /* 
   if (d) nn__onnx_le(d, nn__onnx_f32_bits(v), 4);
   nn__onnx_end(&x->b, at);
 }
+/* a constant of `ndim` dims (0: a scalar) from int64 values: int64, or
+   bool (0 or 1) */
+static void nn__onnx_const_typed(nn__onnx *x, const char *name, int type, int ndim, const int64_t *dims, const int64_t *v) {
+  size_t at, n = 1, i, size = type == NN__ONNX_BOOL ? 1 : 8;
+  unsigned char *d;
+  int k;
+  for (k = 0; k < ndim; k++) n *= (size_t)dims[k];
+  d = nn__onnx_init(x, name, type, ndim, dims, size * n, &at);
+  for (i = 0; d && i < n; i++) nn__onnx_le(d + size * i, (uint64_t)v[i], (int)size);
+  nn__onnx_end(&x->b, at);
+}
 static void nn__onnx_const_ints(nn__onnx *x, const char *name, int n, const int64_t *v) {
   int64_t dim = n;
-  size_t at;
-  unsigned char *d = nn__onnx_init(x, name, NN__ONNX_INT64, 1, &dim, 8 * (size_t)n, &at);
-  int i;
-  for (i = 0; d && i < n; i++) nn__onnx_le(d + 8 * i, (uint64_t)v[i], 8);
-  nn__onnx_end(&x->b, at);
+  nn__onnx_const_typed(x, name, NN__ONNX_INT64, 1, &dim, v);
 }
 /* a parameter's values, read from the model (any backend) */
 static int nn__onnx_param(nn__onnx *x, const nn_node *p) {
@@ -293,11 +323,13 @@ static int nn__onnx_param(nn__onnx *x, const nn_node *p) {
   NN_FREE(host);
   return ok;
 }
-/* ValueInfoProto (graph input 11, output 12): a float tensor [N, shape] */
-static void nn__onnx_value(nn__onnx_pb *b, int field, const char *name, const nn_shape *s) {
+/* ValueInfoProto (graph input 11, output 12): a float tensor [N, shape],
+   with a doc_string (NULL: none) */
+static void nn__onnx_value(nn__onnx_pb *b, int field, const char *name, const nn_shape *s, const char *doc) {
   size_t vi = nn__onnx_begin(b, field), type, tensor, shape, dim;
   int i;
   nn__onnx_str(b, 1, name);
+  if (doc) nn__onnx_str(b, 3, doc);
   type = nn__onnx_begin(b, 2);
   tensor = nn__onnx_begin(b, 1);
   nn__onnx_int(b, 1, NN__ONNX_FLOAT);
@@ -389,6 +421,220 @@ static int nn__onnx_dense(nn__onnx *x, const nn_node *nd) {
   if (nd->in[2]) nn__onnx_end(&x->b, nn__onnx_op(x, "Add", y, mm, x->name[nd->in[2]->id]));
   return 1;
 }
+/* ---- recurrent layers ----
+   One ONNX RNN, LSTM or GRU node per layer, in layout 0 ([T, N, F]: ONNX
+   Runtime runs no other), between transposes from and to nn.h's [N, T, ..].
+   Its weights are initializers of their own, "<layer>/W" [dirs, G*H, F],
+   "/R" [dirs, G*H, H] and "/B" [dirs, 2*G*H] (b_ih then b_hh), the forward
+   direction first and the rows in ONNX's gate order; GRU with
+   linear_before_reset, PyTorch's (and nn.h's) equations.  The lengths are
+   cast to int32 sequence_lens: ONNX runs the reverse direction from each
+   sample's last valid step, as nn.h does, and zeroes Y past it. */
+/* direction d's tensor k (0 W_ih, 1 W_hh, 2 b_ih, 3 b_hh) with its gate
+   blocks reordered, as little-endian floats to out */
+static int nn__onnx_rec_rows(nn__onnx *x, const nn_node *nd, int d, int k, unsigned char *out) {
+  static const int order[3][4] = {{0, 0, 0, 0}, {0, 3, 1, 2}, {1, 0, 2, 0}};   /* lstm i,o,f,c of i,f,g,o; gru z,r,h of r,z,n */
+  const nn_node *p = nd->in[2 + 4 * d + k];
+  const int *perm = order[nd->op == NN_OP_RNN ? 0 : nd->op == NN_OP_LSTM ? 1 : 2];
+  const int gates = nd->attr.recurrent.gates;
+  size_t n = nn_node_numel(x->m, p), block = n / (size_t)gates, i;
+  float *host = (float *)NN_MALLOC(n * sizeof *host);
+  int g, ok;
+  if (!host) return nn_set_error("onnx save '%s': out of memory reading '%s'", x->path, p->name);
+  ok = nn_read(x->m, p, host);
+  for (g = 0; ok && g < gates; g++)
+    for (i = 0; i < block; i++) nn__onnx_le(out + 4 * ((size_t)g * block + i), nn__onnx_f32_bits(host[(size_t)perm[g] * block + i]), 4);
+  NN_FREE(host);
+  return ok;
+}
+static int nn__onnx_recurrent(nn__onnx *x, const nn_node *nd) {
+  static const char *const type[3] = {"RNN", "LSTM", "GRU"}, *const wname[3] = {"W", "R", "B"};
+  const int H = nd->attr.recurrent.hidden, dirs = nd->attr.recurrent.dirs, GH = nd->attr.recurrent.gates * H;
+  const int T = nd->shape.dim[0], F = nd->in[0]->shape.dim[1], op = nd->op == NN_OP_RNN ? 0 : nd->op == NN_OP_LSTM ? 1 : 2;
+  char w[3][NN__ONNX_NAME], t[4][NN__ONNX_NAME], c[2][NN__ONNX_NAME];
+  const char *in[5];
+  int64_t dims[4];
+  size_t at, per;
+  unsigned char *d;
+  int k, dir, ok = 1;
+  for (k = 0; k < 3; k++) {
+    per = (size_t)GH * (size_t)(k == 0 ? F : k == 1 ? H : 2);   /* floats of one direction */
+    dims[0] = dirs;
+    dims[1] = k == 2 ? 2 * GH : GH;
+    dims[2] = k == 0 ? F : H;
+    d = nn__onnx_init(x, nn__onnx_sub(x, nd, wname[k], w[k]), NN__ONNX_FLOAT, k == 2 ? 2 : 3, dims, 4 * per * (size_t)dirs, &at);
+    for (dir = 0; ok && d && dir < dirs; dir++) {
+      unsigned char *o = d + 4 * per * (size_t)dir;
+      ok = k < 2 ? nn__onnx_rec_rows(x, nd, dir, k, o) : nn__onnx_rec_rows(x, nd, dir, 2, o) && nn__onnx_rec_rows(x, nd, dir, 3, o + 4 * (size_t)GH);
+    }
+    nn__onnx_end(&x->b, at);
+  }
+  if (!ok) return 0;
+  dims[0] = 1; dims[1] = 0; dims[2] = 2;
+  at = nn__onnx_op(x, "Transpose", nn__onnx_sub(x, nd, "x_tnf", t[0]), x->name[nd->in[0]->id], NULL);
+  nn__onnx_attr_ints(&x->b, "perm", 3, dims);
+  nn__onnx_end(&x->b, at);
+  in[0] = t[0]; in[1] = w[0]; in[2] = w[1]; in[3] = w[2]; in[4] = NULL;
+  if (nd->in[1]) {   /* [N, 1] floats -> [N] int32 */
+    at = nn__onnx_op(x, "Cast", nn__onnx_sub(x, nd, "lengths_i32", t[1]), x->name[nd->in[1]->id], NULL);
+    nn__onnx_attr_i(&x->b, "to", NN__ONNX_INT32);
+    nn__onnx_end(&x->b, at);
+    dims[0] = -1;
+    nn__onnx_const_ints(x, nn__onnx_sub(x, nd, "lengths_shape", c[0]), 1, dims);
+    nn__onnx_end(&x->b, nn__onnx_op(x, "Reshape", nn__onnx_sub(x, nd, "sequence_lens", t[2]), t[1], c[0]));
+    in[4] = t[2];
+  }
+  at = nn__onnx_op_n(x, type[op], nn__onnx_sub(x, nd, "y_tdnh", t[3]), in[4] ? 5 : 4, in);
+  nn__onnx_attr_i(&x->b, "hidden_size", H);
+  nn__onnx_attr_s(&x->b, "direction", dirs == 2 ? "bidirectional" : "forward");
+  if (nd->op == NN_OP_GRU) nn__onnx_attr_i(&x->b, "linear_before_reset", 1);
+  nn__onnx_end(&x->b, at);
+  /* Y [T, dirs, N, H] -> [N, T, dirs, H] -> [N, T, dirs*H]: the forward state, then the reverse */
+  dims[0] = 2; dims[1] = 0; dims[2] = 1; dims[3] = 3;
+  at = nn__onnx_op(x, "Transpose", nn__onnx_sub(x, nd, "y_ntdh", t[0]), t[3], NULL);
+  nn__onnx_attr_ints(&x->b, "perm", 4, dims);
+  nn__onnx_end(&x->b, at);
+  dims[0] = 0; dims[1] = T; dims[2] = (int64_t)dirs * H;
+  nn__onnx_const_ints(x, nn__onnx_sub(x, nd, "y_shape", c[1]), 3, dims);
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Reshape", x->name[nd->id], t[0], c[1]));
+  return 1;
+}
+
+/* ---- reductions over the valid steps: x [N, T, F] -> [N, F] ----
+   With lengths [N, 1]: the valid steps are those where a constant [1, T, 1]
+   of 0..T-1 is below the length; an empty sequence gives zeros. */
+/* "<node>/lengths3": the lengths as [N, 1, 1]; "<node>/nonempty": [N, 1], length > 0; "<node>/zero" */
+static void nn__onnx_seq_lengths(nn__onnx *x, const nn_node *nd, char (*t)[NN__ONNX_NAME]) {
+  char c[NN__ONNX_NAME];
+  int64_t dims[3];
+  dims[0] = 0; dims[1] = 1; dims[2] = 1;
+  nn__onnx_const_ints(x, nn__onnx_sub(x, nd, "lengths3_shape", c), 3, dims);
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Reshape", nn__onnx_sub(x, nd, "lengths3", t[0]), x->name[nd->in[1]->id], c));
+  nn__onnx_const_float(x, nn__onnx_sub(x, nd, "zero", t[2]), 0.0f);
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Greater", nn__onnx_sub(x, nd, "nonempty", t[1]), x->name[nd->in[1]->id], t[2]));
+}
+static int nn__onnx_seq_pool(nn__onnx *x, const nn_node *nd) {
+  const int T = nd->in[0]->shape.dim[0], mean = nd->op == NN_OP_SEQ_MEANPOOL;
+  const char *y = x->name[nd->id], *in = x->name[nd->in[0]->id];
+  char t[3][NN__ONNX_NAME], u[4][NN__ONNX_NAME], c[2][NN__ONNX_NAME];
+  int64_t axis = 1, dims[3];
+  size_t at;
+  unsigned char *d;
+  int s;
+  if (!nd->in[1]) {   /* all T steps */
+    at = nn__onnx_op(x, mean ? "ReduceMean" : "ReduceMax", y, in, NULL);
+    nn__onnx_attr_ints(&x->b, "axes", 1, &axis);
+    nn__onnx_attr_i(&x->b, "keepdims", 0);
+    nn__onnx_end(&x->b, at);
+    return 1;
+  }
+  nn__onnx_seq_lengths(x, nd, t);
+  dims[0] = 1; dims[1] = T; dims[2] = 1;
+  d = nn__onnx_init(x, nn__onnx_sub(x, nd, "steps", c[0]), NN__ONNX_FLOAT, 3, dims, 4 * (size_t)T, &at);
+  for (s = 0; d && s < T; s++) nn__onnx_le(d + 4 * s, nn__onnx_f32_bits((float)s), 4);
+  nn__onnx_end(&x->b, at);
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Less", nn__onnx_sub(x, nd, "valid", u[0]), c[0], t[0]));   /* [N, T, 1] */
+  if (mean) {   /* the sum of the valid steps / max(length, 1) */
+    const char *where[3];
+    where[0] = u[0]; where[1] = in; where[2] = t[2];
+    nn__onnx_end(&x->b, nn__onnx_op_n(x, "Where", nn__onnx_sub(x, nd, "masked", u[1]), 3, where));
+    nn__onnx_const_ints(x, nn__onnx_sub(x, nd, "axes", c[1]), 1, &axis);
+    at = nn__onnx_op(x, "ReduceSum", nn__onnx_sub(x, nd, "sum", u[2]), u[1], c[1]);
+    nn__onnx_attr_i(&x->b, "keepdims", 0);
+    nn__onnx_end(&x->b, at);
+    nn__onnx_const_float(x, nn__onnx_sub(x, nd, "one", c[1]), 1.0f);
+    nn__onnx_end(&x->b, nn__onnx_op(x, "Max", nn__onnx_sub(x, nd, "count", u[3]), x->name[nd->in[1]->id], c[1]));
+    nn__onnx_end(&x->b, nn__onnx_op(x, "Div", y, u[2], u[3]));
+  } else {   /* the largest valid step, -inf at the others; 0 for an empty sequence */
+    const char *where[3];
+    nn__onnx_const_float(x, nn__onnx_sub(x, nd, "lowest", c[1]), -INFINITY);
+    where[0] = u[0]; where[1] = in; where[2] = c[1];
+    nn__onnx_end(&x->b, nn__onnx_op_n(x, "Where", nn__onnx_sub(x, nd, "masked", u[1]), 3, where));
+    at = nn__onnx_op(x, "ReduceMax", nn__onnx_sub(x, nd, "max", u[2]), u[1], NULL);
+    nn__onnx_attr_ints(&x->b, "axes", 1, &axis);
+    nn__onnx_attr_i(&x->b, "keepdims", 0);
+    nn__onnx_end(&x->b, at);
+    where[0] = t[1]; where[1] = u[2]; where[2] = t[2];
+    nn__onnx_end(&x->b, nn__onnx_op_n(x, "Where", y, 3, where));
+  }
+  return 1;
+}
+/* seq_last: step length-1, except the attr.seq.reverse_features trailing
+   features (a bidirectional layer's reverse half), taken at step 0 */
+static int nn__onnx_seq_last(nn__onnx *x, const nn_node *nd) {
+  const int T = nd->in[0]->shape.dim[0], F = nd->shape.dim[0], back = nd->attr.seq.reverse_features;
+  const char *y = x->name[nd->id], *in = x->name[nd->in[0]->id], *args[3];
+  char t[3][NN__ONNX_NAME], u[6][NN__ONNX_NAME], c[4][NN__ONNX_NAME];
+  int64_t *forward = (int64_t *)NN_MALLOC((size_t)F * sizeof *forward), dims[3], step;
+  size_t at;
+  int j;
+  if (!forward) return nn_set_error("onnx save '%s': out of memory", x->path);
+  for (j = 0; j < F; j++) forward[j] = j < F - back;
+  if (!nd->in[1]) {   /* step T-1 (and step 0 for the reverse half) */
+    step = T - 1;
+    nn__onnx_const_typed(x, nn__onnx_sub(x, nd, "last_step", c[0]), NN__ONNX_INT64, 0, NULL, &step);
+    at = nn__onnx_op(x, "Gather", back ? nn__onnx_sub(x, nd, "last", u[0]) : y, in, c[0]);
+    nn__onnx_attr_i(&x->b, "axis", 1);
+    nn__onnx_end(&x->b, at);
+    if (back) {
+      step = 0;
+      nn__onnx_const_typed(x, nn__onnx_sub(x, nd, "first_step", c[1]), NN__ONNX_INT64, 0, NULL, &step);
+      at = nn__onnx_op(x, "Gather", nn__onnx_sub(x, nd, "first", u[1]), in, c[1]);
+      nn__onnx_attr_i(&x->b, "axis", 1);
+      nn__onnx_end(&x->b, at);
+      dims[0] = F;
+      nn__onnx_const_typed(x, nn__onnx_sub(x, nd, "forward", c[2]), NN__ONNX_BOOL, 1, dims, forward);
+      args[0] = c[2]; args[1] = u[0]; args[2] = u[1];
+      nn__onnx_end(&x->b, nn__onnx_op_n(x, "Where", y, 3, args));
+    }
+    NN_FREE(forward);
+    return 1;
+  }
+  /* index [N, 1, F] = max(length - 1, 0) on forward features, 0 on reverse ones */
+  nn__onnx_seq_lengths(x, nd, t);
+  nn__onnx_const_float(x, nn__onnx_sub(x, nd, "one", c[0]), 1.0f);
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Sub", nn__onnx_sub(x, nd, "last_step", u[0]), t[0], c[0]));
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Max", nn__onnx_sub(x, nd, "last_step0", u[1]), u[0], t[2]));
+  at = nn__onnx_op(x, "Cast", nn__onnx_sub(x, nd, "last_step_i64", u[2]), u[1], NULL);
+  nn__onnx_attr_i(&x->b, "to", NN__ONNX_INT64);
+  nn__onnx_end(&x->b, at);
+  dims[0] = 1; dims[1] = 1; dims[2] = F;
+  nn__onnx_const_typed(x, nn__onnx_sub(x, nd, "forward", c[1]), NN__ONNX_INT64, 3, dims, forward);
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Mul", nn__onnx_sub(x, nd, "index", u[3]), u[2], c[1]));
+  at = nn__onnx_op(x, "GatherElements", nn__onnx_sub(x, nd, "gathered", u[4]), in, u[3]);   /* [N, 1, F] */
+  nn__onnx_attr_i(&x->b, "axis", 1);
+  nn__onnx_end(&x->b, at);
+  dims[0] = 0; dims[1] = F;
+  nn__onnx_const_ints(x, nn__onnx_sub(x, nd, "last_shape", c[2]), 2, dims);
+  nn__onnx_end(&x->b, nn__onnx_op(x, "Reshape", nn__onnx_sub(x, nd, "last", u[5]), u[4], c[2]));
+  args[0] = t[1]; args[1] = u[5]; args[2] = t[2];   /* zeros for an empty sequence */
+  nn__onnx_end(&x->b, nn__onnx_op_n(x, "Where", y, 3, args));
+  NN_FREE(forward);
+  return 1;
+}
+/* a graph input; inputs holding whole numbers say so in their doc_string:
+   the ids an embedding reads ("whole numbers 0..V-1") and the lengths of
+   the sequence ops ("whole numbers 0..T") */
+static int nn__onnx_input(nn__onnx *x, const nn_node *nd) {
+  const nn_graph *g = x->m->graph;
+  char doc[160];
+  int i, k, n = nn_graph_num_nodes(g);
+  doc[0] = 0;
+  for (i = 0; i < n && !doc[0]; i++) {
+    const nn_node *u = nn_graph_node(g, i);
+    if (!x->need[i]) continue;
+    for (k = 0; k < u->n_in && !doc[0]; k++) {
+      if (u->in[k] != nd) continue;
+      if (u->op == NN_OP_EMBEDDING && k == 0)
+        snprintf(doc, sizeof doc, "token ids: whole numbers 0..%d, fed as floats", u->in[1]->shape.dim[0] - 1);
+      else if (k == 1 && (u->op == NN_OP_RNN || u->op == NN_OP_LSTM || u->op == NN_OP_GRU || u->op == NN_OP_SEQ_LAST ||
+                          u->op == NN_OP_SEQ_MAXPOOL || u->op == NN_OP_SEQ_MEANPOOL))
+        snprintf(doc, sizeof doc, "valid steps of each sample: whole numbers 0..%d, fed as floats", u->in[0]->shape.dim[0]);
+    }
+  }
+  nn__onnx_value(&x->b, 11, x->name[nd->id], &nd->shape, doc[0] ? doc : NULL);
+  return 1;
+}
 /* one node of nn.h as ONNX nodes (and the constants they need) */
 static int nn__onnx_node(nn__onnx *x, const nn_node *nd) {
   char t[NN__ONNX_NAME], c[NN__ONNX_NAME];
@@ -397,8 +643,8 @@ static int nn__onnx_node(nn__onnx *x, const nn_node *nd) {
   size_t at;
   int k;
   switch (nd->op) {
-  case NN_OP_INPUT: nn__onnx_value(&x->b, 11, y, &nd->shape); return 1;
-  case NN_OP_PARAM: return nn__onnx_param(x, nd);
+  case NN_OP_INPUT: return nn__onnx_input(x, nd);
+  case NN_OP_PARAM: return x->need[nd->id] == 2 || nn__onnx_param(x, nd);
   case NN_OP_RESHAPE:
     dims[0] = 0;   /* the batch dim, copied */
     for (k = 0; k < nd->shape.ndim; k++) dims[k + 1] = nd->shape.dim[k];
@@ -462,6 +708,12 @@ static int nn__onnx_node(nn__onnx *x, const nn_node *nd) {
     nn__onnx_end(&x->b, at);
     at = nn__onnx_op(x, "Gather", y, x->name[nd->in[1]->id], t);
     break;
+  case NN_OP_RNN:
+  case NN_OP_LSTM:
+  case NN_OP_GRU: return nn__onnx_recurrent(x, nd);
+  case NN_OP_SEQ_LAST: return nn__onnx_seq_last(x, nd);
+  case NN_OP_SEQ_MAXPOOL:
+  case NN_OP_SEQ_MEANPOOL: return nn__onnx_seq_pool(x, nd);
   case NN_OP_CROSS_ENTROPY:
   case NN_OP_BCE_LOGITS:
   case NN_OP_MSE:
@@ -528,6 +780,21 @@ NNDEF int nn_onnx_save_outputs(nn_model *m, int n, const nn_node *const *outputs
       for (k = 0; x.need[i] && k < nd->n_in; k++)
         if (nd->in[k]) x.need[nd->in[k]->id] = 1;
     }
+    for (i = 0; i < count; i++) {   /* parameters only recurrent layers read: written by them, reordered */
+      const nn_node *p = nn_graph_node(m->graph, i);
+      int rec = 0, other = 0, j;
+      if (!x.need[i] || p->op != NN_OP_PARAM) continue;
+      for (j = 0; j < count; j++) {
+        const nn_node *u = nn_graph_node(m->graph, j);
+        int recurrent = u->op == NN_OP_RNN || u->op == NN_OP_LSTM || u->op == NN_OP_GRU;
+        for (k = 0; x.need[j] && k < u->n_in; k++)
+          if (u->in[k] == p) {
+            if (recurrent && k >= 2) rec = 1;
+            else other = 1;
+          }
+      }
+      if (rec && !other) x.need[i] = 2;
+    }
     nn__onnx_names(&x);
     /* ModelProto: ir_version 1, producer 2 and 3, graph 7, opset_import 8 */
     nn__onnx_int(&x.b, 1, NN__ONNX_IR_VERSION);
@@ -537,7 +804,7 @@ NNDEF int nn_onnx_save_outputs(nn_model *m, int n, const nn_node *const *outputs
     nn__onnx_str(&x.b, 2, "nn.h");
     for (i = 0; i < count && ok; i++)
       if (x.need[i]) ok = nn__onnx_node(&x, nn_graph_node(m->graph, i));
-    for (i = 0; i < n && ok; i++) nn__onnx_value(&x.b, 12, x.name[outputs[i]->id], &outputs[i]->shape);
+    for (i = 0; i < n && ok; i++) nn__onnx_value(&x.b, 12, x.name[outputs[i]->id], &outputs[i]->shape, NULL);
     nn__onnx_end(&x.b, graph);
     opset = nn__onnx_begin(&x.b, 8);   /* OperatorSetIdProto: version 2, the default domain */
     nn__onnx_int(&x.b, 2, NN__ONNX_OPSET);

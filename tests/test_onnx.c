@@ -4,6 +4,13 @@
        inputs and parameters (batch-norm running statistics included), the
        output in eval mode;
      - a graph whose names collide;
+     - rnn, lstm and gru of 2 layers, one and both directions, with ragged
+       lengths (0 and T among them) and without lengths; seq_last,
+       seq_maxpool and seq_meanpool after a bidirectional layer of each,
+       with and without lengths;
+     - the IMDb network of examples/imdb.c (embedding, bidirectional GRU
+       with lengths, max and mean pooling, dense) after a few training
+       steps on random reviews;
      - the Fashion-MNIST CNN of examples/fashion_mnist.c and the airbench
        network of examples/airbench.h after a few training steps on random
        data, the CNN with two outputs (logits and probabilities);
@@ -13,8 +20,8 @@
        case NAME DESCRIPTION...
        input NAME FILE D0 D1 ...      (D0 the batch)
        output NAME FILE D0 D1 ...     (in the order of the ONNX outputs)
-   Checks here: cases of ops without an export (losses, recurrent layers,
-   sequence reductions) fail naming the op and the node and leave no file;
+   Checks here: cases of ops without an export (the losses) fail naming the
+   op and the node and leave no file;
    the error cases (NULL arguments, a node of another model, a path that
    cannot be written, an earlier file kept on failure).
    Build: cc -I. tests/test_onnx.c -lm; run: build/test_onnx DIR.
@@ -86,10 +93,7 @@ static void export_case(nn_model *m, int n, const nn_node *const *out, const cha
 }
 
 /* 1 if the export of node `out` must fail: an op nn_onnx.h does not export */
-static int refused_op(nn_op op) {
-  return op == NN_OP_CROSS_ENTROPY || op == NN_OP_BCE_LOGITS || op == NN_OP_MSE || op == NN_OP_RNN ||
-         op == NN_OP_LSTM || op == NN_OP_GRU || op == NN_OP_SEQ_LAST || op == NN_OP_SEQ_MAXPOOL || op == NN_OP_SEQ_MEANPOOL;
-}
+static int refused_op(nn_op op) { return op == NN_OP_CROSS_ENTROPY || op == NN_OP_BCE_LOGITS || op == NN_OP_MSE; }
 /* the first node `out` depends on whose op is refused, else NULL */
 static const nn_node *first_refused(const nn_graph *g, const nn_node *out) {
   const nn_node *found = refused_op(out->op) ? out : NULL;
@@ -154,7 +158,59 @@ static void test_op_cases(void) {
     n_exp += exported[i];
     n_ref += refused[i];
   }
-  printf("onnx ops: %d exported, %d refused (losses, recurrent layers, sequence reductions)\n", n_exp, n_ref);
+  printf("onnx ops: %d exported, %d refused (losses)\n", n_exp, n_ref);
+}
+
+/* recurrent layers and sequence reductions: graph g (inputs "x" and, if
+   used, "len") compiled for 5 samples with lengths 6, 0, 3, 1, 5 of T = 6,
+   random inputs and parameters, exported as NAME */
+static const float rec_lengths[5] = {6, 0, 3, 1, 5};
+static void export_seq(nn_graph *g, nn_node *out, const char *name, const char *what) {
+  const op_case c = {NN_OP_INPUT, "", NULL, 5, 5, 0, rec_lengths, 0};
+  nn_model *m = nn_compile(g, 5, nn_cpu_backend());
+  nn_rng r;
+  if (!m) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); return; }
+  nn_rng_seed(&r, 11);
+  randomize(&c, m, &r, 1);
+  export_case(m, 1, (const nn_node *const *)&out, name, what);
+  nn_model_free(m);
+}
+typedef nn_node *(*recurrent_fn)(nn_graph *, nn_node *, nn_node *, int, int, int);
+static const recurrent_fn recurrent[3] = {nn_rnn, nn_lstm, nn_gru};
+static const char *const recurrent_name[3] = {"rnn", "lstm", "gru"};
+/* x [6, 3] (and len) -> op, 2 layers of 4 (or 1 layer, for a reduction), flags */
+static nn_node *seq_layers(nn_graph *g, int op, int lengths, int layers, int flags, nn_node **len) {
+  int d[2] = {6, 3}, one = 1;
+  nn_node *x = nn_input(g, "x", 2, d);
+  *len = lengths ? nn_input(g, "len", 1, &one) : NULL;
+  return recurrent[op](g, x, *len, 4, layers, flags);
+}
+static void test_recurrent(void) {
+  int op, bi, lengths, red;
+  for (op = 0; op < 3; op++)
+    for (bi = 0; bi < 2; bi++)
+      for (lengths = 1; lengths >= 0; lengths--) {
+        nn_graph *g = nn_graph_new();
+        nn_node *len, *y = seq_layers(g, op, lengths, 2, bi ? NN_BIDIRECTIONAL : 0, &len);
+        char name[64], what[128];
+        snprintf(name, sizeof name, "%s%s_2layers%s", recurrent_name[op], bi ? "_bi" : "", lengths ? "_lengths" : "");
+        snprintf(what, sizeof what, "%s, 2 layers%s, %s", recurrent_name[op], bi ? ", bidirectional" : "",
+                 lengths ? "lengths 6 0 3 1 5 of 6" : "no lengths");
+        export_seq(g, y, name, what);
+      }
+  for (red = 0; red < 3; red++)
+    for (op = 0; op < 3; op++)
+      for (lengths = 1; lengths >= 0; lengths--) {
+        static const char *const red_name[3] = {"seq_last", "seq_maxpool", "seq_meanpool"};
+        nn_graph *g = nn_graph_new();
+        nn_node *len, *y = seq_layers(g, op, lengths, 1, NN_BIDIRECTIONAL, &len);
+        char name[64], what[128];
+        y = red == 0 ? nn_seq_last(g, y, len) : red == 1 ? nn_seq_maxpool(g, y, len) : nn_seq_meanpool(g, y, len);
+        snprintf(name, sizeof name, "%s_%s_bi%s", red_name[red], recurrent_name[op], lengths ? "_lengths" : "");
+        snprintf(what, sizeof what, "%s of a bidirectional %s, %s", red_name[red], recurrent_name[op],
+                 lengths ? "lengths 6 0 3 1 5 of 6" : "no lengths");
+        export_seq(g, y, name, what);
+      }
 }
 
 /* a network after `steps` SGD steps on batches of `batch` random images
@@ -197,6 +253,23 @@ static void test_fashion_cnn(void) {
   out[1] = nn_softmax(g, out[0]);
   nn_cross_entropy(g, out[0], y, 0.0f, NN_MEAN);
   test_network(g, 2, out, 5, 0.01f, 16, "fashion_mnist_cnn", "Fashion-MNIST CNN (logits, softmax)");
+}
+/* examples/imdb.c's network, small: ids -> embedding -> dropout ->
+   bidirectional gru with lengths -> seq_maxpool, seq_meanpool -> concat ->
+   dropout -> dense 2 */
+static void test_imdb(void) {
+  int maxlen = 12, one = 1;
+  nn_graph *g = nn_graph_new();
+  nn_node *ids = nn_input(g, "ids", 1, &maxlen), *len = nn_input(g, "len", 1, &one), *y = nn_input(g, "label", 1, &one);
+  nn_node *h, *pool[2], *logits;
+  h = nn_dropout(g, nn_embedding(g, ids, 50, 8), 0.4f);
+  h = nn_gru(g, h, len, 6, 1, NN_BIDIRECTIONAL);
+  pool[0] = nn_seq_maxpool(g, h, len);
+  pool[1] = nn_seq_meanpool(g, h, len);
+  nn_layer_name(g, "logits");
+  logits = nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2);
+  nn_cross_entropy(g, logits, y, 0.0f, NN_MEAN);
+  test_network(g, 1, &logits, 5, 0.05f, 9, "imdb", "IMDb network (bidirectional GRU, max and mean pooling)");
 }
 static void test_airbench(void) {
   nn_graph *g = nn_graph_new();
@@ -274,6 +347,8 @@ int main(int argc, char **argv) {
   test_errors();
   test_names();
   test_op_cases();
+  test_recurrent();
+  test_imdb();
   test_fashion_cnn();
   test_airbench();
   fclose(manifest);

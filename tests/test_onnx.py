@@ -2,15 +2,20 @@
 
 python3 tests/test_onnx.py DIR/manifest.txt: for every case tests/test_onnx.c
 listed, onnx.checker (with shape inference), opset >= 17, a symbolic batch
-dimension "N" on every input and output, then ONNX Runtime on nn.h's
+dimension "N" on every input and output, every initializer read by a node
+(a recurrent layer's parameters are written once, as its W, R and B), then
+ONNX Runtime on nn.h's
 inputs, compared with nn.h's outputs.  The difference printed and checked
 is relative to the output's scale: max |ort - nn| / max |nn| over the
 tensor, at most 1e-4.
 python3 tests/test_onnx.py --run FILE...: the same checks of files the
 examples wrote with --onnx, run on 3 random samples (nothing to compare
-with: the outputs must be finite and of the declared shape).
+with: the outputs must be finite and of the declared shape); an input whose
+doc_string says "whole numbers A..B" (token ids, sequence lengths) gets
+random whole numbers in that range, A and B among them.
 Last line: "N passed, N failed".
 """
+import re
 import sys
 
 import numpy as np
@@ -45,6 +50,9 @@ def session(onnx_path):
     for v in list(model.graph.input) + list(model.graph.output):
         dim0 = v.type.tensor_type.shape.dim[0]
         assert dim0.dim_param == "N", "%s: first dim %s, not N" % (v.name, dim0)
+    read = {name for node in model.graph.node for name in node.input}
+    unread = [t.name for t in model.graph.initializer if t.name not in read]
+    assert not unread, "initializers no node reads: %s" % ", ".join(unread)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     return model, ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
@@ -57,7 +65,17 @@ def shape_of(value, batch):
 def run_random(onnx_path):
     model, sess = session(onnx_path)
     rng = np.random.default_rng(1)
-    feeds = {v.name: rng.uniform(-1, 1, shape_of(v, 3)).astype(np.float32) for v in model.graph.input}
+    feeds = {}
+    for v in model.graph.input:
+        shape = shape_of(v, 3)
+        whole = re.search(r"whole numbers (\d+)\.\.(\d+)", v.doc_string)
+        if whole:
+            lo, hi = int(whole.group(1)), int(whole.group(2))
+            values = rng.integers(lo, hi + 1, shape)
+            values.flat[:2] = [lo, hi][: values.size]
+            feeds[v.name] = values.astype(np.float32)
+        else:
+            feeds[v.name] = rng.uniform(-1, 1, shape).astype(np.float32)
     for v, y in zip(model.graph.output, sess.run(None, feeds)):
         assert list(y.shape) == shape_of(v, 3) and np.all(np.isfinite(y)), "%s: shape %s" % (v.name, y.shape)
     return ", ".join("%s %s" % (v.name, shape_of(v, "N")) for v in model.graph.output)
