@@ -19,15 +19,6 @@ __kernel void nn_bias_rows(int n, int width, __global const float *b, __global f
   if (i < n) y[i] += b[i % width];
 }
 
-/* dst[j] += sum over rows of src[row, j]: one work-item per column */
-__kernel void nn_col_sum_acc(int rows, int cols, __global const float *src, __global float *dst) {
-  int j = get_global_id(0);
-  if (j >= cols) return;
-  float s = 0.0f;
-  for (int r = 0; r < rows; r++) s += src[(size_t)r * cols + j];
-  dst[j] += s;
-}
-
 /* Maps, one pair of kernels each, as nn.h's NN__ELEMENTWISE: FWD is y
    from v = x[i] (a: the op's scalar attribute), BWD what dx[i] gains from
    g = dy[i], using v or the saved output u = y[i] (loads a map does not

@@ -314,14 +314,18 @@ static void test_cnn_training(void) {
   CHECK(isfinite(loss[0]) && info.bytes_to_device == want,
         "cnn step: %zu bytes to the device, expected %zu (batch %zu + labels %zu + one float)", info.bytes_to_device, want,
         sizeof x, sizeof y);
-  /* back: the loss, the check record, and the sum of squares of every
-     trainable gradient (the optimizer checks the gradient norm each step) */
+  /* back: the loss, and the sum of squares of every trainable gradient
+     (the optimizer checks the gradient norm each step) in one read; the
+     labels are checked on the host; no kernel object is made */
   for (k = 0; k < m[0]->graph->n; k++) params += m[0]->graph->nodes[k]->op == NN_OP_PARAM && m[0]->graph->nodes[k]->trainable;
-  want = (1 + 4 + (size_t)params) * sizeof(float);
-  CHECK(info.bytes_to_host == want, "cnn step: %zu bytes to the host, expected %zu (the loss, the check record, %d norms)",
-        info.bytes_to_host, want, params);
+  want = (1 + (size_t)params) * sizeof(float);
+  CHECK(info.bytes_to_host == want, "cnn step: %zu bytes to the host, expected %zu (the loss, %d norms)", info.bytes_to_host,
+        want, params);
+  CHECK(info.blocking == 2, "cnn step: %ld waits for the queue, expected 2 (the loss, the norms)", info.blocking);
+  CHECK(info.kernel_creations == 0, "cnn step: %ld kernel objects created, expected none", info.kernel_creations);
   printf("PASS transfer bound: one CNN step moved %zu bytes to the device (batch %zu + labels %zu + 4) and %zu back"
-         " (loss 4 + check record 16 + %d norms 4)\n", info.bytes_to_device, sizeof x, sizeof y, info.bytes_to_host, params);
+         " (loss 4 + %d norms 4) in %ld blocking reads, %ld launches, %ld kernels created\n", info.bytes_to_device, sizeof x,
+         sizeof y, info.bytes_to_host, params, info.blocking, info.launches, info.kernel_creations);
 
   /* checking only the loss leaves out the norms */
   nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP | NN_NONFINITE_LOSS_ONLY);
@@ -330,13 +334,14 @@ static void test_cnn_training(void) {
   nn_feed(m[0], "label", y);
   loss[0] = nn_train_step(m[0], o[0]);
   nn_opencl_get_info(m[0]->backend, &info);
-  want = (1 + 4) * sizeof(float);
-  CHECK(isfinite(loss[0]) && info.bytes_to_host == want, "cnn step, NN_NONFINITE_LOSS_ONLY: %zu bytes to the host, expected %zu",
-        info.bytes_to_host, want);
-  printf("PASS transfer bound, NN_NONFINITE_LOSS_ONLY: %zu bytes back (loss 4 + check record 16)\n", info.bytes_to_host);
+  want = sizeof(float);
+  CHECK(isfinite(loss[0]) && info.bytes_to_host == want && info.blocking == 1,
+        "cnn step, NN_NONFINITE_LOSS_ONLY: %zu bytes to the host in %ld reads, expected %zu in 1", info.bytes_to_host, info.blocking,
+        want);
+  printf("PASS transfer bound, NN_NONFINITE_LOSS_ONLY: %zu bytes back (the loss) in one read\n", info.bytes_to_host);
   nn_optimizer_set_nonfinite(o[0], NN_NONFINITE_STOP);
 
-  /* a bad label is found on the device and named like the CPU does */
+  /* a bad label is found on the host's copy and named like the CPU does */
   y[3] = 10;
   nn_feed(m[0], "label", y);
   loss[0] = nn_train_step(m[0], o[0]);
@@ -401,9 +406,9 @@ static void test_gru_training(void) {
   CHECK(e <= 1, "gru: weights after 4 steps differ (worst %.3g of tolerance)", e);
   printf("PASS gru weights after 4 steps: worst %.3f of tolerance\n", e);
 
-  /* one more step: the ids, lengths and labels go in; the longest length
-     (with the length check), the loss, the check record and one sum of
-     squares per parameter for the gradient norm come back */
+  /* one more step: the ids, lengths and labels go in (checked on the
+     host, which also finds the longest length there); the loss and one
+     sum of squares per parameter for the gradient norm come back */
   for (k = 0; k < m[0]->graph->n; k++) params += m[0]->graph->nodes[k]->op == NN_OP_PARAM && m[0]->graph->nodes[k]->trainable;
   gru_batch(ids, len, y);
   nn_opencl_reset_counters(m[0]->backend);
@@ -412,11 +417,13 @@ static void test_gru_training(void) {
   nn_opencl_get_info(m[0]->backend, &info);
   want = sizeof ids + sizeof len + sizeof y + sizeof(float);
   CHECK(isfinite(loss[0]) && info.bytes_to_device == want, "gru step: %zu bytes to the device, expected %zu", info.bytes_to_device, want);
-  want = (3 + 1 + 4 + (size_t)params) * sizeof(float);
-  CHECK(info.bytes_to_host == want, "gru step: %zu bytes to the host, expected %zu", info.bytes_to_host, want);
+  want = (1 + (size_t)params) * sizeof(float);
+  CHECK(info.bytes_to_host == want && info.blocking == 2, "gru step: %zu bytes to the host in %ld reads, expected %zu in 2",
+        info.bytes_to_host, info.blocking, want);
+  CHECK(info.kernel_creations == 0, "gru step: %ld kernel objects created, expected none", info.kernel_creations);
   printf("PASS transfer bound: one GRU step moved %zu bytes to the device (ids %zu + lengths %zu + labels %zu + 4) and %zu back"
-         " (lengths check 12 + loss 4 + check record 16 + %d norms 4)\n",
-         info.bytes_to_device, sizeof ids, sizeof len, sizeof y, info.bytes_to_host, params);
+         " (loss 4 + %d norms 4) in %ld blocking reads, %ld launches, %ld kernels created\n", info.bytes_to_device, sizeof ids,
+         sizeof len, sizeof y, info.bytes_to_host, params, info.blocking, info.launches, info.kernel_creations);
 
   /* bad inputs: an id outside the vocabulary, a length past T */
   ids[GRU_T + 3] = GRU_V;
@@ -561,6 +568,30 @@ static void test_errors(const char *argv0) {
   CHECK(system(cmd) == 0, "no platform: the child run failed (%s)", cmd);
 }
 
+/* every CLBlast status of clblast_c.h has its own name */
+static void test_status_names(void) {
+#define S(code) {code, #code}
+  static const struct { int code; const char *name; } names[] = {
+    S(CLBlastNotImplemented), S(CLBlastInvalidMatrixA), S(CLBlastInvalidMatrixB), S(CLBlastInvalidMatrixC),
+    S(CLBlastInvalidVectorX), S(CLBlastInvalidVectorY), S(CLBlastInvalidDimension), S(CLBlastInvalidLeadDimA),
+    S(CLBlastInvalidLeadDimB), S(CLBlastInvalidLeadDimC), S(CLBlastInvalidIncrementX), S(CLBlastInvalidIncrementY),
+    S(CLBlastInsufficientMemoryA), S(CLBlastInsufficientMemoryB), S(CLBlastInsufficientMemoryC),
+    S(CLBlastInsufficientMemoryX), S(CLBlastInsufficientMemoryY), S(CLBlastInsufficientMemoryTemp),
+    S(CLBlastInvalidBatchCount), S(CLBlastInvalidOverrideKernel), S(CLBlastMissingOverrideParameter),
+    S(CLBlastInvalidLocalMemUsage), S(CLBlastNoHalfPrecision), S(CLBlastNoDoublePrecision),
+    S(CLBlastInvalidVectorScalar), S(CLBlastInsufficientMemoryScalar), S(CLBlastDatabaseError),
+    S(CLBlastUnknownError), S(CLBlastUnexpectedError)};
+#undef S
+  size_t i, bad = 0;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(nn__cl_status(names[i].code), names[i].name)) {
+      printf("  status %d: '%s', clblast_c.h says %s\n", names[i].code, nn__cl_status(names[i].code), names[i].name);
+      bad++;
+    }
+  CHECK(bad == 0, "%zu CLBlast status codes are misnamed", bad);
+  printf("PASS CLBlast status names (%zu codes)\n", sizeof names / sizeof names[0]);
+}
+
 static int expect_no_platform(void) {
   nn_backend *b = nn_opencl_backend(-1, -1);
   const char *want = "no OpenCL platform found (clGetPlatformIDs: CL_PLATFORM_NOT_FOUND_KHR, -1001)";
@@ -649,6 +680,7 @@ int main(int argc, char **argv) {
   }
   nn_rng_seed(&trng, 2024);
   test_embedded_sources();
+  test_status_names();
   test_disk_cache();
   /* one backend held for the whole run keeps the device's context,
      program and CLBlast kernels alive between the models below */
