@@ -141,7 +141,7 @@ typedef struct nn__cl_file { const char *path; int first, count; } nn__cl_file;
 static const char *const *nn__cl_sources(size_t *count);
 
 #define NN__CL_KERNELS(X)                                                                          \
-  X(gemm) X(add_fwd) X(acc1) X(bias_rows) X(scale_fwd) X(scale_bwd) X(relu_fwd) X(relu_bwd)         \
+  X(gemm) X(fill) X(add_fwd) X(acc1) X(bias_rows) X(scale_fwd) X(scale_bwd) X(relu_fwd) X(relu_bwd)         \
   X(leaky_relu_fwd) X(leaky_relu_bwd) X(gelu_fwd) X(gelu_bwd) X(silu_fwd) X(silu_bwd)                \
   X(sigmoid_fwd) X(sigmoid_bwd) X(tanh_fwd) X(tanh_bwd) X(mul_bcast) X(mul_bwd_b)                    \
   X(dropout_fwd) X(dropout_bwd) X(concat_fwd) X(concat_bwd)                                          \
@@ -165,9 +165,10 @@ typedef char nn__cl_kernel_names_complete[sizeof nn__cl_kernel_names / sizeof nn
 #define NN__CL_MAX_WG 256
 #define NN__CL_SCRATCH 4        /* temporary buffers an op may use at once */
 /* GEMMs of at least this many multiply-adds (M*N*K) go to CLBlast, smaller
-   ones to nn_gemm: every CLBlast call creates a kernel object, which costs
-   more than a small product (see the README's OpenCL section) */
-#define NN__CL_CLBLAST_MIN_MNK 1e30
+   ones to nn_gemm: every CLBlast call creates a kernel object, which on a
+   GPU costs about what a product below this size does; above it CLBlast's
+   tuned kernels win (measurements in the README's OpenCL section) */
+#define NN__CL_CLBLAST_MIN_MNK 1e8
 /* host copies of written buffers that no check reads, at most, before the
    writes are waited for and the copies freed */
 #define NN__CL_STAGED_MAX ((size_t)64 << 20)
@@ -336,11 +337,25 @@ static void nn__cl_free_mem(nn__cl_dev *d, cl_mem m) {
   d->in_use -= nn__cl_mem_size(m);
   clReleaseMemObject(m);
 }
+/* x[off .. off + n) = v through nn_fill (a grid-stride loop over at most
+   4096 work-groups) */
+static cl_int nn__cl_fill_dev(nn__cl_dev *d, cl_mem x, size_t off, size_t n, float v) {
+  cl_kernel k = d->k[NN__CL_K_fill];
+  cl_ulong a = n, b = off;
+  size_t local = d->wg, global = (n + local - 1) / local;
+  cl_int e;
+  if (!n) return CL_SUCCESS;
+  global = (global < 4096 ? global : 4096) * local;
+  if ((e = clSetKernelArg(k, 0, sizeof a, &a)) != CL_SUCCESS || (e = clSetKernelArg(k, 1, sizeof b, &b)) != CL_SUCCESS ||
+      (e = clSetKernelArg(k, 2, sizeof v, &v)) != CL_SUCCESS || (e = clSetKernelArg(k, 3, sizeof x, &x)) != CL_SUCCESS)
+    return e;
+  return clEnqueueNDRangeKernel(d->q, k, 1, NULL, &global, &local, 0, NULL, NULL);
+}
+
 /* a zero-filled device buffer of `bytes`; NULL with the reason on failure */
 static cl_mem nn__cl_new_mem(nn__cl_dev *d, size_t bytes) {
   cl_int e;
   cl_mem m;
-  float zero = 0.0f;
   char what[64];
   if (bytes == 0) bytes = sizeof(float);
   if (bytes > d->max_alloc) {
@@ -359,7 +374,7 @@ static cl_mem nn__cl_new_mem(nn__cl_dev *d, size_t bytes) {
     nn__cl_fail(d, what, e);
     return NULL;
   }
-  if ((e = clEnqueueFillBuffer(d->q, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL)) != CL_SUCCESS) {
+  if ((e = nn__cl_fill_dev(d, m, 0, bytes / sizeof(float), 0.0f)) != CL_SUCCESS) {
     clReleaseMemObject(m);
     snprintf(what, sizeof what, "zeroing a new buffer (%.1f MiB)", bytes / 1048576.0);
     nn__cl_fail(d, what, e);
@@ -749,12 +764,14 @@ static int nn__cl_gemm(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_
 }
 
 /* out[0] = scale * sum of x[0..n) (mode 0) or of squares (mode 1) */
+static size_t nn__cl_sum_groups(const nn__cl_dev *d, size_t n) {
+  size_t groups = (n + d->wg - 1) / d->wg;
+  return groups < 1 ? 1 : groups > NN__CL_PARTIALS ? NN__CL_PARTIALS : groups;
+}
 static int nn__cl_sum(nn__cl_impl *I, cl_mem x, size_t n, int mode, float scale, cl_mem out) {
   nn__cl_dev *d = I->dev;
-  size_t groups = (n + d->wg - 1) / d->wg;
+  size_t groups = nn__cl_sum_groups(d, n);
   nn__cl_call c;
-  if (groups < 1) groups = 1;
-  if (groups > NN__CL_PARTIALS) groups = NN__CL_PARTIALS;
   c = nn__cl_begin(I, NN__CL_K_sum_partial);
   nn__cl_ai(&c, (int)n); nn__cl_ai(&c, mode); nn__cl_am(&c, x); nn__cl_am(&c, d->partials); nn__cl_ai(&c, 0); nn__cl_al(&c, d->wg);
   if (!nn__cl_groups(&c, groups, d->wg)) return 0;
@@ -886,9 +903,9 @@ static size_t nn__cl_ws_per_output(const nn_node *n, int batch) { return (size_t
 
 /* zeros n floats of buf from float offset off */
 static int nn__cl_fill_mem(nn__cl_impl *I, cl_mem buf, size_t off, size_t n) {
-  float zero = 0.0f;
-  cl_int e = n ? clEnqueueFillBuffer(I->dev->q, buf, &zero, sizeof zero, off * sizeof(float), n * sizeof(float), 0, NULL, NULL)
-               : CL_SUCCESS;
+  cl_int e = nn__cl_fill_dev(I->dev, buf, off, n, 0.0f);
+  I->launches += n > 0;
+  I->gen++;
   return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, I->what, e);
 }
 
@@ -1614,21 +1631,21 @@ static int nn__cl_read(nn_backend *b, const void *buf, size_t off, float *dst, s
   return !n || nn__cl_read_now((nn__cl_impl *)b->impl, NN__CL_MEM(buf), off, dst, n);
 }
 /* fill and copy make the destination's host copy stale */
-static int nn__cl_changed(nn__cl_impl *I, cl_mem mem, cl_int e) {
+static int nn__cl_changed(nn__cl_impl *I, cl_mem mem, cl_int e, const char *what) {
   nn__cl_host *h = nn__cl_host_find(I, mem);
   if (h) h->n = 0;
+  I->launches++;
   I->gen++;
-  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, "clEnqueueFillBuffer/clEnqueueCopyBuffer", e);
+  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, what, e);
 }
 static int nn__cl_fill(nn_backend *b, void *buf, size_t off, float v, size_t n) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
-  return !n || nn__cl_changed(I, NN__CL_MEM(buf), clEnqueueFillBuffer(I->dev->q, NN__CL_MEM(buf), &v, sizeof v, off * sizeof(float),
-                                                                      n * sizeof(float), 0, NULL, NULL));
+  return !n || nn__cl_changed(I, NN__CL_MEM(buf), nn__cl_fill_dev(I->dev, NN__CL_MEM(buf), off, n, v), "nn_fill");
 }
 static int nn__cl_copy(nn_backend *b, void *dst, const void *src, size_t n) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   return !n || nn__cl_changed(I, NN__CL_MEM(dst), clEnqueueCopyBuffer(I->dev->q, NN__CL_MEM(src), NN__CL_MEM(dst), 0, 0,
-                                                                      n * sizeof(float), 0, NULL, NULL));
+                                                                      n * sizeof(float), 0, NULL, NULL), "clEnqueueCopyBuffer");
 }
 
 static int nn__cl_update(nn_backend *b, const nn_update *u) {
@@ -1643,22 +1660,23 @@ static int nn__cl_update(nn_backend *b, const nn_update *u) {
   return nn__cl_elems(&k, u->n);
 }
 /* out[i] = the sum of squares of bufs[i][0..n[i]), for i < count: one
-   nn_sum_partial per buffer into its own NN__CL_PARTIALS slots, one
-   nn_seg_sum over all, one read.  This is the device side of the
-   backend hook nn.h's gradient norm would need to ask for every
-   parameter at once; until then nn__cl_sumsq calls it. */
+   nn_sum_partial per buffer into its own NN__CL_PARTIALS slots (zeros
+   past the work-groups it needs), one nn_seg_sum over all, one read.
+   This is the device side of the backend hook nn.h's gradient norm
+   would need to ask for every parameter at once; until then
+   nn__cl_sumsq calls it. */
 static int nn__cl_sumsq_many(nn_backend *b, void *const *bufs, const size_t *n, int count, double *out) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   nn__cl_dev *d = I->dev;
   cl_mem part = nn__cl_scratch(d, 0, (size_t)count * NN__CL_PARTIALS), res = nn__cl_scratch(d, 1, (size_t)count);
   float *v = (float *)NN_MALLOC((size_t)count * sizeof(float));
-  int i, ok = part && res && v;
+  int i, ok = part && res && v && nn__cl_fill_mem(I, part, 0, (size_t)count * NN__CL_PARTIALS);
   snprintf(I->what, sizeof I->what, "sum of squares");
   for (i = 0; i < count && ok; i++) {
     nn__cl_call k = nn__cl_begin(I, NN__CL_K_sum_partial);
     nn__cl_ai(&k, (int)n[i]); nn__cl_ai(&k, 1); nn__cl_am(&k, NN__CL_MEM(bufs[i])); nn__cl_am(&k, part);
     nn__cl_ai(&k, i * NN__CL_PARTIALS); nn__cl_al(&k, d->wg);
-    ok = nn__cl_groups(&k, NN__CL_PARTIALS, d->wg);
+    ok = nn__cl_groups(&k, nn__cl_sum_groups(d, n[i]), d->wg);
   }
   ok = ok && nn__cl_seg_sum(I, (size_t)count, NN__CL_PARTIALS, part, 0, res, 0) && nn__cl_read_now(I, res, 0, v, (size_t)count);
   for (i = 0; i < count && ok; i++) out[i] = v[i];
@@ -1989,6 +2007,12 @@ static const char *const nn__cl_source[] = {
 "/* Element-wise ops.  Forward kernels write y; backward kernels ADD into\n",
 "   dx, as the CPU kernels do, so a value read by several ops receives the\n",
 "   sum of their gradients. */\n",
+"\n",
+"/* x[off + i] = v for i < n: zeroing by a kernel rather than\n",
+"   clEnqueueFillBuffer, which Oclgrind does not count as initialising */\n",
+"__kernel void nn_fill(ulong n, ulong off, float v, __global float *x) {\n",
+"  for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) x[off + i] = v;\n",
+"}\n",
 "\n",
 "__kernel void nn_add_fwd(int n, __global const float *a, __global const float *b, __global float *y) {\n",
 "  int i = get_global_id(0);\n",
@@ -2715,12 +2739,12 @@ static const char *const nn__cl_source[] = {
 static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
   {"kernels/conv.cl", 44, 148},
-  {"kernels/elementwise.cl", 192, 104},
-  {"kernels/gemm.cl", 296, 48},
-  {"kernels/loss.cl", 344, 138},
-  {"kernels/norm.cl", 482, 156},
-  {"kernels/optim.cl", 638, 44},
-  {"kernels/seq.cl", 682, 230},
+  {"kernels/elementwise.cl", 192, 110},
+  {"kernels/gemm.cl", 302, 48},
+  {"kernels/loss.cl", 350, 138},
+  {"kernels/norm.cl", 488, 156},
+  {"kernels/optim.cl", 644, 44},
+  {"kernels/seq.cl", 688, 230},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

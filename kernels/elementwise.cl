@@ -2,6 +2,12 @@
    dx, as the CPU kernels do, so a value read by several ops receives the
    sum of their gradients. */
 
+/* x[off + i] = v for i < n: zeroing by a kernel rather than
+   clEnqueueFillBuffer, which Oclgrind does not count as initialising */
+__kernel void nn_fill(ulong n, ulong off, float v, __global float *x) {
+  for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) x[off + i] = v;
+}
+
 __kernel void nn_add_fwd(int n, __global const float *a, __global const float *b, __global float *y) {
   int i = get_global_id(0);
   if (i < n) y[i] = a[i] + b[i];
