@@ -36,6 +36,11 @@
      CPU.  A cross-entropy label outside 0..C-1 is found on the
      device and reported by the next read (nn_train_step reads the loss).
 
+   BUILD OPTIONS
+     NN_OPENCL_BUILD_OPTIONS is appended to the kernels' build options
+     (make oclgrind sets -cl-opt-disable: Oclgrind 21.10 cannot run the
+     `freeze` instructions LLVM's optimiser emits).
+
    START-UP COST
      The compiled kernels are cached on disk (see nn_opencl_config), keyed
      by device, driver and source.  CLBlast compiles its GEMM kernels on
@@ -583,11 +588,13 @@ static void nn__cl_store_cached(nn__cl_dev *d) {
 }
 
 static int nn__cl_build(nn__cl_dev *d, const nn_opencl_config *c) {
-  const char *options = "-cl-std=CL1.2";
+  const char *extra = getenv("NN_OPENCL_BUILD_OPTIONS");
+  char options[256];
   size_t nsrc, i;
   const char *const *lines = nn__cl_sources(&nsrc);
   const char **src;
   cl_int e;
+  snprintf(options, sizeof options, "-cl-std=CL1.2 %s", extra ? extra : "");
   nn__cl_cache_path(d, c, options);
   if (nn__cl_load_cached(d, options)) { d->from_cache = 1; return 1; }
   src = (const char **)NN_MALLOC((nsrc + 1) * sizeof *src);
