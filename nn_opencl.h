@@ -5,9 +5,10 @@
    optimizer updates, forward and backward, with the tensors kept on the
    device for the whole training step.  Matrix products (dense layers,
    convolutions lowered to GEMM, the input and state projections of the
-   recurrent layers) go through CLBlast; everything else runs
-   in the kernels of the kernels/ directory, embedded below so that this header is
-   all a program needs.
+   recurrent layers) run in nn_gemm when small and in CLBlast when large
+   (NN__CL_CLBLAST_MIN_MNK); everything else runs in the kernels of the
+   kernels/ directory, embedded below so that this header is all a
+   program needs.
 
    USAGE
      In the one file that defines NN_IMPLEMENTATION, after nn.h:
@@ -33,8 +34,9 @@
      build failure (with the build log), out of device memory.  Every op
      of nn.h runs on the device (an op without device kernels stops this
      header from compiling, naming the op), so nothing falls back to the
-     CPU.  A cross-entropy label outside 0..C-1 is found on the
-     device and reported by the next read (nn_train_step reads the loss).
+     CPU.  A cross-entropy label outside 0..C-1, an embedding id
+     outside the vocabulary and a bad sequence length fail the op that
+     reads them, found on the host's copy of what nn_feed wrote.
 
    BUILD OPTIONS
      NN_OPENCL_BUILD_OPTIONS is appended to the kernels' build options
