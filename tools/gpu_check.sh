@@ -44,7 +44,7 @@ step() {  # SECONDS LOG COMMAND...
 mkdir -p $out/logs
 
 echo "=== OpenCL test suite"
-step 150 $out/logs/test_opencl.log $out/test_opencl
+step 120 $out/logs/test_opencl.log $out/test_opencl
 grep -v '^PASS' $out/logs/test_opencl.log | tail -n 20
 suite=$(tail -n 1 $out/logs/test_opencl.log)
 echo "RESULT suite=opencl_tests last_line=\"$suite\" seconds=$(elapsed)"
@@ -58,7 +58,7 @@ example() {  # NAME DATA_DIR FLAGS...
     local name=$1 data=$2; shift 2
     if [ ! -e "$data" ]; then echo "RESULT example=$name skipped=\"no $data (NN_DATA_MIRROR)\""; return; fi
     local t0=$(date +%s)
-    step 60 $out/logs/$name.log $out/$name --device opencl --epochs 1 "$@"
+    step 45 $out/logs/$name.log $out/$name --device opencl --epochs 1 "$@"
     local rc=$? t=$(($(date +%s) - t0))
     tail -n 3 $out/logs/$name.log
     echo "RESULT example=$name status=$rc seconds=$t last_line=\"$(tail -n 1 $out/logs/$name.log | tr -d '"')\""
@@ -68,13 +68,13 @@ example imdb data/aclImdb --limit 2000 --test-limit 1000
 example fashion_mnist data/fashion-mnist --limit 10000
 
 echo "=== bench_opencl: counted training steps on every device"
-step 150 $out/logs/bench_opencl.log $out/bench_opencl --steps-only --quick
+step 120 $out/logs/bench_opencl.log $out/bench_opencl --steps-only --quick
 grep -v '^RESULT' $out/logs/bench_opencl.log | tail -n 12
 grep '^RESULT' $out/logs/bench_opencl.log
 
 if python3 -c 'import torch' 2>/dev/null; then
     echo "=== PyTorch fp32 (TF32 off), the same steps"
-    step 90 $out/logs/torch.log python3 tools/gpu_torch_steps.py
+    step 60 $out/logs/torch.log python3 tools/gpu_torch_steps.py
     cat $out/logs/torch.log
     ours=$(grep '^RESULT device=' $out/logs/bench_opencl.log | head -n 1)
     theirs=$(grep '^RESULT torch' $out/logs/torch.log)
