@@ -3,7 +3,7 @@
 CC ?= cc
 FAST = -O3 -march=native -fopenmp
 
-.PHONY: test valgrind fuzz demo examples windows bench bench-opencl clean
+.PHONY: test valgrind oclgrind fuzz demo examples windows bench bench-opencl clean
 
 # every test suite; the last line reads "N passed, N failed"
 test:
@@ -12,6 +12,11 @@ test:
 # the unit and persistence tests and the fuzz corpus under valgrind (also part of make test)
 valgrind:
 	bash tests/valgrind.sh
+
+# the OpenCL GEMM and op parity cases under Oclgrind (Debian: oclgrind) with
+# its data-race, uninitialised-value and API checks; fails on any report
+oclgrind:
+	bash tests/oclgrind.sh
 
 # every fuzz target for FUZZ_SECONDS each (needs clang's libFuzzer)
 FUZZ_SECONDS ?= 60

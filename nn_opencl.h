@@ -5,9 +5,10 @@
    optimizer updates, forward and backward, with the tensors kept on the
    device for the whole training step.  Matrix products (dense layers,
    convolutions lowered to GEMM, the input and state projections of the
-   recurrent layers) go through CLBlast; everything else runs
-   in the kernels of the kernels/ directory, embedded below so that this header is
-   all a program needs.
+   recurrent layers) run in nn_gemm when small and in CLBlast when large
+   (NN__CL_CLBLAST_MIN_MNK); everything else runs in the kernels of the
+   kernels/ directory, embedded below so that this header is all a
+   program needs.
 
    USAGE
      In the one file that defines NN_IMPLEMENTATION, after nn.h:
@@ -33,8 +34,14 @@
      build failure (with the build log), out of device memory.  Every op
      of nn.h runs on the device (an op without device kernels stops this
      header from compiling, naming the op), so nothing falls back to the
-     CPU.  A cross-entropy label outside 0..C-1 is found on the
-     device and reported by the next read (nn_train_step reads the loss).
+     CPU.  A cross-entropy label outside 0..C-1, an embedding id
+     outside the vocabulary and a bad sequence length fail the op that
+     reads them, found on the host's copy of what nn_feed wrote.
+
+   BUILD OPTIONS
+     NN_OPENCL_BUILD_OPTIONS is appended to the kernels' build options
+     (make oclgrind sets -cl-opt-disable: Oclgrind 21.10 cannot run the
+     `freeze` instructions LLVM's optimiser emits).
 
    START-UP COST
      The compiled kernels are cached on disk (see nn_opencl_config), keyed
@@ -78,10 +85,14 @@ typedef struct nn_opencl_config {
 typedef struct nn_opencl_info {
   char platform[128], device[128], driver[64];
   int platform_index, device_index;
-  /* host<->device traffic through write/read/sumsq since the backend was
-     made or nn_opencl_reset_counters was called */
+  /* since the backend was made or nn_opencl_reset_counters was called:
+     host<->device traffic (writes, reads and their bytes); launches
+     (kernels and CLBlast calls); CLBlast calls; kernel objects created
+     (this program's at start, and at least one per CLBlast call, which
+     builds one each time); transfers that waited for the queue to drain
+     (reads, and the writes' rare flushes) */
   size_t bytes_to_device, bytes_to_host;
-  long writes, reads;
+  long writes, reads, launches, clblast_calls, kernel_creations, blocking;
   int kernels_from_cache;      /* 1: the program came from the disk cache */
   char cache_file[512];        /* "" when the disk cache is off */
 } nn_opencl_info;
@@ -137,17 +148,18 @@ typedef struct nn__cl_file { const char *path; int first, count; } nn__cl_file;
 static const char *const *nn__cl_sources(size_t *count);
 
 #define NN__CL_KERNELS(X)                                                                          \
-  X(add_fwd) X(acc1) X(bias_rows) X(col_sum_acc) X(scale_fwd) X(scale_bwd) X(relu_fwd) X(relu_bwd)   \
+  X(gemm) X(fill) X(add_fwd) X(acc1) X(bias_rows) X(scale_fwd) X(scale_bwd) X(relu_fwd) X(relu_bwd)         \
   X(leaky_relu_fwd) X(leaky_relu_bwd) X(gelu_fwd) X(gelu_bwd) X(silu_fwd) X(silu_bwd)                \
   X(sigmoid_fwd) X(sigmoid_bwd) X(tanh_fwd) X(tanh_bwd) X(mul_bcast) X(mul_bwd_b)                    \
   X(dropout_fwd) X(dropout_bwd) X(concat_fwd) X(concat_bwd)                                          \
-  X(im2col) X(col2im_acc) X(conv_out) X(conv_dyt) X(channel_sum_acc) X(maxpool_fwd)                  \
+  X(im2col) X(col2im_acc) X(conv_out) X(conv_dyt) X(maxpool_fwd)                                     \
   X(maxpool_bwd) X(avgpool_fwd) X(avgpool_bwd) X(gap_fwd) X(gap_bwd)                                 \
-  X(bn_stats) X(bn_eval_stats) X(bn_apply) X(bn_bwd_reduce) X(bn_bwd_dx) X(ln_fwd) X(ln_bwd_dx)      \
-  X(ln_bwd_params) X(softmax_fwd) X(softmax_bwd)                                                     \
-  X(sum_partial) X(sum_final) X(ce_rows) X(ce_check) X(ce_bwd) X(bce_terms) X(bce_bwd)               \
+  X(bn_stats_partial) X(bn_stats_final) X(bn_eval_stats) X(bn_apply) X(bn_bwd_final) X(bn_bwd_dx)    \
+  X(ln_fwd) X(ln_bwd_dx) X(softmax_fwd) X(softmax_bwd)                                               \
+  X(sum_partial) X(sum_final) X(seg_sum) X(chan_partial) X(col_partial)                              \
+  X(ce_rows) X(ce_bwd) X(bce_terms) X(bce_bwd)                                                       \
   X(mse_terms) X(mse_bwd) X(update) X(lerp) X(scale_inplace)                                         \
-  X(seq_lengths) X(embedding_fwd) X(check_ids) X(embedding_bwd) X(rec_proj) X(rec_step)              \
+  X(embedding_fwd) X(embedding_bwd) X(rec_proj) X(rec_step)                                          \
   X(rec_step_bwd) X(rec_hprev) X(rec_bias_bwd) X(seq_last_fwd) X(seq_last_bwd) X(seq_max_fwd)        \
   X(seq_max_bwd) X(seq_mean_fwd) X(seq_mean_bwd)
 #define NN__CL_ENUM(name) NN__CL_K_##name,
@@ -159,6 +171,14 @@ typedef char nn__cl_kernel_names_complete[sizeof nn__cl_kernel_names / sizeof nn
 #define NN__CL_PARTIALS 256     /* work-groups of a two-stage sum, at most */
 #define NN__CL_MAX_WG 256
 #define NN__CL_SCRATCH 4        /* temporary buffers an op may use at once */
+/* GEMMs of at least this many multiply-adds (M*N*K) go to CLBlast, smaller
+   ones to nn_gemm: every CLBlast call creates a kernel object, which on a
+   GPU costs about what a product below this size does; above it CLBlast's
+   tuned kernels win (measurements in the README's OpenCL section) */
+#define NN__CL_CLBLAST_MIN_MNK 1e8
+/* host copies of written buffers that no check reads, at most, before the
+   writes are waited for and the copies freed */
+#define NN__CL_STAGED_MAX ((size_t)64 << 20)
 
 /* ======================================================================
    Errors: OpenCL and CLBlast status codes by name
@@ -196,6 +216,7 @@ static const char *nn__cl_status(int e) {
   case -44: return "CL_INVALID_PROGRAM";
   case -45: return "CL_INVALID_PROGRAM_EXECUTABLE";
   case -46: return "CL_INVALID_KERNEL_NAME";
+  case -47: return "CL_INVALID_KERNEL_DEFINITION";
   case -48: return "CL_INVALID_KERNEL";
   case -49: return "CL_INVALID_ARG_INDEX";
   case -50: return "CL_INVALID_ARG_VALUE";
@@ -205,22 +226,42 @@ static const char *nn__cl_status(int e) {
   case -54: return "CL_INVALID_WORK_GROUP_SIZE";
   case -55: return "CL_INVALID_WORK_ITEM_SIZE";
   case -56: return "CL_INVALID_GLOBAL_OFFSET";
+  case -57: return "CL_INVALID_EVENT_WAIT_LIST";
   case -58: return "CL_INVALID_EVENT";
   case -59: return "CL_INVALID_OPERATION";
   case -61: return "CL_INVALID_BUFFER_SIZE";
   case -63: return "CL_INVALID_GLOBAL_WORK_SIZE";
   case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+  /* CLBlast's own codes, as clblast_c.h numbers them */
   case -1024: return "CLBlastNotImplemented";
-  case -1032: case -1033: case -1034: case -1035: case -1036: case -1037: case -1038: case -1039:
-    return "CLBlast invalid argument";
-  case -2041: return "CLBlastNoDoublePrecision";
-  case -2042: return "CLBlastNoHalfPrecision";
-  case -2043: return "CLBlastInvalidLocalMemUsage";
-  case -2044: return "CLBlastInvalidLocalThreadsTotal";
-  case -2045: return "CLBlastInvalidLocalThreadsDim";
-  case -2046: return "CLBlastInvalidOverrideKernel";
+  case -1022: return "CLBlastInvalidMatrixA";
+  case -1021: return "CLBlastInvalidMatrixB";
+  case -1020: return "CLBlastInvalidMatrixC";
+  case -1019: return "CLBlastInvalidVectorX";
+  case -1018: return "CLBlastInvalidVectorY";
+  case -1017: return "CLBlastInvalidDimension";
+  case -1016: return "CLBlastInvalidLeadDimA";
+  case -1015: return "CLBlastInvalidLeadDimB";
+  case -1014: return "CLBlastInvalidLeadDimC";
+  case -1013: return "CLBlastInvalidIncrementX";
+  case -1012: return "CLBlastInvalidIncrementY";
+  case -1011: return "CLBlastInsufficientMemoryA";
+  case -1010: return "CLBlastInsufficientMemoryB";
+  case -1009: return "CLBlastInsufficientMemoryC";
+  case -1008: return "CLBlastInsufficientMemoryX";
+  case -1007: return "CLBlastInsufficientMemoryY";
+  case -2050: return "CLBlastInsufficientMemoryTemp";
+  case -2049: return "CLBlastInvalidBatchCount";
+  case -2048: return "CLBlastInvalidOverrideKernel";
   case -2047: return "CLBlastMissingOverrideParameter";
-  case -2048: return "CLBlastUnexpectedError";
+  case -2046: return "CLBlastInvalidLocalMemUsage";
+  case -2045: return "CLBlastNoHalfPrecision";
+  case -2044: return "CLBlastNoDoublePrecision";
+  case -2043: return "CLBlastInvalidVectorScalar";
+  case -2042: return "CLBlastInsufficientMemoryScalar";
+  case -2041: return "CLBlastDatabaseError";
+  case -2040: return "CLBlastUnknownError";
+  case -2039: return "CLBlastUnexpectedError";
   default: return "unknown status";
   }
 }
@@ -242,29 +283,43 @@ typedef struct nn__cl_dev {
   cl_ulong max_alloc, global_mem, in_use;
   char name[128], platform_name[128], driver[64];
   int from_cache;
+  long kernels_created;             /* clCreateKernel calls for this device's program */
+  int own_gemm;                     /* nn_gemm runs here (work-groups of 16 x 16) */
   char cache_file[512];
   cl_mem scratch[NN__CL_SCRATCH];   /* per-op temporaries, grown on first use */
   size_t scratch_n[NN__CL_SCRATCH];
   size_t scratch_cap;               /* floats, for convolution chunks */
-  cl_mem partials, result;          /* two-stage sums */
+  cl_mem partials;                  /* two-stage sums */
 } nn__cl_dev;
 
 static nn__cl_dev *nn__cl_devs;     /* the shared ones */
 
-/* Bad labels and ids are found on the device: the op's kernels write the
-   first one into `check` {sample, value, node id, position} and the next
-   read brings it back.  Lengths of sequences are read at once (the host
-   needs the longest to run the recurrent steps), then kept until they are
-   written. */
+/* A buffer the host writes keeps a copy of what was written: the write
+   does not wait (the copy outlives it), and the checks of labels, ids and
+   sequence lengths read the copy rather than the device.  Copies that no
+   check reads are freed at the next wait for the queue. */
+typedef struct nn__cl_host {
+  cl_mem mem;
+  float *data;
+  size_t cap, n;                    /* n: floats from offset 0 that match the device (0: none) */
+  cl_event sent;                    /* the write from data, while it may be running */
+  int keep;                         /* a check reads it: kept for the next writes */
+} nn__cl_host;
+
+/* One parameter gradient of the last backward pass and its sum of
+   squares, valid while `gen` has not moved since they were reduced. */
+typedef struct nn__cl_sq { cl_mem mem; size_t n; double sumsq; } nn__cl_sq;
+
 typedef struct nn__cl_impl {
   nn__cl_dev *dev;
-  cl_mem check, first_bad;
-  int check_pending;                /* an op that checks ran since the last read */
-  nn_model *check_model;
-  cl_mem len_mem;                   /* the lengths last read (NULL after a write to them) */
-  int len_n, len_max;               /* over that many samples, the longest */
+  nn__cl_host *host;
+  int n_host, cap_host;
+  size_t staged;                    /* bytes of copies no check reads */
+  nn__cl_sq *sq;
+  int n_sq, cap_sq;
+  unsigned long gen, sq_gen;        /* commands enqueued; gen when sq[].sumsq were read */
   size_t to_device, to_host;
-  long writes, reads;
+  long writes, reads, launches, clblast_calls, blocking, created_base;
   char what[NN_NAME_LEN + 32];      /* what runs now, for error messages */
 } nn__cl_impl;
 
@@ -289,11 +344,25 @@ static void nn__cl_free_mem(nn__cl_dev *d, cl_mem m) {
   d->in_use -= nn__cl_mem_size(m);
   clReleaseMemObject(m);
 }
+/* x[off .. off + n) = v through nn_fill (a grid-stride loop over at most
+   4096 work-groups) */
+static cl_int nn__cl_fill_dev(nn__cl_dev *d, cl_mem x, size_t off, size_t n, float v) {
+  cl_kernel k = d->k[NN__CL_K_fill];
+  cl_ulong a = n, b = off;
+  size_t local = d->wg, global = (n + local - 1) / local;
+  cl_int e;
+  if (!n) return CL_SUCCESS;
+  global = (global < 4096 ? global : 4096) * local;
+  if ((e = clSetKernelArg(k, 0, sizeof a, &a)) != CL_SUCCESS || (e = clSetKernelArg(k, 1, sizeof b, &b)) != CL_SUCCESS ||
+      (e = clSetKernelArg(k, 2, sizeof v, &v)) != CL_SUCCESS || (e = clSetKernelArg(k, 3, sizeof x, &x)) != CL_SUCCESS)
+    return e;
+  return clEnqueueNDRangeKernel(d->q, k, 1, NULL, &global, &local, 0, NULL, NULL);
+}
+
 /* a zero-filled device buffer of `bytes`; NULL with the reason on failure */
 static cl_mem nn__cl_new_mem(nn__cl_dev *d, size_t bytes) {
   cl_int e;
   cl_mem m;
-  float zero = 0.0f;
   char what[64];
   if (bytes == 0) bytes = sizeof(float);
   if (bytes > d->max_alloc) {
@@ -312,7 +381,7 @@ static cl_mem nn__cl_new_mem(nn__cl_dev *d, size_t bytes) {
     nn__cl_fail(d, what, e);
     return NULL;
   }
-  if ((e = clEnqueueFillBuffer(d->q, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL)) != CL_SUCCESS) {
+  if ((e = nn__cl_fill_dev(d, m, 0, bytes / sizeof(float), 0.0f)) != CL_SUCCESS) {
     clReleaseMemObject(m);
     snprintf(what, sizeof what, "zeroing a new buffer (%.1f MiB)", bytes / 1048576.0);
     nn__cl_fail(d, what, e);
@@ -339,7 +408,6 @@ static void nn__cl_dev_release(nn__cl_dev *d) {
   for (i = 0; i < NN__CL_K_COUNT; i++) if (d->k[i]) clReleaseKernel(d->k[i]);
   for (i = 0; i < NN__CL_SCRATCH; i++) if (d->scratch[i]) clReleaseMemObject(d->scratch[i]);
   if (d->partials) clReleaseMemObject(d->partials);
-  if (d->result) clReleaseMemObject(d->result);
   if (d->prog) clReleaseProgram(d->prog);
   if (d->q) clReleaseCommandQueue(d->q);
   if (d->ctx) clReleaseContext(d->ctx);
@@ -522,11 +590,13 @@ static void nn__cl_store_cached(nn__cl_dev *d) {
 }
 
 static int nn__cl_build(nn__cl_dev *d, const nn_opencl_config *c) {
-  const char *options = "-cl-std=CL1.2";
+  const char *extra = getenv("NN_OPENCL_BUILD_OPTIONS");
+  char options[256];
   size_t nsrc, i;
   const char *const *lines = nn__cl_sources(&nsrc);
   const char **src;
   cl_int e;
+  snprintf(options, sizeof options, "-cl-std=CL1.2 %s", extra ? extra : "");
   nn__cl_cache_path(d, c, options);
   if (nn__cl_load_cached(d, options)) { d->from_cache = 1; return 1; }
   src = (const char **)NN_MALLOC((nsrc + 1) * sizeof *src);
@@ -571,16 +641,17 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
   if (!nn__cl_build(d, c)) return 0;
   for (i = 0; i < NN__CL_K_COUNT; i++) {
     d->k[i] = clCreateKernel(d->prog, nn__cl_kernel_names[i], &e);
+    d->kernels_created++;
     if (e != CL_SUCCESS) return nn__cl_fail(d, nn__cl_kernel_names[i], e);
-    if (clGetKernelWorkGroupInfo(d->k[i], d->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) == CL_SUCCESS &&
-        kwg < wg)
-      wg = kwg;
+    if (clGetKernelWorkGroupInfo(d->k[i], d->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) != CL_SUCCESS)
+      continue;
+    if (i == NN__CL_K_gemm) d->own_gemm = kwg >= 256 && item[0] >= 16 && item[1] >= 16;   /* else CLBlast does all */
+    else if (kwg < wg) wg = kwg;
   }
   while (wg > 1 && (size_t)local_mem < wg * sizeof(float)) wg /= 2;   /* one float per work-item */
   for (d->wg = 1; d->wg * 2 <= wg; d->wg *= 2) {}
   d->scratch_cap = (c->scratch_mb ? c->scratch_mb : 256) * (1024 * 1024 / sizeof(float));
-  if (!(d->partials = nn__cl_new_mem(d, NN__CL_PARTIALS * sizeof(float))) || !(d->result = nn__cl_new_mem(d, sizeof(float))))
-    return 0;
+  if (!(d->partials = nn__cl_new_mem(d, NN__CL_PARTIALS * sizeof(float)))) return 0;
   if (c->clblast_fill_cache) {
     CLBlastStatusCode s = CLBlastFillCache(d->device);
     if (s != CLBlastSuccess) return nn__cl_fail(d, "CLBlastFillCache", s);
@@ -635,17 +706,22 @@ static void nn__cl_af(nn__cl_call *c, float v) { nn__cl_set(c, sizeof v, &v); }
 static void nn__cl_am(nn__cl_call *c, cl_mem v) { nn__cl_set(c, sizeof v, &v); }
 static void nn__cl_al(nn__cl_call *c, size_t local) { nn__cl_set(c, local * sizeof(float), NULL); }
 
-/* global rounded up to whole work-groups of `local` */
-static int nn__cl_go(nn__cl_call *c, size_t global, size_t local) {
+/* a launch of `dims` dimensions, each global size rounded up to whole
+   work-groups of `local` */
+static int nn__cl_launch(nn__cl_call *c, cl_uint dims, size_t *global, const size_t *local) {
   nn__cl_dev *d = c->I->dev;
   char what[160];
-  global = (global + local - 1) / local * local;
+  cl_uint i;
+  for (i = 0; i < dims; i++) global[i] = (global[i] + local[i] - 1) / local[i] * local[i];
   if (c->err == CL_SUCCESS)
-    c->err = clEnqueueNDRangeKernel(d->q, d->k[c->kid], 1, NULL, &global, &local, 0, NULL, NULL);
+    c->err = clEnqueueNDRangeKernel(d->q, d->k[c->kid], dims, NULL, global, local, 0, NULL, NULL);
+  c->I->launches++;
+  c->I->gen++;
   if (c->err == CL_SUCCESS) return 1;
   snprintf(what, sizeof what, "kernel %s (%s)", nn__cl_kernel_names[c->kid], c->I->what);
   return nn__cl_fail(d, what, c->err);
 }
+static int nn__cl_go(nn__cl_call *c, size_t global, size_t local) { return nn__cl_launch(c, 1, &global, &local); }
 static int nn__cl_elems(nn__cl_call *c, size_t n) { return nn__cl_go(c, n ? n : 1, c->I->dev->wg); }
 /* one work-group per row of `len` elements: the smallest power of two
    that covers a row, within the device's limit */
@@ -655,31 +731,145 @@ static size_t nn__cl_row_local(const nn__cl_dev *d, size_t len) {
   return l < d->wg ? l : d->wg;
 }
 static int nn__cl_groups(nn__cl_call *c, size_t groups, size_t local) { return nn__cl_go(c, groups * local, local); }
+/* work-groups (or work-items) per segment of a two-level reduction over
+   `count` elements each: about 8 elements per work-item, so that a few
+   channels or columns still fill the device, at most NN__CL_PARTIALS */
+static int nn__cl_split(size_t count, size_t local) {
+  size_t g = (count + 8 * local - 1) / (8 * local);
+  return g < 1 ? 1 : g > NN__CL_PARTIALS ? NN__CL_PARTIALS : (int)g;
+}
 
-static int nn__cl_gemm(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
-                       size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
+/* C = alpha op(A) op(B) + beta C, row-major, through nn_gemm */
+static int nn__cl_gemm_own(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
+                           size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
+  nn__cl_call k = nn__cl_begin(I, NN__CL_K_gemm);
+  size_t global[2], local[2] = {16, 16};
+  global[0] = (N + 63) / 64 * 16;
+  global[1] = (M + 63) / 64 * 16;
+  nn__cl_ai(&k, (int)M); nn__cl_ai(&k, (int)N); nn__cl_ai(&k, (int)K); nn__cl_ai(&k, ta); nn__cl_ai(&k, tb); nn__cl_af(&k, alpha);
+  nn__cl_am(&k, A); nn__cl_ai(&k, (int)ao); nn__cl_ai(&k, (int)lda); nn__cl_am(&k, B); nn__cl_ai(&k, (int)bo); nn__cl_ai(&k, (int)ldb);
+  nn__cl_af(&k, beta); nn__cl_am(&k, C); nn__cl_ai(&k, (int)co); nn__cl_ai(&k, (int)ldc);
+  return nn__cl_launch(&k, 2, global, local);
+}
+/* the same through CLBlast */
+static int nn__cl_gemm_clblast(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A,
+                               size_t ao, size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co,
+                               size_t ldc) {
   CLBlastStatusCode s = CLBlastSgemm(CLBlastLayoutRowMajor, ta ? CLBlastTransposeYes : CLBlastTransposeNo,
                                      tb ? CLBlastTransposeYes : CLBlastTransposeNo, M, N, K, alpha, A, ao, lda, B, bo,
                                      ldb, beta, C, co, ldc, &I->dev->q, NULL);
   char what[200];
+  I->clblast_calls++;
+  I->gen++;
   if (s == CLBlastSuccess) return 1;
   snprintf(what, sizeof what, "CLBlastSgemm %zux%zux%zu (%s)", M, N, K, I->what);
   return nn__cl_fail(I->dev, what, s);
 }
+/* small products to nn_gemm, large ones to CLBlast (NN__CL_CLBLAST_MIN_MNK) */
+static int nn__cl_gemm(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
+                       size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
+  int own = I->dev->own_gemm && (double)M * N * K < (double)NN__CL_CLBLAST_MIN_MNK;
+  return (own ? nn__cl_gemm_own : nn__cl_gemm_clblast)(I, ta, tb, M, N, K, alpha, A, ao, lda, B, bo, ldb, beta, C, co, ldc);
+}
 
 /* out[0] = scale * sum of x[0..n) (mode 0) or of squares (mode 1) */
+static size_t nn__cl_sum_groups(const nn__cl_dev *d, size_t n) {
+  size_t groups = (n + d->wg - 1) / d->wg;
+  return groups < 1 ? 1 : groups > NN__CL_PARTIALS ? NN__CL_PARTIALS : groups;
+}
 static int nn__cl_sum(nn__cl_impl *I, cl_mem x, size_t n, int mode, float scale, cl_mem out) {
   nn__cl_dev *d = I->dev;
-  size_t groups = (n + d->wg - 1) / d->wg;
+  size_t groups = nn__cl_sum_groups(d, n);
   nn__cl_call c;
-  if (groups < 1) groups = 1;
-  if (groups > NN__CL_PARTIALS) groups = NN__CL_PARTIALS;
   c = nn__cl_begin(I, NN__CL_K_sum_partial);
-  nn__cl_ai(&c, (int)n); nn__cl_ai(&c, mode); nn__cl_am(&c, x); nn__cl_am(&c, d->partials); nn__cl_al(&c, d->wg);
+  nn__cl_ai(&c, (int)n); nn__cl_ai(&c, mode); nn__cl_am(&c, x); nn__cl_am(&c, d->partials); nn__cl_ai(&c, 0); nn__cl_al(&c, d->wg);
   if (!nn__cl_groups(&c, groups, d->wg)) return 0;
   c = nn__cl_begin(I, NN__CL_K_sum_final);
   nn__cl_ai(&c, (int)groups); nn__cl_af(&c, scale); nn__cl_am(&c, d->partials); nn__cl_am(&c, out); nn__cl_al(&c, d->wg);
   return nn__cl_groups(&c, 1, d->wg);
+}
+
+/* out[i] (+)= the sum of part[poff + i*G ...][G], for i < n */
+static int nn__cl_seg_sum(nn__cl_impl *I, size_t n, int G, cl_mem part, size_t poff, cl_mem out, int acc) {
+  nn__cl_call k = nn__cl_begin(I, NN__CL_K_seg_sum);
+  nn__cl_ai(&k, (int)n); nn__cl_ai(&k, G); nn__cl_am(&k, part); nn__cl_ai(&k, (int)poff); nn__cl_am(&k, out); nn__cl_ai(&k, acc);
+  return nn__cl_elems(&k, n);
+}
+
+/* ---- host copies of written buffers (nn__cl_host) ---- */
+static nn__cl_host *nn__cl_host_find(nn__cl_impl *I, cl_mem mem) {
+  int i;
+  for (i = 0; i < I->n_host; i++) if (I->host[i].mem == mem) return &I->host[i];
+  return NULL;
+}
+/* the entry of mem with room for n floats, its last write done */
+static nn__cl_host *nn__cl_host_get(nn__cl_impl *I, cl_mem mem, size_t n) {
+  nn__cl_host *h = nn__cl_host_find(I, mem);
+  if (!h) {
+    if (I->n_host == I->cap_host) {
+      int cap = I->cap_host ? 2 * I->cap_host : 8;
+      nn__cl_host *p = (nn__cl_host *)NN_REALLOC(I->host, (size_t)cap * sizeof *p);
+      if (!p) { nn_set_error("out of memory"); return NULL; }
+      I->host = p;
+      I->cap_host = cap;
+    }
+    h = &I->host[I->n_host++];
+    memset(h, 0, sizeof *h);
+    h->mem = mem;
+  }
+  if (h->sent) { clWaitForEvents(1, &h->sent); clReleaseEvent(h->sent); h->sent = NULL; }
+  if (h->cap < n) {
+    float *p = (float *)NN_REALLOC(h->data, n * sizeof(float));
+    if (!p) { nn_set_error("out of memory"); return NULL; }
+    h->data = p;
+    h->cap = n;
+  }
+  return h;
+}
+static void nn__cl_host_drop(nn__cl_impl *I, nn__cl_host *h) {
+  if (h->sent) { clWaitForEvents(1, &h->sent); clReleaseEvent(h->sent); }
+  NN_FREE(h->data);
+  *h = I->host[--I->n_host];
+}
+/* after a wait for the whole queue: every write is done; copies that no
+   check reads go */
+static void nn__cl_settle(nn__cl_impl *I) {
+  int i;
+  for (i = I->n_host - 1; i >= 0; i--) {
+    if (!I->host[i].keep) nn__cl_host_drop(I, &I->host[i]);
+    else if (I->host[i].sent) { clReleaseEvent(I->host[i].sent); I->host[i].sent = NULL; }
+  }
+  I->staged = 0;
+}
+/* a blocking read of n floats of mem from float offset off */
+static int nn__cl_read_now(nn__cl_impl *I, cl_mem mem, size_t off, float *dst, size_t n) {
+  cl_int e = clEnqueueReadBuffer(I->dev->q, mem, CL_TRUE, off * sizeof(float), n * sizeof(float), dst, 0, NULL, NULL);
+  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "clEnqueueReadBuffer", e);
+  I->to_host += n * sizeof(float);
+  I->reads++;
+  I->blocking++;
+  nn__cl_settle(I);
+  return 1;
+}
+/* the first n floats of an input as the host wrote them; read from the
+   device (once: later writes keep their copy) if the host has none */
+static const float *nn__cl_host_values(nn__cl_impl *I, cl_mem mem, size_t n) {
+  nn__cl_host *h = nn__cl_host_find(I, mem);
+  if (h && h->n >= n) { h->keep = 1; return h->data; }
+  if (!(h = nn__cl_host_get(I, mem, n))) return NULL;
+  h->keep = 1;
+  h->n = 0;
+  if (!nn__cl_read_now(I, mem, 0, h->data, n)) return NULL;
+  h = nn__cl_host_find(I, mem);
+  h->n = n;
+  return h->data;
+}
+/* the first of v[0..n) that is not a whole number in 0..hi-1; -1: none */
+static long nn__cl_first_bad(const float *v, size_t n, float hi) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (!(v[i] >= 0.0f && v[i] < hi) || v[i] != floorf(v[i])) return (long)i;
+  return -1;
 }
 
 /* ======================================================================
@@ -722,9 +912,9 @@ static size_t nn__cl_ws_per_output(const nn_node *n, int batch) { return (size_t
 
 /* zeros n floats of buf from float offset off */
 static int nn__cl_fill_mem(nn__cl_impl *I, cl_mem buf, size_t off, size_t n) {
-  float zero = 0.0f;
-  cl_int e = n ? clEnqueueFillBuffer(I->dev->q, buf, &zero, sizeof zero, off * sizeof(float), n * sizeof(float), 0, NULL, NULL)
-               : CL_SUCCESS;
+  cl_int e = nn__cl_fill_dev(I->dev, buf, off, n, 0.0f);
+  I->launches += n > 0;
+  I->gen++;
   return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, I->what, e);
 }
 
@@ -742,6 +932,35 @@ NN__CL_OP(input) = {NULL, NULL, NULL};
 NN__CL_OP(param) = {NULL, NULL, NULL};
 NN__CL_OP(reshape) = {NULL, NULL, NULL};
 
+/* Parameter gradients as two-level sums (nn_col_partial, nn_chan_partial,
+   then nn_seg_sum or batch norm's own second level), the partial sums in
+   scratch space 3 (the recurrent layers use 0..3, but not these).
+   Column sums of dy [rows, cols] into sum_dy; with x (layer norm) also of
+   dy * xhat into sum_dyx; each may be NULL. */
+static int nn__cl_col_sums(nn__cl_ctx *c, size_t rows, size_t cols, cl_mem x, cl_mem sum_dy, cl_mem sum_dyx) {
+  int G = nn__cl_split(rows, 1);
+  cl_mem part = nn__cl_scratch(c->I->dev, 3, (x ? 2 : 1) * cols * (size_t)G);
+  nn__cl_call k = nn__cl_begin(c->I, NN__CL_K_col_partial);
+  if (!part) return 0;
+  nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, (int)cols); nn__cl_ai(&k, G); nn__cl_am(&k, c->dy); nn__cl_am(&k, x);
+  nn__cl_am(&k, x ? c->ws : NULL); nn__cl_am(&k, part);
+  return nn__cl_elems(&k, (size_t)G * cols) && (!sum_dy || nn__cl_seg_sum(c->I, cols, G, part, 0, sum_dy, 1)) &&
+         (!sum_dyx || nn__cl_seg_sum(c->I, cols, G, part, cols * (size_t)G, sum_dyx, 1));
+}
+/* per channel of dy [n, C, S]: G partial sums of dy and, with x (batch
+   norm), of dy * xhat; returns the partials, G in *G */
+static cl_mem nn__cl_chan_partial(nn__cl_ctx *c, int C, int S, cl_mem x, int *G) {
+  nn__cl_dev *d = c->I->dev;
+  cl_mem part;
+  nn__cl_call k;
+  *G = nn__cl_split((size_t)c->n * S, d->wg);
+  if (!(part = nn__cl_scratch(d, 3, (x ? 2 : 1) * (size_t)C * *G))) return NULL;
+  k = nn__cl_begin(c->I, NN__CL_K_chan_partial);
+  nn__cl_ai(&k, c->n); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_ai(&k, *G); nn__cl_am(&k, c->dy); nn__cl_am(&k, x);
+  nn__cl_am(&k, x ? c->ws : NULL); nn__cl_am(&k, part); nn__cl_al(&k, d->wg);
+  return nn__cl_groups(&k, (size_t)C * *G, d->wg) ? part : NULL;
+}
+
 /* ---- dense: y = x W^T + b over the last dimension ---- */
 static int nn__cl_dense_fwd(nn__cl_ctx *c) {
   size_t in = (size_t)NN__CL_LAST(NN__CL_IN(c, 0)), out = (size_t)NN__CL_LAST(c->node), rows = nn__cl_len(c, NN__CL_IN(c, 0)) / in;
@@ -754,13 +973,9 @@ static int nn__cl_dense_fwd(nn__cl_ctx *c) {
 }
 static int nn__cl_dense_bwd(nn__cl_ctx *c) {
   size_t in = (size_t)NN__CL_LAST(NN__CL_IN(c, 0)), out = (size_t)NN__CL_LAST(c->node), rows = nn__cl_len(c, NN__CL_IN(c, 0)) / in;
-  nn__cl_call k;
   if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, in, out, 1.0f, c->dy, 0, out, c->x[1], 0, in, 1.0f, c->dx[0], 0, in)) return 0;
   if (c->dx[1] && !nn__cl_gemm(c->I, 1, 0, out, in, rows, 1.0f, c->dy, 0, out, c->x[0], 0, in, 1.0f, c->dx[1], 0, in)) return 0;
-  if (!c->dx[2]) return 1;
-  k = nn__cl_begin(c->I, NN__CL_K_col_sum_acc);
-  nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, (int)out); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[2]);
-  return nn__cl_elems(&k, out);
+  return !c->dx[2] || nn__cl_col_sums(c, rows, out, NULL, c->dx[2], NULL);
 }
 NN__CL_OP(dense) = {nn__cl_dense_fwd, nn__cl_dense_bwd, NULL};
 
@@ -800,8 +1015,8 @@ static int nn__cl_conv_fwd(nn__cl_ctx *c) {
 }
 static int nn__cl_conv_bwd(nn__cl_ctx *c) {
   nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
-  int nb = nn__cl_conv_chunk(c, &d), b0;
-  cl_mem col, dyt;
+  int nb = nn__cl_conv_chunk(c, &d), b0, G;
+  cl_mem col, dyt, part;
   nn__cl_call k;
   if (c->dx[0] || c->dx[1]) {
     if (!(col = nn__cl_scratch(c->I->dev, 0, (size_t)d.K * nb * d.P)) || !(dyt = nn__cl_scratch(c->I->dev, 1, (size_t)d.O * nb * d.P)))
@@ -828,10 +1043,7 @@ static int nn__cl_conv_bwd(nn__cl_ctx *c) {
     }
   }
   if (!c->dx[2]) return 1;
-  k = nn__cl_begin(c->I, NN__CL_K_channel_sum_acc);
-  nn__cl_ai(&k, c->n); nn__cl_ai(&k, d.O); nn__cl_ai(&k, d.P); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[2]);
-  nn__cl_al(&k, nn__cl_row_local(c->I->dev, (size_t)c->n * d.P));
-  return nn__cl_groups(&k, (size_t)d.O, nn__cl_row_local(c->I->dev, (size_t)c->n * d.P));
+  return (part = nn__cl_chan_partial(c, d.O, d.P, NULL, &G)) != NULL && nn__cl_seg_sum(c->I, (size_t)d.O, G, part, 0, c->dx[2], 1);
 }
 NN__CL_OP(conv2d) = {nn__cl_conv_fwd, nn__cl_conv_bwd, NULL};
 
@@ -879,16 +1091,25 @@ static int nn__cl_gap_bwd(nn__cl_ctx *c) {
 NN__CL_OP(global_avgpool) = {nn__cl_gap_fwd, nn__cl_gap_bwd, NULL};
 
 /* ---- batch norm: inputs x, weight, bias, running mean, running var
-   (attr.norm).  The workspace keeps each channel's mean and 1/std. ---- */
+   (attr.norm).  The workspace keeps each channel's mean and 1/std; the
+   statistics and the parameter gradients are two-level reductions. ---- */
 static int nn__cl_bn_fwd(nn__cl_ctx *c) {
   int C = c->node->shape.dim[0], S = (int)(nn__cl_per(c->node) / (size_t)C);
-  size_t total = (size_t)c->n * C * S, local = nn__cl_row_local(c->I->dev, (size_t)c->n * S);
+  nn__cl_dev *d = c->I->dev;
+  size_t total = (size_t)c->n * C * S;
+  int G = nn__cl_split((size_t)c->n * S, d->wg);
+  cl_mem part;
   nn__cl_call k;
   if (c->training) {
-    k = nn__cl_begin(c->I, NN__CL_K_bn_stats);
-    nn__cl_ai(&k, c->n); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_af(&k, c->node->attr.norm.momentum); nn__cl_af(&k, c->node->attr.norm.eps);
-    nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->x[3]); nn__cl_am(&k, c->x[4]); nn__cl_al(&k, local);
-    if (!nn__cl_groups(&k, (size_t)C, local)) return 0;
+    if (!(part = nn__cl_scratch(d, 3, 3 * (size_t)C * G))) return 0;
+    k = nn__cl_begin(c->I, NN__CL_K_bn_stats_partial);
+    nn__cl_ai(&k, c->n); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_ai(&k, G); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, part);
+    nn__cl_al(&k, d->wg);
+    if (!nn__cl_groups(&k, (size_t)C * G, d->wg)) return 0;
+    k = nn__cl_begin(c->I, NN__CL_K_bn_stats_final);
+    nn__cl_ai(&k, C); nn__cl_ai(&k, G); nn__cl_af(&k, c->node->attr.norm.momentum); nn__cl_af(&k, c->node->attr.norm.eps);
+    nn__cl_am(&k, part); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->x[3]); nn__cl_am(&k, c->x[4]);
+    if (!nn__cl_elems(&k, (size_t)C)) return 0;
   } else {
     k = nn__cl_begin(c->I, NN__CL_K_bn_eval_stats);
     nn__cl_ai(&k, C); nn__cl_af(&k, c->node->attr.norm.eps); nn__cl_am(&k, c->x[3]); nn__cl_am(&k, c->x[4]); nn__cl_am(&k, c->ws);
@@ -900,15 +1121,14 @@ static int nn__cl_bn_fwd(nn__cl_ctx *c) {
   return nn__cl_elems(&k, total);
 }
 static int nn__cl_bn_bwd(nn__cl_ctx *c) {
-  int C = c->node->shape.dim[0], S = (int)(nn__cl_per(c->node) / (size_t)C);
-  size_t total = (size_t)c->n * C * S, local = nn__cl_row_local(c->I->dev, (size_t)c->n * S);
-  cl_mem sums = nn__cl_scratch(c->I->dev, 0, 2 * (size_t)C);
+  int C = c->node->shape.dim[0], S = (int)(nn__cl_per(c->node) / (size_t)C), G;
+  size_t total = (size_t)c->n * C * S;
+  cl_mem sums = nn__cl_scratch(c->I->dev, 0, 2 * (size_t)C), part;
   nn__cl_call k;
-  if (!sums) return 0;
-  k = nn__cl_begin(c->I, NN__CL_K_bn_bwd_reduce);
-  nn__cl_ai(&k, c->n); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->ws);
-  nn__cl_am(&k, c->dx[1]); nn__cl_am(&k, c->dx[2]); nn__cl_am(&k, sums); nn__cl_al(&k, local);
-  if (!nn__cl_groups(&k, (size_t)C, local)) return 0;
+  if (!sums || !(part = nn__cl_chan_partial(c, C, S, c->x[0], &G))) return 0;
+  k = nn__cl_begin(c->I, NN__CL_K_bn_bwd_final);
+  nn__cl_ai(&k, C); nn__cl_ai(&k, G); nn__cl_am(&k, part); nn__cl_am(&k, c->dx[1]); nn__cl_am(&k, c->dx[2]); nn__cl_am(&k, sums);
+  if (!nn__cl_elems(&k, (size_t)C)) return 0;
   if (!c->dx[0]) return 1;
   k = nn__cl_begin(c->I, NN__CL_K_bn_bwd_dx);
   nn__cl_ai(&k, (int)total); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_ai(&k, c->n * S); nn__cl_ai(&k, c->training);
@@ -938,11 +1158,7 @@ static int nn__cl_ln_bwd(nn__cl_ctx *c) {
     nn__cl_am(&k, c->dx[0]); nn__cl_al(&k, local);
     if (!nn__cl_groups(&k, rows, local)) return 0;
   }
-  if (!c->dx[1] && !c->dx[2]) return 1;
-  k = nn__cl_begin(c->I, NN__CL_K_ln_bwd_params);
-  nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, D); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->ws);
-  nn__cl_am(&k, c->dx[1]); nn__cl_am(&k, c->dx[2]);
-  return nn__cl_elems(&k, (size_t)D);
+  return (!c->dx[1] && !c->dx[2]) || nn__cl_col_sums(c, rows, (size_t)D, c->x[0], c->dx[2], c->dx[1]);
 }
 static size_t nn__cl_ln_workspace(const nn_node *n, int batch) { return 2 * (size_t)batch * (nn__cl_per(n) / (size_t)NN__CL_LAST(n)); }
 NN__CL_OP(layernorm) = {nn__cl_ln_fwd, nn__cl_ln_bwd, nn__cl_ln_workspace};
@@ -1071,25 +1287,24 @@ NN__CL_OP(softmax) = {nn__cl_softmax_fwd, nn__cl_softmax_bwd, NULL};
 
 /* ---- losses (attr.loss): scalar outputs ---- */
 static float nn__cl_loss_scale(const nn__cl_ctx *c, size_t count) { return c->node->attr.loss.reduction == NN_SUM ? 1.0f : 1.0f / (float)count; }
-/* cross entropy: logits [C], labels [1]; the workspace keeps the
-   probabilities for the backward pass */
+/* cross entropy: logits [C], labels [1], checked on the host (see
+   nn__cl_host); the workspace keeps the probabilities for the backward
+   pass */
 static int nn__cl_ce_fwd(nn__cl_ctx *c) {
   int C = (int)nn__cl_per(NN__CL_IN(c, 0));
   size_t local = nn__cl_row_local(c->I->dev, (size_t)C);
   cl_mem rowloss = nn__cl_scratch(c->I->dev, 0, (size_t)c->m->max_batch);
+  const float *lab = nn__cl_host_values(c->I, c->x[1], (size_t)c->n);
+  long bad;
   nn__cl_call k;
-  if (!rowloss) return 0;
+  if (!rowloss || !lab) return 0;
+  if ((bad = nn__cl_first_bad(lab, (size_t)c->n, (float)C)) >= 0)
+    return nn_set_error("cross_entropy '%s': label %g of sample %d is not a class in 0..%d", c->node->name, lab[bad], (int)bad, C - 1);
   k = nn__cl_begin(c->I, NN__CL_K_ce_rows);
   nn__cl_ai(&k, C); nn__cl_af(&k, c->node->attr.loss.smoothing); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws);
   nn__cl_am(&k, rowloss); nn__cl_al(&k, local);
-  if (!nn__cl_groups(&k, (size_t)c->n, local) ||
-      !nn__cl_sum(c->I, rowloss, (size_t)c->n, 0, nn__cl_loss_scale(c, (size_t)c->n), c->y)) return 0;
-  k = nn__cl_begin(c->I, NN__CL_K_ce_check);
-  nn__cl_ai(&k, c->n); nn__cl_ai(&k, C); nn__cl_af(&k, (float)c->node->id); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->I->check);
-  if (!nn__cl_go(&k, 1, 1)) return 0;
-  c->I->check_pending = 1;
-  c->I->check_model = c->m;
-  return 1;
+  return nn__cl_groups(&k, (size_t)c->n, local) &&
+         nn__cl_sum(c->I, rowloss, (size_t)c->n, 0, nn__cl_loss_scale(c, (size_t)c->n), c->y);
 }
 static int nn__cl_ce_bwd(nn__cl_ctx *c) {
   int C = (int)nn__cl_per(NN__CL_IN(c, 0));
@@ -1124,56 +1339,41 @@ NN__CL_OP(bce_with_logits) = {nn__cl_bce_with_logits_fwd, nn__cl_bce_with_logits
 NN__CL_OP(mse) = {nn__cl_mse_fwd, nn__cl_mse_bwd, NULL};
 
 /* ---- sequences: x [T, F] per sample, input 1 the lengths (or NULL) ----
-   The longest length of the batch: read from the device once after the
-   lengths are written (12 bytes, with the first bad length), since the
-   host runs the recurrent steps.  A bad length fails at once, as on the
-   CPU. */
+   The host needs the longest length of the batch to run the recurrent
+   steps; it reads it, and checks every length, from its copy of the
+   lengths.  A bad length fails at once, as on the CPU. */
 static int nn__cl_lengths(nn__cl_ctx *c, int T, int *longest) {
-  nn__cl_impl *I = c->I;
-  nn__cl_dev *d = I->dev;
-  size_t local = nn__cl_row_local(d, (size_t)c->n);
-  float r[3];
-  nn__cl_call k;
-  cl_int e;
+  const float *len;
+  long bad;
+  int i;
   if (!c->x[1]) { *longest = T; return 1; }
-  if (I->len_mem == c->x[1] && I->len_n == c->n) { *longest = I->len_max; return 1; }
-  k = nn__cl_begin(I, NN__CL_K_seq_lengths);
-  nn__cl_ai(&k, c->n); nn__cl_ai(&k, T); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, d->partials); nn__cl_al(&k, local);
-  if (!nn__cl_groups(&k, 1, local)) return 0;
-  e = clEnqueueReadBuffer(d->q, d->partials, CL_TRUE, 0, sizeof r, r, 0, NULL, NULL);
-  if (e != CL_SUCCESS) return nn__cl_fail(d, "reading the sequence lengths", e);
-  I->to_host += sizeof r;
-  I->reads++;
-  if (r[1] >= 0)
+  if (!(len = nn__cl_host_values(c->I, c->x[1], (size_t)c->n))) return 0;
+  if ((bad = nn__cl_first_bad(len, (size_t)c->n, (float)T + 1.0f)) >= 0)
     return nn_set_error("%s '%s': length %g of sample %d is not a whole number of steps in 0..%d (the padded length)",
-                        nn_op_name(c->node->op), c->node->name, r[2], (int)r[1], T);
-  I->len_mem = c->x[1];
-  I->len_n = c->n;
-  I->len_max = *longest = (int)r[0];
+                        nn_op_name(c->node->op), c->node->name, len[bad], (int)bad, T);
+  for (*longest = 0, i = 0; i < c->n; i++) if (len[i] > *longest) *longest = (int)len[i];
   return 1;
 }
 
-/* ---- embedding: ids -> rows of weight [V, D] ---- */
+/* ---- embedding: ids -> rows of weight [V, D]; the ids are checked on
+   the host ---- */
 static int nn__cl_embedding(nn__cl_ctx *c, int kid, int backward) {
   int V = NN__CL_IN(c, 1)->shape.dim[0], D = NN__CL_IN(c, 1)->shape.dim[1];
-  size_t total = nn__cl_len(c, NN__CL_IN(c, 0)) * (size_t)D;
+  size_t count = nn__cl_len(c, NN__CL_IN(c, 0)), per = nn__cl_per(NN__CL_IN(c, 0)), total = count * (size_t)D;
+  const float *ids;
+  long bad;
   nn__cl_call k;
   if (backward && !c->dx[1]) return 1;
+  if (!backward) {
+    if (!(ids = nn__cl_host_values(c->I, c->x[0], count))) return 0;
+    if ((bad = nn__cl_first_bad(ids, count, (float)V)) >= 0)
+      return nn_set_error("embedding '%s': id %g (sample %d, position %d) is not in the vocabulary of %d (ids 0..%d)",
+                          c->node->name, ids[bad], (int)((size_t)bad / per), (int)((size_t)bad % per), V, V - 1);
+  }
   k = nn__cl_begin(c->I, kid);
   nn__cl_ai(&k, (int)total); nn__cl_ai(&k, D); nn__cl_ai(&k, V); nn__cl_am(&k, c->x[0]);
-  if (backward) {
-    nn__cl_am(&k, c->dy); nn__cl_am(&k, c->dx[1]);
-    return nn__cl_elems(&k, total);
-  }
-  nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->y); nn__cl_am(&k, c->I->first_bad);
-  if (!nn__cl_elems(&k, total)) return 0;
-  k = nn__cl_begin(c->I, NN__CL_K_check_ids);
-  nn__cl_ai(&k, (int)nn__cl_per(NN__CL_IN(c, 0))); nn__cl_af(&k, (float)c->node->id); nn__cl_am(&k, c->x[0]);
-  nn__cl_am(&k, c->I->first_bad); nn__cl_am(&k, c->I->check);
-  if (!nn__cl_go(&k, 1, 1)) return 0;
-  c->I->check_pending = 1;
-  c->I->check_model = c->m;
-  return 1;
+  nn__cl_am(&k, backward ? c->dy : c->x[1]); nn__cl_am(&k, backward ? c->dx[1] : c->y);
+  return nn__cl_elems(&k, total);
 }
 NN__CL_SHARED(embedding, nn__cl_embedding, embedding_fwd, embedding_bwd)
 NN__CL_OP(embedding) = {nn__cl_embedding_fwd, nn__cl_embedding_bwd, NULL};
@@ -1352,6 +1552,24 @@ static size_t nn__cl_workspace(nn_backend *b, const nn_node *node, int batch) {
   return op->workspace ? op->workspace(node, batch) : 0;
 }
 
+/* the parameter gradients backward passes write, for nn__cl_sumsq */
+static int nn__cl_sq_add(nn__cl_impl *I, cl_mem mem, size_t n) {
+  int i;
+  for (i = 0; i < I->n_sq; i++) if (I->sq[i].mem == mem) return 1;
+  if (I->n_sq == I->cap_sq) {
+    int cap = I->cap_sq ? 2 * I->cap_sq : 16;
+    nn__cl_sq *p = (nn__cl_sq *)NN_REALLOC(I->sq, (size_t)cap * sizeof *p);
+    if (!p) return nn_set_error("out of memory");
+    I->sq = p;
+    I->cap_sq = cap;
+  }
+  I->sq[I->n_sq].mem = mem;
+  I->sq[I->n_sq].n = n;
+  I->sq[I->n_sq++].sumsq = 0;
+  I->sq_gen = I->gen - 1;   /* not read yet */
+  return 1;
+}
+
 /* kernel arguments are int: every length must fit; and the workspace
    nn.h planned must hold what the kernels keep */
 static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, const char *phase, nn__cl_ctx *c) {
@@ -1375,6 +1593,8 @@ static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, con
       return nn_set_error("opencl [%s]: '%s' has more than 2^31 elements", I->dev->name, node->in[i]->name);
     c->x[i] = NN__CL_MEM(m->value[node->in[i]->id]);
     c->dx[i] = NN__CL_MEM(m->grad[node->in[i]->id]);
+    if (c->dx[i] && *phase == 'b' && node->in[i]->op == NN_OP_PARAM && !nn__cl_sq_add(I, c->dx[i], nn__cl_per(node->in[i])))
+      return 0;
   }
   c->y = NN__CL_MEM(m->value[node->id]);
   c->dy = NN__CL_MEM(m->grad[node->id]);
@@ -1398,70 +1618,57 @@ static int nn__cl_backward(nn_backend *b, nn_model *m, const nn_node *node) { re
 static void *nn__cl_alloc(nn_backend *b, size_t n) {
   return (void *)nn__cl_new_mem(((nn__cl_impl *)b->impl)->dev, n * sizeof(float));
 }
-static void nn__cl_release(nn_backend *b, void *buf) { nn__cl_free_mem(((nn__cl_impl *)b->impl)->dev, NN__CL_MEM(buf)); }
+static void nn__cl_release(nn_backend *b, void *buf) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  nn__cl_host *h = nn__cl_host_find(I, NN__CL_MEM(buf));
+  int i;
+  if (h) nn__cl_host_drop(I, h);
+  for (i = 0; i < I->n_sq; i++)
+    if (I->sq[i].mem == NN__CL_MEM(buf)) I->sq[i--] = I->sq[--I->n_sq];
+  nn__cl_free_mem(I->dev, NN__CL_MEM(buf));
+}
 
+/* Writes do not wait: they go out from the buffer's host copy */
 static int nn__cl_write(nn_backend *b, void *buf, size_t off, const float *src, size_t n) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  nn__cl_host *h;
   cl_int e;
   if (!n) return 1;
-  e = clEnqueueWriteBuffer(I->dev->q, NN__CL_MEM(buf), CL_TRUE, off * sizeof(float), n * sizeof(float), src, 0, NULL, NULL);
-  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "clEnqueueWriteBuffer", e);
-  if (NN__CL_MEM(buf) == I->len_mem) I->len_mem = NULL;
+  if (!(h = nn__cl_host_get(I, NN__CL_MEM(buf), n))) return 0;
+  memcpy(h->data, src, n * sizeof(float));
+  h->n = off == 0 ? n : 0;
+  e = clEnqueueWriteBuffer(I->dev->q, NN__CL_MEM(buf), CL_FALSE, off * sizeof(float), n * sizeof(float), h->data, 0, NULL,
+                           &h->sent);
+  if (e != CL_SUCCESS) { h->n = 0; h->sent = NULL; return nn__cl_fail(I->dev, "clEnqueueWriteBuffer", e); }
   I->to_device += n * sizeof(float);
   I->writes++;
-  return 1;
-}
-
-/* the check record of the last ops that check (16 bytes), and their
-   error in the CPU backend's words if one found a bad label or id */
-static int nn__cl_check_record(nn__cl_impl *I) {
-  float f[4], none = -1.0f;
-  cl_int e;
-  const nn_graph *g = I->check_model->graph;
-  const nn_node *nd;
-  int id;
-  I->check_pending = 0;
-  e = clEnqueueReadBuffer(I->dev->q, I->check, CL_TRUE, 0, sizeof f, f, 0, NULL, NULL);
-  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "reading the label and id checks", e);
-  I->to_host += sizeof f;
-  I->reads++;
-  if (f[0] < 0) return 1;
-  clEnqueueFillBuffer(I->dev->q, I->check, &none, sizeof none, 0, sizeof none, 0, NULL, NULL);
-  id = (int)f[2];
-  nd = nn_graph_node(g, id);
-  if (nd && nd->op == NN_OP_EMBEDDING) {
-    int V = nd->in[1]->shape.dim[0];
-    return nn_set_error("embedding '%s': id %g (sample %d, position %d) is not in the vocabulary of %d (ids 0..%d)", nd->name,
-                    f[1], (int)f[0], (int)f[3], V, V - 1);
+  I->gen++;
+  if (!h->keep && (I->staged += n * sizeof(float)) > NN__CL_STAGED_MAX) {   /* e.g. every weight at start */
+    if ((e = clFinish(I->dev->q)) != CL_SUCCESS) return nn__cl_fail(I->dev, "clFinish", e);
+    I->blocking++;
+    nn__cl_settle(I);
   }
-  return nn_set_error("cross_entropy '%s': label %g of sample %d is not a class in 0..%d", nd ? nd->name : "?", f[1],
-                  (int)f[0], nd ? (int)nn__cl_per(nd->in[0]) - 1 : -1);
-}
-
-static int nn__cl_read(nn_backend *b, const void *buf, size_t off, float *dst, size_t n) {
-  nn__cl_impl *I = (nn__cl_impl *)b->impl;
-  cl_int e;
-  if (I->check_pending && !nn__cl_check_record(I)) return 0;
-  if (!n) return 1;
-  e = clEnqueueReadBuffer(I->dev->q, NN__CL_MEM(buf), CL_TRUE, off * sizeof(float), n * sizeof(float), dst, 0, NULL, NULL);
-  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "clEnqueueReadBuffer", e);
-  I->to_host += n * sizeof(float);
-  I->reads++;
   return 1;
+}
+static int nn__cl_read(nn_backend *b, const void *buf, size_t off, float *dst, size_t n) {
+  return !n || nn__cl_read_now((nn__cl_impl *)b->impl, NN__CL_MEM(buf), off, dst, n);
+}
+/* fill and copy make the destination's host copy stale */
+static int nn__cl_changed(nn__cl_impl *I, cl_mem mem, cl_int e, const char *what) {
+  nn__cl_host *h = nn__cl_host_find(I, mem);
+  if (h) h->n = 0;
+  I->launches++;
+  I->gen++;
+  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, what, e);
 }
 static int nn__cl_fill(nn_backend *b, void *buf, size_t off, float v, size_t n) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
-  cl_int e;
-  if (!n) return 1;
-  e = clEnqueueFillBuffer(I->dev->q, NN__CL_MEM(buf), &v, sizeof v, off * sizeof(float), n * sizeof(float), 0, NULL, NULL);
-  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, "clEnqueueFillBuffer", e);
+  return !n || nn__cl_changed(I, NN__CL_MEM(buf), nn__cl_fill_dev(I->dev, NN__CL_MEM(buf), off, n, v), "nn_fill");
 }
 static int nn__cl_copy(nn_backend *b, void *dst, const void *src, size_t n) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
-  cl_int e;
-  if (!n) return 1;
-  e = clEnqueueCopyBuffer(I->dev->q, NN__CL_MEM(src), NN__CL_MEM(dst), 0, 0, n * sizeof(float), 0, NULL, NULL);
-  return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, "clEnqueueCopyBuffer", e);
+  return !n || nn__cl_changed(I, NN__CL_MEM(dst), clEnqueueCopyBuffer(I->dev->q, NN__CL_MEM(src), NN__CL_MEM(dst), 0, 0,
+                                                                      n * sizeof(float), 0, NULL, NULL), "clEnqueueCopyBuffer");
 }
 
 static int nn__cl_update(nn_backend *b, const nn_update *u) {
@@ -1475,18 +1682,57 @@ static int nn__cl_update(nn_backend *b, const nn_update *u) {
   nn__cl_am(&k, NN__CL_MEM(u->w)); nn__cl_am(&k, NN__CL_MEM(u->g)); nn__cl_am(&k, NN__CL_MEM(u->s1)); nn__cl_am(&k, NN__CL_MEM(u->s2));
   return nn__cl_elems(&k, u->n);
 }
+/* out[i] = the sum of squares of bufs[i][0..n[i]), for i < count: one
+   nn_sum_partial per buffer into its own NN__CL_PARTIALS slots (zeros
+   past the work-groups it needs), one nn_seg_sum over all, one read.
+   This is the device side of the backend hook nn.h's gradient norm
+   would need to ask for every parameter at once; until then
+   nn__cl_sumsq calls it. */
+static int nn__cl_sumsq_many(nn_backend *b, void *const *bufs, const size_t *n, int count, double *out) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  nn__cl_dev *d = I->dev;
+  cl_mem part = nn__cl_scratch(d, 0, (size_t)count * NN__CL_PARTIALS), res = nn__cl_scratch(d, 1, (size_t)count);
+  float *v = (float *)NN_MALLOC((size_t)count * sizeof(float));
+  int i, ok = part && res && v && nn__cl_fill_mem(I, part, 0, (size_t)count * NN__CL_PARTIALS);
+  snprintf(I->what, sizeof I->what, "sum of squares");
+  for (i = 0; i < count && ok; i++) {
+    nn__cl_call k = nn__cl_begin(I, NN__CL_K_sum_partial);
+    nn__cl_ai(&k, (int)n[i]); nn__cl_ai(&k, 1); nn__cl_am(&k, NN__CL_MEM(bufs[i])); nn__cl_am(&k, part);
+    nn__cl_ai(&k, i * NN__CL_PARTIALS); nn__cl_al(&k, d->wg);
+    ok = nn__cl_groups(&k, nn__cl_sum_groups(d, n[i]), d->wg);
+  }
+  ok = ok && nn__cl_seg_sum(I, (size_t)count, NN__CL_PARTIALS, part, 0, res, 0) && nn__cl_read_now(I, res, 0, v, (size_t)count);
+  for (i = 0; i < count && ok; i++) out[i] = v[i];
+  NN_FREE(v);
+  return ok || v ? ok : nn_set_error("out of memory");
+}
+/* nn.h asks for one parameter gradient at a time: the first request
+   after anything ran reduces every gradient the backward passes wrote at
+   once (one read), the others are answered from that read */
 static int nn__cl_sumsq(nn_backend *b, const void *buf, size_t n, double *out) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
-  float v = 0;
-  cl_int e;
-  snprintf(I->what, sizeof I->what, "sum of squares");
-  if (!nn__cl_sum(I, NN__CL_MEM(buf), n, 1, 1.0f, I->dev->result)) return 0;
-  e = clEnqueueReadBuffer(I->dev->q, I->dev->result, CL_TRUE, 0, sizeof v, &v, 0, NULL, NULL);
-  if (e != CL_SUCCESS) return nn__cl_fail(I->dev, "reading a sum of squares", e);
-  I->to_host += sizeof v;
-  I->reads++;
-  *out = v;
-  return 1;
+  void *one = (void *)buf;
+  int i;
+  for (i = 0; i < I->n_sq; i++) {
+    nn__cl_sq *q = &I->sq[i];
+    if (q->mem != NN__CL_MEM(buf) || q->n != n) continue;
+    if (I->sq_gen != I->gen) {
+      double *v = (double *)NN_MALLOC((size_t)I->n_sq * (sizeof(double) + sizeof(void *) + sizeof(size_t)));
+      void **bufs = (void **)(v + I->n_sq);
+      size_t *lens = (size_t *)(bufs + I->n_sq);
+      int j, ok;
+      if (!v) return nn_set_error("out of memory");
+      for (j = 0; j < I->n_sq; j++) { bufs[j] = (void *)I->sq[j].mem; lens[j] = I->sq[j].n; }
+      ok = nn__cl_sumsq_many(b, bufs, lens, I->n_sq, v);
+      for (j = 0; j < I->n_sq && ok; j++) I->sq[j].sumsq = v[j];
+      NN_FREE(v);
+      if (!ok) return 0;
+      I->sq_gen = I->gen;
+    }
+    *out = I->sq[i].sumsq;
+    return 1;
+  }
+  return nn__cl_sumsq_many(b, &one, &n, 1, out);
 }
 static int nn__cl_scale(nn_backend *b, void *buf, size_t n, float s) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
@@ -1506,8 +1752,9 @@ static int nn__cl_lerp(nn_backend *b, void *a, const void *src, size_t n, float 
 static void nn__cl_destroy(nn_backend *b) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   if (I) {
-    if (I->check) nn__cl_free_mem(I->dev, I->check);
-    if (I->first_bad) nn__cl_free_mem(I->dev, I->first_bad);
+    while (I->n_host) nn__cl_host_drop(I, &I->host[0]);
+    NN_FREE(I->host);
+    NN_FREE(I->sq);
     if (I->dev) nn__cl_put_dev(I->dev);
     NN_FREE(I);
   }
@@ -1530,18 +1777,14 @@ static const nn_backend_ops nn__cl_backend_ops = {
 NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
   nn_backend *b = (nn_backend *)nn__cl_zalloc(sizeof *b);
   nn__cl_impl *I = (nn__cl_impl *)nn__cl_zalloc(sizeof *I);
-  float none[4] = {-1.0f, 0.0f, 0.0f, 0.0f};
-  cl_int most = 0x7fffffff;
   if (!b || !I) { NN_FREE(b); NN_FREE(I); return NULL; }
   b->ops = &nn__cl_backend_ops;
   b->impl = I;
-  if (!(I->dev = nn__cl_get_dev(c)) || !(I->check = nn__cl_new_mem(I->dev, sizeof none)) ||
-      !(I->first_bad = nn__cl_new_mem(I->dev, sizeof most)) ||
-      clEnqueueWriteBuffer(I->dev->q, I->check, CL_TRUE, 0, sizeof none, none, 0, NULL, NULL) != CL_SUCCESS ||
-      clEnqueueWriteBuffer(I->dev->q, I->first_bad, CL_TRUE, 0, sizeof most, &most, 0, NULL, NULL) != CL_SUCCESS) {
+  if (!(I->dev = nn__cl_get_dev(c))) {
     nn__cl_destroy(b);
     return NULL;
   }
+  I->created_base = I->dev->kernels_created;
   return b;
 }
 
@@ -1569,6 +1812,10 @@ NNDEF int nn_opencl_get_info(const nn_backend *b, nn_opencl_info *out) {
   out->bytes_to_host = I->to_host;
   out->writes = I->writes;
   out->reads = I->reads;
+  out->launches = I->launches + I->clblast_calls;
+  out->clblast_calls = I->clblast_calls;
+  out->kernel_creations = I->dev->kernels_created - I->created_base + I->clblast_calls;
+  out->blocking = I->blocking;
   out->kernels_from_cache = d->from_cache;
   snprintf(out->cache_file, sizeof out->cache_file, "%s", d->cache_file);
   return 1;
@@ -1579,7 +1826,8 @@ NNDEF void nn_opencl_reset_counters(nn_backend *b) {
   if (!b || b->ops != &nn__cl_backend_ops) return;
   I = (nn__cl_impl *)b->impl;
   I->to_device = I->to_host = 0;
-  I->writes = I->reads = 0;
+  I->writes = I->reads = I->launches = I->clblast_calls = I->blocking = 0;
+  I->created_base = I->dev->kernels_created;
 }
 
 /* BEGIN KERNELS (generated by tools/embed_kernels.sh from kernels/; do not edit) */
@@ -1685,21 +1933,6 @@ static const char *const nn__cl_source[] = {
 "  dyt[(size_t)o * nbP + b * P + q] = dy[dy_off + idx];\n",
 "}\n",
 "\n",
-"/* dst[c] += sum over samples b and positions q of src[b, c, q]: one\n",
-"   work-group per channel */\n",
-"__kernel void nn_channel_sum_acc(int n, int C, int S, __global const float *src, __global float *dst,\n",
-"                                 __local float *red) {\n",
-"  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
-"  int cnt = n * S;\n",
-"  float s = 0.0f;\n",
-"  for (int e = l; e < cnt; e += ls) {\n",
-"    int b = e / S;\n",
-"    s += src[((size_t)b * C + c) * S + (e - b * S)];\n",
-"  }\n",
-"  s = nn_wg_sum(red, s);\n",
-"  if (l == 0) dst[c] += s;\n",
-"}\n",
-"\n",
 "/* Max pooling keeps, per output, the index of the winner inside its\n",
 "   input plane (exact as a float), the first one on ties. */\n",
 "__kernel void nn_maxpool_fwd(int total, int H, int W, int OH, int OW, int k, int s, int p,\n",
@@ -1798,6 +2031,12 @@ static const char *const nn__cl_source[] = {
 "   dx, as the CPU kernels do, so a value read by several ops receives the\n",
 "   sum of their gradients. */\n",
 "\n",
+"/* x[off + i] = v for i < n: zeroing by a kernel rather than\n",
+"   clEnqueueFillBuffer, which Oclgrind does not count as initialising */\n",
+"__kernel void nn_fill(ulong n, ulong off, float v, __global float *x) {\n",
+"  for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) x[off + i] = v;\n",
+"}\n",
+"\n",
 "__kernel void nn_add_fwd(int n, __global const float *a, __global const float *b, __global float *y) {\n",
 "  int i = get_global_id(0);\n",
 "  if (i < n) y[i] = a[i] + b[i];\n",
@@ -1813,15 +2052,6 @@ static const char *const nn__cl_source[] = {
 "__kernel void nn_bias_rows(int n, int width, __global const float *b, __global float *y) {\n",
 "  int i = get_global_id(0);\n",
 "  if (i < n) y[i] += b[i % width];\n",
-"}\n",
-"\n",
-"/* dst[j] += sum over rows of src[row, j]: one work-item per column */\n",
-"__kernel void nn_col_sum_acc(int rows, int cols, __global const float *src, __global float *dst) {\n",
-"  int j = get_global_id(0);\n",
-"  if (j >= cols) return;\n",
-"  float s = 0.0f;\n",
-"  for (int r = 0; r < rows; r++) s += src[(size_t)r * cols + j];\n",
-"  dst[j] += s;\n",
 "}\n",
 "\n",
 "/* Maps, one pair of kernels each, as nn.h's NN__ELEMENTWISE: FWD is y\n",
@@ -1907,20 +2137,69 @@ static const char *const nn__cl_source[] = {
 "  int i = get_global_id(0);\n",
 "  if (i < n) dx[i] += dy[(size_t)(i / part) * out + off + i % part];\n",
 "}\n",
+/* kernels/gemm.cl */
+"/* C = alpha op(A) op(B) + beta C, row-major, op(A) [M, K], op(B) [K, N]\n",
+"   (ta, tb: A, B stored transposed), each matrix at an offset with its\n",
+"   leading dimension: the GEMMs too small for CLBlast, whose every call\n",
+"   creates a kernel object (see nn__cl_gemm).  Work-groups of 16 x 16\n",
+"   compute 64 x 64 tiles of C, each work-item a 4 x 4 block strided by 16\n",
+"   (conflict-free local reads); tiles of A and B go through local memory\n",
+"   16 columns of K at a time, loaded along their contiguous dimension.\n",
+"   Any sizes: out-of-range loads read zeros, stores are skipped.  beta 0\n",
+"   does not read C (it may hold anything, as in BLAS). */\n",
+"#define NN_GT 64        /* tile of C */\n",
+"#define NN_GK 16        /* step along K */\n",
+"__kernel __attribute__((reqd_work_group_size(16, 16, 1)))\n",
+"void nn_gemm(int M, int N, int K, int ta, int tb, float alpha, __global const float *A, int ao, int lda,\n",
+"             __global const float *B, int bo, int ldb, float beta, __global float *C, int co, int ldc) {\n",
+"  __local float as[NN_GK][NN_GT + 1], bs[NN_GK][NN_GT + 1];\n",
+"  int tx = get_local_id(0), ty = get_local_id(1), t = ty * 16 + tx;\n",
+"  int m0 = get_group_id(1) * NN_GT, n0 = get_group_id(0) * NN_GT;\n",
+"  float acc[4][4];\n",
+"  for (int i = 0; i < 4; i++)\n",
+"    for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;\n",
+"  for (int k0 = 0; k0 < K; k0 += NN_GK) {\n",
+"    for (int r = 0; r < 4; r++) {\n",
+"      int e = t + 256 * r;\n",
+"      /* element (m, k) of op(A) and (k, n) of op(B), contiguous index fastest */\n",
+"      int am = ta ? e % NN_GT : e / NN_GK, ak = ta ? e / NN_GT : e % NN_GK;\n",
+"      int bn = tb ? e / NN_GK : e % NN_GT, bk = tb ? e % NN_GK : e / NN_GT;\n",
+"      int gm = m0 + am, gk = k0 + ak, gn = n0 + bn, hk = k0 + bk;\n",
+"      as[ak][am] = gm < M && gk < K ? A[ao + (ta ? gk * lda + gm : gm * lda + gk)] : 0.0f;\n",
+"      bs[bk][bn] = gn < N && hk < K ? B[bo + (tb ? gn * ldb + hk : hk * ldb + gn)] : 0.0f;\n",
+"    }\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"    for (int k = 0; k < NN_GK; k++) {\n",
+"      float a[4], b[4];\n",
+"      for (int i = 0; i < 4; i++) { a[i] = as[k][ty + 16 * i]; b[i] = bs[k][tx + 16 * i]; }\n",
+"      for (int i = 0; i < 4; i++)\n",
+"        for (int j = 0; j < 4; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);\n",
+"    }\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  }\n",
+"  for (int i = 0; i < 4; i++)\n",
+"    for (int j = 0; j < 4; j++) {\n",
+"      int m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;\n",
+"      if (m < M && n < N) {\n",
+"        __global float *c = C + co + m * ldc + n;\n",
+"        *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;\n",
+"      }\n",
+"    }\n",
+"}\n",
 /* kernels/loss.cl */
 "/* Losses and sums.  A loss writes per-sample or per-element terms, which\n",
 "   nn_sum_partial and nn_sum_final add up into the scalar output; the\n",
 "   backward kernels read the loss gradient dy[0] on the device. */\n",
 "\n",
-"/* partial[g] = sum (mode 0) or sum of squares (mode 1) of the elements\n",
-"   that work-group g visits (a grid-stride loop) */\n",
-"__kernel void nn_sum_partial(int n, int mode, __global const float *x, __global float *partial,\n",
+"/* partial[poff + g] = sum (mode 0) or sum of squares (mode 1) of the\n",
+"   elements that work-group g visits (a grid-stride loop) */\n",
+"__kernel void nn_sum_partial(int n, int mode, __global const float *x, __global float *partial, int poff,\n",
 "                             __local float *red) {\n",
 "  int l = get_local_id(0), stride = get_global_size(0);\n",
 "  float s = 0.0f;\n",
 "  for (int i = get_global_id(0); i < n; i += stride) s += mode ? x[i] * x[i] : x[i];\n",
 "  s = nn_wg_sum(red, s);\n",
-"  if (l == 0) partial[get_group_id(0)] = s;\n",
+"  if (l == 0) partial[poff + get_group_id(0)] = s;\n",
 "}\n",
 "\n",
 "/* out[0] = scale * sum of `count` partial sums (one work-group) */\n",
@@ -1933,18 +2212,66 @@ static const char *const nn__cl_source[] = {
 "  if (l == 0) out[0] = s * scale;\n",
 "}\n",
 "\n",
-"/* a label is a class index 0..C-1 stored as a float */\n",
-"int nn_bad_label(float lab, int C) { return !(lab >= 0.0f) || !(lab < (float)C) || lab != floor(lab); }\n",
+"/* out[i] = (acc ? out[i] : 0) + the sum of partial[poff + i*G ...][G]:\n",
+"   the second level of the reductions below and of nn_sum_partial's */\n",
+"__kernel void nn_seg_sum(int n, int G, __global const float *partial, int poff, __global float *out, int acc) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= n) return;\n",
+"  float s = 0.0f;\n",
+"  for (int g = 0; g < G; g++) s += partial[poff + i * G + g];\n",
+"  out[i] = acc ? out[i] + s : s;\n",
+"}\n",
 "\n",
-"/* Softmax cross entropy with label smoothing e, one work-group per sample:\n",
+"/* First levels of per-channel and per-column sums: G work-groups (or\n",
+"   work-items) per channel or column, so that a few channels still fill\n",
+"   the device.  nn_chan_partial: channel c of [n, C, S],\n",
+"   partial[c*G + g] = sum of dy over group g's share; with x also\n",
+"   partial[(C + c)*G + g] = sum of dy * xhat, xhat = (x - ws[c]) * ws[C + c]\n",
+"   (batch norm).  nn_col_partial: column j of [rows, cols], rows g, g + G,\n",
+"   ... by work-item (g, j); with x, xhat = (x - ws[2r]) * ws[2r + 1]\n",
+"   (layer norm). */\n",
+"__kernel void nn_chan_partial(int n, int C, int S, int G, __global const float *dy, __global const float *x,\n",
+"                              __global const float *ws, __global float *partial, __local float *red) {\n",
+"  int grp = get_group_id(0), c = grp / G, g = grp - c * G, l = get_local_id(0), ls = get_local_size(0);\n",
+"  float mu = x ? ws[c] : 0.0f, rs = x ? ws[C + c] : 0.0f, s = 0.0f, sx = 0.0f;\n",
+"  for (int e = g * ls + l; e < n * S; e += G * ls) {\n",
+"    int b = e / S;\n",
+"    size_t i = ((size_t)b * C + c) * S + (e - b * S);\n",
+"    s += dy[i];\n",
+"    if (x) sx += dy[i] * (x[i] - mu) * rs;\n",
+"  }\n",
+"  s = nn_wg_sum(red, s);\n",
+"  if (x) sx = nn_wg_sum(red, sx);\n",
+"  if (l == 0) {\n",
+"    partial[c * G + g] = s;\n",
+"    if (x) partial[(C + c) * G + g] = sx;\n",
+"  }\n",
+"}\n",
+"__kernel void nn_col_partial(int rows, int cols, int G, __global const float *dy, __global const float *x,\n",
+"                             __global const float *ws, __global float *partial) {\n",
+"  int i = get_global_id(0);\n",
+"  if (i >= G * cols) return;\n",
+"  int g = i / cols, j = i - g * cols;\n",
+"  float s = 0.0f, sx = 0.0f;\n",
+"  for (int r = g; r < rows; r += G) {\n",
+"    size_t o = (size_t)r * cols + j;\n",
+"    s += dy[o];\n",
+"    if (x) sx += dy[o] * (x[o] - ws[2 * r]) * ws[2 * r + 1];\n",
+"  }\n",
+"  partial[j * G + g] = s;\n",
+"  if (x) partial[(cols + j) * G + g] = sx;\n",
+"}\n",
+"\n",
+"/* Softmax cross entropy with label smoothing e, one work-group per sample\n",
+"   (the host checked the labels):\n",
 "   probabilities into prob (kept for the backward pass) and the sample's\n",
 "   loss into rowloss.  Target distribution: (1-e)*onehot + e/C. */\n",
 "__kernel void nn_ce_rows(int C, float e, __global const float *z, __global const float *labels,\n",
 "                         __global float *prob, __global float *rowloss, __local float *red) {\n",
 "  int b = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);\n",
 "  size_t o = (size_t)b * C;\n",
-"  float lab = labels[b], mx = -INFINITY, s = 0.0f, lse, loss = 0.0f;\n",
-"  int t = nn_bad_label(lab, C) ? -1 : (int)lab;\n",
+"  float mx = -INFINITY, s = 0.0f, lse, loss = 0.0f;\n",
+"  int t = (int)labels[b];\n",
 "  for (int j = l; j < C; j += ls) mx = fmax(mx, z[o + j]);\n",
 "  mx = nn_wg_max(red, mx);\n",
 "  for (int j = l; j < C; j += ls) s += exp(z[o + j] - mx);\n",
@@ -1954,20 +2281,7 @@ static const char *const nn__cl_source[] = {
 "    loss -= ((j == t ? 1.0f - e : 0.0f) + e / (float)C) * (z[o + j] - lse);\n",
 "  }\n",
 "  loss = nn_wg_sum(red, loss);\n",
-"  if (l == 0) rowloss[b] = t < 0 ? 0.0f : loss;\n",
-"}\n",
-"\n",
-"/* records the first bad label, unless an earlier one is still unread:\n",
-"   flag = {sample, label, node id}, sample -1 when all were good */\n",
-"__kernel void nn_ce_check(int n, int C, float node_id, __global const float *labels, __global float *flag) {\n",
-"  if (get_global_id(0) != 0 || flag[0] >= 0.0f) return;\n",
-"  for (int b = 0; b < n; b++)\n",
-"    if (nn_bad_label(labels[b], C)) {\n",
-"      flag[0] = (float)b;\n",
-"      flag[1] = labels[b];\n",
-"      flag[2] = node_id;\n",
-"      return;\n",
-"    }\n",
+"  if (l == 0) rowloss[b] = loss;\n",
 "}\n",
 "\n",
 "__kernel void nn_ce_bwd(int total, int C, float e, float scale, __global const float *dy,\n",
@@ -1975,8 +2289,8 @@ static const char *const nn__cl_source[] = {
 "  int i = get_global_id(0);\n",
 "  if (i >= total) return;\n",
 "  int b = i / C, j = i - b * C;\n",
-"  float lab = labels[b], g = dy[0] * scale;\n",
-"  int t = nn_bad_label(lab, C) ? -1 : (int)lab;\n",
+"  float g = dy[0] * scale;\n",
+"  int t = (int)labels[b];\n",
 "  dx[i] += g * (prob[i] - ((j == t ? 1.0f - e : 0.0f) + e / (float)C));\n",
 "}\n",
 "\n",
@@ -2012,34 +2326,57 @@ static const char *const nn__cl_source[] = {
 "  if (db) db[i] -= d;\n",
 "}\n",
 /* kernels/norm.cl */
-"/* Batch norm, layer norm and softmax: reductions over a channel or a row\n",
-"   by one work-group each. */\n",
+"/* Batch norm, layer norm and softmax: reductions over a channel (in two\n",
+"   levels) or a row (one work-group each). */\n",
 "\n",
-"/* Batch norm over channel c of x[n, C, S]: one work-group per channel.\n",
-"   Training: batch mean and 1/std into ws[c], ws[C + c], and the running\n",
-"   statistics move by `mom` (unbiased variance, as in PyTorch). */\n",
-"__kernel void nn_bn_stats(int n, int C, int S, float mom, float eps, __global const float *x,\n",
-"                          __global float *ws, __global float *rmean, __global float *rvar,\n",
-"                          __local float *red) {\n",
-"  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;\n",
-"  float s = 0.0f, ss = 0.0f, mu, var;\n",
-"  for (int e = l; e < cnt; e += ls) {\n",
+"/* Batch norm over channel c of x[n, C, S] in two levels.  Training:\n",
+"   work-group g of the G of channel c writes the count, mean and sum of\n",
+"   squared deviations of its share (partial[(k*C + c)*G + g], k = 0, 1,\n",
+"   2); nn_bn_stats_final merges them per channel (Chan et al.'s pairwise\n",
+"   update, as stable as two passes over the channel), writes mean and\n",
+"   1/std into ws[c], ws[C + c] and moves the running statistics by `mom`\n",
+"   (unbiased variance, as in PyTorch). */\n",
+"__kernel void nn_bn_stats_partial(int n, int C, int S, int G, __global const float *x, __global float *partial,\n",
+"                                  __local float *red) {\n",
+"  int grp = get_group_id(0), c = grp / G, g = grp - c * G, l = get_local_id(0), ls = get_local_size(0);\n",
+"  float s = 0.0f, k = 0.0f, ss = 0.0f, mu;\n",
+"  for (int e = g * ls + l; e < n * S; e += G * ls) {\n",
 "    int b = e / S;\n",
 "    s += x[((size_t)b * C + c) * S + (e - b * S)];\n",
+"    k += 1.0f;\n",
 "  }\n",
-"  mu = nn_wg_sum(red, s) / (float)cnt;\n",
-"  for (int e = l; e < cnt; e += ls) {\n",
+"  k = nn_wg_sum(red, k);\n",
+"  s = nn_wg_sum(red, s);\n",
+"  mu = k > 0.0f ? s / k : 0.0f;\n",
+"  for (int e = g * ls + l; e < n * S; e += G * ls) {\n",
 "    int b = e / S;\n",
 "    float d = x[((size_t)b * C + c) * S + (e - b * S)] - mu;\n",
 "    ss += d * d;\n",
 "  }\n",
-"  var = nn_wg_sum(red, ss) / (float)cnt;\n",
+"  ss = nn_wg_sum(red, ss);\n",
 "  if (l == 0) {\n",
-"    ws[c] = mu;\n",
-"    ws[C + c] = 1.0f / sqrt(var + eps);\n",
-"    rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;\n",
-"    rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1 ? var * (float)cnt / (float)(cnt - 1) : var);\n",
+"    partial[c * G + g] = k;\n",
+"    partial[(C + c) * G + g] = mu;\n",
+"    partial[(2 * C + c) * G + g] = ss;\n",
 "  }\n",
+"}\n",
+"__kernel void nn_bn_stats_final(int C, int G, float mom, float eps, __global const float *partial,\n",
+"                                __global float *ws, __global float *rmean, __global float *rvar) {\n",
+"  int c = get_global_id(0);\n",
+"  if (c >= C) return;\n",
+"  float cnt = 0.0f, mu = 0.0f, m2 = 0.0f, var;\n",
+"  for (int g = 0; g < G; g++) {\n",
+"    float k = partial[c * G + g], d = partial[(C + c) * G + g] - mu;\n",
+"    if (k == 0.0f) continue;\n",
+"    mu += d * k / (cnt + k);\n",
+"    m2 += partial[(2 * C + c) * G + g] + d * d * cnt * k / (cnt + k);\n",
+"    cnt += k;\n",
+"  }\n",
+"  var = m2 / cnt;\n",
+"  ws[c] = mu;\n",
+"  ws[C + c] = 1.0f / sqrt(var + eps);\n",
+"  rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;\n",
+"  rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1.0f ? var * cnt / (cnt - 1.0f) : var);\n",
 "}\n",
 "\n",
 "/* eval mode: the running statistics */\n",
@@ -2060,27 +2397,22 @@ static const char *const nn__cl_source[] = {
 "  y[i] = x[i] * a + sh;\n",
 "}\n",
 "\n",
-"/* per channel: sums[c] = sum dy, sums[C + c] = sum dy * xhat; they are\n",
-"   also the gradients of the shift and the scale */\n",
-"__kernel void nn_bn_bwd_reduce(int n, int C, int S, __global const float *x, __global const float *dy,\n",
-"                               __global const float *ws, __global float *dgamma, __global float *dbeta,\n",
-"                               __global float *sums, __local float *red) {\n",
-"  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;\n",
-"  float mu = ws[c], rs = ws[C + c], sdy = 0.0f, sdyx = 0.0f;\n",
-"  for (int e = l; e < cnt; e += ls) {\n",
-"    int b = e / S;\n",
-"    size_t i = ((size_t)b * C + c) * S + (e - b * S);\n",
-"    sdy += dy[i];\n",
-"    sdyx += dy[i] * (x[i] - mu) * rs;\n",
+"/* per channel, from nn_chan_partial's G partial sums: sums[c] = sum dy,\n",
+"   sums[C + c] = sum dy * xhat; they are also the gradients of the shift\n",
+"   and the scale */\n",
+"__kernel void nn_bn_bwd_final(int C, int G, __global const float *partial, __global float *dgamma,\n",
+"                              __global float *dbeta, __global float *sums) {\n",
+"  int c = get_global_id(0);\n",
+"  if (c >= C) return;\n",
+"  float sdy = 0.0f, sdyx = 0.0f;\n",
+"  for (int g = 0; g < G; g++) {\n",
+"    sdy += partial[c * G + g];\n",
+"    sdyx += partial[(C + c) * G + g];\n",
 "  }\n",
-"  sdy = nn_wg_sum(red, sdy);\n",
-"  sdyx = nn_wg_sum(red, sdyx);\n",
-"  if (l == 0) {\n",
-"    if (dgamma) dgamma[c] += sdyx;\n",
-"    if (dbeta) dbeta[c] += sdy;\n",
-"    sums[c] = sdy;\n",
-"    sums[C + c] = sdyx;\n",
-"  }\n",
+"  if (dgamma) dgamma[c] += sdyx;\n",
+"  if (dbeta) dbeta[c] += sdy;\n",
+"  sums[c] = sdy;\n",
+"  sums[C + c] = sdyx;\n",
 "}\n",
 "\n",
 "__kernel void nn_bn_bwd_dx(int total, int C, int S, int cnt, int training, __global const float *x,\n",
@@ -2127,21 +2459,6 @@ static const char *const nn__cl_source[] = {
 "  m2 = nn_wg_sum(red, sgx) / (float)D;\n",
 "  for (int j = l; j < D; j += ls)\n",
 "    dx[o + j] += rs * (dy[o + j] * gamma[j] - m1 - (x[o + j] - mu) * rs * m2);\n",
-"}\n",
-"\n",
-"/* parameter gradients: one work-item per column sums over the rows */\n",
-"__kernel void nn_ln_bwd_params(int rows, int D, __global const float *x, __global const float *dy,\n",
-"                               __global const float *ws, __global float *dgamma, __global float *dbeta) {\n",
-"  int j = get_global_id(0);\n",
-"  if (j >= D) return;\n",
-"  float sg = 0.0f, sb = 0.0f;\n",
-"  for (int r = 0; r < rows; r++) {\n",
-"    size_t o = (size_t)r * D + j;\n",
-"    sg += dy[o] * (x[o] - ws[2 * r]) * ws[2 * r + 1];\n",
-"    sb += dy[o];\n",
-"  }\n",
-"  if (dgamma) dgamma[j] += sg;\n",
-"  if (dbeta) dbeta[j] += sb;\n",
 "}\n",
 "\n",
 "/* softmax over rows of D: one work-group per row */\n",
@@ -2217,75 +2534,41 @@ static const char *const nn__cl_source[] = {
 "\n",
 "int nn_seq_len(__global const float *len, int b, int T) { return len ? (int)len[b] : T; }\n",
 "\n",
-"/* float atomic add through compare-and-swap (OpenCL 1.2 core atomics) */\n",
+"/* float atomic add through compare-and-swap (OpenCL 1.2 core atomics).\n",
+"   The first value is read through the atomic as well: a plain load would\n",
+"   race with another work-item's atomic_cmpxchg on the same word. */\n",
 "void nn_atomic_add(volatile __global float *p, float v) {\n",
-"  uint old = as_uint(*p), prev;\n",
+"  uint old = atomic_cmpxchg((volatile __global uint *)p, 0u, 0u), prev;\n",
 "  do {\n",
 "    prev = old;\n",
 "    old = atomic_cmpxchg((volatile __global uint *)p, prev, as_uint(as_float(prev) + v));\n",
 "  } while (old != prev);\n",
 "}\n",
 "\n",
-"/* Lengths: out = {the longest length, the first bad sample (-1: none),\n",
-"   its length}; a length must be a whole number in 0..T.  One work-group. */\n",
-"__kernel void nn_seq_lengths(int n, int T, __global const float *len, __global float *out, __local float *red) {\n",
-"  int l = get_local_id(0), ls = get_local_size(0);\n",
-"  float most = 0.0f, first = (float)n;\n",
-"  for (int b = l; b < n; b += ls) {\n",
-"    float L = len[b];\n",
-"    if (!(L >= 0.0f && L <= (float)T) || L != floor(L)) first = fmin(first, (float)b);\n",
-"    else most = fmax(most, L);\n",
-"  }\n",
-"  most = nn_wg_max(red, most);\n",
-"  first = -nn_wg_max(red, -first);\n",
-"  if (l == 0) {\n",
-"    out[0] = most;\n",
-"    out[1] = first < (float)n ? first : -1.0f;\n",
-"    out[2] = first < (float)n ? len[(int)first] : 0.0f;\n",
-"  }\n",
-"}\n",
-"\n",
-"/* Embedding: y[i, :] = weight[id_i, :].  A bad id gives zeros, and the\n",
-"   lowest such i is kept in *first_bad (atomic_min) for nn_check_ids. */\n",
+"/* Embedding: y[i, :] = weight[id_i, :].  The host checked the ids; one\n",
+"   that is not a row would give zeros rather than read outside the table. */\n",
 "__kernel void nn_embedding_fwd(int total, int D, int V, __global const float *ids, __global const float *w,\n",
-"                               __global float *y, volatile __global int *first_bad) {\n",
+"                               __global float *y) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int i = idx / D, j = idx - i * D;\n",
 "  float v = ids[i];\n",
-"  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) {\n",
-"    y[idx] = 0.0f;\n",
-"    if (j == 0) atomic_min(first_bad, i);\n",
-"    return;\n",
-"  }\n",
-"  y[idx] = w[(size_t)(int)v * D + j];\n",
-"}\n",
-"\n",
-"/* moves a bad id found by nn_embedding_fwd into the check record\n",
-"   {sample, id, node id, position}, unless one is still unread */\n",
-"__kernel void nn_check_ids(int per, float node_id, __global const float *ids, volatile __global int *first_bad,\n",
-"                           __global float *check) {\n",
-"  if (get_global_id(0) != 0) return;\n",
-"  int i = *first_bad;\n",
-"  if (i == 0x7fffffff) return;\n",
-"  *first_bad = 0x7fffffff;\n",
-"  if (check[0] >= 0.0f) return;\n",
-"  check[0] = (float)(i / per);\n",
-"  check[1] = ids[i];\n",
-"  check[2] = node_id;\n",
-"  check[3] = (float)(i % per);\n",
+"  y[idx] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;\n",
 "}\n",
 "\n",
 "/* the rows of the ids used receive the gradients; rows shared by several\n",
-"   ids add atomically, in no fixed order */\n",
+"   ids add atomically, in no fixed order.  Exact zeros are skipped: the\n",
+"   positions past a sequence's length (padding) have no gradient, and\n",
+"   their atomics would all queue on the padding id's row. */\n",
 "__kernel void nn_embedding_bwd(int total, int D, int V, __global const float *ids, __global const float *dy,\n",
 "                               __global float *dw) {\n",
 "  int idx = get_global_id(0);\n",
 "  if (idx >= total) return;\n",
 "  int i = idx / D, j = idx - i * D;\n",
 "  float v = ids[i];\n",
-"  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) return;\n",
-"  nn_atomic_add(dw + (size_t)(int)v * D + j, dy[idx]);\n",
+"  float g = dy[idx];\n",
+"  if (!(v >= 0.0f && v < (float)V) || g == 0.0f) return;\n",
+"  nn_atomic_add(dw + (size_t)(int)v * D + j, g);\n",
 "}\n",
 "\n",
 "/* Recurrent layers.  N = dirs*G*H gate columns; P[b*T + t, N] holds the\n",
@@ -2481,12 +2764,13 @@ static const char *const nn__cl_source[] = {
 };
 static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
-  {"kernels/conv.cl", 44, 163},
-  {"kernels/elementwise.cl", 207, 113},
-  {"kernels/loss.cl", 320, 103},
-  {"kernels/norm.cl", 423, 153},
-  {"kernels/optim.cl", 576, 44},
-  {"kernels/seq.cl", 620, 267},
+  {"kernels/conv.cl", 44, 148},
+  {"kernels/elementwise.cl", 192, 110},
+  {"kernels/gemm.cl", 302, 48},
+  {"kernels/loss.cl", 350, 138},
+  {"kernels/norm.cl", 488, 156},
+  {"kernels/optim.cl", 644, 44},
+  {"kernels/seq.cl", 688, 233},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

@@ -53,21 +53,6 @@ __kernel void nn_conv_dyt(int total, int nbP, int P, int O, __global const float
   dyt[(size_t)o * nbP + b * P + q] = dy[dy_off + idx];
 }
 
-/* dst[c] += sum over samples b and positions q of src[b, c, q]: one
-   work-group per channel */
-__kernel void nn_channel_sum_acc(int n, int C, int S, __global const float *src, __global float *dst,
-                                 __local float *red) {
-  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0);
-  int cnt = n * S;
-  float s = 0.0f;
-  for (int e = l; e < cnt; e += ls) {
-    int b = e / S;
-    s += src[((size_t)b * C + c) * S + (e - b * S)];
-  }
-  s = nn_wg_sum(red, s);
-  if (l == 0) dst[c] += s;
-}
-
 /* Max pooling keeps, per output, the index of the winner inside its
    input plane (exact as a float), the first one on ties. */
 __kernel void nn_maxpool_fwd(int total, int H, int W, int OH, int OW, int k, int s, int p,

@@ -2,6 +2,12 @@
    dx, as the CPU kernels do, so a value read by several ops receives the
    sum of their gradients. */
 
+/* x[off + i] = v for i < n: zeroing by a kernel rather than
+   clEnqueueFillBuffer, which Oclgrind does not count as initialising */
+__kernel void nn_fill(ulong n, ulong off, float v, __global float *x) {
+  for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) x[off + i] = v;
+}
+
 __kernel void nn_add_fwd(int n, __global const float *a, __global const float *b, __global float *y) {
   int i = get_global_id(0);
   if (i < n) y[i] = a[i] + b[i];
@@ -17,15 +23,6 @@ __kernel void nn_acc1(int n, __global const float *dy, __global float *dx) {
 __kernel void nn_bias_rows(int n, int width, __global const float *b, __global float *y) {
   int i = get_global_id(0);
   if (i < n) y[i] += b[i % width];
-}
-
-/* dst[j] += sum over rows of src[row, j]: one work-item per column */
-__kernel void nn_col_sum_acc(int rows, int cols, __global const float *src, __global float *dst) {
-  int j = get_global_id(0);
-  if (j >= cols) return;
-  float s = 0.0f;
-  for (int r = 0; r < rows; r++) s += src[(size_t)r * cols + j];
-  dst[j] += s;
 }
 
 /* Maps, one pair of kernels each, as nn.h's NN__ELEMENTWISE: FWD is y

@@ -1,31 +1,54 @@
-/* Batch norm, layer norm and softmax: reductions over a channel or a row
-   by one work-group each. */
+/* Batch norm, layer norm and softmax: reductions over a channel (in two
+   levels) or a row (one work-group each). */
 
-/* Batch norm over channel c of x[n, C, S]: one work-group per channel.
-   Training: batch mean and 1/std into ws[c], ws[C + c], and the running
-   statistics move by `mom` (unbiased variance, as in PyTorch). */
-__kernel void nn_bn_stats(int n, int C, int S, float mom, float eps, __global const float *x,
-                          __global float *ws, __global float *rmean, __global float *rvar,
-                          __local float *red) {
-  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;
-  float s = 0.0f, ss = 0.0f, mu, var;
-  for (int e = l; e < cnt; e += ls) {
+/* Batch norm over channel c of x[n, C, S] in two levels.  Training:
+   work-group g of the G of channel c writes the count, mean and sum of
+   squared deviations of its share (partial[(k*C + c)*G + g], k = 0, 1,
+   2); nn_bn_stats_final merges them per channel (Chan et al.'s pairwise
+   update, as stable as two passes over the channel), writes mean and
+   1/std into ws[c], ws[C + c] and moves the running statistics by `mom`
+   (unbiased variance, as in PyTorch). */
+__kernel void nn_bn_stats_partial(int n, int C, int S, int G, __global const float *x, __global float *partial,
+                                  __local float *red) {
+  int grp = get_group_id(0), c = grp / G, g = grp - c * G, l = get_local_id(0), ls = get_local_size(0);
+  float s = 0.0f, k = 0.0f, ss = 0.0f, mu;
+  for (int e = g * ls + l; e < n * S; e += G * ls) {
     int b = e / S;
     s += x[((size_t)b * C + c) * S + (e - b * S)];
+    k += 1.0f;
   }
-  mu = nn_wg_sum(red, s) / (float)cnt;
-  for (int e = l; e < cnt; e += ls) {
+  k = nn_wg_sum(red, k);
+  s = nn_wg_sum(red, s);
+  mu = k > 0.0f ? s / k : 0.0f;
+  for (int e = g * ls + l; e < n * S; e += G * ls) {
     int b = e / S;
     float d = x[((size_t)b * C + c) * S + (e - b * S)] - mu;
     ss += d * d;
   }
-  var = nn_wg_sum(red, ss) / (float)cnt;
+  ss = nn_wg_sum(red, ss);
   if (l == 0) {
-    ws[c] = mu;
-    ws[C + c] = 1.0f / sqrt(var + eps);
-    rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;
-    rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1 ? var * (float)cnt / (float)(cnt - 1) : var);
+    partial[c * G + g] = k;
+    partial[(C + c) * G + g] = mu;
+    partial[(2 * C + c) * G + g] = ss;
   }
+}
+__kernel void nn_bn_stats_final(int C, int G, float mom, float eps, __global const float *partial,
+                                __global float *ws, __global float *rmean, __global float *rvar) {
+  int c = get_global_id(0);
+  if (c >= C) return;
+  float cnt = 0.0f, mu = 0.0f, m2 = 0.0f, var;
+  for (int g = 0; g < G; g++) {
+    float k = partial[c * G + g], d = partial[(C + c) * G + g] - mu;
+    if (k == 0.0f) continue;
+    mu += d * k / (cnt + k);
+    m2 += partial[(2 * C + c) * G + g] + d * d * cnt * k / (cnt + k);
+    cnt += k;
+  }
+  var = m2 / cnt;
+  ws[c] = mu;
+  ws[C + c] = 1.0f / sqrt(var + eps);
+  rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;
+  rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1.0f ? var * cnt / (cnt - 1.0f) : var);
 }
 
 /* eval mode: the running statistics */
@@ -46,27 +69,22 @@ __kernel void nn_bn_apply(int total, int C, int S, __global const float *x, __gl
   y[i] = x[i] * a + sh;
 }
 
-/* per channel: sums[c] = sum dy, sums[C + c] = sum dy * xhat; they are
-   also the gradients of the shift and the scale */
-__kernel void nn_bn_bwd_reduce(int n, int C, int S, __global const float *x, __global const float *dy,
-                               __global const float *ws, __global float *dgamma, __global float *dbeta,
-                               __global float *sums, __local float *red) {
-  int c = get_group_id(0), l = get_local_id(0), ls = get_local_size(0), cnt = n * S;
-  float mu = ws[c], rs = ws[C + c], sdy = 0.0f, sdyx = 0.0f;
-  for (int e = l; e < cnt; e += ls) {
-    int b = e / S;
-    size_t i = ((size_t)b * C + c) * S + (e - b * S);
-    sdy += dy[i];
-    sdyx += dy[i] * (x[i] - mu) * rs;
+/* per channel, from nn_chan_partial's G partial sums: sums[c] = sum dy,
+   sums[C + c] = sum dy * xhat; they are also the gradients of the shift
+   and the scale */
+__kernel void nn_bn_bwd_final(int C, int G, __global const float *partial, __global float *dgamma,
+                              __global float *dbeta, __global float *sums) {
+  int c = get_global_id(0);
+  if (c >= C) return;
+  float sdy = 0.0f, sdyx = 0.0f;
+  for (int g = 0; g < G; g++) {
+    sdy += partial[c * G + g];
+    sdyx += partial[(C + c) * G + g];
   }
-  sdy = nn_wg_sum(red, sdy);
-  sdyx = nn_wg_sum(red, sdyx);
-  if (l == 0) {
-    if (dgamma) dgamma[c] += sdyx;
-    if (dbeta) dbeta[c] += sdy;
-    sums[c] = sdy;
-    sums[C + c] = sdyx;
-  }
+  if (dgamma) dgamma[c] += sdyx;
+  if (dbeta) dbeta[c] += sdy;
+  sums[c] = sdy;
+  sums[C + c] = sdyx;
 }
 
 __kernel void nn_bn_bwd_dx(int total, int C, int S, int cnt, int training, __global const float *x,
@@ -113,21 +131,6 @@ __kernel void nn_ln_bwd_dx(int D, __global const float *x, __global const float 
   m2 = nn_wg_sum(red, sgx) / (float)D;
   for (int j = l; j < D; j += ls)
     dx[o + j] += rs * (dy[o + j] * gamma[j] - m1 - (x[o + j] - mu) * rs * m2);
-}
-
-/* parameter gradients: one work-item per column sums over the rows */
-__kernel void nn_ln_bwd_params(int rows, int D, __global const float *x, __global const float *dy,
-                               __global const float *ws, __global float *dgamma, __global float *dbeta) {
-  int j = get_global_id(0);
-  if (j >= D) return;
-  float sg = 0.0f, sb = 0.0f;
-  for (int r = 0; r < rows; r++) {
-    size_t o = (size_t)r * D + j;
-    sg += dy[o] * (x[o] - ws[2 * r]) * ws[2 * r + 1];
-    sb += dy[o];
-  }
-  if (dgamma) dgamma[j] += sg;
-  if (dbeta) dbeta[j] += sb;
 }
 
 /* softmax over rows of D: one work-group per row */

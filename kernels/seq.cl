@@ -4,75 +4,41 @@
 
 int nn_seq_len(__global const float *len, int b, int T) { return len ? (int)len[b] : T; }
 
-/* float atomic add through compare-and-swap (OpenCL 1.2 core atomics) */
+/* float atomic add through compare-and-swap (OpenCL 1.2 core atomics).
+   The first value is read through the atomic as well: a plain load would
+   race with another work-item's atomic_cmpxchg on the same word. */
 void nn_atomic_add(volatile __global float *p, float v) {
-  uint old = as_uint(*p), prev;
+  uint old = atomic_cmpxchg((volatile __global uint *)p, 0u, 0u), prev;
   do {
     prev = old;
     old = atomic_cmpxchg((volatile __global uint *)p, prev, as_uint(as_float(prev) + v));
   } while (old != prev);
 }
 
-/* Lengths: out = {the longest length, the first bad sample (-1: none),
-   its length}; a length must be a whole number in 0..T.  One work-group. */
-__kernel void nn_seq_lengths(int n, int T, __global const float *len, __global float *out, __local float *red) {
-  int l = get_local_id(0), ls = get_local_size(0);
-  float most = 0.0f, first = (float)n;
-  for (int b = l; b < n; b += ls) {
-    float L = len[b];
-    if (!(L >= 0.0f && L <= (float)T) || L != floor(L)) first = fmin(first, (float)b);
-    else most = fmax(most, L);
-  }
-  most = nn_wg_max(red, most);
-  first = -nn_wg_max(red, -first);
-  if (l == 0) {
-    out[0] = most;
-    out[1] = first < (float)n ? first : -1.0f;
-    out[2] = first < (float)n ? len[(int)first] : 0.0f;
-  }
-}
-
-/* Embedding: y[i, :] = weight[id_i, :].  A bad id gives zeros, and the
-   lowest such i is kept in *first_bad (atomic_min) for nn_check_ids. */
+/* Embedding: y[i, :] = weight[id_i, :].  The host checked the ids; one
+   that is not a row would give zeros rather than read outside the table. */
 __kernel void nn_embedding_fwd(int total, int D, int V, __global const float *ids, __global const float *w,
-                               __global float *y, volatile __global int *first_bad) {
+                               __global float *y) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int i = idx / D, j = idx - i * D;
   float v = ids[i];
-  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) {
-    y[idx] = 0.0f;
-    if (j == 0) atomic_min(first_bad, i);
-    return;
-  }
-  y[idx] = w[(size_t)(int)v * D + j];
-}
-
-/* moves a bad id found by nn_embedding_fwd into the check record
-   {sample, id, node id, position}, unless one is still unread */
-__kernel void nn_check_ids(int per, float node_id, __global const float *ids, volatile __global int *first_bad,
-                           __global float *check) {
-  if (get_global_id(0) != 0) return;
-  int i = *first_bad;
-  if (i == 0x7fffffff) return;
-  *first_bad = 0x7fffffff;
-  if (check[0] >= 0.0f) return;
-  check[0] = (float)(i / per);
-  check[1] = ids[i];
-  check[2] = node_id;
-  check[3] = (float)(i % per);
+  y[idx] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;
 }
 
 /* the rows of the ids used receive the gradients; rows shared by several
-   ids add atomically, in no fixed order */
+   ids add atomically, in no fixed order.  Exact zeros are skipped: the
+   positions past a sequence's length (padding) have no gradient, and
+   their atomics would all queue on the padding id's row. */
 __kernel void nn_embedding_bwd(int total, int D, int V, __global const float *ids, __global const float *dy,
                                __global float *dw) {
   int idx = get_global_id(0);
   if (idx >= total) return;
   int i = idx / D, j = idx - i * D;
   float v = ids[i];
-  if (!(v >= 0.0f && v < (float)V) || v != floor(v)) return;
-  nn_atomic_add(dw + (size_t)(int)v * D + j, dy[idx]);
+  float g = dy[idx];
+  if (!(v >= 0.0f && v < (float)V) || g == 0.0f) return;
+  nn_atomic_add(dw + (size_t)(int)v * D + j, g);
 }
 
 /* Recurrent layers.  N = dirs*G*H gate columns; P[b*T + t, N] holds the

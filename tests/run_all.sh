@@ -39,21 +39,35 @@ suite "persistence under ASan+UBSan" built tests/test_persist.c build/test_persi
 suite "fuzz regression corpus under ASan+UBSan" bash tests/fuzz/replay.sh
 suite "valgrind memcheck: unit, persistence, fuzz corpus" bash tests/valgrind.sh
 suite "big-endian (s390x under qemu; skipped without them)" bash tests/bigendian.sh
-# The OpenCL backend against the CPU backend (on PoCL where there is no
-# GPU). Skipped only where OpenCL is not installed, and never in CI.
-opencl_tests() {
-    if "${CC:-gcc}" -std=c99 -pedantic -Wall -Wextra -Werror -O2 -g -I. -o build/test_opencl tests/test_opencl.c \
+# The OpenCL backend against the CPU backend on two implementations: PoCL
+# and Intel's CPU runtime (tools/intel_opencl.sh installs it from PyPI
+# under build/), each alone for the ICD loader.  Skipped only where one is
+# not installed or installable, and never in CI.
+opencl_tests() {  # ICD_DIRECTORY (empty: the implementation is missing) WHAT_TO_INSTALL
+    if ! "${CC:-gcc}" -std=c99 -pedantic -Wall -Wextra -Werror -O2 -g -I. -o build/test_opencl tests/test_opencl.c \
         -lOpenCL -lclblast -lm >build/test_opencl_cc.log 2>&1; then
-        build/test_opencl
-    elif [ "${CI:-}" != true ] && grep -q 'CL/cl.h\|clblast_c.h\|-lOpenCL\|-lclblast' build/test_opencl_cc.log; then
-        echo "SKIP: OpenCL is not installed (ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd)"
+        if [ "${CI:-}" != true ] && grep -q 'CL/cl.h\|clblast_c.h\|-lOpenCL\|-lclblast' build/test_opencl_cc.log; then
+            echo "SKIP: OpenCL is not installed (ocl-icd-opencl-dev opencl-headers libclblast-dev pocl-opencl-icd)"
+            echo "0 passed, 0 failed"
+        else
+            cat build/test_opencl_cc.log
+            echo "0 passed, 1 failed"
+        fi
+    elif [ -z "$1" ]; then
+        [ "${CI:-}" = true ] && { echo "FAIL: $2 is missing in CI"; echo "0 passed, 1 failed"; return; }
+        echo "SKIP: $2 is not installed"
         echo "0 passed, 0 failed"
     else
-        cat build/test_opencl_cc.log
-        echo "0 passed, 1 failed"
+        OCL_ICD_VENDORS=$1 build/test_opencl
     fi
 }
-suite "OpenCL backend" opencl_tests
+pocl_icd=
+if [ -e /etc/OpenCL/vendors/pocl.icd ]; then
+    mkdir -p build/icd-pocl && cp /etc/OpenCL/vendors/pocl.icd build/icd-pocl/ && pocl_icd=$PWD/build/icd-pocl
+fi
+suite "OpenCL backend on PoCL" opencl_tests "$pocl_icd" "PoCL (pocl-opencl-icd)"
+suite "OpenCL backend on Intel's CPU runtime" opencl_tests "$(tools/intel_opencl.sh 2>build/intel_opencl.log)" \
+    "Intel's OpenCL runtime (tools/intel_opencl.sh: python3-venv and PyPI)"
 # every op of the registry has a gradient check and a device parity case
 suite "op coverage" built tests/op_coverage.c build/op_coverage -std=c99 -pedantic -Wall -Wextra -Werror
 # ONNX export, run in ONNX Runtime (skipped without Python's onnx and onnxruntime, never in CI)

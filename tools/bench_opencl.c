@@ -4,13 +4,18 @@
    of the op table tests/op_cases.h (the cases the tests check) and of
    every layer of the CIFAR-10 airbench network, then whole training steps
    (forward, backward, Nesterov SGD) of that network, of the Fashion-MNIST
-   CNN and of the IMDb bidirectional GRU.
-   Prints tables, writes CSV, ends with a RESULT line.
+   CNN and of the IMDb bidirectional GRU.  Then, on every OpenCL device
+   found, one steady-state training step of the Fashion-MNIST CNN and of
+   the IMDb GRU with nn_opencl.h's counters: launches (kernels and CLBlast
+   calls), kernel objects created, blocking transfers, bytes each way,
+   and images/s and tokens/s (valid tokens).
+   Prints tables, writes CSV, ends with one RESULT line per device.
 
    Run: make bench-opencl
    By hand: cc -O3 -march=native -fopenmp -I. tools/bench_opencl.c -o build/bench_opencl -lOpenCL -lclblast -lm
    Flags: --batch N (default 64), --threads N (CPU threads, default 2),
-          --quick (fewer repetitions), --csv FILE (default build/bench_opencl.csv) */
+          --quick (fewer repetitions), --csv FILE (default build/bench_opencl.csv),
+          --steps-only (only the per-device steps and their counters) */
 #define _POSIX_C_SOURCE 199309L
 #define NN_IMPLEMENTATION
 #include "nn.h"
@@ -188,18 +193,97 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
   fprintf(csv, "step,%s,%d,%.3f,%.3f,%.3f\n", name, batch, ms[0], ms[1], ms[0] / ms[1]);
 }
 
+/* one steady-state training step of each network on device (p, d), after
+   two warm-up steps; the counters cover the step, feeding included */
+typedef struct step_count { double ms; long launches, creations, blocking; size_t to_device, to_host; } step_count;
+static void count_step(nn_graph *(*graph)(void), int batch, int p, int d, step_count *out, int *longest, double *tokens) {
+  nn_model *m = nn_compile(graph(), batch, nn_opencl_backend(p, d));
+  nn_optimizer *o = m ? nn_sgd(m, 0.01f, 0.85f, 5e-4f, NN_NESTEROV) : NULL;
+  nn_opencl_info info;
+  int r, reps = quick ? 2 : 4;
+  double best = 1e30, t0;
+  if (!o) { fprintf(stderr, "bench_opencl: %s\n", nn_last_error()); exit(1); }
+  for (r = 0; r < 2 + reps; r++) {
+    nn_opencl_reset_counters(m->backend);
+    t0 = now();
+    random_batch(m, batch);
+    if (isnan(nn_train_step(m, o))) { fprintf(stderr, "bench_opencl: %s\n", nn_last_error()); exit(1); }
+    sync_backend(m->backend);
+    if (r >= 2 && now() - t0 < best) best = now() - t0;
+  }
+  nn_opencl_get_info(m->backend, &info);
+  out->ms = best * 1e3;
+  out->launches = info.launches;
+  out->creations = info.kernel_creations;
+  out->blocking = info.blocking;
+  out->to_device = info.bytes_to_device;
+  out->to_host = info.bytes_to_host;
+  if (longest) {   /* the lengths random_batch wrote */
+    nn_node *len = nn_model_find(m, "len");
+    float *v = (float *)malloc((size_t)batch * sizeof(float));
+    int i;
+    nn_read(m, len, v);
+    for (*longest = 0, *tokens = 0, i = 0; i < batch; i++) {
+      *tokens += v[i];
+      if (v[i] > *longest) *longest = (int)v[i];
+    }
+    free(v);
+  }
+  nn_optimizer_free(o);
+  nn_model_free(m);
+}
+
+/* the counted steps on every device of every platform */
+static void count_devices(int batch) {
+  cl_platform_id plats[16];
+  cl_uint np = 0, p;
+  printf("\nper device: one training step, after two (counters include feeding the batch)\n");
+  printf("%-40s %-10s %9s %9s %9s %9s %11s %9s %11s\n", "device", "network", "ms", "smp/s", "launches", "kernels",
+         "blocking", "to dev", "to host");
+  if (clGetPlatformIDs(16, plats, &np) != CL_SUCCESS) np = 0;
+  for (p = 0; p < np && p < 16; p++) {
+    cl_device_id devs[16];
+    cl_uint nd = 0, d;
+    if (clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, 16, devs, &nd) != CL_SUCCESS) continue;
+    for (d = 0; d < nd && d < 16; d++) {
+      step_count cnn, gru;
+      char name[128];
+      int longest;
+      double tokens;
+      clGetDeviceInfo(devs[d], CL_DEVICE_NAME, sizeof name, name, NULL);
+      name[sizeof name - 1] = 0;
+      count_step(fashion_graph, 2 * batch, (int)p, (int)d, &cnn, NULL, NULL);
+      count_step(imdb_gru_graph, batch, (int)p, (int)d, &gru, &longest, &tokens);
+      printf("%-40.40s %-10s %9.1f %9.1f %9ld %9ld %11ld %9zu %11zu\n", name, "cnn", cnn.ms, 2 * batch / cnn.ms * 1e3, cnn.launches,
+             cnn.creations, cnn.blocking, cnn.to_device, cnn.to_host);
+      printf("%-40.40s %-10s %9.1f %9.1f %9ld %9ld %11ld %9zu %11zu\n", name, "gru", gru.ms, batch / gru.ms * 1e3, gru.launches,
+             gru.creations, gru.blocking, gru.to_device, gru.to_host);
+      fprintf(csv, "device_step,\"%s\",cnn,%.3f,%ld,%ld,%ld\n", name, cnn.ms, cnn.launches, cnn.creations, cnn.blocking);
+      fprintf(csv, "device_step,\"%s\",gru,%.3f,%ld,%ld,%ld\n", name, gru.ms, gru.launches, gru.creations, gru.blocking);
+      printf("RESULT device=\"%s\" platform=%u device_index=%u cnn_step_ms=%.1f images_per_s=%.1f cnn_step_launches=%ld"
+             " cnn_step_kernel_creations=%ld cnn_step_blocking_reads=%ld gru_step_ms=%.1f tokens_per_s=%.0f gru_step_launches=%ld"
+             " gru_step_seq_len=%d gru_step_kernel_creations=%ld gru_step_blocking_reads=%ld step_blocking_reads_max=%ld"
+             " cnn_step_bytes_to_device=%zu cnn_step_bytes_to_host=%zu gru_step_bytes_to_device=%zu gru_step_bytes_to_host=%zu\n",
+             name, p, d, cnn.ms, 2 * batch / cnn.ms * 1e3, cnn.launches, cnn.creations, cnn.blocking, gru.ms, tokens / gru.ms * 1e3,
+             gru.launches, longest, gru.creations, gru.blocking, cnn.blocking > gru.blocking ? cnn.blocking : gru.blocking,
+             cnn.to_device, cnn.to_host, gru.to_device, gru.to_host);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   const char *csv_path = "build/bench_opencl.csv";
-  int i, batch = 64, threads = 2;
-  double air[2], fm[2], im[2];
+  int i, batch = 64, threads = 2, steps_only = 0;
+  double air[2] = {0, 0}, fm[2] = {0, 0}, im[2] = {0, 0};
   nn_backend *pin;
   nn_opencl_info info;
   for (i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--steps-only")) steps_only = 1;
     else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv_path = argv[++i];
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-    else { fprintf(stderr, "usage: %s [--batch N] [--threads N] [--quick] [--csv FILE]\n", argv[0]); return 2; }
+    else { fprintf(stderr, "usage: %s [--batch N] [--threads N] [--quick] [--steps-only] [--csv FILE]\n", argv[0]); return 2; }
   }
   if (batch < 1 || threads < 1) { fprintf(stderr, "bench_opencl: --batch and --threads need positive numbers\n"); return 2; }
   if (!(csv = fopen(csv_path, "w"))) { fprintf(stderr, "bench_opencl: cannot write %s\n", csv_path); return 1; }
@@ -210,19 +294,23 @@ int main(int argc, char **argv) {
   printf("OpenCL device: %s (%s, driver %s); CPU backend: %d thread%s\n", info.device, info.platform, info.driver, threads,
          threads == 1 ? "" : "s");
   fprintf(csv, "section,name,what,cpu_ms,opencl_ms,cpu_over_opencl\n");
-  bench_cases(batch);
-  bench_ops(batch);
-  printf("\nwhole training steps (forward, backward, Nesterov SGD)\n");
-  printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu smp/s", "ocl smp/s");
-  bench_step("CIFAR-10 airbench", airbench_graph, batch, air);
-  bench_step("Fashion-MNIST CNN", fashion_graph, 2 * batch, fm);
-  bench_step("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch, im);
+  if (!steps_only) {
+    bench_cases(batch);
+    bench_ops(batch);
+    printf("\nwhole training steps (forward, backward, Nesterov SGD)\n");
+    printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu smp/s", "ocl smp/s");
+    bench_step("CIFAR-10 airbench", airbench_graph, batch, air);
+    bench_step("Fashion-MNIST CNN", fashion_graph, 2 * batch, fm);
+    bench_step("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch, im);
+  }
+  count_devices(batch);
   nn_backend_free(pin);
   fclose(csv);
   printf("\nCSV written to %s\n", csv_path);
-  printf("RESULT device=\"%s\" airbench_step_cpu_ms=%.1f airbench_step_opencl_ms=%.1f airbench_cpu_over_opencl=%.2f"
-         " fashion_step_cpu_ms=%.1f fashion_step_opencl_ms=%.1f fashion_cpu_over_opencl=%.2f"
-         " imdb_step_cpu_ms=%.1f imdb_step_opencl_ms=%.1f imdb_cpu_over_opencl=%.2f\n",
-         info.device, air[0], air[1], air[0] / air[1], fm[0], fm[1], fm[0] / fm[1], im[0], im[1], im[0] / im[1]);
+  if (!steps_only)
+    printf("RESULT device=\"%s\" airbench_step_cpu_ms=%.1f airbench_step_opencl_ms=%.1f airbench_cpu_over_opencl=%.2f"
+           " fashion_step_cpu_ms=%.1f fashion_step_opencl_ms=%.1f fashion_cpu_over_opencl=%.2f"
+           " imdb_step_cpu_ms=%.1f imdb_step_opencl_ms=%.1f imdb_cpu_over_opencl=%.2f\n",
+           info.device, air[0], air[1], air[0] / air[1], fm[0], fm[1], fm[0] / fm[1], im[0], im[1], im[0] / im[1]);
   return 0;
 }
