@@ -74,7 +74,7 @@ def sgd(net, momentum):   # bench.c's nn_sgd(m, 0.01, momentum, 5e-4, NN_NESTERO
                            weight_decay=5e-4, nesterov=True)
 
 
-print(f"PyTorch {torch.__version__}, CPU, float32")
+print(f"PyTorch {torch.__version__}, CPU, float32", flush=True)
 for threads in args.threads:
     torch.set_num_threads(threads)
     for batch in args.airbench:   # bench.c: Nesterov SGD, label smoothing 0.2, summed loss
