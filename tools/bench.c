@@ -55,7 +55,7 @@ static void set_threads(int t) {
 static void cpu_name(char *out, size_t size) {
   char line[256], name[128] = "unknown", family[16] = "?", model[16] = "?";
   FILE *f = fopen("/proc/cpuinfo", "r");
-  while (f && fgets(line, sizeof line, f)) {
+  while (f && fgets(line, sizeof line, f) && line[0] != '\n') {   /* the first CPU's block is enough */
     char *v = strchr(line, ':');
     if (!v) continue;
     v += 1 + (v[1] == ' ');
@@ -63,7 +63,6 @@ static void cpu_name(char *out, size_t size) {
     if (!strncmp(line, "model name", 10)) snprintf(name, sizeof name, "%s", v);
     else if (!strncmp(line, "cpu family", 10)) snprintf(family, sizeof family, "%s", v);
     else if (!strncmp(line, "model\t", 6)) snprintf(model, sizeof model, "%s", v);
-    else if (line[0] == '\n' || !strncmp(line, "power", 5)) break;   /* the first CPU is enough */
   }
   if (f) fclose(f);
   snprintf(out, size, "%s (family %s, model %s)", name, family, model);
