@@ -46,9 +46,10 @@ windows:
 clean:
 	rm -rf build
 
-# CPU benchmark against OpenBLAS in the same run; writes build/bench.csv
+# CPU benchmark against OpenBLAS and PyTorch in the same run; writes
+# build/bench.csv (BENCH_FLAGS=--quick: fewer sizes and repetitions)
 bench:
-	tools/bench.sh
+	tools/bench.sh $(BENCH_FLAGS)
 
 # CPU backend vs OpenCL backend in the same run (per op and whole steps)
 # on the device NN_OPENCL_DEVICE names; writes build/bench_opencl.csv

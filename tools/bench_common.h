@@ -1,8 +1,8 @@
 /* What tools/bench.c (CPU) and tools/bench_opencl.c (CPU vs OpenCL) share:
-   the clock, and the networks and random batches they both time, so that
-   the two measure the same work.  Included after nn.h, with
-   _POSIX_C_SOURCE 199309L defined first (clock_gettime); everything here
-   is static and used by both. */
+   the clock, and the networks (CIFAR-10, Fashion-MNIST, IMDb) and random
+   batches they both time, so that the two measure the same work.
+   Included after nn.h, with _POSIX_C_SOURCE 199309L defined first
+   (clock_gettime); everything here is static and used by both. */
 #include <time.h>
 
 static double now(void) {
@@ -16,6 +16,18 @@ static double now(void) {
 static nn_graph *airbench_graph(void) {
   nn_graph *g = nn_graph_new();
   build(g, &airbench_recipes[AIRBENCH]);
+  return g;
+}
+
+/* the CNN of examples/fashion_mnist.c's --model cnn */
+static nn_graph *fashion_graph(void) {
+  nn_graph *g = nn_graph_new();
+  int img[3] = {1, 28, 28}, one = 1;
+  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
+  x = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 32, 3, 3, 1, 1, 0))), 2, 2);
+  x = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 64, 3, 3, 1, 1, 0))), 2, 2);
+  x = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, x), 128)), 0.3f);
+  nn_cross_entropy(g, nn_dense(g, x, 10), y, 0.0f, NN_MEAN);
   return g;
 }
 
@@ -34,17 +46,18 @@ static void random_image_batch(nn_model *m, int n) {
   free(yv);
 }
 
-/* The IMDb example's network (examples/imdb.c defaults): embedding 128,
-   one bidirectional recurrent layer (GRU, or LSTM) of 128 units, max+mean
-   pooling over time, a dense head, for reviews of up to `steps` tokens. */
+/* The IMDb example's network (examples/imdb.c defaults: embedding 128,
+   one bidirectional recurrent layer (GRU, or LSTM) of 128 units), max+mean
+   pooling over time, a dense head, for reviews of up to `steps` tokens;
+   embed and hidden give other sizes. */
 enum { IMDB_VOCAB = 30000, IMDB_EMBED = 128, IMDB_HIDDEN = 128 };
-static nn_graph *imdb_graph(int lstm, int steps) {
+static nn_graph *imdb_graph(int lstm, int steps, int embed, int hidden) {
   nn_graph *g = nn_graph_new();
   int one = 1;
   nn_node *ids = nn_input(g, "ids", 1, &steps), *len = nn_input(g, "len", 1, &one);
   nn_node *y = nn_input(g, "label", 1, &one), *h, *pool[2];
-  h = nn_dropout(g, nn_embedding(g, ids, IMDB_VOCAB, IMDB_EMBED), 0.4f);
-  h = lstm ? nn_lstm(g, h, len, IMDB_HIDDEN, 1, NN_BIDIRECTIONAL) : nn_gru(g, h, len, IMDB_HIDDEN, 1, NN_BIDIRECTIONAL);
+  h = nn_dropout(g, nn_embedding(g, ids, IMDB_VOCAB, embed), 0.4f);
+  h = lstm ? nn_lstm(g, h, len, hidden, 1, NN_BIDIRECTIONAL) : nn_gru(g, h, len, hidden, 1, NN_BIDIRECTIONAL);
   pool[0] = nn_seq_maxpool(g, h, len);
   pool[1] = nn_seq_meanpool(g, h, len);
   nn_cross_entropy(g, nn_dense(g, nn_dropout(g, nn_concat(g, 2, pool), 0.4f), 2), y, 0.0f, NN_MEAN);

@@ -32,23 +32,11 @@ static void sync_backend(nn_backend *b) {
   if (b->ops == &nn__cl_backend_ops) clFinish(((nn__cl_impl *)b->impl)->dev->q);
 }
 
-/* the CNN of examples/fashion_mnist.c's --model cnn */
-static nn_graph *fashion_graph(void) {
-  nn_graph *g = nn_graph_new();
-  int img[3] = {1, 28, 28}, one = 1;
-  nn_node *x = nn_input(g, "image", 3, img), *y = nn_input(g, "label", 1, &one);
-  x = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 32, 3, 3, 1, 1, 0))), 2, 2);
-  x = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 64, 3, 3, 1, 1, 0))), 2, 2);
-  x = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, x), 128)), 0.3f);
-  nn_cross_entropy(g, nn_dense(g, x, 10), y, 0.0f, NN_MEAN);
-  return g;
-}
-
 /* the default model of examples/imdb.c: a bidirectional GRU over reviews of
    up to 400 tokens; a batch has lengths between 200 and 400, as a bucketed
    batch has */
 #define IMDB_T 400
-static nn_graph *imdb_gru_graph(void) { return imdb_graph(0, IMDB_T); }
+static nn_graph *imdb_gru_graph(void) { return imdb_graph(0, IMDB_T, IMDB_EMBED, IMDB_HIDDEN); }
 
 /* a random batch for any of the three networks */
 static void random_batch(nn_model *m, int n) {
