@@ -162,6 +162,7 @@ static void step(fz *f) {
     k = a[0] % 3;
     dep = dep_of(f, k, a[1] % NG);
     drop(f, dep, k);
+    m = M->m;   /* the dropped one may have held the model's last reference */
     if (k == 0) dep->p = a[2] & 1 ? nn_adam(m, value(a[3]), 0.9f, 0.999f, 1e-8f, 0, (a[2] >> 1) & 3)
                                   : nn_rmsprop(m, value(a[3]), value(a[4]), 0.9f, 1e-8f, 0, (a[2] >> 1) & 3);
     else if (k == 1) dep->p = nn_ema_new(m, value(a[3]));
