@@ -934,11 +934,14 @@ NNDEF uint32_t nn_rng_u32(nn_rng *r) {
   r->s[1] = nn__rotl(s1, 37);
   return (uint32_t)(out >> 32);
 }
-NNDEF float nn_rng_uniform(nn_rng *r) { return (float)(nn_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
+NNDEF float nn_rng_uniform(nn_rng *r) {
+  if (!r) return (float)nn__null("rng_uniform", "generator") * NAN;
+  return (float)(nn_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
+}
 NNDEF float nn_rng_normal(nn_rng *r) {
   /* Box-Muller; u1 in (0,1] keeps the log finite */
   double u1 = ((nn_rng_u32(r) >> 8) + 1.0) / 16777216.0, u2 = (nn_rng_u32(r) >> 8) / 16777216.0;
-  return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+  return r ? (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2)) : NAN;
 }
 NNDEF int nn_rng_int(nn_rng *r, int n) { return (int)(((uint64_t)nn_rng_u32(r) * (uint64_t)n) >> 32); }
 NNDEF void nn_shuffle(nn_rng *r, int *idx, int n) {

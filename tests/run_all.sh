@@ -67,6 +67,7 @@ suite "Windows (MinGW-w64 under Wine)" bash tests/windows.sh
 suite "aarch64 under qemu" bash tests/aarch64.sh
 suite "32-bit x86 (-m32)" bash tests/m32.sh
 suite "tools" bash tests/test_tools.sh
+suite "docs/API.md covers the headers and is up to date" python3 tools/api_doc.py --check
 # every layer type through PyTorch and back (tools/pytorch_roundtrip.py),
 # where PyTorch is installed
 pytorch_roundtrip() {
