@@ -26,6 +26,30 @@
      Functions that can fail return 0 / NULL / NAN and leave a readable
      reason in nn_last_error() (one per thread).  The library never prints
      unless asked (nn_summary, nn_classification_report) and never exits.
+     Every public function checks its pointer arguments: a NULL is such a
+     failure, never a crash.
+
+   OWNERSHIP
+     The caller owns what a constructor returns (nn_graph_new,
+     nn_cpu_backend, nn_compile, nn_sgd, ..) and frees it with the matching
+     nn_*_free.  nn_compile, when it succeeds, gives the graph and the
+     backend to the model: the graph is frozen (builders and setters on it
+     fail without poisoning it), and both are freed with the last model
+     compiled from them -- a graph may be compiled again and a backend may
+     run several models (a training and an inference model on one device);
+     nn_graph_free and nn_backend_free refuse them while a model uses them.
+     A failed nn_compile takes nothing: the graph and backend stay the
+     caller's, usable (retry with a smaller batch) and to be freed by it.
+     Optimizers and averages belong to the model they were made for; they
+     and the model may be freed in any order.  Nodes, optimizers and
+     averages of another model are refused with an error, as are NULLs;
+     what no check can catch is a pointer used after it was freed.
+     Automatic layer names ("dense3") are given at nn_compile in an order
+     taken from the graph's structure (a depth-first walk from the loss,
+     then from the nodes nothing uses, inputs in order), not from the order
+     in which C happened to evaluate builder calls, so weights saved by one
+     compiler's build load into another's; for a straight chain of layers
+     this is the order they were built in.
 
    A TOUR
      nn_graph *g = nn_graph_new();
@@ -186,20 +210,24 @@ typedef enum nn_init {
 typedef struct nn_node nn_node;
 typedef struct nn_graph nn_graph;
 NNDEF nn_graph *nn_graph_new(void);
-NNDEF void nn_graph_free(nn_graph *g);          /* only if never compiled */
+/* 1, or 0 with the reason for a compiled graph: its last model frees it */
+NNDEF int nn_graph_free(nn_graph *g);
 NNDEF int nn_graph_set_seed(nn_graph *g, uint64_t seed);   /* initialisers */
 NNDEF const char *nn_graph_error(const nn_graph *g);  /* first build error */
 NNDEF int nn_layer_name(nn_graph *g, const char *name);  /* names the next layer */
+/* automatic layer names are final once the graph is compiled (OWNERSHIP, top) */
 NNDEF nn_node *nn_find(const nn_graph *g, const char *name);
 NNDEF int nn_graph_num_nodes(const nn_graph *g);
 NNDEF nn_node *nn_graph_node(const nn_graph *g, int i);
 
-/* Leaves.  Inputs are batched; parameters are not. */
+/* Leaves.  Inputs are batched; parameters are not.  Builders and setters
+   fail on a compiled graph (it is frozen) without marking it failed. */
 NNDEF nn_node *nn_input(nn_graph *g, const char *name, int ndim, const int *dims);
 NNDEF nn_node *nn_param(nn_graph *g, const char *name, int ndim, const int *dims,
                         nn_init init, float init_arg);
 /* Setters return 1, or 0 with the reason for a node of the wrong kind or a
-   value out of range (multipliers are finite and >= 0). */
+   value out of range (multipliers are finite and >= 0).  The multipliers
+   may change after nn_compile (each step reads them), the others not. */
 NNDEF int nn_set_requires_grad(nn_node *input);   /* gradient w.r.t. an input */
 NNDEF int nn_set_trainable(nn_node *param, int trainable);
 NNDEF int nn_set_lr_mult(nn_node *param, float mult);
@@ -310,13 +338,20 @@ NNDEF nn_node *nn_seq_meanpool(nn_graph *g, nn_node *x, nn_node *lengths);
 typedef struct nn_model nn_model;
 typedef struct nn_backend nn_backend;
 NNDEF nn_backend *nn_cpu_backend(void);
-NNDEF void nn_backend_free(nn_backend *b);   /* one never given to nn_compile */
-NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *backend); /* takes both */
+/* 1, or 0 with the reason for a backend models run on: the last frees it */
+NNDEF int nn_backend_free(nn_backend *b);
+/* On success the graph and the backend belong to the model (shared with
+   other models compiled from them, freed with the last).  On failure, NULL
+   with the reason, and both stay the caller's, unchanged and usable. */
+NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *backend);
+/* also frees the graph and backend if no other model uses them; the
+   model's optimizers and averages may be freed before or after it */
 NNDEF void nn_model_free(nn_model *m);
 NNDEF int nn_set_batch(nn_model *m, int n);            /* 1 .. compiled batch */
 NNDEF int nn_model_set_seed(nn_model *m, uint64_t seed);   /* dropout */
 NNDEF nn_node *nn_model_find(const nn_model *m, const char *name);
-NNDEF size_t nn_node_numel(const nn_model *m, const nn_node *n); /* incl. batch */
+/* Functions taking a model and a node fail for a node of another graph. */
+NNDEF size_t nn_node_numel(const nn_model *m, const nn_node *n); /* incl. batch; 0 on failure */
 NNDEF int nn_feed(nn_model *m, const char *input_name, const float *data);
 NNDEF int nn_feed_node(nn_model *m, const nn_node *input, const float *data);
 NNDEF int nn_forward(nn_model *m, int training);       /* computes the loss too */
@@ -369,6 +404,8 @@ NNDEF nn_optimizer *nn_adam(nn_model *m, float lr, float beta1, float beta2, flo
                             float weight_decay, int flags);
 NNDEF nn_optimizer *nn_rmsprop(nn_model *m, float lr, float momentum, float alpha, float eps,
                                float weight_decay, int flags);
+/* An optimizer or average belongs to the model it was made for: functions
+   given one with another model fail, naming both. */
 NNDEF void nn_optimizer_free(nn_optimizer *o);
 NNDEF int nn_optimizer_set_lr(nn_optimizer *o, float lr);   /* finite, >= 0 */
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o);
@@ -429,6 +466,11 @@ NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *rec
 NNDEF void nn_classification_report(const int *cm, int k, const char *const *names, FILE *out);
 /* area under the ROC curve of scores for binary labels (0/1); ties averaged */
 NNDEF double nn_roc_auc(const float *scores, const float *labels, int n);
+/* Regression: over n values, the mean squared error, the mean absolute
+   error and R^2 = 1 - SS_res / SS_tot (NAN where the targets are all
+   equal); each output may be NULL.  1, or 0 with the reason. */
+NNDEF int nn_regression_metrics(const float *pred, const float *target, size_t n,
+                                double *mse, double *mae, double *r2);
 
 #ifndef NN_NO_DATA
 /* ======================================================================
@@ -449,6 +491,32 @@ NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count,
                              float *x, float *y);
 /* keep only the first n samples (n <= d->n) */
 NNDEF int nn_dataset_truncate(nn_dataset *d, int n);
+
+/* Mini-batches of a data set for a model, the explicit loop without its
+   bookkeeping:
+     nn_batches *it = nn_batches_new(m, train, &rng);
+     for (epoch ..) while (nn_batches_next(it) > 0) {
+       nn_feed(m, "image", it->x); nn_feed(m, "label", it->y); nn_train_step(m, opt); }
+     nn_batches_free(it);
+   Each epoch starts with the order 0..n-1 shuffled by r (NULL: in order);
+   each batch holds the model's compiled batch size of samples, the last
+   the rest, and sets the model's batch to it (nn_set_batch); the end of
+   the epoch restores the compiled batch.  nn_batches_next returns 1 with
+   a batch in x and y, 0 at the end of an epoch (the next call starts a
+   new one) and -1 on failure, with the reason.  The data set and r must
+   outlive the iterator; the model may be freed before it. */
+typedef struct nn_batches {
+  float *x, *y;         /* the current batch: n samples, n labels (owned) */
+  int n;                /* samples in the current batch */
+  int index, count;     /* its number in the epoch (from 0); batches per epoch */
+  nn_model *m;          /* the rest is the iterator's own */
+  const nn_dataset *d;
+  nn_rng *r;
+  int *order;
+} nn_batches;
+NNDEF nn_batches *nn_batches_new(nn_model *m, const nn_dataset *d, nn_rng *r);
+NNDEF int nn_batches_next(nn_batches *it);
+NNDEF void nn_batches_free(nn_batches *it);
 
 /* CIFAR-10 binary batches: records of 1 label byte (0..9) and 3072 pixel
    bytes (1024 red, 1024 green, 1024 blue, each 32 rows of 32).  Pixels
@@ -661,6 +729,7 @@ struct nn_node {
   int fan_in, fan_out;
   nn_op_attr attr;              /* the op's attributes, by op family */
   char name[NN_NAME_LEN];
+  nn_graph *graph;              /* the graph it belongs to */
 };
 NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *conv2d);
 
@@ -698,7 +767,9 @@ typedef struct nn_backend_ops {
   int (*lerp)(nn_backend *b, void *a, const void *bsrc, size_t n, float t);
   void (*destroy)(nn_backend *b);                         /* frees b too */
 } nn_backend_ops;
-struct nn_backend { const nn_backend_ops *ops; void *impl; };
+/* A backend allocates this zeroed; nn.h keeps `models`, the number of
+   models that run on it (it is destroyed with the last). */
+struct nn_backend { const nn_backend_ops *ops; void *impl; int models; };
 
 struct nn_model {
   nn_graph *graph;
@@ -713,6 +784,9 @@ struct nn_model {
   int threads;
   int64_t *batches;             /* per node: a batch norm's training forward
                                    passes (num_batches_tracked), host-side */
+  int refs;                     /* the caller's (until nn_model_free), and one per
+                                   optimizer, average and batch iterator */
+  int freed;                    /* nn_model_free was called */
 };
 
 #ifdef __cplusplus
@@ -819,6 +893,8 @@ NNDEF int nn_set_error(const char *fmt, ...) {
   va_end(ap);
   return 0;
 }
+/* the failure of a function given NULL: `if (!p) return nn__null("fn", "p");` */
+static int nn__null(const char *fn, const char *arg) { return nn__fail("%s: %s is NULL", fn, arg); }
 
 /* ======================================================================
    Memory
@@ -844,26 +920,33 @@ static uint64_t nn__splitmix(uint64_t *x) {
   return z ^ (z >> 31);
 }
 NNDEF void nn_rng_seed(nn_rng *r, uint64_t seed) {
+  if (!r) { nn__null("rng_seed", "generator"); return; }
   r->s[0] = nn__splitmix(&seed);
   r->s[1] = nn__splitmix(&seed);
 }
 static uint64_t nn__rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 NNDEF uint32_t nn_rng_u32(nn_rng *r) {
-  uint64_t s0 = r->s[0], s1 = r->s[1], out = s0 + s1;
+  uint64_t s0, s1, out;
+  if (!r) return (uint32_t)nn__null("rng", "generator");
+  s0 = r->s[0]; s1 = r->s[1]; out = s0 + s1;
   s1 ^= s0;
   r->s[0] = nn__rotl(s0, 24) ^ s1 ^ (s1 << 16);
   r->s[1] = nn__rotl(s1, 37);
   return (uint32_t)(out >> 32);
 }
-NNDEF float nn_rng_uniform(nn_rng *r) { return (float)(nn_rng_u32(r) >> 8) * (1.0f / 16777216.0f); }
+NNDEF float nn_rng_uniform(nn_rng *r) {
+  if (!r) return (float)nn__null("rng_uniform", "generator") * NAN;
+  return (float)(nn_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
+}
 NNDEF float nn_rng_normal(nn_rng *r) {
   /* Box-Muller; u1 in (0,1] keeps the log finite */
   double u1 = ((nn_rng_u32(r) >> 8) + 1.0) / 16777216.0, u2 = (nn_rng_u32(r) >> 8) / 16777216.0;
-  return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+  return r ? (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2)) : NAN;
 }
 NNDEF int nn_rng_int(nn_rng *r, int n) { return (int)(((uint64_t)nn_rng_u32(r) * (uint64_t)n) >> 32); }
 NNDEF void nn_shuffle(nn_rng *r, int *idx, int n) {
   int i;
+  if (n > 0 && (!r || !idx)) { nn__null("shuffle", r ? "idx" : "generator"); return; }
   for (i = n - 1; i > 0; i--) {
     int j = nn_rng_int(r, i + 1), t = idx[i];
     idx[i] = idx[j];
@@ -877,6 +960,7 @@ NNDEF void nn_shuffle(nn_rng *r, int *idx, int n) {
 NNDEF size_t nn_shape_numel(const nn_shape *s) {
   size_t n = 1;
   int i;
+  if (!s) return (size_t)nn__null("shape_numel", "shape");
   for (i = 0; i < s->ndim; i++) n *= (size_t)s->dim[i];
   return n;
 }
@@ -893,7 +977,10 @@ static const char *nn__dims_str(int ndim, const int *idims, const uint64_t *udim
   if (used < len) snprintf(buf + used, len - used, "]");
   return buf;
 }
-NNDEF const char *nn_shape_str(const nn_shape *s, char *buf, size_t len) { return nn__dims_str(s->ndim, s->dim, NULL, buf, len); }
+NNDEF const char *nn_shape_str(const nn_shape *s, char *buf, size_t len) {
+  if (!s || !buf || !len) { nn__null("shape_str", !s ? "shape" : "buf (or its length 0)"); return "?"; }
+  return nn__dims_str(s->ndim, s->dim, NULL, buf, len);
+}
 static nn_shape nn__shape(int ndim, const int *dims) {
   nn_shape s;
   int i;
@@ -914,7 +1001,7 @@ static int nn__shape_eq(const nn_shape *a, const nn_shape *b) {
 NNDEF nn_tensor *nn_tensor_new(int ndim, const int *dims) {
   nn_tensor *t;
   int i;
-  if (ndim < 1 || ndim > NN_MAX_DIMS) { nn__fail("tensor: %d dimensions (1..%d allowed)", ndim, NN_MAX_DIMS); return NULL; }
+  if (ndim < 1 || ndim > NN_MAX_DIMS || !dims) { nn__fail("tensor: %d dimensions%s (1..%d allowed)", ndim, dims ? "" : " in NULL", NN_MAX_DIMS); return NULL; }
   for (i = 0; i < ndim; i++) if (dims[i] < 1) { nn__fail("tensor: dimension %d is %d", i, dims[i]); return NULL; }
   t = (nn_tensor *)nn__calloc(1, sizeof *t);
   if (!t) return NULL;
@@ -1039,9 +1126,10 @@ NNDEF int nn_file_write_atomic(const char *path, const void *data, size_t n) {
 /* reads a whole file, growing the buffer as it goes: sizes from fseek/ftell
    are not trusted (directories and pipes report nonsense) */
 static unsigned char *nn__read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = path ? fopen(path, "rb") : NULL;
   unsigned char *buf = NULL, *grown;
   size_t cap = 0, got = 0, n;
+  if (!path) { nn__fail("a file path is NULL"); return NULL; }
   if (!f) { nn__fail("cannot open '%s': %s", path, strerror(errno)); return NULL; }
   for (;;) {
     if (got == cap) {
@@ -1530,6 +1618,15 @@ static const char *const nn__op_names[] = { NN_OPS(NN__OP_NAME) };
 NNDEF const char *nn_op_name(nn_op op) { return (unsigned)op < NN_OP_COUNT ? nn__op_names[op] : "?"; }
 static size_t nn__per(const nn_node *n) { return nn_shape_numel(&n->shape); }
 
+/* A layer made by a builder: its name prefix and the id of its first
+   node; its nodes are those from there whose names start with the prefix
+   (and a dot).  Automatic prefixes are renumbered at nn_compile. */
+typedef struct nn__layer {
+  const char *kind;    /* "dense", .. for an automatic name; NULL for nn_layer_name's */
+  int first;
+  char prefix[NN_NAME_LEN];
+} nn__layer;
+
 struct nn_graph {
   nn_node **nodes;
   int n, cap;
@@ -1537,8 +1634,10 @@ struct nn_graph {
   int failed;
   char error[512];
   char next_name[NN_NAME_LEN];
-  int layers;          /* counter for automatic layer names */
+  nn__layer *layer;
+  int layers, layer_cap;
   nn_node *loss;
+  int models;          /* models compiled from it: > 0 freezes it */
 };
 
 NNDEF nn_graph *nn_graph_new(void) {
@@ -1546,34 +1645,56 @@ NNDEF nn_graph *nn_graph_new(void) {
   if (g) g->seed = 42;
   return g;
 }
-NNDEF void nn_graph_free(nn_graph *g) {
+static void nn__graph_destroy(nn_graph *g) {
   int i;
-  if (!g) return;
   for (i = 0; i < g->n; i++) NN_FREE(g->nodes[i]);
   NN_FREE(g->nodes);
+  NN_FREE(g->layer);
   NN_FREE(g);
 }
+NNDEF int nn_graph_free(nn_graph *g) {
+  if (!g) return 1;
+  if (g->models) return nn__fail("graph_free: the graph is compiled into %d model(s); the last one frees it", g->models);
+  nn__graph_destroy(g);
+  return 1;
+}
+/* 1 if g may still change; else 0 with the reason (g itself stays healthy) */
+static int nn__mutable(const nn_graph *g, const char *fn) {
+  if (!g) return nn__null(fn, "graph");
+  if (g->models) return nn__fail("%s: the graph is compiled (frozen); build a new graph for another model", fn);
+  return 1;
+}
 NNDEF int nn_graph_set_seed(nn_graph *g, uint64_t seed) {
-  if (!g) return nn__fail("graph_set_seed: graph is NULL");
+  if (!nn__mutable(g, "graph_set_seed")) return 0;
   g->seed = seed;
   return 1;
 }
-NNDEF const char *nn_graph_error(const nn_graph *g) { return g->failed ? g->error : NULL; }
+NNDEF const char *nn_graph_error(const nn_graph *g) {
+  if (!g) { nn__null("graph_error", "graph"); return "graph_error: graph is NULL"; }
+  return g->failed ? g->error : NULL;
+}
 NNDEF int nn_layer_name(nn_graph *g, const char *name) {
-  if (!g) return nn__fail("layer_name: graph is NULL");
+  if (!nn__mutable(g, "layer_name")) return 0;
   if (name && strlen(name) >= sizeof g->next_name) return nn__fail("layer_name: '%s' is longer than %d bytes", name, NN_NAME_LEN - 1);
   snprintf(g->next_name, sizeof g->next_name, "%s", name ? name : "");
   return 1;
 }
 NNDEF nn_node *nn_find(const nn_graph *g, const char *name) {
   int i;
+  if (!g || !name) { nn__null("find", g ? "name" : "graph"); return NULL; }
   for (i = 0; i < g->n; i++) if (!strcmp(g->nodes[i]->name, name)) return g->nodes[i];
   return NULL;
 }
-NNDEF int nn_graph_num_nodes(const nn_graph *g) { return g->n; }
-NNDEF nn_node *nn_graph_node(const nn_graph *g, int i) { return i >= 0 && i < g->n ? g->nodes[i] : NULL; }
+NNDEF int nn_graph_num_nodes(const nn_graph *g) { return g ? g->n : nn__null("graph_num_nodes", "graph"); }
+NNDEF nn_node *nn_graph_node(const nn_graph *g, int i) {
+  if (!g) { nn__null("graph_node", "graph"); return NULL; }
+  return i >= 0 && i < g->n ? g->nodes[i] : NULL;
+}
 NNDEF nn_node *nn_node_input(const nn_node *n, int i) { return n && i >= 0 && i < n->n_in ? n->in[i] : NULL; }
-NNDEF const nn_shape *nn_node_shape(const nn_node *n) { return &n->shape; }
+NNDEF const nn_shape *nn_node_shape(const nn_node *n) {
+  if (!n) { nn__null("node_shape", "node"); return NULL; }
+  return &n->shape;
+}
 
 static nn_node *nn__gfail(nn_graph *g, const char *fmt, ...) {
   va_list ap;
@@ -1588,10 +1709,12 @@ static nn_node *nn__gfail(nn_graph *g, const char *fmt, ...) {
 /* 1 if the graph is healthy and the required inputs exist */
 static int nn__ready(nn_graph *g, const char *op, int n, nn_node *const *xs) {
   int i;
-  if (!g) return nn__fail("%s: graph is NULL", op);
+  if (!nn__mutable(g, op)) return 0;
   if (g->failed) return 0;
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
     if (!xs[i]) { nn__gfail(g, "%s: input %d is NULL", op, i); return 0; }
+    if (xs[i]->graph != g) { nn__gfail(g, "%s: input %d ('%s') is a node of another graph", op, i, xs[i]->name); return 0; }
+  }
   return 1;
 }
 static nn_node *nn__add_node(nn_graph *g, nn_op op, int n_in, nn_node *const *in,
@@ -1613,23 +1736,38 @@ static nn_node *nn__add_node(nn_graph *g, nn_op op, int n_in, nn_node *const *in
   nd = (nn_node *)nn__calloc(1, sizeof *nd);
   if (!nd) return nn__gfail(g, "out of memory building the graph");
   nd->id = g->n;
+  nd->graph = g;
   nd->op = op;
   nd->n_in = n_in;
   for (i = 0; i < n_in; i++) nd->in[i] = in[i];
   nd->shape = shape;
   nd->batched = batched;
   nd->lr_mult = nd->wd_mult = 1.0f;
-  if (name && *name) snprintf(nd->name, sizeof nd->name, "%s", name);
+  if (name && *name) memcpy(nd->name, name, strlen(name) < sizeof nd->name ? strlen(name) : sizeof nd->name - 1);
   else snprintf(nd->name, sizeof nd->name, "%s_%d", nn_op_name(op), nd->id);
   g->nodes[g->n++] = nd;
   return nd;
 }
-/* a layer's name: the one given by nn_layer_name, else kind + counter */
-static void nn__layer_prefix(nn_graph *g, const char *kind, char *buf) {
+/* a layer's name: the one given by nn_layer_name, else kind + counter
+   (renumbered at nn_compile); 0 if out of memory */
+static int nn__layer_prefix(nn_graph *g, const char *kind, char *buf) {
+  nn__layer *l;
+  if (g->layers == g->layer_cap) {
+    int cap = g->layer_cap ? 2 * g->layer_cap : 16;
+    nn__layer *grown = (nn__layer *)NN_REALLOC(g->layer, (size_t)cap * sizeof *grown);
+    if (!grown) { nn__gfail(g, "out of memory building the graph"); return 0; }
+    g->layer = grown;
+    g->layer_cap = cap;
+  }
+  l = &g->layer[g->layers];
+  l->kind = g->next_name[0] ? NULL : kind;
+  l->first = g->n;
   if (g->next_name[0]) snprintf(buf, NN_NAME_LEN, "%s", g->next_name);
   else snprintf(buf, NN_NAME_LEN, "%s%d", kind, g->layers);
+  memcpy(l->prefix, buf, NN_NAME_LEN);
   g->next_name[0] = 0;
   g->layers++;
+  return 1;
 }
 static nn_node *nn__layer_param(nn_graph *g, const char *prefix, const char *what, nn_shape s,
                                 nn_init init, float arg, int fan_in, int fan_out) {
@@ -1655,7 +1793,8 @@ NNDEF nn_node *nn_input(nn_graph *g, const char *name, int ndim, const int *dims
   nn_node *none = NULL;
   if (!nn__ready(g, "input", 0, &none)) return NULL;
   if (!name || !*name) return nn__gfail(g, "input: a name is required (nn_feed finds inputs by name)");
-  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "input '%s': %d dims (1..%d allowed)", name, ndim, NN_MAX_DIMS);
+  if (strlen(name) >= NN_NAME_LEN) return nn__gfail(g, "input '%s': longer than %d bytes", name, NN_NAME_LEN - 1);
+  if (ndim < 1 || ndim > NN_MAX_DIMS || !dims) return nn__gfail(g, "input '%s': %d dims%s (1..%d allowed)", name, ndim, dims ? "" : " in NULL", NN_MAX_DIMS);
   if (nn_find(g, name)) return nn__gfail(g, "input '%s': the name is taken", name);
   return nn__add_node(g, NN_OP_INPUT, 0, NULL, nn__shape(ndim, dims), 1, name);
 }
@@ -1663,7 +1802,8 @@ NNDEF nn_node *nn_param(nn_graph *g, const char *name, int ndim, const int *dims
   nn_node *none = NULL, *p;
   if (!nn__ready(g, "param", 0, &none)) return NULL;
   if (!name || !*name) return nn__gfail(g, "param: a name is required (files store weights by name)");
-  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "param '%s': %d dims (1..%d allowed)", name, ndim, NN_MAX_DIMS);
+  if (strlen(name) >= NN_NAME_LEN) return nn__gfail(g, "param '%s': longer than %d bytes", name, NN_NAME_LEN - 1);
+  if (ndim < 1 || ndim > NN_MAX_DIMS || !dims) return nn__gfail(g, "param '%s': %d dims%s (1..%d allowed)", name, ndim, dims ? "" : " in NULL", NN_MAX_DIMS);
   if (nn_find(g, name)) return nn__gfail(g, "param '%s': the name is taken (use nn_layer_name)", name);
   p = nn__add_node(g, NN_OP_PARAM, 0, NULL, nn__shape(ndim, dims), 0, name);
   if (!p) return NULL;
@@ -1684,12 +1824,12 @@ static int nn__mult_ok(const nn_node *p, float v, const char *what) {
   return v >= 0 && v <= FLT_MAX ? 1 : nn__fail("%s: '%s': %g is not a finite multiplier >= 0", what, p->name, v);
 }
 NNDEF int nn_set_requires_grad(nn_node *x) {
-  if (!nn__leaf_of_kind(x, NN_OP_INPUT, "set_requires_grad")) return 0;
+  if (!nn__leaf_of_kind(x, NN_OP_INPUT, "set_requires_grad") || !nn__mutable(x->graph, "set_requires_grad")) return 0;
   x->needs_grad = 1;
   return 1;
 }
 NNDEF int nn_set_trainable(nn_node *p, int t) {
-  if (!nn__leaf_of_kind(p, NN_OP_PARAM, "set_trainable")) return 0;
+  if (!nn__leaf_of_kind(p, NN_OP_PARAM, "set_trainable") || !nn__mutable(p->graph, "set_trainable")) return 0;
   p->trainable = t != 0;
   return 1;
 }
@@ -1704,7 +1844,7 @@ NNDEF int nn_set_wd_mult(nn_node *p, float v) {
   return 1;
 }
 NNDEF int nn_set_init(nn_node *p, nn_init init, float arg) {
-  if (!nn__leaf_of_kind(p, NN_OP_PARAM, "set_init")) return 0;
+  if (!nn__leaf_of_kind(p, NN_OP_PARAM, "set_init") || !nn__mutable(p->graph, "set_init")) return 0;
   if ((unsigned)init > NN_INIT_DIRAC) return nn__fail("set_init: '%s': unknown initialiser %d", p->name, (int)init);
   p->init = init;
   p->init_arg = arg;
@@ -1761,7 +1901,7 @@ NNDEF nn_node *nn_reshape(nn_graph *g, nn_node *x, int ndim, const int *dims) {
   char a[64], b[64];
   nn_shape s;
   if (!nn__ready(g, "reshape", 1, &x) || !nn__need_batched(g, "reshape", x, 1, NN_MAX_DIMS)) return NULL;
-  if (ndim < 1 || ndim > NN_MAX_DIMS) return nn__gfail(g, "reshape: %d dims", ndim);
+  if (ndim < 1 || ndim > NN_MAX_DIMS || !dims) return nn__gfail(g, "reshape: %d dims%s", ndim, dims ? "" : " in NULL");
   s = nn__shape(ndim, dims);
   if (nn_shape_numel(&s) != nn__per(x))
     return nn__gfail(g, "reshape: '%s' of shape %s cannot become %s", x->name, nn_shape_str(&x->shape, a, sizeof a),
@@ -1813,7 +1953,7 @@ NNDEF nn_node *nn_dense_ex(nn_graph *g, nn_node *x, int units, int bias) {
   if (!nn__ready(g, "dense", 1, &x) || !nn__need_batched(g, "dense", x, 1, NN_MAX_DIMS)) return NULL;
   if (units < 1) return nn__gfail(g, "dense: %d units", units);
   fan_in = NN__LAST(x);
-  nn__layer_prefix(g, "dense", pre);
+  if (!nn__layer_prefix(g, "dense", pre)) return NULL;
   in[0] = x;
   in[1] = nn__layer_param(g, pre, "weight", nn__shape2(units, fan_in), NN_INIT_HE_UNIFORM, 0, fan_in, units);
   in[2] = bias ? nn__layer_param(g, pre, "bias", nn__shape1(units), NN_INIT_ZEROS, 0, fan_in, units) : NULL;
@@ -1883,7 +2023,10 @@ static void nn__col2im_add(const float *col, int C, int H, int W, int kh, int kw
 }
 NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *n) {
   nn_conv2d_dims d;
-  const nn_node *x = n->in[0];
+  const nn_node *x;
+  memset(&d, 0, sizeof d);
+  if (!n || n->op != NN_OP_CONV2D) { nn__fail("conv2d_dims_of: '%s' is not a conv2d", n ? n->name : "NULL"); return d; }
+  x = n->in[0];
   d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
   d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
   d.kh = n->attr.conv2d.kh; d.kw = n->attr.conv2d.kw; d.s = n->attr.conv2d.stride; d.p = n->attr.conv2d.pad;
@@ -1990,7 +2133,7 @@ NNDEF nn_node *nn_conv2d_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw,
   if (OH < 1 || OW < 1)
     return nn__gfail(g, "conv2d: kernel %dx%d does not fit input '%s' of shape %s with pad %d", kh, kw, x->name,
                      nn_shape_str(&x->shape, buf, sizeof buf), pad);
-  nn__layer_prefix(g, "conv", pre);
+  if (!nn__layer_prefix(g, "conv", pre)) return NULL;
   d[0] = out_ch; d[1] = C; d[2] = kh; d[3] = kw;
   in[0] = x;
   in[1] = nn__layer_param(g, pre, "weight", nn__shape(4, d), NN_INIT_HE_UNIFORM, 0, C * kh * kw, out_ch * kh * kw);
@@ -2242,7 +2385,7 @@ NNDEF nn_node *nn_batchnorm_ex(nn_graph *g, nn_node *x, float momentum, float ep
   if (!nn__ready(g, "batchnorm", 1, &x) || !nn__need_batched(g, "batchnorm", x, 1, 3)) return NULL;
   if (!(momentum >= 0 && momentum <= 1) || !(eps > 0)) return nn__gfail(g, "batchnorm: momentum %g, eps %g", momentum, eps);
   s = nn__shape1(x->shape.dim[0]);
-  nn__layer_prefix(g, "bn", pre);
+  if (!nn__layer_prefix(g, "bn", pre)) return NULL;
   in[0] = x;
   in[1] = nn__layer_param(g, pre, "weight", s, NN_INIT_ONES, 0, 1, 1);
   in[2] = nn__layer_param(g, pre, "bias", s, NN_INIT_ZEROS, 0, 1, 1);
@@ -2308,7 +2451,7 @@ NNDEF nn_node *nn_layernorm_ex(nn_graph *g, nn_node *x, float eps) {
   nn_node *in[3];
   if (!nn__ready(g, "layernorm", 1, &x) || !nn__need_batched(g, "layernorm", x, 1, NN_MAX_DIMS)) return NULL;
   if (!(eps > 0)) return nn__gfail(g, "layernorm: eps %g", eps);
-  nn__layer_prefix(g, "ln", pre);
+  if (!nn__layer_prefix(g, "ln", pre)) return NULL;
   in[0] = x;
   in[1] = nn__layer_param(g, pre, "weight", nn__shape1(NN__LAST(x)), NN_INIT_ONES, 0, 1, 1);
   in[2] = nn__layer_param(g, pre, "bias", nn__shape1(NN__LAST(x)), NN_INIT_ZEROS, 0, 1, 1);
@@ -2542,7 +2685,8 @@ NNDEF nn_node *nn_concat(nn_graph *g, int n, nn_node *const *xs) {
   char sa[64], sb[64];
   nn_shape s;
   int k, i;
-  if (n < 1 || n > NN_MAX_INPUTS) { if (g && !g->failed) nn__gfail(g, "concat: %d inputs (1..%d allowed)", n, NN_MAX_INPUTS); return NULL; }
+  if (!nn__ready(g, "concat", 0, NULL)) return NULL;
+  if (n < 1 || n > NN_MAX_INPUTS || !xs) return nn__gfail(g, "concat: %d inputs%s (1..%d allowed)", n, xs ? "" : " in NULL", NN_MAX_INPUTS);
   if (!nn__ready(g, "concat", n, xs)) return NULL;
   s = xs[0]->shape;
   for (k = 0; k < n; k++) {
@@ -2661,14 +2805,16 @@ static nn_node *nn__loss(nn_graph *g, nn_op op, nn_node *a, nn_node *b, nn_reduc
   return l;
 }
 NNDEF nn_node *nn_cross_entropy(nn_graph *g, nn_node *logits, nn_node *labels, float smoothing, nn_reduction red) {
-  if (g && !g->failed && !(smoothing >= 0 && smoothing < 1)) return nn__gfail(g, "cross_entropy: label smoothing %g", smoothing);
+  if (!nn__ready(g, "cross_entropy", 0, NULL)) return NULL;
+  if (!(smoothing >= 0 && smoothing < 1)) return nn__gfail(g, "cross_entropy: label smoothing %g", smoothing);
   return nn__loss(g, NN_OP_CROSS_ENTROPY, logits, labels, red, smoothing);
 }
 NNDEF nn_node *nn_bce_with_logits(nn_graph *g, nn_node *z, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_BCE_LOGITS, z, t, red, 0); }
 NNDEF nn_node *nn_mse(nn_graph *g, nn_node *p, nn_node *t, nn_reduction red) { return nn__loss(g, NN_OP_MSE, p, t, red, 0); }
 NNDEF int nn_graph_set_loss(nn_graph *g, nn_node *loss) {
-  if (!g || !loss) return nn__fail("graph_set_loss: %s is NULL", g ? "the loss" : "the graph");
-  if (loss->id >= g->n || g->nodes[loss->id] != loss) return nn__fail("graph_set_loss: '%s' is not a node of this graph", loss->name);
+  if (!nn__mutable(g, "graph_set_loss")) return 0;
+  if (!loss) return nn__null("graph_set_loss", "loss");
+  if (loss->graph != g || g->nodes[loss->id] != loss) return nn__fail("graph_set_loss: '%s' is not a node of this graph", loss->name);
   if (loss->batched || nn__per(loss) != 1) return nn__fail("graph_set_loss: '%s' is not a scalar", loss->name);
   g->loss = loss;
   return 1;
@@ -2714,7 +2860,7 @@ NNDEF nn_node *nn_embedding(nn_graph *g, nn_node *ids, int vocab, int dim) {
   if (ids->op != NN_OP_INPUT)
     return nn__gfail(g, "embedding: ids '%s' %s must be an input (ids are fed, not computed)", ids->name,
                      nn_shape_str(&ids->shape, buf, sizeof buf));
-  nn__layer_prefix(g, "embedding", pre);
+  if (!nn__layer_prefix(g, "embedding", pre)) return NULL;
   in[0] = ids;
   in[1] = nn__layer_param(g, pre, "weight", nn__shape2(vocab, dim), NN_INIT_NORMAL, 1.0f, dim, vocab);
   if (!in[1]) return NULL;
@@ -2753,6 +2899,7 @@ static int nn__seq_len(const nn__ctx *c, int b, int T) { return c->x[1] ? (int)c
 static int nn__lengths_ok(nn_graph *g, const char *op, const nn_node *lengths) {
   char buf[64];
   if (!lengths) return 1;
+  if (lengths->graph != g) { nn__gfail(g, "%s: lengths '%s' is a node of another graph", op, lengths->name); return 0; }
   if (!lengths->batched || lengths->op != NN_OP_INPUT || nn__per(lengths) != 1) {
     nn__gfail(g, "%s: lengths '%s' %s must be an input of shape [1]", op, lengths->name,
               nn_shape_str(&lengths->shape, buf, sizeof buf));
@@ -3079,7 +3226,7 @@ static nn_node *nn__recurrent(nn_graph *g, nn_op op, nn_node *x, nn_node *length
   if (!nn__ready(g, name, 1, &x) || !nn__need_batched(g, name, x, 2, 2) || !nn__lengths_ok(g, name, lengths)) return NULL;
   if (hidden < 1 || layers < 1 || layers > 99 || (flags & ~NN_BIDIRECTIONAL))
     return nn__gfail(g, "%s: hidden %d, layers %d, flags %d", name, hidden, layers, flags);
-  nn__layer_prefix(g, name, pre);
+  if (!nn__layer_prefix(g, name, pre)) return NULL;
   for (l = 0; l < layers && x; l++) {
     static const char *const what[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
     nn_node *in[10];
@@ -3363,7 +3510,12 @@ static const nn_backend_ops nn__cpu_backend_ops = {
   nn__cpu_supports, nn__cpu_workspace, nn__cpu_forward, nn__cpu_backward, nn__cpu_update,
   nn__cpu_sumsq, nn__cpu_scale, nn__cpu_lerp, nn__cpu_destroy};
 
-NNDEF void nn_backend_free(nn_backend *b) { if (b) b->ops->destroy(b); }
+NNDEF int nn_backend_free(nn_backend *b) {
+  if (!b) return 1;
+  if (b->models) return nn__fail("backend_free: '%s' runs %d model(s); the last one frees it", b->ops->name, b->models);
+  b->ops->destroy(b);
+  return 1;
+}
 
 /* GEMM packing space for as many threads as OpenMP offers now: call
    nn_set_threads first to use more. */
@@ -3398,9 +3550,7 @@ NNDEF int nn_set_threads(int n) {
 #endif
 }
 
-NNDEF size_t nn_node_numel(const nn_model *m, const nn_node *n) {
-  return n->batched ? (size_t)m->batch * nn__per(n) : nn__per(n);
-}
+static size_t nn__numel(const nn_model *m, const nn_node *n) { return n->batched ? (size_t)m->batch * nn__per(n) : nn__per(n); }
 
 /* He/Xavier take init_arg as a gain (0 means 1); DIRAC makes a conv (or a
    square dense) an identity on the first min(out, in) channels and fills
@@ -3434,23 +3584,25 @@ static void nn__init_values(const nn_node *p, nn_rng *r, float *w) {
   }
 }
 
-static void nn__release_buffers(nn_model *m) {
+/* frees a model's buffers and arrays; with `owned`, it also lets go of
+   its graph and backend, freeing each with its last model */
+static void nn__model_destroy(nn_model *m, int owned) {
   nn_backend *be = m->backend;
   int i;
+  float none;
+  /* a backend may still hold deferred work of this model (a device's
+     label checks): a read of nothing finishes it */
+  if (owned) be->ops->read(be, m->value[0], 0, &none, 0);
   for (i = 0; i < m->graph->n; i++) {
     if (m->graph->nodes[i]->op == NN_OP_RESHAPE) continue;  /* borrowed */
     if (m->value && m->value[i]) be->ops->release(be, m->value[i]);
     if (m->grad && m->grad[i]) be->ops->release(be, m->grad[i]);
     if (m->ws && m->ws[i]) be->ops->release(be, m->ws[i]);
   }
-}
-NNDEF void nn_model_free(nn_model *m) {
-  if (!m) return;
-  if (m->backend) {
-    nn__release_buffers(m);
-    if (m->backend->ops->destroy) m->backend->ops->destroy(m->backend);
+  if (owned) {
+    if (--be->models == 0 && be->ops->destroy) be->ops->destroy(be);
+    if (--m->graph->models == 0) nn__graph_destroy(m->graph);
   }
-  nn_graph_free(m->graph);
   NN_FREE(m->value);
   NN_FREE(m->grad);
   NN_FREE(m->ws);
@@ -3458,6 +3610,31 @@ NNDEF void nn_model_free(nn_model *m) {
   NN_FREE(m->active);
   NN_FREE(m->batches);
   NN_FREE(m);
+}
+/* one holder (the caller, an optimizer, an average, an iterator) less */
+static void nn__model_unref(nn_model *m) {
+  if (--m->refs == 0) nn__model_destroy(m, 1);
+}
+NNDEF void nn_model_free(nn_model *m) {
+  if (!m) return;
+  if (m->freed) { nn__fail("model_free: the model was freed already"); return; }
+  m->freed = 1;
+  nn__model_unref(m);
+}
+/* 1 if m is a live model; else 0 with the reason */
+static int nn__model_ok(const nn_model *m, const char *fn) {
+  if (!m) return nn__null(fn, "model");
+  if (m->freed) return nn__fail("%s: the model was freed (nn_model_free)", fn);
+  return 1;
+}
+/* 1 if n is a node of m's graph; else 0 naming both */
+static int nn__node_ok(const nn_model *m, const nn_node *n, const char *fn) {
+  if (!nn__model_ok(m, fn)) return 0;
+  if (!n) return nn__null(fn, "node");
+  if (n->graph != m->graph || n->id < 0 || n->id >= m->graph->n || m->graph->nodes[n->id] != n)
+    return nn__fail("%s: node '%s' belongs to another graph than the model's (compiled from a graph of %d nodes)", fn,
+                    n->name, m->graph->n);
+  return 1;
 }
 
 static int nn__alloc_buffers(nn_model *m) {
@@ -3503,26 +3680,103 @@ static int nn__init_params(nn_model *m) {
   return ok;
 }
 
+/* ---- canonical layer names ----------------------------------------
+   Automatic layer names numbered in an order that depends on the graph's
+   structure only, not on the order C evaluated the builder calls in: a
+   depth-first walk, inputs in order, from the loss and then from each node
+   nothing uses (in creation order: such nodes come from separate
+   statements, which C sequences); a layer's number is the rank of its
+   first node the walk finishes.  For a chain of layers it is the order
+   they were built in. */
+static int nn__layer_of(const nn_graph *g, const nn_node *nd) {
+  int lo = 0, hi = g->layers - 1, k = -1;
+  size_t len;
+  while (lo <= hi) {   /* the last layer that starts at or before nd */
+    int mid = (lo + hi) / 2;
+    if (g->layer[mid].first <= nd->id) { k = mid; lo = mid + 1; }
+    else hi = mid - 1;
+  }
+  if (k < 0) return -1;
+  len = strlen(g->layer[k].prefix);
+  return !strncmp(nd->name, g->layer[k].prefix, len) && (nd->name[len] == 0 || nd->name[len] == '.') ? k : -1;
+}
+/* the final names of the nodes of automatic layers into names (NN_NAME_LEN
+   bytes each, "" for a node that keeps its name); 0 with the reason if
+   two nodes would share a name */
+static int nn__canonical_names(const nn_graph *g, char *names) {
+  int *stack = (int *)nn__calloc((size_t)g->n + 1, 2 * sizeof(int)), *number = (int *)nn__calloc((size_t)g->layers + 1, sizeof(int));
+  unsigned char *seen = (unsigned char *)nn__calloc((size_t)g->n, 1), *used = (unsigned char *)nn__calloc((size_t)g->n, 1);
+  int i, k, top, root, next = 0, renamed = 0, ok = 1;
+  if (!stack || !number || !seen || !used) ok = 0;
+  for (i = 0; ok && i < g->n; i++)
+    for (k = 0; k < g->nodes[i]->n_in; k++) if (g->nodes[i]->in[k]) used[g->nodes[i]->in[k]->id] = 1;
+  for (k = 0; ok && k < g->layers; k++) number[k] = -1;
+  for (root = -1; ok && root < g->n; root++) {
+    const nn_node *r = root < 0 ? g->loss : used[root] ? NULL : g->nodes[root];
+    if (!r || seen[r->id]) continue;
+    top = 0;
+    stack[0] = r->id; stack[1] = 0; seen[r->id] = 1;
+    while (top >= 0) {   /* stack: (node, next input) pairs */
+      const nn_node *nd = g->nodes[stack[2 * top]];
+      int *in = &stack[2 * top + 1];
+      while (*in < nd->n_in && (!nd->in[*in] || seen[nd->in[*in]->id])) (*in)++;
+      if (*in < nd->n_in) {
+        const nn_node *c = nd->in[(*in)++];
+        seen[c->id] = 1;
+        top++;
+        stack[2 * top] = c->id; stack[2 * top + 1] = 0;
+        continue;
+      }
+      k = nn__layer_of(g, nd);
+      if (k >= 0 && number[k] < 0) number[k] = next++;
+      top--;
+    }
+  }
+  for (i = 0; ok && i < g->n; i++) {
+    const nn_node *nd = g->nodes[i];
+    k = nn__layer_of(g, nd);
+    if (k < 0 || !g->layer[k].kind || number[k] == k) continue;
+    if (snprintf(names + (size_t)i * NN_NAME_LEN, NN_NAME_LEN, "%s%d%s", g->layer[k].kind, number[k],
+                 nd->name + strlen(g->layer[k].prefix)) >= NN_NAME_LEN)
+      ok = nn__fail("compile: the name of '%s' renumbered is longer than %d bytes", nd->name, NN_NAME_LEN - 1);
+    renamed = 1;
+  }
+  for (i = 0; ok && renamed && i < g->n; i++) {   /* a renumbered name may be one nn_layer_name gave */
+    const char *a = names + (size_t)i * NN_NAME_LEN;
+    if (!*a) continue;
+    for (k = 0; ok && k < g->n; k++)
+      if (k != i && !strcmp(a, names[(size_t)k * NN_NAME_LEN] ? names + (size_t)k * NN_NAME_LEN : g->nodes[k]->name))
+        ok = nn__fail("compile: the layer '%s' is numbered '%s' in the graph's order, a name already taken; "
+                      "name one of them with nn_layer_name", g->nodes[i]->name, a);
+  }
+  NN_FREE(stack); NN_FREE(number); NN_FREE(seen); NN_FREE(used);
+  return ok;
+}
+
 NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   nn_model *m = NULL;
+  char *names = NULL;
   int i, k;
-  if (!g || !be) { nn__fail("compile: %s is NULL", g ? "backend" : "graph"); goto fail; }
-  if (g->failed) { nn__fail("compile: the graph has an error: %s", g->error); goto fail; }
-  if (g->n == 0) { nn__fail("compile: the graph is empty"); goto fail; }
-  if (batch < 1) { nn__fail("compile: batch size %d", batch); goto fail; }
+  if (!g || !be) { nn__null("compile", g ? "backend" : "graph"); return NULL; }
+  if (g->failed) { nn__fail("compile: the graph has an error: %s", g->error); return NULL; }
+  if (g->n == 0) { nn__fail("compile: the graph is empty"); return NULL; }
+  if (batch < 1) { nn__fail("compile: batch size %d", batch); return NULL; }
   for (i = 0; i < g->n; i++) {
     nn_node *nd = g->nodes[i];
-    if (!be->ops->supports(be, nd)) { nn__fail("compile: backend '%s' cannot run op %s ('%s')", be->ops->name, nn_op_name(nd->op), nd->name); goto fail; }
+    if (!be->ops->supports(be, nd)) { nn__fail("compile: backend '%s' cannot run op %s ('%s')", be->ops->name, nn_op_name(nd->op), nd->name); return NULL; }
     if (nd->op == NN_OP_PARAM) nd->needs_grad = nd->trainable;
     else if (nd->op != NN_OP_INPUT) {
       nd->needs_grad = 0;
       for (k = 0; k < nd->n_in; k++) if (nd->in[k] && nd->in[k]->needs_grad) nd->needs_grad = 1;
     }
   }
+  /* names are given once, by the first model; applied when it succeeds */
+  if (!g->models && (!(names = (char *)nn__calloc((size_t)g->n, NN_NAME_LEN)) || !nn__canonical_names(g, names))) goto fail;
   m = (nn_model *)nn__calloc(1, sizeof *m);
   if (!m) goto fail;
   m->graph = g;
   m->backend = be;
+  m->refs = 1;
   m->max_batch = m->batch = batch;
   m->loss = g->loss;
   m->threads = nn__max_threads();
@@ -3532,50 +3786,74 @@ NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   m->ws_size = (size_t *)nn__calloc((size_t)g->n, sizeof(size_t));
   m->active = (unsigned char *)nn__calloc((size_t)g->n, 1);
   m->batches = (int64_t *)nn__calloc((size_t)g->n, sizeof(int64_t));
-  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active || !m->batches) goto fail_model;
-  if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->ops->name, nn_last_error()); goto fail_model; }
-  if (!nn__init_params(m)) goto fail_model;
+  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active || !m->batches) goto fail;
+  if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->ops->name, nn_last_error()); goto fail; }
+  if (!nn__init_params(m)) goto fail;
   nn_rng_seed(&m->rng, g->seed ^ 0x5DEECE66DULL);
+  for (i = 0; names && i < g->n; i++)
+    if (names[(size_t)i * NN_NAME_LEN]) memcpy(g->nodes[i]->name, names + (size_t)i * NN_NAME_LEN, NN_NAME_LEN);
+  NN_FREE(names);
+  g->models++;
+  be->models++;
   return m;
-fail_model:
-  nn_model_free(m);
-  return NULL;
-fail:
-  nn_graph_free(g);
-  if (be && be->ops->destroy) be->ops->destroy(be);
+fail:   /* the graph and the backend stay the caller's */
+  NN_FREE(names);
+  if (m) nn__model_destroy(m, 0);
   return NULL;
 }
 
+NNDEF size_t nn_node_numel(const nn_model *m, const nn_node *n) {
+  return nn__node_ok(m, n, "node_numel") ? nn__numel(m, n) : 0;
+}
 NNDEF int nn_set_batch(nn_model *m, int n) {
+  if (!nn__model_ok(m, "set_batch")) return 0;
   if (n < 1 || n > m->max_batch) return nn__fail("set_batch: %d is outside 1..%d (the compiled batch)", n, m->max_batch);
   m->batch = n;
   return 1;
 }
 NNDEF int nn_model_set_seed(nn_model *m, uint64_t seed) {
-  if (!m) return nn__fail("model_set_seed: model is NULL");
+  if (!nn__model_ok(m, "model_set_seed")) return 0;
   nn_rng_seed(&m->rng, seed);
   return 1;
 }
-NNDEF nn_node *nn_model_find(const nn_model *m, const char *name) { return nn_find(m->graph, name); }
+NNDEF nn_node *nn_model_find(const nn_model *m, const char *name) {
+  return nn__model_ok(m, "model_find") ? nn_find(m->graph, name) : NULL;
+}
 
+/* a host transfer of node n's value (or gradient) checked: n is m's, the
+   host pointer is not NULL */
+static void *nn__buffer(nn_model *m, const nn_node *n, const void *host, int grad, const char *fn) {
+  void *buf;
+  if (!nn__node_ok(m, n, fn)) return NULL;
+  if (!host) { nn__fail("%s: the host array for '%s' is NULL", fn, n->name); return NULL; }
+  buf = grad ? m->grad[n->id] : m->value[n->id];
+  if (!buf) nn__fail("%s: '%s' has no gradient", fn, n->name);
+  return buf;
+}
 NNDEF int nn_feed_node(nn_model *m, const nn_node *x, const float *data) {
-  if (!x || x->op != NN_OP_INPUT) return nn__fail("feed: '%s' is not an input", x ? x->name : "(null)");
-  return m->backend->ops->write(m->backend, m->value[x->id], 0, data, nn_node_numel(m, x));
+  void *buf = nn__buffer(m, x, data, 0, "feed");
+  if (!buf) return 0;
+  if (x->op != NN_OP_INPUT) return nn__fail("feed: '%s' is not an input", x->name);
+  return m->backend->ops->write(m->backend, buf, 0, data, nn__numel(m, x));
 }
 NNDEF int nn_feed(nn_model *m, const char *name, const float *data) {
-  nn_node *x = nn_find(m->graph, name);
-  if (!x) return nn__fail("feed: no input named '%s'", name);
+  nn_node *x;
+  if (!nn__model_ok(m, "feed")) return 0;
+  if (!name) return nn__null("feed", "input name");
+  if (!(x = nn_find(m->graph, name))) return nn__fail("feed: no input named '%s'", name);
   return nn_feed_node(m, x, data);
 }
 NNDEF int nn_read(nn_model *m, const nn_node *n, float *dst) {
-  return m->backend->ops->read(m->backend, m->value[n->id], 0, dst, nn_node_numel(m, n));
+  void *buf = nn__buffer(m, n, dst, 0, "read");
+  return buf ? m->backend->ops->read(m->backend, buf, 0, dst, nn__numel(m, n)) : 0;
 }
 NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst) {
-  if (!m->grad[n->id]) return nn__fail("read_grad: '%s' has no gradient", n->name);
-  return m->backend->ops->read(m->backend, m->grad[n->id], 0, dst, nn_node_numel(m, n));
+  void *buf = nn__buffer(m, n, dst, 1, "read_grad");
+  return buf ? m->backend->ops->read(m->backend, buf, 0, dst, nn__numel(m, n)) : 0;
 }
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src) {
-  return m->backend->ops->write(m->backend, m->value[n->id], 0, src, nn_node_numel(m, n));
+  void *buf = nn__buffer(m, n, src, 0, "write");
+  return buf ? m->backend->ops->write(m->backend, buf, 0, src, nn__numel(m, n)) : 0;
 }
 
 /* marks `target` and everything it depends on (inputs precede their users) */
@@ -3604,9 +3882,12 @@ static int nn__run_forward(nn_model *m, const nn_node *target, int training) {
   return 1;
 }
 NNDEF int nn_forward(nn_model *m, int training) {
+  if (!nn__model_ok(m, "forward")) return 0;
   return nn__run_forward(m, m->loss ? m->loss : m->graph->nodes[m->graph->n - 1], training);
 }
-NNDEF int nn_predict(nn_model *m, const nn_node *out) { return nn__run_forward(m, out, 0); }
+NNDEF int nn_predict(nn_model *m, const nn_node *out) {
+  return nn__node_ok(m, out, "predict") && nn__run_forward(m, out, 0);
+}
 
 /* zero the gradients `from` depends on, seed it with dy, run backwards */
 static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
@@ -3616,8 +3897,8 @@ static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
   nn__mark(m, from);
   for (i = 0; i <= from->id; i++)
     if (m->active[i] && m->grad[i] && m->graph->nodes[i]->op != NN_OP_RESHAPE &&
-        !be->ops->fill(be, m->grad[i], 0, 0.0f, nn_node_numel(m, m->graph->nodes[i]))) return 0;
-  if (!be->ops->write(be, m->grad[from->id], 0, dy, nn_node_numel(m, from))) return 0;
+        !be->ops->fill(be, m->grad[i], 0, 0.0f, nn__numel(m, m->graph->nodes[i]))) return 0;
+  if (!be->ops->write(be, m->grad[from->id], 0, dy, nn__numel(m, from))) return 0;
   for (i = from->id; i >= 0; i--) {
     nn_node *nd = m->graph->nodes[i];
     if (!m->active[i] || !nd->needs_grad || nn__is_leaf(nd)) continue;
@@ -3625,14 +3906,19 @@ static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
   }
   return 1;
 }
-NNDEF int nn_backward_from(nn_model *m, const nn_node *node, const float *dy) { return nn__run_backward(m, node, dy); }
+NNDEF int nn_backward_from(nn_model *m, const nn_node *node, const float *dy) {
+  if (!nn__node_ok(m, node, "backward_from")) return 0;
+  return dy ? nn__run_backward(m, node, dy) : nn__null("backward_from", "dy");
+}
 NNDEF int nn_backward(nn_model *m) {
   float one = 1.0f;
+  if (!nn__model_ok(m, "backward")) return 0;
   if (!m->loss) return nn__fail("backward: the graph has no loss");
   return nn__run_backward(m, m->loss, &one);
 }
 NNDEF float nn_loss(nn_model *m) {
   float v = NAN;
+  if (!nn__model_ok(m, "loss")) return NAN;
   if (!m->loss) { nn__fail("loss: the graph has no loss"); return NAN; }
   if (!nn_read(m, m->loss, &v)) return NAN;
   return v;
@@ -3640,6 +3926,7 @@ NNDEF float nn_loss(nn_model *m) {
 NNDEF size_t nn_num_params(const nn_model *m) {
   size_t s = 0;
   int i;
+  if (!nn__model_ok(m, "num_params")) return 0;
   for (i = 0; i < m->graph->n; i++)
     if (m->graph->nodes[i]->op == NN_OP_PARAM && m->graph->nodes[i]->trainable) s += nn__per(m->graph->nodes[i]);
   return s;
@@ -3654,11 +3941,14 @@ static int nn__is_buffer(const nn_graph *g, const nn_node *p) {
 }
 NNDEF int nn_model_num_tensors(const nn_model *m) {
   int i, n = 0;
+  if (!nn__model_ok(m, "model_num_tensors")) return 0;
   for (i = 0; i < m->graph->n; i++) n += m->graph->nodes[i]->op == NN_OP_PARAM || m->graph->nodes[i]->op == NN_OP_BATCHNORM;
   return n;
 }
 NNDEF int nn_model_tensor(const nn_model *m, int i, nn_tensor_info *info) {
   int k, seen = -1;
+  if (!nn__model_ok(m, "model_tensor")) return 0;
+  if (!info) return nn__null("model_tensor", "info");
   memset(info, 0, sizeof *info);
   for (k = 0; k < m->graph->n && seen < i; k++) {
     nn_node *nd = m->graph->nodes[k];
@@ -3686,9 +3976,11 @@ NNDEF int nn_model_tensor(const nn_model *m, int i, nn_tensor_info *info) {
 NNDEF void nn_summary(const nn_model *m, FILE *out) {
   double total_flops = 0;
   size_t total_params = 0, state = 0;
-  int i, k, n = nn_model_num_tensors(m);
+  int i, k, n;
   char buf[64];
   nn_tensor_info t;
+  if (!nn__model_ok(m, "summary") || (!out && !nn__null("summary", "out"))) return;
+  n = nn_model_num_tensors(m);
   fprintf(out, "%-22s %-15s %-18s %12s %12s\n", "layer", "op", "output", "params", "MFLOPs");
   for (i = 0; i < m->graph->n; i++) {
     const nn_node *nd = m->graph->nodes[i];
@@ -3737,6 +4029,7 @@ static nn_optimizer *nn__opt_new(nn_model *m, nn_opt_kind kind, int states) {
   int i;
   if (!o) return NULL;
   o->m = m;
+  m->refs++;
   o->kind = kind;
   o->s1 = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *));
   o->s2 = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *));
@@ -3759,14 +4052,25 @@ NNDEF void nn_optimizer_free(nn_optimizer *o) {
     if (o->s1 && o->s1[i]) o->m->backend->ops->release(o->m->backend, o->s1[i]);
     if (o->s2 && o->s2[i]) o->m->backend->ops->release(o->m->backend, o->s2[i]);
   }
+  nn__model_unref(o->m);
   NN_FREE(o->s1);
   NN_FREE(o->s2);
   NN_FREE(o);
+}
+/* 1 if o is live and (with m) m's optimizer; else 0 naming both */
+static int nn__opt_ok(const nn_optimizer *o, const nn_model *m, const char *fn) {
+  if (!o) return nn__null(fn, "optimizer");
+  if (!nn__model_ok(o->m, fn)) return 0;
+  if (m && m != o->m)
+    return nn__fail("%s: the optimizer was made for another model (of %d nodes) than this one (of %d nodes)", fn,
+                    o->m->graph->n, m->graph->n);
+  return 1;
 }
 /* the settings every optimizer shares, checked; NULL with the reason */
 static nn_optimizer *nn__opt_make(nn_model *m, nn_opt_kind kind, int states, float lr, float momentum, float wd, int flags) {
   static const char *const names[3] = {"sgd", "adam", "rmsprop"};
   nn_optimizer *o;
+  if (!nn__model_ok(m, names[kind])) return NULL;
   if (!(lr >= 0 && lr <= FLT_MAX) || !(momentum >= 0 && momentum < 1) || !(wd >= 0 && wd <= FLT_MAX) ||
       (flags & ~(NN_NESTEROV | NN_DECOUPLED_WD)) || ((flags & NN_NESTEROV) && kind != NN_OPT_SGD)) {
     nn__fail("%s: lr %g, momentum %g, weight decay %g, flags %d (lr and decay finite and >= 0, momentum in [0, 1), "
@@ -3782,12 +4086,14 @@ NNDEF nn_optimizer *nn_sgd(nn_model *m, float lr, float momentum, float weight_d
 }
 NNDEF nn_optimizer *nn_adam(nn_model *m, float lr, float b1, float b2, float eps, float wd, int flags) {
   nn_optimizer *o;
+  if (!nn__model_ok(m, "adam")) return NULL;
   if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1) || !(eps > 0)) { nn__fail("adam: betas %g, %g in [0, 1) and eps %g > 0", b1, b2, eps); return NULL; }
   if ((o = nn__opt_make(m, NN_OPT_ADAM, 2, lr, 0, wd, flags))) { o->beta1 = b1; o->beta2 = b2; o->eps = eps; }
   return o;
 }
 NNDEF nn_optimizer *nn_rmsprop(nn_model *m, float lr, float momentum, float alpha, float eps, float wd, int flags) {
   nn_optimizer *o;
+  if (!nn__model_ok(m, "rmsprop")) return NULL;
   if (!(alpha >= 0 && alpha < 1) || !(eps > 0)) { nn__fail("rmsprop: alpha %g in [0, 1) and eps %g > 0", alpha, eps); return NULL; }
   if ((o = nn__opt_make(m, NN_OPT_RMSPROP, 2, lr, momentum, wd, flags))) { o->beta2 = alpha; o->eps = eps; }
   return o;
@@ -3797,19 +4103,19 @@ NNDEF int nn_optimizer_set_lr(nn_optimizer *o, float lr) {
   o->lr = lr;
   return 1;
 }
-NNDEF float nn_optimizer_get_lr(const nn_optimizer *o) { return o->lr; }
+NNDEF float nn_optimizer_get_lr(const nn_optimizer *o) { return o ? o->lr : (nn__null("optimizer_get_lr", "optimizer"), NAN); }
 NNDEF int nn_optimizer_set_clip(nn_optimizer *o, float max_norm) {
   if (!o || !(max_norm >= 0 && max_norm <= FLT_MAX)) return nn__fail("optimizer_set_clip: %s", o ? "the norm must be finite and >= 0" : "optimizer is NULL");
   o->clip = max_norm;
   return 1;
 }
-NNDEF long nn_optimizer_steps(const nn_optimizer *o) { return o->step; }
+NNDEF long nn_optimizer_steps(const nn_optimizer *o) { return o ? o->step : (nn__null("optimizer_steps", "optimizer"), -1); }
 NNDEF int nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) {
   if (!o || (mode & ~(NN_NONFINITE_SKIP | NN_NONFINITE_LOSS_ONLY))) return nn__fail("optimizer_set_nonfinite: %s", o ? "unknown mode" : "optimizer is NULL");
   o->nonfinite = mode;
   return 1;
 }
-NNDEF long nn_optimizer_skipped(const nn_optimizer *o) { return o->skipped; }
+NNDEF long nn_optimizer_skipped(const nn_optimizer *o) { return o ? o->skipped : (nn__null("optimizer_skipped", "optimizer"), -1); }
 
 /* global L2 norm of all trainable gradients; negative on failure.  With
    bad, the first parameter whose gradient is not finite (or NULL). */
@@ -3834,9 +4140,9 @@ static int nn__nonfinite(nn_optimizer *o, const char *what, double v) {
   return skip;
 }
 NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
-  double norm = nn__grad_norm(m, NULL, NULL);
+  double norm;
   int i;
-  if (norm < 0) return -1;
+  if (!nn__model_ok(m, "clip_grad_norm") || (norm = nn__grad_norm(m, NULL, NULL)) < 0) return -1;
   if (norm > max_norm && isfinite(norm))
     for (i = 0; i < m->graph->n; i++)
       if (m->graph->nodes[i]->op == NN_OP_PARAM && m->grad[i] &&
@@ -3844,11 +4150,13 @@ NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
   return norm;
 }
 NNDEF int nn_optimizer_step(nn_optimizer *o) {
-  nn_model *m = o->m;
+  nn_model *m;
   const nn_node *bad = NULL;
   double bad_sumsq = 0, norm = 0;
   float scale = 1.0f;
   int i;
+  if (!nn__opt_ok(o, NULL, "optimizer_step")) return 0;
+  m = o->m;
   if ((o->clip > 0 || !(o->nonfinite & NN_NONFINITE_LOSS_ONLY)) && (norm = nn__grad_norm(m, &bad, &bad_sumsq)) < 0) return 0;
   if (bad) {
     char what[NN_NAME_LEN + 48];
@@ -3875,8 +4183,10 @@ NNDEF int nn_optimizer_step(nn_optimizer *o) {
   return 1;
 }
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
-  long skipped = o->skipped;
+  long skipped;
   float loss;
+  if (!nn__model_ok(m, "train_step") || !nn__opt_ok(o, m, "train_step")) return NAN;
+  skipped = o->skipped;
   /* a failed read keeps its reason (a device reports bad labels here) */
   if (!nn_forward(m, 1) || !nn_backward(m) || !nn_read(m, m->loss, &loss)) return NAN;
   if (!isfinite(loss)) return nn__nonfinite(o, "loss", loss) ? INFINITY : NAN;
@@ -3897,6 +4207,7 @@ NNDEF float nn_lr_cosine(float base, long step, long total, long warmup, float m
 }
 NNDEF float nn_lr_piecewise(float x, int n, const float *xs, const float *ys) {
   int i;
+  if (n >= 1 && (!xs || !ys)) { nn__null("lr_piecewise", xs ? "ys" : "xs"); return NAN; }
   if (n < 1) return 0;
   if (x <= xs[0]) return ys[0];
   for (i = 1; i < n; i++)
@@ -3907,13 +4218,13 @@ NNDEF float nn_lr_piecewise(float x, int n, const float *xs, const float *ys) {
 /* ---- exponential moving average of weights ---- */
 struct nn_ema { nn_model *m; float decay; void **avg; };
 NNDEF nn_ema *nn_ema_new(nn_model *m, float decay) {
-  nn_ema *e = (nn_ema *)nn__calloc(1, sizeof *e);
+  nn_ema *e;
   int i;
-  if (!e) return NULL;
+  if (!nn__model_ok(m, "ema_new") || !(e = (nn_ema *)nn__calloc(1, sizeof *e))) return NULL;
   e->m = m;
+  m->refs++;
   e->decay = decay;
-  e->avg = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *));
-  if (!e->avg) { NN_FREE(e); return NULL; }
+  if (!(e->avg = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *)))) { nn_ema_free(e); return NULL; }
   for (i = 0; i < m->graph->n; i++) {
     nn_node *p = m->graph->nodes[i];
     if (p->op != NN_OP_PARAM) continue;
@@ -3925,25 +4236,38 @@ NNDEF nn_ema *nn_ema_new(nn_model *m, float decay) {
 NNDEF void nn_ema_free(nn_ema *e) {
   int i;
   if (!e) return;
-  for (i = 0; i < e->m->graph->n; i++) if (e->avg[i]) e->m->backend->ops->release(e->m->backend, e->avg[i]);
+  for (i = 0; e->avg && i < e->m->graph->n; i++) if (e->avg[i]) e->m->backend->ops->release(e->m->backend, e->avg[i]);
+  nn__model_unref(e->m);
   NN_FREE(e->avg);
   NN_FREE(e);
 }
+/* 1 if e is live and (with m) m's average; else 0 naming both */
+static int nn__ema_ok(const nn_ema *e, const nn_model *m, const char *fn) {
+  if (!e) return nn__null(fn, "average");
+  if (!nn__model_ok(e->m, fn)) return 0;
+  if (m && m != e->m)
+    return nn__fail("%s: the average was made for another model (of %d nodes) than this one (of %d nodes)", fn,
+                    e->m->graph->n, m->graph->n);
+  return 1;
+}
 NNDEF int nn_ema_update_decay(nn_ema *e, float decay) {
   int i;
+  if (!nn__ema_ok(e, NULL, "ema_update")) return 0;
   for (i = 0; i < e->m->graph->n; i++)
     if (e->avg[i] && !e->m->backend->ops->lerp(e->m->backend, e->avg[i], e->m->value[i], nn__per(e->m->graph->nodes[i]), 1.0f - decay))
       return 0;
   return 1;
 }
-NNDEF int nn_ema_update(nn_ema *e) { return nn_ema_update_decay(e, e->decay); }
+NNDEF int nn_ema_update(nn_ema *e) { return e ? nn_ema_update_decay(e, e->decay) : nn__null("ema_update", "average"); }
 NNDEF void nn_ema_swap(nn_ema *e) {
   int i;
+  if (!nn__ema_ok(e, NULL, "ema_swap")) return;
   for (i = 0; i < e->m->graph->n; i++)
     if (e->avg[i]) { void *t = e->m->value[i]; e->m->value[i] = e->avg[i]; e->avg[i] = t; }
 }
 NNDEF int nn_ema_copy_to_model(nn_ema *e) {
   int i;
+  if (!nn__ema_ok(e, NULL, "ema_copy_to_model")) return 0;
   for (i = 0; i < e->m->graph->n; i++)
     if (e->avg[i] && !e->m->backend->ops->copy(e->m->backend, e->m->value[i], e->avg[i], nn__per(e->m->graph->nodes[i]))) return 0;
   return 1;
@@ -3954,12 +4278,14 @@ NNDEF int nn_ema_copy_to_model(nn_ema *e) {
    ====================================================================== */
 NNDEF int nn_argmax(const float *v, int n) {
   int i, best = 0;
+  if (!v && n > 0) return nn__null("argmax", "v") - 1;
   for (i = 1; i < n; i++) if (v[i] > v[best]) best = i;
   return best;
 }
 NNDEF double nn_cross_entropy_sum(const float *logits, const float *labels, int n, int k, int *correct) {
   double loss = 0;
   int i, j;
+  if (n > 0 && (!logits || !labels)) { nn__null("cross_entropy_sum", logits ? "labels" : "logits"); return NAN; }
   for (i = 0; i < n; i++) {
     const float *z = logits + (size_t)i * k;
     int best = nn_argmax(z, k), y = (int)labels[i];
@@ -3973,6 +4299,7 @@ NNDEF double nn_cross_entropy_sum(const float *logits, const float *labels, int 
 }
 NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *labels, int n) {
   int i;
+  if (n > 0 && (!cm || !logits || !labels)) { nn__null("confusion_add", !cm ? "cm" : !logits ? "logits" : "labels"); return; }
   for (i = 0; i < n; i++) {
     int t = (int)labels[i];
     if (t >= 0 && t < k) cm[t * k + nn_argmax(logits + (size_t)i * k, k)]++;
@@ -3981,6 +4308,7 @@ NNDEF void nn_confusion_add(int *cm, int k, const float *logits, const float *la
 NNDEF double nn_confusion_accuracy(const int *cm, int k) {
   long right = 0, all = 0;
   int i;
+  if (!cm) { nn__null("confusion_accuracy", "cm"); return NAN; }
   for (i = 0; i < k * k; i++) { all += cm[i]; if (i / k == i % k) right += cm[i]; }
   return all ? (double)right / (double)all : 0.0;
 }
@@ -3988,6 +4316,7 @@ NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *rec
                             double *macro_p, double *macro_r, double *macro_f1) {
   double sp = 0, sr = 0, sf = 0;
   int c, j;
+  if (!cm) { nn__null("class_metrics", "cm"); return; }
   for (c = 0; c < k; c++) {
     long tp = cm[c * k + c], col = 0, row = 0;
     double p, r, f;
@@ -4007,6 +4336,7 @@ NNDEF void nn_class_metrics(const int *cm, int k, double *precision, double *rec
 NNDEF void nn_classification_report(const int *cm, int k, const char *const *names, FILE *out) {
   double mp, mr, mf;
   int c, j;
+  if (!cm || !out) { nn__null("classification_report", cm ? "out" : "cm"); return; }
   fprintf(out, "confusion matrix (rows: true class, columns: predicted)\n%12s", "");
   for (j = 0; j < k; j++) fprintf(out, " %6d", j);
   fprintf(out, "\n");
@@ -4041,6 +4371,7 @@ NNDEF double nn_roc_auc(const float *scores, const float *labels, int n) {
   double pos = 0, rank_sum = 0;
   int i, j;
   if (n < 1) { nn__fail("roc_auc: no samples"); return NAN; }
+  if (!scores || !labels) { nn__null("roc_auc", scores ? "labels" : "scores"); return NAN; }
   v = (nn__scored *)nn__calloc((size_t)n, sizeof *v);
   if (!v) return NAN;
   for (i = 0; i < n; i++) { v[i].s = scores[i]; v[i].y = labels[i] > 0.5f ? 1.0f : 0.0f; pos += v[i].y; }
@@ -4054,6 +4385,24 @@ NNDEF double nn_roc_auc(const float *scores, const float *labels, int n) {
   NN_FREE(v);
   if (pos == 0 || pos == n) { nn__fail("roc_auc: only one class present"); return NAN; }
   return (rank_sum - pos * (pos + 1) / 2) / (pos * (n - pos));
+}
+NNDEF int nn_regression_metrics(const float *pred, const float *target, size_t n, double *mse, double *mae, double *r2) {
+  double se = 0, ae = 0, mean = 0, tot = 0;
+  size_t i;
+  if (n < 1) return nn__fail("regression_metrics: no values");
+  if (!pred || !target) return nn__null("regression_metrics", pred ? "target" : "pred");
+  for (i = 0; i < n; i++) mean += target[i];
+  mean /= (double)n;
+  for (i = 0; i < n; i++) {
+    double e = (double)pred[i] - target[i], d = target[i] - mean;
+    se += e * e;
+    ae += fabs(e);
+    tot += d * d;
+  }
+  if (mse) *mse = se / (double)n;
+  if (mae) *mae = ae / (double)n;
+  if (r2) *r2 = tot > 0 ? 1.0 - se / tot : NAN;
+  return 1;
 }
 
 #ifndef NN_NO_DATA
@@ -4126,9 +4475,12 @@ NNDEF void nn_dataset_free(nn_dataset *d) {
   NN_FREE(d);
 }
 NNDEF void nn_dataset_gather(const nn_dataset *d, const int *idx, int count, float *x, float *y) {
-  size_t per = nn_shape_numel(&d->shape);
+  size_t per;
   int i;
+  if (!d || (!idx && count > 0)) { nn__null("dataset_gather", d ? "idx" : "data set"); return; }
+  per = nn_shape_numel(&d->shape);
   for (i = 0; i < count; i++) {
+    if (idx[i] < 0 || idx[i] >= d->n) { nn__fail("dataset_gather: index %d is not a sample (0..%d)", idx[i], d->n - 1); return; }
     if (x) memcpy(x + (size_t)i * per, d->x + (size_t)idx[i] * per, per * sizeof(float));
     if (y) y[i] = d->y[idx[i]];
   }
@@ -4139,13 +4491,65 @@ NNDEF int nn_dataset_truncate(nn_dataset *d, int n) {
   return 1;
 }
 
+/* ---- mini-batches: the iterator holds a reference to the model ---- */
+NNDEF nn_batches *nn_batches_new(nn_model *m, const nn_dataset *d, nn_rng *r) {
+  nn_batches *it;
+  if (!nn__model_ok(m, "batches_new")) return NULL;
+  if (!d) { nn__null("batches_new", "data set"); return NULL; }
+  if (d->n < 1) { nn__fail("batches_new: the data set is empty"); return NULL; }
+  if (!(it = (nn_batches *)nn__calloc(1, sizeof *it))) return NULL;
+  it->m = m;
+  m->refs++;
+  it->d = d;
+  it->r = r;
+  it->count = (d->n + m->max_batch - 1) / m->max_batch;
+  it->index = -1;
+  it->x = (float *)nn__calloc((size_t)m->max_batch * nn_shape_numel(&d->shape), sizeof(float));
+  it->y = (float *)nn__calloc((size_t)m->max_batch, sizeof(float));
+  it->order = (int *)nn__calloc((size_t)d->n, sizeof(int));
+  if (!it->x || !it->y || !it->order) { nn_batches_free(it); return NULL; }
+  return it;
+}
+NNDEF int nn_batches_next(nn_batches *it) {
+  nn_model *m;
+  int i, B;
+  if (!it) return nn__null("batches_next", "iterator") - 1;
+  if (!nn__model_ok(it->m, "batches_next")) return -1;
+  m = it->m;
+  B = m->max_batch;
+  if (it->index == it->count - 1) {   /* the end of the epoch */
+    it->index = -1;
+    it->n = 0;
+    m->batch = B;
+    return 0;
+  }
+  if (++it->index == 0) {
+    for (i = 0; i < it->d->n; i++) it->order[i] = i;
+    if (it->r) nn_shuffle(it->r, it->order, it->d->n);
+  }
+  it->n = it->d->n - it->index * B < B ? it->d->n - it->index * B : B;
+  nn_dataset_gather(it->d, it->order + (size_t)it->index * B, it->n, it->x, it->y);
+  m->batch = it->n;
+  return 1;
+}
+NNDEF void nn_batches_free(nn_batches *it) {
+  if (!it) return;
+  if (it->index >= 0 && !it->m->freed) it->m->batch = it->m->max_batch;   /* left in mid-epoch */
+  nn__model_unref(it->m);
+  NN_FREE(it->x);
+  NN_FREE(it->y);
+  NN_FREE(it->order);
+  NN_FREE(it);
+}
+
 /* ---- CIFAR-10 binary batches ---- */
 #define NN__CIFAR_PIXELS 3072
 #define NN__CIFAR_RECORD (1 + NN__CIFAR_PIXELS)
 /* size of a file that must hold whole CIFAR-10 records; 0 on failure */
 static int nn__cifar_records(const char *path, size_t *records) {
-  FILE *f = fopen(path, "rb");
+  FILE *f = path ? fopen(path, "rb") : NULL;
   long size;
+  if (!path) return nn__fail("dataset_read_cifar10: a file path is NULL");
   if (!f) return nn__fail("cannot open '%s': %s", path, strerror(errno));
   /* a directory opens on some systems but cannot be read */
   if ((getc(f) == EOF && ferror(f)) || fseek(f, 0, SEEK_END) != 0) {
@@ -4232,8 +4636,10 @@ NNDEF nn_dataset *nn_dataset_read_cifar10(const char *dir, const char *split) {
 
 /* ---- per-channel normalisation ---- */
 NNDEF int nn_dataset_channel_stats(const nn_dataset *d, float *mean, float *std) {
-  int C = d->shape.dim[0], c, k;
-  size_t per = nn_shape_numel(&d->shape), S = per / (size_t)C, q;
+  int C, c, k;
+  size_t per, S, q;
+  if (!d || !mean || !std) return nn__null("channel_stats", !d ? "data set" : !mean ? "mean" : "std");
+  C = d->shape.dim[0]; per = nn_shape_numel(&d->shape); S = per / (size_t)C;
   if (d->n < 1) return nn__fail("channel_stats: the data set is empty");
   for (c = 0; c < C; c++) {
     double s = 0, ss = 0, mu, cnt = (double)d->n * (double)S;
@@ -4252,8 +4658,10 @@ NNDEF int nn_dataset_channel_stats(const nn_dataset *d, float *mean, float *std)
   return 1;
 }
 NNDEF int nn_dataset_normalize(nn_dataset *d, const float *mean, const float *std) {
-  int C = d->shape.dim[0], c, k;
-  size_t per = nn_shape_numel(&d->shape), S = per / (size_t)C, q;
+  int C, c, k;
+  size_t per, S, q;
+  if (!d || !mean || !std) return nn__null("normalize", !d ? "data set" : !mean ? "mean" : "std");
+  C = d->shape.dim[0]; per = nn_shape_numel(&d->shape); S = per / (size_t)C;
   for (c = 0; c < C; c++)
     if (!(std[c] > 0)) return nn__fail("normalize: channel %d has standard deviation %g", c, std[c]);
   for (k = 0; k < d->n; k++)
@@ -4279,6 +4687,7 @@ static int nn__pad_index(int i, int n, nn_pad_mode pad) {
 NNDEF void nn_shift_flip_images(const float *src, float *dst, int n, int C, int H, int W,
                                 const int *dy, const int *dx, const unsigned char *flip, nn_pad_mode pad) {
   int i;
+  if (n > 0 && (!src || !dst)) { nn__null("shift_flip_images", src ? "dst" : "src"); return; }
   NN__OMP_FOR_IF((size_t)n * C * H * W > NN__OMP_MIN_WORK)
   for (i = 0; i < n; i++) {
     int sy = dy ? dy[i] : 0, sx = dx ? dx[i] : 0, f = flip && flip[i], c, h, w;
@@ -4303,6 +4712,7 @@ NNDEF void nn_shift_flip_images(const float *src, float *dst, int n, int C, int 
 }
 NNDEF void nn_random_shifts(nn_rng *r, int n, int max_shift, int *dy, int *dx) {
   int i;
+  if (n > 0 && (!r || !dy || !dx)) { nn__null("random_shifts", !r ? "generator" : !dy ? "dy" : "dx"); return; }
   for (i = 0; i < n; i++) {
     dy[i] = nn_rng_int(r, 2 * max_shift + 1) - max_shift;
     dx[i] = nn_rng_int(r, 2 * max_shift + 1) - max_shift;
@@ -4310,6 +4720,7 @@ NNDEF void nn_random_shifts(nn_rng *r, int n, int max_shift, int *dy, int *dx) {
 }
 NNDEF void nn_random_flips(nn_rng *r, int n, unsigned char *flip) {
   int i;
+  if (n > 0 && (!r || !flip)) { nn__null("random_flips", r ? "flip" : "generator"); return; }
   for (i = 0; i < n; i++) flip[i] = (unsigned char)(nn_rng_u32(r) >> 31);
 }
 
@@ -4320,13 +4731,16 @@ NNDEF int nn_predict_tta(nn_model *m, const nn_node *x, const nn_node *out, cons
   static const int views[6][3] = {{0, 0, 0}, {0, 0, 1}, {1, 1, 0}, {1, 1, 1}, {-1, -1, 0}, {-1, -1, 1}};
   static const float weight[3][6] = {{1, 0, 0, 0, 0, 0}, {0.5f, 0.5f, 0, 0, 0, 0},
                                      {0.25f, 0.25f, 0.125f, 0.125f, 0.125f, 0.125f}};
-  int B = m->max_batch, keep = m->batch, C, H, W, v, start, ok = 1;
+  int B, keep, C, H, W, v, start, ok = 1;
   size_t per, K, j;
   float *buf, *res;
   int *dy, *dx;
   unsigned char *fl;
-  if (!x || x->op != NN_OP_INPUT || x->shape.ndim != 3) return nn__fail("predict_tta: '%s' is not an image input [C, H, W]", x ? x->name : "(null)");
-  if (!out || !out->batched) return nn__fail("predict_tta: the output has no batch dimension");
+  if (!nn__node_ok(m, x, "predict_tta") || !nn__node_ok(m, out, "predict_tta")) return 0;
+  if (n > 0 && (!images || !out_values)) return nn__null("predict_tta", images ? "out_values" : "images");
+  B = m->max_batch; keep = m->batch;
+  if (x->op != NN_OP_INPUT || x->shape.ndim != 3) return nn__fail("predict_tta: '%s' is not an image input [C, H, W]", x->name);
+  if (!out->batched) return nn__fail("predict_tta: the output has no batch dimension");
   if (level < 0 || level > 2) return nn__fail("predict_tta: level %d (0, 1 or 2)", level);
   C = x->shape.dim[0]; H = x->shape.dim[1]; W = x->shape.dim[2];
   per = nn__per(x);
@@ -4377,6 +4791,7 @@ NNDEF size_t nn_tokenize(const char *text, size_t len, char *out) {
   const unsigned char *s = (const unsigned char *)text;
   size_t i = 0, o = 0, count = 0, k;
   int in_word = 0;
+  if (!out || (!text && len)) return (size_t)nn__null("tokenize", out ? "text" : "out");
   while (i < len) {
     unsigned char ch = s[i];
     int u;
@@ -4494,6 +4909,7 @@ NNDEF void nn_vocab_free(nn_vocab *v) {
 }
 NNDEF int nn_vocab_add(nn_vocab *v, const char *tokens) {
   const char *p = tokens;
+  if (!v || !tokens) return nn__null("vocab_add", v ? "tokens" : "vocabulary");
   if (v->finished) return nn__fail("vocabulary: counting has ended (nn_vocab_finish)");
   while (*p) {
     size_t n = strcspn(p, " "), at;
@@ -4522,6 +4938,7 @@ NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count) {
   nn_vocab *kept;
   nn__word_rank *rank;
   int i, n = 0, ok;
+  if (!v) return nn__null("vocab_finish", "vocabulary");
   if (v->finished) return nn__fail("vocabulary: already finished");
   if (max_size < 3) return nn__fail("vocabulary: size %d leaves no room for words beside <pad> and <unk>", max_size);
   if (!(rank = (nn__word_rank *)nn__calloc((size_t)v->n + 1, sizeof *rank))) return 0;
@@ -4553,21 +4970,24 @@ NNDEF int nn_vocab_finish(nn_vocab *v, int max_size, int min_count) {
   v->finished = 1;
   return 1;
 }
-NNDEF int nn_vocab_size(const nn_vocab *v) { return v->finished ? v->n : 0; }
+NNDEF int nn_vocab_size(const nn_vocab *v) { return !v ? nn__null("vocab_size", "vocabulary") : v->finished ? v->n : 0; }
 NNDEF int nn_vocab_id(const nn_vocab *v, const char *word, size_t len) {
   size_t at;
+  if (!v || (!word && len)) return nn__null("vocab_id", v ? "word" : "vocabulary") + NN_UNK;
   if (!v->finished) return NN_UNK;
   at = nn__vocab_slot(v, word, len);
   return v->table[at] ? v->table[at] - 1 : NN_UNK;
 }
 NNDEF const char *nn_vocab_word(const nn_vocab *v, int id) {
+  if (!v) { nn__null("vocab_word", "vocabulary"); return NULL; }
   return v->finished && id >= 0 && id < v->n ? v->arena + v->word[id] : NULL;
 }
-NNDEF long nn_vocab_count(const nn_vocab *v, int id) { return v->finished && id >= 0 && id < v->n ? v->count[id] : 0; }
+NNDEF long nn_vocab_count(const nn_vocab *v, int id) { return !v ? nn__null("vocab_count", "vocabulary") : v->finished && id >= 0 && id < v->n ? v->count[id] : 0; }
 NNDEF int nn_text_encode(const nn_vocab *v, const char *tokens, int maxlen, int keep_end, float *ids) {
   const char *p = tokens;
   int total = 0, skip, k = 0;
   if (maxlen < 1) return 0;
+  if (!v || !tokens || !ids) return nn__null("text_encode", !v ? "vocabulary" : !tokens ? "tokens" : "ids");
   for (; *p; p++) if (*p != ' ' && (p == tokens || p[-1] == ' ')) total++;
   skip = keep_end && total > maxlen ? total - maxlen : 0;
   for (p = tokens; *p && k < maxlen;) {
@@ -4674,6 +5094,7 @@ NNDEF nn_text_set *nn_text_set_read_aclimdb(const char *dir, const char *split) 
   int count[2] = {0, 0}, k, i, total;
   size_t cap = 0, plen;
   nn_text_set *s = NULL;
+  if (!dir || !split) { nn__null("text_set_read_aclimdb", dir ? "split" : "dir"); return NULL; }
   plen = strlen(dir) + strlen(split) + 16;
   if (!(path = (char *)nn__calloc(plen, 1))) return NULL;
   for (k = 0; k < 2; k++) {
@@ -4724,6 +5145,7 @@ NNDEF int nn_text_set_truncate(nn_text_set *s, int n) {
 }
 NNDEF int nn_vocab_add_set(nn_vocab *v, const nn_text_set *s) {
   int i;
+  if (!v || !s) return nn__null("vocab_add_set", v ? "text set" : "vocabulary");
   for (i = 0; i < s->n; i++) if (!nn_vocab_add(v, s->text + s->offset[i])) return 0;
   return 1;
 }
@@ -4745,6 +5167,7 @@ static void nn__sort_by_length(int *order, int n, const int *lengths, nn__by_len
 NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int window, int *order) {
   nn__by_length *tmp;
   int i, full, span;
+  if (n > 0 && (!lengths || !order)) return nn__null("bucket_order", lengths ? "order" : "lengths");
   if (batch < 1) batch = 1;
   if (window < 1) window = 1;
   span = !r || batch > n / window ? n : batch * window;
@@ -5518,6 +5941,8 @@ NNDEF int nn_safetensors_save(nn_model *m, const char *path, const char *const *
   const char **meta = NULL;
   nn__st_target *t;
   int n = 0, n_meta = 0, ok;
+  if (!nn__model_ok(m, "safetensors_save")) return 0;
+  if (!path) return nn__null("safetensors_save", "path");
   while (metadata && metadata[2 * n_meta]) {
     if (!metadata[2 * n_meta + 1]) return nn__fail("save '%s': metadata '%s' has no value", path, metadata[2 * n_meta]);
     n_meta++;
@@ -5534,6 +5959,8 @@ static int nn__load_weights(nn_model *m, const unsigned char *buf, size_t len, i
   nn__st st;
   nn__st_target *t;
   int n = 0, loaded;
+  if (!nn__model_ok(m, "safetensors_load")) return 0;
+  if (!buf) return nn__fail("safetensors_load: the data of %s is NULL", what);
   if (!nn__st_open(&st, buf, len, what)) return 0;
   /* a checkpoint is a weights file with more in it */
   flags &= NN_LOAD_PARTIAL;
@@ -5549,13 +5976,17 @@ NNDEF int nn_safetensors_load_buffer(nn_model *m, const void *data, size_t len, 
 }
 NNDEF int nn_safetensors_load(nn_model *m, const char *path, int flags) {
   size_t len = 0;
-  unsigned char *buf = nn__read_file(path, &len);
+  unsigned char *buf = nn__model_ok(m, "safetensors_load") ? nn__read_file(path, &len) : NULL;
   int loaded = buf ? nn__load_weights(m, buf, len, flags, path) : 0;
   NN_FREE(buf);
   return loaded;
 }
 
 /* ---- public: checkpoints ---- */
+/* 1 if m is live and o and e (each may be NULL) are its own */
+static int nn__ckpt_args(const nn_model *m, const nn_optimizer *o, const nn_ema *e, const char *fn) {
+  return nn__model_ok(m, fn) && (!o || nn__opt_ok(o, m, fn)) && (!e || nn__ema_ok(e, m, fn));
+}
 static void nn__rng_str(const nn_rng *r, char *buf, size_t len) {
   snprintf(buf, len, "%016llx:%016llx", (unsigned long long)r->s[0], (unsigned long long)r->s[1]);
 }
@@ -5609,7 +6040,8 @@ NNDEF int nn_checkpoint_save(nn_model *m, const nn_optimizer *o, const nn_ema *e
   const char *meta[24];
   nn__st_target *t;
   int i, n = 0, k = 0, ok;
-  if ((o && o->m != m) || (e && e->m != m)) return nn__fail("checkpoint '%s': the %s belongs to another model", path, o && o->m != m ? "optimizer" : "average");
+  if (!nn__ckpt_args(m, o, e, "checkpoint_save")) return 0;
+  if (!path) return nn__null("checkpoint_save", "path");
   for (i = 0; i < m->graph->n; i++)
     if (m->graph->nodes[i]->op == NN_OP_PARAM && !strncmp(m->graph->nodes[i]->name, "__", 2))
       return nn__fail("checkpoint '%s': parameter '%s': names starting with __ are reserved for checkpoints", path, m->graph->nodes[i]->name);
@@ -5650,7 +6082,8 @@ static int nn__checkpoint_load_buffer(nn_model *m, nn_optimizer *o, nn_ema *e, n
   float olr = 0;
   const char *version, *kind;
   int n = 0, i, ok = 0, flags = 0, has_ema = 0;
-  if ((o && o->m != m) || (e && e->m != m)) return nn__fail("checkpoint '%s': the %s belongs to another model", what, o && o->m != m ? "optimizer" : "average");
+  if (!nn__ckpt_args(m, o, e, "checkpoint_load")) return 0;
+  if (!buf) return nn__fail("checkpoint_load: the data of %s is NULL", what);
   if (!nn__st_open(&st, buf, len, what)) return 0;
   memset(&in, 0, sizeof in);
   if (!(version = nn__st_meta_get(&st, "nn.checkpoint"))) {
@@ -5687,7 +6120,7 @@ done:
 }
 NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpoint_info *info, const char *path) {
   size_t len = 0;
-  unsigned char *buf = nn__read_file(path, &len);
+  unsigned char *buf = nn__ckpt_args(m, o, e, "checkpoint_load") ? nn__read_file(path, &len) : NULL;
   int ok = buf ? nn__checkpoint_load_buffer(m, o, e, info, buf, len, path) : 0;
   NN_FREE(buf);
   return ok;

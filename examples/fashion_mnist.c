@@ -111,8 +111,9 @@ int main(int argc, char **argv) {
   nn_node *logits;
   nn_checkpoint_info info;   /* epoch and step counters, the generator for shuffles and flips */
   FILE *log;
-  float *xb, *yb, *out;
-  int *order, cm[CLASSES * CLASSES], steps, e, i, cnn, done;
+  nn_batches *it;
+  float *out;
+  int cm[CLASSES * CLASSES], steps, e, i, cnn, done;
   long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
@@ -157,12 +158,10 @@ int main(int argc, char **argv) {
   if (!a.quiet) nn_summary(m, stdout);
   fflush(stdout);
 
-  xb = (float *)malloc((size_t)a.batch * PIXELS * sizeof *xb);
-  yb = (float *)malloc((size_t)a.batch * sizeof *yb);
   out = (float *)malloc((size_t)a.batch * CLASSES * sizeof *out);
-  order = (int *)malloc((size_t)train->n * sizeof *order);
-  if (!xb || !yb || !out || !order) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
-  steps = (train->n + a.batch - 1) / a.batch;
+  /* each epoch's order depends on the generator only */
+  if (!out || !(it = nn_batches_new(m, train, &info.data_rng))) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
+  steps = it->count;
   total_steps = (long)steps * a.epochs;
   warmup = steps / 2;
 
@@ -170,23 +169,21 @@ int main(int argc, char **argv) {
     double t0 = ex_now(), seconds, loss_sum = 0;
     int s, correct = 0;
     ex_progress p;
-    for (i = 0; i < train->n; i++) order[i] = i;   /* each epoch's order depends on the generator only */
-    nn_shuffle(&info.data_rng, order, train->n);
     ex_progress_start(&p, e, a.epochs, steps, a.quiet);
-    for (s = 0; s < steps; s++) {
-      int n = train->n - s * a.batch < a.batch ? train->n - s * a.batch : a.batch;
+    while ((s = nn_batches_next(it)) > 0) {   /* sets the model's batch to it->n, restored at the end */
+      int n = it->n;
       float loss;
-      nn_dataset_gather(train, order + (size_t)s * a.batch, n, xb, yb);
-      random_flip(&info.data_rng, xb, n);
+      random_flip(&info.data_rng, it->x, n);
       nn_optimizer_set_lr(opt, nn_lr_cosine(a.lr, info.step++, total_steps, warmup, 0.0f));
-      if (!nn_set_batch(m, n) || !nn_feed(m, "image", xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
+      if (!nn_feed(m, "image", it->x) || !nn_feed(m, "label", it->y)) ex_die(&a, "feeding a batch");
       loss = nn_train_step(m, opt);
       if (loss != loss) ex_die(&a, "training");
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
-      nn_cross_entropy_sum(out, yb, n, CLASSES, &correct);   /* accuracy of the training batch (dropout on) */
+      nn_cross_entropy_sum(out, it->y, n, CLASSES, &correct);   /* accuracy of the training batch (dropout on) */
       loss_sum += (double)loss * n;
-      ex_progress_step(&p, s + 1, loss_sum / ((double)s * a.batch + n), (long)s * a.batch + n);
+      ex_progress_step(&p, it->index + 1, loss_sum / ((double)it->index * a.batch + n), (long)it->index * a.batch + n);
     }
+    if (s < 0) ex_die(&a, "batches");
     ex_progress_end(&p);
     seconds = ex_now() - t0;   /* training only */
     train_seconds += seconds;
@@ -203,7 +200,8 @@ int main(int argc, char **argv) {
          test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
          a.model, ex_now() - t_start);
   if (log) fclose(log);
-  free(xb); free(yb); free(out); free(order);
+  free(out);
+  nn_batches_free(it);
   nn_optimizer_free(opt);
   nn_model_free(m);
   nn_dataset_free(train);

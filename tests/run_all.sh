@@ -33,6 +33,7 @@ ASAN=("-fsanitize=address,undefined" -fno-sanitize-recover=all -fno-omit-frame-p
 suite "unit tests" built tests/test_nn.c build/test_nn -std=c99 -O2 -g
 suite "unit tests, OpenMP, -march=native" built tests/test_nn.c build/test_nn_omp -std=c99 -O2 -march=native -fopenmp
 suite "unit tests under ASan+UBSan" built tests/test_nn.c build/test_nn_asan -std=c99 -O1 -g "${ASAN[@]}"
+suite "the API contract: ownership, frozen graphs, foreign and NULL arguments (ASan+UBSan)" built tests/test_contract.c build/test_contract_asan -std=c99 -pedantic -Wall -Wextra -Werror -O1 -g "${ASAN[@]}"
 suite "the cifar10 recipe's helpers (whitening, alternating flips)" built tests/test_cifar10_recipe.c build/test_cifar10_recipe -std=c99 -pedantic -Wall -Wextra -Werror -O2
 suite "persistence: safetensors, checkpoints, exact resume" built tests/test_persist.c build/test_persist -std=c99 -O2 -g
 suite "persistence under ASan+UBSan" built tests/test_persist.c build/test_persist_asan -std=c99 -O1 -g "${ASAN[@]}"
@@ -80,6 +81,7 @@ suite "Windows (MinGW-w64 under Wine)" bash tests/windows.sh
 suite "aarch64 under qemu" bash tests/aarch64.sh
 suite "32-bit x86 (-m32)" bash tests/m32.sh
 suite "tools" bash tests/test_tools.sh
+suite "docs/API.md covers the headers and is up to date" python3 tools/api_doc.py --check
 # every layer type through PyTorch and back (tools/pytorch_roundtrip.py),
 # where PyTorch is installed
 pytorch_roundtrip() {

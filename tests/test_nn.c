@@ -524,7 +524,12 @@ static void test_build_errors(void) {
         strstr(nn_last_error(), "[6]"), "add mismatch: %s", nn_last_error());
   CHECK(nn_relu(g, NULL) == NULL, "builders pass failures on");
   CHECK(strstr(nn_graph_error(g), "[5]") != NULL, "the graph keeps the first error: %s", nn_graph_error(g));
-  CHECK(nn_compile(g, 4, nn_cpu_backend()) == NULL && strstr(nn_last_error(), "add"), "compile refuses: %s", nn_last_error());
+  {
+    nn_backend *be = nn_cpu_backend();
+    CHECK(nn_compile(g, 4, be) == NULL && strstr(nn_last_error(), "add"), "compile refuses: %s", nn_last_error());
+    nn_graph_free(g);   /* a failed compile leaves both to the caller */
+    nn_backend_free(be);
+  }
   g = nn_graph_new();
   a = nn_input(g, "a", 1, &five);
   CHECK(nn_conv2d(g, a, 4, 3, 1, 1) == NULL && strstr(nn_last_error(), "conv2d") && strstr(nn_last_error(), "[5]"),
@@ -1260,12 +1265,14 @@ static void test_address_space(void) {
   int k;
   for (k = 0; k < (sizeof(size_t) < 8 ? 2 : 1); k++) {
     nn_graph *g = nn_graph_new();
+    nn_backend *be = nn_cpu_backend();
     nn_model *m;
     nn_relu(g, nn_input(g, "x", 4, huge[k]));
-    m = nn_compile(g, 1, nn_cpu_backend());
+    m = nn_compile(g, 1, be);
     CHECK(!m && strstr(nn_last_error(), "compile: cannot allocate buffers on 'cpu': 'x' (input) needs") && strstr(nn_last_error(), "address space"), "2^%d-element input: %s",
           k ? 32 : 64, m ? "compiled" : nn_last_error());
     nn_model_free(m);
+    if (!m) { nn_graph_free(g); nn_backend_free(be); }
   }
 }
 
