@@ -1765,6 +1765,7 @@ static void nn__cl_destroy(nn_backend *b) {
    Public functions
    ====================================================================== */
 NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
+  if (!c) { nn_set_error("opencl_default_config: the config is NULL"); return; }
   memset(c, 0, sizeof *c);
   c->platform = c->device = -1;
 }
@@ -1775,8 +1776,11 @@ static const nn_backend_ops nn__cl_backend_ops = {
   nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_destroy};
 
 NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
-  nn_backend *b = (nn_backend *)nn__cl_zalloc(sizeof *b);
-  nn__cl_impl *I = (nn__cl_impl *)nn__cl_zalloc(sizeof *I);
+  nn_backend *b;
+  nn__cl_impl *I;
+  if (!c) { nn_set_error("opencl_backend_ex: the config is NULL"); return NULL; }
+  b = (nn_backend *)nn__cl_zalloc(sizeof *b);
+  I = (nn__cl_impl *)nn__cl_zalloc(sizeof *I);
   if (!b || !I) { NN_FREE(b); NN_FREE(I); return NULL; }
   b->ops = &nn__cl_backend_ops;
   b->impl = I;
@@ -1800,6 +1804,7 @@ NNDEF int nn_opencl_get_info(const nn_backend *b, nn_opencl_info *out) {
   const nn__cl_impl *I;
   const nn__cl_dev *d;
   if (!b || b->ops != &nn__cl_backend_ops) return nn_set_error("opencl_get_info: not an OpenCL backend");
+  if (!out) return nn_set_error("opencl_get_info: the output is NULL");
   I = (const nn__cl_impl *)b->impl;
   d = I->dev;
   memset(out, 0, sizeof *out);

@@ -14,16 +14,7 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/
     echo "SKIP: no aarch64 cross compiler or qemu-aarch64"; echo "0 passed, 0 failed"; exit 0
 fi
 CC="aarch64-linux-gnu-gcc -static"
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
-add() {  # NAME LOG: adds the "N passed, N failed" that ends LOG
-    grep '^FAIL' "$2"
-    if [[ $(tail -n 1 "$2") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-        passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
-        echo "$1: $(tail -n 1 "$2")"
-    else bad "$1 did not finish" "$2"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 # the micro-kernel's k loop: MR x NR/4 = 24 by-element fmla, nothing on the stack
 printf '#define NN_IMPLEMENTATION\n#include "nn.h"\n' >"$B/kernel.c"
@@ -58,5 +49,4 @@ if qemu-aarch64 "$B/xor" --seed 3 --quiet --save "$B/xor.a.safetensors" --checkp
    qemu-aarch64 "$B/xor" --seed 3 --quiet --resume "$B/xor.ckpt" --save "$B/xor.b.safetensors" >>"$B/o" 2>&1 &&
    cmp -s "$B/xor.a.safetensors" "$B/xor.b.safetensors"; then ok "xor trains, saves and resumes on aarch64: $(grep '^RESULT' "$B/o" | head -n 1)"
 else bad "xor trains, saves and resumes on aarch64" "$B/o"; fi
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -16,16 +16,7 @@ if ! printf '#include <errno.h>\nint main(void) { return 0; }\n' | $CC32 -x c - 
     if [ "${CI:-}" = true ]; then echo "FAIL: gcc -m32 cannot build (apt-get install gcc-12-multilib)"; echo "0 passed, 1 failed"; exit 1; fi
     echo "SKIP: gcc -m32 cannot build (apt-get install gcc-12-multilib)"; echo "0 passed, 0 failed"; exit 0
 fi
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
-add() {  # NAME LOG: adds the "N passed, N failed" that ends LOG
-    grep '^FAIL' "$2"
-    if [[ $(tail -n 1 "$2") =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-        passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
-        echo "$1: $(tail -n 1 "$2")"
-    else bad "$1 did not finish" "$2"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 for t in test_nn test_persist; do
     if $CC32 -std=c99 -pedantic -Wall -Wextra -Werror -O2 -g -I. "tests/$t.c" -o "$B/$t" -lm 2>"$B/cc.log"; then
         "$B/$t" >"$B/$t.log" 2>&1
@@ -55,5 +46,4 @@ truncate -s 5G "$big/train-images-idx3-ubyte"
 if [ $? -eq 1 ] && grep -q "train-images-idx3-ubyte.*too large" "$B/o"; then ok "fashion_mnist refuses a 5 GiB IDX file: $(head -n 1 "$B/o")"
 else bad "fashion_mnist refuses a 5 GiB IDX file" "$B/o"; fi
 rm -rf "$big"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

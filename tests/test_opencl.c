@@ -609,6 +609,14 @@ static void expect_fail(const char *what, nn_backend *b, const char *p1, const c
   else printf("PASS %s: %s\n", what, e);
 }
 
+/* the entry points refuse NULL with a reason */
+static void test_null_arguments(void) {
+  nn_opencl_info info;
+  nn_opencl_default_config(NULL);
+  CHECK(strstr(nn_last_error(), "config is NULL") != NULL, "default_config(NULL): %s", nn_last_error());
+  CHECK(!nn_opencl_backend_ex(NULL) && strstr(nn_last_error(), "config is NULL"), "backend_ex(NULL): %s", nn_last_error());
+  CHECK(!nn_opencl_get_info(NULL, &info) && strstr(nn_last_error(), "not an OpenCL backend"), "get_info(NULL, ..): %s", nn_last_error());
+}
 static void test_errors(const char *argv0) {
   nn_opencl_config c;
   nn_opencl_info info;
@@ -777,6 +785,7 @@ int main(int argc, char **argv) {
   }
   nn_opencl_get_info(pin, &info);
   printf("device: %s (%s, driver %s)\n", info.device, info.platform, info.driver);
+  test_null_arguments();
   test_errors(argv[0]);
   test_gemm(1);
   test_parity();

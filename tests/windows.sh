@@ -22,17 +22,8 @@ export WINEPREFIX=$PWD/build/wineprefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree
 export WINESERVER=${WINESERVER:-$(command -v wineserver || ls /usr/lib/wine/wineserver64 2>/dev/null)}
 export HOME=${HOME:-$PWD/build}
 unset DISPLAY WAYLAND_DISPLAY
-trap '"$WINESERVER" -k 2>/dev/null' EXIT   # the wineserver of this prefix only
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "PASS: $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL: $1"; [ -z "${2:-}" ] || sed 's/^/    | /' "$2" | tail -n 15; }
-add() {  # NAME LOG: adds the "N passed, N failed" that ends LOG
-    grep '^FAIL' "$2"
-    if [[ $(tr -d '\r' <"$2" | tail -n 1) =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-        passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
-        echo "$1: $(tr -d '\r' <"$2" | tail -n 1)"
-    else bad "$1 did not finish" "$2"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
+trap '"$WINESERVER" -k 2>/dev/null; rm -rf "$TMP"' EXIT   # the wineserver of this prefix only
 run() { timeout 600 "$WINE" "$@"; }   # EXE ARGS...: its stdout, its exit status
 
 if make -s windows >"$B/make.log" 2>&1; then ok "make windows: tests/test_nn.c, tests/test_persist.c and every example, warning-free"
@@ -105,5 +96,4 @@ if [ -f "$FM/t10k-labels-idx1-ubyte" ]; then
 elif [ "${CI:-}" = true ]; then bad "Fashion-MNIST data is missing in CI (tools/fetch_data.sh fashion-mnist)"
 else echo "SKIP: Fashion-MNIST data not found (run tools/fetch_data.sh fashion-mnist)"; fi
 rm -rf "$T"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
