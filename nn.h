@@ -358,6 +358,13 @@ NNDEF int nn_forward(nn_model *m, int training);       /* computes the loss too 
 NNDEF int nn_predict(nn_model *m, const nn_node *out); /* eval mode, only what out needs */
 NNDEF int nn_backward(nn_model *m);                    /* zero grads, seed loss with 1 */
 NNDEF int nn_backward_from(nn_model *m, const nn_node *node, const float *dy);
+/* Called during backward passes as soon as a parameter's gradient is final
+   (the last node using it has run backward), in the order they complete,
+   and at the end for parameters the pass left at zero: a data-parallel
+   engine starts reducing gradients while backward goes on.  Returning 0
+   stops the pass (with nn_set_error's reason).  NULL fn removes it. */
+typedef int (*nn_grad_ready_fn)(void *ctx, nn_model *m, const nn_node *param);
+NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx);
 NNDEF int nn_read(nn_model *m, const nn_node *n, float *dst);       /* value to host */
 NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst);  /* gradient to host */
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src);/* e.g. set weights */
@@ -761,7 +768,11 @@ typedef struct nn_backend_ops {
   int (*forward)(nn_backend *b, nn_model *m, const nn_node *node);
   int (*backward)(nn_backend *b, nn_model *m, const nn_node *node);
   int (*update)(nn_backend *b, const nn_update *u);
-  int (*sumsq)(nn_backend *b, const void *buf, size_t n, double *out);
+  /* out[i] = the sum of squares of bufs[i][0 .. n[i]) for i < count, and
+     with `peek` (a one-float buffer, or NULL) its value in *peeked: the
+     training step's one wait on a device, for the loss and the norms */
+  int (*sumsq)(nn_backend *b, const void *const *bufs, const size_t *n, int count, double *out,
+               const void *peek, float *peeked);
   int (*scale)(nn_backend *b, void *buf, size_t n, float s);
   /* a += t * (b - a): moving averages of weights */
   int (*lerp)(nn_backend *b, void *a, const void *bsrc, size_t n, float t);
@@ -786,6 +797,11 @@ struct nn_model {
                                    passes (num_batches_tracked), host-side */
   int refs;                     /* the caller's (until nn_model_free), and one per
                                    optimizer, average and batch iterator */
+  int *pending;                 /* per PARAM: consumers still to run backward */
+  void *norm_scratch;           /* the gradient norm's lists, made at compile:
+                                   training steps allocate nothing */
+  nn_grad_ready_fn grad_ready;
+  void *grad_ready_ctx;
   int freed;                    /* nn_model_free was called */
 };
 
@@ -3475,13 +3491,18 @@ static int nn__cpu_update(nn_backend *b, const nn_update *u) {
   }
   return 1;
 }
-static int nn__cpu_sumsq(nn_backend *b, const void *buf, size_t n, double *out) {
-  const float *p = (const float *)buf;
-  double s = 0;
-  size_t i;
+static int nn__cpu_sumsq(nn_backend *b, const void *const *bufs, const size_t *n, int count, double *out,
+                         const void *peek, float *peeked) {
+  int k;
   (void)b;
-  for (i = 0; i < n; i++) s += (double)p[i] * p[i];
-  *out = s;
+  for (k = 0; k < count; k++) {
+    const float *p = (const float *)bufs[k];
+    double s = 0;
+    size_t i;
+    for (i = 0; i < n[k]; i++) s += (double)p[i] * p[i];
+    out[k] = s;
+  }
+  if (peek) *peeked = *(const float *)peek;
   return 1;
 }
 static int nn__cpu_scale(nn_backend *b, void *buf, size_t n, float s) {
@@ -3609,6 +3630,8 @@ static void nn__model_destroy(nn_model *m, int owned) {
   NN_FREE(m->ws_size);
   NN_FREE(m->active);
   NN_FREE(m->batches);
+  NN_FREE(m->pending);
+  NN_FREE(m->norm_scratch);
   NN_FREE(m);
 }
 /* one holder (the caller, an optimizer, an average, an iterator) less */
@@ -3786,7 +3809,9 @@ NNDEF nn_model *nn_compile(nn_graph *g, int batch, nn_backend *be) {
   m->ws_size = (size_t *)nn__calloc((size_t)g->n, sizeof(size_t));
   m->active = (unsigned char *)nn__calloc((size_t)g->n, 1);
   m->batches = (int64_t *)nn__calloc((size_t)g->n, sizeof(int64_t));
-  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active || !m->batches) goto fail;
+  m->pending = (int *)nn__calloc((size_t)g->n, sizeof(int));
+  m->norm_scratch = nn__calloc((size_t)g->n, sizeof(void *) + sizeof(size_t) + sizeof(double) + sizeof(int));
+  if (!m->value || !m->grad || !m->ws || !m->ws_size || !m->active || !m->batches || !m->pending || !m->norm_scratch) goto fail;
   if (!nn__alloc_buffers(m)) { nn__fail("compile: cannot allocate buffers on '%s': %s", be->ops->name, nn_last_error()); goto fail; }
   if (!nn__init_params(m)) goto fail;
   nn_rng_seed(&m->rng, g->seed ^ 0x5DEECE66DULL);
@@ -3809,6 +3834,12 @@ NNDEF int nn_set_batch(nn_model *m, int n) {
   if (!nn__model_ok(m, "set_batch")) return 0;
   if (n < 1 || n > m->max_batch) return nn__fail("set_batch: %d is outside 1..%d (the compiled batch)", n, m->max_batch);
   m->batch = n;
+  return 1;
+}
+NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx) {
+  if (!nn__model_ok(m, "model_set_grad_ready")) return 0;
+  m->grad_ready = fn;
+  m->grad_ready_ctx = ctx;
   return 1;
 }
 NNDEF int nn_model_set_seed(nn_model *m, uint64_t seed) {
@@ -3889,6 +3920,34 @@ NNDEF int nn_predict(nn_model *m, const nn_node *out) {
   return nn__node_ok(m, out, "predict") && nn__run_forward(m, out, 0);
 }
 
+/* the parameter a node's buffer belongs to (reshapes share their input's), or NULL */
+static nn_node *nn__param_under(nn_node *x) {
+  while (x && x->op == NN_OP_RESHAPE) x = x->in[0];
+  return x && x->op == NN_OP_PARAM ? x : NULL;
+}
+/* pending[p]: the active nodes whose backward writes p's gradient */
+static void nn__count_consumers(nn_model *m, const nn_node *from) {
+  int i, k;
+  for (i = 0; i <= from->id; i++) m->pending[i] = 0;
+  for (i = 0; i <= from->id; i++) {
+    nn_node *nd = m->graph->nodes[i], *p;
+    if (!m->active[i] || !nd->needs_grad || nn__is_leaf(nd)) continue;
+    for (k = 0; k < nd->n_in; k++)
+      if ((p = nn__param_under(nd->in[k])) && m->grad[p->id]) m->pending[p->id]++;
+  }
+  /* a parameter with no active consumer still counts as one, for the end */
+  for (i = 0; i <= from->id; i++)
+    if (m->active[i] && m->graph->nodes[i]->op == NN_OP_PARAM && m->grad[i] && !m->pending[i]) m->pending[i] = 1;
+}
+static int nn__grads_ready(nn_model *m, const nn_node *nd) {
+  int k;
+  nn_node *p;
+  for (k = 0; k < nd->n_in; k++)
+    if ((p = nn__param_under(nd->in[k])) && m->grad[p->id] && m->pending[p->id] > 0 && --m->pending[p->id] == 0 &&
+        !m->grad_ready(m->grad_ready_ctx, m, p))
+      return nn__fail("backward: stopped when the gradient of '%s' was ready: %s", p->name, nn_last_error());
+  return 1;
+}
 /* zero the gradients `from` depends on, seed it with dy, run backwards */
 static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
   nn_backend *be = m->backend;
@@ -3899,10 +3958,19 @@ static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
     if (m->active[i] && m->grad[i] && m->graph->nodes[i]->op != NN_OP_RESHAPE &&
         !be->ops->fill(be, m->grad[i], 0, 0.0f, nn__numel(m, m->graph->nodes[i]))) return 0;
   if (!be->ops->write(be, m->grad[from->id], 0, dy, nn__numel(m, from))) return 0;
+  if (m->grad_ready) nn__count_consumers(m, from);
   for (i = from->id; i >= 0; i--) {
     nn_node *nd = m->graph->nodes[i];
     if (!m->active[i] || !nd->needs_grad || nn__is_leaf(nd)) continue;
     if (!be->ops->backward(be, m, nd)) return 0;
+    if (m->grad_ready && !nn__grads_ready(m, nd)) return 0;
+  }
+  /* parameters on the path that no backward wrote (zero gradients) */
+  for (i = 0; m->grad_ready && i <= from->id; i++) {
+    nn_node *p = m->graph->nodes[i];
+    if (m->active[i] && p->op == NN_OP_PARAM && m->grad[i] && m->pending[i] > 0 &&
+        (m->pending[i] = 0, !m->grad_ready(m->grad_ready_ctx, m, p)))
+      return nn__fail("backward: stopped when the gradient of '%s' was ready: %s", p->name, nn_last_error());
   }
   return 1;
 }
@@ -4117,19 +4185,28 @@ NNDEF int nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) {
 }
 NNDEF long nn_optimizer_skipped(const nn_optimizer *o) { return o ? o->skipped : (nn__null("optimizer_skipped", "optimizer"), -1); }
 
-/* global L2 norm of all trainable gradients; negative on failure.  With
-   bad, the first parameter whose gradient is not finite (or NULL). */
-static double nn__grad_norm(nn_model *m, const nn_node **bad, double *bad_sumsq) {
-  double total = 0, part;
-  int i;
-  for (i = 0; i < m->graph->n; i++) {
-    nn_node *p = m->graph->nodes[i];
-    if (p->op != NN_OP_PARAM || !m->grad[i]) continue;
-    if (!m->backend->ops->sumsq(m->backend, m->grad[i], nn__per(p), &part)) return -1;
-    total += part;
-    if (bad && !*bad && !isfinite(part)) { *bad = p; *bad_sumsq = part; }
+/* global L2 norm of all parameter gradients, in one request to the
+   backend (with the loss when `loss` is given: one wait on a device);
+   negative on failure.  With bad, the first parameter whose gradient is
+   not finite (or NULL). */
+static double nn__grad_norm(nn_model *m, const nn_node **bad, double *bad_sumsq, float *loss) {
+  int n = m->graph->n, count = 0, i, ok;
+  const void **bufs = (const void **)m->norm_scratch;
+  size_t *lens = (size_t *)(bufs + n);
+  double *part = (double *)(lens + n), total = 0;
+  int *node = (int *)(part + n);
+  for (i = 0; i < n; i++)
+    if (m->graph->nodes[i]->op == NN_OP_PARAM && m->grad[i]) {
+      bufs[count] = m->grad[i];
+      lens[count] = nn__per(m->graph->nodes[i]);
+      node[count++] = i;
+    }
+  ok = m->backend->ops->sumsq(m->backend, bufs, lens, count, part, loss ? m->value[m->loss->id] : NULL, loss);
+  for (i = 0; ok && i < count; i++) {
+    total += part[i];
+    if (bad && !*bad && !isfinite(part[i])) { *bad = m->graph->nodes[node[i]]; *bad_sumsq = part[i]; }
   }
-  return sqrt(total);
+  return ok ? sqrt(total) : -1;
 }
 /* a non-finite loss or gradient: fails (0) or, under NN_NONFINITE_SKIP,
    counts a skipped step (1); the reason is in nn_last_error() either way */
@@ -4142,22 +4219,20 @@ static int nn__nonfinite(nn_optimizer *o, const char *what, double v) {
 NNDEF double nn_clip_grad_norm(nn_model *m, float max_norm) {
   double norm;
   int i;
-  if (!nn__model_ok(m, "clip_grad_norm") || (norm = nn__grad_norm(m, NULL, NULL)) < 0) return -1;
+  if (!nn__model_ok(m, "clip_grad_norm") || (norm = nn__grad_norm(m, NULL, NULL, NULL)) < 0) return -1;
   if (norm > max_norm && isfinite(norm))
     for (i = 0; i < m->graph->n; i++)
       if (m->graph->nodes[i]->op == NN_OP_PARAM && m->grad[i] &&
           !m->backend->ops->scale(m->backend, m->grad[i], nn__per(m->graph->nodes[i]), (float)(max_norm / (norm + 1e-6)))) return -1;
   return norm;
 }
-NNDEF int nn_optimizer_step(nn_optimizer *o) {
-  nn_model *m;
-  const nn_node *bad = NULL;
-  double bad_sumsq = 0, norm = 0;
+static int nn__optimizer_needs_norm(const nn_optimizer *o) { return o->clip > 0 || !(o->nonfinite & NN_NONFINITE_LOSS_ONLY); }
+/* the step, given the gradient norm (norm < 0: not measured yet) */
+static int nn__optimizer_step(nn_optimizer *o, double norm, const nn_node *bad, double bad_sumsq) {
+  nn_model *m = o->m;
   float scale = 1.0f;
   int i;
-  if (!nn__opt_ok(o, NULL, "optimizer_step")) return 0;
-  m = o->m;
-  if ((o->clip > 0 || !(o->nonfinite & NN_NONFINITE_LOSS_ONLY)) && (norm = nn__grad_norm(m, &bad, &bad_sumsq)) < 0) return 0;
+  if (norm < 0 && nn__optimizer_needs_norm(o) && (norm = nn__grad_norm(m, &bad, &bad_sumsq, NULL)) < 0) return 0;
   if (bad) {
     char what[NN_NAME_LEN + 48];
     snprintf(what, sizeof what, "the gradient of '%s' (sum of squares)", bad->name);
@@ -4182,15 +4257,22 @@ NNDEF int nn_optimizer_step(nn_optimizer *o) {
   }
   return 1;
 }
+NNDEF int nn_optimizer_step(nn_optimizer *o) {
+  return nn__opt_ok(o, NULL, "optimizer_step") && nn__optimizer_step(o, -1, NULL, 0);
+}
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
+  const nn_node *bad = NULL;
+  double bad_sumsq = 0, norm = -1;
   long skipped;
   float loss;
   if (!nn__model_ok(m, "train_step") || !nn__opt_ok(o, m, "train_step")) return NAN;
   skipped = o->skipped;
-  /* a failed read keeps its reason (a device reports bad labels here) */
-  if (!nn_forward(m, 1) || !nn_backward(m) || !nn_read(m, m->loss, &loss)) return NAN;
+  /* the loss and the gradient norms come back together: one wait per step.
+     A failed read keeps its reason (a device reports bad labels here). */
+  if (!nn_forward(m, 1) || !nn_backward(m)) return NAN;
+  if (nn__optimizer_needs_norm(o) ? (norm = nn__grad_norm(m, &bad, &bad_sumsq, &loss)) < 0 : !nn_read(m, m->loss, &loss)) return NAN;
   if (!isfinite(loss)) return nn__nonfinite(o, "loss", loss) ? INFINITY : NAN;
-  if (!nn_optimizer_step(o)) return NAN;
+  if (!nn__optimizer_step(o, norm, bad, bad_sumsq)) return NAN;
   return o->skipped != skipped ? INFINITY : loss;
 }
 

@@ -306,18 +306,11 @@ typedef struct nn__cl_host {
   int keep;                         /* a check reads it: kept for the next writes */
 } nn__cl_host;
 
-/* One parameter gradient of the last backward pass and its sum of
-   squares, valid while `gen` has not moved since they were reduced. */
-typedef struct nn__cl_sq { cl_mem mem; size_t n; double sumsq; } nn__cl_sq;
-
 typedef struct nn__cl_impl {
   nn__cl_dev *dev;
   nn__cl_host *host;
   int n_host, cap_host;
   size_t staged;                    /* bytes of copies no check reads */
-  nn__cl_sq *sq;
-  int n_sq, cap_sq;
-  unsigned long gen, sq_gen;        /* commands enqueued; gen when sq[].sumsq were read */
   size_t to_device, to_host;
   long writes, reads, launches, clblast_calls, blocking, created_base;
   char what[NN_NAME_LEN + 32];      /* what runs now, for error messages */
@@ -716,7 +709,6 @@ static int nn__cl_launch(nn__cl_call *c, cl_uint dims, size_t *global, const siz
   if (c->err == CL_SUCCESS)
     c->err = clEnqueueNDRangeKernel(d->q, d->k[c->kid], dims, NULL, global, local, 0, NULL, NULL);
   c->I->launches++;
-  c->I->gen++;
   if (c->err == CL_SUCCESS) return 1;
   snprintf(what, sizeof what, "kernel %s (%s)", nn__cl_kernel_names[c->kid], c->I->what);
   return nn__cl_fail(d, what, c->err);
@@ -760,7 +752,6 @@ static int nn__cl_gemm_clblast(nn__cl_impl *I, int ta, int tb, size_t M, size_t 
                                      ldb, beta, C, co, ldc, &I->dev->q, NULL);
   char what[200];
   I->clblast_calls++;
-  I->gen++;
   if (s == CLBlastSuccess) return 1;
   snprintf(what, sizeof what, "CLBlastSgemm %zux%zux%zu (%s)", M, N, K, I->what);
   return nn__cl_fail(I->dev, what, s);
@@ -914,7 +905,6 @@ static size_t nn__cl_ws_per_output(const nn_node *n, int batch) { return (size_t
 static int nn__cl_fill_mem(nn__cl_impl *I, cl_mem buf, size_t off, size_t n) {
   cl_int e = nn__cl_fill_dev(I->dev, buf, off, n, 0.0f);
   I->launches += n > 0;
-  I->gen++;
   return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, I->what, e);
 }
 
@@ -1552,24 +1542,6 @@ static size_t nn__cl_workspace(nn_backend *b, const nn_node *node, int batch) {
   return op->workspace ? op->workspace(node, batch) : 0;
 }
 
-/* the parameter gradients backward passes write, for nn__cl_sumsq */
-static int nn__cl_sq_add(nn__cl_impl *I, cl_mem mem, size_t n) {
-  int i;
-  for (i = 0; i < I->n_sq; i++) if (I->sq[i].mem == mem) return 1;
-  if (I->n_sq == I->cap_sq) {
-    int cap = I->cap_sq ? 2 * I->cap_sq : 16;
-    nn__cl_sq *p = (nn__cl_sq *)NN_REALLOC(I->sq, (size_t)cap * sizeof *p);
-    if (!p) return nn_set_error("out of memory");
-    I->sq = p;
-    I->cap_sq = cap;
-  }
-  I->sq[I->n_sq].mem = mem;
-  I->sq[I->n_sq].n = n;
-  I->sq[I->n_sq++].sumsq = 0;
-  I->sq_gen = I->gen - 1;   /* not read yet */
-  return 1;
-}
-
 /* kernel arguments are int: every length must fit; and the workspace
    nn.h planned must hold what the kernels keep */
 static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, const char *phase, nn__cl_ctx *c) {
@@ -1593,8 +1565,6 @@ static int nn__cl_ctx_init(nn__cl_impl *I, nn_model *m, const nn_node *node, con
       return nn_set_error("opencl [%s]: '%s' has more than 2^31 elements", I->dev->name, node->in[i]->name);
     c->x[i] = NN__CL_MEM(m->value[node->in[i]->id]);
     c->dx[i] = NN__CL_MEM(m->grad[node->in[i]->id]);
-    if (c->dx[i] && *phase == 'b' && node->in[i]->op == NN_OP_PARAM && !nn__cl_sq_add(I, c->dx[i], nn__cl_per(node->in[i])))
-      return 0;
   }
   c->y = NN__CL_MEM(m->value[node->id]);
   c->dy = NN__CL_MEM(m->grad[node->id]);
@@ -1621,10 +1591,7 @@ static void *nn__cl_alloc(nn_backend *b, size_t n) {
 static void nn__cl_release(nn_backend *b, void *buf) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   nn__cl_host *h = nn__cl_host_find(I, NN__CL_MEM(buf));
-  int i;
   if (h) nn__cl_host_drop(I, h);
-  for (i = 0; i < I->n_sq; i++)
-    if (I->sq[i].mem == NN__CL_MEM(buf)) I->sq[i--] = I->sq[--I->n_sq];
   nn__cl_free_mem(I->dev, NN__CL_MEM(buf));
 }
 
@@ -1642,7 +1609,6 @@ static int nn__cl_write(nn_backend *b, void *buf, size_t off, const float *src, 
   if (e != CL_SUCCESS) { h->n = 0; h->sent = NULL; return nn__cl_fail(I->dev, "clEnqueueWriteBuffer", e); }
   I->to_device += n * sizeof(float);
   I->writes++;
-  I->gen++;
   if (!h->keep && (I->staged += n * sizeof(float)) > NN__CL_STAGED_MAX) {   /* e.g. every weight at start */
     if ((e = clFinish(I->dev->q)) != CL_SUCCESS) return nn__cl_fail(I->dev, "clFinish", e);
     I->blocking++;
@@ -1658,7 +1624,6 @@ static int nn__cl_changed(nn__cl_impl *I, cl_mem mem, cl_int e, const char *what
   nn__cl_host *h = nn__cl_host_find(I, mem);
   if (h) h->n = 0;
   I->launches++;
-  I->gen++;
   return e == CL_SUCCESS ? 1 : nn__cl_fail(I->dev, what, e);
 }
 static int nn__cl_fill(nn_backend *b, void *buf, size_t off, float v, size_t n) {
@@ -1684,16 +1649,16 @@ static int nn__cl_update(nn_backend *b, const nn_update *u) {
 }
 /* out[i] = the sum of squares of bufs[i][0..n[i]), for i < count: one
    nn_sum_partial per buffer into its own NN__CL_PARTIALS slots (zeros
-   past the work-groups it needs), one nn_seg_sum over all, one read.
-   This is the device side of the backend hook nn.h's gradient norm
-   would need to ask for every parameter at once; until then
-   nn__cl_sumsq calls it. */
-static int nn__cl_sumsq_many(nn_backend *b, void *const *bufs, const size_t *n, int count, double *out) {
+   past the work-groups it needs), one nn_seg_sum over all, the peeked
+   float copied behind the sums, one read */
+static int nn__cl_sumsq(nn_backend *b, const void *const *bufs, const size_t *n, int count, double *out,
+                        const void *peek, float *peeked) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   nn__cl_dev *d = I->dev;
-  cl_mem part = nn__cl_scratch(d, 0, (size_t)count * NN__CL_PARTIALS), res = nn__cl_scratch(d, 1, (size_t)count);
-  float *v = (float *)NN_MALLOC((size_t)count * sizeof(float));
-  int i, ok = part && res && v && nn__cl_fill_mem(I, part, 0, (size_t)count * NN__CL_PARTIALS);
+  size_t np = (size_t)(count > 0 ? count : 1) * NN__CL_PARTIALS;
+  cl_mem part = nn__cl_scratch(d, 0, np), res = nn__cl_scratch(d, 1, (size_t)count + 1);
+  float *v = (float *)NN_MALLOC(((size_t)count + 1) * sizeof(float));
+  int i, ok = part && res && v && (!count || nn__cl_fill_mem(I, part, 0, (size_t)count * NN__CL_PARTIALS));
   snprintf(I->what, sizeof I->what, "sum of squares");
   for (i = 0; i < count && ok; i++) {
     nn__cl_call k = nn__cl_begin(I, NN__CL_K_sum_partial);
@@ -1701,38 +1666,17 @@ static int nn__cl_sumsq_many(nn_backend *b, void *const *bufs, const size_t *n, 
     nn__cl_ai(&k, i * NN__CL_PARTIALS); nn__cl_al(&k, d->wg);
     ok = nn__cl_groups(&k, nn__cl_sum_groups(d, n[i]), d->wg);
   }
-  ok = ok && nn__cl_seg_sum(I, (size_t)count, NN__CL_PARTIALS, part, 0, res, 0) && nn__cl_read_now(I, res, 0, v, (size_t)count);
+  ok = ok && (!count || nn__cl_seg_sum(I, (size_t)count, NN__CL_PARTIALS, part, 0, res, 0));
+  if (ok && peek) {
+    cl_int e = clEnqueueCopyBuffer(d->q, NN__CL_MEM(peek), res, 0, (size_t)count * sizeof(float), sizeof(float), 0, NULL, NULL);
+    I->launches++;
+    ok = e == CL_SUCCESS || nn__cl_fail(d, "clEnqueueCopyBuffer", e);
+  }
+  ok = ok && (count + (peek != NULL) == 0 || nn__cl_read_now(I, res, 0, v, (size_t)count + (peek != NULL)));
   for (i = 0; i < count && ok; i++) out[i] = v[i];
+  if (ok && peek) *peeked = v[count];
   NN_FREE(v);
   return ok || v ? ok : nn_set_error("out of memory");
-}
-/* nn.h asks for one parameter gradient at a time: the first request
-   after anything ran reduces every gradient the backward passes wrote at
-   once (one read), the others are answered from that read */
-static int nn__cl_sumsq(nn_backend *b, const void *buf, size_t n, double *out) {
-  nn__cl_impl *I = (nn__cl_impl *)b->impl;
-  void *one = (void *)buf;
-  int i;
-  for (i = 0; i < I->n_sq; i++) {
-    nn__cl_sq *q = &I->sq[i];
-    if (q->mem != NN__CL_MEM(buf) || q->n != n) continue;
-    if (I->sq_gen != I->gen) {
-      double *v = (double *)NN_MALLOC((size_t)I->n_sq * (sizeof(double) + sizeof(void *) + sizeof(size_t)));
-      void **bufs = (void **)(v + I->n_sq);
-      size_t *lens = (size_t *)(bufs + I->n_sq);
-      int j, ok;
-      if (!v) return nn_set_error("out of memory");
-      for (j = 0; j < I->n_sq; j++) { bufs[j] = (void *)I->sq[j].mem; lens[j] = I->sq[j].n; }
-      ok = nn__cl_sumsq_many(b, bufs, lens, I->n_sq, v);
-      for (j = 0; j < I->n_sq && ok; j++) I->sq[j].sumsq = v[j];
-      NN_FREE(v);
-      if (!ok) return 0;
-      I->sq_gen = I->gen;
-    }
-    *out = I->sq[i].sumsq;
-    return 1;
-  }
-  return nn__cl_sumsq_many(b, &one, &n, 1, out);
 }
 static int nn__cl_scale(nn_backend *b, void *buf, size_t n, float s) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
@@ -1754,7 +1698,6 @@ static void nn__cl_destroy(nn_backend *b) {
   if (I) {
     while (I->n_host) nn__cl_host_drop(I, &I->host[0]);
     NN_FREE(I->host);
-    NN_FREE(I->sq);
     if (I->dev) nn__cl_put_dev(I->dev);
     NN_FREE(I);
   }

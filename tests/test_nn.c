@@ -1276,6 +1276,51 @@ static void test_address_space(void) {
   }
 }
 
+/* nn_model_set_grad_ready: every parameter once, each when its gradient
+   is final (the last reader of a shared weight has run), later layers
+   first, none off the loss's path; a hook returning 0 stops the pass */
+typedef struct { nn_model *m; const nn_node *seen[8]; float first[8]; int n, fail_at; } ready_log;
+static int on_ready(void *ctx, nn_model *m, const nn_node *p) {
+  ready_log *r = (ready_log *)ctx;
+  float *g = (float *)malloc(nn_node_numel(m, p) * sizeof(float));
+  if (r->n < 8) { r->seen[r->n] = p; nn_read_grad(m, p, g); r->first[r->n] = g[0]; }
+  free(g);
+  if (++r->n == r->fail_at) return nn_set_error("the reducer gave up");
+  return 1;
+}
+static void test_grad_ready(void) {
+  nn_graph *g = nn_graph_new();
+  int four = 4, two = 2, i, k, once = 1, order_ok;
+  nn_node *x = nn_input(g, "x", 1, &four), *t = nn_input(g, "t", 1, &two);
+  nn_node *w = nn_param(g, "shared", 1, &four, NN_INIT_ONES, 0), *unused = nn_param(g, "unused", 1, &two, NN_INIT_ONES, 0);
+  nn_node *h = nn_relu(g, nn_dense(g, nn_mul(g, x, w), 4)), *y = nn_dense(g, nn_mul(g, h, w), 2);
+  nn_model *m;
+  ready_log r;
+  float xv[8] = {1, -2, 3, 0.5f, -1, 2, 0.25f, 4}, tv[4] = {1, 0, 0, 1}, gv[4];
+  (void)unused;
+  nn_mse(g, y, t, NN_MEAN);
+  m = nn_compile(g, 2, nn_cpu_backend());
+  memset(&r, 0, sizeof r);
+  nn_feed(m, "x", xv);
+  nn_feed(m, "t", tv);
+  CHECK(nn_model_set_grad_ready(m, on_ready, &r) && nn_forward(m, 1) && nn_backward(m), "backward with the hook: %s", nn_last_error());
+  CHECK(r.n == 5, "5 parameters reported (not the unused one), got %d", r.n);
+  for (i = 0; i < r.n && i < 8; i++) {
+    for (k = 0; k < i; k++) once &= r.seen[k] != r.seen[i];
+    nn_read_grad(m, r.seen[i], gv);
+    CHECK(gv[0] == r.first[i], "'%s' was final when reported (%g, now %g)", r.seen[i]->name, r.first[i], gv[0]);
+  }
+  CHECK(once, "each parameter reported once");
+  order_ok = r.n == 5 && r.seen[0]->id > r.seen[2]->id && strcmp(r.seen[4]->name, "shared") == 0;
+  CHECK(order_ok, "the last dense first, the shared weight after its first reader");
+  memset(&r, 0, sizeof r);
+  r.fail_at = 2;
+  CHECK(!nn_backward(m) && strstr(nn_last_error(), "the reducer gave up") && r.n == 2, "a hook returning 0 stops the pass: %s", nn_last_error());
+  CHECK(nn_model_set_grad_ready(m, NULL, NULL) && nn_backward(m), "the hook removed");
+  CHECK(!nn_model_set_grad_ready(NULL, on_ready, &r), "NULL model refused");
+  nn_model_free(m);
+}
+
 int main(void) {
   nn_rng_seed(&trng, 2026);
   test_address_space();
@@ -1288,6 +1333,7 @@ int main(void) {
   test_batchnorm_running();
   test_gradients();
   test_optimizers();
+  test_grad_ready();
   test_training_utilities();
   test_schedules();
   test_xor();
