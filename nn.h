@@ -365,6 +365,13 @@ NNDEF int nn_backward_from(nn_model *m, const nn_node *node, const float *dy);
    stops the pass (with nn_set_error's reason).  NULL fn removes it. */
 typedef int (*nn_grad_ready_fn)(void *ctx, nn_model *m, const nn_node *param);
 NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx);
+/* Synchronised batch norm for data-parallel copies of a model: in
+   training, batch norms call fn with n sums (per-channel statistics and
+   the sample count) to have each replaced by its total over every copy,
+   so all normalise with the joint batch's statistics.  NULL fn: each copy
+   its own batch (the default).  CPU backend only: a device keeps them. */
+typedef int (*nn_sum_across_fn)(void *ctx, double *sums, int n);
+NNDEF int nn_model_set_batchnorm_sync(nn_model *m, nn_sum_across_fn fn, void *ctx);
 NNDEF int nn_read(nn_model *m, const nn_node *n, float *dst);       /* value to host */
 NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst);  /* gradient to host */
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src);/* e.g. set weights */
@@ -800,6 +807,8 @@ struct nn_model {
   int *pending;                 /* per PARAM: consumers still to run backward */
   void *norm_scratch;           /* the gradient norm's lists, made at compile:
                                    training steps allocate nothing */
+  nn_sum_across_fn bn_sync;     /* synchronised batch norm, or NULL */
+  void *bn_sync_ctx;
   nn_grad_ready_fn grad_ready;
   void *grad_ready_ctx;
   int freed;                    /* nn_model_free was called */
@@ -2326,67 +2335,114 @@ static const nn__cpu_op nn__cpu_op_global_avgpool = {nn__gap_fwd, nn__gap_bwd, N
    Training normalises with batch statistics and moves the running ones
    (unbiased variance, PyTorch's convention); eval uses the running ones.
    Workspace: mean[C], rstd[C] of the last forward pass. */
-static size_t nn__bn_ws(const nn_node *n, int batch) { (void)batch; return 2 * (size_t)n->shape.dim[0]; }
+static size_t nn__bn_ws(const nn_node *n, int batch) { (void)batch; return 2 * (size_t)n->shape.dim[0] + 4 * ((size_t)n->shape.dim[0] + 1) + 1; }
+/* the 2C + 1 doubles of per-channel sums behind mean and rstd */
+static double *nn__bn_sums(const nn__ctx *c) {
+  float *p = c->ws + 2 * c->node->shape.dim[0];
+  return (double *)(void *)(p + ((uintptr_t)p % sizeof(double) != 0));
+}
+/* sums over every copy of the model (synchronised batch norm), or as they are */
+static int nn__bn_sum_across(const nn__ctx *c, double *sums, int n) {
+  if (!c->m->bn_sync || c->m->bn_sync(c->m->bn_sync_ctx, sums, n)) return 1;
+  return nn__fail("batchnorm '%s': summing the statistics across copies failed: %s", c->node->name, nn_last_error());
+}
 static int nn__bn_fwd(const nn__ctx *c) {
   int C = c->node->shape.dim[0], ch;
   size_t S = nn__per(c->node) / (size_t)C, cnt = (size_t)c->n * S;
-  float mom = c->node->attr.norm.momentum, eps = c->node->attr.norm.eps;
-  NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
-  for (ch = 0; ch < C; ch++) {
-    float *mean = c->ws, *rstd = c->ws + C, g = c->x[1][ch], bta = c->x[2][ch];
-    size_t b, q;
-    if (c->training) {
-      double s = 0, ss = 0, mu, var;
+  float mom = c->node->attr.norm.momentum, eps = c->node->attr.norm.eps, *mean = c->ws, *rstd = c->ws + C;
+  double *sum = nn__bn_sums(c), *ss = sum + C + 1, total;
+  if (c->training) {
+    /* mean, then the centred sum of squares (two passes, as exact as the
+       data allow), each summed across copies when synchronised */
+    NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
+    for (ch = 0; ch < C; ch++) {
+      double s = 0;
+      size_t b, q;
       for (b = 0; b < (size_t)c->n; b++) {
         const float *x = c->x[0] + (b * C + ch) * S;
         for (q = 0; q < S; q++) s += x[q];
       }
-      mu = s / (double)cnt;
+      sum[ch] = s;
+    }
+    sum[C] = (double)cnt;
+    if (!nn__bn_sum_across(c, sum, C + 1)) return 0;
+    total = sum[C];
+    NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
+    for (ch = 0; ch < C; ch++) {
+      double s = 0, mu = sum[ch] / total;
+      size_t b, q;
       for (b = 0; b < (size_t)c->n; b++) {
         const float *x = c->x[0] + (b * C + ch) * S;
-        for (q = 0; q < S; q++) ss += (x[q] - mu) * (x[q] - mu);
+        for (q = 0; q < S; q++) s += (x[q] - mu) * (x[q] - mu);
       }
-      var = ss / (double)cnt;
+      ss[ch] = s;
+    }
+    if (!nn__bn_sum_across(c, ss, C)) return 0;
+    for (ch = 0; ch < C; ch++) {
+      double mu = sum[ch] / total, var = ss[ch] / total;
       mean[ch] = (float)mu;
       rstd[ch] = (float)(1.0 / sqrt(var + eps));
       c->x[3][ch] = (1 - mom) * c->x[3][ch] + mom * (float)mu;
-      c->x[4][ch] = (1 - mom) * c->x[4][ch] + mom * (float)(cnt > 1 ? var * cnt / (cnt - 1) : var);
-    } else {
+      c->x[4][ch] = (1 - mom) * c->x[4][ch] + mom * (float)(total > 1 ? var * total / (total - 1) : var);
+    }
+  } else {
+    for (ch = 0; ch < C; ch++) {
       mean[ch] = c->x[3][ch];
       rstd[ch] = 1.0f / sqrtf(c->x[4][ch] + eps);
     }
+  }
+  NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
+  for (ch = 0; ch < C; ch++) {
+    float a = c->x[1][ch] * rstd[ch], sh = c->x[2][ch] - mean[ch] * a;
+    size_t b, q;
     for (b = 0; b < (size_t)c->n; b++) {
       const float *x = c->x[0] + (b * C + ch) * S;
-      float *y = c->y + (b * C + ch) * S, a = g * rstd[ch], sh = bta - mean[ch] * a;
+      float *y = c->y + (b * C + ch) * S;
       for (q = 0; q < S; q++) y[q] = x[q] * a + sh;
     }
   }
   return 1;
 }
+/* the weight and bias gradients are this copy's sums; the input gradient
+   uses the sums over every copy when synchronised (each copy's loss is
+   its own batch's mean, so its gradients are the copies' count times the
+   joint one's, which the data-parallel average of weights divides out) */
 static int nn__bn_bwd(const nn__ctx *c) {
   int C = c->node->shape.dim[0], ch;
   size_t S = nn__per(c->node) / (size_t)C, cnt = (size_t)c->n * S;
+  double *sdy = nn__bn_sums(c), *sdyx = sdy + C, total = (double)cnt;
   NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
   for (ch = 0; ch < C; ch++) {
-    float mu = c->ws[ch], rs = c->ws[C + ch], g = c->x[1][ch];
-    double sdy = 0, sdyx = 0;
+    float mu = c->ws[ch], rs = c->ws[C + ch];
+    double a = 0, ax = 0;
     size_t b, q;
     for (b = 0; b < (size_t)c->n; b++) {
       const float *x = c->x[0] + (b * C + ch) * S, *dy = c->dy + (b * C + ch) * S;
-      for (q = 0; q < S; q++) { sdy += dy[q]; sdyx += dy[q] * (x[q] - mu) * rs; }
+      for (q = 0; q < S; q++) { a += dy[q]; ax += dy[q] * (x[q] - mu) * rs; }
     }
-    if (c->dx[1]) c->dx[1][ch] += (float)sdyx;
-    if (c->dx[2]) c->dx[2][ch] += (float)sdy;
-    if (!c->dx[0]) continue;
+    sdy[ch] = a;
+    sdyx[ch] = ax;
+    if (c->dx[1]) c->dx[1][ch] += (float)ax;
+    if (c->dx[2]) c->dx[2][ch] += (float)a;
+  }
+  if (!c->dx[0]) return 1;
+  if (c->training) {
+    sdyx[C] = total;
+    if (!nn__bn_sum_across(c, sdy, 2 * C + 1)) return 0;
+    total = sdyx[C];
+  }
+  NN__OMP_FOR_IF(cnt * C > NN__OMP_MIN_WORK)
+  for (ch = 0; ch < C; ch++) {
+    float mu = c->ws[ch], rs = c->ws[C + ch], g = c->x[1][ch];
+    float k = g * rs / (float)total, n = (float)total, m1 = (float)sdy[ch], m2 = (float)sdyx[ch];
+    size_t b, q;
     for (b = 0; b < (size_t)c->n; b++) {
       const float *x = c->x[0] + (b * C + ch) * S, *dy = c->dy + (b * C + ch) * S;
       float *dx = c->dx[0] + (b * C + ch) * S;
-      if (c->training) {
-        float k = g * rs / (float)cnt, m1 = (float)sdy, m2 = (float)sdyx;
-        for (q = 0; q < S; q++) dx[q] += k * ((float)cnt * dy[q] - m1 - (x[q] - mu) * rs * m2);
-      } else {
+      if (c->training)
+        for (q = 0; q < S; q++) dx[q] += k * (n * dy[q] - m1 - (x[q] - mu) * rs * m2);
+      else
         for (q = 0; q < S; q++) dx[q] += g * rs * dy[q];
-      }
     }
   }
   return 1;
@@ -3840,6 +3896,15 @@ NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx) {
   if (!nn__model_ok(m, "model_set_grad_ready")) return 0;
   m->grad_ready = fn;
   m->grad_ready_ctx = ctx;
+  return 1;
+}
+NNDEF int nn_model_set_batchnorm_sync(nn_model *m, nn_sum_across_fn fn, void *ctx) {
+  if (!nn__model_ok(m, "model_set_batchnorm_sync")) return 0;
+  if (fn && m->backend->ops != &nn__cpu_backend_ops)
+    return nn__fail("model_set_batchnorm_sync: the '%s' backend keeps batch statistics on the device; synchronised "
+                    "batch norm runs on the CPU backend", m->backend->ops->name);
+  m->bn_sync = fn;
+  m->bn_sync_ctx = ctx;
   return 1;
 }
 NNDEF int nn_model_set_seed(nn_model *m, uint64_t seed) {

@@ -1321,6 +1321,58 @@ static void test_grad_ready(void) {
   nn_model_free(m);
 }
 
+/* synchronised batch norm: a copy of the model on batch x whose partner
+   copy holds -x (with the same output gradient r) must normalise and
+   back-propagate exactly as one model on the joint batch [x; -x].  The
+   hook plays the partner: its sums of x cancel, its centred squares and
+   sums of r equal ours, its sums of r * xhat are the negatives of ours. */
+typedef struct { int calls, sizes[3], fail; } mirror_sync;
+static int mirror_partner(void *ctx, double *sums, int n) {
+  mirror_sync *ms = (mirror_sync *)ctx;
+  int C = 3, i;
+  if (ms->calls < 3) ms->sizes[ms->calls] = n;
+  ms->calls++;
+  if (ms->fail) return nn_set_error("rank 1 is gone");
+  if (n == C + 1) { for (i = 0; i < C; i++) sums[i] = 0; sums[C] *= 2; }   /* sums of x, count */
+  else if (n == C) for (i = 0; i < C; i++) sums[i] *= 2;                     /* centred squares */
+  else { for (i = 0; i < C; i++) { sums[i] *= 2; sums[C + i] = 0; } sums[2 * C] *= 2; }  /* r, r*xhat, count */
+  return 1;
+}
+static void test_batchnorm_sync(void) {
+  int dims[3] = {3, 2, 2}, b = 4, per = 12, i;
+  nn_graph *g1 = nn_graph_new(), *g2 = nn_graph_new();
+  nn_node *x1 = nn_input(g1, "x", 3, dims), *x2 = nn_input(g2, "x", 3, dims), *y1 = nn_batchnorm(g1, x1), *y2 = nn_batchnorm(g2, x2);
+  nn_model *half, *joint;
+  float x[96], r[96], yh[48], yj[96], dh[48], dj[96], worst = 0;
+  mirror_sync ms = {0, {0, 0, 0}, 0};
+  nn_set_requires_grad(x1);
+  nn_set_requires_grad(x2);
+  half = nn_compile(g1, b, nn_cpu_backend());
+  joint = nn_compile(g2, 2 * b, nn_cpu_backend());
+  for (i = 0; i < b * per; i++) { x[i] = (float)nn_rng_normal(&trng) + 0.5f; x[b * per + i] = -x[i]; r[i] = r[b * per + i] = (float)nn_rng_normal(&trng); }
+  CHECK(nn_model_set_batchnorm_sync(half, mirror_partner, &ms), "set_batchnorm_sync: %s", nn_last_error());
+  nn_feed(half, "x", x);
+  nn_feed(joint, "x", x);
+  CHECK(nn__run_forward(half, y1, 1) && nn_backward_from(half, y1, r) && nn__run_forward(joint, y2, 1) &&
+        nn_backward_from(joint, y2, r), "synchronised passes run: %s", nn_last_error());
+  nn_read(half, y1, yh); nn_read(joint, y2, yj);
+  nn_read_grad(half, x1, dh); nn_read_grad(joint, x2, dj);
+  for (i = 0; i < b * per; i++) {
+    worst = fmaxf(worst, fabsf(yh[i] - yj[i]));
+    worst = fmaxf(worst, fabsf(dh[i] - dj[i]));
+  }
+  CHECK(worst < 1e-5f, "synchronised batch norm matches the joint batch: worst difference %g", worst);
+  CHECK(ms.calls == 3 && ms.sizes[0] == 4 && ms.sizes[1] == 3 && ms.sizes[2] == 7,
+        "the hook sees the sums and count (C+1), the centred squares (C), the gradient sums and count (2C+1): %d calls", ms.calls);
+  ms.fail = 1;
+  CHECK(!nn__run_forward(half, y1, 1) && strstr(nn_last_error(), "rank 1 is gone"), "a failing hook fails the pass: %s", nn_last_error());
+  ms.calls = 0;
+  CHECK(nn__run_forward(half, y1, 0) && ms.calls == 0, "evaluation uses the running statistics, no hook");
+  CHECK(nn_model_set_batchnorm_sync(half, NULL, NULL) && nn__run_forward(half, y1, 1), "the hook removed");
+  nn_model_free(half);
+  nn_model_free(joint);
+}
+
 int main(void) {
   nn_rng_seed(&trng, 2026);
   test_address_space();
@@ -1334,6 +1386,7 @@ int main(void) {
   test_gradients();
   test_optimizers();
   test_grad_ready();
+  test_batchnorm_sync();
   test_training_utilities();
   test_schedules();
   test_xor();

@@ -617,6 +617,7 @@ static void test_null_arguments(void) {
   CHECK(!nn_opencl_backend_ex(NULL) && strstr(nn_last_error(), "config is NULL"), "backend_ex(NULL): %s", nn_last_error());
   CHECK(!nn_opencl_get_info(NULL, &info) && strstr(nn_last_error(), "not an OpenCL backend"), "get_info(NULL, ..): %s", nn_last_error());
 }
+static int refuse_sums(void *ctx, double *sums, int n) { (void)ctx; (void)sums; (void)n; return 0; }
 static void test_errors(const char *argv0) {
   nn_opencl_config c;
   nn_opencl_info info;
@@ -648,7 +649,17 @@ static void test_errors(const char *argv0) {
   memset(&fake, 0, sizeof fake);
   fake.op = NN_OP_COUNT;
   CHECK(!b->ops->supports(b, &fake), "an op the backend does not know is refused");
-  nn_backend_free(b);
+  {  /* synchronised batch norm sums statistics on the host: refused here */
+    nn_graph *g = nn_graph_new();
+    int dims[3] = {2, 2, 2};
+    nn_model *m;
+    nn_batchnorm(g, nn_input(g, "x", 3, dims));
+    m = nn_compile(g, 2, b);
+    CHECK(m && !nn_model_set_batchnorm_sync(m, refuse_sums, NULL) && strstr(nn_last_error(), "synchronised batch norm runs on the CPU"),
+          "batchnorm sync on OpenCL: %s", nn_last_error());
+    if (m) nn_model_free(m);   /* and the backend with it */
+    else nn_backend_free(b);
+  }
 
   /* no platform at all: a child process with an empty ICD directory */
   snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=build/no_icd_here '%s' --expect-no-platform", argv0);
