@@ -358,6 +358,12 @@ NNDEF int nn_forward(nn_model *m, int training);       /* computes the loss too 
 NNDEF int nn_predict(nn_model *m, const nn_node *out); /* eval mode, only what out needs */
 NNDEF int nn_backward(nn_model *m);                    /* zero grads, seed loss with 1 */
 NNDEF int nn_backward_from(nn_model *m, const nn_node *node, const float *dy);
+/* Two models on one backend (a generator feeding a discriminator): m's
+   input takes src's value of src_node, or m's backward starts at node
+   from src's gradient of src_node, without a trip through the host.
+   Element counts (with the batch) must match. */
+NNDEF int nn_feed_from(nn_model *m, const nn_node *input, nn_model *src, const nn_node *src_node);
+NNDEF int nn_backward_from_grad(nn_model *m, const nn_node *node, nn_model *src, const nn_node *src_node);
 /* Called during backward passes as soon as a parameter's gradient is final
    (the last node using it has run backward), in the order they complete,
    and at the end for parameters the pass left at zero: a data-parallel
@@ -4013,8 +4019,9 @@ static int nn__grads_ready(nn_model *m, const nn_node *nd) {
       return nn__fail("backward: stopped when the gradient of '%s' was ready: %s", p->name, nn_last_error());
   return 1;
 }
-/* zero the gradients `from` depends on, seed it with dy, run backwards */
-static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
+/* zero the gradients `from` depends on, seed it with dy (host) or dy_buf
+   (a buffer of the backend), run backwards */
+static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy, const void *dy_buf) {
   nn_backend *be = m->backend;
   int i;
   if (!from->needs_grad) return nn__fail("backward: nothing trainable leads to '%s'", from->name);
@@ -4022,7 +4029,8 @@ static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
   for (i = 0; i <= from->id; i++)
     if (m->active[i] && m->grad[i] && m->graph->nodes[i]->op != NN_OP_RESHAPE &&
         !be->ops->fill(be, m->grad[i], 0, 0.0f, nn__numel(m, m->graph->nodes[i]))) return 0;
-  if (!be->ops->write(be, m->grad[from->id], 0, dy, nn__numel(m, from))) return 0;
+  if (!(dy ? be->ops->write(be, m->grad[from->id], 0, dy, nn__numel(m, from))
+           : be->ops->copy(be, m->grad[from->id], dy_buf, nn__numel(m, from)))) return 0;
   if (m->grad_ready) nn__count_consumers(m, from);
   for (i = from->id; i >= 0; i--) {
     nn_node *nd = m->graph->nodes[i];
@@ -4041,13 +4049,43 @@ static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy) {
 }
 NNDEF int nn_backward_from(nn_model *m, const nn_node *node, const float *dy) {
   if (!nn__node_ok(m, node, "backward_from")) return 0;
-  return dy ? nn__run_backward(m, node, dy) : nn__null("backward_from", "dy");
+  return dy ? nn__run_backward(m, node, dy, NULL) : nn__null("backward_from", "dy");
+}
+/* src's buffer of src_node for m's node (value or gradient), checked */
+static const void *nn__buffer_from(nn_model *m, const nn_node *node, nn_model *src, const nn_node *src_node, int grad, const char *fn) {
+  const void *buf;
+  if (!nn__node_ok(m, node, fn) || !nn__node_ok(src, src_node, fn)) return NULL;
+  /* CPU buffers are host memory; a device's belong to its backend */
+  if (m->backend != src->backend && !(m->backend->ops == &nn__cpu_backend_ops && src->backend->ops == &nn__cpu_backend_ops)) {
+    nn__fail("%s: the two models run on different backends ('%s', '%s'): compile both on one", fn, m->backend->ops->name,
+             src->backend->ops->name);
+    return NULL;
+  }
+  if (nn__numel(m, node) != nn__numel(src, src_node)) {
+    nn__fail("%s: '%s' has %zu elements at batch %d, '%s' has %zu at batch %d", fn, node->name, nn__numel(m, node), m->batch,
+             src_node->name, nn__numel(src, src_node), src->batch);
+    return NULL;
+  }
+  if (!(buf = grad ? src->grad[src_node->id] : src->value[src_node->id])) nn__fail("%s: '%s' has no gradient", fn, src_node->name);
+  return buf;
+}
+NNDEF int nn_feed_from(nn_model *m, const nn_node *input, nn_model *src, const nn_node *src_node) {
+  const void *buf = nn__buffer_from(m, input, src, src_node, 0, "feed_from");
+  if (!buf) return 0;
+  if (input->op != NN_OP_INPUT) return nn__fail("feed_from: '%s' is not an input", input->name);
+  return m->backend->ops->copy(m->backend, m->value[input->id], buf, nn__numel(m, input));
+}
+NNDEF int nn_backward_from_grad(nn_model *m, const nn_node *node, nn_model *src, const nn_node *src_node) {
+  const void *buf = nn__buffer_from(m, node, src, src_node, 1, "backward_from_grad");
+  /* the pass zeroes m's gradients before it reads the seed */
+  if (buf && m == src) return nn__fail("backward_from_grad: the gradient comes from the same model: use nn_backward_from");
+  return buf && nn__run_backward(m, node, NULL, buf);
 }
 NNDEF int nn_backward(nn_model *m) {
   float one = 1.0f;
   if (!nn__model_ok(m, "backward")) return 0;
   if (!m->loss) return nn__fail("backward: the graph has no loss");
-  return nn__run_backward(m, m->loss, &one);
+  return nn__run_backward(m, m->loss, &one, NULL);
 }
 NNDEF float nn_loss(nn_model *m) {
   float v = NAN;

@@ -1373,6 +1373,51 @@ static void test_batchnorm_sync(void) {
   nn_model_free(joint);
 }
 
+/* a generator's output through a discriminator and its gradient back,
+   buffer to buffer (nn_feed_from, nn_backward_from_grad), equals the
+   trip through the host; mismatches are refused with reasons */
+static void test_two_models(void) {
+  int three = 3, four = 4, one = 1, i;
+  nn_graph *gg = nn_graph_new(), *gd = nn_graph_new(), *gs = nn_graph_new();
+  nn_node *z = nn_input(gg, "z", 1, &three), *fake = nn_tanh(gg, nn_dense(gg, z, 4));
+  nn_node *x = nn_input(gd, "x", 1, &four), *lab = nn_input(gd, "label", 1, &one), *small = nn_input(gs, "x", 1, &three);
+  nn_model *G, *D, *S;
+  nn_optimizer *og;
+  float zv[6] = {0.3f, -1, 2, 1, 0.5f, -0.25f}, ones[2] = {1, 1}, host[8], dx[8], w1[16], w2[16];
+  nn_node *gw;
+  nn_bce_with_logits(gd, nn_dense(gd, nn_relu(gd, nn_dense(gd, x, 5)), 1), lab, NN_MEAN);
+  nn_set_requires_grad(x);
+  nn_dense(gs, small, 2);
+  G = nn_compile(gg, 2, nn_cpu_backend());
+  D = nn_compile(gd, 2, nn_cpu_backend());
+  S = nn_compile(gs, 2, nn_cpu_backend());
+  og = nn_adam(G, 0.01f, 0.5f, 0.999f, 1e-8f, 0, 0);
+  gw = nn_model_find(G, "dense0.weight");
+  CHECK(gw != NULL, "the generator has dense0.weight");
+  nn_feed(G, "z", zv);
+  nn_feed(D, "label", ones);
+  /* through the host */
+  CHECK(nn_predict(G, fake) && nn_read(G, fake, host) && nn_feed(D, "x", host) && nn_forward(D, 1) && nn_backward(D) &&
+        nn_read_grad(D, x, dx) && nn__run_forward(G, fake, 1) && nn_backward_from(G, fake, dx), "host path: %s", nn_last_error());
+  nn_read_grad(G, gw, w1);
+  /* buffer to buffer */
+  CHECK(nn__run_forward(G, fake, 1) && nn_feed_from(D, x, G, fake) && nn_forward(D, 1) && nn_backward(D) &&
+        nn_backward_from_grad(G, fake, D, x), "device path: %s", nn_last_error());
+  nn_read_grad(G, gw, w2);
+  for (i = 0; i < 12 && w1[i] == w2[i]; i++) {}
+  CHECK(i == 12, "the generator's weight gradient is the same both ways (first difference at %d)", i);
+  CHECK(nn_optimizer_step(og), "the generator's own optimizer steps");
+  CHECK(!nn_feed_from(D, x, S, small) && strstr(nn_last_error(), "has 8 elements at batch 2, 'x' has 6"), "size mismatch: %s", nn_last_error());
+  CHECK(!nn_backward_from_grad(G, fake, G, fake) && strstr(nn_last_error(), "same model"), "same model: %s", nn_last_error());
+  CHECK(!nn_feed_from(D, lab, G, z) && strstr(nn_last_error(), "elements"), "label vs z: %s", nn_last_error());
+  CHECK(!nn_feed_from(D, x, G, x) && strstr(nn_last_error(), "another graph"), "a node of another graph: %s", nn_last_error());
+  CHECK(!nn_backward_from_grad(G, fake, D, lab) && strstr(nn_last_error(), "elements"), "a gradient of the wrong size: %s", nn_last_error());
+  nn_optimizer_free(og);
+  nn_model_free(G);
+  nn_model_free(D);
+  nn_model_free(S);
+}
+
 int main(void) {
   nn_rng_seed(&trng, 2026);
   test_address_space();
@@ -1387,6 +1432,7 @@ int main(void) {
   test_optimizers();
   test_grad_ready();
   test_batchnorm_sync();
+  test_two_models();
   test_training_utilities();
   test_schedules();
   test_xor();
