@@ -1296,7 +1296,7 @@ static void test_grad_ready(void) {
   nn_node *h = nn_relu(g, nn_dense(g, nn_mul(g, x, w), 4)), *y = nn_dense(g, nn_mul(g, h, w), 2);
   nn_model *m;
   ready_log r;
-  float xv[8] = {1, -2, 3, 0.5f, -1, 2, 0.25f, 4}, tv[4] = {1, 0, 0, 1}, gv[4];
+  float xv[8] = {1, -2, 3, 0.5f, -1, 2, 0.25f, 4}, tv[4] = {1, 0, 0, 1}, gv[16];
   (void)unused;
   nn_mse(g, y, t, NN_MEAN);
   m = nn_compile(g, 2, nn_cpu_backend());
