@@ -90,6 +90,7 @@
 extern "C" {
 #endif
 
+/* a model made one of the data-parallel copies of a communicator */
 typedef struct nn_mpi nn_mpi;
 /* Collective over comm: every rank's model takes rank 0's parameters and
    buffers (batch-norm statistics and counts) and its generator's state;
@@ -100,8 +101,9 @@ NNDEF nn_mpi *nn_mpi_attach(nn_model *m, MPI_Comm comm);
 /* removes the hooks and frees dp (a model freed before it lives until
    then); collective only in that MPI frees the duplicate communicator */
 NNDEF void nn_mpi_free(nn_mpi *dp);
+/* this copy's rank and the number of ranks */
 NNDEF int nn_mpi_rank(const nn_mpi *dp);   /* -1 for NULL */
-NNDEF int nn_mpi_size(const nn_mpi *dp);
+NNDEF int nn_mpi_size(const nn_mpi *dp);   /* -1 for NULL */
 /* bytes of gradient per all-reduce bucket (default 1 MiB; at least 4) */
 NNDEF int nn_mpi_set_bucket_bytes(nn_mpi *dp, size_t bytes);
 /* 1: batch norms normalise with the global batch's statistics (CPU only) */
