@@ -41,7 +41,9 @@
      PyTorch's DDP does); nn_mpi_set_sync_batchnorm makes it use the global
      batch's (CPU backend).  Dropout masks differ per rank: each step seeds
      the model's generator from a shared stream and the rank, and puts the
-     shared stream back, so a checkpoint holds nothing rank-specific.
+     shared stream back, so a checkpoint holds nothing rank-specific.  On
+     one rank a step is nn_train_step's, dropout included: a program built
+     for MPI and run without mpirun trains as it would without MPI.
 
    ORDER OF CALLS
      Every rank must make the same calls of this header in the same order
@@ -486,13 +488,13 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
     nn__mpi_fail(dp, rc, "mpi_train_step: summing the batch sizes");
     return NAN;
   }
-  /* per-rank dropout from the shared stream, which is put back afterwards */
+  /* per-rank dropout from the shared stream, which is put back afterwards;
+     one rank uses the stream as nn_train_step does */
   shared = m->rng;
-  {
-    nn_rng draw = shared;
-    uint64_t s = ((uint64_t)nn_rng_u32(&draw) << 32 | nn_rng_u32(&draw)) ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(dp->rank + 1));
-    nn_rng_seed(&m->rng, s);
-    shared = draw;
+  if (dp->size > 1) {
+    uint64_t s = (uint64_t)nn_rng_u32(&shared) << 32;
+    s |= nn_rng_u32(&shared);
+    nn_rng_seed(&m->rng, s ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(dp->rank + 1)));
   }
   dp->used = 0;
   dp->nstaged = 0;
@@ -501,7 +503,7 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
   ok = nn_forward(m, 1) && nn__mpi_wait(dp, 1, &count_req, "mpi_train_step: summing the batch sizes");
   seed_dy = is_sum ? 1.0f : (float)(m->batch / counts[0]);
   ok = ok && nn_backward_from(m, m->loss, &seed_dy) && nn__mpi_start_bucket(dp);
-  m->rng = shared;
+  if (dp->size > 1) m->rng = shared;
   if (!ok) { dp->broken = 1; return NAN; }
   t1 = MPI_Wtime();
   /* the global loss: each rank's loss weighted as its gradient was */
