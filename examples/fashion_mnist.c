@@ -143,7 +143,7 @@ int main(int argc, char **argv) {
   batch = a.batch;   /* the model's: this rank's share under MPI */
 #ifdef NN_MPI
   ex_mpi_args(&a);
-  batch = ex_mpi_batch(a.batch);
+  batch = ex_mpi_batch(&a, a.batch);
 #endif
   cnn = !strcmp(a.model, "cnn");
   if (!a.epochs) a.epochs = cnn ? 10 : 12;

@@ -45,18 +45,21 @@ static inline void ex_mpi_init(int *argc, char ***argv) {
 
 /* after ex_parse: ranks other than 0 print and write nothing */
 static inline void ex_mpi_args(ex_args *a) {
-  if (a->batch > 0 && a->batch < ex_size) {
-    fprintf(stderr, "%s: --batch %d is smaller than the %d ranks\n", a->prog, a->batch, ex_size);
-    exit(2);
-  }
   if (ex_rank == 0) return;
   a->log = a->save = a->onnx = a->checkpoint = NULL;
   a->quiet = 1;
   if (!freopen("/dev/null", "w", stdout)) exit(1);
 }
 
-/* a rank's share of a global batch: the most samples one rank gets */
-static inline int ex_mpi_batch(int global) { return (global + ex_size - 1) / ex_size; }
+/* a rank's share of a global batch: the most samples one rank gets (the
+   batch to compile); exits 2 for a batch smaller than the ranks */
+static inline int ex_mpi_batch(const ex_args *a, int global) {
+  if (global < ex_size) {
+    fprintf(stderr, "%s: a batch of %d is smaller than the %d ranks\n", a->prog, global, ex_size);
+    exit(2);
+  }
+  return (global + ex_size - 1) / ex_size;
+}
 
 /* makes m data-parallel (after nn_compile, before training) */
 static inline void ex_mpi_attach(const ex_args *a, nn_model *m) {
@@ -65,8 +68,8 @@ static inline void ex_mpi_attach(const ex_args *a, nn_model *m) {
   if (sync && !strcmp(sync, "1") && !nn_mpi_set_sync_batchnorm(ex_dp, 1)) ex_die(a, "NN_MPI_SYNC_BN");
   if (timeout && !nn_mpi_set_timeout(ex_dp, atof(timeout))) ex_die(a, "NN_MPI_TIMEOUT");
   if (!a->quiet && ex_size > 1)
-    printf("%s: %d MPI ranks, each a shard of every batch of %d (at most %d samples)\n", a->prog, ex_size, a->batch,
-           ex_mpi_batch(a->batch));
+    printf("%s: %d MPI ranks, each training on its shard of every batch (at most %d samples)\n", a->prog, ex_size,
+           m->max_batch);
 }
 
 /* this rank's part of a global batch of n samples: sets m's batch to its
