@@ -227,12 +227,10 @@ static int nn__mpi_bcast(nn_mpi *dp, void *buf, int n, MPI_Datatype type, const 
 /* every rank's ok, and-ed: a failure on one rank fails all, each with its
    own reason or one naming the failed rank */
 static int nn__mpi_all_ok(nn_mpi *dp, int ok, const char *what) {
-  int v[2];
-  v[0] = ok ? dp->size : dp->rank;   /* MIN: the first failed rank, else size */
-  v[1] = 0;
-  if (!nn__mpi_allreduce(dp, v, 1, MPI_INT, MPI_MIN, what)) return 0;
-  if (v[0] == dp->size) return 1;
-  if (ok) nn__fail("mpi rank %d: %s failed on rank %d", dp->rank, what, v[0]);
+  int first = ok ? dp->size : dp->rank;   /* MIN: the first failed rank, else size */
+  if (!nn__mpi_allreduce(dp, &first, 1, MPI_INT, MPI_MIN, what)) return 0;
+  if (first == dp->size) return 1;
+  if (ok) nn__fail("mpi rank %d: %s failed on rank %d", dp->rank, what, first);
   return 0;
 }
 static int nn__mpi_ok(const nn_mpi *dp, const char *fn) {

@@ -282,9 +282,6 @@ int main(int argc, char **argv) {
   long total_steps, seen = 0, first_step;
   double epochs, train_seconds = 0, t_start = ex_now(), t0, test_acc = 0, test_loss = 0, plain_acc = 0;
 
-#ifdef NN_MPI
-  ex_mpi_init(&argc, &argv);
-#endif
   memset(&a, 0, sizeof a);
   a.prog = "cifar10";
   a.about = "classify CIFAR-10 images with the airbench94 recipe or a small version of it";
@@ -300,7 +297,7 @@ int main(int argc, char **argv) {
   tta = take_tta(&argc, argv, a.prog);
   ex_parse(&a, argc, argv);
 #ifdef NN_MPI
-  ex_mpi_args(&a);
+  ex_mpi_start(&a);
 #endif
   r = airbench_recipes[strcmp(a.model, "small") ? AIRBENCH : AIRBENCH_SMALL];
   epochs = a.epochs ? (double)a.epochs : r.epochs;
@@ -436,5 +433,8 @@ int main(int argc, char **argv) {
   nn_model_free(m);
   nn_dataset_free(train);
   nn_dataset_free(test);
+#ifdef NN_MPI
+  ex_mpi_finish();
+#endif
   return 0;
 }

@@ -125,9 +125,6 @@ int main(int argc, char **argv) {
   long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
-#ifdef NN_MPI
-  ex_mpi_init(&argc, &argv);
-#endif
   memset(&a, 0, sizeof a);
   a.prog = "fashion_mnist";
   a.about = "classify Fashion-MNIST images with a CNN or an MLP";
@@ -142,7 +139,7 @@ int main(int argc, char **argv) {
   ex_parse(&a, argc, argv);
   batch = a.batch;   /* the model's: this rank's share under MPI */
 #ifdef NN_MPI
-  ex_mpi_args(&a);
+  ex_mpi_start(&a);
   batch = ex_mpi_batch(&a, a.batch);
 #endif
   cnn = !strcmp(a.model, "cnn");
@@ -252,5 +249,8 @@ int main(int argc, char **argv) {
   nn_model_free(m);
   nn_dataset_free(train);
   nn_dataset_free(test);
+#ifdef NN_MPI
+  ex_mpi_finish();
+#endif
   return 0;
 }

@@ -175,9 +175,6 @@ int main(int argc, char **argv) {
   long total_steps, tokens_seen = 0;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0, auc;
 
-#ifdef NN_MPI
-  ex_mpi_init(&argc, &argv);
-#endif
   memset(&a, 0, sizeof a);
   a.prog = "imdb";
   a.about = "classify IMDb movie reviews as positive or negative with a recurrent net";
@@ -209,7 +206,7 @@ int main(int argc, char **argv) {
   if (a.batch > 1024) ex_bad_usage(&a, "--batch is at most %s here", "1024");
   batch = a.batch;   /* the model's: this rank's share under MPI */
 #ifdef NN_MPI
-  ex_mpi_args(&a);
+  ex_mpi_start(&a);
   batch = ex_mpi_batch(&a, a.batch);
 #endif
 
@@ -323,5 +320,8 @@ int main(int argc, char **argv) {
   nn_vocab_free(vocab);
   nn_text_set_free(train_text);
   nn_text_set_free(test_text);
+#ifdef NN_MPI
+  ex_mpi_finish();
+#endif
   return 0;
 }

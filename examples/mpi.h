@@ -12,8 +12,9 @@
    and writes --save, --onnx and --checkpoint (atomically); every rank
    reads --resume, which may come from a run on another number of ranks.
    Evaluation runs on every rank (the others would wait for rank 0).
-   A rank that fails exits 1, and mpirun ends the job; a rank that hangs
-   makes the others fail after NN_MPI_TIMEOUT seconds (default 600).
+   A rank that fails exits 1 through MPI_Abort, which ends the job; a rank
+   that hangs makes the others fail after NN_MPI_TIMEOUT seconds (default
+   600).
 
    Built without -DNN_MPI, the examples include none of this; built with
    it and run without mpirun (one rank), they train and print as without. */
@@ -28,23 +29,27 @@
 static nn_mpi *ex_dp;          /* the training model's data-parallel copy */
 static int ex_rank, ex_size = 1;
 
-/* MPI_Init; finalised at exit */
-static void ex_mpi_finalize(void) {
-  int done = 0;
+static int ex_mpi_finished;    /* main got to its end */
+
+/* at exit: MPI_Finalize after a run that got to its end; after an error
+   (exit 1 anywhere) MPI_Abort, which ends every rank at once, where
+   MPI_Finalize would wait for ranks stuck in a collective */
+static void ex_mpi_at_exit(void) {
+  if (!ex_mpi_finished) MPI_Abort(MPI_COMM_WORLD, 1);
   nn_mpi_free(ex_dp);
   ex_dp = NULL;
-  MPI_Finalized(&done);
-  if (!done) MPI_Finalize();
+  MPI_Finalize();
 }
-static inline void ex_mpi_init(int *argc, char ***argv) {
-  MPI_Init(argc, argv);
+/* before main returns 0 */
+static inline void ex_mpi_finish(void) { ex_mpi_finished = 1; }
+
+/* after ex_parse (--help and bad flags exit before MPI starts): MPI_Init,
+   and ranks other than 0 print and write nothing */
+static inline void ex_mpi_start(ex_args *a) {
+  MPI_Init(NULL, NULL);
   MPI_Comm_rank(MPI_COMM_WORLD, &ex_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ex_size);
-  atexit(ex_mpi_finalize);
-}
-
-/* after ex_parse: ranks other than 0 print and write nothing */
-static inline void ex_mpi_args(ex_args *a) {
+  atexit(ex_mpi_at_exit);
   if (ex_rank == 0) return;
   a->log = a->save = a->onnx = a->checkpoint = NULL;
   a->quiet = 1;

@@ -31,7 +31,7 @@ printf '#include "nn.h"\n#include "nn_mpi.h"\nint nn_user_code(void) { return nn
 printf '#define NN_STATIC\n#define NN_IMPLEMENTATION\n#include "nn.h"\n#define NN_MPI_IMPLEMENTATION\n#include "nn_mpi.h"\nint main(void) { return nn_mpi_size(NULL); }\n' >"$TMP/static.c"
 for cc in "gcc -std=c99 -pedantic" "clang -std=c99 -pedantic" "g++ -x c++" "clang++ -x c++"; do
     command -v "${cc%% *}" >/dev/null || continue
-    for f in "$TMP/decl.c" "$TMP/static.c" tests/test_mpi.c; do
+    for f in "$TMP/decl.c" "$TMP/static.c"; do
         # shellcheck disable=SC2086
         if $cc -Wall -Wextra -Werror -O2 -I. $MPIINC -c "$f" -o "$TMP/o.o" >"$TMP/cc.log" 2>&1 && [ ! -s "$TMP/cc.log" ]; then
             ok "$cc compiles $(basename "$f") warning-free"
@@ -97,5 +97,41 @@ fault() {  # SIGNAL EXPECTED-MESSAGE
 }
 fault KILL "signal 9\|exited on signal\|killed"
 fault STOP "did not complete within 5 s"
+
+# the examples: built with -DNN_MPI they train under mpirun (rank 0 alone
+# prints and writes) and, run without it, print what the plain build prints
+for ex in fashion_mnist cifar10 imdb; do
+    if mpicc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. -DNN_MPI "examples/$ex.c" -o "$TMP/${ex}_mpi" -lm 2>"$TMP/cc.log" &&
+       gcc -O2 -I. "examples/$ex.c" -o "$TMP/$ex" -lm 2>>"$TMP/cc.log"; then ok "$ex builds with -DNN_MPI"
+    else bad "$ex builds with -DNN_MPI" "$TMP/cc.log"; fi
+done
+untimed() { grep -v '^epoch [0-9]*/[0-9]*: \|samples/s' "$1" | sed 's/[a-z_]*second[a-z_]*=[0-9.]*//g'; }
+if [ -f data/fashion-mnist/t10k-labels-idx1-ubyte ]; then
+    FM=(--limit 600 --epochs 1 --quiet)
+    "$TMP/fashion_mnist" "${FM[@]}" >"$TMP/plain.out" 2>&1
+    "$TMP/fashion_mnist_mpi" "${FM[@]}" >"$TMP/single.out" 2>&1
+    if grep -q '^RESULT' "$TMP/plain.out" && [ "$(untimed "$TMP/plain.out")" = "$(untimed "$TMP/single.out")" ]; then
+        ok "fashion_mnist built with -DNN_MPI, run without mpirun, prints what the plain build prints"
+    else bad "fashion_mnist built with -DNN_MPI, run without mpirun, prints what the plain build prints" "$TMP/single.out"; fi
+    if timeout 600 "${MPIRUN[@]}" -np 2 "$TMP/fashion_mnist_mpi" --limit 3000 --epochs 1 --checkpoint "$TMP/fm.ck" \
+           --log "$TMP/fm.csv" --save "$TMP/fm.st" >"$TMP/fm2.out" 2>&1 && [ "$(grep -c '^RESULT' "$TMP/fm2.out")" = 1 ] &&
+       [ "$(grep -c '^epoch 1/1' "$TMP/fm2.out")" = 1 ] && grep -q 'test_accuracy=0\.[5-9]' "$TMP/fm2.out" &&
+       [ -s "$TMP/fm.ck" ] && [ -s "$TMP/fm.st" ] && [ "$(wc -l <"$TMP/fm.csv")" = 2 ]; then
+        ok "fashion_mnist on 2 ranks learns, rank 0 prints, logs and writes: $(grep '^RESULT' "$TMP/fm2.out")"
+    else bad "fashion_mnist on 2 ranks learns, rank 0 prints, logs and writes" "$TMP/fm2.out"; fi
+    if timeout 600 "${MPIRUN[@]}" -np 4 "$TMP/fashion_mnist_mpi" --limit 3000 --epochs 2 --resume "$TMP/fm.ck" --quiet \
+           >"$TMP/fm4.out" 2>&1 && grep -q 'resuming from .* after epoch 1 of 2' "$TMP/fm4.out" &&
+       [ "$(grep -c '^epoch 2/2' "$TMP/fm4.out")" = 1 ] && grep -q '^RESULT' "$TMP/fm4.out"; then
+        ok "fashion_mnist: the 2-rank checkpoint resumes on 4 ranks"
+    else bad "fashion_mnist: the 2-rank checkpoint resumes on 4 ranks" "$TMP/fm4.out"; fi
+elif [ "${CI:-}" = true ]; then bad "Fashion-MNIST data is missing in CI"
+else echo "SKIP: Fashion-MNIST data not found (tools/fetch_data.sh fashion-mnist)"; fi
+if [ -d data/aclImdb/test/neg ]; then
+    if timeout 600 "${MPIRUN[@]}" -np 2 "$TMP/imdb_mpi" --limit 300 --test-limit 200 --epochs 1 --maxlen 80 --vocab 2000 --quiet \
+           >"$TMP/im2.out" 2>&1 && [ "$(grep -c '^RESULT' "$TMP/im2.out")" = 1 ]; then
+        ok "imdb trains on 2 ranks: $(grep '^RESULT' "$TMP/im2.out")"
+    else bad "imdb trains on 2 ranks" "$TMP/im2.out"; fi
+elif [ "${CI:-}" = true ]; then bad "IMDb data is missing in CI"
+else echo "SKIP: IMDb data not found (tools/fetch_data.sh imdb)"; fi
 
 summary
