@@ -33,8 +33,9 @@
      A step on N ranks is the step one process would take on the global
      batch (the union of the shards), up to the order of float sums: each
      rank seeds its backward pass with its share of the loss (n_r / N for
-     a mean loss, 1 for NN_SUM), so the summed gradients are the global
-     batch's, also for shards of different sizes.  Gradient clipping and
+     a mean loss, 1 for a loss op built with NN_SUM; a loss node of any
+     other op counts as a mean over the batch), so the summed gradients
+     are the global batch's, also for shards of different sizes.  Gradient clipping and
      the non-finite guard of nn_optimizer_step see the summed gradients,
      the same on every rank, so every rank takes (or skips) the same step.
      Batch norm uses each rank's own batch statistics by default (as
@@ -468,7 +469,7 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
   nn_model *m;
   nn_backend *be;
   MPI_Request count_req;
-  double counts[2], loss_sum[1], t0, t1, t2;
+  double global_n, loss_sum, t0, t1, t2;
   float seed_dy, loss;
   nn_rng shared;
   long skipped;
@@ -481,8 +482,8 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
   is_sum = nn__mpi_loss_is_sum(m);
   /* the global batch size, for each rank's share of a mean loss; it
      arrives during forward */
-  counts[0] = m->batch;
-  if ((rc = MPI_Iallreduce(MPI_IN_PLACE, counts, 1, MPI_DOUBLE, MPI_SUM, dp->comm, &count_req)) != MPI_SUCCESS) {
+  global_n = m->batch;
+  if ((rc = MPI_Iallreduce(MPI_IN_PLACE, &global_n, 1, MPI_DOUBLE, MPI_SUM, dp->comm, &count_req)) != MPI_SUCCESS) {
     nn__mpi_fail(dp, rc, "mpi_train_step: summing the batch sizes");
     return NAN;
   }
@@ -499,15 +500,15 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
   dp->nbuckets = 0;
   dp->bucket_start[0] = 0;
   ok = nn_forward(m, 1) && nn__mpi_wait(dp, 1, &count_req, "mpi_train_step: summing the batch sizes");
-  seed_dy = is_sum ? 1.0f : (float)(m->batch / counts[0]);
+  seed_dy = is_sum ? 1.0f : (float)(m->batch / global_n);
   ok = ok && nn_backward_from(m, m->loss, &seed_dy) && nn__mpi_start_bucket(dp);
   if (dp->size > 1) m->rng = shared;
   if (!ok) { dp->broken = 1; return NAN; }
   t1 = MPI_Wtime();
   /* the global loss: each rank's loss weighted as its gradient was */
   if (!be->ops->read(be, m->value[m->loss->id], 0, &loss, 1)) { dp->broken = 1; return NAN; }
-  loss_sum[0] = (double)loss * seed_dy;
-  if ((rc = MPI_Iallreduce(MPI_IN_PLACE, loss_sum, 1, MPI_DOUBLE, MPI_SUM, dp->comm, &dp->req[dp->nbuckets])) != MPI_SUCCESS) {
+  loss_sum = (double)loss * seed_dy;
+  if ((rc = MPI_Iallreduce(MPI_IN_PLACE, &loss_sum, 1, MPI_DOUBLE, MPI_SUM, dp->comm, &dp->req[dp->nbuckets])) != MPI_SUCCESS) {
     nn__mpi_fail(dp, rc, "mpi_train_step: summing the loss");
     return NAN;
   }
@@ -526,7 +527,7 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
   dp->stats.buckets_per_step = dp->nbuckets;
   dp->stats.backward_seconds += t1 - t0;
   dp->stats.wait_seconds += t2 - t1;
-  loss = (float)loss_sum[0];
+  loss = (float)loss_sum;
   skipped = o->skipped;
   if (!isfinite(loss)) {
     if (!nn__nonfinite(o, "loss", loss)) return NAN;

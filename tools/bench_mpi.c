@@ -10,7 +10,7 @@
    allreduce_ms: a blocking MPI_Allreduce of the step's gradient bytes,
    timed alone: what the reduction costs without overlap; exposed_ms: the
    part of it a step waited for after backward; hidden_fraction = 1 -
-   exposed / allreduce (1: all hidden; meaningless on one rank). */
+   exposed / allreduce (1: all hidden; 0 on one rank). */
 #define _POSIX_C_SOURCE 199309L
 #define NN_IMPLEMENTATION
 #include "nn.h"
@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
     free(buf);
   }
   if (rank == 0) {
-    double exposed = st.wait_seconds / st.steps, hidden = allreduce > 0 ? 1.0 - exposed / allreduce : 1.0;
+    double exposed = st.wait_seconds / st.steps, hidden = size > 1 && allreduce > 0 ? 1.0 - exposed / allreduce : 0.0;
     if (hidden < 0) hidden = 0;
     printf("BENCH net=%s ranks=%d threads=%d batch=%d images_per_second=%.1f step_ms=%.2f backward_ms=%.2f exposed_ms=%.3f "
            "allreduce_ms=%.3f hidden_fraction=%.3f bytes_per_step=%zu buckets=%d\n",
