@@ -19,6 +19,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 # no network interfaces to probe on one machine; shared memory without
 # the single-copy (ptrace) path, which containers often forbid
 export OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+# started here, without ssh (which a fresh machine may lack)
+export OMPI_MCA_plm=isolated
 MPIRUN=(mpirun --oversubscribe)
 T=build/test_mpi
 if ! mpicc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. tests/test_mpi.c -o $T -lm 2>"$TMP/cc.log"; then

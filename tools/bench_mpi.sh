@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl=self,vader   # one machine: shared memory
+export OMPI_MCA_btl=self,vader OMPI_MCA_plm=isolated   # one machine: shared memory, no ssh
 mkdir -p build
 mpicc -std=c99 -O3 -march=native -fopenmp -I. tools/bench_mpi.c -o build/bench_mpi -lm
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
