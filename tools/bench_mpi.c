@@ -9,8 +9,10 @@
            exposed_ms= allreduce_ms= hidden_fraction= bytes_per_step= buckets=
    allreduce_ms: a blocking MPI_Allreduce of the step's gradient bytes,
    timed alone: what the reduction costs without overlap; exposed_ms: the
-   part of it a step waited for after backward; hidden_fraction = 1 -
-   exposed / allreduce (1: all hidden; 0 on one rank). */
+   time a step waited after backward, the reduction not hidden and any
+   wait for a slower rank (on a busy machine mostly the latter);
+   hidden_fraction = 1 - exposed / allreduce (1: all hidden; 0 on one
+   rank). */
 #define _POSIX_C_SOURCE 199309L
 #define NN_IMPLEMENTATION
 #include "nn.h"
