@@ -182,6 +182,7 @@ NNDEF int nn_file_write_atomic(const char *path, const void *data, size_t n);
 #define NN_OPS(X)                                                                       \
   X(INPUT, input) X(PARAM, param) X(RESHAPE, reshape)                                   \
   X(DENSE, dense) X(CONV2D, conv2d) X(MAXPOOL2D, maxpool2d) X(AVGPOOL2D, avgpool2d)     \
+  X(CONV2D_TRANSPOSE, conv2d_transpose) X(UPSAMPLE2D, upsample2d)                       \
   X(GLOBAL_AVGPOOL, global_avgpool) X(BATCHNORM, batchnorm) X(LAYERNORM, layernorm)     \
   X(DROPOUT, dropout) X(ADD, add) X(MUL, mul) X(CONCAT, concat) X(SCALE, scale)         \
   X(RELU, relu) X(LEAKY_RELU, leaky_relu) X(GELU, gelu) X(SILU, silu)                   \
@@ -242,6 +243,16 @@ NNDEF nn_node *nn_dense_ex(nn_graph *g, nn_node *x, int units, int bias);
 NNDEF nn_node *nn_conv2d(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad);
 NNDEF nn_node *nn_conv2d_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw,
                             int stride, int pad, int bias);
+/* PyTorch's ConvTranspose2d (groups 1): the adjoint of nn_conv2d, the
+   upsampling layer of generators; weight [C_in, out_ch, kh, kw], output
+   size (H - 1) * stride - 2 * pad + k + out_pad, out_pad < stride */
+NNDEF nn_node *nn_conv2d_transpose(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad,
+                                   int out_pad);
+NNDEF nn_node *nn_conv2d_transpose_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw,
+                                      int stride, int pad, int out_pad, int bias);
+/* nearest-neighbour upsampling of [C, H, W] to [C, H * factor, W * factor]
+   (PyTorch's nn.Upsample(scale_factor=factor, mode='nearest')) */
+NNDEF nn_node *nn_upsample2d(nn_graph *g, nn_node *x, int factor);
 NNDEF nn_node *nn_maxpool2d(nn_graph *g, nn_node *x, int k, int stride);
 NNDEF nn_node *nn_maxpool2d_ex(nn_graph *g, nn_node *x, int k, int stride, int pad);
 NNDEF nn_node *nn_avgpool2d(nn_graph *g, nn_node *x, int k, int stride);
@@ -709,13 +720,18 @@ NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpo
    ====================================================================== */
 /* Op attributes, typed: a builder writes them once and every backend
    reads them by name (node->attr.conv2d.stride). */
-typedef struct nn_conv2d_attr { int kh, kw, stride, pad; } nn_conv2d_attr;
+/* conv2d and conv2d_transpose; out_pad: the transposed one's output padding */
+typedef struct nn_conv2d_attr { int kh, kw, stride, pad, out_pad; } nn_conv2d_attr;
 /* a conv2d node's geometry, from its input, output and attributes:
-   K = C*kh*kw rows of the lowered input, P = OH*OW positions */
+   K = C*kh*kw rows of the lowered input, P = OH*OW positions.  For a
+   conv2d_transpose node, the geometry of the conv2d it is the adjoint of:
+   C, H, W are its output, O, OH, OW its input (its weight is that
+   conv2d's [O, K]), so that both lower through the same im2col/col2im. */
 typedef struct nn_conv2d_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn_conv2d_dims;
 typedef struct nn_pool_attr { int k, stride, pad; } nn_pool_attr;  /* maxpool2d, avgpool2d */
 typedef struct nn_norm_attr { float momentum, eps; } nn_norm_attr;  /* batchnorm; layernorm uses eps */
 typedef struct nn_dropout_attr { float p; } nn_dropout_attr;
+typedef struct nn_upsample_attr { int factor; } nn_upsample_attr;
 typedef struct nn_scalar_attr { float value; } nn_scalar_attr;    /* scale: factor; leaky_relu: slope */
 typedef struct nn_loss_attr { nn_reduction reduction; float smoothing; } nn_loss_attr;
 typedef struct nn_recurrent_attr { int hidden, dirs, gates; } nn_recurrent_attr; /* gates: 1, 4 or 3 */
@@ -727,6 +743,7 @@ typedef union nn_op_attr {
   nn_pool_attr pool;
   nn_norm_attr norm;
   nn_dropout_attr dropout;
+  nn_upsample_attr upsample;
   nn_scalar_attr scalar;
   nn_loss_attr loss;
   nn_recurrent_attr recurrent;
@@ -834,6 +851,7 @@ struct nn_model {
 
 #include <errno.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -2054,12 +2072,17 @@ static void nn__col2im_add(const float *col, int C, int H, int W, int kh, int kw
 }
 NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *n) {
   nn_conv2d_dims d;
-  const nn_node *x;
+  const nn_node *x, *y;
   memset(&d, 0, sizeof d);
-  if (!n || n->op != NN_OP_CONV2D) { nn__fail("conv2d_dims_of: '%s' is not a conv2d", n ? n->name : "NULL"); return d; }
+  if (!n || (n->op != NN_OP_CONV2D && n->op != NN_OP_CONV2D_TRANSPOSE)) {
+    nn__fail("conv2d_dims_of: '%s' is not a conv2d", n ? n->name : "NULL");
+    return d;
+  }
   x = n->in[0];
+  y = n;
+  if (n->op == NN_OP_CONV2D_TRANSPOSE) { x = n; y = n->in[0]; }  /* the adjoint's view */
   d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
-  d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
+  d.O = y->shape.dim[0]; d.OH = y->shape.dim[1]; d.OW = y->shape.dim[2];
   d.kh = n->attr.conv2d.kh; d.kw = n->attr.conv2d.kw; d.s = n->attr.conv2d.stride; d.p = n->attr.conv2d.pad;
   d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
   return d;
@@ -2179,6 +2202,172 @@ NNDEF nn_node *nn_conv2d(nn_graph *g, nn_node *x, int out_ch, int k, int stride,
 }
 
 static const nn__cpu_op nn__cpu_op_conv2d = {nn__conv_fwd, nn__conv_bwd, nn__conv_ws, nn__conv_flops};
+
+/* ---- conv2d_transpose: the adjoint of the conv2d that nn_conv2d_dims_of
+   describes (its input x is that conv2d's output).  Forward is that
+   conv2d's backward-data (GEMM with W^T, col2im), backward-data its
+   forward (im2col, GEMM) and the weight gradient the same GEMM with the
+   roles of x and dy swapped.  Chunks, threads and workspace as conv2d. */
+/* the chunk's images of a [O, P] tensor as one [O x nb*P] matrix */
+static void nn__convt_gather(const nn_conv2d_dims *d, const float *src, int nb, float *dst) {
+  int b, o;
+  size_t cols = (size_t)nb * d->P;
+  for (b = 0; b < nb; b++)
+    for (o = 0; o < d->O; o++)
+      memcpy(dst + (size_t)o * cols + (size_t)b * d->P, src + ((size_t)b * d->O + o) * d->P, (size_t)d->P * sizeof(float));
+}
+static int nn__convt_fwd(const nn__ctx *c) {
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
+  NN__OMP_FOR_THREADS
+  for (ch = 0; ch < chunks; ch++) {
+    float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, o, q;
+    size_t cols = (size_t)nb * d.P, out_size = (size_t)d.C * d.H * d.W;
+    nn__convt_gather(&d, c->x[0] + (size_t)b0 * d.O * d.P, nb, stage);
+    nn__sgemm(1, 0, d.K, (int)cols, d.O, 1.0f, c->x[1], d.K, stage, (int)cols, 0.0f, col, (int)cols, nn__gemm_work(c));
+    for (b = 0; b < nb; b++) {
+      float *y = c->y + (size_t)(b0 + b) * out_size;
+      for (o = 0; o < d.C; o++)
+        for (q = 0; q < d.H * d.W; q++) y[(size_t)o * d.H * d.W + q] = c->x[2] ? c->x[2][o] : 0.0f;
+      nn__col2im_add(col + (size_t)b * d.P, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, y, cols);
+    }
+  }
+  return 1;
+}
+static int nn__convt_bwd(const nn__ctx *c) {
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
+  size_t per_thread = nn__conv_thread_ws(&d, chunk), partial_off = (size_t)(d.K + d.O) * chunk * d.P;
+  if (c->dx[1])
+    for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
+  if (c->dx[0] || c->dx[1]) {
+    NN__OMP_FOR_THREADS
+    for (ch = 0; ch < chunks; ch++) {
+      float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * chunk * d.P;
+      int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, bb, oo, qq;
+      size_t cols = (size_t)nb * d.P, out_size = (size_t)d.C * d.H * d.W;
+      for (bb = 0; bb < nb; bb++)
+        nn__im2col(c->dy + (b0 + bb) * out_size, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, col + (size_t)bb * d.P, cols);
+      if (c->dx[1]) {
+        nn__convt_gather(&d, c->x[0] + (size_t)b0 * d.O * d.P, nb, stage);
+        nn__sgemm(0, 1, d.O, d.K, (int)cols, 1.0f, stage, (int)cols, col, (int)cols, 1.0f, col + partial_off, d.K, nn__gemm_work(c));
+      }
+      if (c->dx[0]) {
+        nn__sgemm(0, 0, d.O, (int)cols, d.K, 1.0f, c->x[1], d.K, col, (int)cols, 0.0f, stage, (int)cols, nn__gemm_work(c));
+        for (bb = 0; bb < nb; bb++)
+          for (oo = 0; oo < d.O; oo++) {
+            float *dx = c->dx[0] + ((size_t)(b0 + bb) * d.O + oo) * d.P;
+            const float *src = stage + (size_t)oo * cols + (size_t)bb * d.P;
+            for (qq = 0; qq < d.P; qq++) dx[qq] += src[qq];
+          }
+      }
+    }
+  }
+  if (c->dx[1])
+    for (t = 0; t < threads; t++)
+      for (q = 0; q < d.O * d.K; q++) c->dx[1][q] += c->ws[t * per_thread + partial_off + q];
+  if (c->dx[2]) {
+    int hw = d.H * d.W;
+    NN__OMP_FOR_IF((size_t)c->n * d.C * hw > NN__OMP_MIN_WORK)
+    for (o = 0; o < d.C; o++) {
+      int b, i;
+      float s = 0;
+      for (b = 0; b < c->n; b++)
+        for (i = 0; i < hw; i++) s += c->dy[((size_t)b * d.C + o) * hw + i];
+      c->dx[2][o] += s;
+    }
+  }
+  return 1;
+}
+
+NNDEF nn_node *nn_conv2d_transpose_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw, int stride, int pad,
+                                      int out_pad, int bias) {
+  char pre[NN_NAME_LEN], buf[64], obuf[64];
+  nn_node *in[3];
+  nn_shape out;
+  int C, d[4];
+  if (!nn__ready(g, "conv2d_transpose", 1, &x) || !nn__need_batched(g, "conv2d_transpose", x, 3, 3)) return NULL;
+  if (out_ch < 1 || kh < 1 || kw < 1 || stride < 1 || pad < 0 || out_pad < 0)
+    return nn__gfail(g, "conv2d_transpose: bad arguments (out %d, kernel %dx%d, stride %d, pad %d, output padding %d)",
+                     out_ch, kh, kw, stride, pad, out_pad);
+  if (out_pad >= stride)  /* PyTorch's rule: a larger one would add rows no input reaches */
+    return nn__gfail(g, "conv2d_transpose: output padding %d must be smaller than the stride %d", out_pad, stride);
+  C = x->shape.dim[0];
+  out = nn__shape3(out_ch, (x->shape.dim[1] - 1) * stride - 2 * pad + kh + out_pad,
+                   (x->shape.dim[2] - 1) * stride - 2 * pad + kw + out_pad);
+  if (out.dim[1] < 1 || out.dim[2] < 1)
+    return nn__gfail(g, "conv2d_transpose: input '%s' of shape %s gives output shape %s (kernel %dx%d, stride %d, pad %d, "
+                     "output padding %d)", x->name, nn_shape_str(&x->shape, buf, sizeof buf),
+                     nn_shape_str(&out, obuf, sizeof obuf), kh, kw, stride, pad, out_pad);
+  if (!nn__layer_prefix(g, "convt", pre)) return NULL;
+  d[0] = C; d[1] = out_ch; d[2] = kh; d[3] = kw;
+  in[0] = x;
+  /* fans as the adjoint conv2d's, turned around */
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape(4, d), NN_INIT_HE_UNIFORM, 0, C * kh * kw, out_ch * kh * kw);
+  in[2] = bias ? nn__layer_param(g, pre, "bias", nn__shape1(out_ch), NN_INIT_ZEROS, 0, C * kh * kw, out_ch) : NULL;
+  if (!in[1] || (bias && !in[2])) return NULL;
+  x = nn__add_node(g, NN_OP_CONV2D_TRANSPOSE, 3, in, out, 1, pre);
+  if (x) {
+    x->attr.conv2d.kh = kh; x->attr.conv2d.kw = kw; x->attr.conv2d.stride = stride; x->attr.conv2d.pad = pad;
+    x->attr.conv2d.out_pad = out_pad;
+  }
+  return x;
+}
+NNDEF nn_node *nn_conv2d_transpose(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad, int out_pad) {
+  return nn_conv2d_transpose_ex(g, x, out_ch, k, k, stride, pad, out_pad, 1);
+}
+
+static const nn__cpu_op nn__cpu_op_conv2d_transpose = {nn__convt_fwd, nn__convt_bwd, nn__conv_ws, nn__conv_flops};
+
+/* ---- upsample2d: nearest neighbour, [C, H, W] -> [C, H*f, W*f] ---- */
+static int nn__upsample_fwd(const nn__ctx *c) {
+  const nn_node *x = NN__IN(c, 0);
+  int f = c->node->attr.upsample.factor, H = x->shape.dim[1], W = x->shape.dim[2], OW = W * f;
+  int planes = c->n * x->shape.dim[0], pl;
+  NN__OMP_FOR_IF((size_t)planes * H * W * f * f > NN__OMP_MIN_WORK)
+  for (pl = 0; pl < planes; pl++) {
+    const float *src = c->x[0] + (size_t)pl * H * W;
+    float *y = c->y + (size_t)pl * H * W * f * f;
+    int oh, ow;
+    for (oh = 0; oh < H * f; oh++)
+      for (ow = 0; ow < OW; ow++) y[(size_t)oh * OW + ow] = src[(oh / f) * W + ow / f];
+  }
+  return 1;
+}
+static int nn__upsample_bwd(const nn__ctx *c) {
+  const nn_node *x = NN__IN(c, 0);
+  int f = c->node->attr.upsample.factor, H = x->shape.dim[1], W = x->shape.dim[2], OW = W * f;
+  int planes = c->n * x->shape.dim[0], pl;
+  NN__OMP_FOR_IF((size_t)planes * H * W * f * f > NN__OMP_MIN_WORK)
+  for (pl = 0; pl < planes; pl++) {
+    const float *dy = c->dy + (size_t)pl * H * W * f * f;
+    float *dx = c->dx[0] + (size_t)pl * H * W;
+    int h, w, i, j;
+    for (h = 0; h < H; h++)
+      for (w = 0; w < W; w++) {
+        float s = 0;
+        for (i = 0; i < f; i++)
+          for (j = 0; j < f; j++) s += dy[(size_t)(h * f + i) * OW + w * f + j];
+        dx[h * W + w] += s;
+      }
+  }
+  return 1;
+}
+NNDEF nn_node *nn_upsample2d(nn_graph *g, nn_node *x, int factor) {
+  char buf[64];
+  if (!nn__ready(g, "upsample2d", 1, &x) || !nn__need_batched(g, "upsample2d", x, 3, 3)) return NULL;
+  if (factor < 1 || x->shape.dim[1] > INT_MAX / factor || x->shape.dim[2] > INT_MAX / factor)
+    return nn__gfail(g, "upsample2d: factor %d does not fit input '%s' of shape %s", factor, x->name,
+                     nn_shape_str(&x->shape, buf, sizeof buf));
+  x = nn__add_node(g, NN_OP_UPSAMPLE2D, 1, &x, nn__shape3(x->shape.dim[0], x->shape.dim[1] * factor, x->shape.dim[2] * factor),
+                   1, NULL);
+  if (x) x->attr.upsample.factor = factor;
+  return x;
+}
+static const nn__cpu_op nn__cpu_op_upsample2d = {nn__upsample_fwd, nn__upsample_bwd, NULL, nn__elementwise_flops};
 
 /* ---- pooling: ip: k, stride, pad.  Max pooling remembers, per output,
    the index of the winner inside its input plane (exact as a float). ---- */
@@ -5386,8 +5575,6 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
    requires.  Bytes are converted with shifts, so big-endian hosts read
    and write the same little-endian files.
    ====================================================================== */
-#include <limits.h>
-
 #define NN__ST_MAX_HEADER 100000000u   /* bytes, the reference reader's limit */
 #define NN__ST_MAX_DIMS 8
 #define NN__ST_MAX_DEPTH 64            /* nesting of skipped unknown fields */

@@ -215,6 +215,85 @@ static void test_conv_reference(void) {
   conv_reference(1, 30, 30, 2, 5, 3, 2, 3);  /* one image is wider than a chunk */
 }
 
+/* conv2d_transpose against its definition: every input pixel scatters
+   its weighted kernel into the output (PyTorch's ConvTranspose2d) */
+static void convt_reference(int C, int H, int W, int O, int k, int s, int p, int op, int n) {
+  int OH, OW, b, o, i, j, c, u, v, bad = 0, d3[3];
+  nn_graph *g = nn_graph_new();
+  nn_node *x, *y;
+  nn_model *m;
+  float *xv, *wv, *bv, *yv;
+  double *ref;
+  d3[0] = C; d3[1] = H; d3[2] = W;
+  x = nn_input(g, "x", 3, d3);
+  y = nn_conv2d_transpose(g, x, O, k, s, p, op);
+  m = nn_compile(g, n, nn_cpu_backend());
+  OH = y->shape.dim[1]; OW = y->shape.dim[2];
+  CHECK(OH == (H - 1) * s - 2 * p + k + op && OW == (W - 1) * s - 2 * p + k + op, "conv2d_transpose output %dx%d", OH, OW);
+  xv = (float *)malloc(sizeof(float) * n * C * H * W); wv = (float *)malloc(sizeof(float) * C * O * k * k);
+  bv = (float *)malloc(sizeof(float) * O); yv = (float *)malloc(sizeof(float) * n * O * OH * OW);
+  ref = (double *)malloc(sizeof(double) * n * O * OH * OW);
+  for (i = 0; i < n * C * H * W; i++) xv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < C * O * k * k; i++) wv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < O; i++) bv[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", xv);
+  nn_write(m, nn_node_input(y, 1), wv);
+  nn_write(m, nn_node_input(y, 2), bv);
+  nn_predict(m, y);
+  nn_read(m, y, yv);
+  for (b = 0; b < n; b++)
+    for (o = 0; o < O; o++)
+      for (i = 0; i < OH * OW; i++) ref[(b * O + o) * OH * OW + i] = bv[o];
+  for (b = 0; b < n; b++)
+    for (c = 0; c < C; c++)
+      for (i = 0; i < H; i++)
+        for (j = 0; j < W; j++)
+          for (o = 0; o < O; o++)
+            for (u = 0; u < k; u++)
+              for (v = 0; v < k; v++) {
+                int h = i * s - p + u, w = j * s - p + v;
+                if (h >= 0 && h < OH && w >= 0 && w < OW)
+                  ref[((b * O + o) * OH + h) * OW + w] += (double)xv[((b * C + c) * H + i) * W + j] * wv[((c * O + o) * k + u) * k + v];
+              }
+  for (i = 0; i < n * O * OH * OW; i++) bad += fabs(ref[i] - yv[i]) > 1e-4;
+  CHECK(bad == 0, "conv2d_transpose %dx%dx%d k%d s%d p%d op%d batch %d differs from the definition at %d points", C, H, W, k, s,
+        p, op, n, bad);
+  free(xv); free(wv); free(bv); free(yv); free(ref);
+  nn_model_free(m);
+}
+/* nearest-neighbour upsampling against its definition, forward and the
+   input gradient (each input pixel collects its factor x factor block) */
+static void test_upsample_reference(void) {
+  int d3[3] = {2, 3, 4}, f = 3, n = 2, i, bad = 0;
+  nn_graph *g = nn_graph_new();
+  nn_node *x = nn_input(g, "x", 3, d3), *y = nn_upsample2d(g, x, f);
+  nn_model *m;
+  float xv[2 * 2 * 3 * 4], yv[2 * 2 * 9 * 12], dy[2 * 2 * 9 * 12], dx[2 * 2 * 3 * 4];
+  double want[2 * 2 * 3 * 4] = {0};
+  nn_set_requires_grad(x);
+  m = nn_compile(g, n, nn_cpu_backend());
+  for (i = 0; i < n * 24; i++) xv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < n * 216; i++) dy[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", xv);
+  CHECK(nn_predict(m, y) && nn_read(m, y, yv) && nn_backward_from(m, y, dy) && nn_read_grad(m, x, dx),
+        "upsample2d runs: %s", nn_last_error());
+  for (i = 0; i < n * 216; i++) {
+    int pl = i / 108, h = i / 12 % 9, w = i % 12, src = pl * 12 + h / f * 4 + w / f;
+    bad += yv[i] != xv[src];
+    want[src] += dy[i];
+  }
+  for (i = 0; i < n * 24; i++) bad += fabs(want[i] - dx[i]) > 1e-5;
+  CHECK(bad == 0, "upsample2d x%d differs from the definition at %d points", f, bad);
+  nn_model_free(m);
+}
+static void test_convt_reference(void) {
+  convt_reference(3, 4, 5, 2, 4, 2, 1, 0, 2);
+  convt_reference(4, 7, 7, 3, 3, 2, 1, 1, 3);   /* DCGAN's 7x7 -> 14x14 */
+  convt_reference(5, 4, 4, 6, 3, 1, 1, 0, 70);  /* several image chunks, the last one short */
+  convt_reference(2, 3, 2, 3, 5, 3, 4, 2, 9);   /* padding wider than the kernel's reach */
+  test_upsample_reference();
+}
+
 /* a conv net's gradients do not depend on the thread count beyond rounding */
 static void test_threads(void) {
   float *out[2], *grad[2];
@@ -538,6 +617,20 @@ static void test_build_errors(void) {
   g = nn_graph_new();
   img = nn_input(g, "img", 3, d3);
   CHECK(nn_conv2d(g, img, 4, 11, 1, 1) == NULL && strstr(nn_last_error(), "[3, 8, 8]"), "kernel too large: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_conv2d_transpose(g, img, 4, 1, 1, 5, 0) == NULL && strstr(nn_last_error(), "[3, 8, 8]") &&
+        strstr(nn_last_error(), "[4, -2, -2]"), "conv2d_transpose names both shapes: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_conv2d_transpose(g, img, 4, 3, 2, 1, 2) == NULL && strstr(nn_last_error(), "output padding 2") &&
+        strstr(nn_last_error(), "stride 2"), "output padding as large as the stride: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_upsample2d(g, img, 0) == NULL && strstr(nn_last_error(), "factor 0"), "upsample by 0: %s", nn_last_error());
   nn_graph_free(g);
   g = nn_graph_new();
   img = nn_input(g, "img", 3, d3);
@@ -1424,6 +1517,7 @@ int main(void) {
   test_op_table();
   test_gemm();
   test_conv_reference();
+  test_convt_reference();
   test_threads();
   test_op_values();
   test_fast_math();
