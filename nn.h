@@ -233,6 +233,7 @@ NNDEF int nn_set_requires_grad(nn_node *input);   /* gradient w.r.t. an input */
 NNDEF int nn_set_trainable(nn_node *param, int trainable);
 NNDEF int nn_set_lr_mult(nn_node *param, float mult);
 NNDEF int nn_set_wd_mult(nn_node *param, float mult);
+NNDEF int nn_set_l1_mult(nn_node *param, float mult);   /* of nn_optimizer_set_l1 */
 NNDEF int nn_set_init(nn_node *param, nn_init init, float arg);
 NNDEF nn_node *nn_node_input(const nn_node *n, int i);   /* e.g. a layer's weight */
 NNDEF const nn_shape *nn_node_shape(const nn_node *n);
@@ -441,6 +442,11 @@ NNDEF void nn_optimizer_free(nn_optimizer *o);
 NNDEF int nn_optimizer_set_lr(nn_optimizer *o, float lr);   /* finite, >= 0 */
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o);
 NNDEF int nn_optimizer_set_clip(nn_optimizer *o, float max_norm);  /* 0: off */
+/* L1 regularisation: each step adds strength * l1_mult * sign(w) to the
+   gradient (sign(0) = 0) before the update, as weight_decay adds L2
+   without NN_DECOUPLED_WD.  0 (the default): off.  The caller's setting,
+   like the others: checkpoints keep only the learning rate. */
+NNDEF int nn_optimizer_set_l1(nn_optimizer *o, float strength);
 NNDEF long nn_optimizer_steps(const nn_optimizer *o);
 /* A step whose loss or gradient is not finite (NaN, Inf) either stops
    training (NN_NONFINITE_STOP, the default: the call fails with a message
@@ -760,7 +766,7 @@ struct nn_node {
   int batched;                  /* 1: a leading batch dimension is implied */
   int needs_grad;               /* a gradient buffer exists for this node */
   int trainable;                /* PARAM: updated by optimizers */
-  float lr_mult, wd_mult;       /* PARAM: per-parameter-group multipliers */
+  float lr_mult, wd_mult, l1_mult;  /* PARAM: per-parameter-group multipliers */
   nn_init init;                 /* PARAM: initialiser and its argument */
   float init_arg;
   int fan_in, fan_out;
@@ -778,6 +784,7 @@ typedef struct nn_update {
   size_t n;
   float lr, momentum, weight_decay, beta1, beta2, eps;
   float grad_scale;             /* from gradient clipping, 1 otherwise */
+  float l1;                     /* l1 * sign(w) joins the (scaled) gradient */
   long step;                    /* 1-based, for Adam's bias correction */
 } nn_update;
 
@@ -1791,7 +1798,7 @@ static nn_node *nn__add_node(nn_graph *g, nn_op op, int n_in, nn_node *const *in
   for (i = 0; i < n_in; i++) nd->in[i] = in[i];
   nd->shape = shape;
   nd->batched = batched;
-  nd->lr_mult = nd->wd_mult = 1.0f;
+  nd->lr_mult = nd->wd_mult = nd->l1_mult = 1.0f;
   if (name && *name) memcpy(nd->name, name, strlen(name) < sizeof nd->name ? strlen(name) : sizeof nd->name - 1);
   else snprintf(nd->name, sizeof nd->name, "%s_%d", nn_op_name(op), nd->id);
   g->nodes[g->n++] = nd;
@@ -1890,6 +1897,11 @@ NNDEF int nn_set_lr_mult(nn_node *p, float v) {
 NNDEF int nn_set_wd_mult(nn_node *p, float v) {
   if (!nn__mult_ok(p, v, "set_wd_mult")) return 0;
   p->wd_mult = v;
+  return 1;
+}
+NNDEF int nn_set_l1_mult(nn_node *p, float v) {
+  if (!nn__mult_ok(p, v, "set_l1_mult")) return 0;
+  p->l1_mult = v;
   return 1;
 }
 NNDEF int nn_set_init(nn_node *p, nn_init init, float arg) {
@@ -3705,18 +3717,19 @@ static int nn__cpu_backward(nn_backend *b, nn_model *m, const nn_node *node) {
   return nn__cpu_ops[node->op]->backward(&c);
 }
 /* SGD, Adam and RMSprop as in PyTorch; flags select Nesterov momentum and
-   decoupled weight decay (w -= lr * wd * w before the gradient step). */
+   decoupled weight decay (w -= lr * wd * w before the gradient step).
+   L1 joins the gradient with the sign of the weight before any decay. */
 static int nn__cpu_update(nn_backend *b, const nn_update *u) {
   float *NN__RESTRICT w = (float *)u->w, *NN__RESTRICT s1 = (float *)u->s1, *NN__RESTRICT s2 = (float *)u->s2;
   const float *NN__RESTRICT g = (const float *)u->g;
-  float lr = u->lr, wd = u->weight_decay, mom = u->momentum, gs = u->grad_scale;
+  float lr = u->lr, wd = u->weight_decay, mom = u->momentum, gs = u->grad_scale, l1 = u->l1;
   int decoupled = (u->flags & NN_DECOUPLED_WD) != 0, nesterov = (u->flags & NN_NESTEROV) != 0;
   float bc1 = 1.0f - (float)pow(u->beta1, (double)u->step), bc2 = 1.0f - (float)pow(u->beta2, (double)u->step);
   ptrdiff_t i, len = (ptrdiff_t)u->n;
   (void)b;
   NN__OMP_FOR_LEN
   for (i = 0; i < len; i++) {
-    float gi = g[i] * gs, d;
+    float gi = g[i] * gs + l1 * (float)((w[i] > 0) - (w[i] < 0)), d;
     if (decoupled) w[i] -= lr * wd * w[i];
     else gi += wd * w[i];
     switch (u->kind) {
@@ -4377,7 +4390,7 @@ struct nn_optimizer {
   nn_model *m;
   nn_opt_kind kind;
   int flags;
-  float lr, momentum, weight_decay, beta1, beta2, eps, clip;
+  float lr, momentum, weight_decay, beta1, beta2, eps, clip, l1;
   long step;
   void **s1, **s2;
   int nonfinite;                /* NN_NONFINITE_STOP or _SKIP, | _LOSS_ONLY */
@@ -4469,6 +4482,12 @@ NNDEF int nn_optimizer_set_clip(nn_optimizer *o, float max_norm) {
   o->clip = max_norm;
   return 1;
 }
+NNDEF int nn_optimizer_set_l1(nn_optimizer *o, float strength) {
+  if (!o || !(strength >= 0 && strength <= FLT_MAX))
+    return nn__fail("optimizer_set_l1: %s", o ? "the strength must be finite and >= 0" : "optimizer is NULL");
+  o->l1 = strength;
+  return 1;
+}
 NNDEF long nn_optimizer_steps(const nn_optimizer *o) { return o ? o->step : (nn__null("optimizer_steps", "optimizer"), -1); }
 NNDEF int nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) {
   if (!o || (mode & ~(NN_NONFINITE_SKIP | NN_NONFINITE_LOSS_ONLY))) return nn__fail("optimizer_set_nonfinite: %s", o ? "unknown mode" : "optimizer is NULL");
@@ -4544,6 +4563,7 @@ static int nn__optimizer_step(nn_optimizer *o, double norm, const nn_node *bad, 
     u.weight_decay = o->weight_decay * p->wd_mult;
     u.momentum = o->momentum; u.beta1 = o->beta1; u.beta2 = o->beta2; u.eps = o->eps;
     u.grad_scale = scale;
+    u.l1 = o->l1 * p->l1_mult;
     u.step = o->step;
     if (!m->backend->ops->update(m->backend, &u)) return 0;
   }

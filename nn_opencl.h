@@ -1718,7 +1718,7 @@ static int nn__cl_update(nn_backend *b, const nn_update *u) {
   snprintf(I->what, sizeof I->what, "optimizer update");
   nn__cl_ai(&k, (int)u->n); nn__cl_ai(&k, (int)u->kind); nn__cl_ai(&k, (u->flags & NN_DECOUPLED_WD) != 0);
   nn__cl_ai(&k, (u->flags & NN_NESTEROV) != 0); nn__cl_af(&k, u->lr); nn__cl_af(&k, u->weight_decay); nn__cl_af(&k, u->momentum);
-  nn__cl_af(&k, u->beta1); nn__cl_af(&k, u->beta2); nn__cl_af(&k, u->eps); nn__cl_af(&k, u->grad_scale);
+  nn__cl_af(&k, u->beta1); nn__cl_af(&k, u->beta2); nn__cl_af(&k, u->eps); nn__cl_af(&k, u->grad_scale); nn__cl_af(&k, u->l1);
   nn__cl_af(&k, 1.0f - (float)pow(u->beta1, (double)u->step)); nn__cl_af(&k, 1.0f - (float)pow(u->beta2, (double)u->step));
   nn__cl_am(&k, NN__CL_MEM(u->w)); nn__cl_am(&k, NN__CL_MEM(u->g)); nn__cl_am(&k, NN__CL_MEM(u->s1)); nn__cl_am(&k, NN__CL_MEM(u->s2));
   return nn__cl_elems(&k, u->n);
@@ -2554,14 +2554,14 @@ static const char *const nn__cl_source[] = {
 /* kernels/optim.cl */
 "/* Optimizer updates and the weight-averaging helpers, the same math as\n",
 "   the CPU backend's update: SGD (momentum, Nesterov), Adam and\n",
-"   RMSprop, with L2 or decoupled weight decay.  kind: 0 SGD, 1 Adam,\n",
+"   RMSprop, with L2 or decoupled weight decay and L1.  kind: 0 SGD, 1 Adam,\n",
 "   2 RMSprop (nn_opt_kind); bc1, bc2: Adam's bias corrections. */\n",
 "__kernel void nn_update(int n, int kind, int decoupled, int nesterov, float lr, float wd, float mom,\n",
-"                        float beta1, float beta2, float eps, float gs, float bc1, float bc2,\n",
+"                        float beta1, float beta2, float eps, float gs, float l1, float bc1, float bc2,\n",
 "                        __global float *w, __global const float *g, __global float *s1, __global float *s2) {\n",
 "  int i = get_global_id(0);\n",
 "  if (i >= n) return;\n",
-"  float wi = w[i], gi = g[i] * gs, d;\n",
+"  float wi = w[i], gi = g[i] * gs + l1 * (float)((wi > 0.0f) - (wi < 0.0f)), d;\n",
 "  if (decoupled) wi -= lr * wd * wi;\n",
 "  else gi += wd * wi;\n",
 "  if (kind == 0) {\n",

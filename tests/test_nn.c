@@ -428,6 +428,70 @@ static void test_optimizers(void) {
   w = opt_run(NN_OPT_RMSPROP, 0, 0.01f, 0, 0, 0, 0.99f, 1);     CHECK(fabsf(w - 0.9f) < 1e-5f, "rmsprop %f", w);
 }
 
+/* L1: l1 * sign(w) joins the gradient (w = w0, gradient g, l1 0.1) */
+static float l1_run(nn_opt_kind kind, float mom, float w0, float g, float l1, int steps) {
+  nn_backend *be = nn_cpu_backend();
+  float w = w0, s1 = 0, s2 = 0;
+  nn_update u;
+  int t;
+  memset(&u, 0, sizeof u);
+  u.kind = kind; u.w = &w; u.g = &g; u.s1 = &s1; u.s2 = &s2; u.n = 1; u.l1 = l1;
+  u.lr = 0.1f; u.momentum = mom; u.beta1 = 0.9f; u.beta2 = 0.99f; u.eps = 1e-8f; u.grad_scale = 1;
+  for (t = 1; t <= steps; t++) { u.step = t; be->ops->update(be, &u); }
+  nn_backend_free(be);
+  return w;
+}
+static void test_l1(void) {
+  int two = 2, i;
+  float w;
+  /* sgd: g + 0.1 sign(w) = 0.6 -> 1 - 0.1 * 0.6; at w = -1: 0.5 - 0.1 = 0.4 */
+  w = l1_run(NN_OPT_SGD, 0, 1, 0.5f, 0.1f, 1);     CHECK(fabsf(w - 0.94f) < 1e-6f, "sgd L1 %f", w);
+  w = l1_run(NN_OPT_SGD, 0, -1, 0.5f, 0.1f, 1);    CHECK(fabsf(w + 1.04f) < 1e-6f, "sgd L1 at a negative weight %f", w);
+  /* momentum 0.9: v = 0.6, w = 0.94; v = 0.9 * 0.6 + 0.6 = 1.14, w = 0.94 - 0.114 */
+  w = l1_run(NN_OPT_SGD, 0.9f, 1, 0.5f, 0.1f, 2);  CHECK(fabsf(w - 0.826f) < 1e-6f, "sgd momentum L1 %f", w);
+  /* Adam and RMSprop normalise the step: L1 that cancels the gradient
+     leaves w, L1 alone moves w towards 0 by lr (Adam) each step, and
+     sign(0) = 0 leaves a zero weight at zero */
+  w = l1_run(NN_OPT_ADAM, 0, 1, -0.1f, 0.1f, 2);   CHECK(w == 1, "adam L1 cancelling the gradient %f", w);
+  w = l1_run(NN_OPT_ADAM, 0, -1, 0, 0.1f, 2);      CHECK(fabsf(w + 0.8f) < 1e-5f, "adam L1 alone %f", w);
+  w = l1_run(NN_OPT_ADAM, 0, 0, 0, 0.1f, 2);       CHECK(w == 0, "adam L1 at w = 0 %f", w);
+  w = l1_run(NN_OPT_RMSPROP, 0, 1, -0.1f, 0.1f, 2); CHECK(w == 1, "rmsprop L1 cancelling the gradient %f", w);
+  /* rmsprop: v = 0.01 * 0.01, step 0.1 * 0.1 / 0.01 = 1: from 2 to 1 */
+  w = l1_run(NN_OPT_RMSPROP, 0, 2, 0, 0.1f, 1);    CHECK(fabsf(w - 1) < 1e-5f, "rmsprop L1 alone %f", w);
+  w = l1_run(NN_OPT_RMSPROP, 0.5f, 0, 0, 0.1f, 2); CHECK(w == 0, "rmsprop L1 at w = 0 %f", w);
+  /* through a model: the optimizer's strength times each parameter's
+     multiplier; the loss's gradient is 0 (input 0), so only L1 moves w */
+  {
+    nn_graph *g = nn_graph_new();
+    nn_node *x = nn_input(g, "x", 1, &two), *t = nn_input(g, "t", 1, &two), *y = nn_dense(g, x, 2), *wn, *bn;
+    nn_model *m;
+    nn_optimizer *o;
+    float zero[2] = {0, 0}, wv[4] = {1, -1, 0, 2}, bv[2] = {0.5f, -0.5f}, got[4], gotb[2];
+    static const float want[4] = {0.95f, -0.95f, 0, 1.95f}, wantb[2] = {0.4f, -0.4f};
+    int bad = 0;
+    nn_mse(g, y, t, NN_SUM);
+    wn = nn_node_input(y, 1);
+    bn = nn_node_input(y, 2);
+    m = nn_compile(g, 1, nn_cpu_backend());
+    o = nn_sgd(m, 0.1f, 0, 0, 0);
+    CHECK(!nn_optimizer_set_l1(o, -1) && !nn_optimizer_set_l1(o, NAN) && !nn_optimizer_set_l1(NULL, 1) &&
+          !nn_set_l1_mult(wn, -2) && !nn_set_l1_mult(x, 1), "bad L1 settings refused: %s", nn_last_error());
+    CHECK(nn_optimizer_set_l1(o, 0.5f) && nn_set_l1_mult(bn, 2), "L1 set: %s", nn_last_error());
+    nn_write(m, wn, wv);
+    nn_write(m, bn, bv);
+    nn_feed(m, "x", zero);
+    nn_feed(m, "t", bv);   /* y = b = t: no gradient from the loss */
+    CHECK(isfinite(nn_train_step(m, o)), "L1 step: %s", nn_last_error());
+    nn_read(m, wn, got);
+    nn_read(m, bn, gotb);
+    for (i = 0; i < 4; i++) bad += fabsf(got[i] - want[i]) > 1e-6f;
+    for (i = 0; i < 2; i++) bad += fabsf(gotb[i] - wantb[i]) > 1e-6f;
+    CHECK(bad == 0, "L1 through a model: w %g %g %g %g, b %g %g", got[0], got[1], got[2], got[3], gotb[0], gotb[1]);
+    nn_optimizer_free(o);
+    nn_model_free(m);
+  }
+}
+
 /* a tiny regression model: y = w . x, to check steps through the model */
 static nn_model *tiny_model(nn_node **wout) {
   nn_graph *g = nn_graph_new();
@@ -1524,6 +1588,7 @@ int main(void) {
   test_batchnorm_running();
   test_gradients();
   test_optimizers();
+  test_l1();
   test_grad_ready();
   test_batchnorm_sync();
   test_two_models();

@@ -247,7 +247,7 @@ static void test_dropout_mask(void) {
 /* ---------------------------------------------------------------------
    Optimizers and training: the same steps on both backends
    --------------------------------------------------------------------- */
-typedef struct opt_case { const char *name; nn_opt_kind kind; float mom, wd; int flags; float clip; } opt_case;
+typedef struct opt_case { const char *name; nn_opt_kind kind; float mom, wd; int flags; float clip, l1; } opt_case;
 
 static nn_optimizer *make_opt(nn_model *m, const opt_case *c) {
   nn_optimizer *o = NULL;
@@ -257,6 +257,7 @@ static nn_optimizer *make_opt(nn_model *m, const opt_case *c) {
   case NN_OPT_RMSPROP: o = nn_rmsprop(m, 0.01f, c->mom, 0.9f, 1e-6f, c->wd, c->flags); break;
   }
   if (o && c->clip > 0) nn_optimizer_set_clip(o, c->clip);
+  if (o && c->l1 > 0) nn_optimizer_set_l1(o, c->l1);
   return o;
 }
 
@@ -270,13 +271,16 @@ static nn_graph *mlp_graph(void) {
 
 static void test_optimizers(void) {
   static const opt_case cases[] = {
-    {"sgd", NN_OPT_SGD, 0, 0, 0, 0},
-    {"sgd momentum nesterov L2", NN_OPT_SGD, 0.9f, 0.01f, NN_NESTEROV, 0},
-    {"sgd momentum decoupled wd clip", NN_OPT_SGD, 0.8f, 0.05f, NN_DECOUPLED_WD, 0.05f},
-    {"adam", NN_OPT_ADAM, 0, 0.01f, 0, 0},
-    {"adamw", NN_OPT_ADAM, 0, 0.1f, NN_DECOUPLED_WD, 0},
-    {"rmsprop", NN_OPT_RMSPROP, 0, 0, 0, 0},
-    {"rmsprop momentum clip", NN_OPT_RMSPROP, 0.9f, 0.01f, 0, 0.1f},
+    {"sgd", NN_OPT_SGD, 0, 0, 0, 0, 0},
+    {"sgd momentum nesterov L2", NN_OPT_SGD, 0.9f, 0.01f, NN_NESTEROV, 0, 0},
+    {"sgd momentum decoupled wd clip", NN_OPT_SGD, 0.8f, 0.05f, NN_DECOUPLED_WD, 0.05f, 0},
+    {"adam", NN_OPT_ADAM, 0, 0.01f, 0, 0, 0},
+    {"adamw", NN_OPT_ADAM, 0, 0.1f, NN_DECOUPLED_WD, 0, 0},
+    {"rmsprop", NN_OPT_RMSPROP, 0, 0, 0, 0, 0},
+    {"rmsprop momentum clip", NN_OPT_RMSPROP, 0.9f, 0.01f, 0, 0.1f, 0},
+    {"sgd momentum L1", NN_OPT_SGD, 0.9f, 0, 0, 0, 0.02f},
+    {"adamw L1", NN_OPT_ADAM, 0, 0.1f, NN_DECOUPLED_WD, 0, 0.01f},
+    {"rmsprop momentum L1 L2 clip", NN_OPT_RMSPROP, 0.9f, 0.01f, 0, 0.1f, 0.01f},
   };
   size_t ci;
   for (ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
