@@ -486,6 +486,18 @@ NNDEF int nn_ema_update_decay(nn_ema *e, float decay);
 NNDEF void nn_ema_swap(nn_ema *e);                   /* exchange model and average */
 NNDEF int nn_ema_copy_to_model(nn_ema *e);           /* weights := average (lookahead) */
 
+/* An exact copy of every parameter (batch-norm running statistics and the
+   other state buffers included), kept on the model's backend: early
+   stopping keeps the best epoch's weights with nn_snapshot_take and goes
+   back to them with nn_snapshot_restore, device to device on OpenCL.
+   Like an average, it belongs to its model and may be freed before or
+   after it. */
+typedef struct nn_snapshot nn_snapshot;
+NNDEF nn_snapshot *nn_snapshot_new(nn_model *m);     /* holds the current weights */
+NNDEF void nn_snapshot_free(nn_snapshot *s);
+NNDEF int nn_snapshot_take(nn_snapshot *s);          /* snapshot := weights */
+NNDEF int nn_snapshot_restore(nn_snapshot *s);       /* weights := snapshot */
+
 /* ======================================================================
    Metrics
    ====================================================================== */
@@ -4609,30 +4621,54 @@ NNDEF float nn_lr_piecewise(float x, int n, const float *xs, const float *ys) {
   return ys[n - 1];
 }
 
+/* ---- copies of every parameter on the model's backend: the moving
+   average and the snapshot ---- */
+static void nn__param_copies_free(nn_model *m, void **bufs) {
+  int i;
+  for (i = 0; bufs && i < m->graph->n; i++) if (bufs[i]) m->backend->ops->release(m->backend, bufs[i]);
+  NN_FREE(bufs);
+}
+/* a buffer per parameter (NULL for other nodes) holding its value; NULL
+   on failure */
+static void **nn__param_copies_new(nn_model *m) {
+  void **bufs = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *));
+  int i;
+  for (i = 0; bufs && i < m->graph->n; i++) {
+    nn_node *p = m->graph->nodes[i];
+    if (p->op != NN_OP_PARAM) continue;
+    if (!(bufs[i] = m->backend->ops->alloc(m->backend, nn__per(p))) ||
+        !m->backend->ops->copy(m->backend, bufs[i], m->value[i], nn__per(p))) {
+      nn__param_copies_free(m, bufs);
+      return NULL;
+    }
+  }
+  return bufs;
+}
+/* to_model: the model's parameters := bufs; else bufs := the parameters */
+static int nn__param_copies_copy(nn_model *m, void **bufs, int to_model) {
+  int i;
+  for (i = 0; i < m->graph->n; i++)
+    if (bufs[i] && !m->backend->ops->copy(m->backend, to_model ? m->value[i] : bufs[i], to_model ? bufs[i] : m->value[i],
+                                          nn__per(m->graph->nodes[i])))
+      return 0;
+  return 1;
+}
+
 /* ---- exponential moving average of weights ---- */
 struct nn_ema { nn_model *m; float decay; void **avg; };
 NNDEF nn_ema *nn_ema_new(nn_model *m, float decay) {
   nn_ema *e;
-  int i;
   if (!nn__model_ok(m, "ema_new") || !(e = (nn_ema *)nn__calloc(1, sizeof *e))) return NULL;
   e->m = m;
   m->refs++;
   e->decay = decay;
-  if (!(e->avg = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *)))) { nn_ema_free(e); return NULL; }
-  for (i = 0; i < m->graph->n; i++) {
-    nn_node *p = m->graph->nodes[i];
-    if (p->op != NN_OP_PARAM) continue;
-    if (!(e->avg[i] = m->backend->ops->alloc(m->backend, nn__per(p))) ||
-        !m->backend->ops->copy(m->backend, e->avg[i], m->value[i], nn__per(p))) { nn_ema_free(e); return NULL; }
-  }
+  if (!(e->avg = nn__param_copies_new(m))) { nn_ema_free(e); return NULL; }
   return e;
 }
 NNDEF void nn_ema_free(nn_ema *e) {
-  int i;
   if (!e) return;
-  for (i = 0; e->avg && i < e->m->graph->n; i++) if (e->avg[i]) e->m->backend->ops->release(e->m->backend, e->avg[i]);
+  nn__param_copies_free(e->m, e->avg);
   nn__model_unref(e->m);
-  NN_FREE(e->avg);
   NN_FREE(e);
 }
 /* 1 if e is live and (with m) m's average; else 0 naming both */
@@ -4660,10 +4696,41 @@ NNDEF void nn_ema_swap(nn_ema *e) {
     if (e->avg[i]) { void *t = e->m->value[i]; e->m->value[i] = e->avg[i]; e->avg[i] = t; }
 }
 NNDEF int nn_ema_copy_to_model(nn_ema *e) {
-  int i;
-  if (!nn__ema_ok(e, NULL, "ema_copy_to_model")) return 0;
-  for (i = 0; i < e->m->graph->n; i++)
-    if (e->avg[i] && !e->m->backend->ops->copy(e->m->backend, e->m->value[i], e->avg[i], nn__per(e->m->graph->nodes[i]))) return 0;
+  return nn__ema_ok(e, NULL, "ema_copy_to_model") && nn__param_copies_copy(e->m, e->avg, 1);
+}
+
+/* ---- snapshot of the weights, with the batch norms' pass counts (their
+   num_batches_tracked) so that a restored model saves as the one taken ---- */
+struct nn_snapshot { nn_model *m; void **w; int64_t *batches; };
+NNDEF nn_snapshot *nn_snapshot_new(nn_model *m) {
+  nn_snapshot *s;
+  if (!nn__model_ok(m, "snapshot_new") || !(s = (nn_snapshot *)nn__calloc(1, sizeof *s))) return NULL;
+  s->m = m;
+  m->refs++;
+  if (!(s->w = nn__param_copies_new(m)) || !(s->batches = (int64_t *)nn__calloc((size_t)m->graph->n, sizeof *s->batches))) {
+    nn_snapshot_free(s);
+    return NULL;
+  }
+  memcpy(s->batches, m->batches, (size_t)m->graph->n * sizeof *s->batches);
+  return s;
+}
+NNDEF void nn_snapshot_free(nn_snapshot *s) {
+  if (!s) return;
+  nn__param_copies_free(s->m, s->w);
+  nn__model_unref(s->m);
+  NN_FREE(s->batches);
+  NN_FREE(s);
+}
+NNDEF int nn_snapshot_take(nn_snapshot *s) {
+  if (!s) return nn__null("snapshot_take", "snapshot");
+  if (!nn__model_ok(s->m, "snapshot_take") || !nn__param_copies_copy(s->m, s->w, 0)) return 0;
+  memcpy(s->batches, s->m->batches, (size_t)s->m->graph->n * sizeof *s->batches);
+  return 1;
+}
+NNDEF int nn_snapshot_restore(nn_snapshot *s) {
+  if (!s) return nn__null("snapshot_restore", "snapshot");
+  if (!nn__model_ok(s->m, "snapshot_restore") || !nn__param_copies_copy(s->m, s->w, 1)) return 0;
+  memcpy(s->m->batches, s->batches, (size_t)s->m->graph->n * sizeof *s->batches);
   return 1;
 }
 

@@ -492,6 +492,58 @@ static void test_l1(void) {
   }
 }
 
+/* every tensor of a model (weights, running statistics, pass counts) in
+   one array of `cap` floats (counts as floats); the number written */
+static size_t model_state(nn_model *m, float *v, size_t cap) {
+  int i, n = nn_model_num_tensors(m);
+  size_t at = 0;
+  nn_tensor_info info;
+  for (i = 0; i < n && nn_model_tensor(m, i, &info); i++) {
+    if (at + info.numel > cap) return 0;
+    if (!strcmp(info.dtype, "I64")) v[at] = (float)info.count;
+    else if (!nn_read(m, info.node, v + at)) return 0;
+    at += info.numel;
+  }
+  return at;
+}
+/* a snapshot gives back the weights, running statistics and pass counts
+   it took, exactly, after more training */
+static void test_snapshot(void) {
+  nn_graph *g = nn_graph_new();
+  int d3[3] = {2, 5, 5}, two = 2, i, step;
+  nn_node *x = nn_input(g, "x", 3, d3), *t = nn_input(g, "t", 1, &two);
+  nn_model *m;
+  nn_optimizer *o;
+  nn_snapshot *s;
+  static float xv[4 * 50], tv[4 * 2], first[600], kept[600], now[600];
+  size_t n0, n1, n2;
+  nn_mse(g, nn_dense(g, nn_flatten(g, nn_relu(g, nn_batchnorm(g, nn_conv2d(g, x, 3, 3, 1, 1)))), 2), t, NN_MEAN);
+  m = nn_compile(g, 4, nn_cpu_backend());
+  o = nn_adam(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0, 0);
+  for (i = 0; i < 4 * 50; i++) xv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < 4 * 2; i++) tv[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", xv);
+  nn_feed(m, "t", tv);
+  s = nn_snapshot_new(m);
+  n0 = model_state(m, first, 600);
+  CHECK(s && n0 > 0, "snapshot_new: %s", nn_last_error());
+  for (step = 0; step < 3; step++) nn_train_step(m, o);
+  n1 = model_state(m, kept, 600);
+  CHECK(nn_snapshot_take(s), "snapshot_take: %s", nn_last_error());
+  for (step = 0; step < 2; step++) nn_train_step(m, o);
+  n2 = model_state(m, now, 600);
+  CHECK(n1 == n0 && n2 == n0 && memcmp(now, kept, n0 * sizeof(float)) != 0, "training moves the state");
+  CHECK(nn_snapshot_restore(s) && model_state(m, now, 600) == n0 && !memcmp(now, kept, n0 * sizeof(float)),
+        "restore gives back the state taken (weights, running statistics, pass counts) exactly: %s", nn_last_error());
+  CHECK(memcmp(kept, first, n0 * sizeof(float)) != 0, "and not the one nn_snapshot_new held");
+  CHECK(!nn_snapshot_take(NULL) && !nn_snapshot_restore(NULL) && !nn_snapshot_new(NULL) && strstr(nn_last_error(), "NULL"),
+        "NULL snapshots refused: %s", nn_last_error());
+  nn_model_free(m);   /* before its snapshot and optimizer: any order */
+  CHECK(!nn_snapshot_restore(s) && strstr(nn_last_error(), "freed"), "a freed model's snapshot refuses: %s", nn_last_error());
+  nn_snapshot_free(s);
+  nn_optimizer_free(o);
+}
+
 /* a tiny regression model: y = w . x, to check steps through the model */
 static nn_model *tiny_model(nn_node **wout) {
   nn_graph *g = nn_graph_new();
@@ -1589,6 +1641,7 @@ int main(void) {
   test_gradients();
   test_optimizers();
   test_l1();
+  test_snapshot();
   test_grad_ready();
   test_batchnorm_sync();
   test_two_models();
