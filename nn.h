@@ -4366,7 +4366,7 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
   nn_tensor_info t;
   if (!nn__model_ok(m, "summary") || (!out && !nn__null("summary", "out"))) return;
   n = nn_model_num_tensors(m);
-  fprintf(out, "%-22s %-15s %-18s %12s %12s\n", "layer", "op", "output", "params", "MFLOPs");
+  fprintf(out, "%-22s %-16s %-18s %12s %12s\n", "layer", "op", "output", "params", "MFLOPs");
   for (i = 0; i < m->graph->n; i++) {
     const nn_node *nd = m->graph->nodes[i];
     size_t params = 0;
@@ -4380,7 +4380,7 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
       if (nd->in[k] && nd->in[k]->op == NN_OP_PARAM && nd->in[k]->trainable) params += nn__per(nd->in[k]);
     fl = nn__cpu_ops[nd->op]->flops ? nn__cpu_ops[nd->op]->flops(nd) : 0;
     total_flops += fl;
-    fprintf(out, "%-22s %-15s %-18s %12zu %12.3f\n", nd->name, nn_op_name(nd->op),
+    fprintf(out, "%-22s %-16s %-18s %12zu %12.3f\n", nd->name, nn_op_name(nd->op),
             nn_shape_str(&nd->shape, buf, sizeof buf), params, fl / 1e6);
   }
   fprintf(out, "\n%-40s %-18s %12s  %s\n", "tensor", "shape", "scalars", "kind");
