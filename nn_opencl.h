@@ -285,6 +285,7 @@ typedef struct nn__cl_dev {
   int from_cache;
   long kernels_created;             /* clCreateKernel calls for this device's program */
   int own_gemm;                     /* nn_gemm runs here (work-groups of 16 x 16) */
+  size_t rec_tile;                  /* recurrent steps' work-groups: rec_tile^2 */
   char cache_file[512];
   cl_mem scratch[NN__CL_SCRATCH];   /* per-op temporaries, grown on first use */
   size_t scratch_n[NN__CL_SCRATCH];
@@ -643,6 +644,8 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
   }
   while (wg > 1 && (size_t)local_mem < wg * sizeof(float)) wg /= 2;   /* one float per work-item */
   for (d->wg = 1; d->wg * 2 <= wg; d->wg *= 2) {}
+  for (d->rec_tile = 1; d->rec_tile < 16 && 4 * d->rec_tile * d->rec_tile <= d->wg && 2 * d->rec_tile <= item[1];
+       d->rec_tile *= 2) {}
   d->scratch_cap = (c->scratch_mb ? c->scratch_mb : 256) * (1024 * 1024 / sizeof(float));
   if (!(d->partials = nn__cl_new_mem(d, NN__CL_PARTIALS * sizeof(float)))) return 0;
   if (c->clblast_fill_cache) {
@@ -1373,9 +1376,10 @@ NN__CL_OP(embedding) = {nn__cl_embedding_fwd, nn__cl_embedding_bwd, NULL};
    The input projection is one GEMM per direction.  The workspace holds P [rows,
    N] (gate inputs, values, then gradients; N = dirs*GH) and, for lstm and
    gru, aux [rows, dirs*H] (lstm c_t, gru W_hn h + b_hn, then its
-   gradient), rows = batch*T.  Each step: per direction one GEMM of the
-   states with W_hh, then one kernel for the gates of every direction,
-   sample and unit; the states live in scratch space. */
+   gradient), rows = batch*T.  Each step is one launch for every
+   direction, sample and unit, the product with W_hh included (see
+   kernels/seq.cl); after the backward loop, the weight gradients are
+   GEMMs over the whole sequence. */
 typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off, size; } nn__cl_rec;
 #define NN__CL_REC_W(v, d, k) ((v)[2 + 4 * (d) + (k)])   /* x or dx: k 0 W_ih, 1 W_hh, 2 b_ih, 3 b_hh */
 
@@ -1404,22 +1408,27 @@ static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
   return 1;
 }
 
+/* one launch of rec_step or rec_step_bwd: work-groups of rec_tile x
+   rec_tile (units x samples) for each direction, `tiles` tiles of
+   rec_tile x (rec_tile + 1) floats of local memory in two arguments */
+static int nn__cl_rec_launch(nn__cl_call *k, const nn__cl_rec *r, int n, int first_tiles, int second_tiles) {
+  size_t ts = k->I->dev->rec_tile, global[3], local[3];
+  global[0] = (size_t)r->H; global[1] = (size_t)n; global[2] = (size_t)r->dirs;
+  local[0] = ts; local[1] = ts; local[2] = 1;
+  nn__cl_al(k, (size_t)first_tiles * ts * (ts + 1));
+  nn__cl_al(k, (size_t)second_tiles * ts * (ts + 1));
+  return nn__cl_launch(k, 3, global, local);
+}
+
 static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   nn__cl_rec r;
-  nn__cl_dev *d = c->I->dev;
-  size_t rows, states, qs;
-  cl_mem h, cs, q;
+  size_t rows;
   nn__cl_call k;
   int S, s, dir;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
-  states = (size_t)r.dirs * c->m->max_batch * r.H;
-  qs = (size_t)r.dirs * c->m->max_batch * r.GH;
-  if (!(h = nn__cl_scratch(d, 0, states)) || !(cs = nn__cl_scratch(d, 1, states)) || !(q = nn__cl_scratch(d, 2, qs)))
-    return 0;
-  /* outputs past the lengths stay zero; states start at zero */
-  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)) ||
-      !nn__cl_fill_mem(c->I, h, 0, states) || !nn__cl_fill_mem(c->I, cs, 0, states) || !nn__cl_fill_mem(c->I, q, 0, qs))
+  /* outputs past the lengths stay zero */
+  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)))
     return 0;
   for (dir = 0; dir < r.dirs; dir++) {
     if (!nn__cl_gemm(c->I, 0, 1, rows, r.GH, r.F, 1.0f, c->x[0], 0, r.F, NN__CL_REC_W(c->x, dir, 0), 0, r.F, 0.0f, c->ws,
@@ -1431,16 +1440,12 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
     if (!nn__cl_elems(&k, rows * r.GH)) return 0;
   }
   for (s = 0; s < S; s++) {
-    for (dir = 0; dir < r.dirs && s > 0; dir++)
-      if (!nn__cl_gemm(c->I, 0, 1, c->n, r.GH, r.H, 1.0f, h, (size_t)dir * c->n * r.H, r.H, NN__CL_REC_W(c->x, dir, 1), 0,
-                       r.H, 0.0f, q, (size_t)dir * c->n * r.GH, r.GH))
-        return 0;
     k = nn__cl_begin(c->I, NN__CL_K_rec_step);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
-    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q);
-    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 3)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 3));
-    nn__cl_am(&k, h); nn__cl_am(&k, cs); nn__cl_am(&k, c->y);
-    if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
+    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
+    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 3)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 3)); nn__cl_am(&k, c->y);
+    if (!nn__cl_rec_launch(&k, &r, c->n, 1, r.GH / r.H)) return 0;
   }
   return 1;
 }
@@ -1448,27 +1453,22 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
 static int nn__cl_rec_bwd(nn__cl_ctx *c) {
   nn__cl_rec r;
   nn__cl_dev *d = c->I->dev;
-  size_t rows, states, qs;
-  cl_mem dh, dc, q, hprev;
+  size_t rows, states;
+  cl_mem dh, dc, hprev;
   nn__cl_call k;
   int S, s, dir, gate_rows;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
   states = (size_t)r.dirs * c->m->max_batch * r.H;
-  qs = (size_t)r.dirs * c->m->max_batch * r.GH;
-  if (!(dh = nn__cl_scratch(d, 0, states)) || !(dc = nn__cl_scratch(d, 1, states)) || !(q = nn__cl_scratch(d, 2, qs)))
-    return 0;
+  if (!(dh = nn__cl_scratch(d, 0, states)) || !(dc = nn__cl_scratch(d, 1, states))) return 0;
   if (!nn__cl_fill_mem(c->I, dh, 0, states) || !nn__cl_fill_mem(c->I, dc, 0, states)) return 0;
   for (s = S - 1; s >= 0; s--) {
     k = nn__cl_begin(c->I, NN__CL_K_rec_step_bwd);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
-    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q);
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
+    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
     nn__cl_am(&k, c->y); nn__cl_am(&k, c->dy); nn__cl_am(&k, dh); nn__cl_am(&k, dc);
-    if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
-    for (dir = 0; dir < r.dirs && s > 0; dir++)
-      if (!nn__cl_gemm(c->I, 0, 0, c->n, r.H, r.GH, 1.0f, q, (size_t)dir * c->n * r.GH, r.GH, NN__CL_REC_W(c->x, dir, 1), 0,
-                       r.H, r.op == 2 ? 1.0f : 0.0f, dh, (size_t)dir * c->n * r.H, r.H))
-        return 0;
+    if (!nn__cl_rec_launch(&k, &r, c->n, 1, 1)) return 0;
   }
   /* P now holds dG_ih of every valid step (zeros elsewhere) */
   hprev = NULL;
@@ -2522,8 +2522,21 @@ static const char *const nn__cl_source[] = {
 "/* Recurrent layers.  N = dirs*G*H gate columns; P[b*T + t, N] holds the\n",
 "   input side of the gates (x W_ih^T + b_ih), then their values, then in\n",
 "   the backward pass their gradients; aux[b*T + t, dirs*H] holds lstm c_t\n",
-"   or gru W_hn h + b_hn (then its gradient).  State rows: h, c, dh, dc\n",
-"   [dirs, n, H] and q [dirs, n, GH] (h W_hh^T, later dG_hh). */\n",
+"   or gru W_hn h + b_hn (then its gradient).  The previous state h_{t-1}\n",
+"   is the output y of the step before, so no state buffers are needed\n",
+"   forward; backward, dh and dc [dirs, n, H] carry what each unit passes\n",
+"   to its own previous step directly (gru: dh z; lstm: dc f).\n",
+"\n",
+"   One launch per step covers every direction, sample and unit, and does\n",
+"   the state product itself (no GEMM per step): work-groups of TS x TS\n",
+"   work-items (units j x samples b, one direction) stage a TS x TS tile of\n",
+"   states and TS x TS tiles of W_hh in local memory, TS columns of the\n",
+"   product at a time, with rows padded to TS + 1 so that reads along a\n",
+"   column do not collide in one bank.  Work-items outside the units,\n",
+"   samples or valid steps load zeros and stay for the barriers. */\n",
+"#define NN_REC_MAX_GATES 4\n",
+"\n",
+"int nn_rec_gates(int op) { return op == 0 ? 1 : op == 1 ? 4 : 3; }\n",
 "\n",
 "/* P += b_ih on valid steps; zeros past a sample's length */\n",
 "__kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global const float *len,\n",
@@ -2535,91 +2548,113 @@ static const char *const nn__cl_source[] = {
 "  P[at] = t < nn_seq_len(len, b, T) ? P[at] + bias[j] : 0.0f;\n",
 "}\n",
 "\n",
-"/* step s of every direction: one work-item per (direction, sample, unit) */\n",
+"/* step s of every direction (global: units, samples, directions).  Each\n",
+"   work-item adds h_{t-1}[b, :] . W_hh[g*H + j, :] for each gate g of its\n",
+"   unit j, then applies the cell.  Local: hs [TS][TS+1] states, ws\n",
+"   [G*TS][TS+1] rows of W_hh. */\n",
 "__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
-"                          __global float *P, __global float *aux, int aux_off, __global const float *q,\n",
-"                          __global const float *bh0, __global const float *bh1, __global float *h,\n",
-"                          __global float *c, __global float *y) {\n",
-"  int idx = get_global_id(0);\n",
+"                          __global float *P, __global float *aux, int aux_off, __global const float *w0,\n",
+"                          __global const float *w1, __global const float *bh0, __global const float *bh1,\n",
+"                          __global float *y, __local float *hs, __local float *ws) {\n",
+"  int TS = get_local_size(0), lj = get_local_id(0), lb = get_local_id(1), P1 = TS + 1;\n",
+"  int j = get_global_id(0), b = get_global_id(1), d = get_global_id(2), j0 = get_group_id(0) * TS;\n",
+"  int G = nn_rec_gates(op), GH = G * H, HD = dirs * H;\n",
+"  int L = b < n ? nn_seq_len(len, b, T) : 0, t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;\n",
+"  int has_prev = s > 0 && s < L, u = j0 + lb;\n",
+"  __global const float *W = d ? w1 : w0;\n",
+"  float acc[NN_REC_MAX_GATES] = {0.0f, 0.0f, 0.0f, 0.0f};\n",
 "  aux += aux_off;\n",
-"  if (idx >= dirs * n * H) return;\n",
-"  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);\n",
-"  if (s >= L) return;\n",
-"  int t = d ? L - 1 - s : s, G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;\n",
-"  size_t row = (size_t)b * T + t;\n",
+"  for (int k0 = 0; k0 < H; k0 += TS) {\n",
+"    int k = k0 + lj, kn = min(TS, H - k0);\n",
+"    hs[lb * P1 + lj] = has_prev && k < H ? y[((size_t)b * T + tp) * HD + d * H + k] : 0.0f;\n",
+"    for (int g = 0; g < G; g++) ws[(g * TS + lb) * P1 + lj] = u < H && k < H ? W[(size_t)(g * H + u) * H + k] : 0.0f;\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"    for (int kk = 0; kk < kn; kk++) {\n",
+"      float hv = hs[lb * P1 + kk];\n",
+"      for (int g = 0; g < G; g++) acc[g] += hv * ws[(g * TS + lj) * P1 + kk];\n",
+"    }\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  }\n",
+"  if (j >= H || s >= L) return;\n",
+"  size_t row = (size_t)b * T + t, at = row * HD + (size_t)d * H + j, prev = ((size_t)b * T + tp) * HD + (size_t)d * H + j;\n",
 "  __global float *p = P + row * dirs * GH + (size_t)d * GH;\n",
-"  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = d ? bh1 : bh0;\n",
-"  size_t at = row * dirs * H + (size_t)d * H + j, st = ((size_t)d * n + b) * H + j;\n",
+"  __global const float *bb = d ? bh1 : bh0;\n",
 "  if (op == 0) {\n",
-"    float v = tanh(p[j] + qq[j] + bb[j]);\n",
+"    float v = tanh(p[j] + acc[0] + bb[j]);\n",
 "    p[j] = v;\n",
-"    h[st] = v;\n",
 "    y[at] = v;\n",
 "  } else if (op == 1) {\n",
-"    float ig = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));\n",
-"    float fg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));\n",
-"    float gg = tanh(p[2 * H + j] + qq[2 * H + j] + bb[2 * H + j]);\n",
-"    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + qq[3 * H + j] + bb[3 * H + j])));\n",
-"    float cn = fg * c[st] + ig * gg, v = og * tanh(cn);\n",
+"    float ig = 1.0f / (1.0f + exp(-(p[j] + acc[0] + bb[j])));\n",
+"    float fg = 1.0f / (1.0f + exp(-(p[H + j] + acc[1] + bb[H + j])));\n",
+"    float gg = tanh(p[2 * H + j] + acc[2] + bb[2 * H + j]);\n",
+"    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + acc[3] + bb[3 * H + j])));\n",
+"    float cn = fg * (has_prev ? aux[prev] : 0.0f) + ig * gg;\n",
 "    p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;\n",
-"    c[st] = cn;\n",
 "    aux[at] = cn;\n",
-"    h[st] = v;\n",
-"    y[at] = v;\n",
+"    y[at] = og * tanh(cn);\n",
 "  } else {\n",
-"    float rg = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));\n",
-"    float zg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));\n",
-"    float a = qq[2 * H + j] + bb[2 * H + j];\n",
-"    float ng = tanh(p[2 * H + j] + rg * a), v = (1.0f - zg) * ng + zg * h[st];\n",
+"    float rg = 1.0f / (1.0f + exp(-(p[j] + acc[0] + bb[j])));\n",
+"    float zg = 1.0f / (1.0f + exp(-(p[H + j] + acc[1] + bb[H + j])));\n",
+"    float a = acc[2] + bb[2 * H + j];\n",
+"    float ng = tanh(p[2 * H + j] + rg * a);\n",
 "    p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;\n",
 "    aux[at] = a;\n",
-"    h[st] = v;\n",
-"    y[at] = v;\n",
+"    y[at] = (1.0f - zg) * ng + zg * (has_prev ? y[prev] : 0.0f);\n",
 "  }\n",
 "}\n",
 "\n",
-"/* backward of step s of every direction.  dh carries the gradient that\n",
-"   reaches h_t from later steps and receives the part that reaches h_{t-1}\n",
-"   directly (gru: dh z; the W_hh path follows in a GEMM from q).  p gets\n",
-"   dG_ih, q dG_hh (zeros for a sample past its length). */\n",
+"/* backward of step s of every direction (global as forward).  The\n",
+"   gradient reaching h_t: dy, the direct part dh, and dG_hh of the step\n",
+"   processed before (t+1 forward, t-1 reverse) times column j of W_hh;\n",
+"   that dG_hh is still in P (gru's n gate: in aux).  Then p gets dG_ih,\n",
+"   aux (gru) dG_hn.  Local: gs [TS][TS+1] gate gradients, ws [TS][TS+1]\n",
+"   W_hh. */\n",
 "__kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
-"                              __global float *P, __global float *aux, int aux_off, __global float *q,\n",
-"                              __global const float *y, __global const float *dy, __global float *dh,\n",
-"                              __global float *dc) {\n",
-"  int idx = get_global_id(0);\n",
+"                              __global float *P, __global float *aux, int aux_off, __global const float *w0,\n",
+"                              __global const float *w1, __global const float *y, __global const float *dy,\n",
+"                              __global float *dh, __global float *dc, __local float *gs, __local float *ws) {\n",
+"  int TS = get_local_size(0), lj = get_local_id(0), lb = get_local_id(1), P1 = TS + 1;\n",
+"  int j = get_global_id(0), b = get_global_id(1), d = get_global_id(2), j0 = get_group_id(0) * TS;\n",
+"  int G = nn_rec_gates(op), GH = G * H, HD = dirs * H;\n",
+"  int L = b < n ? nn_seq_len(len, b, T) : 0, t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1, tn = d ? t - 1 : t + 1;\n",
+"  int has_next = s + 1 < L;\n",
+"  __global const float *W = d ? w1 : w0;\n",
+"  float acc = 0.0f;\n",
 "  aux += aux_off;\n",
-"  if (idx >= dirs * n * H) return;\n",
-"  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);\n",
-"  int G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;\n",
-"  __global float *qq = q + ((size_t)d * n + b) * GH;\n",
-"  if (s >= L) {\n",
-"    for (int k = 0; k < G; k++) qq[k * H + j] = 0.0f;\n",
-"    return;\n",
+"  for (int r0 = 0; r0 < GH; r0 += TS) {\n",
+"    int r = r0 + lj, rn = min(TS, GH - r0), wr = r0 + lb;\n",
+"    size_t next = (size_t)b * T + tn;\n",
+"    float v = 0.0f;\n",
+"    if (has_next && r < GH)\n",
+"      v = op == 2 && r >= 2 * H ? aux[next * HD + d * H + r - 2 * H] : P[next * dirs * GH + (size_t)d * GH + r];\n",
+"    gs[lb * P1 + lj] = v;\n",
+"    ws[lb * P1 + lj] = wr < GH && j0 + lj < H ? W[(size_t)wr * H + j0 + lj] : 0.0f;\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"    for (int rr = 0; rr < rn; rr++) acc += gs[lb * P1 + rr] * ws[rr * P1 + lj];\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
 "  }\n",
-"  int t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;\n",
+"  if (j >= H || s >= L) return;\n",
 "  size_t row = (size_t)b * T + t, st = ((size_t)d * n + b) * H + j;\n",
-"  size_t at = row * dirs * H + (size_t)d * H + j, prev = ((size_t)b * T + tp) * dirs * H + (size_t)d * H + j;\n",
+"  size_t at = row * HD + (size_t)d * H + j, prev = ((size_t)b * T + tp) * HD + (size_t)d * H + j;\n",
 "  __global float *p = P + row * dirs * GH + (size_t)d * GH;\n",
-"  float g = dy[at] + dh[st];\n",
+"  float g = dy[at] + dh[st] + acc;\n",
 "  if (op == 0) {\n",
-"    float v = g * (1.0f - y[at] * y[at]);\n",
-"    qq[j] = v;\n",
-"    p[j] = v;\n",
+"    p[j] = g * (1.0f - y[at] * y[at]);\n",
 "  } else if (op == 1) {\n",
 "    float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j], cp = s > 0 ? aux[prev] : 0.0f;\n",
 "    float tc = tanh(aux[at]), dcn = dc[st] + g * og * (1.0f - tc * tc);\n",
-"    p[j] = qq[j] = dcn * gg * ig * (1.0f - ig);\n",
-"    p[H + j] = qq[H + j] = dcn * cp * fg * (1.0f - fg);\n",
-"    p[2 * H + j] = qq[2 * H + j] = dcn * ig * (1.0f - gg * gg);\n",
-"    p[3 * H + j] = qq[3 * H + j] = g * tc * og * (1.0f - og);\n",
+"    p[j] = dcn * gg * ig * (1.0f - ig);\n",
+"    p[H + j] = dcn * cp * fg * (1.0f - fg);\n",
+"    p[2 * H + j] = dcn * ig * (1.0f - gg * gg);\n",
+"    p[3 * H + j] = g * tc * og * (1.0f - og);\n",
 "    dc[st] = dcn * fg;\n",
 "  } else {\n",
 "    float rg = p[j], zg = p[H + j], ng = p[2 * H + j], hp = s > 0 ? y[prev] : 0.0f;\n",
 "    float dn = g * (1.0f - zg) * (1.0f - ng * ng);\n",
-"    p[j] = qq[j] = dn * aux[at] * rg * (1.0f - rg);\n",
-"    p[H + j] = qq[H + j] = g * (hp - ng) * zg * (1.0f - zg);\n",
+"    p[j] = dn * aux[at] * rg * (1.0f - rg);\n",
+"    p[H + j] = g * (hp - ng) * zg * (1.0f - zg);\n",
 "    p[2 * H + j] = dn;\n",
-"    qq[2 * H + j] = aux[at] = dn * rg;\n",
+"    aux[at] = dn * rg;\n",
 "    dh[st] = g * zg;\n",
 "  }\n",
 "}\n",
@@ -2718,7 +2753,7 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/loss.cl", 350, 138},
   {"kernels/norm.cl", 488, 156},
   {"kernels/optim.cl", 644, 44},
-  {"kernels/seq.cl", 688, 233},
+  {"kernels/seq.cl", 688, 268},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];
