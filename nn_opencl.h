@@ -1454,9 +1454,9 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
   nn__cl_rec r;
   nn__cl_dev *d = c->I->dev;
   size_t rows, states;
-  cl_mem dh, dc, hprev;
+  cl_mem dh, dc, hprev, part;
   nn__cl_call k;
-  int S, s, dir, gate_rows;
+  int S, s, dir, gate_rows, G;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
   states = (size_t)r.dirs * c->m->max_batch * r.H;
@@ -1495,10 +1495,16 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
       return 0;
     if (!NN__CL_REC_W(c->dx, dir, 2) && !NN__CL_REC_W(c->dx, dir, 3)) continue;
     k = nn__cl_begin(c->I, NN__CL_K_rec_bias_bwd);
+    G = nn__cl_split(rows, 1);
+    if (!(part = nn__cl_scratch(d, 2, 2 * (size_t)r.GH * G))) return 0;
     nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_ai(&k, r.op == 2);
-    nn__cl_ai(&k, dir); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
-    nn__cl_am(&k, NN__CL_REC_W(c->dx, dir, 2)); nn__cl_am(&k, NN__CL_REC_W(c->dx, dir, 3));
-    if (!nn__cl_elems(&k, (size_t)r.GH)) return 0;
+    nn__cl_ai(&k, dir); nn__cl_ai(&k, G); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
+    nn__cl_am(&k, part);
+    if (!nn__cl_elems(&k, (size_t)G * r.GH) ||
+        (NN__CL_REC_W(c->dx, dir, 2) && !nn__cl_seg_sum(c->I, (size_t)r.GH, G, part, 0, NN__CL_REC_W(c->dx, dir, 2), 1)) ||
+        (NN__CL_REC_W(c->dx, dir, 3) &&
+         !nn__cl_seg_sum(c->I, (size_t)r.GH, G, part, (size_t)r.GH * G, NN__CL_REC_W(c->dx, dir, 3), 1)))
+      return 0;
   }
   return 1;
 }
@@ -2670,24 +2676,24 @@ static const char *const nn__cl_source[] = {
 "  hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;\n",
 "}\n",
 "\n",
-"/* bias gradients of direction d: its column k of P summed over all rows\n",
-"   (zeros past the lengths); for gru the hidden side's n gates sum aux\n",
-"   instead */\n",
-"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, __global const float *P,\n",
-"                              __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {\n",
-"  int k = get_global_id(0);\n",
+"/* first level of the bias gradients of direction d (nn_seg_sum adds the\n",
+"   G partials): work-item (g, k) sums column k of P over rows g, g + G, ...\n",
+"   (zeros past the lengths) into partial[k*G + g] for b_ih, and into\n",
+"   partial[(GH + k)*G + g] for b_hh, which for gru's n gates sums aux */\n",
+"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, int G, __global const float *P,\n",
+"                              __global const float *aux, int aux_off, __global float *partial) {\n",
+"  int i = get_global_id(0), GH = N / dirs;\n",
 "  aux += aux_off;\n",
-"  int GH = N / dirs;\n",
-"  if (k >= GH) return;\n",
-"  int from_aux = gru && k >= 2 * H;\n",
+"  if (i >= G * GH) return;\n",
+"  int g = i / GH, k = i - g * GH, from_aux = gru && k >= 2 * H;\n",
 "  float si = 0.0f, sh = 0.0f;\n",
-"  for (int r = 0; r < rows; r++) {\n",
+"  for (int r = g; r < rows; r += G) {\n",
 "    float v = P[(size_t)r * N + d * GH + k];\n",
 "    si += v;\n",
 "    sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;\n",
 "  }\n",
-"  if (dbi) dbi[k] += si;\n",
-"  if (dbh) dbh[k] += sh;\n",
+"  partial[k * G + g] = si;\n",
+"  partial[(GH + k) * G + g] = sh;\n",
 "}\n",
 "\n",
 "/* Reductions over valid steps, one work-item per (sample, feature).  All\n",

@@ -192,24 +192,24 @@ __kernel void nn_rec_hprev(int total, int T, int H, int dirs, __global const flo
   hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;
 }
 
-/* bias gradients of direction d: its column k of P summed over all rows
-   (zeros past the lengths); for gru the hidden side's n gates sum aux
-   instead */
-__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, __global const float *P,
-                              __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {
-  int k = get_global_id(0);
+/* first level of the bias gradients of direction d (nn_seg_sum adds the
+   G partials): work-item (g, k) sums column k of P over rows g, g + G, ...
+   (zeros past the lengths) into partial[k*G + g] for b_ih, and into
+   partial[(GH + k)*G + g] for b_hh, which for gru's n gates sums aux */
+__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, int G, __global const float *P,
+                              __global const float *aux, int aux_off, __global float *partial) {
+  int i = get_global_id(0), GH = N / dirs;
   aux += aux_off;
-  int GH = N / dirs;
-  if (k >= GH) return;
-  int from_aux = gru && k >= 2 * H;
+  if (i >= G * GH) return;
+  int g = i / GH, k = i - g * GH, from_aux = gru && k >= 2 * H;
   float si = 0.0f, sh = 0.0f;
-  for (int r = 0; r < rows; r++) {
+  for (int r = g; r < rows; r += G) {
     float v = P[(size_t)r * N + d * GH + k];
     si += v;
     sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;
   }
-  if (dbi) dbi[k] += si;
-  if (dbh) dbh[k] += sh;
+  partial[k * G + g] = si;
+  partial[(GH + k) * G + g] = sh;
 }
 
 /* Reductions over valid steps, one work-item per (sample, feature).  All

@@ -468,6 +468,7 @@ static void test_gru_training(void) {
   nn_optimizer *o[2];
   float ids[GRU_B * GRU_T], len[GRU_B], y[GRU_B], loss[2];
   nn_opencl_info info;
+  long launches[2];
   int k, step, params = 0;
   double e;
   size_t want;
@@ -518,6 +519,21 @@ static void test_gru_training(void) {
   len[2] = GRU_T;
   gru_feed(m[0], ids, len, y);
   CHECK(isfinite(nn_train_step(m[0], o[0])), "after bad ids and lengths, good ones train again: %s", nn_last_error());
+
+  /* the recurrent layer costs one launch per time step forward and one
+     backward, both directions together: 6 more steps, 12 more launches */
+  for (k = 0; k < 2; k++) {
+    int i, steps = k ? 9 : 3;
+    for (i = 0; i < GRU_B; i++) len[i] = (float)(steps - i % 3);   /* the longest: steps */
+    gru_feed(m[0], ids, len, y);
+    nn_opencl_reset_counters(m[0]->backend);
+    loss[k] = nn_train_step(m[0], o[0]);
+    nn_opencl_get_info(m[0]->backend, &info);
+    launches[k] = info.launches;
+  }
+  CHECK(isfinite(loss[0]) && isfinite(loss[1]) && launches[1] - launches[0] == 2 * (9 - 3),
+        "gru step: %ld launches for 3 steps, %ld for 9, expected 12 more", launches[0], launches[1]);
+  printf("PASS gru launches: %ld for the longest length 3, %ld for 9 (2 per time step)\n", launches[0], launches[1]);
   for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
 }
 
