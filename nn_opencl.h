@@ -4,9 +4,11 @@
    PoCL on the CPU): every op of nn.h's op table, the losses and the
    optimizer updates, forward and backward, with the tensors kept on the
    device for the whole training step.  Matrix products (dense layers,
-   convolutions lowered to GEMM, the input and state projections of the
-   recurrent layers) run in nn_gemm when small and in CLBlast when large
-   (NN__CL_CLBLAST_MIN_MNK); everything else runs in the kernels of the
+   convolutions lowered to GEMM, the input projections and weight
+   gradients of the recurrent layers) run in nn_gemm, the project's own
+   kernel, and only past 10^12 multiply-adds in CLBlast
+   (NN_OPENCL_CLBLAST_MIN_MNK); the recurrent layers' state products run
+   inside their step kernels; everything else runs in the kernels of the
    kernels/ directory, embedded below so that this header is all a
    program needs.
 
@@ -42,6 +44,12 @@
      NN_OPENCL_BUILD_OPTIONS is appended to the kernels' build options
      (make oclgrind sets -cl-opt-disable: Oclgrind 21.10 cannot run the
      `freeze` instructions LLVM's optimiser emits).
+     The environment variable NN_OPENCL_MAX_WORK_GROUP caps the work-group
+     size of every kernel (make oclgrind sets 16: a simulator runs every
+     work-item, idle ones included; nn_gemm's tiles shrink with it).
+     Defined before the implementation, NN_OPENCL_CLBLAST_MIN_MNK (default
+     1e12) is the size in multiply-adds from which matrix products go to
+     CLBlast rather than nn_gemm (measurements at its definition).
 
    START-UP COST
      The compiled kernels are cached on disk (see nn_opencl_config), keyed
@@ -172,10 +180,19 @@ typedef char nn__cl_kernel_names_complete[sizeof nn__cl_kernel_names / sizeof nn
 #define NN__CL_MAX_WG 256
 #define NN__CL_SCRATCH 4        /* temporary buffers an op may use at once */
 /* GEMMs of at least this many multiply-adds (M*N*K) go to CLBlast, smaller
-   ones to nn_gemm: every CLBlast call creates a kernel object, which on a
-   GPU costs about what a product below this size does; above it CLBlast's
-   tuned kernels win (measurements in the README's OpenCL section) */
-#define NN__CL_CLBLAST_MIN_MNK 1e8
+   ones to nn_gemm.  Every CLBlast call creates a kernel object (and on
+   Intel's runtime temporary buffers), every step again.  Measured per call
+   with bench_opencl --gemm-only on the examples' products (10^7..1.3*10^9,
+   a 2-core AMD EPYC): on Intel's CPU runtime nn_gemm takes 0.14-0.76 of
+   CLBlast's time, except weight gradients with K = 25600 (1.4-1.7 times);
+   on PoCL 1.3-2.3 times CLBlast's (5.7 at K = 9).  So every product of the
+   examples runs in nn_gemm and a step creates no kernel object; CLBlast
+   keeps products past 10^12, where one kernel creation is noise, and
+   devices that cannot run nn_gemm's 16 x 16 work-groups.  Define
+   NN_OPENCL_CLBLAST_MIN_MNK (e.g. 1e8 on PoCL) to move the split. */
+#ifndef NN_OPENCL_CLBLAST_MIN_MNK
+#define NN_OPENCL_CLBLAST_MIN_MNK 1e12
+#endif
 /* host copies of written buffers that no check reads, at most, before the
    writes are waited for and the copies freed */
 #define NN__CL_STAGED_MAX ((size_t)64 << 20)
@@ -284,7 +301,8 @@ typedef struct nn__cl_dev {
   char name[128], platform_name[128], driver[64];
   int from_cache;
   long kernels_created;             /* clCreateKernel calls for this device's program */
-  int own_gemm;                     /* nn_gemm runs here (work-groups of 16 x 16) */
+  int own_gemm;                     /* nn_gemm runs here (work-groups of gemm_side^2) */
+  size_t gemm_side;                 /* 16, less under NN_OPENCL_MAX_WORK_GROUP */
   size_t rec_tile;                  /* recurrent steps' work-groups: rec_tile^2 */
   char cache_file[512];
   cl_mem scratch[NN__CL_SCRATCH];   /* per-op temporaries, grown on first use */
@@ -590,7 +608,7 @@ static int nn__cl_build(nn__cl_dev *d, const nn_opencl_config *c) {
   const char *const *lines = nn__cl_sources(&nsrc);
   const char **src;
   cl_int e;
-  snprintf(options, sizeof options, "-cl-std=CL1.2 %s", extra ? extra : "");
+  snprintf(options, sizeof options, "-cl-std=CL1.2 -DNN_GW=%d %s", (int)d->gemm_side, extra ? extra : "");
   nn__cl_cache_path(d, c, options);
   if (nn__cl_load_cached(d, options)) { d->from_cache = 1; return 1; }
   src = (const char **)NN_MALLOC((nsrc + 1) * sizeof *src);
@@ -617,6 +635,7 @@ static int nn__cl_build(nn__cl_dev *d, const nn_opencl_config *c) {
    Opening a device: context, queue, program, kernels, limits, CLBlast
    ====================================================================== */
 static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
+  const char *cap;
   cl_int e;
   size_t wg = NN__CL_MAX_WG, item[3] = {0, 0, 0}, kwg;
   cl_ulong local_mem = 0;
@@ -632,6 +651,8 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
   clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item, item, NULL);
   if (kwg < wg) wg = kwg;
   if (item[0] && item[0] < wg) wg = item[0];
+  if ((cap = getenv("NN_OPENCL_MAX_WORK_GROUP")) != NULL && atoi(cap) >= 1 && (size_t)atoi(cap) < wg) wg = (size_t)atoi(cap);
+  for (d->gemm_side = 16; d->gemm_side > 1 && d->gemm_side * d->gemm_side > wg; d->gemm_side /= 2) {}
   if (!nn__cl_build(d, c)) return 0;
   for (i = 0; i < NN__CL_K_COUNT; i++) {
     d->k[i] = clCreateKernel(d->prog, nn__cl_kernel_names[i], &e);
@@ -639,7 +660,8 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
     if (e != CL_SUCCESS) return nn__cl_fail(d, nn__cl_kernel_names[i], e);
     if (clGetKernelWorkGroupInfo(d->k[i], d->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) != CL_SUCCESS)
       continue;
-    if (i == NN__CL_K_gemm) d->own_gemm = kwg >= 256 && item[0] >= 16 && item[1] >= 16;   /* else CLBlast does all */
+    if (i == NN__CL_K_gemm)   /* else CLBlast does all */
+      d->own_gemm = kwg >= d->gemm_side * d->gemm_side && item[0] >= d->gemm_side && item[1] >= d->gemm_side;
     else if (kwg < wg) wg = kwg;
   }
   while (wg > 1 && (size_t)local_mem < wg * sizeof(float)) wg /= 2;   /* one float per work-item */
@@ -738,9 +760,10 @@ static int nn__cl_split(size_t count, size_t local) {
 static int nn__cl_gemm_own(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
                            size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
   nn__cl_call k = nn__cl_begin(I, NN__CL_K_gemm);
-  size_t global[2], local[2] = {16, 16};
-  global[0] = (N + 63) / 64 * 16;
-  global[1] = (M + 63) / 64 * 16;
+  size_t side = I->dev->gemm_side, global[2], local[2];
+  local[0] = local[1] = side;
+  global[0] = (N + 4 * side - 1) / (4 * side) * side;
+  global[1] = (M + 4 * side - 1) / (4 * side) * side;
   nn__cl_ai(&k, (int)M); nn__cl_ai(&k, (int)N); nn__cl_ai(&k, (int)K); nn__cl_ai(&k, ta); nn__cl_ai(&k, tb); nn__cl_af(&k, alpha);
   nn__cl_am(&k, A); nn__cl_ai(&k, (int)ao); nn__cl_ai(&k, (int)lda); nn__cl_am(&k, B); nn__cl_ai(&k, (int)bo); nn__cl_ai(&k, (int)ldb);
   nn__cl_af(&k, beta); nn__cl_am(&k, C); nn__cl_ai(&k, (int)co); nn__cl_ai(&k, (int)ldc);
@@ -759,10 +782,10 @@ static int nn__cl_gemm_clblast(nn__cl_impl *I, int ta, int tb, size_t M, size_t 
   snprintf(what, sizeof what, "CLBlastSgemm %zux%zux%zu (%s)", M, N, K, I->what);
   return nn__cl_fail(I->dev, what, s);
 }
-/* small products to nn_gemm, large ones to CLBlast (NN__CL_CLBLAST_MIN_MNK) */
+/* products to nn_gemm, past NN_OPENCL_CLBLAST_MIN_MNK to CLBlast */
 static int nn__cl_gemm(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
                        size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
-  int own = I->dev->own_gemm && (double)M * N * K < (double)NN__CL_CLBLAST_MIN_MNK;
+  int own = I->dev->own_gemm && (double)M * N * K < (double)NN_OPENCL_CLBLAST_MIN_MNK;
   return (own ? nn__cl_gemm_own : nn__cl_gemm_clblast)(I, ta, tb, M, N, K, alpha, A, ao, lda, B, bo, ldb, beta, C, co, ldc);
 }
 
@@ -2094,27 +2117,31 @@ static const char *const nn__cl_source[] = {
 /* kernels/gemm.cl */
 "/* C = alpha op(A) op(B) + beta C, row-major, op(A) [M, K], op(B) [K, N]\n",
 "   (ta, tb: A, B stored transposed), each matrix at an offset with its\n",
-"   leading dimension: the GEMMs too small for CLBlast, whose every call\n",
-"   creates a kernel object (see nn__cl_gemm).  Work-groups of 16 x 16\n",
-"   compute 64 x 64 tiles of C, each work-item a 4 x 4 block strided by 16\n",
-"   (conflict-free local reads); tiles of A and B go through local memory\n",
-"   16 columns of K at a time, loaded along their contiguous dimension.\n",
+"   leading dimension: every product of the examples (see nn__cl_gemm).\n",
+"   Work-groups of NN_GW x NN_GW (16; the host sets it in the build options,\n",
+"   smaller under a simulator) compute tiles of 4 NN_GW x 4 NN_GW of C, each\n",
+"   work-item a 4 x 4 block strided by NN_GW (conflict-free local reads);\n",
+"   tiles of A and B go through local memory NN_GW columns of K at a time,\n",
+"   loaded along their contiguous dimension, 4 elements per work-item.\n",
 "   Any sizes: out-of-range loads read zeros, stores are skipped.  beta 0\n",
 "   does not read C (it may hold anything, as in BLAS). */\n",
-"#define NN_GT 64        /* tile of C */\n",
-"#define NN_GK 16        /* step along K */\n",
-"__kernel __attribute__((reqd_work_group_size(16, 16, 1)))\n",
+"#ifndef NN_GW\n",
+"#define NN_GW 16\n",
+"#endif\n",
+"#define NN_GT (4 * NN_GW)   /* tile of C */\n",
+"#define NN_GK NN_GW         /* step along K */\n",
+"__kernel __attribute__((reqd_work_group_size(NN_GW, NN_GW, 1)))\n",
 "void nn_gemm(int M, int N, int K, int ta, int tb, float alpha, __global const float *A, int ao, int lda,\n",
 "             __global const float *B, int bo, int ldb, float beta, __global float *C, int co, int ldc) {\n",
 "  __local float as[NN_GK][NN_GT + 1], bs[NN_GK][NN_GT + 1];\n",
-"  int tx = get_local_id(0), ty = get_local_id(1), t = ty * 16 + tx;\n",
+"  int tx = get_local_id(0), ty = get_local_id(1), t = ty * NN_GW + tx;\n",
 "  int m0 = get_group_id(1) * NN_GT, n0 = get_group_id(0) * NN_GT;\n",
 "  float acc[4][4];\n",
 "  for (int i = 0; i < 4; i++)\n",
 "    for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;\n",
 "  for (int k0 = 0; k0 < K; k0 += NN_GK) {\n",
 "    for (int r = 0; r < 4; r++) {\n",
-"      int e = t + 256 * r;\n",
+"      int e = t + NN_GW * NN_GW * r;\n",
 "      /* element (m, k) of op(A) and (k, n) of op(B), contiguous index fastest */\n",
 "      int am = ta ? e % NN_GT : e / NN_GK, ak = ta ? e / NN_GT : e % NN_GK;\n",
 "      int bn = tb ? e / NN_GK : e % NN_GT, bk = tb ? e % NN_GK : e / NN_GT;\n",
@@ -2125,7 +2152,7 @@ static const char *const nn__cl_source[] = {
 "    barrier(CLK_LOCAL_MEM_FENCE);\n",
 "    for (int k = 0; k < NN_GK; k++) {\n",
 "      float a[4], b[4];\n",
-"      for (int i = 0; i < 4; i++) { a[i] = as[k][ty + 16 * i]; b[i] = bs[k][tx + 16 * i]; }\n",
+"      for (int i = 0; i < 4; i++) { a[i] = as[k][ty + NN_GW * i]; b[i] = bs[k][tx + NN_GW * i]; }\n",
 "      for (int i = 0; i < 4; i++)\n",
 "        for (int j = 0; j < 4; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);\n",
 "    }\n",
@@ -2133,7 +2160,7 @@ static const char *const nn__cl_source[] = {
 "  }\n",
 "  for (int i = 0; i < 4; i++)\n",
 "    for (int j = 0; j < 4; j++) {\n",
-"      int m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;\n",
+"      int m = m0 + ty + NN_GW * i, n = n0 + tx + NN_GW * j;\n",
 "      if (m < M && n < N) {\n",
 "        __global float *c = C + co + m * ldc + n;\n",
 "        *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;\n",
@@ -2755,11 +2782,11 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
   {"kernels/conv.cl", 44, 148},
   {"kernels/elementwise.cl", 192, 110},
-  {"kernels/gemm.cl", 302, 48},
-  {"kernels/loss.cl", 350, 138},
-  {"kernels/norm.cl", 488, 156},
-  {"kernels/optim.cl", 644, 44},
-  {"kernels/seq.cl", 688, 268},
+  {"kernels/gemm.cl", 302, 52},
+  {"kernels/loss.cl", 354, 138},
+  {"kernels/norm.cl", 492, 156},
+  {"kernels/optim.cl", 648, 44},
+  {"kernels/seq.cl", 692, 268},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

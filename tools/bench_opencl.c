@@ -182,11 +182,11 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
   fprintf(csv, "step,%s,%d,%.3f,%.3f,%.3f\n", name, batch, ms[0], ms[1], ms[0] / ms[1]);
 }
 
-/* nn_gemm against CLBlast on the chosen device, for the products of the
-   examples' steps that reach NN__CL_CLBLAST_MIN_MNK multiply-adds and a few
-   below it (batch 64 GRU, batch 128 CNN): best of a few calls after a
-   warm-up (each CLBlast call also creates a kernel object, which a
-   training step repeats every step); the numbers behind that threshold */
+/* nn_gemm against CLBlast on the chosen device, for the largest products
+   of the examples' steps (IMDb GRU at batch 64, Fashion-MNIST CNN at 128)
+   and a few smaller ones: best of a few calls after a warm-up (each
+   CLBlast call also creates a kernel object, which a training step would
+   repeat every step); the numbers behind NN_OPENCL_CLBLAST_MIN_MNK */
 static void bench_gemm(nn_backend *b) {
   static const struct { const char *what; int ta, tb, M, N, K; } shapes[] = {
     {"imdb gru x W_ih^T (fwd)", 0, 1, 25600, 384, 128}, {"imdb gru dP W_ih (dx)", 0, 0, 25600, 128, 384},
@@ -196,6 +196,7 @@ static void bench_gemm(nn_backend *b) {
     {"fashion conv1 W col (fwd)", 0, 0, 32, 100352, 9}, {"gru step h W_hh^T (old)", 0, 1, 64, 384, 128}};
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   size_t i;
+  double lo = 1e30, hi = 0;
   printf("\nGEMM: nn_gemm against CLBlast, ms per call\n");
   printf("%-32s %8s %8s %8s %10s %11s %11s %8s\n", "product", "M", "N", "K", "MACs", "nn_gemm ms", "CLBlast ms", "own/clb");
   for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -220,8 +221,11 @@ static void bench_gemm(nn_backend *b) {
     printf("%-32s %8d %8d %8d %10.3g %11.3f %11.3f %8.2f\n", shapes[i].what, M, N, K, (double)M * N * K, ms[1] * 1e3,
            ms[0] * 1e3, ms[1] / ms[0]);
     fprintf(csv, "gemm,\"%s\",%d,%d,%d,%.3f,%.3f\n", shapes[i].what, M, N, K, ms[1] * 1e3, ms[0] * 1e3);
+    if (ms[1] / ms[0] < lo) lo = ms[1] / ms[0];
+    if (ms[1] / ms[0] > hi) hi = ms[1] / ms[0];
     b->ops->release(b, da); b->ops->release(b, db); b->ops->release(b, dc);
   }
+  printf("RESULT gemm device=\"%s\" nn_gemm_over_clblast_min=%.2f nn_gemm_over_clblast_max=%.2f\n", I->dev->name, lo, hi);
 }
 
 /* one steady-state training step of each network on device (p, d), after
