@@ -72,8 +72,9 @@ __kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global con
 
 /* step s of every direction (global: units, samples, directions).  Each
    work-item adds h_{t-1}[b, :] . W_hh[g*H + j, :] for each gate g of its
-   unit j, then applies the cell.  Local: hs [TS][TS+1] states, ws
-   [G*TS][TS+1] rows of W_hh. */
+   unit j, then applies the cell.  Local: hs [TS][TS+1] states (sample,
+   column), ws [G*TS][TS+1] W_hh (gate and column, unit: read along the
+   units, as the work-items run). */
 __kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,
                           __global float *P, __global float *aux, int aux_off, __global const float *w0,
                           __global const float *w1, __global const float *bh0, __global const float *bh1,
@@ -89,11 +90,11 @@ __kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global
   for (int k0 = 0; k0 < H; k0 += TS) {
     int k = k0 + lj, kn = min(TS, H - k0);
     hs[lb * P1 + lj] = has_prev && k < H ? y[((size_t)b * T + tp) * HD + d * H + k] : 0.0f;
-    for (int g = 0; g < G; g++) ws[(g * TS + lb) * P1 + lj] = u < H && k < H ? W[(size_t)(g * H + u) * H + k] : 0.0f;
+    for (int g = 0; g < G; g++) ws[(g * TS + lj) * P1 + lb] = u < H && k < H ? W[(size_t)(g * H + u) * H + k] : 0.0f;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int kk = 0; kk < kn; kk++) {
       float hv = hs[lb * P1 + kk];
-      for (int g = 0; g < G; g++) acc[g] += hv * ws[(g * TS + lj) * P1 + kk];
+      for (int g = 0; g < G; g++) acc[g] += hv * ws[(g * TS + kk) * P1 + lj];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }

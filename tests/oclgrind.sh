@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make oclgrind: the GEMM and op parity cases of tests/test_opencl.c
-# (--parity --small: fewer GEMM shapes, every op case) on Oclgrind (Debian:
-# oclgrind), the only implementation the ICD loader sees, with its
-# data-race, uninitialised-value and API checks.  The kernels are built
-# with -cl-opt-disable: Oclgrind 21.10 aborts on the `freeze` instructions
-# of LLVM's optimiser.  Work-groups are capped at 16 work-items
-# (NN_OPENCL_MAX_WORK_GROUP): the simulator runs every work-item, and the
-# cases' small shapes would leave most of 256 idle.  Any report fails.
+# (--parity --small: fewer GEMM shapes, every op case on at most 4
+# samples) on Oclgrind (Debian: oclgrind), the only implementation the ICD
+# loader sees, with its data-race, uninitialised-value and API checks.
+# The kernels are built with -cl-opt-disable: Oclgrind 21.10 aborts on the
+# `freeze` instructions of LLVM's optimiser.  Work-groups are capped at 16
+# work-items (NN_OPENCL_MAX_WORK_GROUP): the simulator runs every
+# work-item, and the cases' small shapes would leave most of 256 idle.
+# Any report fails.
 # Last line: "N passed, N failed".
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1

@@ -11,7 +11,8 @@
 
    Build: cc -O2 -I. tests/test_opencl.c -lOpenCL -lclblast -lm
    Run from the project root; --parity runs the GEMM and op parity cases
-   alone, --parity --small with fewer GEMM shapes (make oclgrind).  Last line: "N passed, N failed".  Without an
+   alone, --parity --small with fewer GEMM shapes and at most 4 samples
+   per case (make oclgrind).  Last line: "N passed, N failed".  Without an
    OpenCL platform it prints a SKIP line, unless CI=true. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -103,7 +104,8 @@ static void randomize(const op_case *c, nn_model *m, uint64_t seed) {
   }
 }
 
-static void parity(const op_case *c, int *covered) {
+/* small (make oclgrind): at most 4 samples of the case's batch */
+static void parity(const op_case *c, int *covered, int small) {
   const char *what = c->what;
   nn_graph *g[2];
   nn_model *m[2];
@@ -118,7 +120,7 @@ static void parity(const op_case *c, int *covered) {
     if (k == 0 && !op_coverage_add(covered, g[0], c->op)) CHECK(0, "%s: the graph has no %s node", what, nn_op_name(c->op));
     m[k] = nn_compile(g[k], c->batch, k == 0 ? cl_backend() : nn_cpu_backend());
     if (!m[k]) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); if (k) nn_model_free(m[0]); return; }
-    nn_set_batch(m[k], c->used_batch);
+    nn_set_batch(m[k], small && c->used_batch > 4 ? 4 : c->used_batch);
     randomize(c, m[k], 99);
   }
   n = nn_node_numel(m[1], out[1]);
@@ -143,10 +145,10 @@ static void parity(const op_case *c, int *covered) {
 
 /* every case of tests/op_cases.h but those that draw random numbers; an
    op of the registry without a parity case fails here */
-static void test_parity(void) {
+static void test_parity(int small) {
   int covered[NN_OP_COUNT] = {0}, i;
   for (i = 0; i < OP_CASE_COUNT; i++)
-    if (!(op_cases[i].flags & OP_CASE_RANDOM)) parity(&op_cases[i], covered);
+    if (!(op_cases[i].flags & OP_CASE_RANDOM)) parity(&op_cases[i], covered, small);
   for (i = 0; i < NN_OP_COUNT; i++) CHECK(covered[i], "op %s has no device parity case: add a case to tests/op_cases.h", nn_op_name((nn_op)i));
   op_coverage_write(covered, "build/op_coverage_device.txt");
 }
@@ -788,7 +790,7 @@ int main(int argc, char **argv) {
   cl_uint platforms = 0;
   nn_backend *pin;
   nn_opencl_info info;
-  /* make oclgrind: the kernels' cases alone; --small: the GEMM's shapes too */
+  /* make oclgrind: the kernels' cases alone; --small: smaller ones */
   int parity_only = argc > 1 && !strcmp(argv[1], "--parity"), small = parity_only && argc > 2 && !strcmp(argv[2], "--small");
   setvbuf(stdout, NULL, _IOLBF, 0);   /* progress under slow runtimes (Oclgrind) */
   if (argc > 1 && !strcmp(argv[1], "--expect-no-platform")) return expect_no_platform();
@@ -804,7 +806,7 @@ int main(int argc, char **argv) {
   nn_rng_seed(&trng, 2024);
   if (parity_only) {
     test_gemm(0, small);
-    test_parity();
+    test_parity(small);
     return check_summary();
   }
   test_embedded_sources();
@@ -821,7 +823,7 @@ int main(int argc, char **argv) {
   test_null_arguments();
   test_errors(argv[0]);
   test_gemm(1, 0);
-  test_parity();
+  test_parity(0);
   test_dropout_mask();
   test_optimizers();
   test_cnn_training();
