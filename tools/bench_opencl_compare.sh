@@ -7,19 +7,20 @@
 # step's images/s of both builds with their ratio (new / old), then each
 # build's RESULT lines (launches, kernel creations, blocking reads per step).
 # Writes its builds, logs and CSV under build/compare.
-#   tools/bench_opencl_compare.sh [--old COMMIT] [--rounds N] [-- bench_opencl flags]
+#   tools/bench_opencl_compare.sh [--old COMMIT] [--rounds N] [--only pocl|intel] [-- bench_opencl flags]
 # Default flags: --steps-only --quick.  With --rounds N (default 1) the two
 # builds alternate N times and the best of each device's times counts.
 # Last line: RESULT compare ... gru_tokens_per_s_ratio_<device>=...
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-old=e029d51 rounds=1
+old=e029d51 rounds=1 only=
 while [ $# -gt 0 ]; do
     case $1 in
     --old) old=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: $0 [--old COMMIT] [--rounds N] [-- bench_opencl flags]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--old COMMIT] [--rounds N] [--only pocl|intel] [-- bench_opencl flags]" >&2; exit 2 ;;
     esac
 done
 flags=("$@")
@@ -29,9 +30,11 @@ mkdir -p "$dir/old" "$dir/icd"
 git show "$old:nn_opencl.h" >"$dir/old/nn_opencl.h"
 # the ICD loader sees both implementations: PoCL where installed, Intel's runtime
 rm -f "$dir"/icd/*.icd
-[ -e /etc/OpenCL/vendors/pocl.icd ] && cp /etc/OpenCL/vendors/pocl.icd "$dir/icd/"
-if intel=$(tools/intel_opencl.sh 2>"$dir/intel_opencl.log"); then cp "$intel"/*.icd "$dir/icd/"
-else echo "bench_opencl_compare: Intel's runtime is not installed (see $dir/intel_opencl.log)" >&2; fi
+if [ "$only" != intel ] && [ -e /etc/OpenCL/vendors/pocl.icd ]; then cp /etc/OpenCL/vendors/pocl.icd "$dir/icd/"; fi
+if [ "$only" != pocl ]; then
+    if intel=$(tools/intel_opencl.sh 2>"$dir/intel_opencl.log"); then cp "$intel"/*.icd "$dir/icd/"
+    else echo "bench_opencl_compare: Intel's runtime is not installed (see $dir/intel_opencl.log)" >&2; fi
+fi
 [ -n "$(ls "$dir/icd")" ] || { echo "bench_opencl_compare: no OpenCL implementation found" >&2; exit 1; }
 cc=${CC:-gcc}
 cflags=(-O3 -march=native -fopenmp)
