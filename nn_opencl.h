@@ -4,9 +4,11 @@
    PoCL on the CPU): every op of nn.h's op table, the losses and the
    optimizer updates, forward and backward, with the tensors kept on the
    device for the whole training step.  Matrix products (dense layers,
-   convolutions lowered to GEMM, the input and state projections of the
-   recurrent layers) run in nn_gemm when small and in CLBlast when large
-   (NN__CL_CLBLAST_MIN_MNK); everything else runs in the kernels of the
+   convolutions lowered to GEMM, the input projections and weight
+   gradients of the recurrent layers) run in nn_gemm, the project's own
+   kernel, and only past 10^12 multiply-adds in CLBlast
+   (NN_OPENCL_CLBLAST_MIN_MNK); the recurrent layers' state products run
+   inside their step kernels; everything else runs in the kernels of the
    kernels/ directory, embedded below so that this header is all a
    program needs.
 
@@ -42,6 +44,12 @@
      NN_OPENCL_BUILD_OPTIONS is appended to the kernels' build options
      (make oclgrind sets -cl-opt-disable: Oclgrind 21.10 cannot run the
      `freeze` instructions LLVM's optimiser emits).
+     The environment variable NN_OPENCL_MAX_WORK_GROUP caps the work-group
+     size of every kernel (make oclgrind sets 16: a simulator runs every
+     work-item, idle ones included; nn_gemm's tiles shrink with it).
+     Defined before the implementation, NN_OPENCL_CLBLAST_MIN_MNK (default
+     1e12) is the size in multiply-adds from which matrix products go to
+     CLBlast rather than nn_gemm (measurements at its definition).
 
    START-UP COST
      The compiled kernels are cached on disk (see nn_opencl_config), keyed
@@ -173,10 +181,19 @@ typedef char nn__cl_kernel_names_complete[sizeof nn__cl_kernel_names / sizeof nn
 #define NN__CL_MAX_WG 256
 #define NN__CL_SCRATCH 4        /* temporary buffers an op may use at once */
 /* GEMMs of at least this many multiply-adds (M*N*K) go to CLBlast, smaller
-   ones to nn_gemm: every CLBlast call creates a kernel object, which on a
-   GPU costs about what a product below this size does; above it CLBlast's
-   tuned kernels win (measurements in the README's OpenCL section) */
-#define NN__CL_CLBLAST_MIN_MNK 1e8
+   ones to nn_gemm.  Every CLBlast call creates a kernel object (and on
+   Intel's runtime temporary buffers), every step again.  Measured per call
+   with bench_opencl --gemm-only on the examples' products (10^7..1.3*10^9,
+   a 2-core AMD EPYC): on Intel's CPU runtime nn_gemm takes 0.14-0.76 of
+   CLBlast's time, except weight gradients with K = 25600 (1.4-1.7 times);
+   on PoCL 1.3-2.3 times CLBlast's (5.7 at K = 9).  So every product of the
+   examples runs in nn_gemm and a step creates no kernel object; CLBlast
+   keeps products past 10^12, where one kernel creation is noise, and
+   devices that cannot run nn_gemm's 16 x 16 work-groups.  Define
+   NN_OPENCL_CLBLAST_MIN_MNK (e.g. 1e8 on PoCL) to move the split. */
+#ifndef NN_OPENCL_CLBLAST_MIN_MNK
+#define NN_OPENCL_CLBLAST_MIN_MNK 1e12
+#endif
 /* host copies of written buffers that no check reads, at most, before the
    writes are waited for and the copies freed */
 #define NN__CL_STAGED_MAX ((size_t)64 << 20)
@@ -285,7 +302,9 @@ typedef struct nn__cl_dev {
   char name[128], platform_name[128], driver[64];
   int from_cache;
   long kernels_created;             /* clCreateKernel calls for this device's program */
-  int own_gemm;                     /* nn_gemm runs here (work-groups of 16 x 16) */
+  int own_gemm;                     /* nn_gemm runs here (work-groups of gemm_side^2) */
+  size_t gemm_side;                 /* 16, less under NN_OPENCL_MAX_WORK_GROUP */
+  size_t rec_tile;                  /* recurrent steps' work-groups: rec_tile^2 */
   char cache_file[512];
   cl_mem scratch[NN__CL_SCRATCH];   /* per-op temporaries, grown on first use */
   size_t scratch_n[NN__CL_SCRATCH];
@@ -590,7 +609,7 @@ static int nn__cl_build(nn__cl_dev *d, const nn_opencl_config *c) {
   const char *const *lines = nn__cl_sources(&nsrc);
   const char **src;
   cl_int e;
-  snprintf(options, sizeof options, "-cl-std=CL1.2 %s", extra ? extra : "");
+  snprintf(options, sizeof options, "-cl-std=CL1.2 -DNN_GW=%d %s", (int)d->gemm_side, extra ? extra : "");
   nn__cl_cache_path(d, c, options);
   if (nn__cl_load_cached(d, options)) { d->from_cache = 1; return 1; }
   src = (const char **)NN_MALLOC((nsrc + 1) * sizeof *src);
@@ -617,6 +636,7 @@ static int nn__cl_build(nn__cl_dev *d, const nn_opencl_config *c) {
    Opening a device: context, queue, program, kernels, limits, CLBlast
    ====================================================================== */
 static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
+  const char *cap;
   cl_int e;
   size_t wg = NN__CL_MAX_WG, item[3] = {0, 0, 0}, kwg;
   cl_ulong local_mem = 0;
@@ -632,6 +652,8 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
   clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item, item, NULL);
   if (kwg < wg) wg = kwg;
   if (item[0] && item[0] < wg) wg = item[0];
+  if ((cap = getenv("NN_OPENCL_MAX_WORK_GROUP")) != NULL && atoi(cap) >= 1 && (size_t)atoi(cap) < wg) wg = (size_t)atoi(cap);
+  for (d->gemm_side = 16; d->gemm_side > 1 && d->gemm_side * d->gemm_side > wg; d->gemm_side /= 2) {}
   if (!nn__cl_build(d, c)) return 0;
   for (i = 0; i < NN__CL_K_COUNT; i++) {
     d->k[i] = clCreateKernel(d->prog, nn__cl_kernel_names[i], &e);
@@ -639,11 +661,14 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
     if (e != CL_SUCCESS) return nn__cl_fail(d, nn__cl_kernel_names[i], e);
     if (clGetKernelWorkGroupInfo(d->k[i], d->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL) != CL_SUCCESS)
       continue;
-    if (i == NN__CL_K_gemm) d->own_gemm = kwg >= 256 && item[0] >= 16 && item[1] >= 16;   /* else CLBlast does all */
+    if (i == NN__CL_K_gemm)   /* else CLBlast does all */
+      d->own_gemm = kwg >= d->gemm_side * d->gemm_side && item[0] >= d->gemm_side && item[1] >= d->gemm_side;
     else if (kwg < wg) wg = kwg;
   }
   while (wg > 1 && (size_t)local_mem < wg * sizeof(float)) wg /= 2;   /* one float per work-item */
   for (d->wg = 1; d->wg * 2 <= wg; d->wg *= 2) {}
+  for (d->rec_tile = 1; d->rec_tile < 16 && 4 * d->rec_tile * d->rec_tile <= d->wg && 2 * d->rec_tile <= item[1];
+       d->rec_tile *= 2) {}
   d->scratch_cap = (c->scratch_mb ? c->scratch_mb : 256) * (1024 * 1024 / sizeof(float));
   if (!(d->partials = nn__cl_new_mem(d, NN__CL_PARTIALS * sizeof(float)))) return 0;
   if (c->clblast_fill_cache) {
@@ -736,9 +761,10 @@ static int nn__cl_split(size_t count, size_t local) {
 static int nn__cl_gemm_own(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
                            size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
   nn__cl_call k = nn__cl_begin(I, NN__CL_K_gemm);
-  size_t global[2], local[2] = {16, 16};
-  global[0] = (N + 63) / 64 * 16;
-  global[1] = (M + 63) / 64 * 16;
+  size_t side = I->dev->gemm_side, global[2], local[2];
+  local[0] = local[1] = side;
+  global[0] = (N + 4 * side - 1) / (4 * side) * side;
+  global[1] = (M + 4 * side - 1) / (4 * side) * side;
   nn__cl_ai(&k, (int)M); nn__cl_ai(&k, (int)N); nn__cl_ai(&k, (int)K); nn__cl_ai(&k, ta); nn__cl_ai(&k, tb); nn__cl_af(&k, alpha);
   nn__cl_am(&k, A); nn__cl_ai(&k, (int)ao); nn__cl_ai(&k, (int)lda); nn__cl_am(&k, B); nn__cl_ai(&k, (int)bo); nn__cl_ai(&k, (int)ldb);
   nn__cl_af(&k, beta); nn__cl_am(&k, C); nn__cl_ai(&k, (int)co); nn__cl_ai(&k, (int)ldc);
@@ -757,10 +783,10 @@ static int nn__cl_gemm_clblast(nn__cl_impl *I, int ta, int tb, size_t M, size_t 
   snprintf(what, sizeof what, "CLBlastSgemm %zux%zux%zu (%s)", M, N, K, I->what);
   return nn__cl_fail(I->dev, what, s);
 }
-/* small products to nn_gemm, large ones to CLBlast (NN__CL_CLBLAST_MIN_MNK) */
+/* products to nn_gemm, past NN_OPENCL_CLBLAST_MIN_MNK to CLBlast */
 static int nn__cl_gemm(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
                        size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
-  int own = I->dev->own_gemm && (double)M * N * K < (double)NN__CL_CLBLAST_MIN_MNK;
+  int own = I->dev->own_gemm && (double)M * N * K < (double)NN_OPENCL_CLBLAST_MIN_MNK;
   return (own ? nn__cl_gemm_own : nn__cl_gemm_clblast)(I, ta, tb, M, N, K, alpha, A, ao, lda, B, bo, ldb, beta, C, co, ldc);
 }
 
@@ -1449,9 +1475,10 @@ NN__CL_OP(embedding) = {nn__cl_embedding_fwd, nn__cl_embedding_bwd, NULL};
    The input projection is one GEMM per direction.  The workspace holds P [rows,
    N] (gate inputs, values, then gradients; N = dirs*GH) and, for lstm and
    gru, aux [rows, dirs*H] (lstm c_t, gru W_hn h + b_hn, then its
-   gradient), rows = batch*T.  Each step: per direction one GEMM of the
-   states with W_hh, then one kernel for the gates of every direction,
-   sample and unit; the states live in scratch space. */
+   gradient), rows = batch*T.  Each step is one launch for every
+   direction, sample and unit, the product with W_hh included (see
+   kernels/seq.cl); after the backward loop, the weight gradients are
+   GEMMs over the whole sequence. */
 typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off, size; } nn__cl_rec;
 #define NN__CL_REC_W(v, d, k) ((v)[2 + 4 * (d) + (k)])   /* x or dx: k 0 W_ih, 1 W_hh, 2 b_ih, 3 b_hh */
 
@@ -1480,22 +1507,31 @@ static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
   return 1;
 }
 
+/* samples per work-item of the recurrent steps (NN_REC_NB in kernels/seq.cl) */
+#define NN__CL_REC_NB 4
+/* one launch of rec_step or rec_step_bwd: work-groups of rec_tile x
+   rec_tile (units x samples, NN__CL_REC_NB samples each) for each
+   direction, tiles of rec_tile x (rec_tile + 1) floats of local memory
+   in two arguments */
+static int nn__cl_rec_launch(nn__cl_call *k, const nn__cl_rec *r, int n, int first_tiles, int second_tiles) {
+  size_t ts = k->I->dev->rec_tile, global[3], local[3];
+  global[0] = (size_t)r->H; global[2] = (size_t)r->dirs;
+  global[1] = ((size_t)n + NN__CL_REC_NB * ts - 1) / (NN__CL_REC_NB * ts) * ts;
+  local[0] = ts; local[1] = ts; local[2] = 1;
+  nn__cl_al(k, (size_t)first_tiles * ts * (ts + 1));
+  nn__cl_al(k, (size_t)second_tiles * ts * (ts + 1));
+  return nn__cl_launch(k, 3, global, local);
+}
+
 static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   nn__cl_rec r;
-  nn__cl_dev *d = c->I->dev;
-  size_t rows, states, qs;
-  cl_mem h, cs, q;
+  size_t rows;
   nn__cl_call k;
   int S, s, dir;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
-  states = (size_t)r.dirs * c->m->max_batch * r.H;
-  qs = (size_t)r.dirs * c->m->max_batch * r.GH;
-  if (!(h = nn__cl_scratch(d, 0, states)) || !(cs = nn__cl_scratch(d, 1, states)) || !(q = nn__cl_scratch(d, 2, qs)))
-    return 0;
-  /* outputs past the lengths stay zero; states start at zero */
-  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)) ||
-      !nn__cl_fill_mem(c->I, h, 0, states) || !nn__cl_fill_mem(c->I, cs, 0, states) || !nn__cl_fill_mem(c->I, q, 0, qs))
+  /* outputs past the lengths stay zero */
+  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)))
     return 0;
   for (dir = 0; dir < r.dirs; dir++) {
     if (!nn__cl_gemm(c->I, 0, 1, rows, r.GH, r.F, 1.0f, c->x[0], 0, r.F, NN__CL_REC_W(c->x, dir, 0), 0, r.F, 0.0f, c->ws,
@@ -1507,16 +1543,12 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
     if (!nn__cl_elems(&k, rows * r.GH)) return 0;
   }
   for (s = 0; s < S; s++) {
-    for (dir = 0; dir < r.dirs && s > 0; dir++)
-      if (!nn__cl_gemm(c->I, 0, 1, c->n, r.GH, r.H, 1.0f, h, (size_t)dir * c->n * r.H, r.H, NN__CL_REC_W(c->x, dir, 1), 0,
-                       r.H, 0.0f, q, (size_t)dir * c->n * r.GH, r.GH))
-        return 0;
     k = nn__cl_begin(c->I, NN__CL_K_rec_step);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
-    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q);
-    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 3)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 3));
-    nn__cl_am(&k, h); nn__cl_am(&k, cs); nn__cl_am(&k, c->y);
-    if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
+    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
+    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 3)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 3)); nn__cl_am(&k, c->y);
+    if (!nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, r.GH / r.H)) return 0;
   }
   return 1;
 }
@@ -1524,27 +1556,22 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
 static int nn__cl_rec_bwd(nn__cl_ctx *c) {
   nn__cl_rec r;
   nn__cl_dev *d = c->I->dev;
-  size_t rows, states, qs;
-  cl_mem dh, dc, q, hprev;
+  size_t rows, states;
+  cl_mem dh, dc, hprev, part;
   nn__cl_call k;
-  int S, s, dir, gate_rows;
+  int S, s, dir, gate_rows, G;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
   states = (size_t)r.dirs * c->m->max_batch * r.H;
-  qs = (size_t)r.dirs * c->m->max_batch * r.GH;
-  if (!(dh = nn__cl_scratch(d, 0, states)) || !(dc = nn__cl_scratch(d, 1, states)) || !(q = nn__cl_scratch(d, 2, qs)))
-    return 0;
+  if (!(dh = nn__cl_scratch(d, 0, states)) || !(dc = nn__cl_scratch(d, 1, states))) return 0;
   if (!nn__cl_fill_mem(c->I, dh, 0, states) || !nn__cl_fill_mem(c->I, dc, 0, states)) return 0;
   for (s = S - 1; s >= 0; s--) {
     k = nn__cl_begin(c->I, NN__CL_K_rec_step_bwd);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
-    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, q);
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
+    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
     nn__cl_am(&k, c->y); nn__cl_am(&k, c->dy); nn__cl_am(&k, dh); nn__cl_am(&k, dc);
-    if (!nn__cl_elems(&k, (size_t)r.dirs * c->n * r.H)) return 0;
-    for (dir = 0; dir < r.dirs && s > 0; dir++)
-      if (!nn__cl_gemm(c->I, 0, 0, c->n, r.H, r.GH, 1.0f, q, (size_t)dir * c->n * r.GH, r.GH, NN__CL_REC_W(c->x, dir, 1), 0,
-                       r.H, r.op == 2 ? 1.0f : 0.0f, dh, (size_t)dir * c->n * r.H, r.H))
-        return 0;
+    if (!nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, 1)) return 0;
   }
   /* P now holds dG_ih of every valid step (zeros elsewhere) */
   hprev = NULL;
@@ -1571,10 +1598,16 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
       return 0;
     if (!NN__CL_REC_W(c->dx, dir, 2) && !NN__CL_REC_W(c->dx, dir, 3)) continue;
     k = nn__cl_begin(c->I, NN__CL_K_rec_bias_bwd);
+    G = nn__cl_split(rows, 1);
+    if (!(part = nn__cl_scratch(d, 2, 2 * (size_t)r.GH * G))) return 0;
     nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_ai(&k, r.op == 2);
-    nn__cl_ai(&k, dir); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
-    nn__cl_am(&k, NN__CL_REC_W(c->dx, dir, 2)); nn__cl_am(&k, NN__CL_REC_W(c->dx, dir, 3));
-    if (!nn__cl_elems(&k, (size_t)r.GH)) return 0;
+    nn__cl_ai(&k, dir); nn__cl_ai(&k, G); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
+    nn__cl_am(&k, part);
+    if (!nn__cl_elems(&k, (size_t)G * r.GH) ||
+        (NN__CL_REC_W(c->dx, dir, 2) && !nn__cl_seg_sum(c->I, (size_t)r.GH, G, part, 0, NN__CL_REC_W(c->dx, dir, 2), 1)) ||
+        (NN__CL_REC_W(c->dx, dir, 3) &&
+         !nn__cl_seg_sum(c->I, (size_t)r.GH, G, part, (size_t)r.GH * G, NN__CL_REC_W(c->dx, dir, 3), 1)))
+      return 0;
   }
   return 1;
 }
@@ -2209,27 +2242,31 @@ static const char *const nn__cl_source[] = {
 /* kernels/gemm.cl */
 "/* C = alpha op(A) op(B) + beta C, row-major, op(A) [M, K], op(B) [K, N]\n",
 "   (ta, tb: A, B stored transposed), each matrix at an offset with its\n",
-"   leading dimension: the GEMMs too small for CLBlast, whose every call\n",
-"   creates a kernel object (see nn__cl_gemm).  Work-groups of 16 x 16\n",
-"   compute 64 x 64 tiles of C, each work-item a 4 x 4 block strided by 16\n",
-"   (conflict-free local reads); tiles of A and B go through local memory\n",
-"   16 columns of K at a time, loaded along their contiguous dimension.\n",
+"   leading dimension: every product of the examples (see nn__cl_gemm).\n",
+"   Work-groups of NN_GW x NN_GW (16; the host sets it in the build options,\n",
+"   smaller under a simulator) compute tiles of 4 NN_GW x 4 NN_GW of C, each\n",
+"   work-item a 4 x 4 block strided by NN_GW (conflict-free local reads);\n",
+"   tiles of A and B go through local memory NN_GW columns of K at a time,\n",
+"   loaded along their contiguous dimension, 4 elements per work-item.\n",
 "   Any sizes: out-of-range loads read zeros, stores are skipped.  beta 0\n",
 "   does not read C (it may hold anything, as in BLAS). */\n",
-"#define NN_GT 64        /* tile of C */\n",
-"#define NN_GK 16        /* step along K */\n",
-"__kernel __attribute__((reqd_work_group_size(16, 16, 1)))\n",
+"#ifndef NN_GW\n",
+"#define NN_GW 16\n",
+"#endif\n",
+"#define NN_GT (4 * NN_GW)   /* tile of C */\n",
+"#define NN_GK NN_GW         /* step along K */\n",
+"__kernel __attribute__((reqd_work_group_size(NN_GW, NN_GW, 1)))\n",
 "void nn_gemm(int M, int N, int K, int ta, int tb, float alpha, __global const float *A, int ao, int lda,\n",
 "             __global const float *B, int bo, int ldb, float beta, __global float *C, int co, int ldc) {\n",
 "  __local float as[NN_GK][NN_GT + 1], bs[NN_GK][NN_GT + 1];\n",
-"  int tx = get_local_id(0), ty = get_local_id(1), t = ty * 16 + tx;\n",
+"  int tx = get_local_id(0), ty = get_local_id(1), t = ty * NN_GW + tx;\n",
 "  int m0 = get_group_id(1) * NN_GT, n0 = get_group_id(0) * NN_GT;\n",
 "  float acc[4][4];\n",
 "  for (int i = 0; i < 4; i++)\n",
 "    for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;\n",
 "  for (int k0 = 0; k0 < K; k0 += NN_GK) {\n",
 "    for (int r = 0; r < 4; r++) {\n",
-"      int e = t + 256 * r;\n",
+"      int e = t + NN_GW * NN_GW * r;\n",
 "      /* element (m, k) of op(A) and (k, n) of op(B), contiguous index fastest */\n",
 "      int am = ta ? e % NN_GT : e / NN_GK, ak = ta ? e / NN_GT : e % NN_GK;\n",
 "      int bn = tb ? e / NN_GK : e % NN_GT, bk = tb ? e % NN_GK : e / NN_GT;\n",
@@ -2240,7 +2277,7 @@ static const char *const nn__cl_source[] = {
 "    barrier(CLK_LOCAL_MEM_FENCE);\n",
 "    for (int k = 0; k < NN_GK; k++) {\n",
 "      float a[4], b[4];\n",
-"      for (int i = 0; i < 4; i++) { a[i] = as[k][ty + 16 * i]; b[i] = bs[k][tx + 16 * i]; }\n",
+"      for (int i = 0; i < 4; i++) { a[i] = as[k][ty + NN_GW * i]; b[i] = bs[k][tx + NN_GW * i]; }\n",
 "      for (int i = 0; i < 4; i++)\n",
 "        for (int j = 0; j < 4; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);\n",
 "    }\n",
@@ -2248,7 +2285,7 @@ static const char *const nn__cl_source[] = {
 "  }\n",
 "  for (int i = 0; i < 4; i++)\n",
 "    for (int j = 0; j < 4; j++) {\n",
-"      int m = m0 + ty + 16 * i, n = n0 + tx + 16 * j;\n",
+"      int m = m0 + ty + NN_GW * i, n = n0 + tx + NN_GW * j;\n",
 "      if (m < M && n < N) {\n",
 "        __global float *c = C + co + m * ldc + n;\n",
 "        *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;\n",
@@ -2643,8 +2680,22 @@ static const char *const nn__cl_source[] = {
 "/* Recurrent layers.  N = dirs*G*H gate columns; P[b*T + t, N] holds the\n",
 "   input side of the gates (x W_ih^T + b_ih), then their values, then in\n",
 "   the backward pass their gradients; aux[b*T + t, dirs*H] holds lstm c_t\n",
-"   or gru W_hn h + b_hn (then its gradient).  State rows: h, c, dh, dc\n",
-"   [dirs, n, H] and q [dirs, n, GH] (h W_hh^T, later dG_hh). */\n",
+"   or gru W_hn h + b_hn (then its gradient).  The previous state h_{t-1}\n",
+"   is the output y of the step before, so no state buffers are needed\n",
+"   forward; backward, dh and dc [dirs, n, H] carry what each unit passes\n",
+"   to its own previous step directly (gru: dh z; lstm: dc f).\n",
+"\n",
+"   One launch per step covers every direction, sample and unit, and does\n",
+"   the state product itself (no GEMM per step): work-groups of TS x TS\n",
+"   work-items (one direction) cover TS units and NN_REC_NB * TS samples,\n",
+"   each work-item unit j of samples lb, lb + TS, ... (the W_hh values it\n",
+"   reads serve NN_REC_NB samples).  They stage the states and TS x TS tiles\n",
+"   of W_hh in local memory, TS columns of the product at a time, rows\n",
+"   padded to TS + 1 so that reads along a column do not collide in one\n",
+"   bank.  Work-items outside the units, samples or valid steps load zeros\n",
+"   and stay for the barriers. */\n",
+"#define NN_REC_NB 4\n",
+"int nn_rec_gates(int op) { return op == 0 ? 1 : op == 1 ? 4 : 3; }\n",
 "\n",
 "/* P += b_ih on valid steps; zeros past a sample's length */\n",
 "__kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global const float *len,\n",
@@ -2656,92 +2707,162 @@ static const char *const nn__cl_source[] = {
 "  P[at] = t < nn_seq_len(len, b, T) ? P[at] + bias[j] : 0.0f;\n",
 "}\n",
 "\n",
-"/* step s of every direction: one work-item per (direction, sample, unit) */\n",
-"__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
-"                          __global float *P, __global float *aux, int aux_off, __global const float *q,\n",
-"                          __global const float *bh0, __global const float *bh1, __global float *h,\n",
-"                          __global float *c, __global float *y) {\n",
-"  int idx = get_global_id(0);\n",
-"  aux += aux_off;\n",
-"  if (idx >= dirs * n * H) return;\n",
-"  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);\n",
-"  if (s >= L) return;\n",
-"  int t = d ? L - 1 - s : s, G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;\n",
-"  size_t row = (size_t)b * T + t;\n",
+"/* the cell of unit j of sample b at step s (t, previous step tp), from\n",
+"   its gates' recurrent parts a0..a3 (the product with W_hh) */\n",
+"void nn_rec_cell(int op, int s, int b, int j, int d, int T, int H, int dirs, int t, int tp, __global float *P,\n",
+"                 __global float *aux, __global const float *bb, __global float *y, float a0, float a1, float a2,\n",
+"                 float a3) {\n",
+"  int GH = nn_rec_gates(op) * H, HD = dirs * H;\n",
+"  size_t row = (size_t)b * T + t, at = row * HD + (size_t)d * H + j, prev = ((size_t)b * T + tp) * HD + (size_t)d * H + j;\n",
 "  __global float *p = P + row * dirs * GH + (size_t)d * GH;\n",
-"  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = d ? bh1 : bh0;\n",
-"  size_t at = row * dirs * H + (size_t)d * H + j, st = ((size_t)d * n + b) * H + j;\n",
 "  if (op == 0) {\n",
-"    float v = tanh(p[j] + qq[j] + bb[j]);\n",
+"    float v = tanh(p[j] + a0 + bb[j]);\n",
 "    p[j] = v;\n",
-"    h[st] = v;\n",
 "    y[at] = v;\n",
 "  } else if (op == 1) {\n",
-"    float ig = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));\n",
-"    float fg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));\n",
-"    float gg = tanh(p[2 * H + j] + qq[2 * H + j] + bb[2 * H + j]);\n",
-"    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + qq[3 * H + j] + bb[3 * H + j])));\n",
-"    float cn = fg * c[st] + ig * gg, v = og * tanh(cn);\n",
+"    float ig = 1.0f / (1.0f + exp(-(p[j] + a0 + bb[j])));\n",
+"    float fg = 1.0f / (1.0f + exp(-(p[H + j] + a1 + bb[H + j])));\n",
+"    float gg = tanh(p[2 * H + j] + a2 + bb[2 * H + j]);\n",
+"    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + a3 + bb[3 * H + j])));\n",
+"    float cn = fg * (s > 0 ? aux[prev] : 0.0f) + ig * gg;\n",
 "    p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;\n",
-"    c[st] = cn;\n",
 "    aux[at] = cn;\n",
-"    h[st] = v;\n",
-"    y[at] = v;\n",
+"    y[at] = og * tanh(cn);\n",
 "  } else {\n",
-"    float rg = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));\n",
-"    float zg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));\n",
-"    float a = qq[2 * H + j] + bb[2 * H + j];\n",
-"    float ng = tanh(p[2 * H + j] + rg * a), v = (1.0f - zg) * ng + zg * h[st];\n",
+"    float rg = 1.0f / (1.0f + exp(-(p[j] + a0 + bb[j])));\n",
+"    float zg = 1.0f / (1.0f + exp(-(p[H + j] + a1 + bb[H + j])));\n",
+"    float a = a2 + bb[2 * H + j];\n",
+"    float ng = tanh(p[2 * H + j] + rg * a);\n",
 "    p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;\n",
 "    aux[at] = a;\n",
-"    h[st] = v;\n",
-"    y[at] = v;\n",
+"    y[at] = (1.0f - zg) * ng + zg * (s > 0 ? y[prev] : 0.0f);\n",
 "  }\n",
 "}\n",
 "\n",
-"/* backward of step s of every direction.  dh carries the gradient that\n",
-"   reaches h_t from later steps and receives the part that reaches h_{t-1}\n",
-"   directly (gru: dh z; the W_hh path follows in a GEMM from q).  p gets\n",
-"   dG_ih, q dG_hh (zeros for a sample past its length). */\n",
-"__kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
-"                              __global float *P, __global float *aux, int aux_off, __global float *q,\n",
-"                              __global const float *y, __global const float *dy, __global float *dh,\n",
-"                              __global float *dc) {\n",
-"  int idx = get_global_id(0);\n",
+"/* step s of every direction (global: units, samples / NN_REC_NB,\n",
+"   directions).  Each work-item adds h_{t-1}[b, :] . W_hh[g*H + j, :] for\n",
+"   each gate g of its unit j and each of its samples b, then applies the\n",
+"   cell.  Local: hs [NN_REC_NB*TS][TS+1] states (sample, column), ws\n",
+"   [G*TS][TS+1] W_hh (gate and column, unit: read along the units, as the\n",
+"   work-items run). */\n",
+"__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
+"                          __global float *P, __global float *aux, int aux_off, __global const float *w0,\n",
+"                          __global const float *w1, __global const float *bh0, __global const float *bh1,\n",
+"                          __global float *y, __local float *hs, __local float *ws) {\n",
+"  int TS = get_local_size(0), lj = get_local_id(0), lb = get_local_id(1), P1 = TS + 1;\n",
+"  int j = get_global_id(0), d = get_global_id(2), j0 = get_group_id(0) * TS, b0 = get_group_id(1) * TS * NN_REC_NB;\n",
+"  int G = nn_rec_gates(op), HD = dirs * H, u = j0 + lb;\n",
+"  int L[NN_REC_NB], tp[NN_REC_NB];\n",
+"  float a0[NN_REC_NB], a1[NN_REC_NB], a2[NN_REC_NB], a3[NN_REC_NB];\n",
+"  __global const float *W = d ? w1 : w0;\n",
 "  aux += aux_off;\n",
-"  if (idx >= dirs * n * H) return;\n",
-"  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);\n",
-"  int G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;\n",
-"  __global float *qq = q + ((size_t)d * n + b) * GH;\n",
-"  if (s >= L) {\n",
-"    for (int k = 0; k < G; k++) qq[k * H + j] = 0.0f;\n",
-"    return;\n",
+"  for (int i = 0; i < NN_REC_NB; i++) {\n",
+"    int b = b0 + lb + TS * i;\n",
+"    L[i] = b < n ? nn_seq_len(len, b, T) : 0;\n",
+"    tp[i] = d ? L[i] - s : s - 1;   /* the step before t = s (forward) or L - 1 - s (reverse) */\n",
+"    a0[i] = a1[i] = a2[i] = a3[i] = 0.0f;\n",
 "  }\n",
-"  int t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;\n",
-"  size_t row = (size_t)b * T + t, st = ((size_t)d * n + b) * H + j;\n",
-"  size_t at = row * dirs * H + (size_t)d * H + j, prev = ((size_t)b * T + tp) * dirs * H + (size_t)d * H + j;\n",
+"  for (int k0 = 0; k0 < H; k0 += TS) {\n",
+"    int k = k0 + lj, kn = min(TS, H - k0);\n",
+"    for (int i = 0; i < NN_REC_NB; i++) {\n",
+"      int b = b0 + lb + TS * i;\n",
+"      hs[(lb + TS * i) * P1 + lj] = s > 0 && s < L[i] && k < H ? y[((size_t)b * T + tp[i]) * HD + d * H + k] : 0.0f;\n",
+"    }\n",
+"    for (int g = 0; g < G; g++) ws[(g * TS + lj) * P1 + lb] = u < H && k < H ? W[(size_t)(g * H + u) * H + k] : 0.0f;\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"    for (int kk = 0; kk < kn; kk++) {\n",
+"      float v0 = ws[kk * P1 + lj], v1 = 0.0f, v2 = 0.0f, v3 = 0.0f;\n",
+"      if (G > 1) { v1 = ws[(TS + kk) * P1 + lj]; v2 = ws[(2 * TS + kk) * P1 + lj]; }\n",
+"      if (G > 3) v3 = ws[(3 * TS + kk) * P1 + lj];\n",
+"      for (int i = 0; i < NN_REC_NB; i++) {\n",
+"        float hv = hs[(lb + TS * i) * P1 + kk];\n",
+"        a0[i] += hv * v0; a1[i] += hv * v1; a2[i] += hv * v2; a3[i] += hv * v3;\n",
+"      }\n",
+"    }\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  }\n",
+"  if (j >= H) return;\n",
+"  for (int i = 0; i < NN_REC_NB; i++)\n",
+"    if (s < L[i])\n",
+"      nn_rec_cell(op, s, b0 + lb + TS * i, j, d, T, H, dirs, d ? L[i] - 1 - s : s, tp[i], P, aux, d ? bh1 : bh0, y,\n",
+"                  a0[i], a1[i], a2[i], a3[i]);\n",
+"}\n",
+"\n",
+"/* backward of the cell of unit j of sample b at step s, g the gradient\n",
+"   that reaches h_t; dh and dc are the unit's own state slots */\n",
+"void nn_rec_cell_bwd(int op, int s, int b, int j, int d, int T, int H, int dirs, int t, int tp, __global float *P,\n",
+"                     __global float *aux, __global const float *y, __global float *dh, __global float *dc, float g) {\n",
+"  int GH = nn_rec_gates(op) * H, HD = dirs * H;\n",
+"  size_t row = (size_t)b * T + t, at = row * HD + (size_t)d * H + j, prev = ((size_t)b * T + tp) * HD + (size_t)d * H + j;\n",
 "  __global float *p = P + row * dirs * GH + (size_t)d * GH;\n",
-"  float g = dy[at] + dh[st];\n",
 "  if (op == 0) {\n",
-"    float v = g * (1.0f - y[at] * y[at]);\n",
-"    qq[j] = v;\n",
-"    p[j] = v;\n",
+"    p[j] = g * (1.0f - y[at] * y[at]);\n",
 "  } else if (op == 1) {\n",
 "    float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j], cp = s > 0 ? aux[prev] : 0.0f;\n",
-"    float tc = tanh(aux[at]), dcn = dc[st] + g * og * (1.0f - tc * tc);\n",
-"    p[j] = qq[j] = dcn * gg * ig * (1.0f - ig);\n",
-"    p[H + j] = qq[H + j] = dcn * cp * fg * (1.0f - fg);\n",
-"    p[2 * H + j] = qq[2 * H + j] = dcn * ig * (1.0f - gg * gg);\n",
-"    p[3 * H + j] = qq[3 * H + j] = g * tc * og * (1.0f - og);\n",
-"    dc[st] = dcn * fg;\n",
+"    float tc = tanh(aux[at]), dcn = *dc + g * og * (1.0f - tc * tc);\n",
+"    p[j] = dcn * gg * ig * (1.0f - ig);\n",
+"    p[H + j] = dcn * cp * fg * (1.0f - fg);\n",
+"    p[2 * H + j] = dcn * ig * (1.0f - gg * gg);\n",
+"    p[3 * H + j] = g * tc * og * (1.0f - og);\n",
+"    *dc = dcn * fg;\n",
 "  } else {\n",
 "    float rg = p[j], zg = p[H + j], ng = p[2 * H + j], hp = s > 0 ? y[prev] : 0.0f;\n",
 "    float dn = g * (1.0f - zg) * (1.0f - ng * ng);\n",
-"    p[j] = qq[j] = dn * aux[at] * rg * (1.0f - rg);\n",
-"    p[H + j] = qq[H + j] = g * (hp - ng) * zg * (1.0f - zg);\n",
+"    p[j] = dn * aux[at] * rg * (1.0f - rg);\n",
+"    p[H + j] = g * (hp - ng) * zg * (1.0f - zg);\n",
 "    p[2 * H + j] = dn;\n",
-"    qq[2 * H + j] = aux[at] = dn * rg;\n",
-"    dh[st] = g * zg;\n",
+"    aux[at] = dn * rg;\n",
+"    *dh = g * zg;\n",
+"  }\n",
+"}\n",
+"\n",
+"/* backward of step s of every direction (global as forward).  The\n",
+"   gradient reaching h_t: dy, the direct part dh, and dG_hh of the step\n",
+"   processed before (t+1 forward, t-1 reverse) times column j of W_hh;\n",
+"   that dG_hh is still in P (gru's n gate: in aux).  Then p gets dG_ih,\n",
+"   aux (gru) dG_hn.  Local: gs [NN_REC_NB*TS][TS+1] gate gradients, ws\n",
+"   [TS][TS+1] W_hh. */\n",
+"__kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
+"                              __global float *P, __global float *aux, int aux_off, __global const float *w0,\n",
+"                              __global const float *w1, __global const float *y, __global const float *dy,\n",
+"                              __global float *dh, __global float *dc, __local float *gs, __local float *ws) {\n",
+"  int TS = get_local_size(0), lj = get_local_id(0), lb = get_local_id(1), P1 = TS + 1;\n",
+"  int j = get_global_id(0), d = get_global_id(2), j0 = get_group_id(0) * TS, b0 = get_group_id(1) * TS * NN_REC_NB;\n",
+"  int G = nn_rec_gates(op), GH = G * H, HD = dirs * H;\n",
+"  int L[NN_REC_NB];\n",
+"  float acc[NN_REC_NB];\n",
+"  __global const float *W = d ? w1 : w0;\n",
+"  aux += aux_off;\n",
+"  for (int i = 0; i < NN_REC_NB; i++) {\n",
+"    int b = b0 + lb + TS * i;\n",
+"    L[i] = b < n ? nn_seq_len(len, b, T) : 0;\n",
+"    acc[i] = 0.0f;\n",
+"  }\n",
+"  for (int r0 = 0; r0 < GH; r0 += TS) {\n",
+"    int r = r0 + lj, rn = min(TS, GH - r0), wr = r0 + lb;\n",
+"    for (int i = 0; i < NN_REC_NB; i++) {\n",
+"      int b = b0 + lb + TS * i, tn = d ? L[i] - 2 - s : s + 1;   /* the step processed before this one */\n",
+"      size_t next = (size_t)b * T + tn;\n",
+"      float v = 0.0f;\n",
+"      if (s + 1 < L[i] && r < GH)\n",
+"        v = op == 2 && r >= 2 * H ? aux[next * HD + d * H + r - 2 * H] : P[next * dirs * GH + (size_t)d * GH + r];\n",
+"      gs[(lb + TS * i) * P1 + lj] = v;\n",
+"    }\n",
+"    ws[lb * P1 + lj] = wr < GH && j0 + lj < H ? W[(size_t)wr * H + j0 + lj] : 0.0f;\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"    for (int rr = 0; rr < rn; rr++) {\n",
+"      float w = ws[rr * P1 + lj];\n",
+"      for (int i = 0; i < NN_REC_NB; i++) acc[i] += gs[(lb + TS * i) * P1 + rr] * w;\n",
+"    }\n",
+"    barrier(CLK_LOCAL_MEM_FENCE);\n",
+"  }\n",
+"  if (j >= H) return;\n",
+"  for (int i = 0; i < NN_REC_NB; i++) {\n",
+"    int b = b0 + lb + TS * i, t = d ? L[i] - 1 - s : s;\n",
+"    size_t st = ((size_t)d * n + b) * H + j, at = ((size_t)b * T + t) * HD + (size_t)d * H + j;\n",
+"    if (s < L[i])\n",
+"      nn_rec_cell_bwd(op, s, b, j, d, T, H, dirs, t, d ? t + 1 : t - 1, P, aux, y, dh + st, dc + st,\n",
+"                      dy[at] + dh[st] + acc[i]);\n",
 "  }\n",
 "}\n",
 "\n",
@@ -2756,24 +2877,24 @@ static const char *const nn__cl_source[] = {
 "  hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;\n",
 "}\n",
 "\n",
-"/* bias gradients of direction d: its column k of P summed over all rows\n",
-"   (zeros past the lengths); for gru the hidden side's n gates sum aux\n",
-"   instead */\n",
-"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, __global const float *P,\n",
-"                              __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {\n",
-"  int k = get_global_id(0);\n",
+"/* first level of the bias gradients of direction d (nn_seg_sum adds the\n",
+"   G partials): work-item (g, k) sums column k of P over rows g, g + G, ...\n",
+"   (zeros past the lengths) into partial[k*G + g] for b_ih, and into\n",
+"   partial[(GH + k)*G + g] for b_hh, which for gru's n gates sums aux */\n",
+"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, int G, __global const float *P,\n",
+"                              __global const float *aux, int aux_off, __global float *partial) {\n",
+"  int i = get_global_id(0), GH = N / dirs;\n",
 "  aux += aux_off;\n",
-"  int GH = N / dirs;\n",
-"  if (k >= GH) return;\n",
-"  int from_aux = gru && k >= 2 * H;\n",
+"  if (i >= G * GH) return;\n",
+"  int g = i / GH, k = i - g * GH, from_aux = gru && k >= 2 * H;\n",
 "  float si = 0.0f, sh = 0.0f;\n",
-"  for (int r = 0; r < rows; r++) {\n",
+"  for (int r = g; r < rows; r += G) {\n",
 "    float v = P[(size_t)r * N + d * GH + k];\n",
 "    si += v;\n",
 "    sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;\n",
 "  }\n",
-"  if (dbi) dbi[k] += si;\n",
-"  if (dbh) dbh[k] += sh;\n",
+"  partial[k * G + g] = si;\n",
+"  partial[(GH + k) * G + g] = sh;\n",
 "}\n",
 "\n",
 "/* Reductions over valid steps, one work-item per (sample, feature).  All\n",
@@ -2835,11 +2956,11 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
   {"kernels/conv.cl", 44, 193},
   {"kernels/elementwise.cl", 237, 110},
-  {"kernels/gemm.cl", 347, 48},
-  {"kernels/loss.cl", 395, 138},
-  {"kernels/norm.cl", 533, 156},
-  {"kernels/optim.cl", 689, 44},
-  {"kernels/seq.cl", 733, 233},
+  {"kernels/gemm.cl", 347, 52},
+  {"kernels/loss.cl", 399, 138},
+  {"kernels/norm.cl", 537, 156},
+  {"kernels/optim.cl", 693, 44},
+  {"kernels/seq.cl", 737, 317},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

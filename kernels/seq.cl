@@ -44,8 +44,22 @@ __kernel void nn_embedding_bwd(int total, int D, int V, __global const float *id
 /* Recurrent layers.  N = dirs*G*H gate columns; P[b*T + t, N] holds the
    input side of the gates (x W_ih^T + b_ih), then their values, then in
    the backward pass their gradients; aux[b*T + t, dirs*H] holds lstm c_t
-   or gru W_hn h + b_hn (then its gradient).  State rows: h, c, dh, dc
-   [dirs, n, H] and q [dirs, n, GH] (h W_hh^T, later dG_hh). */
+   or gru W_hn h + b_hn (then its gradient).  The previous state h_{t-1}
+   is the output y of the step before, so no state buffers are needed
+   forward; backward, dh and dc [dirs, n, H] carry what each unit passes
+   to its own previous step directly (gru: dh z; lstm: dc f).
+
+   One launch per step covers every direction, sample and unit, and does
+   the state product itself (no GEMM per step): work-groups of TS x TS
+   work-items (one direction) cover TS units and NN_REC_NB * TS samples,
+   each work-item unit j of samples lb, lb + TS, ... (the W_hh values it
+   reads serve NN_REC_NB samples).  They stage the states and TS x TS tiles
+   of W_hh in local memory, TS columns of the product at a time, rows
+   padded to TS + 1 so that reads along a column do not collide in one
+   bank.  Work-items outside the units, samples or valid steps load zeros
+   and stay for the barriers. */
+#define NN_REC_NB 4
+int nn_rec_gates(int op) { return op == 0 ? 1 : op == 1 ? 4 : 3; }
 
 /* P += b_ih on valid steps; zeros past a sample's length */
 __kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global const float *len,
@@ -57,92 +71,162 @@ __kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global con
   P[at] = t < nn_seq_len(len, b, T) ? P[at] + bias[j] : 0.0f;
 }
 
-/* step s of every direction: one work-item per (direction, sample, unit) */
-__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,
-                          __global float *P, __global float *aux, int aux_off, __global const float *q,
-                          __global const float *bh0, __global const float *bh1, __global float *h,
-                          __global float *c, __global float *y) {
-  int idx = get_global_id(0);
-  aux += aux_off;
-  if (idx >= dirs * n * H) return;
-  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);
-  if (s >= L) return;
-  int t = d ? L - 1 - s : s, G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;
-  size_t row = (size_t)b * T + t;
+/* the cell of unit j of sample b at step s (t, previous step tp), from
+   its gates' recurrent parts a0..a3 (the product with W_hh) */
+void nn_rec_cell(int op, int s, int b, int j, int d, int T, int H, int dirs, int t, int tp, __global float *P,
+                 __global float *aux, __global const float *bb, __global float *y, float a0, float a1, float a2,
+                 float a3) {
+  int GH = nn_rec_gates(op) * H, HD = dirs * H;
+  size_t row = (size_t)b * T + t, at = row * HD + (size_t)d * H + j, prev = ((size_t)b * T + tp) * HD + (size_t)d * H + j;
   __global float *p = P + row * dirs * GH + (size_t)d * GH;
-  __global const float *qq = q + ((size_t)d * n + b) * GH, *bb = d ? bh1 : bh0;
-  size_t at = row * dirs * H + (size_t)d * H + j, st = ((size_t)d * n + b) * H + j;
   if (op == 0) {
-    float v = tanh(p[j] + qq[j] + bb[j]);
+    float v = tanh(p[j] + a0 + bb[j]);
     p[j] = v;
-    h[st] = v;
     y[at] = v;
   } else if (op == 1) {
-    float ig = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));
-    float fg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));
-    float gg = tanh(p[2 * H + j] + qq[2 * H + j] + bb[2 * H + j]);
-    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + qq[3 * H + j] + bb[3 * H + j])));
-    float cn = fg * c[st] + ig * gg, v = og * tanh(cn);
+    float ig = 1.0f / (1.0f + exp(-(p[j] + a0 + bb[j])));
+    float fg = 1.0f / (1.0f + exp(-(p[H + j] + a1 + bb[H + j])));
+    float gg = tanh(p[2 * H + j] + a2 + bb[2 * H + j]);
+    float og = 1.0f / (1.0f + exp(-(p[3 * H + j] + a3 + bb[3 * H + j])));
+    float cn = fg * (s > 0 ? aux[prev] : 0.0f) + ig * gg;
     p[j] = ig; p[H + j] = fg; p[2 * H + j] = gg; p[3 * H + j] = og;
-    c[st] = cn;
     aux[at] = cn;
-    h[st] = v;
-    y[at] = v;
+    y[at] = og * tanh(cn);
   } else {
-    float rg = 1.0f / (1.0f + exp(-(p[j] + qq[j] + bb[j])));
-    float zg = 1.0f / (1.0f + exp(-(p[H + j] + qq[H + j] + bb[H + j])));
-    float a = qq[2 * H + j] + bb[2 * H + j];
-    float ng = tanh(p[2 * H + j] + rg * a), v = (1.0f - zg) * ng + zg * h[st];
+    float rg = 1.0f / (1.0f + exp(-(p[j] + a0 + bb[j])));
+    float zg = 1.0f / (1.0f + exp(-(p[H + j] + a1 + bb[H + j])));
+    float a = a2 + bb[2 * H + j];
+    float ng = tanh(p[2 * H + j] + rg * a);
     p[j] = rg; p[H + j] = zg; p[2 * H + j] = ng;
     aux[at] = a;
-    h[st] = v;
-    y[at] = v;
+    y[at] = (1.0f - zg) * ng + zg * (s > 0 ? y[prev] : 0.0f);
   }
 }
 
-/* backward of step s of every direction.  dh carries the gradient that
-   reaches h_t from later steps and receives the part that reaches h_{t-1}
-   directly (gru: dh z; the W_hh path follows in a GEMM from q).  p gets
-   dG_ih, q dG_hh (zeros for a sample past its length). */
-__kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __global const float *len,
-                              __global float *P, __global float *aux, int aux_off, __global float *q,
-                              __global const float *y, __global const float *dy, __global float *dh,
-                              __global float *dc) {
-  int idx = get_global_id(0);
+/* step s of every direction (global: units, samples / NN_REC_NB,
+   directions).  Each work-item adds h_{t-1}[b, :] . W_hh[g*H + j, :] for
+   each gate g of its unit j and each of its samples b, then applies the
+   cell.  Local: hs [NN_REC_NB*TS][TS+1] states (sample, column), ws
+   [G*TS][TS+1] W_hh (gate and column, unit: read along the units, as the
+   work-items run). */
+__kernel void nn_rec_step(int op, int s, int n, int T, int H, int dirs, __global const float *len,
+                          __global float *P, __global float *aux, int aux_off, __global const float *w0,
+                          __global const float *w1, __global const float *bh0, __global const float *bh1,
+                          __global float *y, __local float *hs, __local float *ws) {
+  int TS = get_local_size(0), lj = get_local_id(0), lb = get_local_id(1), P1 = TS + 1;
+  int j = get_global_id(0), d = get_global_id(2), j0 = get_group_id(0) * TS, b0 = get_group_id(1) * TS * NN_REC_NB;
+  int G = nn_rec_gates(op), HD = dirs * H, u = j0 + lb;
+  int L[NN_REC_NB], tp[NN_REC_NB];
+  float a0[NN_REC_NB], a1[NN_REC_NB], a2[NN_REC_NB], a3[NN_REC_NB];
+  __global const float *W = d ? w1 : w0;
   aux += aux_off;
-  if (idx >= dirs * n * H) return;
-  int j = idx % H, b = (idx / H) % n, d = idx / (H * n), L = nn_seq_len(len, b, T);
-  int G = op == 0 ? 1 : op == 1 ? 4 : 3, GH = G * H;
-  __global float *qq = q + ((size_t)d * n + b) * GH;
-  if (s >= L) {
-    for (int k = 0; k < G; k++) qq[k * H + j] = 0.0f;
-    return;
+  for (int i = 0; i < NN_REC_NB; i++) {
+    int b = b0 + lb + TS * i;
+    L[i] = b < n ? nn_seq_len(len, b, T) : 0;
+    tp[i] = d ? L[i] - s : s - 1;   /* the step before t = s (forward) or L - 1 - s (reverse) */
+    a0[i] = a1[i] = a2[i] = a3[i] = 0.0f;
   }
-  int t = d ? L - 1 - s : s, tp = d ? t + 1 : t - 1;
-  size_t row = (size_t)b * T + t, st = ((size_t)d * n + b) * H + j;
-  size_t at = row * dirs * H + (size_t)d * H + j, prev = ((size_t)b * T + tp) * dirs * H + (size_t)d * H + j;
+  for (int k0 = 0; k0 < H; k0 += TS) {
+    int k = k0 + lj, kn = min(TS, H - k0);
+    for (int i = 0; i < NN_REC_NB; i++) {
+      int b = b0 + lb + TS * i;
+      hs[(lb + TS * i) * P1 + lj] = s > 0 && s < L[i] && k < H ? y[((size_t)b * T + tp[i]) * HD + d * H + k] : 0.0f;
+    }
+    for (int g = 0; g < G; g++) ws[(g * TS + lj) * P1 + lb] = u < H && k < H ? W[(size_t)(g * H + u) * H + k] : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int kk = 0; kk < kn; kk++) {
+      float v0 = ws[kk * P1 + lj], v1 = 0.0f, v2 = 0.0f, v3 = 0.0f;
+      if (G > 1) { v1 = ws[(TS + kk) * P1 + lj]; v2 = ws[(2 * TS + kk) * P1 + lj]; }
+      if (G > 3) v3 = ws[(3 * TS + kk) * P1 + lj];
+      for (int i = 0; i < NN_REC_NB; i++) {
+        float hv = hs[(lb + TS * i) * P1 + kk];
+        a0[i] += hv * v0; a1[i] += hv * v1; a2[i] += hv * v2; a3[i] += hv * v3;
+      }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (j >= H) return;
+  for (int i = 0; i < NN_REC_NB; i++)
+    if (s < L[i])
+      nn_rec_cell(op, s, b0 + lb + TS * i, j, d, T, H, dirs, d ? L[i] - 1 - s : s, tp[i], P, aux, d ? bh1 : bh0, y,
+                  a0[i], a1[i], a2[i], a3[i]);
+}
+
+/* backward of the cell of unit j of sample b at step s, g the gradient
+   that reaches h_t; dh and dc are the unit's own state slots */
+void nn_rec_cell_bwd(int op, int s, int b, int j, int d, int T, int H, int dirs, int t, int tp, __global float *P,
+                     __global float *aux, __global const float *y, __global float *dh, __global float *dc, float g) {
+  int GH = nn_rec_gates(op) * H, HD = dirs * H;
+  size_t row = (size_t)b * T + t, at = row * HD + (size_t)d * H + j, prev = ((size_t)b * T + tp) * HD + (size_t)d * H + j;
   __global float *p = P + row * dirs * GH + (size_t)d * GH;
-  float g = dy[at] + dh[st];
   if (op == 0) {
-    float v = g * (1.0f - y[at] * y[at]);
-    qq[j] = v;
-    p[j] = v;
+    p[j] = g * (1.0f - y[at] * y[at]);
   } else if (op == 1) {
     float ig = p[j], fg = p[H + j], gg = p[2 * H + j], og = p[3 * H + j], cp = s > 0 ? aux[prev] : 0.0f;
-    float tc = tanh(aux[at]), dcn = dc[st] + g * og * (1.0f - tc * tc);
-    p[j] = qq[j] = dcn * gg * ig * (1.0f - ig);
-    p[H + j] = qq[H + j] = dcn * cp * fg * (1.0f - fg);
-    p[2 * H + j] = qq[2 * H + j] = dcn * ig * (1.0f - gg * gg);
-    p[3 * H + j] = qq[3 * H + j] = g * tc * og * (1.0f - og);
-    dc[st] = dcn * fg;
+    float tc = tanh(aux[at]), dcn = *dc + g * og * (1.0f - tc * tc);
+    p[j] = dcn * gg * ig * (1.0f - ig);
+    p[H + j] = dcn * cp * fg * (1.0f - fg);
+    p[2 * H + j] = dcn * ig * (1.0f - gg * gg);
+    p[3 * H + j] = g * tc * og * (1.0f - og);
+    *dc = dcn * fg;
   } else {
     float rg = p[j], zg = p[H + j], ng = p[2 * H + j], hp = s > 0 ? y[prev] : 0.0f;
     float dn = g * (1.0f - zg) * (1.0f - ng * ng);
-    p[j] = qq[j] = dn * aux[at] * rg * (1.0f - rg);
-    p[H + j] = qq[H + j] = g * (hp - ng) * zg * (1.0f - zg);
+    p[j] = dn * aux[at] * rg * (1.0f - rg);
+    p[H + j] = g * (hp - ng) * zg * (1.0f - zg);
     p[2 * H + j] = dn;
-    qq[2 * H + j] = aux[at] = dn * rg;
-    dh[st] = g * zg;
+    aux[at] = dn * rg;
+    *dh = g * zg;
+  }
+}
+
+/* backward of step s of every direction (global as forward).  The
+   gradient reaching h_t: dy, the direct part dh, and dG_hh of the step
+   processed before (t+1 forward, t-1 reverse) times column j of W_hh;
+   that dG_hh is still in P (gru's n gate: in aux).  Then p gets dG_ih,
+   aux (gru) dG_hn.  Local: gs [NN_REC_NB*TS][TS+1] gate gradients, ws
+   [TS][TS+1] W_hh. */
+__kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __global const float *len,
+                              __global float *P, __global float *aux, int aux_off, __global const float *w0,
+                              __global const float *w1, __global const float *y, __global const float *dy,
+                              __global float *dh, __global float *dc, __local float *gs, __local float *ws) {
+  int TS = get_local_size(0), lj = get_local_id(0), lb = get_local_id(1), P1 = TS + 1;
+  int j = get_global_id(0), d = get_global_id(2), j0 = get_group_id(0) * TS, b0 = get_group_id(1) * TS * NN_REC_NB;
+  int G = nn_rec_gates(op), GH = G * H, HD = dirs * H;
+  int L[NN_REC_NB];
+  float acc[NN_REC_NB];
+  __global const float *W = d ? w1 : w0;
+  aux += aux_off;
+  for (int i = 0; i < NN_REC_NB; i++) {
+    int b = b0 + lb + TS * i;
+    L[i] = b < n ? nn_seq_len(len, b, T) : 0;
+    acc[i] = 0.0f;
+  }
+  for (int r0 = 0; r0 < GH; r0 += TS) {
+    int r = r0 + lj, rn = min(TS, GH - r0), wr = r0 + lb;
+    for (int i = 0; i < NN_REC_NB; i++) {
+      int b = b0 + lb + TS * i, tn = d ? L[i] - 2 - s : s + 1;   /* the step processed before this one */
+      size_t next = (size_t)b * T + tn;
+      float v = 0.0f;
+      if (s + 1 < L[i] && r < GH)
+        v = op == 2 && r >= 2 * H ? aux[next * HD + d * H + r - 2 * H] : P[next * dirs * GH + (size_t)d * GH + r];
+      gs[(lb + TS * i) * P1 + lj] = v;
+    }
+    ws[lb * P1 + lj] = wr < GH && j0 + lj < H ? W[(size_t)wr * H + j0 + lj] : 0.0f;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int rr = 0; rr < rn; rr++) {
+      float w = ws[rr * P1 + lj];
+      for (int i = 0; i < NN_REC_NB; i++) acc[i] += gs[(lb + TS * i) * P1 + rr] * w;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  if (j >= H) return;
+  for (int i = 0; i < NN_REC_NB; i++) {
+    int b = b0 + lb + TS * i, t = d ? L[i] - 1 - s : s;
+    size_t st = ((size_t)d * n + b) * H + j, at = ((size_t)b * T + t) * HD + (size_t)d * H + j;
+    if (s < L[i])
+      nn_rec_cell_bwd(op, s, b, j, d, T, H, dirs, t, d ? t + 1 : t - 1, P, aux, y, dh + st, dc + st,
+                      dy[at] + dh[st] + acc[i]);
   }
 }
 
@@ -157,24 +241,24 @@ __kernel void nn_rec_hprev(int total, int T, int H, int dirs, __global const flo
   hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;
 }
 
-/* bias gradients of direction d: its column k of P summed over all rows
-   (zeros past the lengths); for gru the hidden side's n gates sum aux
-   instead */
-__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, __global const float *P,
-                              __global const float *aux, int aux_off, __global float *dbi, __global float *dbh) {
-  int k = get_global_id(0);
+/* first level of the bias gradients of direction d (nn_seg_sum adds the
+   G partials): work-item (g, k) sums column k of P over rows g, g + G, ...
+   (zeros past the lengths) into partial[k*G + g] for b_ih, and into
+   partial[(GH + k)*G + g] for b_hh, which for gru's n gates sums aux */
+__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, int G, __global const float *P,
+                              __global const float *aux, int aux_off, __global float *partial) {
+  int i = get_global_id(0), GH = N / dirs;
   aux += aux_off;
-  int GH = N / dirs;
-  if (k >= GH) return;
-  int from_aux = gru && k >= 2 * H;
+  if (i >= G * GH) return;
+  int g = i / GH, k = i - g * GH, from_aux = gru && k >= 2 * H;
   float si = 0.0f, sh = 0.0f;
-  for (int r = 0; r < rows; r++) {
+  for (int r = g; r < rows; r += G) {
     float v = P[(size_t)r * N + d * GH + k];
     si += v;
     sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;
   }
-  if (dbi) dbi[k] += si;
-  if (dbh) dbh[k] += sh;
+  partial[k * G + g] = si;
+  partial[(GH + k) * G + g] = sh;
 }
 
 /* Reductions over valid steps, one work-item per (sample, feature).  All

@@ -180,6 +180,10 @@ static nn_node *b_gru(nn_graph *g) { return nn_gru(g, oc_in(g, "x", 2, 6, 5, 0),
 static nn_node *b_gru_bi2(nn_graph *g) { return nn_gru(g, oc_in(g, "x", 2, 6, 4, 0), oc_len(g), 5, 2, NN_BIDIRECTIONAL); }
 static nn_node *b_gru_nolen(nn_graph *g) { return nn_gru(g, oc_in(g, "x", 2, 5, 3, 0), NULL, 3, 1, 0); }
 static nn_node *b_gru_bi_nolen(nn_graph *g) { return nn_gru(g, oc_in(g, "x", 2, 6, 3, 0), NULL, 6, 1, NN_BIDIRECTIONAL); }
+/* more units and samples than one work-group tile of the OpenCL steps
+   (16 x 16): several tiles along both, partial ones at the edges */
+static nn_node *b_lstm_wide(nn_graph *g) { return nn_lstm(g, oc_in(g, "x", 2, 4, 3, 0), oc_len(g), 17, 1, NN_BIDIRECTIONAL); }
+static nn_node *b_gru_wide(nn_graph *g) { return nn_gru(g, oc_in(g, "x", 2, 4, 3, 0), oc_len(g), 18, 1, NN_BIDIRECTIONAL); }
 static nn_node *b_gru_frozen(nn_graph *g) {
   nn_node *y = nn_gru(g, oc_in(g, "x", 2, 5, 3, 0), oc_len(g), 3, 1, NN_BIDIRECTIONAL);
   int d;
@@ -304,6 +308,7 @@ static const op_case op_cases[] = {
   {NN_OP_LSTM, "lstm [6, 3] -> 5, bidirectional", b_lstm_bi, 6, 6, 1, NULL, 0},
   {NN_OP_LSTM, "lstm, 2 layers, bidirectional", b_lstm_bi2, 4, 4, 1, oc_ragged, 0},
   {NN_OP_LSTM, "lstm, 2 layers, no lengths", b_lstm_full, 3, 3, 1, NULL, 0},
+  {NN_OP_LSTM, "lstm [4, 3] -> 17, bidirectional, 17 samples", b_lstm_wide, 18, 17, 1, NULL, 0},
   {NN_OP_GRU, "gru forward, ragged lengths", b_gru_ragged, 4, 4, 1, oc_ragged, 0},
   {NN_OP_GRU, "gru bidirectional, ragged lengths", b_gru_bi_ragged, 4, 4, 1, oc_ragged, 0},
   {NN_OP_GRU, "gru bidirectional, full lengths", b_gru_bi_full, 3, 3, 1, oc_full, 0},
@@ -312,6 +317,7 @@ static const op_case op_cases[] = {
   {NN_OP_GRU, "gru without lengths", b_gru_nolen, 2, 2, 1, NULL, 0},
   {NN_OP_GRU, "gru, bidirectional, no lengths", b_gru_bi_nolen, 3, 3, 1, NULL, 0},
   {NN_OP_GRU, "gru with frozen W_hh and b_ih", b_gru_frozen, 4, 4, 1, oc_ragged, 0},
+  {NN_OP_GRU, "gru [4, 3] -> 18, bidirectional, 19 samples", b_gru_wide, 20, 19, 1, NULL, 0},
   {NN_OP_LSTM, "lstm with the reverse W_ih and b_hh frozen", b_lstm_reverse_frozen, 4, 4, 1, oc_ragged, 0},
   {NN_OP_SEQ_LAST, "seq_last", b_seq_last, 4, 4, 1, oc_ragged, 0},
   {NN_OP_SEQ_LAST, "seq_last of a bidirectional gru, ragged", b_seq_last_gru, 4, 4, 1, oc_ragged, 0},

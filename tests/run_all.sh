@@ -69,6 +69,9 @@ fi
 suite "OpenCL backend on PoCL" opencl_tests "$pocl_icd" "PoCL (pocl-opencl-icd)"
 suite "OpenCL backend on Intel's CPU runtime" opencl_tests "$(tools/intel_opencl.sh 2>build/intel_opencl.log)" \
     "Intel's OpenCL runtime (tools/intel_opencl.sh: python3-venv and PyPI)"
+# the kernels under a simulator that checks every access (Debian: oclgrind;
+# under 2 minutes of CPU)
+suite "OpenCL kernels under Oclgrind: races, uninitialised reads, API misuse" bash tests/oclgrind.sh
 # every op of the registry has a gradient check and a device parity case
 suite "op coverage" built tests/op_coverage.c build/op_coverage -std=c99 -pedantic -Wall -Wextra -Werror
 # ONNX export, run in ONNX Runtime (skipped without Python's onnx and onnxruntime, never in CI)

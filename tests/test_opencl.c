@@ -11,7 +11,8 @@
 
    Build: cc -O2 -I. tests/test_opencl.c -lOpenCL -lclblast -lm
    Run from the project root; --parity runs the GEMM and op parity cases
-   alone (make oclgrind).  Last line: "N passed, N failed".  Without an
+   alone, --parity --small with fewer GEMM shapes and at most 4 samples
+   per case (make oclgrind).  Last line: "N passed, N failed".  Without an
    OpenCL platform it prints a SKIP line, unless CI=true. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -103,7 +104,8 @@ static void randomize(const op_case *c, nn_model *m, uint64_t seed) {
   }
 }
 
-static void parity(const op_case *c, int *covered) {
+/* small (make oclgrind): at most 4 samples of the case's batch */
+static void parity(const op_case *c, int *covered, int small) {
   const char *what = c->what;
   nn_graph *g[2];
   nn_model *m[2];
@@ -118,7 +120,7 @@ static void parity(const op_case *c, int *covered) {
     if (k == 0 && !op_coverage_add(covered, g[0], c->op)) CHECK(0, "%s: the graph has no %s node", what, nn_op_name(c->op));
     m[k] = nn_compile(g[k], c->batch, k == 0 ? cl_backend() : nn_cpu_backend());
     if (!m[k]) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); if (k) nn_model_free(m[0]); return; }
-    nn_set_batch(m[k], c->used_batch);
+    nn_set_batch(m[k], small && c->used_batch > 4 ? 4 : c->used_batch);
     randomize(c, m[k], 99);
   }
   n = nn_node_numel(m[1], out[1]);
@@ -143,10 +145,10 @@ static void parity(const op_case *c, int *covered) {
 
 /* every case of tests/op_cases.h but those that draw random numbers; an
    op of the registry without a parity case fails here */
-static void test_parity(void) {
+static void test_parity(int small) {
   int covered[NN_OP_COUNT] = {0}, i;
   for (i = 0; i < OP_CASE_COUNT; i++)
-    if (!(op_cases[i].flags & OP_CASE_RANDOM)) parity(&op_cases[i], covered);
+    if (!(op_cases[i].flags & OP_CASE_RANDOM)) parity(&op_cases[i], covered, small);
   for (i = 0; i < NN_OP_COUNT; i++) CHECK(covered[i], "op %s has no device parity case: add a case to tests/op_cases.h", nn_op_name((nn_op)i));
   op_coverage_write(covered, "build/op_coverage_device.txt");
 }
@@ -156,8 +158,12 @@ static void test_parity(void) {
    64 x 64 tile and its 16-step along K, offsets, leading dimensions
    wider than the rows, alpha, and beta 0 (C not read: it holds NaN) or 1
    (without CLBlast under Oclgrind: its kernels are not this project's) */
-static void test_gemm(int with_clblast) {
+static void test_gemm(int with_clblast, int small) {
   static const int sizes[][3] = {{1, 1, 1}, {63, 65, 17}, {64, 64, 16}, {130, 7, 33}, {5, 129, 64}};
+  /* under a simulator: past one tile along each dimension, all the same */
+  static const int small_sizes[][3] = {{1, 1, 1}, {65, 3, 18}, {3, 66, 17}};
+  const int(*shapes)[3] = small ? small_sizes : sizes;
+  size_t count = small ? sizeof small_sizes / sizeof small_sizes[0] : sizeof sizes / sizeof sizes[0];
   nn_backend *b = cl_backend();
   nn__cl_impl *I;
   size_t si;
@@ -165,10 +171,11 @@ static void test_gemm(int with_clblast) {
   double worst = 0;
   if (!b) { CHECK(0, "gemm: backend: %s", nn_last_error()); return; }
   I = (nn__cl_impl *)b->impl;
-  for (si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
-    int M = sizes[si][0], N = sizes[si][1], K = sizes[si][2], way;
+  for (si = 0; si < count; si++) {
+    int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], way;
     for (way = 0; way < 16; way++) {
       int ta = way & 1, tb = (way >> 1) & 1, own = !with_clblast || (way >> 2) & 1, accumulate = way >> 3, i, j, k;
+      if (!with_clblast && (way >> 2) & 1) continue;   /* the same nn_gemm case again */
       size_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1, ao = 5, bo = 7, co = 3;
       size_t na = ao + (size_t)(ta ? K : M) * lda, nb = bo + (size_t)(tb ? N : K) * ldb, nc = co + (size_t)M * ldc;
       float *a = (float *)malloc(na * sizeof(float)), *bm = (float *)malloc(nb * sizeof(float));
@@ -203,8 +210,8 @@ static void test_gemm(int with_clblast) {
       free(a); free(bm); free(c); free(ref);
     }
   }
-  printf("PASS gemm: nn_gemm and CLBlast in %d cases (every transpose, offsets, beta 0 and 1), worst %.3f of tolerance (case %d)\n",
-         cases, worst, worst_case);
+  printf("PASS gemm: %s in %d cases (every transpose, offsets, beta 0 and 1), worst %.3f of tolerance (case %d)\n",
+         with_clblast ? "nn_gemm and CLBlast" : "nn_gemm", cases, worst, worst_case);
   nn_backend_free(b);
 }
 
@@ -495,6 +502,7 @@ static void test_gru_training(void) {
   nn_optimizer *o[2];
   float ids[GRU_B * GRU_T], len[GRU_B], y[GRU_B], loss[2];
   nn_opencl_info info;
+  long launches[2];
   int k, step, params = 0;
   double e;
   size_t want;
@@ -545,6 +553,21 @@ static void test_gru_training(void) {
   len[2] = GRU_T;
   gru_feed(m[0], ids, len, y);
   CHECK(isfinite(nn_train_step(m[0], o[0])), "after bad ids and lengths, good ones train again: %s", nn_last_error());
+
+  /* the recurrent layer costs one launch per time step forward and one
+     backward, both directions together: 6 more steps, 12 more launches */
+  for (k = 0; k < 2; k++) {
+    int i, steps = k ? 9 : 3;
+    for (i = 0; i < GRU_B; i++) len[i] = (float)(steps - i % 3);   /* the longest: steps */
+    gru_feed(m[0], ids, len, y);
+    nn_opencl_reset_counters(m[0]->backend);
+    loss[k] = nn_train_step(m[0], o[0]);
+    nn_opencl_get_info(m[0]->backend, &info);
+    launches[k] = info.launches;
+  }
+  CHECK(isfinite(loss[0]) && isfinite(loss[1]) && launches[1] - launches[0] == 2 * (9 - 3),
+        "gru step: %ld launches for 3 steps, %ld for 9, expected 12 more", launches[0], launches[1]);
+  printf("PASS gru launches: %ld for the longest length 3, %ld for 9 (2 per time step)\n", launches[0], launches[1]);
   for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
 }
 
@@ -794,7 +817,8 @@ int main(int argc, char **argv) {
   cl_uint platforms = 0;
   nn_backend *pin;
   nn_opencl_info info;
-  int parity_only = argc > 1 && !strcmp(argv[1], "--parity");   /* make oclgrind: the kernels' cases alone */
+  /* make oclgrind: the kernels' cases alone; --small: smaller ones */
+  int parity_only = argc > 1 && !strcmp(argv[1], "--parity"), small = parity_only && argc > 2 && !strcmp(argv[2], "--small");
   setvbuf(stdout, NULL, _IOLBF, 0);   /* progress under slow runtimes (Oclgrind) */
   if (argc > 1 && !strcmp(argv[1], "--expect-no-platform")) return expect_no_platform();
   if (clGetPlatformIDs(0, NULL, &platforms) != CL_SUCCESS || platforms == 0) {
@@ -808,8 +832,8 @@ int main(int argc, char **argv) {
   }
   nn_rng_seed(&trng, 2024);
   if (parity_only) {
-    test_gemm(0);
-    test_parity();
+    test_gemm(0, small);
+    test_parity(small);
     return check_summary();
   }
   test_embedded_sources();
@@ -825,8 +849,8 @@ int main(int argc, char **argv) {
   printf("device: %s (%s, driver %s)\n", info.device, info.platform, info.driver);
   test_null_arguments();
   test_errors(argv[0]);
-  test_gemm(1);
-  test_parity();
+  test_gemm(1, 0);
+  test_parity(0);
   test_dropout_mask();
   test_optimizers();
   test_snapshot();

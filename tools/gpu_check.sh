@@ -2,8 +2,9 @@
 # Everything worth knowing about nn_opencl.h on a real GPU in one run of at
 # most 8 minutes, ending in RESULT lines: the OpenCL devices (clinfo), the
 # OpenCL test suite, short runs of the three examples with --device opencl,
-# tools/bench_opencl.c's counted steps, and, where PyTorch is installed, the
-# same networks' training steps in PyTorch fp32 (TF32 off) for a ratio.
+# tools/bench_opencl.c's counted steps and its nn_gemm against CLBlast, and,
+# where PyTorch is installed, the same networks' training steps in PyTorch
+# fp32 (TF32 off) for a ratio.
 #
 # Here, with a compiler and network (once):
 #   tools/gpu_check.sh --build    the programs into build/gpu/, the run-time
@@ -71,6 +72,11 @@ echo "=== bench_opencl: counted training steps on every device"
 step 120 $out/logs/bench_opencl.log $out/bench_opencl --steps-only --quick
 grep -v '^RESULT' $out/logs/bench_opencl.log | tail -n 12
 grep '^RESULT' $out/logs/bench_opencl.log
+
+echo "=== bench_opencl: nn_gemm against CLBlast (NN_OPENCL_CLBLAST_MIN_MNK)"
+step 30 $out/logs/bench_gemm.log $out/bench_opencl --gemm-only --quick
+grep -A 12 '^GEMM' $out/logs/bench_gemm.log | grep -v '^RESULT'
+grep '^RESULT' $out/logs/bench_gemm.log
 
 if python3 -c 'import torch' 2>/dev/null; then
     echo "=== PyTorch fp32 (TF32 off), the same steps"
