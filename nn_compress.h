@@ -31,7 +31,9 @@
      with acc the exact int32 sum, max(y, 0) fused where a ReLU follows.
      A batch norm that is a conv's (or 1-d dense's) only consumer is
      folded into its weights and bias before quantisation (eval mode: its
-     running statistics), so it costs nothing.
+     running statistics), so it costs nothing; a ReLU and a max pool that
+     follow a conv alone are computed from its tiles (the unpooled output
+     is never stored).
 
    THE KERNELS (chosen at compile time by the compiler's macros)
      __AVX512VNNI__  vpdpbusd, 6 rows x 32 outputs a step
@@ -95,7 +97,8 @@ NNDEF nn_int8_plan *nn_int8_load_buffer(nn_model *m, const nn_node *output, cons
 /* One quantised layer, as the kernels see it. */
 typedef struct nn_int8_layer_info {
   const nn_node *node;      /* the dense or conv2d */
-  const nn_node *out;       /* whose buffer gets the result: node, its batch norm or the ReLU after */
+  const nn_node *out;       /* whose buffer gets the result: node, its batch norm, max pool or ReLU */
+  const nn_node *pool;      /* a conv's max pool, fused (out or the ReLU after it), or NULL */
   int relu;                 /* 1: max(y, 0) fused */
   int outputs, inputs;      /* out channels (units); K per output (C*kh*kw or features) */
   const signed char *weight;/* [outputs][inputs], nn.h's layout */
@@ -149,6 +152,7 @@ typedef unsigned char nn__q8_act;
 
 typedef struct nn__q8_layer {
   const nn_node *node, *out, *bn;   /* bn: the folded batch norm, or NULL */
+  const nn_node *pool;              /* a conv's max pool, computed from its tiles, or NULL */
   int conv, relu;
   nn_conv2d_dims d;                 /* conv2d */
   int K, N;                         /* per output: inputs; outputs */
@@ -360,12 +364,55 @@ static float nn__q8_out(const nn__q8_layer *L, int32_t acc, int n) {
   return L->relu && v < 0 ? 0.0f : v;
 }
 
-/* one sample of a conv2d: x [C][H][W] float to y [N][OH*OW] */
-static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *y, unsigned char *scratch) {
+/* the conv's output planes y [N][OH][OW] max-pooled into out (windows
+   clipped to the image, as nn.h's max pool does) */
+static void nn__q8_maxpool(const nn__q8_layer *L, const float *y, float *out) {
+  const nn_pool_attr *a = &L->pool->attr.pool;
+  int H = L->d.OH, W = L->d.OW, PH = L->pool->shape.dim[1], PW = L->pool->shape.dim[2], n, ph, pw, h, w;
+  for (n = 0; n < L->N; n++, y += (size_t)H * W, out += (size_t)PH * PW)
+    if (a->k == 2 && a->stride == 2 && a->pad == 0 && PH * 2 <= H && PW * 2 <= W) {
+      for (ph = 0; ph < PH; ph++) {
+        const float *r0 = y + (size_t)2 * ph * W, *r1 = r0 + W;
+        for (pw = 0; pw < PW; pw++) {
+          float u = r0[2 * pw] > r0[2 * pw + 1] ? r0[2 * pw] : r0[2 * pw + 1];
+          float v = r1[2 * pw] > r1[2 * pw + 1] ? r1[2 * pw] : r1[2 * pw + 1];
+          out[ph * PW + pw] = u > v ? u : v;
+        }
+      }
+    } else {
+      for (ph = 0; ph < PH; ph++)
+        for (pw = 0; pw < PW; pw++) {
+          int h0 = ph * a->stride - a->pad, h1 = h0 + a->k, w0 = pw * a->stride - a->pad, w1 = w0 + a->k;
+          float best;
+          h0 = h0 < 0 ? 0 : h0;
+          h1 = h1 > H ? H : h1;
+          w0 = w0 < 0 ? 0 : w0;
+          w1 = w1 > W ? W : w1;
+          best = y[h0 * W + w0];
+          for (h = h0; h < h1; h++)
+            for (w = w0; w < w1; w++) best = y[h * W + w] > best ? y[h * W + w] : best;
+          out[ph * PW + pw] = best;
+        }
+    }
+}
+
+/* scratch of a conv: the padded input, the accumulators of a tile, and
+   with a pool the unpooled output; offsets 64-byte aligned */
+static size_t nn__q8_conv_acc_at(const nn__q8_layer *L) {
+  return (size_t)nn__q8_round_up((int)((size_t)(L->d.H + 2 * L->d.p) * (L->d.W + 2 * L->d.p) * L->Cp * sizeof(nn__q8_act)), 64);
+}
+static size_t nn__q8_conv_tmp_at(const nn__q8_layer *L) { return nn__q8_conv_acc_at(L) + (size_t)NN__Q8_MR * L->Np * sizeof(int32_t); }
+static size_t nn__q8_conv_scratch(const nn__q8_layer *L) {
+  return nn__q8_conv_tmp_at(L) + (L->pool ? (size_t)L->N * L->d.OH * L->d.OW * sizeof(float) : 0);
+}
+
+/* one sample of a conv2d: x [C][H][W] float to y [N][OH*OW] (or pooled) */
+static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out, unsigned char *scratch) {
   const nn_conv2d_dims *d = &L->d;
   int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, c, h, w, p0, r, n;
   nn__q8_act *xp = (nn__q8_act *)(void *)scratch, zp = (nn__q8_act)L->in_zp;
-  int32_t *acc = (int32_t *)(void *)(scratch + nn__q8_round_up((int)((size_t)Hp * Wp * L->Cp * sizeof(nn__q8_act)), 64));
+  int32_t *acc = (int32_t *)(void *)(scratch + nn__q8_conv_acc_at(L));
+  float *y = L->pool ? (float *)(void *)(scratch + nn__q8_conv_tmp_at(L)) : out;
   float inv = 1.0f / L->in_scale, zf = (float)L->in_zp;
   size_t i, len = (size_t)Hp * Wp * L->Cp;
   for (i = 0; i < len; i++) xp[i] = zp;   /* borders and padded channels hold the zero point */
@@ -386,6 +433,7 @@ static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *y, 
     for (n = 0; n < L->N; n++)
       for (r = 0; r < rows; r++) y[(size_t)n * P + p0 + r] = nn__q8_out(L, acc[r * L->Np + n], n);
   }
+  if (L->pool) nn__q8_maxpool(L, y, out);
 }
 
 static int nn__q8_threads(const nn_int8_plan *p) {
@@ -405,7 +453,7 @@ static void nn__q8_run_layer(nn_int8_plan *p, const nn__q8_layer *L) {
   int threads = nn__q8_threads(p), b;
   (void)threads;   /* read by the OpenMP pragmas only */
   if (L->conv) {
-    size_t xs = (size_t)L->d.C * L->d.H * L->d.W, ys = (size_t)L->N * L->d.OH * L->d.OW;
+    size_t xs = (size_t)L->d.C * L->d.H * L->d.W, ys = nn__per(L->out);
     int n = m->batch;
     NN__OMP_FOR_THREADS
     for (b = 0; b < n; b++) nn__q8_conv_sample(L, x + b * xs, y + b * ys, p->scratch + (size_t)nn__thread_id() * p->per_thread);
@@ -565,6 +613,17 @@ static nn_int8_plan *nn__q8_build(nn_model *m, const nn_node *output, const char
       skip[t->id] = 1;
       L->relu = 1;
     }
+    /* a max pool after a conv: pooled from the tiles, never stored unpooled;
+       a ReLU after the pool is the same before it */
+    if (L->conv && t != output && uses[t->id] == 1 && g->nodes[user[t->id]]->op == NN_OP_MAXPOOL2D) {
+      L->pool = t = g->nodes[user[t->id]];
+      skip[t->id] = 1;
+      if (!L->relu && t != output && uses[t->id] == 1 && g->nodes[user[t->id]]->op == NN_OP_RELU) {
+        t = g->nodes[user[t->id]];
+        skip[t->id] = 1;
+        L->relu = 1;
+      }
+    }
     L->out = t;
     p->step[p->n_steps++] = nl++;
   }
@@ -575,8 +634,7 @@ static nn_int8_plan *nn__q8_build(nn_model *m, const nn_node *output, const char
   p->threads = threads;
   for (i = 0; i < nl; i++) {   /* scratch: a conv's padded input and accumulators, a dense tile's */
     nn__q8_layer *L = &p->layers[i];
-    size_t need = (size_t)NN__Q8_MR * L->Np * sizeof(int32_t) + 64, rows;
-    if (L->conv) need += (size_t)(L->d.H + 2 * L->d.p) * (L->d.W + 2 * L->d.p) * L->Cp * sizeof(nn__q8_act) + 64;
+    size_t need = L->conv ? nn__q8_conv_scratch(L) : (size_t)NN__Q8_MR * L->Np * sizeof(int32_t), rows;
     if (need > p->per_thread) p->per_thread = nn__q8_round_up((int)need, 64);
     rows = L->conv ? 0 : (size_t)m->max_batch * (nn__per(L->node->in[0]) / (size_t)L->K) * L->Kp;
     if (rows > p->rows_len) p->rows_len = rows;
@@ -705,6 +763,7 @@ NNDEF int nn_int8_layer(const nn_int8_plan *p, int i, nn_int8_layer_info *info) 
   L = &p->layers[i];
   info->node = L->node;
   info->out = L->out;
+  info->pool = L->pool;
   info->relu = L->relu;
   info->outputs = L->N;
   info->inputs = L->K;

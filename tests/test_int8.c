@@ -6,8 +6,9 @@
        M not of 6) and the extreme values 0/255 x -128/127.  The suite
        builds this file with and without -march=native, so the AVX-512
        VNNI or AVX2 kernel and the portable one both meet the same sums;
-     - a small network (conv with batch norm and ReLU folded, strided conv,
-       pools, GELU, dense over a [12, 15] reshape with a 1-d batch norm
+     - a small network (conv with batch norm, ReLU and a padded max pool
+       fused, strided conv and a float GELU, conv with a 2x2 pool and ReLU
+       fused, dense over a [4, 4] reshape, dense with a 1-d batch norm
        folded, dense to the logits): every quantised layer's output equals
        a scalar reference computed from the layer's numbers (int8 weights,
        scales, zero point) on the same float input, to well under one
@@ -68,7 +69,7 @@ static void gemm_cases(void) {
 
 typedef struct net { nn_graph *g; nn_node *x, *logits; } net;
 static net build(void) {
-  int dims[3] = {3, 9, 9}, one = 1, rs[2] = {12, 15};
+  int dims[3] = {3, 9, 9}, one = 1, rs[2] = {4, 4};
   net n;
   nn_node *h, *y;
   n.g = nn_graph_new();
@@ -76,9 +77,10 @@ static net build(void) {
   n.x = nn_input(n.g, "image", 3, dims);
   y = nn_input(n.g, "label", 1, &one);
   h = nn_relu(n.g, nn_batchnorm(n.g, nn_conv2d_ex(n.g, n.x, 8, 3, 3, 1, 1, 0)));   /* bn and relu folded */
-  h = nn_maxpool2d_ex(n.g, h, 2, 2, 1);
+  h = nn_maxpool2d_ex(n.g, h, 2, 2, 1);                                              /* a padded pool fused */
   h = nn_gelu(n.g, nn_conv2d_ex(n.g, h, 20, 3, 3, 2, 1, 1));                       /* float GELU after */
-  h = nn_relu(n.g, nn_dense(n.g, nn_reshape(n.g, nn_flatten(n.g, h), 2, rs), 12)); /* dense over [12, 15] */
+  h = nn_relu(n.g, nn_maxpool2d(n.g, nn_conv2d(n.g, h, 16, 3, 1, 1), 2, 2));       /* pool and ReLU fused */
+  h = nn_relu(n.g, nn_dense(n.g, nn_reshape(n.g, nn_flatten(n.g, h), 2, rs), 12)); /* dense over [4, 4] */
   h = nn_relu(n.g, nn_batchnorm(n.g, nn_dense(n.g, nn_flatten(n.g, h), 24)));       /* 1-d batch norm folded */
   nn_layer_name(n.g, "logits");
   n.logits = nn_dense(n.g, h, 5);
@@ -91,13 +93,20 @@ static void fill(nn_rng *r, float *v, size_t n, float a) {
   for (i = 0; i < n; i++) v[i] = a * nn_rng_normal(r);
 }
 
-/* the layer's output from its float input, one scalar loop per output */
+/* the layer's output from its float input, one scalar loop per output,
+   then the fused max pool (windows clipped to the image) */
 static int layer_matches(nn_model *m, const nn_int8_layer_info *L) {
   const nn_node *nd = L->node;
-  size_t nx = nn_node_numel(m, nd->in[0]), ny = nn_node_numel(m, L->out), i;
-  float *x = (float *)malloc(nx * sizeof(float)), *y = (float *)malloc(ny * sizeof(float));
+  size_t nx = nn_node_numel(m, nd->in[0]), ny = nn_node_numel(m, L->out), nref, i;
+  float *x = (float *)malloc(nx * sizeof(float)), *y = (float *)malloc(ny * sizeof(float)), *ref;
   unsigned char *q = (unsigned char *)malloc(nx);
-  int bad = 0, b, batch = m->batch;
+  int bad = 0, b, batch = m->batch, P = 1, rows, o, p, r;
+  nn_conv2d_dims d;
+  memset(&d, 0, sizeof d);
+  if (nd->op == NN_OP_CONV2D) { d = nn_conv2d_dims_of(nd); P = d.OH * d.OW; }
+  rows = nd->op == NN_OP_DENSE ? (int)(nx / batch / (size_t)L->inputs) : 1;
+  nref = (size_t)batch * rows * L->outputs * P;
+  ref = (float *)malloc(nref * sizeof(float));
   nn_read(m, nd->in[0], x);
   nn_read(m, L->out, y);
   for (i = 0; i < nx; i++) {
@@ -105,17 +114,12 @@ static int layer_matches(nn_model *m, const nn_int8_layer_info *L) {
     v = v < 0 ? 0 : v > 255 ? 255 : v;
     q[i] = (unsigned char)(int)(v + 0.5f);
   }
-  for (b = 0; b < batch; b++) {
-    size_t rows = nd->op == NN_OP_DENSE ? nx / batch / (size_t)L->inputs : 1, r;
-    nn_conv2d_dims d;
-    int P = 1, o, p;
-    memset(&d, 0, sizeof d);
-    if (nd->op == NN_OP_CONV2D) { d = nn_conv2d_dims_of(nd); P = d.OH * d.OW; }
+  for (b = 0; b < batch; b++)
     for (r = 0; r < rows; r++)
       for (o = 0; o < L->outputs; o++)
         for (p = 0; p < P; p++) {
           int32_t acc = 0;
-          float ref, got, tol;
+          float v;
           int k;
           for (k = 0; k < L->inputs; k++) {
             int a;
@@ -129,16 +133,37 @@ static int layer_matches(nn_model *m, const nn_int8_layer_info *L) {
             }
             acc += (a - L->input_zero_point) * L->weight[(size_t)o * L->inputs + k];
           }
-          ref = (float)acc * (L->input_scale * L->weight_scale[o]) + L->bias[o];
-          if (L->relu && ref < 0) ref = 0;
-          got = nd->op == NN_OP_CONV2D ? y[((size_t)b * L->outputs + o) * P + p] : y[((size_t)b * rows + r) * L->outputs + o];
-          tol = 0.25f * L->input_scale * L->weight_scale[o] + 1e-6f * fabsf(ref);   /* under one integer step */
-          bad += !(fabsf(got - ref) <= tol);
+          v = (float)acc * (L->input_scale * L->weight_scale[o]) + L->bias[o];
+          ref[(((size_t)b * rows + r) * L->outputs + o) * P + p] = L->relu && v < 0 ? 0 : v;
         }
+  if (nd->op == NN_OP_DENSE) {   /* [batch][rows][outputs], P = 1 */
+    for (i = 0; i < nref; i++) {
+      o = (int)(i % L->outputs);
+      bad += !(fabsf(y[i] - ref[i]) <= 0.25f * L->input_scale * L->weight_scale[o] + 1e-6f * fabsf(ref[i]));
+    }
+  } else {
+    const nn_pool_attr *a = L->pool ? &L->pool->attr.pool : NULL;
+    int PH = L->pool ? L->pool->shape.dim[1] : d.OH, PW = L->pool ? L->pool->shape.dim[2] : d.OW, ph, pw;
+    for (b = 0; b < batch; b++)
+      for (o = 0; o < L->outputs; o++)
+        for (ph = 0; ph < PH; ph++)
+          for (pw = 0; pw < PW; pw++) {
+            const float *plane = ref + ((size_t)b * L->outputs + o) * P;
+            float want = plane[ph * d.OW + pw], got = y[(((size_t)b * L->outputs + o) * PH + ph) * PW + pw];
+            if (a) {
+              int h, w;
+              want = -INFINITY;
+              for (h = ph * a->stride - a->pad; h < ph * a->stride - a->pad + a->k; h++)
+                for (w = pw * a->stride - a->pad; w < pw * a->stride - a->pad + a->k; w++)
+                  if (h >= 0 && w >= 0 && h < d.OH && w < d.OW && plane[h * d.OW + w] > want) want = plane[h * d.OW + w];
+            }
+            bad += !(fabsf(got - want) <= 0.25f * L->input_scale * L->weight_scale[o] + 1e-6f * fabsf(want));
+          }
   }
   free(x);
   free(y);
   free(q);
+  free(ref);
   return bad;
 }
 
@@ -191,16 +216,19 @@ static void plan_cases(void) {
   if (!q) return;
   CHECK(m->batch == B, "the model's batch is restored after calibration (%d)", m->batch);
   layers = nn_int8_num_layers(q);
-  CHECK(layers == 5, "5 quantised layers, %d", layers);
+  CHECK(layers == 6, "6 quantised layers, %d", layers);
   {
     nn_int8_layer_info L;
     nn_int8_layer(q, 0, &L);
-    CHECK(L.relu && L.out->op == NN_OP_RELU, "the first conv's batch norm and ReLU are folded");
+    CHECK(L.relu && L.out == L.pool && L.pool->attr.pool.pad == 1,
+          "the first conv's batch norm, ReLU and padded max pool are fused");
     nn_int8_layer(q, 1, &L);
     CHECK(!L.relu && L.out == L.node, "the strided conv writes its own output (GELU follows)");
-    nn_int8_layer(q, 3, &L);
+    nn_int8_layer(q, 2, &L);
+    CHECK(L.relu && L.pool && L.out->op == NN_OP_RELU && L.out->in[0] == L.pool, "a max pool and the ReLU after it are fused");
+    nn_int8_layer(q, 4, &L);
     CHECK(L.relu && L.out->in[0]->op == NN_OP_BATCHNORM, "the 1-d batch norm after a dense is folded");
-    CHECK(!nn_int8_layer(q, 5, &L) && !nn_int8_layer(q, -1, &L), "layer index out of range");
+    CHECK(!nn_int8_layer(q, 6, &L) && !nn_int8_layer(q, -1, &L), "layer index out of range");
   }
   nn_set_batch(m, B);
   nn_feed(m, "image", x);
