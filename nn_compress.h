@@ -356,7 +356,7 @@ static int nn__q8_finish(nn__q8_layer *L) {
 
 static nn__q8_act nn__q8_quant(float x, float inv, float zp) {
   float v = x * inv + zp;
-  v = v < 0 ? 0 : v > 255 ? 255 : v;
+  v = v > 0 ? (v < 255 ? v : 255) : 0;   /* NaN to 0 too */
   return (nn__q8_act)(int)(v + 0.5f);
 }
 static float nn__q8_out(const nn__q8_layer *L, int32_t acc, int n) {

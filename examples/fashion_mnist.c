@@ -114,6 +114,7 @@ int main(int argc, char **argv) {
   nn_batches *it;
   float *out;
   int cm[CLASSES * CLASSES], steps, e, i, cnn, done;
+  char int8_result[256];
   long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
@@ -121,7 +122,7 @@ int main(int argc, char **argv) {
   a.prog = "fashion_mnist";
   a.about = "classify Fashion-MNIST images with a CNN or an MLP";
   a.notes = "defaults per model: cnn --epochs 10 --lr 0.05, mlp --epochs 12 --lr 0.05";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8;
   a.models = "cnn|mlp";
   a.model = "cnn";
   a.data = "data/fashion-mnist";
@@ -196,9 +197,19 @@ int main(int argc, char **argv) {
   ex_save(&a, m, logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
-  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f\n",
+  {
+    ex_int8_data d8;
+    d8.calib = train->x;
+    d8.n_calib = train->n < 512 ? train->n : 512;
+    d8.x = test->x;
+    d8.y = test->y;
+    d8.n = test->n;
+    d8.classes = CLASSES;
+    ex_int8_report(&a, g, m, logits, &d8, int8_result, sizeof int8_result);
+  }
+  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f%s\n",
          test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
-         a.model, ex_now() - t_start);
+         a.model, ex_now() - t_start, int8_result);
   if (log) fclose(log);
   free(out);
   nn_batches_free(it);
