@@ -364,56 +364,61 @@ static float nn__q8_out(const nn__q8_layer *L, int32_t acc, int n) {
   return L->relu && v < 0 ? 0.0f : v;
 }
 
-/* the conv's output planes y [N][OH][OW] max-pooled into out (windows
-   clipped to the image, as nn.h's max pool does) */
-static void nn__q8_maxpool(const nn__q8_layer *L, const float *y, float *out) {
+/* the conv's channels-last output y [OH][OW][N] max-pooled into
+   channels-last py [PH][PW][N] (windows clipped to the image, as nn.h's
+   max pool does) */
+static void nn__q8_maxpool(const nn__q8_layer *L, const float *y, float *py) {
   const nn_pool_attr *a = &L->pool->attr.pool;
-  int H = L->d.OH, W = L->d.OW, PH = L->pool->shape.dim[1], PW = L->pool->shape.dim[2], n, ph, pw, h, w;
-  for (n = 0; n < L->N; n++, y += (size_t)H * W, out += (size_t)PH * PW)
-    if (a->k == 2 && a->stride == 2 && a->pad == 0 && PH * 2 <= H && PW * 2 <= W) {
-      for (ph = 0; ph < PH; ph++) {
-        const float *r0 = y + (size_t)2 * ph * W, *r1 = r0 + W;
-        for (pw = 0; pw < PW; pw++) {
-          float u = r0[2 * pw] > r0[2 * pw + 1] ? r0[2 * pw] : r0[2 * pw + 1];
-          float v = r1[2 * pw] > r1[2 * pw + 1] ? r1[2 * pw] : r1[2 * pw + 1];
-          out[ph * PW + pw] = u > v ? u : v;
-        }
-      }
-    } else {
-      for (ph = 0; ph < PH; ph++)
-        for (pw = 0; pw < PW; pw++) {
-          int h0 = ph * a->stride - a->pad, h1 = h0 + a->k, w0 = pw * a->stride - a->pad, w1 = w0 + a->k;
-          float best;
-          h0 = h0 < 0 ? 0 : h0;
-          h1 = h1 > H ? H : h1;
-          w0 = w0 < 0 ? 0 : w0;
-          w1 = w1 > W ? W : w1;
-          best = y[h0 * W + w0];
-          for (h = h0; h < h1; h++)
-            for (w = w0; w < w1; w++) best = y[h * W + w] > best ? y[h * W + w] : best;
-          out[ph * PW + pw] = best;
+  int H = L->d.OH, W = L->d.OW, PH = L->pool->shape.dim[1], PW = L->pool->shape.dim[2], N = L->N, ph, pw, h, w, n;
+  for (ph = 0; ph < PH; ph++)
+    for (pw = 0; pw < PW; pw++) {
+      int h0 = ph * a->stride - a->pad, h1 = h0 + a->k, w0 = pw * a->stride - a->pad, w1 = w0 + a->k;
+      float *dst = py + ((size_t)ph * PW + pw) * N;
+      h0 = h0 < 0 ? 0 : h0;
+      h1 = h1 > H ? H : h1;
+      w0 = w0 < 0 ? 0 : w0;
+      w1 = w1 > W ? W : w1;
+      memcpy(dst, y + ((size_t)h0 * W + w0) * N, (size_t)N * sizeof(float));
+      for (h = h0; h < h1; h++)
+        for (w = w0; w < w1; w++) {
+          const float *src = y + ((size_t)h * W + w) * N;
+          for (n = 0; n < N; n++) dst[n] = src[n] > dst[n] ? src[n] : dst[n];
         }
     }
 }
+/* channels-last [P][N] to nn.h's [N][P], in blocks that stay in cache */
+static void nn__q8_to_planes(const float *y, int P, int N, float *out) {
+  int p0, n0, p, n;
+  for (p0 = 0; p0 < P; p0 += 16)
+    for (n0 = 0; n0 < N; n0 += 16) {
+      int p1 = p0 + 16 < P ? p0 + 16 : P, n1 = n0 + 16 < N ? n0 + 16 : N;
+      for (n = n0; n < n1; n++)
+        for (p = p0; p < p1; p++) out[(size_t)n * P + p] = y[(size_t)p * N + n];
+    }
+}
 
-/* scratch of a conv: the padded input, the accumulators of a tile, and
-   with a pool the unpooled output; offsets 64-byte aligned */
+/* scratch of a conv: the padded input, the accumulators of a tile, the
+   channels-last output and, with a pool, the pooled one; 64-byte steps */
 static size_t nn__q8_conv_acc_at(const nn__q8_layer *L) {
   return (size_t)nn__q8_round_up((int)((size_t)(L->d.H + 2 * L->d.p) * (L->d.W + 2 * L->d.p) * L->Cp * sizeof(nn__q8_act)), 64);
 }
 static size_t nn__q8_conv_tmp_at(const nn__q8_layer *L) { return nn__q8_conv_acc_at(L) + (size_t)NN__Q8_MR * L->Np * sizeof(int32_t); }
+static size_t nn__q8_conv_pool_at(const nn__q8_layer *L) {
+  return nn__q8_conv_tmp_at(L) + (size_t)nn__q8_round_up((int)((size_t)L->N * L->d.OH * L->d.OW * sizeof(float)), 64);
+}
 static size_t nn__q8_conv_scratch(const nn__q8_layer *L) {
-  return nn__q8_conv_tmp_at(L) + (L->pool ? (size_t)L->N * L->d.OH * L->d.OW * sizeof(float) : 0);
+  return nn__q8_conv_pool_at(L) + (L->pool ? nn__per(L->pool) * sizeof(float) : 0);
 }
 
-/* one sample of a conv2d: x [C][H][W] float to y [N][OH*OW] (or pooled) */
+/* one sample of a conv2d: x [C][H][W] float to out [N][OH][OW] (or pooled) */
 static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out, unsigned char *scratch) {
   const nn_conv2d_dims *d = &L->d;
-  int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, c, h, w, p0, r, n;
+  int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, N = L->N, c, h, w, p0, r, n;
   nn__q8_act *xp = (nn__q8_act *)(void *)scratch, zp = (nn__q8_act)L->in_zp;
   int32_t *acc = (int32_t *)(void *)(scratch + nn__q8_conv_acc_at(L));
-  float *y = L->pool ? (float *)(void *)(scratch + nn__q8_conv_tmp_at(L)) : out;
-  float inv = 1.0f / L->in_scale, zf = (float)L->in_zp;
+  float *y = (float *)(void *)(scratch + nn__q8_conv_tmp_at(L)), inv = 1.0f / L->in_scale, zf = (float)L->in_zp;
+  const float *mult = L->mult, *bias = L->bias;
+  const int32_t *zpw = L->zpw;
   size_t i, len = (size_t)Hp * Wp * L->Cp;
   for (i = 0; i < len; i++) xp[i] = zp;   /* borders and padded channels hold the zero point */
   for (c = 0; c < d->C; c++)
@@ -430,10 +435,25 @@ static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out
       rowp[r] = xp + ((size_t)oy * d->s * Wp + (size_t)ox * d->s) * L->Cp;
     }
     nn__q8_tile(rowp, L->tap, L->T, L->Cp, L->packed, L->Np, acc);
-    for (n = 0; n < L->N; n++)
-      for (r = 0; r < rows; r++) y[(size_t)n * P + p0 + r] = nn__q8_out(L, acc[r * L->Np + n], n);
+    for (r = 0; r < rows; r++) {   /* contiguous in n: vectorised requantisation */
+      const int32_t *a = acc + r * L->Np;
+      float *dst = y + (size_t)(p0 + r) * N;
+      if (L->relu)
+        for (n = 0; n < N; n++) {
+          float v = (float)(a[n] - zpw[n]) * mult[n] + bias[n];
+          dst[n] = v > 0 ? v : 0.0f;
+        }
+      else
+        for (n = 0; n < N; n++) dst[n] = (float)(a[n] - zpw[n]) * mult[n] + bias[n];
+    }
   }
-  if (L->pool) nn__q8_maxpool(L, y, out);
+  if (L->pool) {
+    float *py = (float *)(void *)(scratch + nn__q8_conv_pool_at(L));
+    nn__q8_maxpool(L, y, py);
+    nn__q8_to_planes(py, L->pool->shape.dim[1] * L->pool->shape.dim[2], N, out);
+  } else {
+    nn__q8_to_planes(y, P, N, out);
+  }
 }
 
 static int nn__q8_threads(const nn_int8_plan *p) {
