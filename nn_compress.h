@@ -1,4 +1,4 @@
-/* nn_compress.h — int8 inference for models trained with nn.h.
+/* nn_compress.h — int8 inference and pruning for models trained with nn.h.
 
    Post-training quantisation of a compiled CPU model: its dense and conv2d
    layers run as int8 x int8 -> int32 products, every other op runs as the
@@ -44,6 +44,11 @@
      the input is quantised into a zero-point-padded channels-last copy,
      and each output position reads its kh*kw taps in place.  OpenMP
      threads (-fopenmp) split conv2d over the batch and dense over rows.
+
+   PRUNING
+     nn_prune_*: gradual magnitude pruning during training (declared
+     below), masks applied after every optimizer step and recovered from
+     the weights' exact zeros on resume.
 
    FILES
      nn_int8_save writes a safetensors file: per quantised layer, named
@@ -114,6 +119,29 @@ NNDEF const char *nn_int8_kernel(void);
 /* c[M][N] = a[M][K] (0..255) times w[N][K] (-128..127) transposed, exact
    int32, by this build's kernel; K at most 66000 (no int32 overflow) */
 NNDEF int nn_int8_gemm(int M, int N, int K, const unsigned char *a, const signed char *w, int32_t *c);
+
+/* Gradual magnitude pruning (Zhu and Gupta, 2017): masks over the
+   weights of m's trainable dense and conv2d layers that only grow, each
+   layer pruned to the same fraction of zeros, the smallest |w| first.
+   A mask is recovered from a model's exact zeros, so a run resumed from a
+   checkpoint (nn_checkpoint_load, then nn_prune_new) has the masks it had.
+       nn_prune *pr = nn_prune_new(m);
+       every step:  loss = nn_train_step(m, opt);
+                    nn_prune_apply(pr);     (pruned weights back to zero)
+       every k steps: nn_prune_to(pr, nn_prune_schedule(0.8f, step, begin, end));
+   nn_prune_apply after every optimizer step keeps pruned weights at zero
+   whatever the optimizer's state (momentum, Adam's moments) says. */
+typedef struct nn_prune nn_prune;
+NNDEF nn_prune *nn_prune_new(nn_model *m);   /* masks: the weights that are not 0 */
+NNDEF void nn_prune_free(nn_prune *p);
+/* the cubic schedule: 0 before `begin`, `final` from `end` on, between
+   final * (1 - (1 - (step - begin) / (end - begin))^3) */
+NNDEF float nn_prune_schedule(float final, long step, long begin, long end);
+/* prunes every layer to at least `sparsity` (0..1) of zeros; masks never shrink */
+NNDEF int nn_prune_to(nn_prune *p, float sparsity);
+NNDEF int nn_prune_apply(nn_prune *p);        /* weights *= masks */
+NNDEF double nn_prune_sparsity(const nn_prune *p);   /* zeros in the masks / masked weights */
+NNDEF int nn_prune_num_layers(const nn_prune *p);
 
 #ifdef __cplusplus
 }
@@ -1002,6 +1030,125 @@ NNDEF nn_int8_plan *nn_int8_load(nn_model *m, const nn_node *output, const char 
   if (!p) nn__fail("int8_load '%s': %s", path, nn_last_error());
   return p;
 }
+
+/* ======================================================================
+   Pruning
+   ====================================================================== */
+struct nn_prune {
+  nn_model *m;
+  int n;
+  const nn_node **w;       /* the masked weights */
+  unsigned char **mask;    /* 1: kept */
+  size_t *len;
+  float *host;             /* room for the largest */
+};
+
+NNDEF void nn_prune_free(nn_prune *p) {
+  int i;
+  if (!p) return;
+  for (i = 0; i < p->n; i++) NN_FREE(p->mask[i]);
+  NN_FREE(p->mask);
+  NN_FREE(p->w);
+  NN_FREE(p->len);
+  NN_FREE(p->host);
+  if (p->m) nn__model_unref(p->m);
+  NN_FREE(p);
+}
+
+NNDEF nn_prune *nn_prune_new(nn_model *m) {
+  nn_prune *p;
+  nn_graph *g;
+  size_t most = 0, j;
+  int i, n = 0;
+  if (!nn__model_ok(m, "prune_new")) return NULL;
+  g = m->graph;
+  if (!(p = (nn_prune *)nn__calloc(1, sizeof *p))) return NULL;
+  p->m = m;
+  m->refs++;
+  p->w = (const nn_node **)nn__calloc((size_t)g->n, sizeof *p->w);
+  p->mask = (unsigned char **)nn__calloc((size_t)g->n, sizeof *p->mask);
+  p->len = (size_t *)nn__calloc((size_t)g->n, sizeof *p->len);
+  if (!p->w || !p->mask || !p->len) { nn_prune_free(p); return NULL; }
+  for (i = 0; i < g->n; i++) {
+    const nn_node *nd = g->nodes[i], *w = nd->n_in > 1 ? nd->in[1] : NULL;
+    if ((nd->op != NN_OP_DENSE && nd->op != NN_OP_CONV2D) || !w || w->op != NN_OP_PARAM || !w->trainable) continue;
+    for (j = 0; j < (size_t)n && p->w[j] != w; j++) {}
+    if (j < (size_t)n) continue;   /* a weight two layers share: one mask */
+    p->w[n] = w;
+    p->len[n] = nn__per(w);
+    most = p->len[n] > most ? p->len[n] : most;
+    n++;
+  }
+  p->n = n;
+  if (!n) { nn__fail("prune_new: the model has no trainable dense or conv2d weights"); nn_prune_free(p); return NULL; }
+  if (!(p->host = (float *)nn__calloc(most, sizeof(float)))) { nn_prune_free(p); return NULL; }
+  for (i = 0; i < n; i++) {
+    if (!(p->mask[i] = (unsigned char *)nn__calloc(p->len[i], 1)) || !nn_read(m, p->w[i], p->host)) { nn_prune_free(p); return NULL; }
+    for (j = 0; j < p->len[i]; j++) p->mask[i][j] = p->host[j] != 0;
+  }
+  return p;
+}
+
+NNDEF float nn_prune_schedule(float final, long step, long begin, long end) {
+  double f;
+  if (step < begin) return 0;
+  if (step >= end || end <= begin) return final;
+  f = 1.0 - (double)(step - begin) / (double)(end - begin);
+  return (float)(final * (1.0 - f * f * f));
+}
+
+static int nn__prune_cmp(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return x < y ? -1 : x > y;
+}
+
+NNDEF int nn_prune_to(nn_prune *p, float sparsity) {
+  int i;
+  if (!p) return nn__null("prune_to", "pruner");
+  if (!(sparsity >= 0 && sparsity <= 1)) return nn__fail("prune_to: sparsity %g (0 to 1)", sparsity);
+  for (i = 0; i < p->n; i++) {
+    size_t n = p->len[i], k = (size_t)((double)sparsity * (double)n), zeros = 0, j;
+    float *mag, cut;
+    for (j = 0; j < n; j++) zeros += !p->mask[i][j];
+    if (k <= zeros) continue;
+    if (!nn_read(p->m, p->w[i], p->host) || !(mag = (float *)nn__calloc(n, sizeof(float)))) return 0;
+    for (j = 0; j < n; j++) mag[j] = p->mask[i][j] ? fabsf(p->host[j]) : -1.0f;   /* pruned ones first */
+    qsort(mag, n, sizeof *mag, nn__prune_cmp);
+    cut = mag[k - 1];
+    NN_FREE(mag);
+    /* below the cut, then at it until k (ties in index order) */
+    for (j = 0; j < n; j++)
+      if (p->mask[i][j] && fabsf(p->host[j]) < cut) { p->mask[i][j] = 0; zeros++; }
+    for (j = 0; j < n && zeros < k; j++)
+      if (p->mask[i][j] && fabsf(p->host[j]) == cut) { p->mask[i][j] = 0; zeros++; }
+  }
+  return nn_prune_apply(p);
+}
+
+NNDEF int nn_prune_apply(nn_prune *p) {
+  int i;
+  size_t j;
+  if (!p) return nn__null("prune_apply", "pruner");
+  for (i = 0; i < p->n; i++) {
+    if (!nn_read(p->m, p->w[i], p->host)) return 0;
+    for (j = 0; j < p->len[i]; j++)
+      if (!p->mask[i][j]) p->host[j] = 0.0f;
+    if (!nn_write(p->m, p->w[i], p->host)) return 0;
+  }
+  return 1;
+}
+
+NNDEF double nn_prune_sparsity(const nn_prune *p) {
+  size_t zeros = 0, total = 0, j;
+  int i;
+  if (!p) return (nn__null("prune_sparsity", "pruner"), -1.0);
+  for (i = 0; i < p->n; i++) {
+    for (j = 0; j < p->len[i]; j++) zeros += !p->mask[i][j];
+    total += p->len[i];
+  }
+  return total ? (double)zeros / (double)total : 0.0;
+}
+NNDEF int nn_prune_num_layers(const nn_prune *p) { return p ? p->n : nn__null("prune_num_layers", "pruner"); }
 
 #endif /* NN__COMPRESS_IMPLEMENTED */
 #endif /* NN_COMPRESS_IMPLEMENTATION */
