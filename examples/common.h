@@ -7,7 +7,7 @@
      --data PATH  --epochs N  --limit N  --seed N  --threads N
      --device cpu|opencl  --log FILE.csv  --quiet  --help
      --save FILE  --onnx FILE  --checkpoint FILE  --resume FILE
-   and, where it says so, --model NAME, --batch N, --lr X, --int8.
+   and, where it says so, --model NAME, --batch N, --lr X, --int8, --prune S.
    Exit status: 0 done, 1 runtime error (bad data, I/O), 2 bad command line.
    The last line on stdout is "RESULT key=value ...". */
 #ifndef EX_COMMON_H
@@ -50,20 +50,21 @@
 #endif
 
 /* ---------------------------------------------------------------- flags */
-enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4, EX_INT8 = 8 };   /* example-specific flags */
+enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4, EX_INT8 = 8, EX_PRUNE = 16 };   /* example-specific flags */
 
 typedef struct ex_args {
   /* filled by the example before ex_parse: its name and defaults */
   const char *prog;       /* name in messages */
   const char *about;      /* one line for --help */
   const char *notes;      /* extra --help text (defaults per model...), or NULL */
-  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR | EX_INT8 accepted */
+  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE accepted */
   const char *models;     /* e.g. "cnn|mlp" when EX_MODEL */
   /* the flags */
   const char *data, *model, *device, *log;
   const char *save, *onnx, *checkpoint, *resume;   /* NULL: not asked for */
   int epochs, limit, threads, batch, quiet;   /* limit 0: all; threads 0: default */
   int int8;               /* --int8: also evaluate the int8-quantised model */
+  float prune;            /* --prune: final sparsity of the dense and conv weights (0: none) */
   float lr;
   unsigned long seed;
   int done_epochs;        /* epochs in the --resume checkpoint (set by ex_resume) */
@@ -83,6 +84,9 @@ static inline void ex_usage(const ex_args *a, FILE *f) {
   if (a->extra & EX_INT8)
     fprintf(f, "  --int8            after training (or --resume of a finished run), quantise to int8 and\n"
                "                    report its accuracy and images/s next to the float model's\n");
+  if (a->extra & EX_PRUNE)
+    fprintf(f, "  --prune S         gradual magnitude pruning to sparsity S (0..1) of the dense and conv\n"
+               "                    weights: cubic schedule from 10%% to 70%% of the steps\n");
   fprintf(f, "  --limit N         train on the first N training samples only\n"
              "  --seed N          random seed (default: %lu)\n"
              "  --threads N       OpenMP threads (needs -fopenmp; default: all cores)\n"
@@ -132,7 +136,7 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     if (strncmp(f, "--", 2) || len >= sizeof name) ex_bad_usage(a, "unknown argument '%s'", f);
     memcpy(name, f, len);
     name[len] = 0;
-    if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
+    if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--prune") && (a->extra & EX_PRUNE)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
           (!strcmp(name, "--lr") && (a->extra & EX_LR)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
           !strcmp(name, "--limit") || !strcmp(name, "--seed") || !strcmp(name, "--threads") ||
           !strcmp(name, "--device") || !strcmp(name, "--log") || !strcmp(name, "--save") || !strcmp(name, "--onnx") ||
@@ -154,6 +158,11 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     else if (!strcmp(name, "--threads")) a->threads = (int)ex_parse_long(a, name, v, 1, 1024);
     else if (!strcmp(name, "--batch")) a->batch = (int)ex_parse_long(a, name, v, 1, 65536);
     else if (!strcmp(name, "--seed")) a->seed = (unsigned long)ex_parse_long(a, name, v, 0, 2147483647L);
+    else if (!strcmp(name, "--prune")) {
+      char *end;
+      a->prune = strtof(v, &end);
+      if (end == v || *end || !(a->prune > 0 && a->prune < 1)) ex_bad_usage(a, "--prune expects a sparsity in (0, 1), not '%s'", v);
+    }
     else if (!strcmp(name, "--lr")) {
       char *end;
       a->lr = strtof(v, &end);

@@ -115,6 +115,7 @@ int main(int argc, char **argv) {
   float *out;
   int cm[CLASSES * CLASSES], steps, e, i, cnn, done;
   char int8_result[256];
+  nn_prune *pruner = NULL;
   long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
@@ -122,7 +123,7 @@ int main(int argc, char **argv) {
   a.prog = "fashion_mnist";
   a.about = "classify Fashion-MNIST images with a CNN or an MLP";
   a.notes = "defaults per model: cnn --epochs 10 --lr 0.05, mlp --epochs 12 --lr 0.05";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE;
   a.models = "cnn|mlp";
   a.model = "cnn";
   a.data = "data/fashion-mnist";
@@ -152,6 +153,8 @@ int main(int argc, char **argv) {
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
   done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  /* after --resume: the masks are the checkpoint's zeros */
+  if (a.prune > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
   log = ex_log_open(&a);
 
   printf("fashion_mnist: model %s, %d training / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",
@@ -179,6 +182,11 @@ int main(int argc, char **argv) {
       if (!nn_feed(m, "image", it->x) || !nn_feed(m, "label", it->y)) ex_die(&a, "feeding a batch");
       loss = nn_train_step(m, opt);
       if (loss != loss) ex_die(&a, "training");
+      if (pruner) {   /* Zhu and Gupta's schedule, 100 pruning steps a run, zeros kept after every step */
+        if (info.step % (total_steps / 100 + 1) == 0 && !nn_prune_to(pruner, nn_prune_schedule(a.prune, info.step, total_steps / 10, total_steps * 7 / 10)))
+          ex_die(&a, "--prune");
+        if (!nn_prune_apply(pruner)) ex_die(&a, "--prune");
+      }
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, it->y, n, CLASSES, &correct);   /* accuracy of the training batch (dropout on) */
       loss_sum += (double)loss * n;
@@ -206,6 +214,11 @@ int main(int argc, char **argv) {
     d8.n = test->n;
     d8.classes = CLASSES;
     ex_int8_report(&a, g, m, logits, &d8, int8_result, sizeof int8_result);
+  }
+  if (pruner) {
+    size_t used = strlen(int8_result);
+    snprintf(int8_result + used, sizeof int8_result - used, " sparsity=%.4f", nn_prune_sparsity(pruner));
+    nn_prune_free(pruner);
   }
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f%s\n",
          test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
