@@ -143,6 +143,22 @@ NNDEF int nn_prune_apply(nn_prune *p);        /* weights *= masks */
 NNDEF double nn_prune_sparsity(const nn_prune *p);   /* zeros in the masks / masked weights */
 NNDEF int nn_prune_num_layers(const nn_prune *p);
 
+/* Structured channel pruning: whole output channels of conv2d layers go,
+   and a smaller model built with fewer channels (the same layer names)
+   takes the weights of the channels kept.
+   nn_prune_rank_channels: the `keep` channels of `conv` with the largest
+   L1 norm of their weights times |gamma| of the batch norm that follows
+   (if one does), in `kept` in increasing order.
+   nn_prune_copy_channels: every parameter of dst from the one of src with
+   the same name, sliced where layers[i] keeps kept[i][0..nkept[i]): the
+   conv's weight rows and bias, the batch norm's parameters and running
+   statistics, and the input slices of the next conv or of the dense
+   after a flatten (through element-wise ops, pools and dropout between).
+   A layer whose output feeds anything else is refused with the reason. */
+NNDEF int nn_prune_rank_channels(nn_model *m, const nn_node *conv, int keep, int *kept);
+NNDEF int nn_prune_copy_channels(nn_model *src, nn_model *dst, int n_layers, const char *const *layers,
+                                 const int *const *kept, const int *nkept);
+
 #ifdef __cplusplus
 }
 #endif
@@ -1149,6 +1165,161 @@ NNDEF double nn_prune_sparsity(const nn_prune *p) {
   return total ? (double)zeros / (double)total : 0.0;
 }
 NNDEF int nn_prune_num_layers(const nn_prune *p) { return p ? p->n : nn__null("prune_num_layers", "pruner"); }
+
+/* ---- structured: channels ---- */
+/* the one op that reads x among the nodes up to the last, or NULL (none, or several) */
+static nn_node *nn__prune_sole_user(const nn_graph *g, const nn_node *x, int *count) {
+  nn_node *u = NULL;
+  int i, k;
+  *count = 0;
+  for (i = x->id + 1; i < g->n; i++)
+    for (k = 0; k < g->nodes[i]->n_in; k++)
+      if (g->nodes[i]->in[k] == x) { u = g->nodes[i]; (*count)++; }
+  return *count == 1 ? u : NULL;
+}
+
+NNDEF int nn_prune_rank_channels(nn_model *m, const nn_node *conv, int keep, int *kept) {
+  const nn_node *bn;
+  float *w, *gamma = NULL;
+  double *score;
+  int O, o, j, users, ok;
+  size_t per, k;
+  if (!nn__node_ok(m, conv, "prune_rank_channels")) return 0;
+  if (!kept) return nn__null("prune_rank_channels", "kept");
+  if (conv->op != NN_OP_CONV2D) return nn__fail("prune_rank_channels: '%s' is a %s, not a conv2d", conv->name, nn_op_name(conv->op));
+  O = conv->in[1]->shape.dim[0];
+  if (keep < 1 || keep > O) return nn__fail("prune_rank_channels: keep %d of '%s''s %d channels", keep, conv->name, O);
+  per = nn__per(conv->in[1]) / (size_t)O;
+  bn = nn__prune_sole_user(m->graph, conv, &users);
+  if (bn && bn->op != NN_OP_BATCHNORM) bn = NULL;
+  w = (float *)nn__calloc(nn__per(conv->in[1]), sizeof(float));
+  score = (double *)nn__calloc((size_t)O, sizeof(double));
+  if (bn) gamma = (float *)nn__calloc((size_t)O, sizeof(float));
+  ok = w && score && (!bn || gamma) && nn_read(m, conv->in[1], w) && (!bn || nn_read(m, bn->in[1], gamma));
+  for (o = 0; ok && o < O; o++) {
+    for (k = 0; k < per; k++) score[o] += fabs((double)w[(size_t)o * per + k]);
+    if (bn) score[o] *= fabs((double)gamma[o]);
+  }
+  for (j = 0; ok && j < keep; j++) {   /* the best left, ties to the lower index */
+    int best = -1;
+    for (o = 0; o < O; o++)
+      if (score[o] >= 0 && (best < 0 || score[o] > score[best])) best = o;
+    kept[j] = best;
+    score[best] = -1;
+  }
+  for (j = 1; ok && j < keep; j++) {   /* increasing order */
+    int v = kept[j], i = j;
+    for (; i > 0 && kept[i - 1] > v; i--) kept[i] = kept[i - 1];
+    kept[i] = v;
+  }
+  NN_FREE(w);
+  NN_FREE(score);
+  NN_FREE(gamma);
+  return ok;
+}
+
+/* a selection along one dimension of one parameter: idx[0..n) of the source's */
+typedef struct nn__prune_sel { const nn_node *param; int dim, n; int *idx; } nn__prune_sel;
+
+static int nn__prune_select(nn__prune_sel *s, int *count, const nn_node *param, int dim, const int *kept, int nkept, int block) {
+  int j, b;
+  if (!param) return 1;
+  s[*count].param = param;
+  s[*count].dim = dim;
+  s[*count].n = nkept * block;
+  if (!(s[*count].idx = (int *)nn__calloc((size_t)nkept * block + 1, sizeof(int)))) return 0;
+  for (j = 0; j < nkept; j++)
+    for (b = 0; b < block; b++) s[*count].idx[j * block + b] = kept[j] * block + b;
+  (*count)++;
+  return 1;
+}
+
+NNDEF int nn_prune_copy_channels(nn_model *src, nn_model *dst, int n_layers, const char *const *layers,
+                                 const int *const *kept, const int *nkept) {
+  nn_graph *g;
+  nn__prune_sel *sel = NULL;
+  float *a = NULL, *b = NULL;
+  int nsel = 0, i, k, ok = 1;
+  if (!nn__model_ok(src, "prune_copy_channels") || !nn__model_ok(dst, "prune_copy_channels")) return 0;
+  if (n_layers < 0 || (n_layers && (!layers || !kept || !nkept))) return nn__null("prune_copy_channels", "layers, kept or nkept");
+  g = src->graph;
+  if (!(sel = (nn__prune_sel *)nn__calloc((size_t)n_layers * 8 + 1, sizeof *sel))) return 0;
+  for (i = 0; ok && i < n_layers; i++) {
+    nn_node *x = layers[i] ? nn_find(g, layers[i]) : NULL, *u;
+    int O, users;
+    if (!x || x->op != NN_OP_CONV2D) { ok = nn__fail("prune_copy_channels: no conv2d named '%s' in the source model", layers[i] ? layers[i] : "(NULL)"); break; }
+    O = x->in[1]->shape.dim[0];
+    for (k = 0; ok && k < nkept[i]; k++)
+      if (!kept[i] || kept[i][k] < 0 || kept[i][k] >= O || (k && kept[i][k] <= kept[i][k - 1]))
+        ok = nn__fail("prune_copy_channels: '%s': the kept channels must rise within 0..%d", layers[i], O - 1);
+    if (!ok || nkept[i] < 1) { ok = ok ? nn__fail("prune_copy_channels: '%s' keeps no channel", layers[i]) : 0; break; }
+    ok = nn__prune_select(sel, &nsel, x->in[1], 0, kept[i], nkept[i], 1) &&
+         nn__prune_select(sel, &nsel, x->in[2], 0, kept[i], nkept[i], 1);
+    for (;;) {   /* along the channel-preserving ops to the next layer */
+      if (!ok) break;
+      if (!(u = nn__prune_sole_user(g, x, &users))) {
+        if (users) ok = nn__fail("prune_copy_channels: '%s' (after '%s') feeds %d ops: only chains prune", x->name, layers[i], users);
+        break;   /* the end of the graph */
+      }
+      if (u->op == NN_OP_BATCHNORM && u->in[0] == x) {
+        for (k = 1; ok && k < 5; k++) ok = nn__prune_select(sel, &nsel, u->in[k], 0, kept[i], nkept[i], 1);
+      } else if (u->op == NN_OP_CONV2D && u->in[0] == x) {
+        ok = nn__prune_select(sel, &nsel, u->in[1], 1, kept[i], nkept[i], 1);
+        break;
+      } else if (u->op == NN_OP_RESHAPE && u->shape.ndim == 1) {   /* a flatten, then a dense */
+        int block = (int)(nn__per(x) / (size_t)O), users2;
+        nn_node *d = nn__prune_sole_user(g, u, &users2);
+        if (!d || d->op != NN_OP_DENSE) { ok = nn__fail("prune_copy_channels: the flatten after '%s' must feed one dense", layers[i]); break; }
+        ok = nn__prune_select(sel, &nsel, d->in[1], 1, kept[i], nkept[i], block);
+        break;
+      } else if (!(u->op == NN_OP_RELU || u->op == NN_OP_LEAKY_RELU || u->op == NN_OP_GELU || u->op == NN_OP_SILU ||
+                   u->op == NN_OP_SIGMOID || u->op == NN_OP_TANH || u->op == NN_OP_MAXPOOL2D ||
+                   u->op == NN_OP_AVGPOOL2D || u->op == NN_OP_DROPOUT || u->op == NN_OP_SCALE) || u->in[0] != x) {
+        ok = nn__fail("prune_copy_channels: '%s' (%s) after '%s' does not keep channels apart", u->name, nn_op_name(u->op), layers[i]);
+        break;
+      }
+      x = u;
+    }
+  }
+  for (i = 0; ok && i < dst->graph->n; i++) {   /* every parameter of dst, gathered */
+    const nn_node *q = dst->graph->nodes[i], *p;
+    int dims[NN_MAX_DIMS], at[NN_MAX_DIMS], d, nd;
+    const int *map[NN_MAX_DIMS];
+    size_t n, e;
+    char sa[64], sb[64];
+    if (q->op != NN_OP_PARAM) continue;
+    if (!(p = nn_find(g, q->name)) || p->op != NN_OP_PARAM) { ok = nn__fail("prune_copy_channels: the source has no parameter '%s'", q->name); break; }
+    nd = p->shape.ndim;
+    if (q->shape.ndim != nd) { ok = nn__fail("prune_copy_channels: '%s' is %s in the source, %s here", q->name, nn_shape_str(&p->shape, sa, sizeof sa), nn_shape_str(&q->shape, sb, sizeof sb)); break; }
+    for (d = 0; d < nd; d++) {
+      map[d] = NULL;
+      dims[d] = p->shape.dim[d];
+      for (k = 0; k < nsel; k++)
+        if (sel[k].param == p && sel[k].dim == d) { map[d] = sel[k].idx; dims[d] = sel[k].n; }
+      if (dims[d] != q->shape.dim[d]) break;
+    }
+    if (d < nd) { ok = nn__fail("prune_copy_channels: '%s' is %s in the source and %s here, which the kept channels do not explain", q->name, nn_shape_str(&p->shape, sa, sizeof sa), nn_shape_str(&q->shape, sb, sizeof sb)); break; }
+    NN_FREE(a);
+    NN_FREE(b);
+    n = nn__per(q);
+    a = (float *)nn__calloc(nn__per(p), sizeof(float));
+    b = (float *)nn__calloc(n, sizeof(float));
+    if (!a || !b || !nn_read(src, p, a)) { ok = 0; break; }
+    memset(at, 0, sizeof at);
+    for (e = 0; e < n; e++) {   /* at: e's index in dst; its source offset by the maps */
+      size_t off = 0;
+      for (d = 0; d < nd; d++) off = off * (size_t)p->shape.dim[d] + (size_t)(map[d] ? map[d][at[d]] : at[d]);
+      b[e] = a[off];
+      for (d = nd - 1; d >= 0 && ++at[d] == dims[d]; d--) at[d] = 0;
+    }
+    ok = nn_write(dst, q, b);
+  }
+  for (i = 0; i < nsel; i++) NN_FREE(sel[i].idx);
+  NN_FREE(sel);
+  NN_FREE(a);
+  NN_FREE(b);
+  return ok;
+}
 
 #endif /* NN__COMPRESS_IMPLEMENTED */
 #endif /* NN_COMPRESS_IMPLEMENTATION */
