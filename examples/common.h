@@ -7,7 +7,8 @@
      --data PATH  --epochs N  --limit N  --seed N  --threads N
      --device cpu|opencl  --log FILE.csv  --quiet  --help
      --save FILE  --onnx FILE  --checkpoint FILE  --resume FILE
-   and, where it says so, --model NAME, --batch N, --lr X, --int8, --prune S.
+   and, where it says so, --model NAME, --batch N, --lr X, --int8, --prune S,
+   --prune-channels F.
    Exit status: 0 done, 1 runtime error (bad data, I/O), 2 bad command line.
    The last line on stdout is "RESULT key=value ...". */
 #ifndef EX_COMMON_H
@@ -50,14 +51,14 @@
 #endif
 
 /* ---------------------------------------------------------------- flags */
-enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4, EX_INT8 = 8, EX_PRUNE = 16 };   /* example-specific flags */
+enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4, EX_INT8 = 8, EX_PRUNE = 16, EX_PRUNE_CHANNELS = 32 };   /* example-specific flags */
 
 typedef struct ex_args {
   /* filled by the example before ex_parse: its name and defaults */
   const char *prog;       /* name in messages */
   const char *about;      /* one line for --help */
   const char *notes;      /* extra --help text (defaults per model...), or NULL */
-  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE accepted */
+  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS accepted */
   const char *models;     /* e.g. "cnn|mlp" when EX_MODEL */
   /* the flags */
   const char *data, *model, *device, *log;
@@ -65,6 +66,7 @@ typedef struct ex_args {
   int epochs, limit, threads, batch, quiet;   /* limit 0: all; threads 0: default */
   int int8;               /* --int8: also evaluate the int8-quantised model */
   float prune;            /* --prune: final sparsity of the dense and conv weights (0: none) */
+  float prune_channels;   /* --prune-channels: fraction of each conv's channels removed (0: none) */
   float lr;
   unsigned long seed;
   int done_epochs;        /* epochs in the --resume checkpoint (set by ex_resume) */
@@ -87,6 +89,9 @@ static inline void ex_usage(const ex_args *a, FILE *f) {
   if (a->extra & EX_PRUNE)
     fprintf(f, "  --prune S         gradual magnitude pruning to sparsity S (0..1) of the dense and conv\n"
                "                    weights: cubic schedule from 10%% to 70%% of the steps\n");
+  if (a->extra & EX_PRUNE_CHANNELS)
+    fprintf(f, "  --prune-channels F  after training, remove the fraction F of each conv's channels\n"
+               "                    (lowest L1 x |gamma|), rebuild the smaller model, fine-tune it\n");
   fprintf(f, "  --limit N         train on the first N training samples only\n"
              "  --seed N          random seed (default: %lu)\n"
              "  --threads N       OpenMP threads (needs -fopenmp; default: all cores)\n"
@@ -136,7 +141,8 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     if (strncmp(f, "--", 2) || len >= sizeof name) ex_bad_usage(a, "unknown argument '%s'", f);
     memcpy(name, f, len);
     name[len] = 0;
-    if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--prune") && (a->extra & EX_PRUNE)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
+    if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--prune") && (a->extra & EX_PRUNE)) ||
+          (!strcmp(name, "--prune-channels") && (a->extra & EX_PRUNE_CHANNELS)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
           (!strcmp(name, "--lr") && (a->extra & EX_LR)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
           !strcmp(name, "--limit") || !strcmp(name, "--seed") || !strcmp(name, "--threads") ||
           !strcmp(name, "--device") || !strcmp(name, "--log") || !strcmp(name, "--save") || !strcmp(name, "--onnx") ||
@@ -162,6 +168,12 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
       char *end;
       a->prune = strtof(v, &end);
       if (end == v || *end || !(a->prune > 0 && a->prune < 1)) ex_bad_usage(a, "--prune expects a sparsity in (0, 1), not '%s'", v);
+    }
+    else if (!strcmp(name, "--prune-channels")) {
+      char *end;
+      a->prune_channels = strtof(v, &end);
+      if (end == v || *end || !(a->prune_channels > 0 && a->prune_channels < 1))
+        ex_bad_usage(a, "--prune-channels expects a fraction in (0, 1), not '%s'", v);
     }
     else if (!strcmp(name, "--lr")) {
       char *end;
