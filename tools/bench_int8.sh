@@ -7,8 +7,9 @@
 # (speed does not depend on them):
 #   build/fashion_mnist_cnn.ckpt     build/fashion_mnist --checkpoint build/fashion_mnist_cnn.ckpt
 #   build/cifar10_airbench.ckpt      build/cifar10 --checkpoint build/cifar10_airbench.ckpt
-# With a checkpoint, the example is also run with --resume (nothing left to
-# train) --int8 for the test accuracies of the float and the int8 model.
+# With a checkpoint, the example is also run with --resume --epochs <the
+# checkpoint's> (nothing left to train) --int8 for the test accuracies of
+# the float and the int8 model.
 # ONNX Runtime (python3 with onnx, onnxruntime, numpy) times the same
 # networks exported by nn_onnx.h, fp32 and quantised by its quantize_static;
 # without it those ratios read "absent".  Ends with a RESULT line:
@@ -35,14 +36,20 @@ else
     echo "bench-int8: ONNX Runtime not installed (pip install onnx onnxruntime numpy): its columns read absent" >&2
 fi
 : >"$out/accuracy.txt"
+# the epochs a checkpoint has done, from its safetensors __metadata__
+epochs_of() {
+    python3 -c 'import json, struct, sys
+f = open(sys.argv[1], "rb"); n = struct.unpack("<Q", f.read(8))[0]
+print(json.loads(f.read(n))["__metadata__"]["nn.epoch"])' "$1"
+}
 if [ -f "$fm" ]; then
     ${CC:-cc} "${flags[@]}" examples/fashion_mnist.c -o build/fashion_mnist -lm
-    build/fashion_mnist --resume "$fm" --int8 --quiet | tee "$out/fashion_mnist.log" | grep '^int8' || true
+    build/fashion_mnist --resume "$fm" --epochs "$(epochs_of "$fm")" --int8 --quiet | tee "$out/fashion_mnist.log" | grep '^int8' || true
     sed -n 's/^RESULT.* fp32_accuracy=\([0-9.]*\) int8_accuracy=\([0-9.]*\).*/fmnist \1 \2/p' "$out/fashion_mnist.log" >>"$out/accuracy.txt"
 fi
 if [ -f "$cf" ]; then
     ${CC:-cc} "${flags[@]}" examples/cifar10.c -o build/cifar10 -lm
-    build/cifar10 --resume "$cf" --int8 --quiet --tta 0 | tee "$out/cifar10.log" | grep '^int8' || true
+    build/cifar10 --resume "$cf" --epochs "$(epochs_of "$cf")" --int8 --quiet --tta 0 | tee "$out/cifar10.log" | grep '^int8' || true
     sed -n 's/^RESULT.* fp32_accuracy=\([0-9.]*\) int8_accuracy=\([0-9.]*\).*/cifar \1 \2/p' "$out/cifar10.log" >>"$out/accuracy.txt"
 fi
 python3 - "$out" <<'PY'
