@@ -90,7 +90,9 @@ typedef struct nn_int8_plan nn_int8_plan;
 NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const nn_node *input, const float *samples,
                                      int count);
 /* computes the plan's output for the model's current batch (nn_set_batch)
-   and fed inputs, like nn_predict(m, output); read it with nn_read */
+   and fed inputs, like nn_predict(m, output); read it with nn_read.  The
+   nodes a layer absorbs (a folded batch norm's input, a fused ReLU's or
+   max pool's) keep whatever their buffers held. */
 NNDEF int nn_int8_predict(nn_int8_plan *p);
 NNDEF void nn_int8_free(nn_int8_plan *p);
 NNDEF int nn_int8_save(const nn_int8_plan *p, const char *path);
