@@ -3,7 +3,7 @@
 CC ?= cc
 FAST = -O3 -march=native -fopenmp
 
-.PHONY: test valgrind oclgrind fuzz demo examples windows bench bench-opencl clean
+.PHONY: test valgrind oclgrind fuzz demo examples windows bench bench-opencl bench-int8 clean
 
 # every test suite; the last line reads "N passed, N failed"
 test:
@@ -50,6 +50,12 @@ clean:
 # build/bench.csv (BENCH_FLAGS=--quick: fewer sizes and repetitions)
 bench:
 	tools/bench.sh $(BENCH_FLAGS)
+
+# int8 vs fp32 inference (nn_compress.h) and ONNX Runtime's fp32 and int8,
+# Fashion-MNIST CNN and airbench, batch 256, 1 and 2 threads; ends with a
+# RESULT line (see tools/bench_int8.sh for the checkpoints it uses)
+bench-int8:
+	tools/bench_int8.sh
 
 # CPU backend vs OpenCL backend in the same run (per op and whole steps)
 # on the device NN_OPENCL_DEVICE names; writes build/bench_opencl.csv

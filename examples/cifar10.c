@@ -279,6 +279,7 @@ int main(int argc, char **argv) {
   float mean[3], std[3], *xb, *xa, *yb, *out, *wts;
   int *order, *dy, *dx, cm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n, resumed;
   unsigned char *flip;
+  char int8_result[256];
   long total_steps, seen = 0, first_step;
   double epochs, train_seconds = 0, t_start = ex_now(), t0, test_acc = 0, test_loss = 0, plain_acc = 0;
 
@@ -288,7 +289,7 @@ int main(int argc, char **argv) {
   a.notes = "  --tta 0|1|2       test-time augmentation: 0 none, 1 mirror, 2 mirror and +-1 px shifts (default: 2)\n"
             "defaults per model: airbench --epochs 9.9 --batch 1024 --lr 11.5, small --epochs 4 --batch 512 --lr 11.5\n"
             "(lr per 1024 examples, airbench's decoupled form)";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8;
   a.models = "airbench|small";
   a.model = "airbench";
   a.data = "data/cifar-10-batches-bin";
@@ -421,11 +422,21 @@ int main(int argc, char **argv) {
   ex_save(&a, m, n.logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
+  {   /* --int8: no test-time augmentation on either side */
+    ex_int8_data d8;
+    d8.calib = train->x;
+    d8.n_calib = train->n < 512 ? train->n : 512;
+    d8.x = test->x;
+    d8.y = test->y;
+    d8.n = test->n;
+    d8.classes = CLASSES;
+    ex_int8_report(&a, g, m, n.logits, &d8, int8_result, sizeof int8_result);
+  }
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
-         "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f\n",
+         "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f%s\n",
          test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,
          total_steps > first_step ? train_seconds / (double)(total_steps - first_step) : 0.0,
-         total_steps, ex_now() - t_start);
+         total_steps, ex_now() - t_start, int8_result);
   if (log) fclose(log);
   free(xb); free(xa); free(yb); free(dy); free(flip); free(order); free(out); free(wts);
   nn_ema_free(t.lookahead);

@@ -7,7 +7,8 @@
      --data PATH  --epochs N  --limit N  --seed N  --threads N
      --device cpu|opencl  --log FILE.csv  --quiet  --help
      --save FILE  --onnx FILE  --checkpoint FILE  --resume FILE
-   and, where it says so, --model NAME, --batch N, --lr X.
+   and, where it says so, --model NAME, --batch N, --lr X, --int8, --prune S,
+   --prune-channels F.
    Exit status: 0 done, 1 runtime error (bad data, I/O), 2 bad command line.
    The last line on stdout is "RESULT key=value ...". */
 #ifndef EX_COMMON_H
@@ -35,6 +36,11 @@
 #define NN_ONNX_IMPLEMENTATION
 #endif
 #include "nn_onnx.h"
+/* --int8: nn_compress.h, compiled in the example's file */
+#ifdef NN_IMPLEMENTATION
+#define NN_COMPRESS_IMPLEMENTATION
+#endif
+#include "nn_compress.h"
 /* -DNN_OPENCL (and -lOpenCL -lclblast) adds --device opencl: nn_opencl.h
    compiled in the example's file, which defines NN_IMPLEMENTATION */
 #ifdef NN_OPENCL
@@ -45,19 +51,22 @@
 #endif
 
 /* ---------------------------------------------------------------- flags */
-enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4 };   /* example-specific flags */
+enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4, EX_INT8 = 8, EX_PRUNE = 16, EX_PRUNE_CHANNELS = 32 };   /* example-specific flags */
 
 typedef struct ex_args {
   /* filled by the example before ex_parse: its name and defaults */
   const char *prog;       /* name in messages */
   const char *about;      /* one line for --help */
   const char *notes;      /* extra --help text (defaults per model...), or NULL */
-  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR accepted */
+  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS accepted */
   const char *models;     /* e.g. "cnn|mlp" when EX_MODEL */
   /* the flags */
   const char *data, *model, *device, *log;
   const char *save, *onnx, *checkpoint, *resume;   /* NULL: not asked for */
   int epochs, limit, threads, batch, quiet;   /* limit 0: all; threads 0: default */
+  int int8;               /* --int8: also evaluate the int8-quantised model */
+  float prune;            /* --prune: final sparsity of the dense and conv weights (0: none) */
+  float prune_channels;   /* --prune-channels: fraction of each conv's channels removed (0: none) */
   float lr;
   unsigned long seed;
   int done_epochs;        /* epochs in the --resume checkpoint (set by ex_resume) */
@@ -74,6 +83,15 @@ static inline void ex_usage(const ex_args *a, FILE *f) {
     if (a->lr > 0) fprintf(f, "  --lr X            learning rate (default: %g)\n", a->lr);
     else fprintf(f, "  --lr X            learning rate (default: per model)\n");
   }
+  if (a->extra & EX_INT8)
+    fprintf(f, "  --int8            after training (or --resume of a finished run), quantise to int8 and\n"
+               "                    report its accuracy and images/s next to the float model's\n");
+  if (a->extra & EX_PRUNE)
+    fprintf(f, "  --prune S         gradual magnitude pruning to sparsity S (0..1) of the dense and conv\n"
+               "                    weights: cubic schedule from 10%% to 70%% of the steps\n");
+  if (a->extra & EX_PRUNE_CHANNELS)
+    fprintf(f, "  --prune-channels F  after training, remove the fraction F of each conv's channels\n"
+               "                    (lowest L1 x |gamma|), rebuild the smaller model, fine-tune it\n");
   fprintf(f, "  --limit N         train on the first N training samples only\n"
              "  --seed N          random seed (default: %lu)\n"
              "  --threads N       OpenMP threads (needs -fopenmp; default: all cores)\n"
@@ -119,10 +137,12 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     size_t len = eq ? (size_t)(eq - f) : strlen(f);
     if (!strcmp(f, "--help") || !strcmp(f, "-h")) { ex_usage(a, stdout); exit(0); }
     if (!strcmp(f, "--quiet")) { a->quiet = 1; continue; }
+    if (!strcmp(f, "--int8") && (a->extra & EX_INT8)) { a->int8 = 1; continue; }
     if (strncmp(f, "--", 2) || len >= sizeof name) ex_bad_usage(a, "unknown argument '%s'", f);
     memcpy(name, f, len);
     name[len] = 0;
-    if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
+    if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--prune") && (a->extra & EX_PRUNE)) ||
+          (!strcmp(name, "--prune-channels") && (a->extra & EX_PRUNE_CHANNELS)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
           (!strcmp(name, "--lr") && (a->extra & EX_LR)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
           !strcmp(name, "--limit") || !strcmp(name, "--seed") || !strcmp(name, "--threads") ||
           !strcmp(name, "--device") || !strcmp(name, "--log") || !strcmp(name, "--save") || !strcmp(name, "--onnx") ||
@@ -144,6 +164,17 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     else if (!strcmp(name, "--threads")) a->threads = (int)ex_parse_long(a, name, v, 1, 1024);
     else if (!strcmp(name, "--batch")) a->batch = (int)ex_parse_long(a, name, v, 1, 65536);
     else if (!strcmp(name, "--seed")) a->seed = (unsigned long)ex_parse_long(a, name, v, 0, 2147483647L);
+    else if (!strcmp(name, "--prune")) {
+      char *end;
+      a->prune = strtof(v, &end);
+      if (end == v || *end || !(a->prune > 0 && a->prune < 1)) ex_bad_usage(a, "--prune expects a sparsity in (0, 1), not '%s'", v);
+    }
+    else if (!strcmp(name, "--prune-channels")) {
+      char *end;
+      a->prune_channels = strtof(v, &end);
+      if (end == v || *end || !(a->prune_channels > 0 && a->prune_channels < 1))
+        ex_bad_usage(a, "--prune-channels expects a fraction in (0, 1), not '%s'", v);
+    }
     else if (!strcmp(name, "--lr")) {
       char *end;
       a->lr = strtof(v, &end);
@@ -292,6 +323,69 @@ static inline void ex_save(const ex_args *a, nn_model *m, const nn_node *out) {
   else meta[2] = NULL;   /* no model to name: the list ends there */
   if (a->save && !nn_safetensors_save(m, a->save, meta)) ex_die(a, "--save");
   if (a->onnx && !nn_onnx_save(m, out, a->onnx)) ex_die(a, "--onnx");
+}
+
+/* ---------------------------------------------------------------- int8
+   --int8: the trained model's weights copied into a CPU copy of its graph
+   compiled for batch 256, quantised (nn_compress.h) with the first 512
+   training images as calibration, then the test set through the float and
+   the int8 model: both accuracies and both speeds (images/s of the whole
+   pass at batch 256, feeding and reading included).  Plain forward passes:
+   no test-time augmentation.  Fills `result` with the RESULT line's keys. */
+typedef struct ex_int8_data {
+  const float *calib, *x, *y;   /* calibration images; test images and labels */
+  int n_calib, n;
+  int classes;
+} ex_int8_data;
+static inline double ex_int8_pass(const ex_args *a, nn_model *m, nn_int8_plan *q, const nn_node *image,
+                                  const nn_node *out, const ex_int8_data *d, float *buf, double *seconds) {
+  size_t per = nn_shape_numel(nn_node_shape(image));
+  int start, correct = 0;
+  double t0 = ex_now();
+  for (start = 0; start < d->n; start += 256) {
+    int n = d->n - start < 256 ? d->n - start : 256;
+    if (!nn_set_batch(m, n) || !nn_feed_node(m, image, d->x + (size_t)start * per) ||
+        !(q ? nn_int8_predict(q) : nn_predict(m, out)) || !nn_read(m, out, buf))
+      ex_die(a, "--int8 evaluation");
+    nn_cross_entropy_sum(buf, d->y + start, n, d->classes, &correct);
+  }
+  *seconds = ex_now() - t0;
+  return (double)correct / d->n;
+}
+static inline void ex_int8_report(const ex_args *a, nn_graph *g, nn_model *trained, const nn_node *out,
+                                  const ex_int8_data *d, char *result, size_t len) {
+  nn_model *m;
+  nn_int8_plan *q;
+  nn_node *image;
+  float *buf, *w;
+  double acc_f, acc_q, sec_f, sec_q;
+  int i, ntensors;
+  result[0] = 0;
+  if (!a->int8) return;
+  if (!(m = nn_compile(g, 256, nn_cpu_backend()))) ex_die(a, "--int8: a CPU copy for batch 256");
+  ntensors = nn_model_num_tensors(m);
+  for (i = 0; i < ntensors; i++) {   /* the parameters and batch-norm statistics, node by node */
+    nn_tensor_info t;
+    if (!nn_model_tensor(m, i, &t) || t.node->op != NN_OP_PARAM) continue;
+    if (!(w = (float *)malloc(t.numel * sizeof *w)) || !nn_read(trained, t.node, w) || !nn_write(m, t.node, w))
+      ex_die(a, "--int8: copying the weights");
+    free(w);
+  }
+  image = nn_model_find(m, "image");
+  if (!(q = nn_int8_quantize(m, out, image, d->calib, d->n_calib))) ex_die(a, "--int8");
+  if (!(buf = (float *)malloc((size_t)256 * nn_shape_numel(nn_node_shape(out)) * sizeof *buf))) ex_die(a, "out of memory");
+  ex_int8_pass(a, m, NULL, image, out, d, buf, &sec_f);   /* warm-up */
+  acc_f = ex_int8_pass(a, m, NULL, image, out, d, buf, &sec_f);
+  acc_q = ex_int8_pass(a, m, q, image, out, d, buf, &sec_q);
+  printf("int8 (%s kernel, %d quantised layers, %d calibration images): test_accuracy fp32=%.4f int8=%.4f "
+         "(%+.2f points), images/s at batch 256 fp32=%.0f int8=%.0f (%.2fx)\n",
+         nn_int8_kernel(), nn_int8_num_layers(q), d->n_calib, acc_f, acc_q, 100 * (acc_q - acc_f), d->n / sec_f,
+         d->n / sec_q, sec_f / sec_q);
+  snprintf(result, len, " fp32_accuracy=%.4f int8_accuracy=%.4f fp32_images_per_second=%.0f int8_images_per_second=%.0f",
+           acc_f, acc_q, d->n / sec_f, d->n / sec_q);
+  free(buf);
+  nn_int8_free(q);
+  nn_model_free(m);
 }
 
 /* ---------------------------------------------------------------- per epoch */

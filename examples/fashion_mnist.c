@@ -54,13 +54,14 @@ static nn_dataset *load(const ex_args *a, const char *images, const char *labels
   return d;
 }
 
-static nn_node *build(nn_graph *g, const char *model) {
+/* widths: the two conv layers' channels (32 and 64; fewer for --prune-channels) */
+static nn_node *build(nn_graph *g, const char *model, int c1, int c2) {
   int dims[3] = {1, 28, 28}, one = 1;
   nn_node *x = nn_input(g, "image", 3, dims), *h;
   nn_node *y = nn_input(g, "label", 1, &one), *logits;
   if (!strcmp(model, "cnn")) {
-    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 32, 3, 3, 1, 1, 0))), 2, 2);
-    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, h, 64, 3, 3, 1, 1, 0))), 2, 2);
+    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, c1, 3, 3, 1, 1, 0))), 2, 2);
+    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, h, c2, 3, 3, 1, 1, 0))), 2, 2);
     h = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, h), 128)), 0.3f);
   } else {
     h = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, x), 256)), 0.2f);
@@ -106,6 +107,77 @@ static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, con
   return (double)correct / d->n;
 }
 
+/* --prune-channels: the CNN rebuilt with fewer channels, the kept ones'
+   weights copied (nn_compress.h), fine-tuned for a fifth of the epochs
+   (at least one) at a fifth of the learning rate; the accuracy and the
+   images/s of the test pass of both models.  Appends to `result`. */
+static void slim(const ex_args *a, nn_graph *big, nn_model *m, const nn_dataset *train, const nn_dataset *test, float *out,
+                 char *result, size_t len) {
+  nn_graph *g = nn_graph_new();
+  nn_model *s;
+  nn_optimizer *o;
+  nn_batches *it;
+  nn_node *logits, *convs[2];
+  nn_rng rng;
+  const char *names[2];
+  const int *kept[2];
+  int widths[2] = {32, 64}, nkept[2], k1[32], k2[64], cm[CLASSES * CLASSES], e, i, n_conv = 0, epochs = a->epochs / 5 + 1;
+  long step = 0, total;
+  double t0, t_big, t_slim, acc_big, acc_slim0, acc_slim, loss;
+  for (i = 0; i < nn_graph_num_nodes(big) && n_conv < 2; i++)
+    if (nn_graph_node(big, i)->op == NN_OP_CONV2D) convs[n_conv++] = nn_graph_node(big, i);
+  if (n_conv < 2) return;   /* the MLP has no channels */
+  kept[0] = k1;
+  kept[1] = k2;
+  for (i = 0; i < 2; i++) {
+    nkept[i] = (int)(widths[i] * (1 - a->prune_channels) + 0.5f);
+    if (nkept[i] < 1) nkept[i] = 1;
+    names[i] = convs[i]->name;
+    if (!nn_prune_rank_channels(m, convs[i], nkept[i], (int *)kept[i])) ex_die(a, "--prune-channels");
+  }
+  nn_graph_set_seed(g, a->seed);
+  logits = build(g, "cnn", nkept[0], nkept[1]);
+  if (!(s = nn_compile(g, a->batch, ex_backend(a))) || !nn_prune_copy_channels(m, s, 2, names, kept, nkept))
+    ex_die(a, "--prune-channels");
+  t0 = ex_now();
+  acc_big = evaluate(a, m, nn_model_find(m, "logits"), test, a->batch, out, cm, &loss);
+  t_big = ex_now() - t0;
+  acc_slim0 = evaluate(a, s, logits, test, a->batch, out, cm, &loss);
+  if (!(o = nn_sgd(s, a->lr / 5, 0.9f, 5e-4f, NN_NESTEROV))) ex_die(a, "--prune-channels");
+  nn_rng_seed(&rng, a->seed + 3);
+  if (!(it = nn_batches_new(s, train, &rng))) ex_die(a, "--prune-channels");
+  total = (long)it->count * epochs;
+  for (e = 0; e < epochs; e++)
+    while (nn_batches_next(it) > 0) {
+      random_flip(&rng, it->x, it->n);
+      nn_optimizer_set_lr(o, nn_lr_cosine(a->lr / 5, step++, total, 0, 0.0f));
+      if (!nn_feed(s, "image", it->x) || !nn_feed(s, "label", it->y)) ex_die(a, "--prune-channels: fine-tuning");
+      loss = nn_train_step(s, o);
+      if (loss != loss) ex_die(a, "--prune-channels: fine-tuning");
+    }
+  t0 = ex_now();
+  acc_slim = evaluate(a, s, logits, test, a->batch, out, cm, &loss);
+  t_slim = ex_now() - t0;
+  printf("channel pruning: convs %dx%d -> %dx%d channels, %lu -> %lu parameters; test_accuracy %.4f -> %.4f "
+         "(%.4f before %d epoch(s) of fine-tuning); test images/s %.0f -> %.0f (%.2fx)\n",
+         widths[0], widths[1], nkept[0], nkept[1], (unsigned long)nn_num_params(m), (unsigned long)nn_num_params(s),
+         acc_big, acc_slim, acc_slim0, epochs, test->n / t_big, test->n / t_slim, t_big / t_slim);
+  snprintf(result + strlen(result), len - strlen(result),
+           " slim_channels=%d,%d slim_accuracy=%.4f slim_accuracy_before_finetune=%.4f slim_images_per_second=%.0f full_images_per_second=%.0f",
+           nkept[0], nkept[1], acc_slim, acc_slim0, test->n / t_slim, test->n / t_big);
+  nn_batches_free(it);
+  nn_optimizer_free(o);
+  nn_model_free(s);
+}
+
+/* Zhu and Gupta's schedule, 100 pruning steps a run, zeros kept after every step */
+static void prune_step(const ex_args *a, nn_prune *pruner, long step, long total_steps) {
+  if (!pruner) return;
+  if (step % (total_steps / 100 + 1) == 0 && !nn_prune_to(pruner, nn_prune_schedule(a->prune, step, total_steps / 10, total_steps * 7 / 10)))
+    ex_die(a, "--prune");
+  if (!nn_prune_apply(pruner)) ex_die(a, "--prune");
+}
+
 int main(int argc, char **argv) {
   ex_args a;
   nn_dataset *train, *test;
@@ -122,6 +194,8 @@ int main(int argc, char **argv) {
 #endif
   float *out;
   int cm[CLASSES * CLASSES], steps, e, i, cnn, done, batch;
+  char int8_result[512];
+  nn_prune *pruner = NULL;
   long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
@@ -129,7 +203,7 @@ int main(int argc, char **argv) {
   a.prog = "fashion_mnist";
   a.about = "classify Fashion-MNIST images with a CNN or an MLP";
   a.notes = "defaults per model: cnn --epochs 10 --lr 0.05, mlp --epochs 12 --lr 0.05";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS;
   a.models = "cnn|mlp";
   a.model = "cnn";
   a.data = "data/fashion-mnist";
@@ -153,7 +227,7 @@ int main(int argc, char **argv) {
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
   nn_graph_set_seed(g, a.seed);
-  logits = build(g, a.model);
+  logits = build(g, a.model, 32, 64);
   for (i = 0; i < nn_graph_num_nodes(g); i++) {   /* no weight decay on biases and batch norm */
     nn_node *p = nn_graph_node(g, i);
     if (p->op == NN_OP_PARAM && p->shape.ndim == 1) nn_set_wd_mult(p, 0.0f);
@@ -167,6 +241,8 @@ int main(int argc, char **argv) {
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
   done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  /* after --resume: the masks are the checkpoint's zeros */
+  if (a.prune > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
   log = ex_log_open(&a);
 
   printf("fashion_mnist: model %s, %d training / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",
@@ -202,6 +278,7 @@ int main(int argc, char **argv) {
         ex_die(&a, "feeding a batch");
       loss = nn_mpi_train_step(ex_dp, opt);
       if (loss != loss) ex_die(&a, "training");
+      prune_step(&a, pruner, info.step, total_steps);
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, it->y + first, count, CLASSES, &correct);   /* this rank's; summed below */
 #else
@@ -213,6 +290,7 @@ int main(int argc, char **argv) {
       if (!nn_feed(m, "image", it->x) || !nn_feed(m, "label", it->y)) ex_die(&a, "feeding a batch");
       loss = nn_train_step(m, opt);
       if (loss != loss) ex_die(&a, "training");
+      prune_step(&a, pruner, info.step, total_steps);
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, it->y, n, CLASSES, &correct);   /* accuracy of the training batch (dropout on) */
 #endif
@@ -235,9 +313,25 @@ int main(int argc, char **argv) {
   ex_save(&a, m, logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
-  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f\n",
+  {
+    ex_int8_data d8;
+    d8.calib = train->x;
+    d8.n_calib = train->n < 512 ? train->n : 512;
+    d8.x = test->x;
+    d8.y = test->y;
+    d8.n = test->n;
+    d8.classes = CLASSES;
+    ex_int8_report(&a, g, m, logits, &d8, int8_result, sizeof int8_result);
+  }
+  if (a.prune_channels > 0) slim(&a, g, m, train, test, out, int8_result, sizeof int8_result);
+  if (pruner) {
+    size_t used = strlen(int8_result);
+    snprintf(int8_result + used, sizeof int8_result - used, " sparsity=%.4f", nn_prune_sparsity(pruner));
+    nn_prune_free(pruner);
+  }
+  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f%s\n",
          test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
-         a.model, ex_now() - t_start);
+         a.model, ex_now() - t_start, int8_result);
   if (log) fclose(log);
   free(out);
 #ifdef NN_MPI

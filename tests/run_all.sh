@@ -74,6 +74,13 @@ suite "OpenCL backend on Intel's CPU runtime" opencl_tests "$(tools/intel_opencl
 suite "OpenCL kernels under Oclgrind: races, uninitialised reads, API misuse" bash tests/oclgrind.sh
 # every op of the registry has a gradient check and a device parity case
 suite "op coverage" built tests/op_coverage.c build/op_coverage -std=c99 -pedantic -Wall -Wextra -Werror
+# int8 inference (nn_compress.h): the portable kernel, then this machine's
+# (AVX-512 VNNI or AVX2) with OpenMP: both must meet the same int32 sums
+suite "int8 inference (nn_compress.h), portable kernel" built tests/test_int8.c build/test_int8 -std=c99 -pedantic -Wall -Wextra -Werror -O2 -g
+suite "int8 inference, -march=native kernel, OpenMP" built tests/test_int8.c build/test_int8_native -std=c99 -pedantic -Wall -Wextra -Werror -O2 -march=native -fopenmp
+suite "int8 inference under ASan+UBSan, -march=native" built tests/test_int8.c build/test_int8_asan -std=c99 -O1 -g -march=native "${ASAN[@]}"
+suite "int8 inference as C++" built tests/test_int8.c build/test_int8_cpp -x c++ -Wall -Wextra -Werror -O2
+suite "pruning (nn_compress.h): masks through SGD and Adam, exact resume (ASan+UBSan)" built tests/test_prune.c build/test_prune_asan -std=c99 -pedantic -Wall -Wextra -Werror -O1 -g "${ASAN[@]}"
 # ONNX export, run in ONNX Runtime (skipped without Python's onnx and onnxruntime, never in CI)
 suite "ONNX export (nn_onnx.h) in ONNX Runtime" bash tests/test_onnx.sh
 suite "examples" bash tests/test_examples.sh

@@ -44,6 +44,15 @@ if [ -f "$FM/t10k-labels-idx1-ubyte" ]; then
            [ -s "$TMP/fashion_mnist_$model.onnx" ]; then ok "fashion_mnist --model $model learns: $(tail -n 1 "$TMP/fm.out")"
         else bad "fashion_mnist --model $model learns" "$TMP/fm.out"; cat "$TMP/fm.err" | tail -5; fi
     done
+    # --int8, --prune, --prune-channels: the int8 model within a point of the float one, the
+    # sparsity reached, a slimmer model that learns
+    if "$TMP/fashion_mnist" --limit 3000 --epochs 1 --quiet --int8 --prune 0.7 --prune-channels 0.5 >"$TMP/fm.out" 2>"$TMP/fm.err" &&
+       result "$TMP/fm.out" && grep -q '^RESULT.* sparsity=0.7000' "$TMP/fm.out" &&
+       grep -q '^RESULT.* slim_channels=16,32 slim_accuracy=0\.[5-9]' "$TMP/fm.out" &&
+       awk '/^RESULT/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+            END { d = v["fp32_accuracy"] - v["int8_accuracy"]; exit !(v["int8_accuracy"] > 0.5 && d < 0.01 && d > -0.01) }' "$TMP/fm.out"; then
+        ok "fashion_mnist --int8 --prune 0.7 --prune-channels 0.5: $(grep '^int8\|^channel' "$TMP/fm.out" | tr '\n' ' ')"
+    else bad "fashion_mnist --int8 --prune 0.7 --prune-channels 0.5" "$TMP/fm.out"; tail -5 "$TMP/fm.err"; fi
     # bad data: a missing directory and a truncated file name the file
     mkdir -p "$TMP/cut"
     cp "$FM"/*-ubyte "$TMP/cut/"

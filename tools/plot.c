@@ -1,12 +1,12 @@
 /* plot.c - draw training-log CSVs as an SVG with a loss and an accuracy panel.
  *
  * Build:  cc -O2 -o plot tools/plot.c -lm
- * Usage:  plot [-o out.svg] [--title T] log1.csv [log2.csv ...]
+ * Usage:  plot [-o out.svg] [--title T] [--x COLUMN] log1.csv [log2.csv ...]
  *
  * Each CSV has a header row. Every column whose name contains "loss" goes to
  * the left panel, every column containing "acc" to the right one (case
- * insensitive). x is the "epoch" column, or the 1-based row number if a log
- * has none. Empty, non-numeric, NaN and inf cells are skipped: the line is
+ * insensitive). x is the "epoch" column (or the one --x names, e.g. a
+ * sweep's "sparsity"), or the 1-based row number if a log has none. Empty, non-numeric, NaN and inf cells are skipped: the line is
  * broken there rather than drawn through a value that does not exist.
  * Plain C99 + libm so it builds wherever nn.h does.
  */
@@ -28,6 +28,8 @@ typedef struct {
 } Log;
 
 typedef struct { int log, col, panel; } Series;
+
+static const char *x_name = "epoch";   /* --x */
 
 static void die(const char *fmt, ...)
 {
@@ -161,7 +163,7 @@ static void load_log(Log *L, const char *path)
         L->names[i] = xstrdup(fields[i]);
         if (blank(fields[i])) die("%s:%d: header has an empty column name (column %d)", path, lineno, i + 1);
         if (isnan(parse_num(fields[i]))) numeric_header = 0;
-        if (L->xcol < 0 && equals_ci(fields[i], "epoch")) L->xcol = i;
+        if (L->xcol < 0 && equals_ci(fields[i], x_name)) L->xcol = i;
     }
     free(fields);
     if (numeric_header) die("%s:%d: first row is all numbers; expected a header row naming the columns", path, lineno);
@@ -406,25 +408,30 @@ static void draw_panel(FILE *o, int p, const char *title, const char *ylabel, co
 int main(int argc, char **argv)
 {
     const char *out_path = "plot.svg", *title = "Training curves", *xlabel;
+    char row_label[96], loss_title[96], acc_title[96];
     Log *logs;
     Series *ser;
     int nlogs = 0, nser = 0, i, c, rows[2] = { 0, 0 }, with_epoch = 0, height;
     FILE *o;
 
     logs = xrealloc(NULL, (size_t)argc * sizeof *logs);
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--title")) {
+    for (i = 1; i < argc; i++) {   /* the options first: --x decides how the logs are read */
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--title") || !strcmp(argv[i], "--x")) {
             if (i + 1 >= argc) die("%s needs an argument", argv[i]);
-            if (argv[i][1] == 'o') out_path = argv[++i]; else title = argv[++i];
+            if (argv[i][1] == 'o') out_path = argv[++i];
+            else if (argv[i][2] == 't') title = argv[++i];
+            else x_name = argv[++i];
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: plot [-o out.svg] [--title T] log1.csv [log2.csv ...]\n"
-                   "Plots columns named *loss* (left) and *acc* (right) against 'epoch'.\n");
+            printf("usage: plot [-o out.svg] [--title T] [--x COLUMN] log1.csv [log2.csv ...]\n"
+                   "Plots columns named *loss* (left) and *acc* (right) against 'epoch' (or COLUMN).\n");
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            die("unknown option '%s' (usage: plot [-o out.svg] [--title T] log.csv ...)", argv[i]);
-        } else {
-            load_log(&logs[nlogs++], argv[i]);
+            die("unknown option '%s' (usage: plot [-o out.svg] [--title T] [--x COLUMN] log.csv ...)", argv[i]);
         }
+    }
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--title") || !strcmp(argv[i], "--x")) i++;
+        else load_log(&logs[nlogs++], argv[i]);
     }
     if (nlogs == 0) die("no CSV files given (usage: plot [-o out.svg] [--title T] log.csv ...)");
 
@@ -447,7 +454,10 @@ int main(int argc, char **argv)
         if (!found) fprintf(stderr, "plot: warning: '%s' has no column containing \"loss\" or \"acc\"\n", logs[i].path);
     }
     if (nser == 0) die("nothing to plot: no column name contains \"loss\" or \"acc\"");
-    xlabel = with_epoch == nlogs ? "epoch" : with_epoch == 0 ? "row" : "epoch (row number where a log has none)";
+    snprintf(row_label, sizeof row_label, "%.40s (row number where a log has none)", x_name);
+    xlabel = with_epoch == nlogs ? x_name : with_epoch == 0 ? "row" : row_label;
+    snprintf(loss_title, sizeof loss_title, "Loss per %.40s", x_name);
+    snprintf(acc_title, sizeof acc_title, "Accuracy per %.40s", x_name);
 
     o = fopen(out_path, "w");
     if (!o) die("cannot write '%s': %s", out_path, strerror(errno));
@@ -473,8 +483,8 @@ int main(int argc, char **argv)
     fprintf(o, "<text x=\"%d\" y=\"30\" class=\"title\">", W / 2);
     put_escaped(o, title);
     fputs("</text>\n", o);
-    draw_panel(o, 0, "Loss per epoch", "loss", xlabel, logs, ser, nser);
-    draw_panel(o, 1, "Accuracy per epoch", "accuracy", xlabel, logs, ser, nser);
+    draw_panel(o, 0, loss_title, "loss", xlabel, logs, ser, nser);
+    draw_panel(o, 1, acc_title, "accuracy", xlabel, logs, ser, nser);
     fputs("</svg>\n", o);
     if (fclose(o) != 0) die("error writing '%s'", out_path);
     fprintf(stderr, "plot: wrote %s (%d series from %d file%s)\n", out_path, nser, nlogs, nlogs == 1 ? "" : "s");
