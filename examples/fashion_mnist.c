@@ -17,6 +17,9 @@
 
    --checkpoint FILE saves the run after every epoch; --resume FILE (with
    the same flags) continues it exactly as if it had not stopped.
+   --val N holds out N training images to keep the epoch best on them
+   (--patience K: stop after K epochs without a better one); see
+   examples/common.h.
    train_seconds counts the training steps of this process only;
    evaluation is not in it. */
 #define NN_IMPLEMENTATION
@@ -104,16 +107,17 @@ static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, con
 
 int main(int argc, char **argv) {
   ex_args a;
-  nn_dataset *train, *test;
+  nn_dataset *train, *test, *val;
   nn_graph *g;
   nn_model *m;
   nn_optimizer *opt;
   nn_node *logits;
   nn_checkpoint_info info;   /* epoch and step counters, the generator for shuffles and flips */
+  ex_best best;              /* --val: the epoch kept */
   FILE *log;
   nn_batches *it;
   float *out;
-  int cm[CLASSES * CLASSES], steps, e, i, cnn, done;
+  int cm[CLASSES * CLASSES], vcm[CLASSES * CLASSES], steps, e, i, cnn, done, last;
   long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
@@ -121,7 +125,7 @@ int main(int argc, char **argv) {
   a.prog = "fashion_mnist";
   a.about = "classify Fashion-MNIST images with a CNN or an MLP";
   a.notes = "defaults per model: cnn --epochs 10 --lr 0.05, mlp --epochs 12 --lr 0.05";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_VAL;
   a.models = "cnn|mlp";
   a.model = "cnn";
   a.data = "data/fashion-mnist";
@@ -136,6 +140,7 @@ int main(int argc, char **argv) {
   train = load(&a, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
   test = load(&a, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
   if (a.limit) nn_dataset_truncate(train, a.limit);
+  val = ex_val_split(&a, train);
 
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
@@ -150,11 +155,13 @@ int main(int argc, char **argv) {
   if (!(opt = nn_sgd(m, a.lr, 0.9f, 5e-4f, NN_NESTEROV))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
-  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  ex_best_init(&a, &best, m);
+  done = last = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  ex_best_check(&a, &best);
   log = ex_log_open(&a);
 
-  printf("fashion_mnist: model %s, %d training / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",
-         a.model, train->n, test->n, a.batch, a.epochs, a.lr, nn_set_threads(0));
+  printf("fashion_mnist: model %s, %d training / %d validation / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",
+         a.model, train->n, val ? val->n : 0, test->n, a.batch, a.epochs, a.lr, nn_set_threads(0));
   if (!a.quiet) nn_summary(m, stdout);
   fflush(stdout);
 
@@ -165,8 +172,8 @@ int main(int argc, char **argv) {
   total_steps = (long)steps * a.epochs;
   warmup = steps / 2;
 
-  for (e = done + 1; e <= a.epochs; e++) {
-    double t0 = ex_now(), seconds, loss_sum = 0;
+  for (e = done + 1; e <= a.epochs && !ex_best_stop(&a, &best, e - 1); e++) {
+    double t0 = ex_now(), seconds, loss_sum = 0, val_acc = -1, val_loss = 0;
     int s, correct = 0;
     ex_progress p;
     ex_progress_start(&p, e, a.epochs, steps, a.quiet);
@@ -188,17 +195,26 @@ int main(int argc, char **argv) {
     seconds = ex_now() - t0;   /* training only */
     train_seconds += seconds;
     test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);
-    ex_epoch_report(log, e, a.epochs, loss_sum / train->n, (double)correct / train->n, test_loss, test_acc, seconds);
-    info.epoch = e;
+    if (val) {
+      val_acc = evaluate(&a, m, logits, val, a.batch, out, vcm, &val_loss);
+      ex_best_update(&a, &best, m, e, (long)(val_acc * val->n + 0.5));
+    }
+    ex_epoch_report_val(log, e, a.epochs, loss_sum / train->n, (double)correct / train->n, test_loss, test_acc, seconds,
+                        val_loss, val_acc);
+    info.epoch = last = e;
     ex_checkpoint(&a, m, opt, NULL, &info);
   }
-  if (done == a.epochs) test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);   /* nothing left to train */
+  ex_best_restore(&a, &best, m);
+  /* nothing left to train, or the kept epoch's weights back */
+  if (last == done || val) test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);
   ex_save(&a, m, logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
-  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f\n",
-         test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
+  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f",
+         test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (last - done) / train_seconds : 0.0,
          a.model, ex_now() - t_start);
+  ex_best_result(&a, &best, last);
+  printf("\n");
   if (log) fclose(log);
   free(out);
   nn_batches_free(it);
@@ -206,5 +222,7 @@ int main(int argc, char **argv) {
   nn_model_free(m);
   nn_dataset_free(train);
   nn_dataset_free(test);
+  nn_dataset_free(val);
+  ex_best_free(&best);
   return 0;
 }

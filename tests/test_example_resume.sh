@@ -91,6 +91,15 @@ if [ ! -f "$FM/t10k-labels-idx1-ubyte" ]; then
     else echo "SKIP: Fashion-MNIST data not found (tools/fetch_data.sh fashion-mnist)"; fi
 else
     kill_resume fashion_mnist 3 "$TMP/fashion_mnist" --model mlp --limit 4000 --epochs 3 --threads 1 --quiet --seed 5
+    # early stopping: the kept weights (CHECKPOINT.best) and the patience count survive the kill
+    kill_resume "fashion_mnist --val --patience" 4 "$TMP/fashion_mnist" --model mlp --limit 4000 --val 1000 --patience 2 \
+        --epochs 4 --threads 1 --quiet --seed 5
+    if [ -s "$TMP/run.ckpt.best" ] && grep -q 'best_epoch=' <(tail -n 1 "$TMP/resumed.out"); then ok "--val writes CHECKPOINT.best next to the checkpoint"
+    else bad "--val writes CHECKPOINT.best" "$TMP/resumed.out"; fi
+    rm -f "$TMP/run.ckpt.best"
+    if ! "$TMP/fashion_mnist" --model mlp --limit 4000 --val 1000 --epochs 4 --resume "$TMP/run.ckpt" >"$TMP/o" 2>&1 &&
+       grep -q 'run.ckpt.best' "$TMP/o"; then ok "--resume with --val and no CHECKPOINT.best fails naming it"
+    else bad "--resume with --val and no CHECKPOINT.best" "$TMP/o"; fi
 fi
 
 # CIFAR-10 on synthetic batches in the official layout: the run with the

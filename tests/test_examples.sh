@@ -44,6 +44,19 @@ if [ -f "$FM/t10k-labels-idx1-ubyte" ]; then
            [ -s "$TMP/fashion_mnist_$model.onnx" ]; then ok "fashion_mnist --model $model learns: $(tail -n 1 "$TMP/fm.out")"
         else bad "fashion_mnist --model $model learns" "$TMP/fm.out"; cat "$TMP/fm.err" | tail -5; fi
     done
+    # --val/--patience: the weights of the epoch kept come back before the final test (its
+    # test accuracy in the log is the RESULT's), and --val must leave training samples
+    if "$TMP/fashion_mnist" --model mlp --limit 3000 --val 1000 --patience 1 --epochs 5 --quiet --log "$TMP/v.csv" \
+           >"$TMP/v.out" 2>"$TMP/v.err" && result "$TMP/v.out" && best=$(tail -n 1 "$TMP/v.out" | sed -n 's/.* best_epoch=\([0-9]*\).*/\1/p') &&
+       [ -n "$best" ] && head -n 1 "$TMP/v.csv" | grep -q ',val_loss,val_accuracy$' && grep -q 'val_accuracy=' <(grep '^epoch 1/5' "$TMP/v.out") &&
+       [ "$(awk -F, -v e="$best" '$1 == e { printf "%.4f", $5 }' "$TMP/v.csv")" = "$(acc "$TMP/v.out")" ]; then
+        ok "fashion_mnist --val 1000 --patience 1 keeps the best epoch: $(tail -n 1 "$TMP/v.out" | grep -o 'test_accuracy=[^ ]*\|best_epoch.*' | tr '\n' ' ')"
+    else bad "fashion_mnist --val 1000 --patience 1 keeps the best epoch" "$TMP/v.out"; fi
+    if ! "$TMP/fashion_mnist" --limit 3000 --val 3000 >"$TMP/o" 2>&1 && grep -q -- '--val 3000 .*whole training set of 3000' "$TMP/o"; then
+        ok "fashion_mnist rejects --val as large as the training set: $(head -n 1 "$TMP/o")"
+    else bad "fashion_mnist rejects --val as large as the training set" "$TMP/o"; fi
+    if ! "$TMP/fashion_mnist" --patience 2 >"$TMP/o" 2>&1 && grep -q -- '--patience needs --val' "$TMP/o"; then ok "fashion_mnist: --patience needs --val"
+    else bad "fashion_mnist: --patience needs --val" "$TMP/o"; fi
     # bad data: a missing directory and a truncated file name the file
     mkdir -p "$TMP/cut"
     cp "$FM"/*-ubyte "$TMP/cut/"
@@ -75,6 +88,12 @@ if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --tta 2 --seed 4 --log "
        >"$TMP/c.out" 2>"$TMP/c.err" && result "$TMP/c.out" && grep -q 'images_per_second=' <(tail -n 1 "$TMP/c.out") &&
    [ "$(wc -l <"$TMP/c.csv")" -eq 3 ] && grep -q 'automobile' "$TMP/c.out" && [ -s "$TMP/cifar10_small.onnx" ]; then ok "cifar10 follows the contract on synthetic batches: $(tail -n 1 "$TMP/c.out")"
 else bad "cifar10 follows the contract on synthetic batches" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
+if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --batch 32 --tta 0 --val 40 --patience 1 --quiet >"$TMP/c.out" 2>"$TMP/c.err" &&
+   result "$TMP/c.out" && grep -q 'best_epoch=[12] val_accuracy=[0-9.]* epochs_run=[12]' <(tail -n 1 "$TMP/c.out") &&
+   grep -q '80 training / 40 validation' "$TMP/c.out"; then ok "cifar10 --val 40 holds out 40 of 120 images: $(tail -n 1 "$TMP/c.out" | grep -o 'best_epoch.*')"
+else bad "cifar10 --val 40" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
+if ! "$TMP/cifar10" --data "$CF" --model small --val 120 >"$TMP/o" 2>&1 && grep -q -- '--val 120' "$TMP/o"; then ok "cifar10 rejects --val 120 of 120 images"
+else bad "cifar10 rejects --val 120 of 120 images" "$TMP/o"; fi
 if ! "$TMP/cifar10" --data "$CF" --tta 3 >"$TMP/o" 2>&1 && grep -q -- '--tta' "$TMP/o"; then ok "cifar10 rejects --tta 3"
 else bad "cifar10 rejects --tta 3" "$TMP/o"; fi
 cifar_bad() {  # NAME FILE PATTERN: make FILE bad (by the caller), expect an error naming it
@@ -145,6 +164,11 @@ if [ -d "$IM/test/neg" ]; then
        above "$(acc "$TMP/im.out")" 0.65 && grep -q 'ROC AUC' "$TMP/im.out" && [ "$(wc -l <"$TMP/im.csv")" -eq 5 ]; then
         ok "imdb learns from 600 reviews: $(tail -n 1 "$TMP/im.out")"
     else bad "imdb learns from 600 reviews" "$TMP/im.out"; tail -5 "$TMP/im.err"; fi
+    if "$TMP/imdb" --limit 600 --test-limit 200 --epochs 2 --maxlen 80 --vocab 2000 --embed 32 --hidden 32 --val 200 --patience 1 --quiet \
+           >"$TMP/o" 2>&1 && result "$TMP/o" && grep -q '400 training / 200 validation' "$TMP/o" &&
+       grep -q 'best_epoch=[12] val_accuracy=[0-9.]* epochs_run=[12]' <(tail -n 1 "$TMP/o"); then
+        ok "imdb --val 200 holds out 200 of 600 reviews: $(tail -n 1 "$TMP/o" | grep -o 'best_epoch.*')"
+    else bad "imdb --val 200" "$TMP/o"; fi
     # bad data: a missing folder, an empty review, each named
     mkdir -p "$TMP/im/train/pos" "$TMP/im/train/neg" "$TMP/im/test/pos"
     printf 'A fine film.' >"$TMP/im/train/pos/0_9.txt"
