@@ -42,6 +42,7 @@
 #define NN_IMPLEMENTATION
 #include "common.h"
 #include "airbench.h"
+#include "linalg.h"
 
 #define PIXELS (3 * 32 * 32)
 static const char *const class_names[CLASSES] = {"airplane", "automobile", "bird", "cat", "deer",
@@ -62,64 +63,6 @@ static void alternating_flips(uint64_t seed, const int *sample, int n, int epoch
   }
 }
 
-/* Eigen-decomposition of a symmetric n x n matrix (row-major, destroyed)
-   by cyclic Jacobi rotations in double precision: eigenvalues in
-   descending order, eigenvectors as the rows of vectors (unit length). */
-static int symmetric_eigen(int n, double *a, double *values, double *vectors) {
-  double *v;
-  int sweep, p, q, k;
-  if (n < 1) return nn_set_error("symmetric_eigen: size %d", n);
-  if (!(v = (double *)calloc((size_t)n * n, sizeof(double)))) return 0;
-  for (p = 0; p < n; p++) v[p * n + p] = 1;
-  for (sweep = 0; sweep < 100; sweep++) {
-    double off = 0, diag = 0;
-    for (p = 0; p < n; p++) {
-      diag += a[p * n + p] * a[p * n + p];
-      for (q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-    }
-    if (off <= 1e-30 * diag || off == 0) break;
-    for (p = 0; p < n; p++)
-      for (q = p + 1; q < n; q++) {
-        double apq = a[p * n + q], theta, t, c, s;
-        if (apq == 0) continue;
-        /* the rotation in the (p, q) plane that zeroes a[p][q] */
-        theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
-        c = 1 / sqrt(t * t + 1);
-        s = t * c;
-        for (k = 0; k < n; k++) {   /* columns: A J */
-          double akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (k = 0; k < n; k++) {   /* rows: J^T (A J) */
-          double apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (k = 0; k < n; k++) {   /* accumulated rotations, eigenvectors as columns */
-          double vkp = v[k * n + p], vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  /* eigenvalues in descending order (selection: n is small) */
-  for (p = 0; p < n; p++) values[p] = a[p * n + p];
-  for (p = 0; p < n; p++) {
-    int best = p;
-    for (q = p + 1; q < n; q++) if (values[q] > values[best]) best = q;
-    if (best != p) {
-      double t = values[p];
-      values[p] = values[best];
-      values[best] = t;
-      for (k = 0; k < n; k++) { t = v[k * n + p]; v[k * n + p] = v[k * n + best]; v[k * n + best] = t; }
-    }
-    for (k = 0; k < n; k++) vectors[p * n + k] = v[k * n + p];
-  }
-  free(v);
-  return 1;
-}
 /* Patch whitening: from the uncentred covariance of every kh x kw patch
    (stride 1, no padding) of n images C x H x W, with eigenvalues l_i and
    eigenvectors v_i (descending), writes 2*C*kh*kw filters of C x kh x kw
@@ -147,7 +90,7 @@ static int whitening_weights(const float *images, int n, int C, int H, int W, in
       }
   for (u = 0; u < D; u++)
     for (k = u; k < D; k++) cov[k * D + u] = cov[u * D + k] = cov[u * D + k] / count;
-  if (!symmetric_eigen(D, cov, val, vec)) { free(cov); return 0; }
+  if (!ex_symmetric_eigen(D, cov, val, vec)) { free(cov); return 0; }
   for (u = 0; u < D; u++) {
     double scale = val[u] + eps;
     if (!(scale > 0)) {

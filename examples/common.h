@@ -63,6 +63,7 @@ typedef struct ex_args {
   unsigned long seed;
   int done_epochs;        /* epochs in the --resume checkpoint (set by ex_resume) */
   int val, patience;      /* EX_VAL: validation samples held out, epochs without improvement (0: off) */
+  const char *log_header; /* --log's first line, NULL: epoch,train_loss,...,seconds */
 } ex_args;
 
 static inline void ex_usage(const ex_args *a, FILE *f) {
@@ -111,6 +112,23 @@ static inline long ex_parse_long(const ex_args *a, const char *flag, const char 
     exit(2);
   }
   return v;
+}
+
+/* An example's own flag: if argv[*i] is `flag` (as "--flag V" or
+   "--flag=V"), sets *value, takes it out of argv (so that ex_parse does
+   not see it), steps *i back and returns 1; exits 2 if the value is missing. */
+static inline int ex_take_flag(const ex_args *a, int *argc, char **argv, int *i, const char *flag, const char **value) {
+  size_t n = strlen(flag);
+  char *f = argv[*i];
+  int k, used;
+  if (strncmp(f, flag, n) || (f[n] && f[n] != '=')) return 0;
+  if (f[n] == '=') { *value = f + n + 1; used = 1; }
+  else if (*i + 1 < *argc) { *value = argv[*i + 1]; used = 2; }
+  else { fprintf(stderr, "%s: %s needs a value\n", a->prog, flag); exit(2); }
+  for (k = *i; k + used < *argc; k++) argv[k] = argv[k + used];
+  *argc -= used;
+  (*i)--;
+  return 1;
 }
 
 /* Parses argv into a (defaults already set).  --help exits 0, bad flags
@@ -329,7 +347,8 @@ static inline FILE *ex_log_open(const ex_args *a) {
     fprintf(stderr, "%s: cannot write log '%s': %s\n", a->prog, a->log, strerror(errno));
     exit(1);
   }
-  fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds%s\n", a->val ? ",val_loss,val_accuracy" : "");
+  if (a->log_header) fprintf(f, "%s\n", a->log_header);
+  else fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds%s\n", a->val ? ",val_loss,val_accuracy" : "");
   if (kept) fputs(kept, f);
   free(kept);
   fflush(f);

@@ -25,51 +25,7 @@
 #define NN_IMPLEMENTATION
 #include "common.h"
 
-#define CLASSES 10
-#define PIXELS (28 * 28)
-static const char *const class_names[CLASSES] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
-
-static nn_dataset *load(const ex_args *a, const char *images, const char *labels) {
-  char ip[1024], lp[1024];
-  nn_dataset *d;
-  size_t i;
-  snprintf(ip, sizeof ip, "%s/%s", a->data, images);
-  snprintf(lp, sizeof lp, "%s/%s", a->data, labels);
-  if (!(d = nn_dataset_read_idx(ip, lp))) {
-    fprintf(stderr, "%s: %s\n(the unzipped IDX files come from: tools/fetch_data.sh fashion-mnist)\n", a->prog,
-            nn_last_error());
-    exit(1);
-  }
-  if (d->shape.ndim != 3 || d->shape.dim[1] != 28 || d->shape.dim[2] != 28) {
-    fprintf(stderr, "%s: '%s' does not hold 28x28 images\n", a->prog, ip);
-    exit(1);
-  }
-  if (d->num_classes > CLASSES) {
-    fprintf(stderr, "%s: '%s' has label %d, Fashion-MNIST has classes 0..9\n", a->prog, lp, d->num_classes - 1);
-    exit(1);
-  }
-  for (i = 0; i < (size_t)d->n * PIXELS; i++) d->x[i] = (d->x[i] - 0.2860f) / 0.3530f;   /* mean, std */
-  return d;
-}
-
-static nn_node *build(nn_graph *g, const char *model) {
-  int dims[3] = {1, 28, 28}, one = 1;
-  nn_node *x = nn_input(g, "image", 3, dims), *h;
-  nn_node *y = nn_input(g, "label", 1, &one), *logits;
-  if (!strcmp(model, "cnn")) {
-    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, 32, 3, 3, 1, 1, 0))), 2, 2);
-    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, h, 64, 3, 3, 1, 1, 0))), 2, 2);
-    h = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, h), 128)), 0.3f);
-  } else {
-    h = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, x), 256)), 0.2f);
-    h = nn_relu(g, nn_dense(g, h, 128));
-  }
-  nn_layer_name(g, "logits");
-  logits = nn_dense(g, h, CLASSES);
-  nn_cross_entropy(g, logits, y, 0.0f, NN_MEAN);
-  return logits;
-}
+#include "fmnist.h"
 
 /* mirrors each image left-right with probability 1/2 */
 static void random_flip(nn_rng *rng, float *x, int n) {
@@ -137,15 +93,17 @@ int main(int argc, char **argv) {
   if (!a.epochs) a.epochs = cnn ? 10 : 12;
   if (!(a.lr > 0)) a.lr = 0.05f;
 
-  train = load(&a, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-  test = load(&a, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+  train = fm_load(&a, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+  test = fm_load(&a, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+  fm_normalize(train->x, (size_t)train->n * PIXELS);
+  fm_normalize(test->x, (size_t)test->n * PIXELS);
   if (a.limit) nn_dataset_truncate(train, a.limit);
   val = ex_val_split(&a, train);
 
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
   nn_graph_set_seed(g, a.seed);
-  logits = build(g, a.model);
+  logits = fm_build(g, a.model, NULL);
   for (i = 0; i < nn_graph_num_nodes(g); i++) {   /* no weight decay on biases and batch norm */
     nn_node *p = nn_graph_node(g, i);
     if (p->op == NN_OP_PARAM && p->shape.ndim == 1) nn_set_wd_mult(p, 0.0f);

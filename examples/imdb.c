@@ -37,31 +37,18 @@ typedef struct imdb_args {
 } imdb_args;
 
 /* The flags of this example that common.h does not know are taken out of
-   argv before ex_parse sees the rest. */
-static int imdb_flag(const ex_args *a, int *argc, char **argv, int *i, const char *flag, const char **value) {
-  size_t n = strlen(flag);
-  char *f = argv[*i];
-  int k, used;
-  if (strncmp(f, flag, n) || (f[n] && f[n] != '=')) return 0;
-  if (f[n] == '=') { *value = f + n + 1; used = 1; }
-  else if (*i + 1 < *argc) { *value = argv[*i + 1]; used = 2; }
-  else { fprintf(stderr, "%s: %s needs a value\n", a->prog, flag); exit(2); }
-  for (k = *i; k + used < *argc; k++) argv[k] = argv[k + used];
-  *argc -= used;
-  (*i)--;
-  return 1;
-}
+   argv (ex_take_flag) before ex_parse sees the rest. */
 static void imdb_parse(ex_args *a, imdb_args *o, int *argc, char **argv) {
   int i;
   for (i = 1; i < *argc; i++) {
     const char *v;
-    if (imdb_flag(a, argc, argv, &i, "--maxlen", &v)) o->maxlen = (int)ex_parse_long(a, "--maxlen", v, 1, 100000);
-    else if (imdb_flag(a, argc, argv, &i, "--vocab", &v)) o->vocab = (int)ex_parse_long(a, "--vocab", v, 3, 10000000);
-    else if (imdb_flag(a, argc, argv, &i, "--embed", &v)) o->embed = (int)ex_parse_long(a, "--embed", v, 1, 4096);
-    else if (imdb_flag(a, argc, argv, &i, "--hidden", &v)) o->hidden = (int)ex_parse_long(a, "--hidden", v, 1, 4096);
-    else if (imdb_flag(a, argc, argv, &i, "--bidirectional", &v)) o->bidirectional = (int)ex_parse_long(a, "--bidirectional", v, 0, 1);
-    else if (imdb_flag(a, argc, argv, &i, "--test-limit", &v)) o->test_limit = (int)ex_parse_long(a, "--test-limit", v, 2, 2000000000);
-    else if (imdb_flag(a, argc, argv, &i, "--keep", &v)) {
+    if (ex_take_flag(a, argc, argv, &i, "--maxlen", &v)) o->maxlen = (int)ex_parse_long(a, "--maxlen", v, 1, 100000);
+    else if (ex_take_flag(a, argc, argv, &i, "--vocab", &v)) o->vocab = (int)ex_parse_long(a, "--vocab", v, 3, 10000000);
+    else if (ex_take_flag(a, argc, argv, &i, "--embed", &v)) o->embed = (int)ex_parse_long(a, "--embed", v, 1, 4096);
+    else if (ex_take_flag(a, argc, argv, &i, "--hidden", &v)) o->hidden = (int)ex_parse_long(a, "--hidden", v, 1, 4096);
+    else if (ex_take_flag(a, argc, argv, &i, "--bidirectional", &v)) o->bidirectional = (int)ex_parse_long(a, "--bidirectional", v, 0, 1);
+    else if (ex_take_flag(a, argc, argv, &i, "--test-limit", &v)) o->test_limit = (int)ex_parse_long(a, "--test-limit", v, 2, 2000000000);
+    else if (ex_take_flag(a, argc, argv, &i, "--keep", &v)) {
       if (strcmp(v, "start") && strcmp(v, "end")) ex_bad_usage(a, "--keep expects start or end, not '%s'", v);
       o->keep_end = !strcmp(v, "end");
     } else if (!strcmp(argv[i], "--")) break;
