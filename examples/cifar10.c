@@ -262,9 +262,9 @@ int main(int argc, char **argv) {
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
 
-  printf("cifar10: model %s, %d training / %d validation / %d test images, batch %d, %g epochs (%ld steps), lr %g (SGD %g), "
+  printf("cifar10: model %s, %d training / %s%d test images, batch %d, %g epochs (%ld steps), lr %g (SGD %g), "
          "tta %d, %d thread(s)\n",
-         a.model, train->n, val ? val->n : 0, test->n, batch, epochs, total_steps, r.lr, r.lr / (1024.0f * (1.0f + 1.0f / (1.0f - r.momentum))),
+         a.model, train->n, ex_val_note(&a), test->n, batch, epochs, total_steps, r.lr, r.lr / (1024.0f * (1.0f + 1.0f / (1.0f - r.momentum))),
          r.tta, nn_set_threads(0));
   printf("channel mean %.4f %.4f %.4f, std %.4f %.4f %.4f\n", mean[0], mean[1], mean[2], std[0], std[1], std[2]);
   if (!a.quiet) nn_summary(m, stdout);

@@ -441,6 +441,14 @@ static inline nn_dataset *ex_val_split(const ex_args *a, nn_dataset *d) {
   return v;
 }
 
+/* "N validation / " for the line that counts the samples ("" without --val) */
+static inline const char *ex_val_note(const ex_args *a) {
+  static char note[48];
+  if (!a->val) return "";
+  snprintf(note, sizeof note, "%d validation / ", a->val);
+  return note;
+}
+
 typedef struct ex_best {
   int epoch;          /* the epoch kept, 0: none yet */
   long correct;       /* its validation samples classified right */

@@ -118,8 +118,8 @@ int main(int argc, char **argv) {
   ex_best_check(&a, &best);
   log = ex_log_open(&a);
 
-  printf("fashion_mnist: model %s, %d training / %d validation / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",
-         a.model, train->n, val ? val->n : 0, test->n, a.batch, a.epochs, a.lr, nn_set_threads(0));
+  printf("fashion_mnist: model %s, %d training / %s%d test images, batch %d, %d epochs, lr %g, %d thread(s)\n", a.model,
+         train->n, ex_val_note(&a), test->n, a.batch, a.epochs, a.lr, nn_set_threads(0));
   if (!a.quiet) nn_summary(m, stdout);
   fflush(stdout);
 

@@ -230,9 +230,9 @@ int main(int argc, char **argv) {
   ex_best_check(&a, &best);
   log = ex_log_open(&a);
 
-  printf("imdb: model %s%s, %d training / %d validation / %d test reviews (%.0f / %.0f tokens each on average after "
+  printf("imdb: model %s%s, %d training / %s%d test reviews (%.0f / %.0f tokens each on average after "
          "cutting to %d), vocabulary %d, batch %d, %d epochs, lr %g, %d thread(s)\n",
-         o.bidirectional ? "bidirectional " : "", a.model, train.n, val.n, test.n, (double)train.tokens / train.n,
+         o.bidirectional ? "bidirectional " : "", a.model, train.n, ex_val_note(&a), test.n, (double)train.tokens / train.n,
          (double)test.tokens / test.n, o.maxlen, nn_vocab_size(vocab), a.batch, a.epochs, a.lr, nn_set_threads(0));
   if (!a.quiet) nn_summary(m, stdout);
   fflush(stdout);
