@@ -307,9 +307,11 @@ int main(int argc, char **argv) {
   if (!(out = (float *)malloc((size_t)batch * HALF * sizeof *out))) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
   log = ex_log_open(&a);
 
-  /* 1. pretraining, or its file */
-  if (o.pretrained) pretrained = o.pretrained;
-  else {
+  /* 1. pretraining, or its file (loaded once here: a file that does not fit fails before any training) */
+  if (o.pretrained) {
+    pretrained = o.pretrained;
+    nn_model_free(target_model(&a, &o, pretrained, 0, 1.0f, shot_batch, &logits));
+  } else {
     nn_graph *g = nn_graph_new();
     if (!g) ex_die(&a, "graph");
     nn_graph_set_seed(g, a.seed);
