@@ -182,6 +182,7 @@ NNDEF int nn_file_write_atomic(const char *path, const void *data, size_t n);
 #define NN_OPS(X)                                                                       \
   X(INPUT, input) X(PARAM, param) X(RESHAPE, reshape)                                   \
   X(DENSE, dense) X(CONV2D, conv2d) X(MAXPOOL2D, maxpool2d) X(AVGPOOL2D, avgpool2d)     \
+  X(CONV2D_TRANSPOSE, conv2d_transpose) X(UPSAMPLE2D, upsample2d)                       \
   X(GLOBAL_AVGPOOL, global_avgpool) X(BATCHNORM, batchnorm) X(LAYERNORM, layernorm)     \
   X(DROPOUT, dropout) X(ADD, add) X(MUL, mul) X(CONCAT, concat) X(SCALE, scale)         \
   X(RELU, relu) X(LEAKY_RELU, leaky_relu) X(GELU, gelu) X(SILU, silu)                   \
@@ -232,6 +233,7 @@ NNDEF int nn_set_requires_grad(nn_node *input);   /* gradient w.r.t. an input */
 NNDEF int nn_set_trainable(nn_node *param, int trainable);
 NNDEF int nn_set_lr_mult(nn_node *param, float mult);
 NNDEF int nn_set_wd_mult(nn_node *param, float mult);
+NNDEF int nn_set_l1_mult(nn_node *param, float mult);   /* of nn_optimizer_set_l1 */
 NNDEF int nn_set_init(nn_node *param, nn_init init, float arg);
 NNDEF nn_node *nn_node_input(const nn_node *n, int i);   /* e.g. a layer's weight */
 NNDEF const nn_shape *nn_node_shape(const nn_node *n);
@@ -242,6 +244,16 @@ NNDEF nn_node *nn_dense_ex(nn_graph *g, nn_node *x, int units, int bias);
 NNDEF nn_node *nn_conv2d(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad);
 NNDEF nn_node *nn_conv2d_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw,
                             int stride, int pad, int bias);
+/* PyTorch's ConvTranspose2d (groups 1): the adjoint of nn_conv2d, the
+   upsampling layer of generators; weight [C_in, out_ch, kh, kw], output
+   size (H - 1) * stride - 2 * pad + k + out_pad, out_pad < stride */
+NNDEF nn_node *nn_conv2d_transpose(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad,
+                                   int out_pad);
+NNDEF nn_node *nn_conv2d_transpose_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw,
+                                      int stride, int pad, int out_pad, int bias);
+/* nearest-neighbour upsampling of [C, H, W] to [C, H * factor, W * factor]
+   (PyTorch's nn.Upsample(scale_factor=factor, mode='nearest')) */
+NNDEF nn_node *nn_upsample2d(nn_graph *g, nn_node *x, int factor);
 NNDEF nn_node *nn_maxpool2d(nn_graph *g, nn_node *x, int k, int stride);
 NNDEF nn_node *nn_maxpool2d_ex(nn_graph *g, nn_node *x, int k, int stride, int pad);
 NNDEF nn_node *nn_avgpool2d(nn_graph *g, nn_node *x, int k, int stride);
@@ -430,6 +442,11 @@ NNDEF void nn_optimizer_free(nn_optimizer *o);
 NNDEF int nn_optimizer_set_lr(nn_optimizer *o, float lr);   /* finite, >= 0 */
 NNDEF float nn_optimizer_get_lr(const nn_optimizer *o);
 NNDEF int nn_optimizer_set_clip(nn_optimizer *o, float max_norm);  /* 0: off */
+/* L1 regularisation: each step adds strength * l1_mult * sign(w) to the
+   gradient (sign(0) = 0) before the update, as weight_decay adds L2
+   without NN_DECOUPLED_WD.  0 (the default): off.  The caller's setting,
+   like the others: checkpoints keep only the learning rate. */
+NNDEF int nn_optimizer_set_l1(nn_optimizer *o, float strength);
 NNDEF long nn_optimizer_steps(const nn_optimizer *o);
 /* A step whose loss or gradient is not finite (NaN, Inf) either stops
    training (NN_NONFINITE_STOP, the default: the call fails with a message
@@ -468,6 +485,18 @@ NNDEF int nn_ema_update(nn_ema *e);                  /* avg += (1-decay)(w - avg
 NNDEF int nn_ema_update_decay(nn_ema *e, float decay);
 NNDEF void nn_ema_swap(nn_ema *e);                   /* exchange model and average */
 NNDEF int nn_ema_copy_to_model(nn_ema *e);           /* weights := average (lookahead) */
+
+/* An exact copy of every parameter (batch-norm running statistics and the
+   other state buffers included), kept on the model's backend: early
+   stopping keeps the best epoch's weights with nn_snapshot_take and goes
+   back to them with nn_snapshot_restore, device to device on OpenCL.
+   Like an average, it belongs to its model and may be freed before or
+   after it. */
+typedef struct nn_snapshot nn_snapshot;
+NNDEF nn_snapshot *nn_snapshot_new(nn_model *m);     /* holds the current weights */
+NNDEF void nn_snapshot_free(nn_snapshot *s);
+NNDEF int nn_snapshot_take(nn_snapshot *s);          /* snapshot := weights */
+NNDEF int nn_snapshot_restore(nn_snapshot *s);       /* weights := snapshot */
 
 /* ======================================================================
    Metrics
@@ -709,13 +738,18 @@ NNDEF int nn_checkpoint_load(nn_model *m, nn_optimizer *o, nn_ema *e, nn_checkpo
    ====================================================================== */
 /* Op attributes, typed: a builder writes them once and every backend
    reads them by name (node->attr.conv2d.stride). */
-typedef struct nn_conv2d_attr { int kh, kw, stride, pad; } nn_conv2d_attr;
+/* conv2d and conv2d_transpose; out_pad: the transposed one's output padding */
+typedef struct nn_conv2d_attr { int kh, kw, stride, pad, out_pad; } nn_conv2d_attr;
 /* a conv2d node's geometry, from its input, output and attributes:
-   K = C*kh*kw rows of the lowered input, P = OH*OW positions */
+   K = C*kh*kw rows of the lowered input, P = OH*OW positions.  For a
+   conv2d_transpose node, the geometry of the conv2d it is the adjoint of:
+   C, H, W are its output, O, OH, OW its input (its weight is that
+   conv2d's [O, K]), so that both lower through the same im2col/col2im. */
 typedef struct nn_conv2d_dims { int C, H, W, O, OH, OW, kh, kw, s, p, K, P; } nn_conv2d_dims;
 typedef struct nn_pool_attr { int k, stride, pad; } nn_pool_attr;  /* maxpool2d, avgpool2d */
 typedef struct nn_norm_attr { float momentum, eps; } nn_norm_attr;  /* batchnorm; layernorm uses eps */
 typedef struct nn_dropout_attr { float p; } nn_dropout_attr;
+typedef struct nn_upsample_attr { int factor; } nn_upsample_attr;
 typedef struct nn_scalar_attr { float value; } nn_scalar_attr;    /* scale: factor; leaky_relu: slope */
 typedef struct nn_loss_attr { nn_reduction reduction; float smoothing; } nn_loss_attr;
 typedef struct nn_recurrent_attr { int hidden, dirs, gates; } nn_recurrent_attr; /* gates: 1, 4 or 3 */
@@ -727,6 +761,7 @@ typedef union nn_op_attr {
   nn_pool_attr pool;
   nn_norm_attr norm;
   nn_dropout_attr dropout;
+  nn_upsample_attr upsample;
   nn_scalar_attr scalar;
   nn_loss_attr loss;
   nn_recurrent_attr recurrent;
@@ -743,7 +778,7 @@ struct nn_node {
   int batched;                  /* 1: a leading batch dimension is implied */
   int needs_grad;               /* a gradient buffer exists for this node */
   int trainable;                /* PARAM: updated by optimizers */
-  float lr_mult, wd_mult;       /* PARAM: per-parameter-group multipliers */
+  float lr_mult, wd_mult, l1_mult;  /* PARAM: per-parameter-group multipliers */
   nn_init init;                 /* PARAM: initialiser and its argument */
   float init_arg;
   int fan_in, fan_out;
@@ -761,6 +796,7 @@ typedef struct nn_update {
   size_t n;
   float lr, momentum, weight_decay, beta1, beta2, eps;
   float grad_scale;             /* from gradient clipping, 1 otherwise */
+  float l1;                     /* l1 * sign(w) joins the (scaled) gradient */
   long step;                    /* 1-based, for Adam's bias correction */
 } nn_update;
 
@@ -834,6 +870,7 @@ struct nn_model {
 
 #include <errno.h>
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1773,7 +1810,7 @@ static nn_node *nn__add_node(nn_graph *g, nn_op op, int n_in, nn_node *const *in
   for (i = 0; i < n_in; i++) nd->in[i] = in[i];
   nd->shape = shape;
   nd->batched = batched;
-  nd->lr_mult = nd->wd_mult = 1.0f;
+  nd->lr_mult = nd->wd_mult = nd->l1_mult = 1.0f;
   if (name && *name) memcpy(nd->name, name, strlen(name) < sizeof nd->name ? strlen(name) : sizeof nd->name - 1);
   else snprintf(nd->name, sizeof nd->name, "%s_%d", nn_op_name(op), nd->id);
   g->nodes[g->n++] = nd;
@@ -1872,6 +1909,11 @@ NNDEF int nn_set_lr_mult(nn_node *p, float v) {
 NNDEF int nn_set_wd_mult(nn_node *p, float v) {
   if (!nn__mult_ok(p, v, "set_wd_mult")) return 0;
   p->wd_mult = v;
+  return 1;
+}
+NNDEF int nn_set_l1_mult(nn_node *p, float v) {
+  if (!nn__mult_ok(p, v, "set_l1_mult")) return 0;
+  p->l1_mult = v;
   return 1;
 }
 NNDEF int nn_set_init(nn_node *p, nn_init init, float arg) {
@@ -2054,12 +2096,17 @@ static void nn__col2im_add(const float *col, int C, int H, int W, int kh, int kw
 }
 NNDEF nn_conv2d_dims nn_conv2d_dims_of(const nn_node *n) {
   nn_conv2d_dims d;
-  const nn_node *x;
+  const nn_node *x, *y;
   memset(&d, 0, sizeof d);
-  if (!n || n->op != NN_OP_CONV2D) { nn__fail("conv2d_dims_of: '%s' is not a conv2d", n ? n->name : "NULL"); return d; }
+  if (!n || (n->op != NN_OP_CONV2D && n->op != NN_OP_CONV2D_TRANSPOSE)) {
+    nn__fail("conv2d_dims_of: '%s' is not a conv2d", n ? n->name : "NULL");
+    return d;
+  }
   x = n->in[0];
+  y = n;
+  if (n->op == NN_OP_CONV2D_TRANSPOSE) { x = n; y = n->in[0]; }  /* the adjoint's view */
   d.C = x->shape.dim[0]; d.H = x->shape.dim[1]; d.W = x->shape.dim[2];
-  d.O = n->shape.dim[0]; d.OH = n->shape.dim[1]; d.OW = n->shape.dim[2];
+  d.O = y->shape.dim[0]; d.OH = y->shape.dim[1]; d.OW = y->shape.dim[2];
   d.kh = n->attr.conv2d.kh; d.kw = n->attr.conv2d.kw; d.s = n->attr.conv2d.stride; d.p = n->attr.conv2d.pad;
   d.K = d.C * d.kh * d.kw; d.P = d.OH * d.OW;
   return d;
@@ -2179,6 +2226,172 @@ NNDEF nn_node *nn_conv2d(nn_graph *g, nn_node *x, int out_ch, int k, int stride,
 }
 
 static const nn__cpu_op nn__cpu_op_conv2d = {nn__conv_fwd, nn__conv_bwd, nn__conv_ws, nn__conv_flops};
+
+/* ---- conv2d_transpose: the adjoint of the conv2d that nn_conv2d_dims_of
+   describes (its input x is that conv2d's output).  Forward is that
+   conv2d's backward-data (GEMM with W^T, col2im), backward-data its
+   forward (im2col, GEMM) and the weight gradient the same GEMM with the
+   roles of x and dy swapped.  Chunks, threads and workspace as conv2d. */
+/* the chunk's images of a [O, P] tensor as one [O x nb*P] matrix */
+static void nn__convt_gather(const nn_conv2d_dims *d, const float *src, int nb, float *dst) {
+  int b, o;
+  size_t cols = (size_t)nb * d->P;
+  for (b = 0; b < nb; b++)
+    for (o = 0; o < d->O; o++)
+      memcpy(dst + (size_t)o * cols + (size_t)b * d->P, src + ((size_t)b * d->O + o) * d->P, (size_t)d->P * sizeof(float));
+}
+static int nn__convt_fwd(const nn__ctx *c) {
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
+  NN__OMP_FOR_THREADS
+  for (ch = 0; ch < chunks; ch++) {
+    float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, o, q;
+    size_t cols = (size_t)nb * d.P, out_size = (size_t)d.C * d.H * d.W;
+    nn__convt_gather(&d, c->x[0] + (size_t)b0 * d.O * d.P, nb, stage);
+    nn__sgemm(1, 0, d.K, (int)cols, d.O, 1.0f, c->x[1], d.K, stage, (int)cols, 0.0f, col, (int)cols, nn__gemm_work(c));
+    for (b = 0; b < nb; b++) {
+      float *y = c->y + (size_t)(b0 + b) * out_size;
+      for (o = 0; o < d.C; o++)
+        for (q = 0; q < d.H * d.W; q++) y[(size_t)o * d.H * d.W + q] = c->x[2] ? c->x[2][o] : 0.0f;
+      nn__col2im_add(col + (size_t)b * d.P, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, y, cols);
+    }
+  }
+  return 1;
+}
+static int nn__convt_bwd(const nn__ctx *c) {
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
+  size_t per_thread = nn__conv_thread_ws(&d, chunk), partial_off = (size_t)(d.K + d.O) * chunk * d.P;
+  if (c->dx[1])
+    for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
+  if (c->dx[0] || c->dx[1]) {
+    NN__OMP_FOR_THREADS
+    for (ch = 0; ch < chunks; ch++) {
+      float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * chunk * d.P;
+      int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, bb, oo, qq;
+      size_t cols = (size_t)nb * d.P, out_size = (size_t)d.C * d.H * d.W;
+      for (bb = 0; bb < nb; bb++)
+        nn__im2col(c->dy + (b0 + bb) * out_size, d.C, d.H, d.W, d.kh, d.kw, d.s, d.p, d.OH, d.OW, col + (size_t)bb * d.P, cols);
+      if (c->dx[1]) {
+        nn__convt_gather(&d, c->x[0] + (size_t)b0 * d.O * d.P, nb, stage);
+        nn__sgemm(0, 1, d.O, d.K, (int)cols, 1.0f, stage, (int)cols, col, (int)cols, 1.0f, col + partial_off, d.K, nn__gemm_work(c));
+      }
+      if (c->dx[0]) {
+        nn__sgemm(0, 0, d.O, (int)cols, d.K, 1.0f, c->x[1], d.K, col, (int)cols, 0.0f, stage, (int)cols, nn__gemm_work(c));
+        for (bb = 0; bb < nb; bb++)
+          for (oo = 0; oo < d.O; oo++) {
+            float *dx = c->dx[0] + ((size_t)(b0 + bb) * d.O + oo) * d.P;
+            const float *src = stage + (size_t)oo * cols + (size_t)bb * d.P;
+            for (qq = 0; qq < d.P; qq++) dx[qq] += src[qq];
+          }
+      }
+    }
+  }
+  if (c->dx[1])
+    for (t = 0; t < threads; t++)
+      for (q = 0; q < d.O * d.K; q++) c->dx[1][q] += c->ws[t * per_thread + partial_off + q];
+  if (c->dx[2]) {
+    int hw = d.H * d.W;
+    NN__OMP_FOR_IF((size_t)c->n * d.C * hw > NN__OMP_MIN_WORK)
+    for (o = 0; o < d.C; o++) {
+      int b, i;
+      float s = 0;
+      for (b = 0; b < c->n; b++)
+        for (i = 0; i < hw; i++) s += c->dy[((size_t)b * d.C + o) * hw + i];
+      c->dx[2][o] += s;
+    }
+  }
+  return 1;
+}
+
+NNDEF nn_node *nn_conv2d_transpose_ex(nn_graph *g, nn_node *x, int out_ch, int kh, int kw, int stride, int pad,
+                                      int out_pad, int bias) {
+  char pre[NN_NAME_LEN], buf[64], obuf[64];
+  nn_node *in[3];
+  nn_shape out;
+  int C, d[4];
+  if (!nn__ready(g, "conv2d_transpose", 1, &x) || !nn__need_batched(g, "conv2d_transpose", x, 3, 3)) return NULL;
+  if (out_ch < 1 || kh < 1 || kw < 1 || stride < 1 || pad < 0 || out_pad < 0)
+    return nn__gfail(g, "conv2d_transpose: bad arguments (out %d, kernel %dx%d, stride %d, pad %d, output padding %d)",
+                     out_ch, kh, kw, stride, pad, out_pad);
+  if (out_pad >= stride)  /* PyTorch's rule: a larger one would add rows no input reaches */
+    return nn__gfail(g, "conv2d_transpose: output padding %d must be smaller than the stride %d", out_pad, stride);
+  C = x->shape.dim[0];
+  out = nn__shape3(out_ch, (x->shape.dim[1] - 1) * stride - 2 * pad + kh + out_pad,
+                   (x->shape.dim[2] - 1) * stride - 2 * pad + kw + out_pad);
+  if (out.dim[1] < 1 || out.dim[2] < 1)
+    return nn__gfail(g, "conv2d_transpose: input '%s' of shape %s gives output shape %s (kernel %dx%d, stride %d, pad %d, "
+                     "output padding %d)", x->name, nn_shape_str(&x->shape, buf, sizeof buf),
+                     nn_shape_str(&out, obuf, sizeof obuf), kh, kw, stride, pad, out_pad);
+  if (!nn__layer_prefix(g, "convt", pre)) return NULL;
+  d[0] = C; d[1] = out_ch; d[2] = kh; d[3] = kw;
+  in[0] = x;
+  /* fans as the adjoint conv2d's, turned around */
+  in[1] = nn__layer_param(g, pre, "weight", nn__shape(4, d), NN_INIT_HE_UNIFORM, 0, C * kh * kw, out_ch * kh * kw);
+  in[2] = bias ? nn__layer_param(g, pre, "bias", nn__shape1(out_ch), NN_INIT_ZEROS, 0, C * kh * kw, out_ch) : NULL;
+  if (!in[1] || (bias && !in[2])) return NULL;
+  x = nn__add_node(g, NN_OP_CONV2D_TRANSPOSE, 3, in, out, 1, pre);
+  if (x) {
+    x->attr.conv2d.kh = kh; x->attr.conv2d.kw = kw; x->attr.conv2d.stride = stride; x->attr.conv2d.pad = pad;
+    x->attr.conv2d.out_pad = out_pad;
+  }
+  return x;
+}
+NNDEF nn_node *nn_conv2d_transpose(nn_graph *g, nn_node *x, int out_ch, int k, int stride, int pad, int out_pad) {
+  return nn_conv2d_transpose_ex(g, x, out_ch, k, k, stride, pad, out_pad, 1);
+}
+
+static const nn__cpu_op nn__cpu_op_conv2d_transpose = {nn__convt_fwd, nn__convt_bwd, nn__conv_ws, nn__conv_flops};
+
+/* ---- upsample2d: nearest neighbour, [C, H, W] -> [C, H*f, W*f] ---- */
+static int nn__upsample_fwd(const nn__ctx *c) {
+  const nn_node *x = NN__IN(c, 0);
+  int f = c->node->attr.upsample.factor, H = x->shape.dim[1], W = x->shape.dim[2], OW = W * f;
+  int planes = c->n * x->shape.dim[0], pl;
+  NN__OMP_FOR_IF((size_t)planes * H * W * f * f > NN__OMP_MIN_WORK)
+  for (pl = 0; pl < planes; pl++) {
+    const float *src = c->x[0] + (size_t)pl * H * W;
+    float *y = c->y + (size_t)pl * H * W * f * f;
+    int oh, ow;
+    for (oh = 0; oh < H * f; oh++)
+      for (ow = 0; ow < OW; ow++) y[(size_t)oh * OW + ow] = src[(oh / f) * W + ow / f];
+  }
+  return 1;
+}
+static int nn__upsample_bwd(const nn__ctx *c) {
+  const nn_node *x = NN__IN(c, 0);
+  int f = c->node->attr.upsample.factor, H = x->shape.dim[1], W = x->shape.dim[2], OW = W * f;
+  int planes = c->n * x->shape.dim[0], pl;
+  NN__OMP_FOR_IF((size_t)planes * H * W * f * f > NN__OMP_MIN_WORK)
+  for (pl = 0; pl < planes; pl++) {
+    const float *dy = c->dy + (size_t)pl * H * W * f * f;
+    float *dx = c->dx[0] + (size_t)pl * H * W;
+    int h, w, i, j;
+    for (h = 0; h < H; h++)
+      for (w = 0; w < W; w++) {
+        float s = 0;
+        for (i = 0; i < f; i++)
+          for (j = 0; j < f; j++) s += dy[(size_t)(h * f + i) * OW + w * f + j];
+        dx[h * W + w] += s;
+      }
+  }
+  return 1;
+}
+NNDEF nn_node *nn_upsample2d(nn_graph *g, nn_node *x, int factor) {
+  char buf[64];
+  if (!nn__ready(g, "upsample2d", 1, &x) || !nn__need_batched(g, "upsample2d", x, 3, 3)) return NULL;
+  if (factor < 1 || x->shape.dim[1] > INT_MAX / factor || x->shape.dim[2] > INT_MAX / factor)
+    return nn__gfail(g, "upsample2d: factor %d does not fit input '%s' of shape %s", factor, x->name,
+                     nn_shape_str(&x->shape, buf, sizeof buf));
+  x = nn__add_node(g, NN_OP_UPSAMPLE2D, 1, &x, nn__shape3(x->shape.dim[0], x->shape.dim[1] * factor, x->shape.dim[2] * factor),
+                   1, NULL);
+  if (x) x->attr.upsample.factor = factor;
+  return x;
+}
+static const nn__cpu_op nn__cpu_op_upsample2d = {nn__upsample_fwd, nn__upsample_bwd, NULL, nn__elementwise_flops};
 
 /* ---- pooling: ip: k, stride, pad.  Max pooling remembers, per output,
    the index of the winner inside its input plane (exact as a float). ---- */
@@ -3516,18 +3729,19 @@ static int nn__cpu_backward(nn_backend *b, nn_model *m, const nn_node *node) {
   return nn__cpu_ops[node->op]->backward(&c);
 }
 /* SGD, Adam and RMSprop as in PyTorch; flags select Nesterov momentum and
-   decoupled weight decay (w -= lr * wd * w before the gradient step). */
+   decoupled weight decay (w -= lr * wd * w before the gradient step).
+   L1 joins the gradient with the sign of the weight before any decay. */
 static int nn__cpu_update(nn_backend *b, const nn_update *u) {
   float *NN__RESTRICT w = (float *)u->w, *NN__RESTRICT s1 = (float *)u->s1, *NN__RESTRICT s2 = (float *)u->s2;
   const float *NN__RESTRICT g = (const float *)u->g;
-  float lr = u->lr, wd = u->weight_decay, mom = u->momentum, gs = u->grad_scale;
+  float lr = u->lr, wd = u->weight_decay, mom = u->momentum, gs = u->grad_scale, l1 = u->l1;
   int decoupled = (u->flags & NN_DECOUPLED_WD) != 0, nesterov = (u->flags & NN_NESTEROV) != 0;
   float bc1 = 1.0f - (float)pow(u->beta1, (double)u->step), bc2 = 1.0f - (float)pow(u->beta2, (double)u->step);
   ptrdiff_t i, len = (ptrdiff_t)u->n;
   (void)b;
   NN__OMP_FOR_LEN
   for (i = 0; i < len; i++) {
-    float gi = g[i] * gs, d;
+    float gi = g[i] * gs + l1 * (float)((w[i] > 0) - (w[i] < 0)), d;
     if (decoupled) w[i] -= lr * wd * w[i];
     else gi += wd * w[i];
     switch (u->kind) {
@@ -4152,7 +4366,7 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
   nn_tensor_info t;
   if (!nn__model_ok(m, "summary") || (!out && !nn__null("summary", "out"))) return;
   n = nn_model_num_tensors(m);
-  fprintf(out, "%-22s %-15s %-18s %12s %12s\n", "layer", "op", "output", "params", "MFLOPs");
+  fprintf(out, "%-22s %-16s %-18s %12s %12s\n", "layer", "op", "output", "params", "MFLOPs");
   for (i = 0; i < m->graph->n; i++) {
     const nn_node *nd = m->graph->nodes[i];
     size_t params = 0;
@@ -4166,7 +4380,7 @@ NNDEF void nn_summary(const nn_model *m, FILE *out) {
       if (nd->in[k] && nd->in[k]->op == NN_OP_PARAM && nd->in[k]->trainable) params += nn__per(nd->in[k]);
     fl = nn__cpu_ops[nd->op]->flops ? nn__cpu_ops[nd->op]->flops(nd) : 0;
     total_flops += fl;
-    fprintf(out, "%-22s %-15s %-18s %12zu %12.3f\n", nd->name, nn_op_name(nd->op),
+    fprintf(out, "%-22s %-16s %-18s %12zu %12.3f\n", nd->name, nn_op_name(nd->op),
             nn_shape_str(&nd->shape, buf, sizeof buf), params, fl / 1e6);
   }
   fprintf(out, "\n%-40s %-18s %12s  %s\n", "tensor", "shape", "scalars", "kind");
@@ -4188,7 +4402,7 @@ struct nn_optimizer {
   nn_model *m;
   nn_opt_kind kind;
   int flags;
-  float lr, momentum, weight_decay, beta1, beta2, eps, clip;
+  float lr, momentum, weight_decay, beta1, beta2, eps, clip, l1;
   long step;
   void **s1, **s2;
   int nonfinite;                /* NN_NONFINITE_STOP or _SKIP, | _LOSS_ONLY */
@@ -4280,6 +4494,12 @@ NNDEF int nn_optimizer_set_clip(nn_optimizer *o, float max_norm) {
   o->clip = max_norm;
   return 1;
 }
+NNDEF int nn_optimizer_set_l1(nn_optimizer *o, float strength) {
+  if (!o || !(strength >= 0 && strength <= FLT_MAX))
+    return nn__fail("optimizer_set_l1: %s", o ? "the strength must be finite and >= 0" : "optimizer is NULL");
+  o->l1 = strength;
+  return 1;
+}
 NNDEF long nn_optimizer_steps(const nn_optimizer *o) { return o ? o->step : (nn__null("optimizer_steps", "optimizer"), -1); }
 NNDEF int nn_optimizer_set_nonfinite(nn_optimizer *o, int mode) {
   if (!o || (mode & ~(NN_NONFINITE_SKIP | NN_NONFINITE_LOSS_ONLY))) return nn__fail("optimizer_set_nonfinite: %s", o ? "unknown mode" : "optimizer is NULL");
@@ -4355,6 +4575,7 @@ static int nn__optimizer_step(nn_optimizer *o, double norm, const nn_node *bad, 
     u.weight_decay = o->weight_decay * p->wd_mult;
     u.momentum = o->momentum; u.beta1 = o->beta1; u.beta2 = o->beta2; u.eps = o->eps;
     u.grad_scale = scale;
+    u.l1 = o->l1 * p->l1_mult;
     u.step = o->step;
     if (!m->backend->ops->update(m->backend, &u)) return 0;
   }
@@ -4400,30 +4621,54 @@ NNDEF float nn_lr_piecewise(float x, int n, const float *xs, const float *ys) {
   return ys[n - 1];
 }
 
+/* ---- copies of every parameter on the model's backend: the moving
+   average and the snapshot ---- */
+static void nn__param_copies_free(nn_model *m, void **bufs) {
+  int i;
+  for (i = 0; bufs && i < m->graph->n; i++) if (bufs[i]) m->backend->ops->release(m->backend, bufs[i]);
+  NN_FREE(bufs);
+}
+/* a buffer per parameter (NULL for other nodes) holding its value; NULL
+   on failure */
+static void **nn__param_copies_new(nn_model *m) {
+  void **bufs = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *));
+  int i;
+  for (i = 0; bufs && i < m->graph->n; i++) {
+    nn_node *p = m->graph->nodes[i];
+    if (p->op != NN_OP_PARAM) continue;
+    if (!(bufs[i] = m->backend->ops->alloc(m->backend, nn__per(p))) ||
+        !m->backend->ops->copy(m->backend, bufs[i], m->value[i], nn__per(p))) {
+      nn__param_copies_free(m, bufs);
+      return NULL;
+    }
+  }
+  return bufs;
+}
+/* to_model: the model's parameters := bufs; else bufs := the parameters */
+static int nn__param_copies_copy(nn_model *m, void **bufs, int to_model) {
+  int i;
+  for (i = 0; i < m->graph->n; i++)
+    if (bufs[i] && !m->backend->ops->copy(m->backend, to_model ? m->value[i] : bufs[i], to_model ? bufs[i] : m->value[i],
+                                          nn__per(m->graph->nodes[i])))
+      return 0;
+  return 1;
+}
+
 /* ---- exponential moving average of weights ---- */
 struct nn_ema { nn_model *m; float decay; void **avg; };
 NNDEF nn_ema *nn_ema_new(nn_model *m, float decay) {
   nn_ema *e;
-  int i;
   if (!nn__model_ok(m, "ema_new") || !(e = (nn_ema *)nn__calloc(1, sizeof *e))) return NULL;
   e->m = m;
   m->refs++;
   e->decay = decay;
-  if (!(e->avg = (void **)nn__calloc((size_t)m->graph->n, sizeof(void *)))) { nn_ema_free(e); return NULL; }
-  for (i = 0; i < m->graph->n; i++) {
-    nn_node *p = m->graph->nodes[i];
-    if (p->op != NN_OP_PARAM) continue;
-    if (!(e->avg[i] = m->backend->ops->alloc(m->backend, nn__per(p))) ||
-        !m->backend->ops->copy(m->backend, e->avg[i], m->value[i], nn__per(p))) { nn_ema_free(e); return NULL; }
-  }
+  if (!(e->avg = nn__param_copies_new(m))) { nn_ema_free(e); return NULL; }
   return e;
 }
 NNDEF void nn_ema_free(nn_ema *e) {
-  int i;
   if (!e) return;
-  for (i = 0; e->avg && i < e->m->graph->n; i++) if (e->avg[i]) e->m->backend->ops->release(e->m->backend, e->avg[i]);
+  nn__param_copies_free(e->m, e->avg);
   nn__model_unref(e->m);
-  NN_FREE(e->avg);
   NN_FREE(e);
 }
 /* 1 if e is live and (with m) m's average; else 0 naming both */
@@ -4451,10 +4696,41 @@ NNDEF void nn_ema_swap(nn_ema *e) {
     if (e->avg[i]) { void *t = e->m->value[i]; e->m->value[i] = e->avg[i]; e->avg[i] = t; }
 }
 NNDEF int nn_ema_copy_to_model(nn_ema *e) {
-  int i;
-  if (!nn__ema_ok(e, NULL, "ema_copy_to_model")) return 0;
-  for (i = 0; i < e->m->graph->n; i++)
-    if (e->avg[i] && !e->m->backend->ops->copy(e->m->backend, e->m->value[i], e->avg[i], nn__per(e->m->graph->nodes[i]))) return 0;
+  return nn__ema_ok(e, NULL, "ema_copy_to_model") && nn__param_copies_copy(e->m, e->avg, 1);
+}
+
+/* ---- snapshot of the weights, with the batch norms' pass counts (their
+   num_batches_tracked) so that a restored model saves as the one taken ---- */
+struct nn_snapshot { nn_model *m; void **w; int64_t *batches; };
+NNDEF nn_snapshot *nn_snapshot_new(nn_model *m) {
+  nn_snapshot *s;
+  if (!nn__model_ok(m, "snapshot_new") || !(s = (nn_snapshot *)nn__calloc(1, sizeof *s))) return NULL;
+  s->m = m;
+  m->refs++;
+  if (!(s->w = nn__param_copies_new(m)) || !(s->batches = (int64_t *)nn__calloc((size_t)m->graph->n, sizeof *s->batches))) {
+    nn_snapshot_free(s);
+    return NULL;
+  }
+  memcpy(s->batches, m->batches, (size_t)m->graph->n * sizeof *s->batches);
+  return s;
+}
+NNDEF void nn_snapshot_free(nn_snapshot *s) {
+  if (!s) return;
+  nn__param_copies_free(s->m, s->w);
+  nn__model_unref(s->m);
+  NN_FREE(s->batches);
+  NN_FREE(s);
+}
+NNDEF int nn_snapshot_take(nn_snapshot *s) {
+  if (!s) return nn__null("snapshot_take", "snapshot");
+  if (!nn__model_ok(s->m, "snapshot_take") || !nn__param_copies_copy(s->m, s->w, 0)) return 0;
+  memcpy(s->batches, s->m->batches, (size_t)s->m->graph->n * sizeof *s->batches);
+  return 1;
+}
+NNDEF int nn_snapshot_restore(nn_snapshot *s) {
+  if (!s) return nn__null("snapshot_restore", "snapshot");
+  if (!nn__model_ok(s->m, "snapshot_restore") || !nn__param_copies_copy(s->m, s->w, 1)) return 0;
+  memcpy(s->m->batches, s->batches, (size_t)s->m->graph->n * sizeof *s->batches);
   return 1;
 }
 
@@ -5386,8 +5662,6 @@ NNDEF int nn_bucket_order(nn_rng *r, const int *lengths, int n, int batch, int w
    requires.  Bytes are converted with shifts, so big-endian hosts read
    and write the same little-endian files.
    ====================================================================== */
-#include <limits.h>
-
 #define NN__ST_MAX_HEADER 100000000u   /* bytes, the reference reader's limit */
 #define NN__ST_MAX_DIMS 8
 #define NN__ST_MAX_DEPTH 64            /* nesting of skipped unknown fields */

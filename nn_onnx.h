@@ -29,6 +29,9 @@
        dense                    Gemm (transB) on [N, F]; MatMul by the
                                 transposed weight + Add on higher ranks
        conv2d                   Conv (pads, strides)
+       conv2d_transpose         ConvTranspose (pads, strides, output_padding)
+       upsample2d               Resize (nearest, asymmetric, floor) by scales
+                                [1, 1, f, f]
        maxpool2d, avgpool2d     MaxPool, AveragePool (count_include_pad=1)
        global_avgpool           GlobalAveragePool, Flatten to [N, C]
        batchnorm                BatchNormalization (running statistics)
@@ -290,6 +293,14 @@ static void nn__onnx_const_float(nn__onnx *x, const char *name, float v) {   /* 
   size_t at;
   unsigned char *d = nn__onnx_init(x, name, NN__ONNX_FLOAT, 0, NULL, 4, &at);
   if (d) nn__onnx_le(d, nn__onnx_f32_bits(v), 4);
+  nn__onnx_end(&x->b, at);
+}
+static void nn__onnx_const_floats(nn__onnx *x, const char *name, int n, const float *v) {   /* a vector */
+  size_t at;
+  int64_t dim = n;
+  int i;
+  unsigned char *d = nn__onnx_init(x, name, NN__ONNX_FLOAT, 1, &dim, 4 * (size_t)n, &at);
+  for (i = 0; d && i < n; i++) nn__onnx_le(d + 4 * i, nn__onnx_f32_bits(v[i]), 4);
   nn__onnx_end(&x->b, at);
 }
 /* a constant of `ndim` dims (0: a scalar) from int64 values: int64, or
@@ -656,6 +667,27 @@ static int nn__onnx_node(nn__onnx *x, const nn_node *nd) {
     nn_conv2d_dims d = nn_conv2d_dims_of(nd);
     at = nn__onnx_op_of(x, "Conv", nd);
     nn__onnx_attr_window(&x->b, d.kh, d.kw, d.s, d.p);
+    break;
+  }
+  case NN_OP_CONV2D_TRANSPOSE: {
+    int64_t out_pad[2];
+    out_pad[0] = out_pad[1] = nd->attr.conv2d.out_pad;
+    at = nn__onnx_op_of(x, "ConvTranspose", nd);
+    nn__onnx_attr_window(&x->b, nd->attr.conv2d.kh, nd->attr.conv2d.kw, nd->attr.conv2d.stride, nd->attr.conv2d.pad);
+    nn__onnx_attr_ints(&x->b, "output_padding", 2, out_pad);
+    break;
+  }
+  case NN_OP_UPSAMPLE2D: {
+    const char *io[3];
+    float scales[4];
+    scales[0] = scales[1] = 1.0f;
+    scales[2] = scales[3] = (float)nd->attr.upsample.factor;
+    nn__onnx_const_floats(x, nn__onnx_sub(x, nd, "scales", c), 4, scales);
+    io[0] = in; io[1] = NULL; io[2] = c;   /* no region of interest */
+    at = nn__onnx_op_n(x, "Resize", y, 3, io);
+    nn__onnx_attr_s(&x->b, "mode", "nearest");
+    nn__onnx_attr_s(&x->b, "coordinate_transformation_mode", "asymmetric");
+    nn__onnx_attr_s(&x->b, "nearest_mode", "floor");
     break;
   }
   case NN_OP_MAXPOOL2D:

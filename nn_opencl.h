@@ -152,7 +152,8 @@ static const char *const *nn__cl_sources(size_t *count);
   X(leaky_relu_fwd) X(leaky_relu_bwd) X(gelu_fwd) X(gelu_bwd) X(silu_fwd) X(silu_bwd)                \
   X(sigmoid_fwd) X(sigmoid_bwd) X(tanh_fwd) X(tanh_bwd) X(mul_bcast) X(mul_bwd_b)                    \
   X(dropout_fwd) X(dropout_bwd) X(concat_fwd) X(concat_bwd)                                          \
-  X(im2col) X(col2im_acc) X(conv_out) X(conv_dyt) X(maxpool_fwd)                                     \
+  X(im2col) X(col2im_acc) X(conv_out) X(conv_dyt) X(convt_out) X(convt_dx) X(upsample_fwd)               \
+  X(upsample_bwd) X(maxpool_fwd)                                                                    \
   X(maxpool_bwd) X(avgpool_fwd) X(avgpool_bwd) X(gap_fwd) X(gap_bwd)                                 \
   X(bn_stats_partial) X(bn_stats_final) X(bn_eval_stats) X(bn_apply) X(bn_bwd_final) X(bn_bwd_dx)    \
   X(ln_fwd) X(ln_bwd_dx) X(softmax_fwd) X(softmax_bwd)                                               \
@@ -977,12 +978,14 @@ static int nn__cl_conv_chunk(const nn__cl_ctx *c, const nn_conv2d_dims *d) {
   if (nb > (size_t)c->m->max_batch) nb = (size_t)c->m->max_batch;
   return (int)nb;
 }
-static int nn__cl_im2col(nn__cl_ctx *c, const nn_conv2d_dims *d, int b0, int cnt, cl_mem col) {
+/* col = the lowered images b0 .. b0 + cnt of src (conv2d's input, or the
+   output gradient of a conv2d_transpose) */
+static int nn__cl_im2col(nn__cl_ctx *c, const nn_conv2d_dims *d, cl_mem src, int b0, int cnt, cl_mem col) {
   nn__cl_call k = nn__cl_begin(c->I, NN__CL_K_im2col);
   size_t total = (size_t)d->K * cnt * d->P;
   nn__cl_ai(&k, (int)total); nn__cl_ai(&k, cnt * d->P); nn__cl_ai(&k, d->P); nn__cl_ai(&k, d->OW); nn__cl_ai(&k, d->C);
   nn__cl_ai(&k, d->H); nn__cl_ai(&k, d->W); nn__cl_ai(&k, d->kh); nn__cl_ai(&k, d->kw); nn__cl_ai(&k, d->s); nn__cl_ai(&k, d->p);
-  nn__cl_am(&k, c->x[0]); nn__cl_ai(&k, b0 * d->C * d->H * d->W); nn__cl_am(&k, col);
+  nn__cl_am(&k, src); nn__cl_ai(&k, b0 * d->C * d->H * d->W); nn__cl_am(&k, col);
   return nn__cl_elems(&k, total);
 }
 static int nn__cl_conv_fwd(nn__cl_ctx *c) {
@@ -994,7 +997,7 @@ static int nn__cl_conv_fwd(nn__cl_ctx *c) {
     int cnt = c->n - b0 < nb ? c->n - b0 : nb;
     size_t np = (size_t)cnt * d.P, total = (size_t)d.O * np;
     nn__cl_call k;
-    if (!nn__cl_im2col(c, &d, b0, cnt, col) ||
+    if (!nn__cl_im2col(c, &d, c->x[0], b0, cnt, col) ||
         !nn__cl_gemm(c->I, 0, 0, d.O, np, d.K, 1.0f, c->x[1], 0, d.K, col, 0, np, 0.0f, out, 0, np)) return 0;
     k = nn__cl_begin(c->I, NN__CL_K_conv_out);
     nn__cl_ai(&k, (int)total); nn__cl_ai(&k, (int)np); nn__cl_ai(&k, d.P); nn__cl_ai(&k, d.O); nn__cl_am(&k, out);
@@ -1018,7 +1021,7 @@ static int nn__cl_conv_bwd(nn__cl_ctx *c) {
       nn__cl_ai(&k, (int)total); nn__cl_ai(&k, (int)np); nn__cl_ai(&k, d.P); nn__cl_ai(&k, d.O); nn__cl_am(&k, c->dy);
       nn__cl_ai(&k, b0 * d.O * d.P); nn__cl_am(&k, dyt);
       if (!nn__cl_elems(&k, total)) return 0;
-      if (c->dx[1] && (!nn__cl_im2col(c, &d, b0, cnt, col) ||
+      if (c->dx[1] && (!nn__cl_im2col(c, &d, c->x[0], b0, cnt, col) ||
                        !nn__cl_gemm(c->I, 0, 1, d.O, d.K, np, 1.0f, dyt, 0, np, col, 0, np, 1.0f, c->dx[1], 0, d.K)))
         return 0;
       if (c->dx[0]) {
@@ -1036,6 +1039,79 @@ static int nn__cl_conv_bwd(nn__cl_ctx *c) {
   return (part = nn__cl_chan_partial(c, d.O, d.P, NULL, &G)) != NULL && nn__cl_seg_sum(c->I, (size_t)d.O, G, part, 0, c->dx[2], 1);
 }
 NN__CL_OP(conv2d) = {nn__cl_conv_fwd, nn__cl_conv_bwd, NULL};
+
+/* ---- conv2d_transpose: the adjoint of the conv2d nn_conv2d_dims_of
+   describes, in the same chunks: forward = GEMM with W^T and col2im,
+   backward-data = im2col of dy and GEMM, weight gradient = x^T GEMM ---- */
+/* xt[o, b*P + q] = src[b0 + b, o, q]: the chunk of a [O, P] tensor as a matrix */
+static int nn__cl_convt_rows(nn__cl_ctx *c, const nn_conv2d_dims *d, cl_mem src, int b0, int cnt, cl_mem xt) {
+  nn__cl_call k = nn__cl_begin(c->I, NN__CL_K_conv_dyt);
+  size_t total = (size_t)d->O * cnt * d->P;
+  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, cnt * d->P); nn__cl_ai(&k, d->P); nn__cl_ai(&k, d->O); nn__cl_am(&k, src);
+  nn__cl_ai(&k, b0 * d->O * d->P); nn__cl_am(&k, xt);
+  return nn__cl_elems(&k, total);
+}
+static int nn__cl_convt_fwd(nn__cl_ctx *c) {
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int nb = nn__cl_conv_chunk(c, &d), b0;
+  cl_mem col = nn__cl_scratch(c->I->dev, 0, (size_t)d.K * nb * d.P), xt = nn__cl_scratch(c->I->dev, 1, (size_t)d.O * nb * d.P);
+  if (!col || !xt) return 0;
+  for (b0 = 0; b0 < c->n; b0 += nb) {
+    int cnt = c->n - b0 < nb ? c->n - b0 : nb;
+    size_t np = (size_t)cnt * d.P, total = (size_t)cnt * d.C * d.H * d.W;
+    nn__cl_call k;
+    if (!nn__cl_convt_rows(c, &d, c->x[0], b0, cnt, xt) ||
+        !nn__cl_gemm(c->I, 1, 0, d.K, np, d.O, 1.0f, c->x[1], 0, d.K, xt, 0, np, 0.0f, col, 0, np)) return 0;
+    k = nn__cl_begin(c->I, NN__CL_K_convt_out);
+    nn__cl_ai(&k, (int)total); nn__cl_ai(&k, (int)np); nn__cl_ai(&k, d.P); nn__cl_ai(&k, d.OH); nn__cl_ai(&k, d.OW);
+    nn__cl_ai(&k, d.C); nn__cl_ai(&k, d.H); nn__cl_ai(&k, d.W); nn__cl_ai(&k, d.kh); nn__cl_ai(&k, d.kw); nn__cl_ai(&k, d.s);
+    nn__cl_ai(&k, d.p); nn__cl_am(&k, col); nn__cl_am(&k, c->x[2]); nn__cl_am(&k, c->y); nn__cl_ai(&k, b0 * d.C * d.H * d.W);
+    if (!nn__cl_elems(&k, total)) return 0;
+  }
+  return 1;
+}
+static int nn__cl_convt_bwd(nn__cl_ctx *c) {
+  nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
+  int nb = nn__cl_conv_chunk(c, &d), b0, G;
+  cl_mem col, xt, part;
+  nn__cl_call k;
+  if (c->dx[0] || c->dx[1]) {
+    if (!(col = nn__cl_scratch(c->I->dev, 0, (size_t)d.K * nb * d.P)) || !(xt = nn__cl_scratch(c->I->dev, 1, (size_t)d.O * nb * d.P)))
+      return 0;
+    for (b0 = 0; b0 < c->n; b0 += nb) {
+      int cnt = c->n - b0 < nb ? c->n - b0 : nb;
+      size_t np = (size_t)cnt * d.P, total = (size_t)d.O * np;
+      if (!nn__cl_im2col(c, &d, c->dy, b0, cnt, col)) return 0;
+      if (c->dx[1] && (!nn__cl_convt_rows(c, &d, c->x[0], b0, cnt, xt) ||
+                       !nn__cl_gemm(c->I, 0, 1, d.O, d.K, np, 1.0f, xt, 0, np, col, 0, np, 1.0f, c->dx[1], 0, d.K)))
+        return 0;
+      if (c->dx[0]) {
+        if (!nn__cl_gemm(c->I, 0, 0, d.O, np, d.K, 1.0f, c->x[1], 0, d.K, col, 0, np, 0.0f, xt, 0, np)) return 0;
+        k = nn__cl_begin(c->I, NN__CL_K_convt_dx);
+        nn__cl_ai(&k, (int)total); nn__cl_ai(&k, (int)np); nn__cl_ai(&k, d.P); nn__cl_ai(&k, d.O); nn__cl_am(&k, xt);
+        nn__cl_am(&k, c->dx[0]); nn__cl_ai(&k, b0 * d.O * d.P);
+        if (!nn__cl_elems(&k, total)) return 0;
+      }
+    }
+  }
+  if (!c->dx[2]) return 1;
+  return (part = nn__cl_chan_partial(c, d.C, d.H * d.W, NULL, &G)) != NULL &&
+         nn__cl_seg_sum(c->I, (size_t)d.C, G, part, 0, c->dx[2], 1);
+}
+NN__CL_OP(conv2d_transpose) = {nn__cl_convt_fwd, nn__cl_convt_bwd, NULL};
+
+/* ---- upsample2d: nearest neighbour (attr.upsample.factor) ---- */
+static int nn__cl_upsample(nn__cl_ctx *c, int kid, int backward) {
+  const nn_node *x = NN__CL_IN(c, 0);
+  int f = c->node->attr.upsample.factor, H = x->shape.dim[1], W = x->shape.dim[2];
+  size_t total = nn__cl_len(c, backward ? x : c->node);
+  nn__cl_call k = nn__cl_begin(c->I, kid);
+  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, H); nn__cl_ai(&k, W); nn__cl_ai(&k, f);
+  nn__cl_am(&k, backward ? c->dy : c->x[0]); nn__cl_am(&k, backward ? c->dx[0] : c->y);
+  return nn__cl_elems(&k, total);
+}
+NN__CL_SHARED(upsample2d, nn__cl_upsample, upsample_fwd, upsample_bwd)
+NN__CL_OP(upsample2d) = {nn__cl_upsample2d_fwd, nn__cl_upsample2d_bwd, NULL};
 
 /* ---- pooling (attr.pool); max pooling keeps each output's winner in
    the workspace ---- */
@@ -1642,7 +1718,7 @@ static int nn__cl_update(nn_backend *b, const nn_update *u) {
   snprintf(I->what, sizeof I->what, "optimizer update");
   nn__cl_ai(&k, (int)u->n); nn__cl_ai(&k, (int)u->kind); nn__cl_ai(&k, (u->flags & NN_DECOUPLED_WD) != 0);
   nn__cl_ai(&k, (u->flags & NN_NESTEROV) != 0); nn__cl_af(&k, u->lr); nn__cl_af(&k, u->weight_decay); nn__cl_af(&k, u->momentum);
-  nn__cl_af(&k, u->beta1); nn__cl_af(&k, u->beta2); nn__cl_af(&k, u->eps); nn__cl_af(&k, u->grad_scale);
+  nn__cl_af(&k, u->beta1); nn__cl_af(&k, u->beta2); nn__cl_af(&k, u->eps); nn__cl_af(&k, u->grad_scale); nn__cl_af(&k, u->l1);
   nn__cl_af(&k, 1.0f - (float)pow(u->beta1, (double)u->step)); nn__cl_af(&k, 1.0f - (float)pow(u->beta2, (double)u->step));
   nn__cl_am(&k, NN__CL_MEM(u->w)); nn__cl_am(&k, NN__CL_MEM(u->g)); nn__cl_am(&k, NN__CL_MEM(u->s1)); nn__cl_am(&k, NN__CL_MEM(u->s2));
   return nn__cl_elems(&k, u->n);
@@ -1842,12 +1918,10 @@ static const char *const nn__cl_source[] = {
 "  col[idx] = (h >= 0 && h < H && w >= 0 && w < W) ? x[x_off + ((size_t)(b * C + ch) * H + h) * W + w] : 0.0f;\n",
 "}\n",
 "\n",
-"/* dx[b0 + b] += the column entries that were read from each pixel:\n",
-"   one work-item per input pixel gathers, so no two write the same place */\n",
-"__kernel void nn_col2im_acc(int total, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,\n",
-"                            int s, int p, __global const float *col, __global float *dx, int dx_off) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
+"/* the column entries that were read from pixel idx of sample b's image:\n",
+"   one work-item per pixel gathers, so no two write the same place */\n",
+"float nn_col2im_sum(int idx, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,\n",
+"                    int s, int p, __global const float *col) {\n",
 "  int w = idx % W, h = (idx / W) % H, ch = (idx / (W * H)) % C, b = idx / (W * H * C);\n",
 "  float sum = 0.0f;\n",
 "  for (int i = 0; i < kh; i++) {\n",
@@ -1859,7 +1933,26 @@ static const char *const nn__cl_source[] = {
 "      sum += col[(size_t)((ch * kh + i) * kw + j) * nbP + b * P + oh * OW + ow];\n",
 "    }\n",
 "  }\n",
-"  dx[dx_off + idx] += sum;\n",
+"  return sum;\n",
+"}\n",
+"\n",
+"/* dx[b0 + b] += the column entries that were read from each pixel */\n",
+"__kernel void nn_col2im_acc(int total, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,\n",
+"                            int s, int p, __global const float *col, __global float *dx, int dx_off) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  dx[dx_off + idx] += nn_col2im_sum(idx, nbP, P, OH, OW, C, H, W, kh, kw, s, p, col);\n",
+"}\n",
+"\n",
+"/* conv2d_transpose's output: y[b0 + b] = col2im of its columns (+ bias\n",
+"   per channel) */\n",
+"__kernel void nn_convt_out(int total, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,\n",
+"                           int s, int p, __global const float *col, __global const float *bias,\n",
+"                           __global float *y, int y_off) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  float v = nn_col2im_sum(idx, nbP, P, OH, OW, C, H, W, kh, kw, s, p, col);\n",
+"  y[y_off + idx] = bias ? v + bias[(idx / (W * H)) % C] : v;\n",
 "}\n",
 "\n",
 "/* y[b0 + b, o, q] = out[o, b*P + q] (+ bias[o]) */\n",
@@ -1879,6 +1972,34 @@ static const char *const nn__cl_source[] = {
 "  if (idx >= total) return;\n",
 "  int q = idx % P, o = (idx / P) % O, b = idx / (P * O);\n",
 "  dyt[(size_t)o * nbP + b * P + q] = dy[dy_off + idx];\n",
+"}\n",
+"\n",
+"/* dx[b0 + b, o, q] += out[o, b*P + q]: conv2d_transpose's input gradient */\n",
+"__kernel void nn_convt_dx(int total, int nbP, int P, int O, __global const float *out, __global float *dx,\n",
+"                          int dx_off) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int q = idx % P, o = (idx / P) % O, b = idx / (P * O);\n",
+"  dx[dx_off + idx] += out[(size_t)o * nbP + b * P + q];\n",
+"}\n",
+"\n",
+"/* nearest-neighbour upsampling by f of planes [H, W]: forward one\n",
+"   work-item per output, backward one per input (its f x f block) */\n",
+"__kernel void nn_upsample_fwd(int total, int H, int W, int f, __global const float *x, __global float *y) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int OW = W * f, ow = idx % OW, oh = (idx / OW) % (H * f), pl = idx / (OW * H * f);\n",
+"  y[idx] = x[((size_t)pl * H + oh / f) * W + ow / f];\n",
+"}\n",
+"__kernel void nn_upsample_bwd(int total, int H, int W, int f, __global const float *dy, __global float *dx) {\n",
+"  int idx = get_global_id(0);\n",
+"  if (idx >= total) return;\n",
+"  int w = idx % W, h = (idx / W) % H, pl = idx / (W * H), OW = W * f;\n",
+"  __global const float *d = dy + ((size_t)pl * H * f + h * f) * OW + w * f;\n",
+"  float sum = 0.0f;\n",
+"  for (int i = 0; i < f; i++)\n",
+"    for (int j = 0; j < f; j++) sum += d[i * OW + j];\n",
+"  dx[idx] += sum;\n",
 "}\n",
 "\n",
 "/* Max pooling keeps, per output, the index of the winner inside its\n",
@@ -2433,14 +2554,14 @@ static const char *const nn__cl_source[] = {
 /* kernels/optim.cl */
 "/* Optimizer updates and the weight-averaging helpers, the same math as\n",
 "   the CPU backend's update: SGD (momentum, Nesterov), Adam and\n",
-"   RMSprop, with L2 or decoupled weight decay.  kind: 0 SGD, 1 Adam,\n",
+"   RMSprop, with L2 or decoupled weight decay and L1.  kind: 0 SGD, 1 Adam,\n",
 "   2 RMSprop (nn_opt_kind); bc1, bc2: Adam's bias corrections. */\n",
 "__kernel void nn_update(int n, int kind, int decoupled, int nesterov, float lr, float wd, float mom,\n",
-"                        float beta1, float beta2, float eps, float gs, float bc1, float bc2,\n",
+"                        float beta1, float beta2, float eps, float gs, float l1, float bc1, float bc2,\n",
 "                        __global float *w, __global const float *g, __global float *s1, __global float *s2) {\n",
 "  int i = get_global_id(0);\n",
 "  if (i >= n) return;\n",
-"  float wi = w[i], gi = g[i] * gs, d;\n",
+"  float wi = w[i], gi = g[i] * gs + l1 * (float)((wi > 0.0f) - (wi < 0.0f)), d;\n",
 "  if (decoupled) wi -= lr * wd * wi;\n",
 "  else gi += wd * wi;\n",
 "  if (kind == 0) {\n",
@@ -2712,13 +2833,13 @@ static const char *const nn__cl_source[] = {
 };
 static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
-  {"kernels/conv.cl", 44, 148},
-  {"kernels/elementwise.cl", 192, 110},
-  {"kernels/gemm.cl", 302, 48},
-  {"kernels/loss.cl", 350, 138},
-  {"kernels/norm.cl", 488, 156},
-  {"kernels/optim.cl", 644, 44},
-  {"kernels/seq.cl", 688, 233},
+  {"kernels/conv.cl", 44, 193},
+  {"kernels/elementwise.cl", 237, 110},
+  {"kernels/gemm.cl", 347, 48},
+  {"kernels/loss.cl", 395, 138},
+  {"kernels/norm.cl", 533, 156},
+  {"kernels/optim.cl", 689, 44},
+  {"kernels/seq.cl", 733, 233},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

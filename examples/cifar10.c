@@ -1,6 +1,7 @@
 /* cc -O2 -I. examples/cifar10.c -lm -o cifar10
    fast: cc -O3 -march=native -fopenmp -I. examples/cifar10.c -lm -o cifar10
    OpenCL: cc -O2 -I. -DNN_OPENCL examples/cifar10.c -lOpenCL -lclblast -lm -o cifar10   (--device opencl)
+   MPI: mpicc -O2 -I. -DNN_MPI examples/cifar10.c -lm -o cifar10; mpirun -np 2 ./cifar10   (examples/mpi.h)
 
    CIFAR-10 (32x32 colour images of 10 classes).  Get the data with
    tools/fetch_data.sh cifar10; --data DIR holds data_batch_1..5.bin and
@@ -41,6 +42,9 @@
    rate schedule stays that of the full run); see examples/common.h. */
 #define NN_IMPLEMENTATION
 #include "common.h"
+#ifdef NN_MPI
+#include "mpi.h"
+#endif
 #include "airbench.h"
 #include "linalg.h"
 
@@ -147,7 +151,11 @@ static int trainer_init(trainer *t, nn_model *m, const recipe *r, int batch, lon
 static float train_step(trainer *t) {
   float loss;
   nn_optimizer_set_lr(t->opt, t->lr_sgd * nn_lr_piecewise((float)t->step, 3, t->lr_xs, t->lr_ys));
+#ifdef NN_MPI
+  loss = nn_mpi_train_step(ex_dp, t->opt);
+#else
   loss = nn_train_step(t->m, t->opt);
+#endif
   if (loss != loss) return loss;
   t->step++;
   if (t->step % 5 == 0) {
@@ -235,6 +243,9 @@ int main(int argc, char **argv) {
   a.seed = 1;
   tta = take_tta(&argc, argv, a.prog);
   ex_parse(&a, argc, argv);
+#ifdef NN_MPI
+  ex_mpi_start(&a);
+#endif
   r = airbench_recipes[strcmp(a.model, "small") ? AIRBENCH : AIRBENCH_SMALL];
   epochs = a.epochs ? (double)a.epochs : r.epochs;
   if (a.batch) r.batch = a.batch;
@@ -258,7 +269,12 @@ int main(int argc, char **argv) {
   nn_graph_set_seed(g, a.seed);
   n = build(g, &r);
   whiten_bias = nn_node_input(n.whiten, 2);
+#ifdef NN_MPI
+  if (!(m = nn_compile(g, ex_mpi_batch(&a, batch), ex_backend(&a)))) ex_die(&a, "cannot build the model");
+  ex_mpi_attach(&a, m);
+#else
   if (!(m = nn_compile(g, batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
+#endif
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
 
@@ -311,15 +327,30 @@ int main(int argc, char **argv) {
       alternating_flips(a.seed + 3, idx, batch, e, flip);
       nn_random_shifts(&info.data_rng, batch, r.translate, dy, dx);
       nn_shift_flip_images(xa, xb, batch, 3, 32, 32, dy, dx, flip, NN_PAD_REFLECT);
+#ifdef NN_MPI
+      {   /* this rank's shard of the batch, its correct count summed after the epoch */
+        int count, first = ex_mpi_shard(&a, m, batch, &count);
+        if (!nn_feed_node(m, n.image, xb + (size_t)first * PIXELS) || !nn_feed(m, "label", yb + first))
+          ex_die(&a, "feeding a batch");
+        loss = train_step(&t);
+        if (loss != loss) ex_die(&a, "training");
+        if (!nn_read(m, n.logits, out)) ex_die(&a, "reading logits");
+        nn_cross_entropy_sum(out, yb + first, count, CLASSES, &correct);
+      }
+#else
       if (!nn_feed_node(m, n.image, xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
       loss = train_step(&t);
       if (loss != loss) ex_die(&a, "training");
       if (!nn_read(m, n.logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, yb, batch, CLASSES, &correct);
+#endif
       loss_sum += loss;
       done += batch;
       ex_progress_step(&p, s + 1, loss_sum / done, done);
     }
+#ifdef NN_MPI
+    correct = (int)ex_mpi_sum(&a, correct);
+#endif
     ex_progress_end(&p);
     t_epoch = ex_now() - t_epoch;
     train_seconds += t_epoch;
@@ -365,5 +396,8 @@ int main(int argc, char **argv) {
   nn_dataset_free(test);
   nn_dataset_free(val);
   ex_best_free(&best);
+#ifdef NN_MPI
+  ex_mpi_finish();
+#endif
   return 0;
 }

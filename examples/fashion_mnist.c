@@ -1,6 +1,7 @@
 /* Build:  cc -O2 -I. examples/fashion_mnist.c -lm
    Faster: cc -O3 -march=native -fopenmp -I. examples/fashion_mnist.c -lm
    OpenCL: cc -O2 -I. -DNN_OPENCL examples/fashion_mnist.c -lOpenCL -lclblast -lm   (--device opencl)
+   MPI:    mpicc -O2 -I. -DNN_MPI examples/fashion_mnist.c -lm; mpirun -np 2 ./a.out   (examples/mpi.h)
    Run:    ./a.out --help
 
    Fashion-MNIST (28x28 grey images of 10 kinds of clothing) with a small
@@ -24,6 +25,9 @@
    evaluation is not in it. */
 #define NN_IMPLEMENTATION
 #include "common.h"
+#ifdef NN_MPI
+#include "mpi.h"
+#endif
 
 #include "fmnist.h"
 
@@ -71,9 +75,13 @@ int main(int argc, char **argv) {
   nn_checkpoint_info info;   /* epoch and step counters, the generator for shuffles and flips */
   ex_best best;              /* --val: the epoch kept */
   FILE *log;
+#ifdef NN_MPI
+  ex_batches *it;   /* global batches, the same on every rank */
+#else
   nn_batches *it;
+#endif
   float *out;
-  int cm[CLASSES * CLASSES], vcm[CLASSES * CLASSES], steps, e, i, cnn, done, last;
+  int cm[CLASSES * CLASSES], vcm[CLASSES * CLASSES], steps, e, i, cnn, done, last, batch;
   long total_steps, warmup;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0;
 
@@ -89,6 +97,11 @@ int main(int argc, char **argv) {
   a.batch = 128;
   a.seed = 1;
   ex_parse(&a, argc, argv);
+  batch = a.batch;   /* the model's: this rank's share under MPI */
+#ifdef NN_MPI
+  ex_mpi_start(&a);
+  batch = ex_mpi_batch(&a, a.batch);
+#endif
   cnn = !strcmp(a.model, "cnn");
   if (!a.epochs) a.epochs = cnn ? 10 : 12;
   if (!(a.lr > 0)) a.lr = 0.05f;
@@ -108,8 +121,11 @@ int main(int argc, char **argv) {
     nn_node *p = nn_graph_node(g, i);
     if (p->op == NN_OP_PARAM && p->shape.ndim == 1) nn_set_wd_mult(p, 0.0f);
   }
-  if (!(m = nn_compile(g, a.batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
+  if (!(m = nn_compile(g, batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
   nn_model_set_seed(m, a.seed + 1);
+#ifdef NN_MPI
+  ex_mpi_attach(&a, m);
+#endif
   if (!(opt = nn_sgd(m, a.lr, 0.9f, 5e-4f, NN_NESTEROV))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
@@ -125,7 +141,12 @@ int main(int argc, char **argv) {
 
   out = (float *)malloc((size_t)a.batch * CLASSES * sizeof *out);
   /* each epoch's order depends on the generator only */
-  if (!out || !(it = nn_batches_new(m, train, &info.data_rng))) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
+#ifdef NN_MPI
+  it = out ? ex_batches_new(train, a.batch, &info.data_rng) : NULL;
+#else
+  it = out ? nn_batches_new(m, train, &info.data_rng) : NULL;
+#endif
+  if (!it) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
   steps = it->count;
   total_steps = (long)steps * a.epochs;
   warmup = steps / 2;
@@ -135,6 +156,20 @@ int main(int argc, char **argv) {
     int s, correct = 0;
     ex_progress p;
     ex_progress_start(&p, e, a.epochs, steps, a.quiet);
+#ifdef NN_MPI
+    while ((s = ex_batches_next(it)) > 0) {
+      int n = it->n, first, count;
+      float loss;
+      random_flip(&info.data_rng, it->x, n);
+      nn_optimizer_set_lr(opt, nn_lr_cosine(a.lr, info.step++, total_steps, warmup, 0.0f));
+      if ((first = ex_mpi_shard(&a, m, n, &count)) < 0) continue;
+      if (!nn_feed(m, "image", it->x + (size_t)first * PIXELS) || !nn_feed(m, "label", it->y + first))
+        ex_die(&a, "feeding a batch");
+      loss = nn_mpi_train_step(ex_dp, opt);
+      if (loss != loss) ex_die(&a, "training");
+      if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
+      nn_cross_entropy_sum(out, it->y + first, count, CLASSES, &correct);   /* this rank's; summed below */
+#else
     while ((s = nn_batches_next(it)) > 0) {   /* sets the model's batch to it->n, restored at the end */
       int n = it->n;
       float loss;
@@ -145,16 +180,20 @@ int main(int argc, char **argv) {
       if (loss != loss) ex_die(&a, "training");
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, it->y, n, CLASSES, &correct);   /* accuracy of the training batch (dropout on) */
+#endif
       loss_sum += (double)loss * n;
       ex_progress_step(&p, it->index + 1, loss_sum / ((double)it->index * a.batch + n), (long)it->index * a.batch + n);
     }
     if (s < 0) ex_die(&a, "batches");
+#ifdef NN_MPI
+    correct = (int)ex_mpi_sum(&a, correct);
+#endif
     ex_progress_end(&p);
     seconds = ex_now() - t0;   /* training only */
     train_seconds += seconds;
-    test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);
+    test_acc = evaluate(&a, m, logits, test, batch, out, cm, &test_loss);
     if (val) {
-      val_acc = evaluate(&a, m, logits, val, a.batch, out, vcm, &val_loss);
+      val_acc = evaluate(&a, m, logits, val, batch, out, vcm, &val_loss);
       ex_best_update(&a, &best, m, e, (long)(val_acc * val->n + 0.5));
     }
     ex_epoch_report_val(log, e, a.epochs, loss_sum / train->n, (double)correct / train->n, test_loss, test_acc, seconds,
@@ -164,7 +203,7 @@ int main(int argc, char **argv) {
   }
   ex_best_restore(&a, &best, m);
   /* nothing left to train, or the kept epoch's weights back */
-  if (last == done || val) test_acc = evaluate(&a, m, logits, test, a.batch, out, cm, &test_loss);
+  if (last == done || val) test_acc = evaluate(&a, m, logits, test, batch, out, cm, &test_loss);
   ex_save(&a, m, logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
@@ -175,12 +214,19 @@ int main(int argc, char **argv) {
   printf("\n");
   if (log) fclose(log);
   free(out);
+#ifdef NN_MPI
+  ex_batches_free(it);
+#else
   nn_batches_free(it);
+#endif
   nn_optimizer_free(opt);
   nn_model_free(m);
   nn_dataset_free(train);
   nn_dataset_free(test);
   nn_dataset_free(val);
   ex_best_free(&best);
+#ifdef NN_MPI
+  ex_mpi_finish();
+#endif
   return 0;
 }

@@ -1,6 +1,7 @@
 /* cc -O2 -I. examples/imdb.c -lm -o imdb
    faster: cc -O3 -march=native -fopenmp -I. examples/imdb.c -lm -o imdb
    OpenCL: cc -O2 -I. -DNN_OPENCL examples/imdb.c -lOpenCL -lclblast -lm -o imdb   (--device opencl)
+   MPI: mpicc -O2 -I. -DNN_MPI examples/imdb.c -lm -o imdb; mpirun -np 2 ./imdb   (examples/mpi.h)
 
    IMDb movie-review sentiment (aclImdb: 25,000 training and 25,000 test
    reviews, half positive) with a recurrent net.  Get the data with
@@ -31,6 +32,9 @@
    without a better one); see examples/common.h. */
 #define NN_IMPLEMENTATION
 #include "common.h"
+#ifdef NN_MPI
+#include "mpi.h"
+#endif
 
 typedef struct imdb_args {
   int maxlen, vocab, embed, hidden, bidirectional, keep_end, test_limit;
@@ -167,7 +171,7 @@ int main(int argc, char **argv) {
   unsigned char *val_mask = NULL;
   FILE *log;
   float *ids, *len, *y, *out, *scores;
-  int *order, cm[4] = {0, 0, 0, 0}, vcm[4], steps, e, i, done, last, most;
+  int *order, cm[4] = {0, 0, 0, 0}, vcm[4], steps, e, i, done, last, most, batch;
   long total_steps, tokens_seen = 0;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0, auc;
 
@@ -200,6 +204,11 @@ int main(int argc, char **argv) {
   imdb_parse(&a, &o, &argc, argv);
   ex_parse(&a, argc, argv);
   if (a.batch > 1024) ex_bad_usage(&a, "--batch is at most %s here", "1024");
+  batch = a.batch;   /* the model's: this rank's share under MPI */
+#ifdef NN_MPI
+  ex_mpi_start(&a);
+  batch = ex_mpi_batch(&a, a.batch);
+#endif
 
   train_text = load(&a, "train");
   test_text = load(&a, "test");
@@ -218,8 +227,11 @@ int main(int argc, char **argv) {
   if (!g) ex_die(&a, "graph");
   nn_graph_set_seed(g, a.seed);
   logits = build(g, &a, &o, nn_vocab_size(vocab));
-  if (!(m = nn_compile(g, a.batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
+  if (!(m = nn_compile(g, batch, ex_backend(&a)))) ex_die(&a, "cannot build the model");
   nn_model_set_seed(m, a.seed + 1);
+#ifdef NN_MPI
+  ex_mpi_attach(&a, m);
+#endif
   if (!(opt = nn_adam(m, a.lr, 0.9f, 0.999f, 1e-8f, 0.0f, 0))) ex_die(&a, "optimizer");
   nn_optimizer_set_clip(opt, 1.0f);
   if (!(ema = nn_ema_new(m, 0.998f))) ex_die(&a, "weight average");
@@ -256,30 +268,41 @@ int main(int argc, char **argv) {
     if (!nn_bucket_order(&info.data_rng, train.ilen, train.n, a.batch, 50, order)) ex_die(&a, "batches");
     ex_progress_start(&p, e, a.epochs, steps, a.quiet);
     for (s = 0; s < steps; s++) {
-      int n = train.n - s * a.batch < a.batch ? train.n - s * a.batch : a.batch, k;
+      int n = train.n - s * a.batch < a.batch ? train.n - s * a.batch : a.batch, k, first = 0, count = n;
       float loss;
       gather(&train, order + (size_t)s * a.batch, n, ids, len, y);
       for (k = 0; k < n; k++) tokens_seen += (long)len[k];
       nn_optimizer_set_lr(opt, a.lr * (1.0f - (float)info.step++ / (float)total_steps));
+#ifdef NN_MPI
+      if ((first = ex_mpi_shard(&a, m, n, &count)) < 0) continue;
+      if (!nn_feed(m, "ids", ids + (size_t)first * o.maxlen) || !nn_feed(m, "len", len + first) ||
+          !nn_feed(m, "label", y + first))
+        ex_die(&a, "feeding a batch");
+      loss = nn_mpi_train_step(ex_dp, opt);
+#else
       if (!nn_set_batch(m, n) || !nn_feed(m, "ids", ids) || !nn_feed(m, "len", len) || !nn_feed(m, "label", y))
         ex_die(&a, "feeding a batch");
       loss = nn_train_step(m, opt);
+#endif
       if (loss != loss) ex_die(&a, "training");
       /* the average starts short: decay (1 + t) / (10 + t) up to 0.998 */
       if (!nn_ema_update_decay(ema, (1.0f + info.step) / (10.0f + info.step) < 0.998f ? (1.0f + info.step) / (10.0f + info.step) : 0.998f))
         ex_die(&a, "weight average");
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
-      nn_cross_entropy_sum(out, y, n, 2, &correct);   /* accuracy of the training batch (dropout on) */
+      nn_cross_entropy_sum(out, y + first, count, 2, &correct);   /* accuracy of the training batch (dropout on) */
       loss_sum += (double)loss * n;
       ex_progress_step(&p, s + 1, loss_sum / ((double)s * a.batch + n), (long)s * a.batch + n);
     }
+#ifdef NN_MPI
+    correct = (int)ex_mpi_sum(&a, correct);
+#endif
     ex_progress_end(&p);
     seconds = ex_now() - t0;   /* training only */
     train_seconds += seconds;
     nn_ema_swap(ema);   /* evaluate the averaged weights */
-    test_acc = evaluate(&a, m, logits, &test, a.batch, order, ids, len, y, out, cm, scores, &test_loss);
+    test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
     if (a.val) {   /* the averaged weights are the ones kept */
-      val_acc = evaluate(&a, m, logits, &val, a.batch, order, ids, len, y, out, vcm, scores, &val_loss);
+      val_acc = evaluate(&a, m, logits, &val, batch, order, ids, len, y, out, vcm, scores, &val_loss);
       ex_best_update(&a, &best, m, e, (long)(val_acc * val.n + 0.5));
     }
     nn_ema_swap(ema);
@@ -290,7 +313,7 @@ int main(int argc, char **argv) {
   }
   nn_ema_swap(ema);   /* the averaged weights (or the kept epoch's): evaluated when nothing was left to train, and saved */
   ex_best_restore(&a, &best, m);
-  if (last == done || a.val) test_acc = evaluate(&a, m, logits, &test, a.batch, order, ids, len, y, out, cm, scores, &test_loss);
+  if (last == done || a.val) test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
   ex_save(&a, m, logits);
   nn_ema_swap(ema);
 
@@ -316,5 +339,8 @@ int main(int argc, char **argv) {
   nn_vocab_free(vocab);
   nn_text_set_free(train_text);
   nn_text_set_free(test_text);
+#ifdef NN_MPI
+  ex_mpi_finish();
+#endif
   return 0;
 }

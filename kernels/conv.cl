@@ -14,12 +14,10 @@ __kernel void nn_im2col(int total, int nbP, int P, int OW, int C, int H, int W, 
   col[idx] = (h >= 0 && h < H && w >= 0 && w < W) ? x[x_off + ((size_t)(b * C + ch) * H + h) * W + w] : 0.0f;
 }
 
-/* dx[b0 + b] += the column entries that were read from each pixel:
-   one work-item per input pixel gathers, so no two write the same place */
-__kernel void nn_col2im_acc(int total, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,
-                            int s, int p, __global const float *col, __global float *dx, int dx_off) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
+/* the column entries that were read from pixel idx of sample b's image:
+   one work-item per pixel gathers, so no two write the same place */
+float nn_col2im_sum(int idx, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,
+                    int s, int p, __global const float *col) {
   int w = idx % W, h = (idx / W) % H, ch = (idx / (W * H)) % C, b = idx / (W * H * C);
   float sum = 0.0f;
   for (int i = 0; i < kh; i++) {
@@ -31,7 +29,26 @@ __kernel void nn_col2im_acc(int total, int nbP, int P, int OH, int OW, int C, in
       sum += col[(size_t)((ch * kh + i) * kw + j) * nbP + b * P + oh * OW + ow];
     }
   }
-  dx[dx_off + idx] += sum;
+  return sum;
+}
+
+/* dx[b0 + b] += the column entries that were read from each pixel */
+__kernel void nn_col2im_acc(int total, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,
+                            int s, int p, __global const float *col, __global float *dx, int dx_off) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  dx[dx_off + idx] += nn_col2im_sum(idx, nbP, P, OH, OW, C, H, W, kh, kw, s, p, col);
+}
+
+/* conv2d_transpose's output: y[b0 + b] = col2im of its columns (+ bias
+   per channel) */
+__kernel void nn_convt_out(int total, int nbP, int P, int OH, int OW, int C, int H, int W, int kh, int kw,
+                           int s, int p, __global const float *col, __global const float *bias,
+                           __global float *y, int y_off) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  float v = nn_col2im_sum(idx, nbP, P, OH, OW, C, H, W, kh, kw, s, p, col);
+  y[y_off + idx] = bias ? v + bias[(idx / (W * H)) % C] : v;
 }
 
 /* y[b0 + b, o, q] = out[o, b*P + q] (+ bias[o]) */
@@ -51,6 +68,34 @@ __kernel void nn_conv_dyt(int total, int nbP, int P, int O, __global const float
   if (idx >= total) return;
   int q = idx % P, o = (idx / P) % O, b = idx / (P * O);
   dyt[(size_t)o * nbP + b * P + q] = dy[dy_off + idx];
+}
+
+/* dx[b0 + b, o, q] += out[o, b*P + q]: conv2d_transpose's input gradient */
+__kernel void nn_convt_dx(int total, int nbP, int P, int O, __global const float *out, __global float *dx,
+                          int dx_off) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int q = idx % P, o = (idx / P) % O, b = idx / (P * O);
+  dx[dx_off + idx] += out[(size_t)o * nbP + b * P + q];
+}
+
+/* nearest-neighbour upsampling by f of planes [H, W]: forward one
+   work-item per output, backward one per input (its f x f block) */
+__kernel void nn_upsample_fwd(int total, int H, int W, int f, __global const float *x, __global float *y) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int OW = W * f, ow = idx % OW, oh = (idx / OW) % (H * f), pl = idx / (OW * H * f);
+  y[idx] = x[((size_t)pl * H + oh / f) * W + ow / f];
+}
+__kernel void nn_upsample_bwd(int total, int H, int W, int f, __global const float *dy, __global float *dx) {
+  int idx = get_global_id(0);
+  if (idx >= total) return;
+  int w = idx % W, h = (idx / W) % H, pl = idx / (W * H), OW = W * f;
+  __global const float *d = dy + ((size_t)pl * H * f + h * f) * OW + w * f;
+  float sum = 0.0f;
+  for (int i = 0; i < f; i++)
+    for (int j = 0; j < f; j++) sum += d[i * OW + j];
+  dx[idx] += sum;
 }
 
 /* Max pooling keeps, per output, the index of the winner inside its

@@ -1,13 +1,13 @@
 /* Optimizer updates and the weight-averaging helpers, the same math as
    the CPU backend's update: SGD (momentum, Nesterov), Adam and
-   RMSprop, with L2 or decoupled weight decay.  kind: 0 SGD, 1 Adam,
+   RMSprop, with L2 or decoupled weight decay and L1.  kind: 0 SGD, 1 Adam,
    2 RMSprop (nn_opt_kind); bc1, bc2: Adam's bias corrections. */
 __kernel void nn_update(int n, int kind, int decoupled, int nesterov, float lr, float wd, float mom,
-                        float beta1, float beta2, float eps, float gs, float bc1, float bc2,
+                        float beta1, float beta2, float eps, float gs, float l1, float bc1, float bc2,
                         __global float *w, __global const float *g, __global float *s1, __global float *s2) {
   int i = get_global_id(0);
   if (i >= n) return;
-  float wi = w[i], gi = g[i] * gs, d;
+  float wi = w[i], gi = g[i] * gs + l1 * (float)((wi > 0.0f) - (wi < 0.0f)), d;
   if (decoupled) wi -= lr * wd * wi;
   else gi += wd * wi;
   if (kind == 0) {

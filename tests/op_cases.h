@@ -68,6 +68,12 @@ static nn_node *b_conv_1x1(nn_graph *g) { return nn_conv2d_ex(g, oc_in(g, "x", 3
 static nn_node *b_conv_2x3(nn_graph *g) { return nn_conv2d_ex(g, oc_in(g, "x", 3, 2, 6, 5), 3, 2, 3, 1, 0, 1); }
 static nn_node *b_conv_1x3(nn_graph *g) { return nn_conv2d_ex(g, oc_in(g, "x", 3, 2, 5, 6), 3, 1, 3, 1, 0, 0); }
 static nn_node *b_conv_k5(nn_graph *g) { return nn_conv2d(g, oc_in(g, "x", 3, 4, 6, 5), 7, 5, 1, 2); }
+static nn_node *b_convt(nn_graph *g) { return nn_conv2d_transpose(g, oc_in(g, "x", 3, 3, 4, 5), 2, 4, 2, 1, 0); }
+static nn_node *b_convt_op(nn_graph *g) { return nn_conv2d_transpose(g, oc_in(g, "x", 3, 4, 3, 4), 3, 3, 2, 1, 1); }
+static nn_node *b_convt_2x3(nn_graph *g) { return nn_conv2d_transpose_ex(g, oc_in(g, "x", 3, 2, 5, 3), 3, 2, 3, 1, 0, 0, 0); }
+static nn_node *b_convt_s3(nn_graph *g) { return nn_conv2d_transpose_ex(g, oc_in(g, "x", 3, 3, 3, 2), 2, 3, 3, 3, 2, 2, 1); }
+static nn_node *b_upsample2(nn_graph *g) { return nn_upsample2d(g, oc_in(g, "x", 3, 2, 3, 5), 2); }
+static nn_node *b_upsample3(nn_graph *g) { return nn_upsample2d(g, oc_in(g, "x", 3, 3, 4, 2), 3); }
 static nn_node *b_maxpool(nn_graph *g) { return nn_maxpool2d_ex(g, oc_in(g, "x", 3, 2, 7, 5), 3, 2, 1); }
 static nn_node *b_maxpool_wide(nn_graph *g) { return nn_maxpool2d_ex(g, oc_in(g, "x", 3, 2, 7, 9), 3, 2, 1); }
 static nn_node *b_maxpool2(nn_graph *g) { return nn_maxpool2d(g, oc_in(g, "x", 3, 3, 6, 6), 2, 2); }
@@ -216,6 +222,12 @@ static const op_case op_cases[] = {
   {NN_OP_CONV2D, "conv2d 2x3 s1 p0", b_conv_2x3, 2, 2, 1, NULL, 0},
   {NN_OP_CONV2D, "conv2d 1x3 no bias", b_conv_1x3, 5, 4, 1, NULL, 0},
   {NN_OP_CONV2D, "conv2d 5x5 p2", b_conv_k5, 2, 2, 1, NULL, 0},
+  {NN_OP_CONV2D_TRANSPOSE, "conv2d_transpose 4x4 s2 p1 on [3, 4, 5]", b_convt, 2, 2, 1, NULL, 0},
+  {NN_OP_CONV2D_TRANSPOSE, "conv2d_transpose 3x3 s2 p1 output padding 1", b_convt_op, 3, 3, 1, NULL, 0},
+  {NN_OP_CONV2D_TRANSPOSE, "conv2d_transpose 2x3 s1 no bias", b_convt_2x3, 5, 4, 1, NULL, 0},
+  {NN_OP_CONV2D_TRANSPOSE, "conv2d_transpose 3x3 s3 p2 output padding 2", b_convt_s3, 2, 2, 1, NULL, 0},
+  {NN_OP_UPSAMPLE2D, "upsample2d x2 on [2, 3, 5]", b_upsample2, 3, 3, 1, NULL, 0},
+  {NN_OP_UPSAMPLE2D, "upsample2d x3 on [3, 4, 2]", b_upsample3, 2, 2, 1, NULL, 0},
   {NN_OP_MAXPOOL2D, "maxpool2d k3 s2 p1 on [2, 7, 5]", b_maxpool, 3, 3, 1, NULL, 0},
   {NN_OP_MAXPOOL2D, "maxpool2d k3 s2 p1 on [2, 7, 9]", b_maxpool_wide, 3, 3, 1, NULL, 0},
   {NN_OP_MAXPOOL2D, "maxpool2d k2 s2 on [3, 6, 6]", b_maxpool2, 2, 2, 1, NULL, 0},

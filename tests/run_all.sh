@@ -74,6 +74,7 @@ suite "op coverage" built tests/op_coverage.c build/op_coverage -std=c99 -pedant
 # ONNX export, run in ONNX Runtime (skipped without Python's onnx and onnxruntime, never in CI)
 suite "ONNX export (nn_onnx.h) in ONNX Runtime" bash tests/test_onnx.sh
 suite "examples" bash tests/test_examples.sh
+suite "data-parallel training on MPI (nn_mpi.h): 2 and 4 ranks, resume, faults" bash tests/test_mpi.sh
 suite "examples: --save, --checkpoint, --resume after SIGKILL" bash tests/test_example_resume.sh
 # other platforms, one suite each, after the examples have fetched the data
 # (skipped without their tools, never in CI)

@@ -215,6 +215,85 @@ static void test_conv_reference(void) {
   conv_reference(1, 30, 30, 2, 5, 3, 2, 3);  /* one image is wider than a chunk */
 }
 
+/* conv2d_transpose against its definition: every input pixel scatters
+   its weighted kernel into the output (PyTorch's ConvTranspose2d) */
+static void convt_reference(int C, int H, int W, int O, int k, int s, int p, int op, int n) {
+  int OH, OW, b, o, i, j, c, u, v, bad = 0, d3[3];
+  nn_graph *g = nn_graph_new();
+  nn_node *x, *y;
+  nn_model *m;
+  float *xv, *wv, *bv, *yv;
+  double *ref;
+  d3[0] = C; d3[1] = H; d3[2] = W;
+  x = nn_input(g, "x", 3, d3);
+  y = nn_conv2d_transpose(g, x, O, k, s, p, op);
+  m = nn_compile(g, n, nn_cpu_backend());
+  OH = y->shape.dim[1]; OW = y->shape.dim[2];
+  CHECK(OH == (H - 1) * s - 2 * p + k + op && OW == (W - 1) * s - 2 * p + k + op, "conv2d_transpose output %dx%d", OH, OW);
+  xv = (float *)malloc(sizeof(float) * n * C * H * W); wv = (float *)malloc(sizeof(float) * C * O * k * k);
+  bv = (float *)malloc(sizeof(float) * O); yv = (float *)malloc(sizeof(float) * n * O * OH * OW);
+  ref = (double *)malloc(sizeof(double) * n * O * OH * OW);
+  for (i = 0; i < n * C * H * W; i++) xv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < C * O * k * k; i++) wv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < O; i++) bv[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", xv);
+  nn_write(m, nn_node_input(y, 1), wv);
+  nn_write(m, nn_node_input(y, 2), bv);
+  nn_predict(m, y);
+  nn_read(m, y, yv);
+  for (b = 0; b < n; b++)
+    for (o = 0; o < O; o++)
+      for (i = 0; i < OH * OW; i++) ref[(b * O + o) * OH * OW + i] = bv[o];
+  for (b = 0; b < n; b++)
+    for (c = 0; c < C; c++)
+      for (i = 0; i < H; i++)
+        for (j = 0; j < W; j++)
+          for (o = 0; o < O; o++)
+            for (u = 0; u < k; u++)
+              for (v = 0; v < k; v++) {
+                int h = i * s - p + u, w = j * s - p + v;
+                if (h >= 0 && h < OH && w >= 0 && w < OW)
+                  ref[((b * O + o) * OH + h) * OW + w] += (double)xv[((b * C + c) * H + i) * W + j] * wv[((c * O + o) * k + u) * k + v];
+              }
+  for (i = 0; i < n * O * OH * OW; i++) bad += fabs(ref[i] - yv[i]) > 1e-4;
+  CHECK(bad == 0, "conv2d_transpose %dx%dx%d k%d s%d p%d op%d batch %d differs from the definition at %d points", C, H, W, k, s,
+        p, op, n, bad);
+  free(xv); free(wv); free(bv); free(yv); free(ref);
+  nn_model_free(m);
+}
+/* nearest-neighbour upsampling against its definition, forward and the
+   input gradient (each input pixel collects its factor x factor block) */
+static void test_upsample_reference(void) {
+  int d3[3] = {2, 3, 4}, f = 3, n = 2, i, bad = 0;
+  nn_graph *g = nn_graph_new();
+  nn_node *x = nn_input(g, "x", 3, d3), *y = nn_upsample2d(g, x, f);
+  nn_model *m;
+  float xv[2 * 2 * 3 * 4], yv[2 * 2 * 9 * 12], dy[2 * 2 * 9 * 12], dx[2 * 2 * 3 * 4];
+  double want[2 * 2 * 3 * 4] = {0};
+  nn_set_requires_grad(x);
+  m = nn_compile(g, n, nn_cpu_backend());
+  for (i = 0; i < n * 24; i++) xv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < n * 216; i++) dy[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", xv);
+  CHECK(nn_predict(m, y) && nn_read(m, y, yv) && nn_backward_from(m, y, dy) && nn_read_grad(m, x, dx),
+        "upsample2d runs: %s", nn_last_error());
+  for (i = 0; i < n * 216; i++) {
+    int pl = i / 108, h = i / 12 % 9, w = i % 12, src = pl * 12 + h / f * 4 + w / f;
+    bad += yv[i] != xv[src];
+    want[src] += dy[i];
+  }
+  for (i = 0; i < n * 24; i++) bad += fabs(want[i] - dx[i]) > 1e-5;
+  CHECK(bad == 0, "upsample2d x%d differs from the definition at %d points", f, bad);
+  nn_model_free(m);
+}
+static void test_convt_reference(void) {
+  convt_reference(3, 4, 5, 2, 4, 2, 1, 0, 2);
+  convt_reference(4, 7, 7, 3, 3, 2, 1, 1, 3);   /* DCGAN's 7x7 -> 14x14 */
+  convt_reference(5, 4, 4, 6, 3, 1, 1, 0, 70);  /* several image chunks, the last one short */
+  convt_reference(2, 3, 2, 3, 5, 3, 4, 2, 9);   /* padding wider than the kernel's reach */
+  test_upsample_reference();
+}
+
 /* a conv net's gradients do not depend on the thread count beyond rounding */
 static void test_threads(void) {
   float *out[2], *grad[2];
@@ -347,6 +426,122 @@ static void test_optimizers(void) {
   w = opt_run(NN_OPT_ADAM, NN_DECOUPLED_WD, 0.1f, 0, 0.1f, 0.9f, 0.999f, 1);
   CHECK(fabsf(w - 0.89f) < 1e-6f, "adamw %f", w);
   w = opt_run(NN_OPT_RMSPROP, 0, 0.01f, 0, 0, 0, 0.99f, 1);     CHECK(fabsf(w - 0.9f) < 1e-5f, "rmsprop %f", w);
+}
+
+/* L1: l1 * sign(w) joins the gradient (w = w0, gradient g, l1 0.1) */
+static float l1_run(nn_opt_kind kind, float mom, float w0, float g, float l1, int steps) {
+  nn_backend *be = nn_cpu_backend();
+  float w = w0, s1 = 0, s2 = 0;
+  nn_update u;
+  int t;
+  memset(&u, 0, sizeof u);
+  u.kind = kind; u.w = &w; u.g = &g; u.s1 = &s1; u.s2 = &s2; u.n = 1; u.l1 = l1;
+  u.lr = 0.1f; u.momentum = mom; u.beta1 = 0.9f; u.beta2 = 0.99f; u.eps = 1e-8f; u.grad_scale = 1;
+  for (t = 1; t <= steps; t++) { u.step = t; be->ops->update(be, &u); }
+  nn_backend_free(be);
+  return w;
+}
+static void test_l1(void) {
+  int two = 2, i;
+  float w;
+  /* sgd: g + 0.1 sign(w) = 0.6 -> 1 - 0.1 * 0.6; at w = -1: 0.5 - 0.1 = 0.4 */
+  w = l1_run(NN_OPT_SGD, 0, 1, 0.5f, 0.1f, 1);     CHECK(fabsf(w - 0.94f) < 1e-6f, "sgd L1 %f", w);
+  w = l1_run(NN_OPT_SGD, 0, -1, 0.5f, 0.1f, 1);    CHECK(fabsf(w + 1.04f) < 1e-6f, "sgd L1 at a negative weight %f", w);
+  /* momentum 0.9: v = 0.6, w = 0.94; v = 0.9 * 0.6 + 0.6 = 1.14, w = 0.94 - 0.114 */
+  w = l1_run(NN_OPT_SGD, 0.9f, 1, 0.5f, 0.1f, 2);  CHECK(fabsf(w - 0.826f) < 1e-6f, "sgd momentum L1 %f", w);
+  /* Adam and RMSprop normalise the step: L1 that cancels the gradient
+     leaves w, L1 alone moves w towards 0 by lr (Adam) each step, and
+     sign(0) = 0 leaves a zero weight at zero */
+  w = l1_run(NN_OPT_ADAM, 0, 1, -0.1f, 0.1f, 2);   CHECK(w == 1, "adam L1 cancelling the gradient %f", w);
+  w = l1_run(NN_OPT_ADAM, 0, -1, 0, 0.1f, 2);      CHECK(fabsf(w + 0.8f) < 1e-5f, "adam L1 alone %f", w);
+  w = l1_run(NN_OPT_ADAM, 0, 0, 0, 0.1f, 2);       CHECK(w == 0, "adam L1 at w = 0 %f", w);
+  w = l1_run(NN_OPT_RMSPROP, 0, 1, -0.1f, 0.1f, 2); CHECK(w == 1, "rmsprop L1 cancelling the gradient %f", w);
+  /* rmsprop: v = 0.01 * 0.01, step 0.1 * 0.1 / 0.01 = 1: from 2 to 1 */
+  w = l1_run(NN_OPT_RMSPROP, 0, 2, 0, 0.1f, 1);    CHECK(fabsf(w - 1) < 1e-5f, "rmsprop L1 alone %f", w);
+  w = l1_run(NN_OPT_RMSPROP, 0.5f, 0, 0, 0.1f, 2); CHECK(w == 0, "rmsprop L1 at w = 0 %f", w);
+  /* through a model: the optimizer's strength times each parameter's
+     multiplier; the loss's gradient is 0 (input 0), so only L1 moves w */
+  {
+    nn_graph *g = nn_graph_new();
+    nn_node *x = nn_input(g, "x", 1, &two), *t = nn_input(g, "t", 1, &two), *y = nn_dense(g, x, 2), *wn, *bn;
+    nn_model *m;
+    nn_optimizer *o;
+    float zero[2] = {0, 0}, wv[4] = {1, -1, 0, 2}, bv[2] = {0.5f, -0.5f}, got[4], gotb[2];
+    static const float want[4] = {0.95f, -0.95f, 0, 1.95f}, wantb[2] = {0.4f, -0.4f};
+    int bad = 0;
+    nn_mse(g, y, t, NN_SUM);
+    wn = nn_node_input(y, 1);
+    bn = nn_node_input(y, 2);
+    m = nn_compile(g, 1, nn_cpu_backend());
+    o = nn_sgd(m, 0.1f, 0, 0, 0);
+    CHECK(!nn_optimizer_set_l1(o, -1) && !nn_optimizer_set_l1(o, NAN) && !nn_optimizer_set_l1(NULL, 1) &&
+          !nn_set_l1_mult(wn, -2) && !nn_set_l1_mult(x, 1), "bad L1 settings refused: %s", nn_last_error());
+    CHECK(nn_optimizer_set_l1(o, 0.5f) && nn_set_l1_mult(bn, 2), "L1 set: %s", nn_last_error());
+    nn_write(m, wn, wv);
+    nn_write(m, bn, bv);
+    nn_feed(m, "x", zero);
+    nn_feed(m, "t", bv);   /* y = b = t: no gradient from the loss */
+    CHECK(isfinite(nn_train_step(m, o)), "L1 step: %s", nn_last_error());
+    nn_read(m, wn, got);
+    nn_read(m, bn, gotb);
+    for (i = 0; i < 4; i++) bad += fabsf(got[i] - want[i]) > 1e-6f;
+    for (i = 0; i < 2; i++) bad += fabsf(gotb[i] - wantb[i]) > 1e-6f;
+    CHECK(bad == 0, "L1 through a model: w %g %g %g %g, b %g %g", got[0], got[1], got[2], got[3], gotb[0], gotb[1]);
+    nn_optimizer_free(o);
+    nn_model_free(m);
+  }
+}
+
+/* every tensor of a model (weights, running statistics, pass counts) in
+   one array of `cap` floats (counts as floats); the number written */
+static size_t model_state(nn_model *m, float *v, size_t cap) {
+  int i, n = nn_model_num_tensors(m);
+  size_t at = 0;
+  nn_tensor_info info;
+  for (i = 0; i < n && nn_model_tensor(m, i, &info); i++) {
+    if (at + info.numel > cap) return 0;
+    if (!strcmp(info.dtype, "I64")) v[at] = (float)info.count;
+    else if (!nn_read(m, info.node, v + at)) return 0;
+    at += info.numel;
+  }
+  return at;
+}
+/* a snapshot gives back the weights, running statistics and pass counts
+   it took, exactly, after more training */
+static void test_snapshot(void) {
+  nn_graph *g = nn_graph_new();
+  int d3[3] = {2, 5, 5}, two = 2, i, step;
+  nn_node *x = nn_input(g, "x", 3, d3), *t = nn_input(g, "t", 1, &two);
+  nn_model *m;
+  nn_optimizer *o;
+  nn_snapshot *s;
+  static float xv[4 * 50], tv[4 * 2], first[600], kept[600], now[600];
+  size_t n0, n1, n2;
+  nn_mse(g, nn_dense(g, nn_flatten(g, nn_relu(g, nn_batchnorm(g, nn_conv2d(g, x, 3, 3, 1, 1)))), 2), t, NN_MEAN);
+  m = nn_compile(g, 4, nn_cpu_backend());
+  o = nn_adam(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0, 0);
+  for (i = 0; i < 4 * 50; i++) xv[i] = nn_rng_normal(&trng);
+  for (i = 0; i < 4 * 2; i++) tv[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", xv);
+  nn_feed(m, "t", tv);
+  s = nn_snapshot_new(m);
+  n0 = model_state(m, first, 600);
+  CHECK(s && n0 > 0, "snapshot_new: %s", nn_last_error());
+  for (step = 0; step < 3; step++) nn_train_step(m, o);
+  n1 = model_state(m, kept, 600);
+  CHECK(nn_snapshot_take(s), "snapshot_take: %s", nn_last_error());
+  for (step = 0; step < 2; step++) nn_train_step(m, o);
+  n2 = model_state(m, now, 600);
+  CHECK(n1 == n0 && n2 == n0 && memcmp(now, kept, n0 * sizeof(float)) != 0, "training moves the state");
+  CHECK(nn_snapshot_restore(s) && model_state(m, now, 600) == n0 && !memcmp(now, kept, n0 * sizeof(float)),
+        "restore gives back the state taken (weights, running statistics, pass counts) exactly: %s", nn_last_error());
+  CHECK(memcmp(kept, first, n0 * sizeof(float)) != 0, "and not the one nn_snapshot_new held");
+  CHECK(!nn_snapshot_take(NULL) && !nn_snapshot_restore(NULL) && !nn_snapshot_new(NULL) && strstr(nn_last_error(), "NULL"),
+        "NULL snapshots refused: %s", nn_last_error());
+  nn_model_free(m);   /* before its snapshot and optimizer: any order */
+  CHECK(!nn_snapshot_restore(s) && strstr(nn_last_error(), "freed"), "a freed model's snapshot refuses: %s", nn_last_error());
+  nn_snapshot_free(s);
+  nn_optimizer_free(o);
 }
 
 /* a tiny regression model: y = w . x, to check steps through the model */
@@ -538,6 +733,20 @@ static void test_build_errors(void) {
   g = nn_graph_new();
   img = nn_input(g, "img", 3, d3);
   CHECK(nn_conv2d(g, img, 4, 11, 1, 1) == NULL && strstr(nn_last_error(), "[3, 8, 8]"), "kernel too large: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_conv2d_transpose(g, img, 4, 1, 1, 5, 0) == NULL && strstr(nn_last_error(), "[3, 8, 8]") &&
+        strstr(nn_last_error(), "[4, -2, -2]"), "conv2d_transpose names both shapes: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_conv2d_transpose(g, img, 4, 3, 2, 1, 2) == NULL && strstr(nn_last_error(), "output padding 2") &&
+        strstr(nn_last_error(), "stride 2"), "output padding as large as the stride: %s", nn_last_error());
+  nn_graph_free(g);
+  g = nn_graph_new();
+  img = nn_input(g, "img", 3, d3);
+  CHECK(nn_upsample2d(g, img, 0) == NULL && strstr(nn_last_error(), "factor 0"), "upsample by 0: %s", nn_last_error());
   nn_graph_free(g);
   g = nn_graph_new();
   img = nn_input(g, "img", 3, d3);
@@ -1424,12 +1633,15 @@ int main(void) {
   test_op_table();
   test_gemm();
   test_conv_reference();
+  test_convt_reference();
   test_threads();
   test_op_values();
   test_fast_math();
   test_batchnorm_running();
   test_gradients();
   test_optimizers();
+  test_l1();
+  test_snapshot();
   test_grad_ready();
   test_batchnorm_sync();
   test_two_models();

@@ -11,6 +11,7 @@
      - the IMDb network of examples/imdb.c (embedding, bidirectional GRU
        with lengths, max and mean pooling, dense) after a few training
        steps on random reviews;
+     - a DCGAN generator (transposed conv, nearest upsampling);
      - the Fashion-MNIST CNN of examples/fashion_mnist.c and the airbench
        network of examples/airbench.h after a few training steps on random
        data, the CNN with two outputs (logits and probabilities);
@@ -254,6 +255,20 @@ static void test_fashion_cnn(void) {
   nn_cross_entropy(g, out[0], y, 0.0f, NN_MEAN);
   test_network(g, 2, out, 5, 0.01f, 16, "fashion_mnist_cnn", "Fashion-MNIST CNN (logits, softmax)");
 }
+/* a DCGAN generator, small: noise -> dense -> [8, 7, 7] -> transposed conv
+   to 14x14 (stride 2, padding 1, output padding 1) -> batch norm -> relu
+   -> nearest upsampling to 28x28 -> conv -> tanh, trained toward targets
+   (mean squared error) */
+static void test_generator(void) {
+  int noise = 16, img[3] = {1, 28, 28}, d3[3] = {8, 7, 7};
+  nn_graph *g = nn_graph_new();
+  nn_node *z = nn_input(g, "z", 1, &noise), *t = nn_input(g, "target", 3, img), *h, *out;
+  h = nn_reshape(g, nn_relu(g, nn_dense(g, z, 8 * 7 * 7)), 3, d3);
+  h = nn_relu(g, nn_batchnorm(g, nn_conv2d_transpose_ex(g, h, 4, 3, 3, 2, 1, 1, 0)));
+  out = nn_tanh(g, nn_conv2d(g, nn_upsample2d(g, h, 2), 1, 3, 1, 1));
+  nn_mse(g, out, t, NN_MEAN);
+  test_network(g, 1, &out, 5, 0.05f, 5, "generator", "DCGAN generator (transposed conv, nearest upsampling)");
+}
 /* examples/imdb.c's network, small: ids -> embedding -> dropout ->
    bidirectional gru with lengths -> seq_maxpool, seq_meanpool -> concat ->
    dropout -> dense 2 */
@@ -350,6 +365,7 @@ int main(int argc, char **argv) {
   test_recurrent();
   test_imdb();
   test_fashion_cnn();
+  test_generator();
   test_airbench();
   fclose(manifest);
   return check_summary();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ONNX export (nn_onnx.h).  tests/test_onnx.c, built as C99 with -Werror
 # and run under ASan+UBSan, checks the error cases and exports every case
-# of tests/op_cases.h, the Fashion-MNIST CNN and the airbench network into
-# build/onnx/; tests/test_onnx.py runs those files in ONNX Runtime against
+# of tests/op_cases.h, a DCGAN generator, the Fashion-MNIST CNN and the
+# airbench network into build/onnx/; tests/test_onnx.py runs those files in ONNX Runtime against
 # nn.h's outputs.  The second half needs Python's onnx, onnxruntime and
 # numpy (pip install onnx onnxruntime numpy; .ci/run installs them): it is
 # skipped without them, except in CI (CI=true), where that fails.

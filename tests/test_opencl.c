@@ -247,7 +247,7 @@ static void test_dropout_mask(void) {
 /* ---------------------------------------------------------------------
    Optimizers and training: the same steps on both backends
    --------------------------------------------------------------------- */
-typedef struct opt_case { const char *name; nn_opt_kind kind; float mom, wd; int flags; float clip; } opt_case;
+typedef struct opt_case { const char *name; nn_opt_kind kind; float mom, wd; int flags; float clip, l1; } opt_case;
 
 static nn_optimizer *make_opt(nn_model *m, const opt_case *c) {
   nn_optimizer *o = NULL;
@@ -257,6 +257,7 @@ static nn_optimizer *make_opt(nn_model *m, const opt_case *c) {
   case NN_OPT_RMSPROP: o = nn_rmsprop(m, 0.01f, c->mom, 0.9f, 1e-6f, c->wd, c->flags); break;
   }
   if (o && c->clip > 0) nn_optimizer_set_clip(o, c->clip);
+  if (o && c->l1 > 0) nn_optimizer_set_l1(o, c->l1);
   return o;
 }
 
@@ -268,15 +269,41 @@ static nn_graph *mlp_graph(void) {
   return g;
 }
 
+/* a snapshot on the device gives back, exactly, the weights it took */
+static void test_snapshot(void) {
+  nn_model *m = nn_compile(mlp_graph(), 6, cl_backend());
+  nn_optimizer *o = m ? nn_adam(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0, 0) : NULL;
+  nn_snapshot *s = m ? nn_snapshot_new(m) : NULL;
+  nn_node *w = m ? nn_model_find(m, "dense0.weight") : NULL;
+  float x[6 * 4], t[6 * 3], taken[20], moved[20], back[20];
+  int i, step;
+  if (!o || !s || !w) { CHECK(0, "snapshot setup: %s", nn_last_error()); return; }
+  for (i = 0; i < 24; i++) x[i] = 2.0f * nn_rng_uniform(&trng) - 1.0f;
+  for (i = 0; i < 18; i++) t[i] = nn_rng_uniform(&trng);
+  nn_feed(m, "x", x);
+  nn_feed(m, "target", t);
+  nn_read(m, w, taken);
+  for (step = 0; step < 3; step++) nn_train_step(m, o);
+  nn_read(m, w, moved);
+  CHECK(memcmp(taken, moved, sizeof taken) != 0 && nn_snapshot_restore(s) && nn_read(m, w, back) &&
+        !memcmp(taken, back, sizeof taken), "snapshot: restored on the device exactly: %s", nn_last_error());
+  nn_snapshot_free(s);
+  nn_optimizer_free(o);
+  nn_model_free(m);
+}
+
 static void test_optimizers(void) {
   static const opt_case cases[] = {
-    {"sgd", NN_OPT_SGD, 0, 0, 0, 0},
-    {"sgd momentum nesterov L2", NN_OPT_SGD, 0.9f, 0.01f, NN_NESTEROV, 0},
-    {"sgd momentum decoupled wd clip", NN_OPT_SGD, 0.8f, 0.05f, NN_DECOUPLED_WD, 0.05f},
-    {"adam", NN_OPT_ADAM, 0, 0.01f, 0, 0},
-    {"adamw", NN_OPT_ADAM, 0, 0.1f, NN_DECOUPLED_WD, 0},
-    {"rmsprop", NN_OPT_RMSPROP, 0, 0, 0, 0},
-    {"rmsprop momentum clip", NN_OPT_RMSPROP, 0.9f, 0.01f, 0, 0.1f},
+    {"sgd", NN_OPT_SGD, 0, 0, 0, 0, 0},
+    {"sgd momentum nesterov L2", NN_OPT_SGD, 0.9f, 0.01f, NN_NESTEROV, 0, 0},
+    {"sgd momentum decoupled wd clip", NN_OPT_SGD, 0.8f, 0.05f, NN_DECOUPLED_WD, 0.05f, 0},
+    {"adam", NN_OPT_ADAM, 0, 0.01f, 0, 0, 0},
+    {"adamw", NN_OPT_ADAM, 0, 0.1f, NN_DECOUPLED_WD, 0, 0},
+    {"rmsprop", NN_OPT_RMSPROP, 0, 0, 0, 0, 0},
+    {"rmsprop momentum clip", NN_OPT_RMSPROP, 0.9f, 0.01f, 0, 0.1f, 0},
+    {"sgd momentum L1", NN_OPT_SGD, 0.9f, 0, 0, 0, 0.02f},
+    {"adamw L1", NN_OPT_ADAM, 0, 0.1f, NN_DECOUPLED_WD, 0, 0.01f},
+    {"rmsprop momentum L1 L2 clip", NN_OPT_RMSPROP, 0.9f, 0.01f, 0, 0.1f, 0.01f},
   };
   size_t ci;
   for (ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
@@ -802,6 +829,7 @@ int main(int argc, char **argv) {
   test_parity();
   test_dropout_mask();
   test_optimizers();
+  test_snapshot();
   test_cnn_training();
   test_gru_training();
   test_persistence();

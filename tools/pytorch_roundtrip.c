@@ -41,6 +41,19 @@ static nn_node *c_conv_bn(nn_graph *g) {   /* conv -> batch norm -> relu -> flat
   nn_layer_name(g, "fc");
   return nn_dense(g, nn_flatten(g, h), 3);
 }
+static nn_node *c_conv_transpose(nn_graph *g) {   /* DCGAN's: stride 2, padding 1, output padding 1 */
+  nn_layer_name(g, "convt");
+  return nn_conv2d_transpose(g, in_x(g, 3, 4, 5, 6), 3, 3, 2, 1, 1);
+}
+static nn_node *c_generator(nn_graph *g) {   /* convt -> bn -> relu -> upsample x2 -> conv -> tanh */
+  nn_node *h;
+  nn_layer_name(g, "convt");
+  h = nn_conv2d_transpose_ex(g, in_x(g, 3, 4, 3, 5), 3, 4, 4, 2, 1, 0, 0);
+  nn_layer_name(g, "bn");
+  h = nn_upsample2d(g, nn_relu(g, nn_batchnorm(g, h)), 2);
+  nn_layer_name(g, "conv");
+  return nn_tanh(g, nn_conv2d(g, h, 2, 3, 1, 1));
+}
 static nn_node *c_batchnorm1d(nn_graph *g) { nn_layer_name(g, "bn"); return nn_batchnorm_ex(g, in_x(g, 1, 6, 0, 0), 0.3f, 1e-3f, 0); }
 static nn_node *c_layernorm(nn_graph *g) { nn_layer_name(g, "ln"); return nn_layernorm(g, in_x(g, 2, 3, 7, 0)); }
 static nn_node *c_embedding(nn_graph *g) {
@@ -68,6 +81,7 @@ RT_REC(gru_bi2, nn_gru, 2, NN_BIDIRECTIONAL, 1)
 
 static const struct { const char *name; nn_node *(*build)(nn_graph *g); } cases[] = {
   {"dense", c_dense}, {"dense_seq", c_dense_seq}, {"conv2d", c_conv2d}, {"conv_bn", c_conv_bn},
+  {"conv_transpose", c_conv_transpose}, {"generator", c_generator},
   {"batchnorm1d", c_batchnorm1d}, {"layernorm", c_layernorm}, {"embedding", c_embedding},
   {"rnn", c_rnn}, {"rnn_bi", c_rnn_bi}, {"lstm", c_lstm}, {"lstm_bi", c_lstm_bi}, {"lstm_bi2", c_lstm_bi2},
   {"lstm_2_nolen", c_lstm_2_nolen}, {"gru", c_gru}, {"gru_bi", c_gru_bi}, {"gru_bi2", c_gru_bi2},

@@ -78,6 +78,20 @@ class ConvBN(torch.nn.Module):
         return self.fc(torch.flatten(torch.relu(self.bn(self.conv(x))), 1))
 
 
+class Generator(torch.nn.Module):
+    """a DCGAN-style generator block: transposed conv, batch norm, relu, nearest upsampling, conv, tanh"""
+
+    def __init__(self):
+        super().__init__()
+        self.convt = torch.nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1, bias=False)
+        self.bn = torch.nn.BatchNorm2d(3)
+        self.up = torch.nn.Upsample(scale_factor=2, mode="nearest")
+        self.conv = torch.nn.Conv2d(3, 2, 3, padding=1)
+
+    def forward(self, x):
+        return torch.tanh(self.conv(self.up(torch.relu(self.bn(self.convt(x))))))
+
+
 def rec(kind, layers=1, bidirectional=False, lengths=True):
     return lambda: Recurrent(kind, layers, bidirectional, lengths), (5, 4), lengths
 
@@ -88,6 +102,9 @@ CASES = {
     "dense_seq": (lambda: Single("fc", torch.nn.Linear(6, 3, bias=False)), (4, 6), False),
     "conv2d": (lambda: Single("conv", torch.nn.Conv2d(3, 4, 3, stride=2, padding=1)), (3, 9, 8), False),
     "conv_bn": (ConvBN, (2, 6, 5), False),
+    "conv_transpose": (lambda: Single("convt", torch.nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)),
+                       (4, 5, 6), False),
+    "generator": (Generator, (4, 3, 5), False),
     "batchnorm1d": (lambda: Single("bn", torch.nn.BatchNorm1d(6, eps=1e-3, momentum=0.3)), (6,), False),
     "layernorm": (lambda: Single("ln", torch.nn.LayerNorm(7)), (3, 7), False),
     "embedding": (lambda: Single("emb", torch.nn.Embedding(11, 5)), "ids", False),
