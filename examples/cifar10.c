@@ -366,7 +366,7 @@ int main(int argc, char **argv) {
     info.step = t.step;
     ex_checkpoint(&a, m, t.opt, t.lookahead, &info);
   }
-  ex_best_restore(&a, &best, m);
+  ex_best_restore(&a, &best);
   /* nothing left to train, or the kept epoch's weights back */
   if (e == resumed || val) test_acc = evaluate(&a, m, &n, test, 0, out, cm, &test_loss);
   plain_acc = test_acc;

@@ -380,19 +380,17 @@ static inline void ex_epoch_report(FILE *log, int epoch, int epochs, double trai
    --val N holds out N training samples, drawn by a generator of its own
    seeded from --seed (the same samples on every run and resume; never the
    test set).  After each epoch the example measures them; the best epoch's
-   weights -- every tensor of nn_model_tensor that nn_read reads:
-   parameters, frozen ones and batch-norm running statistics -- are kept on
-   the host and put back before the final test evaluation, and --patience K
-   stops after K epochs without a better validation accuracy.
+   weights -- every parameter, frozen ones, batch-norm running statistics
+   and counts: an nn_snapshot on the model's backend -- are put back before
+   the final test evaluation, and --patience K stops after K epochs without
+   a better validation accuracy.
    With --checkpoint FILE the kept weights go to FILE.best (a checkpoint
    whose epoch is the kept epoch and whose step is its number of correct
    validation samples), written before FILE, so --resume FILE reads
    FILE.best back: the kept weights and the patience count (the epochs
    since the kept one) survive a resume.  If a run dies between the two
    writes, FILE.best is one epoch ahead of FILE: the resumed run retrains
-   that epoch to the same weights and accuracy, so it is kept all the same.
-   A batch norm's num_batches_tracked (a count no computation reads) stays
-   that of the last epoch trained: the API has no call that writes it. */
+   that epoch to the same weights and accuracy, so it is kept all the same. */
 
 /* the --val samples of a training set of n: mask[i] 1 for a validation
    sample (free it); exits 2 when --val leaves no training sample */
@@ -452,39 +450,22 @@ static inline const char *ex_val_note(const ex_args *a) {
 typedef struct ex_best {
   int epoch;          /* the epoch kept, 0: none yet */
   long correct;       /* its validation samples classified right */
-  int n;              /* tensors held */
-  nn_node **node;
-  float **w;          /* host copies */
+  nn_snapshot *kept;  /* its weights, on the model's backend */
 } ex_best;
 
-static inline void ex_best_copy(const ex_args *a, ex_best *b, nn_model *m, int to_model) {
-  int i;
-  for (i = 0; i < b->n; i++)
-    if (!(to_model ? nn_write(m, b->node[i], b->w[i]) : nn_read(m, b->node[i], b->w[i]))) ex_die(a, "--val: the kept weights");
-}
 static inline void ex_best_path(const ex_args *a, const char *base, char *path, size_t size) {
   if ((size_t)snprintf(path, size, "%s.best", base) >= size) {
     fprintf(stderr, "%s: '%s' is too long a name\n", a->prog, base);
     exit(2);
   }
 }
-/* the model's tensors; with --resume, the kept weights and epoch from its
-   .best file (call before ex_resume: this loads them through the model) */
+/* with --val: a snapshot of the model; with --resume, the kept weights and
+   epoch from its .best file (call before ex_resume: this loads them
+   through the model) */
 static inline void ex_best_init(const ex_args *a, ex_best *b, nn_model *m) {
-  int i, k, n = nn_model_num_tensors(m);
   memset(b, 0, sizeof *b);
   if (!a->val) return;
-  b->node = (nn_node **)calloc((size_t)n + 1, sizeof *b->node);
-  b->w = (float **)calloc((size_t)n + 1, sizeof *b->w);
-  if (!b->node || !b->w) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
-  for (i = 0; i < n; i++) {
-    nn_tensor_info t;
-    if (!nn_model_tensor(m, i, &t)) ex_die(a, "--val");
-    if (t.node->op != NN_OP_PARAM) continue;   /* a batch norm's num_batches_tracked */
-    k = b->n++;
-    b->node[k] = t.node;
-    if (!(b->w[k] = (float *)malloc((t.numel ? t.numel : 1) * sizeof(float)))) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
-  }
+  if (!(b->kept = nn_snapshot_new(m))) ex_die(a, "--val: the kept weights");
   if (a->resume) {
     char path[1024];
     nn_checkpoint_info info;
@@ -493,7 +474,7 @@ static inline void ex_best_init(const ex_args *a, ex_best *b, nn_model *m) {
     if (!nn_checkpoint_load(m, NULL, NULL, &info, path)) ex_die(a, "--resume with --val: the kept weights");
     b->epoch = (int)info.epoch;
     b->correct = info.step;
-    ex_best_copy(a, b, m, 0);
+    if (!nn_snapshot_take(b->kept)) ex_die(a, "--val: the kept weights");
     if (a->checkpoint && strcmp(a->checkpoint, a->resume)) {   /* the new checkpoint gets its own copy */
       char to[1024];
       ex_best_path(a, a->checkpoint, to, sizeof to);
@@ -515,7 +496,7 @@ static inline int ex_best_update(const ex_args *a, ex_best *b, nn_model *m, int 
   if (!a->val || (b->epoch && correct <= b->correct)) return 0;
   b->epoch = epoch;
   b->correct = correct;
-  ex_best_copy(a, b, m, 0);
+  if (!nn_snapshot_take(b->kept)) ex_die(a, "--val: the kept weights");
   if (a->checkpoint) {
     char path[1024];
     nn_checkpoint_info info;
@@ -532,20 +513,15 @@ static inline int ex_best_stop(const ex_args *a, const ex_best *b, int epoch) {
   return a->patience && b->epoch && epoch - b->epoch >= a->patience;
 }
 /* puts the kept weights back (nothing without --val) */
-static inline void ex_best_restore(const ex_args *a, ex_best *b, nn_model *m) {
-  if (a->val && b->epoch) ex_best_copy(a, b, m, 1);
+static inline void ex_best_restore(const ex_args *a, ex_best *b) {
+  if (a->val && b->epoch && !nn_snapshot_restore(b->kept)) ex_die(a, "--val: the kept weights");
 }
 /* the RESULT line's part for --val (nothing without it), after the last
    epoch trained, epochs_run */
 static inline void ex_best_result(const ex_args *a, const ex_best *b, int epochs_run) {
   if (a->val) printf(" best_epoch=%d val_accuracy=%.4f epochs_run=%d", b->epoch, (double)b->correct / a->val, epochs_run);
 }
-static inline void ex_best_free(ex_best *b) {
-  int i;
-  for (i = 0; i < b->n; i++) free(b->w[i]);
-  free(b->w);
-  free(b->node);
-}
+static inline void ex_best_free(ex_best *b) { nn_snapshot_free(b->kept); }
 
 /* ---------------------------------------------------------------- CSV data
    Reads rows of `cols` numbers separated by commas or blanks; a first

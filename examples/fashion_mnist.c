@@ -201,7 +201,7 @@ int main(int argc, char **argv) {
     info.epoch = last = e;
     ex_checkpoint(&a, m, opt, NULL, &info);
   }
-  ex_best_restore(&a, &best, m);
+  ex_best_restore(&a, &best);
   /* nothing left to train, or the kept epoch's weights back */
   if (last == done || val) test_acc = evaluate(&a, m, logits, test, batch, out, cm, &test_loss);
   ex_save(&a, m, logits);

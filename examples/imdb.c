@@ -312,7 +312,7 @@ int main(int argc, char **argv) {
     ex_checkpoint(&a, m, opt, ema, &info);
   }
   nn_ema_swap(ema);   /* the averaged weights (or the kept epoch's): evaluated when nothing was left to train, and saved */
-  ex_best_restore(&a, &best, m);
+  ex_best_restore(&a, &best);
   if (last == done || a.val) test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
   ex_save(&a, m, logits);
   nn_ema_swap(ema);
