@@ -344,11 +344,12 @@ int main(int argc, char **argv) {
   if (!o.pretrained && !o.save_pretrained) remove(tmp);
   printf("classes 5-9 from %d images each: scratch %.4f, frozen backbone %.4f, fine-tuned %.4f (%+.1f points over scratch)\n",
          o.shots, acc[0], acc[1], acc[2], 100 * (acc[2] - acc[0]));
-  printf("RESULT test_accuracy=%.4f scratch_accuracy=%.4f frozen_accuracy=%.4f finetuned_accuracy=%.4f gain=%.4f "
-         "pretrain_accuracy=%.4f shots=%d epochs=%d train_seconds=%.1f pretrain_seconds=%.1f scratch_seconds=%.1f "
-         "frozen_seconds=%.1f finetuned_seconds=%.1f total_seconds=%.1f\n",
-         acc[2], acc[0], acc[1], acc[2], acc[2] - acc[0], pre_acc, o.shots, a.epochs, pre_seconds + secs[0] + secs[1] + secs[2],
-         pre_seconds, secs[0], secs[1], secs[2], ex_now() - t_start);
+  printf("RESULT test_accuracy=%.4f scratch_accuracy=%.4f frozen_accuracy=%.4f finetuned_accuracy=%.4f gain=%.4f ", acc[2],
+         acc[0], acc[1], acc[2], acc[2] - acc[0]);
+  if (pre_acc >= 0) printf("pretrain_accuracy=%.4f ", pre_acc);   /* not with --pretrained */
+  printf("shots=%d epochs=%d train_seconds=%.1f pretrain_seconds=%.1f scratch_seconds=%.1f frozen_seconds=%.1f "
+         "finetuned_seconds=%.1f total_seconds=%.1f\n",
+         o.shots, a.epochs, pre_seconds + secs[0] + secs[1] + secs[2], pre_seconds, secs[0], secs[1], secs[2], ex_now() - t_start);
   if (log) fclose(log);
   free(out);
   free(pre.x); free(pre.y); free(shots.x); free(shots.y);
