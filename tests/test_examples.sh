@@ -123,6 +123,13 @@ PY
     if ! "$TMP/gan" --score "$TMP/test.f32" --classifier "$TMP/fm_mlp.safetensors" >"$TMP/o" 2>&1 && grep -q 'does not fit the scoring network' "$TMP/o"; then
         ok "gan refuses a classifier that does not fit: $(head -c 150 "$TMP/o")"
     else bad "gan refuses a classifier that does not fit" "$TMP/o"; fi
+    # tools/gan_pytorch.py, the cross-check's other half, writes images gan --score reads (skipped without PyTorch)
+    if python3 -c 'import torch' >/dev/null 2>&1; then
+        if python3 tools/gan_pytorch.py --limit 128 --batch 32 --epochs 1 --width 8 --samples 500 --threads 1 --out "$TMP/torch.f32" \
+               >"$TMP/o" 2>&1 && "$TMP/gan" --score "$TMP/torch.f32" --classifier "$TMP/fm_cnn.safetensors" --fd-samples 500 >>"$TMP/o" 2>&1 &&
+           grep -q '^RESULT fd=[0-9.]* .*samples=500' "$TMP/o"; then ok "tools/gan_pytorch.py's images are scored by gan --score: $(tail -n 1 "$TMP/o" | cut -d' ' -f1-3)"
+        else bad "tools/gan_pytorch.py's images are scored by gan --score" "$TMP/o"; fi
+    else echo "SKIP: PyTorch is not installed: tools/gan_pytorch.py not run"; fi
     head -c 1000 "$TMP/test.f32" >"$TMP/cut.f32"
     if ! "$TMP/gan" --score "$TMP/cut.f32" --classifier "$TMP/fm_cnn.safetensors" >"$TMP/o" 2>&1 && grep -q 'not a whole number' "$TMP/o"; then
         ok "gan --score names a file that is not whole images"
