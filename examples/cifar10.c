@@ -36,13 +36,17 @@
    train_seconds counts the whitening set-up and the training steps (of
    this process: --resume FILE continues a run saved by --checkpoint
    FILE exactly, lookahead average included, given the same flags); the
-   per-epoch evaluation and the final TTA evaluation are not in it. */
+   per-epoch evaluation and the final TTA evaluation are not in it.
+   --val N holds out N training images to keep the epoch best on them
+   (--patience K: stop after K epochs without a better one; the learning
+   rate schedule stays that of the full run); see examples/common.h. */
 #define NN_IMPLEMENTATION
 #include "common.h"
 #ifdef NN_MPI
 #include "mpi.h"
 #endif
 #include "airbench.h"
+#include "linalg.h"
 
 #define PIXELS (3 * 32 * 32)
 static const char *const class_names[CLASSES] = {"airplane", "automobile", "bird", "cat", "deer",
@@ -63,64 +67,6 @@ static void alternating_flips(uint64_t seed, const int *sample, int n, int epoch
   }
 }
 
-/* Eigen-decomposition of a symmetric n x n matrix (row-major, destroyed)
-   by cyclic Jacobi rotations in double precision: eigenvalues in
-   descending order, eigenvectors as the rows of vectors (unit length). */
-static int symmetric_eigen(int n, double *a, double *values, double *vectors) {
-  double *v;
-  int sweep, p, q, k;
-  if (n < 1) return nn_set_error("symmetric_eigen: size %d", n);
-  if (!(v = (double *)calloc((size_t)n * n, sizeof(double)))) return 0;
-  for (p = 0; p < n; p++) v[p * n + p] = 1;
-  for (sweep = 0; sweep < 100; sweep++) {
-    double off = 0, diag = 0;
-    for (p = 0; p < n; p++) {
-      diag += a[p * n + p] * a[p * n + p];
-      for (q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-    }
-    if (off <= 1e-30 * diag || off == 0) break;
-    for (p = 0; p < n; p++)
-      for (q = p + 1; q < n; q++) {
-        double apq = a[p * n + q], theta, t, c, s;
-        if (apq == 0) continue;
-        /* the rotation in the (p, q) plane that zeroes a[p][q] */
-        theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
-        c = 1 / sqrt(t * t + 1);
-        s = t * c;
-        for (k = 0; k < n; k++) {   /* columns: A J */
-          double akp = a[k * n + p], akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (k = 0; k < n; k++) {   /* rows: J^T (A J) */
-          double apk = a[p * n + k], aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-        for (k = 0; k < n; k++) {   /* accumulated rotations, eigenvectors as columns */
-          double vkp = v[k * n + p], vkq = v[k * n + q];
-          v[k * n + p] = c * vkp - s * vkq;
-          v[k * n + q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  /* eigenvalues in descending order (selection: n is small) */
-  for (p = 0; p < n; p++) values[p] = a[p * n + p];
-  for (p = 0; p < n; p++) {
-    int best = p;
-    for (q = p + 1; q < n; q++) if (values[q] > values[best]) best = q;
-    if (best != p) {
-      double t = values[p];
-      values[p] = values[best];
-      values[best] = t;
-      for (k = 0; k < n; k++) { t = v[k * n + p]; v[k * n + p] = v[k * n + best]; v[k * n + best] = t; }
-    }
-    for (k = 0; k < n; k++) vectors[p * n + k] = v[k * n + p];
-  }
-  free(v);
-  return 1;
-}
 /* Patch whitening: from the uncentred covariance of every kh x kw patch
    (stride 1, no padding) of n images C x H x W, with eigenvalues l_i and
    eigenvectors v_i (descending), writes 2*C*kh*kw filters of C x kh x kw
@@ -148,7 +94,7 @@ static int whitening_weights(const float *images, int n, int C, int H, int W, in
       }
   for (u = 0; u < D; u++)
     for (k = u; k < D; k++) cov[k * D + u] = cov[u * D + k] = cov[u * D + k] / count;
-  if (!symmetric_eigen(D, cov, val, vec)) { free(cov); return 0; }
+  if (!ex_symmetric_eigen(D, cov, val, vec)) { free(cov); return 0; }
   for (u = 0; u < D; u++) {
     double scale = val[u] + eps;
     if (!(scale > 0)) {
@@ -268,16 +214,17 @@ static int take_tta(int *argc, char **argv, const char *prog) {
 int main(int argc, char **argv) {
   ex_args a;
   recipe r;
-  nn_dataset *train, *test;
+  nn_dataset *train, *test, *val;
   nn_graph *g;
   nn_model *m;
   trainer t;
   nn_node *whiten_bias;
   nn_checkpoint_info info;   /* epoch and step counters, the generator for shuffles and shifts */
+  ex_best best;              /* --val: the epoch kept */
   net n;
   FILE *log;
   float mean[3], std[3], *xb, *xa, *yb, *out, *wts;
-  int *order, *dy, *dx, cm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n, resumed;
+  int *order, *dy, *dx, cm[CLASSES * CLASSES], vcm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n, resumed;
   unsigned char *flip;
   char int8_result[256];
   long total_steps, seen = 0, first_step;
@@ -289,7 +236,7 @@ int main(int argc, char **argv) {
   a.notes = "  --tta 0|1|2       test-time augmentation: 0 none, 1 mirror, 2 mirror and +-1 px shifts (default: 2)\n"
             "defaults per model: airbench --epochs 9.9 --batch 1024 --lr 11.5, small --epochs 4 --batch 512 --lr 11.5\n"
             "(lr per 1024 examples, airbench's decoupled form)";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_VAL;
   a.models = "airbench|small";
   a.model = "airbench";
   a.data = "data/cifar-10-batches-bin";
@@ -309,8 +256,9 @@ int main(int argc, char **argv) {
   train = load(&a, "train");
   test = load(&a, "test");
   if (a.limit) nn_dataset_truncate(train, a.limit);
+  val = ex_val_split(&a, train);
   if (!nn_dataset_channel_stats(train, mean, std) || !nn_dataset_normalize(train, mean, std) ||
-      !nn_dataset_normalize(test, mean, std))
+      !nn_dataset_normalize(test, mean, std) || (val && !nn_dataset_normalize(val, mean, std)))
     ex_die(&a, "normalising");
   batch = r.batch < train->n ? r.batch : train->n;   /* the last partial batch of an epoch is dropped */
   steps = train->n / batch;
@@ -331,9 +279,9 @@ int main(int argc, char **argv) {
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
 
-  printf("cifar10: model %s, %d training / %d test images, batch %d, %g epochs (%ld steps), lr %g (SGD %g), "
+  printf("cifar10: model %s, %d training / %s%d test images, batch %d, %g epochs (%ld steps), lr %g (SGD %g), "
          "tta %d, %d thread(s)\n",
-         a.model, train->n, test->n, batch, epochs, total_steps, r.lr, r.lr / (1024.0f * (1.0f + 1.0f / (1.0f - r.momentum))),
+         a.model, train->n, ex_val_note(&a), test->n, batch, epochs, total_steps, r.lr, r.lr / (1024.0f * (1.0f + 1.0f / (1.0f - r.momentum))),
          r.tta, nn_set_threads(0));
   printf("channel mean %.4f %.4f %.4f, std %.4f %.4f %.4f\n", mean[0], mean[1], mean[2], std[0], std[1], std[2]);
   if (!a.quiet) nn_summary(m, stdout);
@@ -345,7 +293,9 @@ int main(int argc, char **argv) {
   dy = (int *)malloc((size_t)batch * 2 * sizeof *dy);
   flip = (unsigned char *)malloc((size_t)batch);
   order = (int *)malloc((size_t)train->n * sizeof *order);
-  out = (float *)malloc((size_t)(test->n > batch ? test->n : batch) * CLASSES * sizeof *out);
+  i = test->n > batch ? test->n : batch;
+  if (val && val->n > i) i = val->n;
+  out = (float *)malloc((size_t)i * CLASSES * sizeof *out);
   wts = (float *)malloc(24 * 12 * sizeof *wts);
   if (!xb || !xa || !yb || !dy || !flip || !order || !out || !wts) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
   dx = dy + batch;
@@ -357,12 +307,14 @@ int main(int argc, char **argv) {
     ex_die(&a, "whitening");
   if (!trainer_init(&t, m, &r, batch, total_steps)) ex_die(&a, "optimizer");
   train_seconds += ex_now() - t0;
+  ex_best_init(&a, &best, m);
   resumed = ex_resume(&a, epochs_run, m, t.opt, t.lookahead, &info);
+  ex_best_check(&a, &best);
   t.step = first_step = info.step;
   log = ex_log_open(&a);
 
-  for (e = resumed; e < epochs_run; e++) {
-    double loss_sum = 0, t_epoch = ex_now();
+  for (e = resumed; e < epochs_run && !ex_best_stop(&a, &best, e); e++) {
+    double loss_sum = 0, t_epoch = ex_now(), val_acc = -1, val_loss = 0;
     int s, correct = 0, done = 0;
     ex_progress p;
     if (e >= r.whiten_bias_epochs) nn_set_lr_mult(whiten_bias, 0.0f);   /* frozen from here on */
@@ -405,12 +357,19 @@ int main(int argc, char **argv) {
     train_seconds += t_epoch;
     seen += done;
     test_acc = evaluate(&a, m, &n, test, 0, out, cm, &test_loss);
-    ex_epoch_report(log, e + 1, epochs_run, loss_sum / done, (double)correct / done, test_loss, test_acc, t_epoch);
+    if (val) {
+      val_acc = evaluate(&a, m, &n, val, 0, out, vcm, &val_loss);
+      ex_best_update(&a, &best, m, e + 1, (long)(val_acc * val->n + 0.5));
+    }
+    ex_epoch_report_val(log, e + 1, epochs_run, loss_sum / done, (double)correct / done, test_loss, test_acc, t_epoch,
+                        val_loss, val_acc);
     info.epoch = e + 1;
     info.step = t.step;
     ex_checkpoint(&a, m, t.opt, t.lookahead, &info);
   }
-  if (resumed == epochs_run) test_acc = evaluate(&a, m, &n, test, 0, out, cm, &test_loss);   /* nothing left to train */
+  ex_best_restore(&a, &best);
+  /* nothing left to train, or the kept epoch's weights back */
+  if (e == resumed || val) test_acc = evaluate(&a, m, &n, test, 0, out, cm, &test_loss);
   plain_acc = test_acc;
   if (r.tta) {
     t0 = ex_now();
@@ -433,10 +392,12 @@ int main(int argc, char **argv) {
     ex_int8_report(&a, g, m, n.logits, &d8, int8_result, sizeof int8_result);
   }
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
-         "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f%s\n",
+         "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f%s",
          test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,
-         total_steps > first_step ? train_seconds / (double)(total_steps - first_step) : 0.0,
+         t.step > first_step ? train_seconds / (double)(t.step - first_step) : 0.0,
          total_steps, ex_now() - t_start, int8_result);
+  ex_best_result(&a, &best, e);
+  printf("\n");
   if (log) fclose(log);
   free(xb); free(xa); free(yb); free(dy); free(flip); free(order); free(out); free(wts);
   nn_ema_free(t.lookahead);
@@ -444,6 +405,8 @@ int main(int argc, char **argv) {
   nn_model_free(m);
   nn_dataset_free(train);
   nn_dataset_free(test);
+  nn_dataset_free(val);
+  ex_best_free(&best);
 #ifdef NN_MPI
   ex_mpi_finish();
 #endif

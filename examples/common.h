@@ -8,7 +8,7 @@
      --device cpu|opencl  --log FILE.csv  --quiet  --help
      --save FILE  --onnx FILE  --checkpoint FILE  --resume FILE
    and, where it says so, --model NAME, --batch N, --lr X, --int8, --prune S,
-   --prune-channels F.
+   --prune-channels F, and --val N --patience K (early stopping, below).
    Exit status: 0 done, 1 runtime error (bad data, I/O), 2 bad command line.
    The last line on stdout is "RESULT key=value ...". */
 #ifndef EX_COMMON_H
@@ -51,14 +51,14 @@
 #endif
 
 /* ---------------------------------------------------------------- flags */
-enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4, EX_INT8 = 8, EX_PRUNE = 16, EX_PRUNE_CHANNELS = 32 };   /* example-specific flags */
+enum { EX_MODEL = 1, EX_BATCH = 2, EX_LR = 4, EX_INT8 = 8, EX_PRUNE = 16, EX_PRUNE_CHANNELS = 32, EX_VAL = 64 };   /* example-specific flags */
 
 typedef struct ex_args {
   /* filled by the example before ex_parse: its name and defaults */
   const char *prog;       /* name in messages */
   const char *about;      /* one line for --help */
   const char *notes;      /* extra --help text (defaults per model...), or NULL */
-  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS accepted */
+  unsigned extra;         /* EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS | EX_VAL accepted */
   const char *models;     /* e.g. "cnn|mlp" when EX_MODEL */
   /* the flags */
   const char *data, *model, *device, *log;
@@ -70,6 +70,8 @@ typedef struct ex_args {
   float lr;
   unsigned long seed;
   int done_epochs;        /* epochs in the --resume checkpoint (set by ex_resume) */
+  int val, patience;      /* EX_VAL: validation samples held out, epochs without improvement (0: off) */
+  const char *log_header; /* --log's first line, NULL: epoch,train_loss,...,seconds */
 } ex_args;
 
 static inline void ex_usage(const ex_args *a, FILE *f) {
@@ -92,6 +94,9 @@ static inline void ex_usage(const ex_args *a, FILE *f) {
   if (a->extra & EX_PRUNE_CHANNELS)
     fprintf(f, "  --prune-channels F  after training, remove the fraction F of each conv's channels\n"
                "                    (lowest L1 x |gamma|), rebuild the smaller model, fine-tune it\n");
+  if (a->extra & EX_VAL)
+    fprintf(f, "  --val N           hold out N training samples to choose the epoch kept (the best on them)\n"
+               "  --patience K      with --val: stop after K epochs without a better validation accuracy\n");
   fprintf(f, "  --limit N         train on the first N training samples only\n"
              "  --seed N          random seed (default: %lu)\n"
              "  --threads N       OpenMP threads (needs -fopenmp; default: all cores)\n"
@@ -126,6 +131,23 @@ static inline long ex_parse_long(const ex_args *a, const char *flag, const char 
   return v;
 }
 
+/* An example's own flag: if argv[*i] is `flag` (as "--flag V" or
+   "--flag=V"), sets *value, takes it out of argv (so that ex_parse does
+   not see it), steps *i back and returns 1; exits 2 if the value is missing. */
+static inline int ex_take_flag(const ex_args *a, int *argc, char **argv, int *i, const char *flag, const char **value) {
+  size_t n = strlen(flag);
+  char *f = argv[*i];
+  int k, used;
+  if (strncmp(f, flag, n) || (f[n] && f[n] != '=')) return 0;
+  if (f[n] == '=') { *value = f + n + 1; used = 1; }
+  else if (*i + 1 < *argc) { *value = argv[*i + 1]; used = 2; }
+  else { fprintf(stderr, "%s: %s needs a value\n", a->prog, flag); exit(2); }
+  for (k = *i; k + used < *argc; k++) argv[k] = argv[k + used];
+  *argc -= used;
+  (*i)--;
+  return 1;
+}
+
 /* Parses argv into a (defaults already set).  --help exits 0, bad flags
    exit 2, --device opencl exits 1 unless built with -DNN_OPENCL.  Applies
    --threads. */
@@ -143,7 +165,8 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     name[len] = 0;
     if (!((!strcmp(name, "--model") && (a->extra & EX_MODEL)) || (!strcmp(name, "--prune") && (a->extra & EX_PRUNE)) ||
           (!strcmp(name, "--prune-channels") && (a->extra & EX_PRUNE_CHANNELS)) || (!strcmp(name, "--batch") && (a->extra & EX_BATCH)) ||
-          (!strcmp(name, "--lr") && (a->extra & EX_LR)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
+          (!strcmp(name, "--lr") && (a->extra & EX_LR)) || (!strcmp(name, "--val") && (a->extra & EX_VAL)) ||
+          (!strcmp(name, "--patience") && (a->extra & EX_VAL)) || !strcmp(name, "--data") || !strcmp(name, "--epochs") ||
           !strcmp(name, "--limit") || !strcmp(name, "--seed") || !strcmp(name, "--threads") ||
           !strcmp(name, "--device") || !strcmp(name, "--log") || !strcmp(name, "--save") || !strcmp(name, "--onnx") ||
           !strcmp(name, "--checkpoint") || !strcmp(name, "--resume")))
@@ -163,6 +186,8 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
     else if (!strcmp(name, "--limit")) a->limit = (int)ex_parse_long(a, name, v, 1, 2000000000);
     else if (!strcmp(name, "--threads")) a->threads = (int)ex_parse_long(a, name, v, 1, 1024);
     else if (!strcmp(name, "--batch")) a->batch = (int)ex_parse_long(a, name, v, 1, 65536);
+    else if (!strcmp(name, "--val")) a->val = (int)ex_parse_long(a, name, v, 1, 2000000000);
+    else if (!strcmp(name, "--patience")) a->patience = (int)ex_parse_long(a, name, v, 1, 1000000);
     else if (!strcmp(name, "--seed")) a->seed = (unsigned long)ex_parse_long(a, name, v, 0, 2147483647L);
     else if (!strcmp(name, "--prune")) {
       char *end;
@@ -181,6 +206,7 @@ static inline void ex_parse(ex_args *a, int argc, char **argv) {
       if (end == v || *end || !(a->lr > 0 && a->lr < 100)) ex_bad_usage(a, "--lr expects a number in (0, 100), not '%s'", v);
     }
   }
+  if (a->patience && !a->val) ex_bad_usage(a, "%s needs --val N (the samples it watches)", "--patience");
   if (a->extra & EX_MODEL) {   /* the model must be one of "a|b|c" */
     const char *p = a->models;
     size_t n = strlen(a->model);
@@ -414,24 +440,181 @@ static inline FILE *ex_log_open(const ex_args *a) {
     fprintf(stderr, "%s: cannot write log '%s': %s\n", a->prog, a->log, strerror(errno));
     exit(1);
   }
-  fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds\n");
+  if (a->log_header) fprintf(f, "%s\n", a->log_header);
+  else fprintf(f, "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds%s\n", a->val ? ",val_loss,val_accuracy" : "");
   if (kept) fputs(kept, f);
   free(kept);
   fflush(f);
   return f;
 }
 
-/* one line on stdout and, with --log, one CSV row (flushed) */
-static inline void ex_epoch_report(FILE *log, int epoch, int epochs, double train_loss, double train_acc,
-                                   double test_loss, double test_acc, double seconds) {
-  printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f seconds=%.2f\n",
-         epoch, epochs, train_loss, train_acc, test_loss, test_acc, seconds);
+/* one line on stdout and, with --log, one CSV row (flushed); val_acc < 0:
+   no validation set (--val) */
+static inline void ex_epoch_report_val(FILE *log, int epoch, int epochs, double train_loss, double train_acc,
+                                       double test_loss, double test_acc, double seconds, double val_loss, double val_acc) {
+  printf("epoch %d/%d train_loss=%.4f train_accuracy=%.4f test_loss=%.4f test_accuracy=%.4f seconds=%.2f", epoch, epochs,
+         train_loss, train_acc, test_loss, test_acc, seconds);
+  if (val_acc >= 0) printf(" val_loss=%.4f val_accuracy=%.4f", val_loss, val_acc);
+  printf("\n");
   fflush(stdout);
   if (log) {
-    fprintf(log, "%d,%.6f,%.6f,%.6f,%.6f,%.3f\n", epoch, train_loss, train_acc, test_loss, test_acc, seconds);
+    fprintf(log, "%d,%.6f,%.6f,%.6f,%.6f,%.3f", epoch, train_loss, train_acc, test_loss, test_acc, seconds);
+    if (val_acc >= 0) fprintf(log, ",%.6f,%.6f", val_loss, val_acc);
+    fprintf(log, "\n");
     fflush(log);
   }
 }
+static inline void ex_epoch_report(FILE *log, int epoch, int epochs, double train_loss, double train_acc,
+                                   double test_loss, double test_acc, double seconds) {
+  ex_epoch_report_val(log, epoch, epochs, train_loss, train_acc, test_loss, test_acc, seconds, 0, -1);
+}
+
+/* ---------------------------------------------------------------- early stopping
+   --val N holds out N training samples, drawn by a generator of its own
+   seeded from --seed (the same samples on every run and resume; never the
+   test set).  After each epoch the example measures them; the best epoch's
+   weights -- every parameter, frozen ones, batch-norm running statistics
+   and counts: an nn_snapshot on the model's backend -- are put back before
+   the final test evaluation, and --patience K stops after K epochs without
+   a better validation accuracy.
+   With --checkpoint FILE the kept weights go to FILE.best (a checkpoint
+   whose epoch is the kept epoch and whose step is its number of correct
+   validation samples), written before FILE, so --resume FILE reads
+   FILE.best back: the kept weights and the patience count (the epochs
+   since the kept one) survive a resume.  If a run dies between the two
+   writes, FILE.best is one epoch ahead of FILE: the resumed run retrains
+   that epoch to the same weights and accuracy, so it is kept all the same. */
+
+/* the --val samples of a training set of n: mask[i] 1 for a validation
+   sample (free it); exits 2 when --val leaves no training sample */
+static inline unsigned char *ex_val_mask(const ex_args *a, int n) {
+  unsigned char *mask;
+  int *order, i;
+  nn_rng r;
+  if (a->val >= n) {
+    fprintf(stderr, "%s: --val %d holds out the whole training set of %d samples: it must be smaller\n", a->prog, a->val, n);
+    exit(2);
+  }
+  mask = (unsigned char *)calloc((size_t)n, 1);
+  order = (int *)malloc((size_t)n * sizeof *order);
+  if (!mask || !order) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
+  for (i = 0; i < n; i++) order[i] = i;
+  nn_rng_seed(&r, a->seed ^ 0x76616cULL);   /* "val": apart from the other generators of the run */
+  nn_shuffle(&r, order, n);
+  for (i = 0; i < a->val; i++) mask[order[i]] = 1;
+  free(order);
+  return mask;
+}
+/* --val: moves the held-out samples of d into a new data set (returned;
+   NULL without --val), d keeps the others in their order */
+static inline nn_dataset *ex_val_split(const ex_args *a, nn_dataset *d) {
+  size_t per = nn_shape_numel(&d->shape);
+  unsigned char *mask;
+  nn_dataset *v;
+  int i, kept = 0, held = 0;
+  if (!a->val) return NULL;
+  mask = ex_val_mask(a, d->n);
+  v = (nn_dataset *)malloc(sizeof *v);
+  if (!v) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
+  *v = *d;
+  v->n = a->val;
+  v->x = (float *)malloc((size_t)a->val * per * sizeof(float));
+  v->y = (float *)malloc((size_t)a->val * sizeof(float));
+  if (!v->x || !v->y) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
+  for (i = 0; i < d->n; i++) {
+    float *dst = mask[i] ? v->x + (size_t)held * per : d->x + (size_t)kept * per;
+    if (mask[i]) v->y[held++] = d->y[i];
+    else d->y[kept++] = d->y[i];
+    if (dst != d->x + (size_t)i * per) memmove(dst, d->x + (size_t)i * per, per * sizeof(float));
+  }
+  nn_dataset_truncate(d, kept);
+  free(mask);
+  return v;
+}
+
+/* "N validation / " for the line that counts the samples ("" without --val) */
+static inline const char *ex_val_note(const ex_args *a) {
+  static char note[48];
+  if (!a->val) return "";
+  snprintf(note, sizeof note, "%d validation / ", a->val);
+  return note;
+}
+
+typedef struct ex_best {
+  int epoch;          /* the epoch kept, 0: none yet */
+  long correct;       /* its validation samples classified right */
+  nn_snapshot *kept;  /* its weights, on the model's backend */
+} ex_best;
+
+static inline void ex_best_path(const ex_args *a, const char *base, char *path, size_t size) {
+  if ((size_t)snprintf(path, size, "%s.best", base) >= size) {
+    fprintf(stderr, "%s: '%s' is too long a name\n", a->prog, base);
+    exit(2);
+  }
+}
+/* with --val: a snapshot of the model; with --resume, the kept weights and
+   epoch from its .best file (call before ex_resume: this loads them
+   through the model) */
+static inline void ex_best_init(const ex_args *a, ex_best *b, nn_model *m) {
+  memset(b, 0, sizeof *b);
+  if (!a->val) return;
+  if (!(b->kept = nn_snapshot_new(m))) ex_die(a, "--val: the kept weights");
+  if (a->resume) {
+    char path[1024];
+    nn_checkpoint_info info;
+    ex_best_path(a, a->resume, path, sizeof path);
+    memset(&info, 0, sizeof info);
+    if (!nn_checkpoint_load(m, NULL, NULL, &info, path)) ex_die(a, "--resume with --val: the kept weights");
+    b->epoch = (int)info.epoch;
+    b->correct = info.step;
+    if (!nn_snapshot_take(b->kept)) ex_die(a, "--val: the kept weights");
+    if (a->checkpoint && strcmp(a->checkpoint, a->resume)) {   /* the new checkpoint gets its own copy */
+      char to[1024];
+      ex_best_path(a, a->checkpoint, to, sizeof to);
+      if (!nn_checkpoint_save(m, NULL, NULL, &info, to)) ex_die(a, "--checkpoint");
+    }
+  }
+}
+/* after ex_resume: a .best file must not be more than one epoch ahead of its checkpoint */
+static inline void ex_best_check(const ex_args *a, const ex_best *b) {
+  if (a->val && a->resume && (b->epoch < 1 || b->epoch > a->done_epochs + 1)) {
+    fprintf(stderr, "%s: '%s.best' keeps epoch %d, which does not fit the checkpoint's %d epochs\n", a->prog, a->resume,
+            b->epoch, a->done_epochs);
+    exit(1);
+  }
+}
+/* after epoch `epoch` with `correct` of the validation samples right:
+   keeps the model's weights if they are the best yet (returns 1) */
+static inline int ex_best_update(const ex_args *a, ex_best *b, nn_model *m, int epoch, long correct) {
+  if (!a->val || (b->epoch && correct <= b->correct)) return 0;
+  b->epoch = epoch;
+  b->correct = correct;
+  if (!nn_snapshot_take(b->kept)) ex_die(a, "--val: the kept weights");
+  if (a->checkpoint) {
+    char path[1024];
+    nn_checkpoint_info info;
+    memset(&info, 0, sizeof info);
+    info.epoch = epoch;
+    info.step = correct;
+    ex_best_path(a, a->checkpoint, path, sizeof path);
+    if (!nn_checkpoint_save(m, NULL, NULL, &info, path)) ex_die(a, "--checkpoint (the kept weights)");
+  }
+  return 1;
+}
+/* 1 when --patience says to stop after `epoch` epochs */
+static inline int ex_best_stop(const ex_args *a, const ex_best *b, int epoch) {
+  return a->patience && b->epoch && epoch - b->epoch >= a->patience;
+}
+/* puts the kept weights back (nothing without --val) */
+static inline void ex_best_restore(const ex_args *a, ex_best *b) {
+  if (a->val && b->epoch && !nn_snapshot_restore(b->kept)) ex_die(a, "--val: the kept weights");
+}
+/* the RESULT line's part for --val (nothing without it), after the last
+   epoch trained, epochs_run */
+static inline void ex_best_result(const ex_args *a, const ex_best *b, int epochs_run) {
+  if (a->val) printf(" best_epoch=%d val_accuracy=%.4f epochs_run=%d", b->epoch, (double)b->correct / a->val, epochs_run);
+}
+static inline void ex_best_free(ex_best *b) { nn_snapshot_free(b->kept); }
 
 /* ---------------------------------------------------------------- CSV data
    Reads rows of `cols` numbers separated by commas or blanks; a first

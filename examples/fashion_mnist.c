@@ -18,6 +18,9 @@
 
    --checkpoint FILE saves the run after every epoch; --resume FILE (with
    the same flags) continues it exactly as if it had not stopped.
+   --val N holds out N training images to keep the epoch best on them
+   (--patience K: stop after K epochs without a better one); see
+   examples/common.h.
    train_seconds counts the training steps of this process only;
    evaluation is not in it. */
 #define NN_IMPLEMENTATION
@@ -26,52 +29,7 @@
 #include "mpi.h"
 #endif
 
-#define CLASSES 10
-#define PIXELS (28 * 28)
-static const char *const class_names[CLASSES] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
-
-static nn_dataset *load(const ex_args *a, const char *images, const char *labels) {
-  char ip[1024], lp[1024];
-  nn_dataset *d;
-  size_t i;
-  snprintf(ip, sizeof ip, "%s/%s", a->data, images);
-  snprintf(lp, sizeof lp, "%s/%s", a->data, labels);
-  if (!(d = nn_dataset_read_idx(ip, lp))) {
-    fprintf(stderr, "%s: %s\n(the unzipped IDX files come from: tools/fetch_data.sh fashion-mnist)\n", a->prog,
-            nn_last_error());
-    exit(1);
-  }
-  if (d->shape.ndim != 3 || d->shape.dim[1] != 28 || d->shape.dim[2] != 28) {
-    fprintf(stderr, "%s: '%s' does not hold 28x28 images\n", a->prog, ip);
-    exit(1);
-  }
-  if (d->num_classes > CLASSES) {
-    fprintf(stderr, "%s: '%s' has label %d, Fashion-MNIST has classes 0..9\n", a->prog, lp, d->num_classes - 1);
-    exit(1);
-  }
-  for (i = 0; i < (size_t)d->n * PIXELS; i++) d->x[i] = (d->x[i] - 0.2860f) / 0.3530f;   /* mean, std */
-  return d;
-}
-
-/* widths: the two conv layers' channels (32 and 64; fewer for --prune-channels) */
-static nn_node *build(nn_graph *g, const char *model, int c1, int c2) {
-  int dims[3] = {1, 28, 28}, one = 1;
-  nn_node *x = nn_input(g, "image", 3, dims), *h;
-  nn_node *y = nn_input(g, "label", 1, &one), *logits;
-  if (!strcmp(model, "cnn")) {
-    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, x, c1, 3, 3, 1, 1, 0))), 2, 2);
-    h = nn_maxpool2d(g, nn_relu(g, nn_batchnorm(g, nn_conv2d_ex(g, h, c2, 3, 3, 1, 1, 0))), 2, 2);
-    h = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, h), 128)), 0.3f);
-  } else {
-    h = nn_dropout(g, nn_relu(g, nn_dense(g, nn_flatten(g, x), 256)), 0.2f);
-    h = nn_relu(g, nn_dense(g, h, 128));
-  }
-  nn_layer_name(g, "logits");
-  logits = nn_dense(g, h, CLASSES);
-  nn_cross_entropy(g, logits, y, 0.0f, NN_MEAN);
-  return logits;
-}
+#include "fmnist.h"
 
 /* mirrors each image left-right with probability 1/2 */
 static void random_flip(nn_rng *rng, float *x, int n) {
@@ -136,7 +94,7 @@ static void slim(const ex_args *a, nn_graph *big, nn_model *m, const nn_dataset 
     if (!nn_prune_rank_channels(m, convs[i], nkept[i], (int *)kept[i])) ex_die(a, "--prune-channels");
   }
   nn_graph_set_seed(g, a->seed);
-  logits = build(g, "cnn", nkept[0], nkept[1]);
+  logits = fm_build(g, "cnn", nkept[0], nkept[1], NULL);
   if (!(s = nn_compile(g, a->batch, ex_backend(a))) || !nn_prune_copy_channels(m, s, 2, names, kept, nkept))
     ex_die(a, "--prune-channels");
   t0 = ex_now();
@@ -180,12 +138,13 @@ static void prune_step(const ex_args *a, nn_prune *pruner, long step, long total
 
 int main(int argc, char **argv) {
   ex_args a;
-  nn_dataset *train, *test;
+  nn_dataset *train, *test, *val;
   nn_graph *g;
   nn_model *m;
   nn_optimizer *opt;
   nn_node *logits;
   nn_checkpoint_info info;   /* epoch and step counters, the generator for shuffles and flips */
+  ex_best best;              /* --val: the epoch kept */
   FILE *log;
 #ifdef NN_MPI
   ex_batches *it;   /* global batches, the same on every rank */
@@ -193,7 +152,7 @@ int main(int argc, char **argv) {
   nn_batches *it;
 #endif
   float *out;
-  int cm[CLASSES * CLASSES], steps, e, i, cnn, done, batch;
+  int cm[CLASSES * CLASSES], vcm[CLASSES * CLASSES], steps, e, i, cnn, done, last, batch;
   char int8_result[512];
   nn_prune *pruner = NULL;
   long total_steps, warmup;
@@ -203,7 +162,7 @@ int main(int argc, char **argv) {
   a.prog = "fashion_mnist";
   a.about = "classify Fashion-MNIST images with a CNN or an MLP";
   a.notes = "defaults per model: cnn --epochs 10 --lr 0.05, mlp --epochs 12 --lr 0.05";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS | EX_VAL;
   a.models = "cnn|mlp";
   a.model = "cnn";
   a.data = "data/fashion-mnist";
@@ -220,14 +179,17 @@ int main(int argc, char **argv) {
   if (!a.epochs) a.epochs = cnn ? 10 : 12;
   if (!(a.lr > 0)) a.lr = 0.05f;
 
-  train = load(&a, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
-  test = load(&a, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+  train = fm_load(&a, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
+  test = fm_load(&a, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
+  fm_normalize(train->x, (size_t)train->n * PIXELS);
+  fm_normalize(test->x, (size_t)test->n * PIXELS);
   if (a.limit) nn_dataset_truncate(train, a.limit);
+  val = ex_val_split(&a, train);
 
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
   nn_graph_set_seed(g, a.seed);
-  logits = build(g, a.model, 32, 64);
+  logits = fm_build(g, a.model, 32, 64, NULL);
   for (i = 0; i < nn_graph_num_nodes(g); i++) {   /* no weight decay on biases and batch norm */
     nn_node *p = nn_graph_node(g, i);
     if (p->op == NN_OP_PARAM && p->shape.ndim == 1) nn_set_wd_mult(p, 0.0f);
@@ -240,13 +202,15 @@ int main(int argc, char **argv) {
   if (!(opt = nn_sgd(m, a.lr, 0.9f, 5e-4f, NN_NESTEROV))) ex_die(&a, "optimizer");
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
-  done = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  ex_best_init(&a, &best, m);
+  done = last = ex_resume(&a, a.epochs, m, opt, NULL, &info);
+  ex_best_check(&a, &best);
   /* after --resume: the masks are the checkpoint's zeros */
   if (a.prune > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
   log = ex_log_open(&a);
 
-  printf("fashion_mnist: model %s, %d training / %d test images, batch %d, %d epochs, lr %g, %d thread(s)\n",
-         a.model, train->n, test->n, a.batch, a.epochs, a.lr, nn_set_threads(0));
+  printf("fashion_mnist: model %s, %d training / %s%d test images, batch %d, %d epochs, lr %g, %d thread(s)\n", a.model,
+         train->n, ex_val_note(&a), test->n, a.batch, a.epochs, a.lr, nn_set_threads(0));
   if (!a.quiet) nn_summary(m, stdout);
   fflush(stdout);
 
@@ -262,8 +226,8 @@ int main(int argc, char **argv) {
   total_steps = (long)steps * a.epochs;
   warmup = steps / 2;
 
-  for (e = done + 1; e <= a.epochs; e++) {
-    double t0 = ex_now(), seconds, loss_sum = 0;
+  for (e = done + 1; e <= a.epochs && !ex_best_stop(&a, &best, e - 1); e++) {
+    double t0 = ex_now(), seconds, loss_sum = 0, val_acc = -1, val_loss = 0;
     int s, correct = 0;
     ex_progress p;
     ex_progress_start(&p, e, a.epochs, steps, a.quiet);
@@ -305,11 +269,18 @@ int main(int argc, char **argv) {
     seconds = ex_now() - t0;   /* training only */
     train_seconds += seconds;
     test_acc = evaluate(&a, m, logits, test, batch, out, cm, &test_loss);
-    ex_epoch_report(log, e, a.epochs, loss_sum / train->n, (double)correct / train->n, test_loss, test_acc, seconds);
-    info.epoch = e;
+    if (val) {
+      val_acc = evaluate(&a, m, logits, val, batch, out, vcm, &val_loss);
+      ex_best_update(&a, &best, m, e, (long)(val_acc * val->n + 0.5));
+    }
+    ex_epoch_report_val(log, e, a.epochs, loss_sum / train->n, (double)correct / train->n, test_loss, test_acc, seconds,
+                        val_loss, val_acc);
+    info.epoch = last = e;
     ex_checkpoint(&a, m, opt, NULL, &info);
   }
-  if (done == a.epochs) test_acc = evaluate(&a, m, logits, test, batch, out, cm, &test_loss);   /* nothing left to train */
+  ex_best_restore(&a, &best);
+  /* nothing left to train, or the kept epoch's weights back */
+  if (last == done || val) test_acc = evaluate(&a, m, logits, test, batch, out, cm, &test_loss);
   ex_save(&a, m, logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
@@ -329,9 +300,11 @@ int main(int argc, char **argv) {
     snprintf(int8_result + used, sizeof int8_result - used, " sparsity=%.4f", nn_prune_sparsity(pruner));
     nn_prune_free(pruner);
   }
-  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f%s\n",
-         test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (a.epochs - done) / train_seconds : 0.0,
+  printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f%s",
+         test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (last - done) / train_seconds : 0.0,
          a.model, ex_now() - t_start, int8_result);
+  ex_best_result(&a, &best, last);
+  printf("\n");
   if (log) fclose(log);
   free(out);
 #ifdef NN_MPI
@@ -343,6 +316,8 @@ int main(int argc, char **argv) {
   nn_model_free(m);
   nn_dataset_free(train);
   nn_dataset_free(test);
+  nn_dataset_free(val);
+  ex_best_free(&best);
 #ifdef NN_MPI
   ex_mpi_finish();
 #endif

@@ -26,7 +26,10 @@
    given the same flags; --save FILE writes the averaged weights, the ones
    evaluated.  train_seconds counts the training steps of this process
    only; total_seconds everything (reading, tokenizing, training,
-   evaluating). */
+   evaluating).
+   --val N holds out N training reviews (not counted into the vocabulary)
+   to keep the epoch best on them (--patience K: stop after K epochs
+   without a better one); see examples/common.h. */
 #define NN_IMPLEMENTATION
 #include "common.h"
 #ifdef NN_MPI
@@ -38,31 +41,18 @@ typedef struct imdb_args {
 } imdb_args;
 
 /* The flags of this example that common.h does not know are taken out of
-   argv before ex_parse sees the rest. */
-static int imdb_flag(const ex_args *a, int *argc, char **argv, int *i, const char *flag, const char **value) {
-  size_t n = strlen(flag);
-  char *f = argv[*i];
-  int k, used;
-  if (strncmp(f, flag, n) || (f[n] && f[n] != '=')) return 0;
-  if (f[n] == '=') { *value = f + n + 1; used = 1; }
-  else if (*i + 1 < *argc) { *value = argv[*i + 1]; used = 2; }
-  else { fprintf(stderr, "%s: %s needs a value\n", a->prog, flag); exit(2); }
-  for (k = *i; k + used < *argc; k++) argv[k] = argv[k + used];
-  *argc -= used;
-  (*i)--;
-  return 1;
-}
+   argv (ex_take_flag) before ex_parse sees the rest. */
 static void imdb_parse(ex_args *a, imdb_args *o, int *argc, char **argv) {
   int i;
   for (i = 1; i < *argc; i++) {
     const char *v;
-    if (imdb_flag(a, argc, argv, &i, "--maxlen", &v)) o->maxlen = (int)ex_parse_long(a, "--maxlen", v, 1, 100000);
-    else if (imdb_flag(a, argc, argv, &i, "--vocab", &v)) o->vocab = (int)ex_parse_long(a, "--vocab", v, 3, 10000000);
-    else if (imdb_flag(a, argc, argv, &i, "--embed", &v)) o->embed = (int)ex_parse_long(a, "--embed", v, 1, 4096);
-    else if (imdb_flag(a, argc, argv, &i, "--hidden", &v)) o->hidden = (int)ex_parse_long(a, "--hidden", v, 1, 4096);
-    else if (imdb_flag(a, argc, argv, &i, "--bidirectional", &v)) o->bidirectional = (int)ex_parse_long(a, "--bidirectional", v, 0, 1);
-    else if (imdb_flag(a, argc, argv, &i, "--test-limit", &v)) o->test_limit = (int)ex_parse_long(a, "--test-limit", v, 2, 2000000000);
-    else if (imdb_flag(a, argc, argv, &i, "--keep", &v)) {
+    if (ex_take_flag(a, argc, argv, &i, "--maxlen", &v)) o->maxlen = (int)ex_parse_long(a, "--maxlen", v, 1, 100000);
+    else if (ex_take_flag(a, argc, argv, &i, "--vocab", &v)) o->vocab = (int)ex_parse_long(a, "--vocab", v, 3, 10000000);
+    else if (ex_take_flag(a, argc, argv, &i, "--embed", &v)) o->embed = (int)ex_parse_long(a, "--embed", v, 1, 4096);
+    else if (ex_take_flag(a, argc, argv, &i, "--hidden", &v)) o->hidden = (int)ex_parse_long(a, "--hidden", v, 1, 4096);
+    else if (ex_take_flag(a, argc, argv, &i, "--bidirectional", &v)) o->bidirectional = (int)ex_parse_long(a, "--bidirectional", v, 0, 1);
+    else if (ex_take_flag(a, argc, argv, &i, "--test-limit", &v)) o->test_limit = (int)ex_parse_long(a, "--test-limit", v, 2, 2000000000);
+    else if (ex_take_flag(a, argc, argv, &i, "--keep", &v)) {
       if (strcmp(v, "start") && strcmp(v, "end")) ex_bad_usage(a, "--keep expects start or end, not '%s'", v);
       o->keep_end = !strcmp(v, "end");
     } else if (!strcmp(argv[i], "--")) break;
@@ -87,23 +77,31 @@ static nn_text_set *load(const ex_args *a, const char *split) {
   }
   return s;
 }
-static encoded encode(const ex_args *a, const nn_vocab *v, const nn_text_set *s, const imdb_args *o) {
+/* the reviews i of s with mask[i] == pick (all of them for a NULL mask) */
+static encoded encode(const ex_args *a, const nn_vocab *v, const nn_text_set *s, const imdb_args *o,
+                      const unsigned char *mask, int pick) {
   encoded e;
-  int i;
-  e.n = s->n;
+  int i, n = 0;
+  for (i = 0; i < s->n; i++) n += !mask || mask[i] == pick;
+  e.n = n;
   e.maxlen = o->maxlen;
   e.tokens = 0;
-  e.ids = (float *)malloc((size_t)s->n * o->maxlen * sizeof(float));
-  e.len = (float *)malloc((size_t)s->n * sizeof(float));
-  e.ilen = (int *)malloc((size_t)s->n * sizeof(int));
-  e.y = s->y;
-  if (!e.ids || !e.len || !e.ilen) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
-  for (i = 0; i < s->n; i++) {
-    e.ilen[i] = nn_text_encode(v, s->text + s->offset[i], o->maxlen, o->keep_end, e.ids + (size_t)i * o->maxlen);
-    e.len[i] = (float)e.ilen[i];
-    e.tokens += e.ilen[i];
+  e.ids = (float *)malloc(((size_t)n * o->maxlen + 1) * sizeof(float));
+  e.len = (float *)malloc(((size_t)n + 1) * sizeof(float));
+  e.ilen = (int *)malloc(((size_t)n + 1) * sizeof(int));
+  e.y = (float *)malloc(((size_t)n + 1) * sizeof(float));
+  if (!e.ids || !e.len || !e.ilen || !e.y) { fprintf(stderr, "%s: out of memory\n", a->prog); exit(1); }
+  for (i = n = 0; i < s->n; i++) {
+    if (mask && mask[i] != pick) continue;
+    e.ilen[n] = nn_text_encode(v, s->text + s->offset[i], o->maxlen, o->keep_end, e.ids + (size_t)n * o->maxlen);
+    e.len[n] = (float)e.ilen[n];
+    e.y[n] = s->y[i];
+    e.tokens += e.ilen[n++];
   }
   return e;
+}
+static void encoded_free(encoded *e) {
+  free(e->ids); free(e->len); free(e->ilen); free(e->y);
 }
 static void gather(const encoded *e, const int *idx, int n, float *ids, float *len, float *y) {
   int i;
@@ -162,16 +160,18 @@ int main(int argc, char **argv) {
   imdb_args o;
   nn_text_set *train_text, *test_text;
   nn_vocab *vocab;
-  encoded train, test;
+  encoded train, test, val;
   nn_graph *g;
   nn_model *m;
   nn_optimizer *opt;
   nn_ema *ema;
   nn_node *logits;
   nn_checkpoint_info info;   /* epoch and step counters, the generator for batch orders */
+  ex_best best;              /* --val: the epoch kept */
+  unsigned char *val_mask = NULL;
   FILE *log;
   float *ids, *len, *y, *out, *scores;
-  int *order, cm[4] = {0, 0, 0, 0}, steps, e, done, batch;
+  int *order, cm[4] = {0, 0, 0, 0}, vcm[4], steps, e, i, done, last, most, batch;
   long total_steps, tokens_seen = 0;
   double train_seconds = 0, t_start = ex_now(), test_acc = 0, test_loss = 0, auc;
 
@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
             "  --hidden N        recurrent units per direction (default: 128)\n"
             "  --bidirectional B 1: both directions, 0: forward only (default: 1)\n"
             "  --test-limit N    evaluate on the first N test reviews only (balanced)";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_VAL;
   a.models = "gru|lstm|rnn";
   a.model = "gru";
   a.data = "data/aclImdb";
@@ -214,10 +214,14 @@ int main(int argc, char **argv) {
   test_text = load(&a, "test");
   if (a.limit) nn_text_set_truncate(train_text, a.limit);
   if (o.test_limit) nn_text_set_truncate(test_text, o.test_limit);
-  if (!(vocab = nn_vocab_new()) || !nn_vocab_add_set(vocab, train_text) || !nn_vocab_finish(vocab, o.vocab, 1))
-    ex_die(&a, "vocabulary");
-  train = encode(&a, vocab, train_text, &o);
-  test = encode(&a, vocab, test_text, &o);
+  if (a.val) val_mask = ex_val_mask(&a, train_text->n);
+  if (!(vocab = nn_vocab_new())) ex_die(&a, "vocabulary");
+  for (i = 0; i < train_text->n; i++)   /* the training reviews' words only */
+    if ((!val_mask || !val_mask[i]) && !nn_vocab_add(vocab, train_text->text + train_text->offset[i])) ex_die(&a, "vocabulary");
+  if (!nn_vocab_finish(vocab, o.vocab, 1)) ex_die(&a, "vocabulary");
+  train = encode(&a, vocab, train_text, &o, val_mask, 0);
+  val = encode(&a, vocab, train_text, &o, val_mask, 1);
+  test = encode(&a, vocab, test_text, &o, NULL, 0);
 
   g = nn_graph_new();
   if (!g) ex_die(&a, "graph");
@@ -233,12 +237,14 @@ int main(int argc, char **argv) {
   if (!(ema = nn_ema_new(m, 0.998f))) ex_die(&a, "weight average");
   memset(&info, 0, sizeof info);
   nn_rng_seed(&info.data_rng, a.seed + 2);
-  done = ex_resume(&a, a.epochs, m, opt, ema, &info);
+  ex_best_init(&a, &best, m);
+  done = last = ex_resume(&a, a.epochs, m, opt, ema, &info);
+  ex_best_check(&a, &best);
   log = ex_log_open(&a);
 
-  printf("imdb: model %s%s, %d training / %d test reviews (%.0f / %.0f tokens each on average after cutting to %d), "
-         "vocabulary %d, batch %d, %d epochs, lr %g, %d thread(s)\n",
-         o.bidirectional ? "bidirectional " : "", a.model, train.n, test.n, (double)train.tokens / train.n,
+  printf("imdb: model %s%s, %d training / %s%d test reviews (%.0f / %.0f tokens each on average after "
+         "cutting to %d), vocabulary %d, batch %d, %d epochs, lr %g, %d thread(s)\n",
+         o.bidirectional ? "bidirectional " : "", a.model, train.n, ex_val_note(&a), test.n, (double)train.tokens / train.n,
          (double)test.tokens / test.n, o.maxlen, nn_vocab_size(vocab), a.batch, a.epochs, a.lr, nn_set_threads(0));
   if (!a.quiet) nn_summary(m, stdout);
   fflush(stdout);
@@ -247,14 +253,16 @@ int main(int argc, char **argv) {
   len = (float *)malloc((size_t)a.batch * sizeof *len);
   y = (float *)malloc((size_t)a.batch * sizeof *y);
   out = (float *)malloc((size_t)a.batch * 2 * sizeof *out);
-  order = (int *)malloc((size_t)(train.n > test.n ? train.n : test.n) * sizeof *order);
-  scores = (float *)calloc((size_t)test.n, sizeof *scores);
+  most = train.n > test.n ? train.n : test.n;
+  if (val.n > most) most = val.n;
+  order = (int *)malloc((size_t)most * sizeof *order);
+  scores = (float *)calloc((size_t)most, sizeof *scores);
   if (!ids || !len || !y || !out || !order || !scores) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
   steps = (train.n + a.batch - 1) / a.batch;
   total_steps = (long)steps * a.epochs;
 
-  for (e = done + 1; e <= a.epochs; e++) {
-    double t0 = ex_now(), seconds, loss_sum = 0;
+  for (e = done + 1; e <= a.epochs && !ex_best_stop(&a, &best, e - 1); e++) {
+    double t0 = ex_now(), seconds, loss_sum = 0, val_acc = -1, val_loss = 0;
     int s, correct = 0;
     ex_progress p;
     if (!nn_bucket_order(&info.data_rng, train.ilen, train.n, a.batch, 50, order)) ex_die(&a, "batches");
@@ -293,13 +301,19 @@ int main(int argc, char **argv) {
     train_seconds += seconds;
     nn_ema_swap(ema);   /* evaluate the averaged weights */
     test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
+    if (a.val) {   /* the averaged weights are the ones kept */
+      val_acc = evaluate(&a, m, logits, &val, batch, order, ids, len, y, out, vcm, scores, &val_loss);
+      ex_best_update(&a, &best, m, e, (long)(val_acc * val.n + 0.5));
+    }
     nn_ema_swap(ema);
-    ex_epoch_report(log, e, a.epochs, loss_sum / train.n, (double)correct / train.n, test_loss, test_acc, seconds);
-    info.epoch = e;
+    ex_epoch_report_val(log, e, a.epochs, loss_sum / train.n, (double)correct / train.n, test_loss, test_acc, seconds,
+                        val_loss, val_acc);
+    info.epoch = last = e;
     ex_checkpoint(&a, m, opt, ema, &info);
   }
-  nn_ema_swap(ema);   /* the averaged weights: evaluated when nothing was left to train, and saved */
-  if (done == a.epochs) test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
+  nn_ema_swap(ema);   /* the averaged weights (or the kept epoch's): evaluated when nothing was left to train, and saved */
+  ex_best_restore(&a, &best);
+  if (last == done || a.val) test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
   ex_save(&a, m, logits);
   nn_ema_swap(ema);
 
@@ -307,13 +321,18 @@ int main(int argc, char **argv) {
   auc = nn_roc_auc(scores, test.y, test.n);
   printf("ROC AUC %.4f\n", auc);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f tokens_per_second=%.0f epochs=%d model=%s roc_auc=%.4f "
-         "total_seconds=%.1f\n",
+         "total_seconds=%.1f",
          test_acc, train_seconds, train_seconds > 0 ? tokens_seen / train_seconds : 0.0, a.epochs, a.model, auc,
          ex_now() - t_start);
+  ex_best_result(&a, &best, last);
+  printf("\n");
   if (log) fclose(log);
   free(ids); free(len); free(y); free(out); free(order); free(scores);
-  free(train.ids); free(train.len); free(train.ilen);
-  free(test.ids); free(test.len); free(test.ilen);
+  encoded_free(&train);
+  encoded_free(&val);
+  encoded_free(&test);
+  free(val_mask);
+  ex_best_free(&best);
   nn_ema_free(ema);
   nn_optimizer_free(opt);
   nn_model_free(m);

@@ -34,7 +34,7 @@ static void test_eigen(void) {
   for (i = 0; i < 5; i++)
     for (j = 0; j <= i; j++) a[i * 5 + j] = a[j * 5 + i] = nn_rng_normal(&trng);
   memcpy(keep, a, sizeof a);
-  CHECK(symmetric_eigen(5, a, val, vec), "eigen: %s", nn_last_error());
+  CHECK(ex_symmetric_eigen(5, a, val, vec), "eigen: %s", nn_last_error());
   for (i = 0; i < 5; i++) {   /* A v = l v, |v| = 1, descending, orthogonal */
     for (j = 0; j < 5; j++) {
       double s = 0, d = 0;

@@ -7,7 +7,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 result() { tail -n 1 "$1" | grep '^RESULT' | sed 's/ [a-z_]*second[a-z_]*=[^ ]*//g'; }   # without timings
 
-for ex in xor linreg fashion_mnist cifar10 imdb; do
+for ex in xor linreg fashion_mnist cifar10 imdb gan; do
     cc -O2 -I. "examples/$ex.c" -o "$TMP/$ex" -lm || bad "$ex builds"
 done
 cc -O2 -I. -x c - -o "$TMP/loads" -lm <<'C' || bad "the loading helper builds"
@@ -91,6 +91,20 @@ if [ ! -f "$FM/t10k-labels-idx1-ubyte" ]; then
     else echo "SKIP: Fashion-MNIST data not found (tools/fetch_data.sh fashion-mnist)"; fi
 else
     kill_resume fashion_mnist 3 "$TMP/fashion_mnist" --model mlp --limit 4000 --epochs 3 --threads 1 --quiet --seed 5
+    # early stopping: the kept weights (CHECKPOINT.best) and the patience count survive the kill
+    kill_resume "fashion_mnist --val --patience" 4 "$TMP/fashion_mnist" --model mlp --limit 4000 --val 1000 --patience 2 \
+        --epochs 4 --threads 1 --quiet --seed 5
+    if [ -s "$TMP/run.ckpt.best" ] && grep -q 'best_epoch=' <(tail -n 1 "$TMP/resumed.out"); then ok "--val writes CHECKPOINT.best next to the checkpoint"
+    else bad "--val writes CHECKPOINT.best" "$TMP/resumed.out"; fi
+    rm -f "$TMP/run.ckpt.best"
+    # the GAN: two models, two optimizers, the noise and shuffles from the checkpoint's generator;
+    # the generator's checkpoint FILE names the discriminator's FILE.dN
+    kill_resume gan 3 "$TMP/gan" --limit 2048 --batch 32 --epochs 3 --width 16 --threads 1 --quiet --seed 5
+    if [ -s "$TMP/run.ckpt.d3" ] && [ ! -e "$TMP/run.ckpt.d2" ]; then ok "gan keeps the discriminator of the last epoch only (FILE.d3)"
+    else bad "gan keeps the discriminator of the last epoch only" "$TMP/resumed.out"; fi
+    if ! "$TMP/fashion_mnist" --model mlp --limit 4000 --val 1000 --epochs 4 --resume "$TMP/run.ckpt" >"$TMP/o" 2>&1 &&
+       grep -q 'run.ckpt.best' "$TMP/o"; then ok "--resume with --val and no CHECKPOINT.best fails naming it"
+    else bad "--resume with --val and no CHECKPOINT.best" "$TMP/o"; fi
 fi
 
 # CIFAR-10 on synthetic batches in the official layout: the run with the
