@@ -2143,16 +2143,15 @@ static int nn__conv_chunk(int chunk, int n, int threads) {
 #define NN__WINO_TILES 256        /* GEMM columns (2x2 tiles) per chunk */
 #define NN__WINO_MIN_CHANNELS 32  /* input and output channels, at least */
 
+static int nn__wino_img_tiles(const nn_conv2d_dims *d) { return ((d->OH + 1) / 2) * ((d->OW + 1) / 2); }
 /* where F(2x2, 3x3) applies and pays: the tiles' padding to even sizes
    costs at most a third of the 2.25x saving, and the GEMMs' inner sizes
    (C forward, O backward) are wide enough (airbench's 24-channel layer
    measured slower, its 64-channel ones faster) */
 static int nn__wino_ok(const nn_node *n, const nn_conv2d_dims *d) {
-  int tiles = ((d->OH + 1) / 2) * ((d->OW + 1) / 2);
-  return n->op == NN_OP_CONV2D && d->kh == 3 && d->kw == 3 && d->s == 1 && d->p == 1 && 8 * tiles <= 3 * d->P &&
+  return n->op == NN_OP_CONV2D && d->kh == 3 && d->kw == 3 && d->s == 1 && d->p == 1 && 8 * nn__wino_img_tiles(d) <= 3 * d->P &&
          d->C >= NN__WINO_MIN_CHANNELS && d->O >= NN__WINO_MIN_CHANNELS;
 }
-static int nn__wino_img_tiles(const nn_conv2d_dims *d) { return ((d->OH + 1) / 2) * ((d->OW + 1) / 2); }
 static int nn__wino_chunk_max(const nn_conv2d_dims *d, int batch) {
   int chunk = NN__WINO_TILES / nn__wino_img_tiles(d);
   if (chunk < 1) chunk = 1;
@@ -2192,8 +2191,8 @@ static void nn__wino_weights(const nn_conv2d_dims *d, const float *w, float *u) 
 }
 /* V = B^T d B of one image's tiles into columns [0, tiles) of the planes
    v[16][C][ld].  A row of tiles at a time: its 4 input rows, zero-padded,
-   get B^T down the rows then B along them, each step a loop over whole
-   rows that the compiler vectorises.  scratch: 8 rows of 2*tw + 2. */
+   get B^T down the rows then B along them, each step a loop along rows
+   that the compiler can vectorise.  scratch: 8 rows of 2*tw + 2. */
 static void nn__wino_input(const float *x, int C, int H, int W, float *v, size_t ld, float *scratch) {
   int c, ty, i, k, q, tx, th = (H + 1) / 2, tw = (W + 1) / 2, sw = 2 * tw + 2;
   size_t plane = (size_t)C * ld;
