@@ -2128,14 +2128,291 @@ static int nn__conv_chunk(int chunk, int n, int threads) {
   chunks = (chunks + threads - 1) / threads * threads;
   return (n + chunks - 1) / chunks;
 }
+/* ---- 3x3 stride-1 pad-1 conv2d by Winograd F(2x2, 3x3) ----------------
+   Each 2x2 output tile is A^T [U . V] A with U = G g G^T (per output and
+   input channel) and V = B^T d B (per 4x4 input tile d): summed over input
+   channels, the 16 element-wise products become 16 GEMMs [O x C] by
+   [C x tiles], 2.25x fewer multiplications than the im2col GEMM and no
+   9x copy of the input.  The gradients are the adjoints of the same map:
+   the weights' G^T [sum (A dY A^T) . V] G, the input's B [U . (A dY A^T)] B^T
+   added over overlapping tiles.  The transforms' coefficients are 0, +-1
+   and 1/2, so fp32 rounding stays at the direct convolution's level.
+   Workspace: U [16 x O x C], then per thread V [16 x C x T], the output or
+   dY transforms [16 x O x T], the weight gradient's partial [16 x O x C]
+   and the transforms' scratch rows (T: tiles per chunk). */
+#define NN__WINO_TILES 256        /* GEMM columns (2x2 tiles) per chunk */
+#define NN__WINO_MIN_CHANNELS 32  /* input and output channels, at least */
+
+static int nn__wino_img_tiles(const nn_conv2d_dims *d) { return ((d->OH + 1) / 2) * ((d->OW + 1) / 2); }
+/* where F(2x2, 3x3) applies and pays: the tiles' padding to even sizes
+   costs at most a third of the 2.25x saving, and the GEMMs' inner sizes
+   (C forward, O backward) are wide enough (airbench's 24-channel layer
+   measured slower, its 64-channel ones faster) */
+static int nn__wino_ok(const nn_node *n, const nn_conv2d_dims *d) {
+  return n->op == NN_OP_CONV2D && d->kh == 3 && d->kw == 3 && d->s == 1 && d->p == 1 && 8 * nn__wino_img_tiles(d) <= 3 * d->P &&
+         d->C >= NN__WINO_MIN_CHANNELS && d->O >= NN__WINO_MIN_CHANNELS;
+}
+static int nn__wino_chunk_max(const nn_conv2d_dims *d, int batch) {
+  int chunk = NN__WINO_TILES / nn__wino_img_tiles(d);
+  if (chunk < 1) chunk = 1;
+  return chunk < batch ? chunk : batch;
+}
+/* the transforms' rows: 8 of 2 * tiles across + 2 */
+static size_t nn__wino_scratch(const nn_conv2d_dims *d) { return 8 * (size_t)(2 * ((d->W + 1) / 2) + 2); }
+static size_t nn__wino_thread_ws(const nn_conv2d_dims *d, int chunk) {
+  size_t t = (size_t)chunk * nn__wino_img_tiles(d);
+  return 16 * ((size_t)d->C * t + (size_t)d->O * t + (size_t)d->O * d->C) + nn__wino_scratch(d);
+}
+/* U = G g G^T of every [O x C] 3x3 kernel, as 16 planes [O x C] */
+static void nn__wino_weights(const nn_conv2d_dims *d, const float *w, float *u) {
+  int o;
+  size_t oc_n = (size_t)d->O * d->C;
+  NN__OMP_FOR_IF(oc_n * 9 > NN__OMP_MIN_WORK)
+  for (o = 0; o < d->O; o++) {
+    size_t oc;
+    for (oc = (size_t)o * d->C; oc < (size_t)(o + 1) * d->C; oc++) {
+      const float *g = w + oc * 9;
+      float t[4][3];
+      int i, j;
+      for (j = 0; j < 3; j++) {
+        t[0][j] = g[j];
+        t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        t[3][j] = g[6 + j];
+      }
+      for (i = 0; i < 4; i++) {
+        u[(size_t)(4 * i + 0) * oc_n + oc] = t[i][0];
+        u[(size_t)(4 * i + 1) * oc_n + oc] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[(size_t)(4 * i + 2) * oc_n + oc] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[(size_t)(4 * i + 3) * oc_n + oc] = t[i][2];
+      }
+    }
+  }
+}
+/* V = B^T d B of one image's tiles into columns [0, tiles) of the planes
+   v[16][C][ld].  A row of tiles at a time: its 4 input rows, zero-padded,
+   get B^T down the rows then B along them, each step a loop along rows
+   that the compiler can vectorise.  scratch: 8 rows of 2*tw + 2. */
+static void nn__wino_input(const float *x, int C, int H, int W, float *v, size_t ld, float *scratch) {
+  int c, ty, i, k, q, tx, th = (H + 1) / 2, tw = (W + 1) / 2, sw = 2 * tw + 2;
+  size_t plane = (size_t)C * ld;
+  float *NN__RESTRICT d = scratch, *NN__RESTRICT r = scratch + 4 * sw;
+  memset(d, 0, 4 * (size_t)sw * sizeof(float));   /* the pad columns stay zero */
+  for (c = 0; c < C; c++)
+    for (ty = 0; ty < th; ty++) {
+      for (i = 0; i < 4; i++) {
+        int h = 2 * ty - 1 + i;
+        if (h >= 0 && h < H) memcpy(d + i * sw + 1, x + ((size_t)c * H + h) * W, (size_t)W * sizeof(float));
+        else memset(d + i * sw + 1, 0, (size_t)W * sizeof(float));
+      }
+      for (q = 0; q < sw; q++) {
+        float d0 = d[q], d1 = d[sw + q], d2 = d[2 * sw + q], d3 = d[3 * sw + q];
+        r[q] = d0 - d2;
+        r[sw + q] = d1 + d2;
+        r[2 * sw + q] = d2 - d1;
+        r[3 * sw + q] = d1 - d3;
+      }
+      for (k = 0; k < 4; k++) {
+        const float *NN__RESTRICT rk = r + k * sw;
+        float *NN__RESTRICT o0 = v + (size_t)(4 * k) * plane + (size_t)c * ld + (size_t)ty * tw;
+        float *NN__RESTRICT o1 = o0 + plane, *NN__RESTRICT o2 = o1 + plane, *NN__RESTRICT o3 = o2 + plane;
+        for (tx = 0; tx < tw; tx++) {
+          o0[tx] = rk[2 * tx] - rk[2 * tx + 2];
+          o1[tx] = rk[2 * tx + 1] + rk[2 * tx + 2];
+          o2[tx] = rk[2 * tx + 2] - rk[2 * tx + 1];
+          o3[tx] = rk[2 * tx + 1] - rk[2 * tx + 3];
+        }
+      }
+    }
+}
+/* B and A of F(2x2, 3x3), row by row: the adjoints' coefficients, for
+   loops that run the same code on every row */
+static const float nn__wino_b[4][4] = {{1, 0, 0, 0}, {0, 1, -1, 1}, {-1, 1, 1, 0}, {0, 0, 0, -1}};
+static const float nn__wino_a[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
+/* the adjoint of nn__wino_input: dx += B dV B^T over one image's tiles; a
+   row of tiles at a time, B down the rows, then B along them in two passes
+   (a tile's first two columns, then the two it shares with the next) */
+static void nn__wino_input_adjoint(const float *v, size_t ld, int C, int H, int W, float *dx, float *scratch) {
+  int c, ty, i, j, q, tx, th = (H + 1) / 2, tw = (W + 1) / 2, sw = 2 * tw + 2;
+  size_t plane = (size_t)C * ld;
+  for (c = 0; c < C; c++)
+    for (ty = 0; ty < th; ty++) {
+      const float *p = v + (size_t)c * ld + (size_t)ty * tw;
+      for (i = 0; i < 4; i++) {
+        float *NN__RESTRICT e = scratch + i * sw;
+        float *NN__RESTRICT u = scratch + 4 * sw;   /* row i of B [.], 4 columns of tiles */
+        const float *bi = nn__wino_b[i];
+        for (j = 0; j < 4; j++) {
+          const float *NN__RESTRICT p0 = p + (size_t)j * plane, *NN__RESTRICT p1 = p0 + 4 * plane;
+          const float *NN__RESTRICT p2 = p1 + 4 * plane, *NN__RESTRICT p3 = p2 + 4 * plane;
+          float *NN__RESTRICT uj = u + j * tw;
+          for (tx = 0; tx < tw; tx++) uj[tx] = bi[0] * p0[tx] + bi[1] * p1[tx] + bi[2] * p2[tx] + bi[3] * p3[tx];
+        }
+        for (tx = 0; tx < tw; tx++) {
+          e[2 * tx] = u[tx];
+          e[2 * tx + 1] = u[tw + tx] - u[2 * tw + tx] + u[3 * tw + tx];
+        }
+        e[2 * tw] = e[2 * tw + 1] = 0;
+        for (tx = 0; tx < tw; tx++) {
+          e[2 * tx + 2] += u[tw + tx] + u[2 * tw + tx] - u[tx];
+          e[2 * tx + 3] -= u[3 * tw + tx];
+        }
+      }
+      for (i = 0; i < 4; i++) {
+        int h = 2 * ty - 1 + i;
+        float *NN__RESTRICT row = dx + ((size_t)c * H + h) * W;
+        const float *NN__RESTRICT e = scratch + i * sw + 1;
+        if (h < 0 || h >= H) continue;
+        for (q = 0; q < W; q++) row[q] += e[q];
+      }
+    }
+}
+/* y = A^T M A + bias of one image's tiles, from columns [0, tiles) of the
+   planes m[16][O][ld]; a row of tiles at a time.  scratch: 2 rows of 2*tw. */
+static void nn__wino_output(const float *m, size_t ld, int O, int OH, int OW, const float *bias, float *y, float *scratch) {
+  int o, ty, tx, th = (OH + 1) / 2, tw = (OW + 1) / 2;
+  size_t plane = (size_t)O * ld;
+  float *NN__RESTRICT r0 = scratch, *NN__RESTRICT r1 = scratch + 2 * tw;
+  for (o = 0; o < O; o++) {
+    float b = bias ? bias[o] : 0.0f;
+    for (ty = 0; ty < th; ty++) {
+      const float *NN__RESTRICT src = m + (size_t)o * ld + (size_t)ty * tw;
+      for (tx = 0; tx < tw; tx++) {
+        float s0[4], s1[4];
+        int j;
+        for (j = 0; j < 4; j++) {
+          float a1 = src[(size_t)(4 + j) * plane + tx], a2 = src[(size_t)(8 + j) * plane + tx];
+          s0[j] = src[(size_t)j * plane + tx] + a1 + a2;
+          s1[j] = a1 - a2 - src[(size_t)(12 + j) * plane + tx];
+        }
+        r0[2 * tx] = s0[0] + s0[1] + s0[2] + b;
+        r0[2 * tx + 1] = s0[1] - s0[2] - s0[3] + b;
+        r1[2 * tx] = s1[0] + s1[1] + s1[2] + b;
+        r1[2 * tx + 1] = s1[1] - s1[2] - s1[3] + b;
+      }
+      memcpy(y + ((size_t)o * OH + 2 * ty) * OW, r0, (size_t)OW * sizeof(float));
+      if (2 * ty + 1 < OH) memcpy(y + ((size_t)o * OH + 2 * ty + 1) * OW, r1, (size_t)OW * sizeof(float));
+    }
+  }
+}
+/* M = A dY A^T of one image's tiles (dY zero past the edges), the adjoint
+   of nn__wino_output, into columns [0, tiles) of the planes m[16][O][ld];
+   a row of tiles at a time.  scratch: 2 rows of 2*tw. */
+static void nn__wino_output_adjoint(const float *dy, int O, int OH, int OW, float *m, size_t ld, float *scratch) {
+  int o, ty, tx, k, th = (OH + 1) / 2, tw = (OW + 1) / 2;
+  size_t plane = (size_t)O * ld;
+  float *NN__RESTRICT g0 = scratch, *NN__RESTRICT g1 = scratch + 2 * tw;
+  g0[2 * tw - 1] = g1[2 * tw - 1] = 0;   /* the pad column of an odd width */
+  for (o = 0; o < O; o++)
+    for (ty = 0; ty < th; ty++) {
+      float *dst = m + (size_t)o * ld + (size_t)ty * tw;
+      memcpy(g0, dy + ((size_t)o * OH + 2 * ty) * OW, (size_t)OW * sizeof(float));
+      if (2 * ty + 1 < OH) memcpy(g1, dy + ((size_t)o * OH + 2 * ty + 1) * OW, (size_t)OW * sizeof(float));
+      else memset(g1, 0, (size_t)OW * sizeof(float));
+      for (k = 0; k < 4; k++) {
+        float *NN__RESTRICT d0 = dst + (size_t)(4 * k) * plane, *NN__RESTRICT d1 = d0 + plane;
+        float *NN__RESTRICT d2 = d1 + plane, *NN__RESTRICT d3 = d2 + plane;
+        float top = nn__wino_a[k][0], bottom = nn__wino_a[k][1];
+        for (tx = 0; tx < tw; tx++) {
+          float a = g0[2 * tx], b = g0[2 * tx + 1], c = g1[2 * tx], e = g1[2 * tx + 1];
+          float t0 = top * a + bottom * c, t1 = top * b + bottom * e;
+          d0[tx] = t0;
+          d1[tx] = t0 + t1;
+          d2[tx] = t0 - t1;
+          d3[tx] = -t1;
+        }
+      }
+    }
+}
+static int nn__wino_fwd(const nn__ctx *c, const nn_conv2d_dims *d) {
+  int chunk = nn__wino_chunk_max(d, c->m->max_batch), img_tiles = nn__wino_img_tiles(d);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
+  size_t per_thread = nn__wino_thread_ws(d, chunk), oc_n = (size_t)d->O * d->C;
+  float *u = c->ws, *thread_ws = c->ws + 16 * oc_n;
+  nn__wino_weights(d, c->x[1], u);
+  NN__OMP_FOR_THREADS
+  for (ch = 0; ch < chunks; ch++) {
+    float *v = thread_ws + (size_t)nn__thread_id() * per_thread, *mt = v + (size_t)16 * d->C * chunk * img_tiles;
+    float *scratch = v + per_thread - nn__wino_scratch(d);
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, xi;
+    size_t cols = (size_t)nb * img_tiles, in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
+    for (b = 0; b < nb; b++) nn__wino_input(c->x[0] + (b0 + b) * in_size, d->C, d->H, d->W, v + (size_t)b * img_tiles, cols, scratch);
+    for (xi = 0; xi < 16; xi++)
+      nn__sgemm(0, 0, d->O, (int)cols, d->C, 1.0f, u + xi * oc_n, d->C, v + xi * d->C * cols, (int)cols, 0.0f,
+                mt + xi * d->O * cols, (int)cols, nn__gemm_work(c));
+    for (b = 0; b < nb; b++)
+      nn__wino_output(mt + (size_t)b * img_tiles, cols, d->O, d->OH, d->OW, c->x[2], c->y + (b0 + b) * out_size, scratch);
+  }
+  return 1;
+}
+static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
+  int chunk = nn__wino_chunk_max(d, c->m->max_batch), img_tiles = nn__wino_img_tiles(d);
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t;
+  size_t per_thread = nn__wino_thread_ws(d, chunk), oc_n = (size_t)d->O * d->C, tiles = (size_t)chunk * img_tiles;
+  size_t partial_off = 16 * ((size_t)d->C + d->O) * tiles;
+  float *u = c->ws, *thread_ws = c->ws + 16 * oc_n;
+  if (c->dx[0]) nn__wino_weights(d, c->x[1], u);
+  if (c->dx[1])
+    for (t = 0; t < threads; t++) memset(thread_ws + t * per_thread + partial_off, 0, 16 * oc_n * sizeof(float));
+  NN__OMP_FOR_THREADS
+  for (ch = 0; ch < chunks; ch++) {
+    float *v = thread_ws + (size_t)nn__thread_id() * per_thread, *mt = v + (size_t)16 * d->C * tiles;
+    float *scratch = v + per_thread - nn__wino_scratch(d);
+    int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, xi;
+    size_t cols = (size_t)nb * img_tiles, in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
+    for (b = 0; b < nb; b++) nn__wino_output_adjoint(c->dy + (b0 + b) * out_size, d->O, d->OH, d->OW, mt + (size_t)b * img_tiles, cols, scratch);
+    if (c->dx[1]) {
+      for (b = 0; b < nb; b++) nn__wino_input(c->x[0] + (b0 + b) * in_size, d->C, d->H, d->W, v + (size_t)b * img_tiles, cols, scratch);
+      for (xi = 0; xi < 16; xi++)
+        nn__sgemm(0, 1, d->O, d->C, (int)cols, 1.0f, mt + xi * d->O * cols, (int)cols, v + xi * d->C * cols, (int)cols, 1.0f,
+                  v + partial_off + xi * oc_n, d->C, nn__gemm_work(c));
+    }
+    if (c->dx[0]) {
+      for (xi = 0; xi < 16; xi++)
+        nn__sgemm(1, 0, d->C, (int)cols, d->O, 1.0f, u + xi * oc_n, d->C, mt + xi * d->O * cols, (int)cols, 0.0f,
+                  v + xi * d->C * cols, (int)cols, nn__gemm_work(c));
+      for (b = 0; b < nb; b++) nn__wino_input_adjoint(v + (size_t)b * img_tiles, cols, d->C, d->H, d->W, c->dx[0] + (b0 + b) * in_size, scratch);
+    }
+  }
+  if (c->dx[1]) {
+    int o;
+    NN__OMP_FOR_IF(oc_n * 16 * (size_t)threads > NN__OMP_MIN_WORK)
+    for (o = 0; o < d->O; o++) {
+      size_t oc;
+      for (oc = (size_t)o * d->C; oc < (size_t)(o + 1) * d->C; oc++) {
+        float z[4][4], s[4][3], *dw = c->dx[1] + oc * 9;
+        int i, j, k;
+        for (i = 0; i < 16; i++) {
+          float acc = 0;
+          for (k = 0; k < threads; k++) acc += thread_ws[k * per_thread + partial_off + i * oc_n + oc];
+          z[i / 4][i % 4] = acc;
+        }
+        for (i = 0; i < 4; i++) {  /* z G, then G^T (z G) */
+          s[i][0] = z[i][0] + 0.5f * (z[i][1] + z[i][2]);
+          s[i][1] = 0.5f * (z[i][1] - z[i][2]);
+          s[i][2] = 0.5f * (z[i][1] + z[i][2]) + z[i][3];
+        }
+        for (j = 0; j < 3; j++) {
+          dw[j] += s[0][j] + 0.5f * (s[1][j] + s[2][j]);
+          dw[3 + j] += 0.5f * (s[1][j] - s[2][j]);
+          dw[6 + j] += 0.5f * (s[1][j] + s[2][j]) + s[3][j];
+        }
+      }
+    }
+  }
+  return 1;
+}
 static size_t nn__conv_ws(const nn_node *n, int batch) {
   nn_conv2d_dims d = nn_conv2d_dims_of(n);
+  if (nn__wino_ok(n, &d))
+    return 16 * (size_t)d.O * d.C + (size_t)nn__max_threads() * nn__wino_thread_ws(&d, nn__wino_chunk_max(&d, batch));
   return (size_t)nn__max_threads() * nn__conv_thread_ws(&d, nn__conv_chunk_max(&d, batch));
 }
 static int nn__conv_fwd(const nn__ctx *c) {
   nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
   int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
   int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
+  if (nn__wino_ok(c->node, &d)) return nn__wino_fwd(c, &d);
   NN__OMP_FOR_THREADS
   for (ch = 0; ch < chunks; ch++) {
     float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
@@ -2153,11 +2430,29 @@ static int nn__conv_fwd(const nn__ctx *c) {
   }
   return 1;
 }
+/* the bias gradient: dy summed over images and positions */
+static void nn__conv_bias_grad(const nn__ctx *c, const nn_conv2d_dims *d) {
+  int o;
+  if (!c->dx[2]) return;
+  NN__OMP_FOR_IF((size_t)c->n * d->O * d->P > NN__OMP_MIN_WORK)
+  for (o = 0; o < d->O; o++) {
+    int b, i;
+    float s = 0;
+    for (b = 0; b < c->n; b++)
+      for (i = 0; i < d->P; i++) s += c->dy[((size_t)b * d->O + o) * d->P + i];
+    c->dx[2][o] += s;
+  }
+}
 static int nn__conv_bwd(const nn__ctx *c) {
   nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
   int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
-  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, q;
   size_t per_thread = nn__conv_thread_ws(&d, chunk), partial_off = (size_t)(d.K + d.O) * chunk * d.P;
+  if (nn__wino_ok(c->node, &d)) {
+    nn__wino_bwd(c, &d);
+    nn__conv_bias_grad(c, &d);
+    return 1;
+  }
   if (c->dx[1])
     for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
   NN__OMP_FOR_THREADS
@@ -2182,16 +2477,7 @@ static int nn__conv_bwd(const nn__ctx *c) {
   if (c->dx[1])
     for (t = 0; t < threads; t++)
       for (q = 0; q < d.O * d.K; q++) c->dx[1][q] += c->ws[t * per_thread + partial_off + q];
-  if (c->dx[2]) {
-    NN__OMP_FOR_IF((size_t)c->n * d.O * d.P > NN__OMP_MIN_WORK)
-    for (o = 0; o < d.O; o++) {
-      int b, i;
-      float s = 0;
-      for (b = 0; b < c->n; b++)
-        for (i = 0; i < d.P; i++) s += c->dy[((size_t)b * d.O + o) * d.P + i];
-      c->dx[2][o] += s;
-    }
-  }
+  nn__conv_bias_grad(c, &d);
   return 1;
 }
 static double nn__conv_flops(const nn_node *n) { nn_conv2d_dims d = nn_conv2d_dims_of(n); return 2.0 * d.O * d.P * d.K; }

@@ -4,9 +4,10 @@ Reads the start written by `airbench_parity --dump FILE` (inputs, labels,
 parameters) and trains it with the training code of airbench94
 (github.com/KellerJordan/cifar10-airbench, legacy/airbench94.py): its
 network classes, SGD parameter groups, learning-rate schedule and lookahead,
-at widths 8/16/16, batch 16, 12 steps, in float64 on the CPU.  The whitening
-bias stops training at step 7, as it does at airbench's epoch 3.  Prints
-the loss of every step and the eval-mode logits of the first batch.
+at widths 32/32/32 (nn.h runs their 3x3 convolutions by Winograd), batch
+16, 12 steps, in float64 on the CPU.  The whitening bias stops training at
+step 7, as it does at airbench's epoch 3.  Prints the loss of every step
+and the eval-mode logits of the first batch.
 Needs numpy and torch."""
 import sys
 
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 
 torch.set_default_dtype(torch.float64)
-B, T, FREEZE, WIDTHS = 16, 12, 7, (8, 16, 16)
+B, T, FREEZE, WIDTHS = 16, 12, 7, (32, 32, 32)
 
 raw = open(sys.argv[1], 'rb').read()
 pos = 0

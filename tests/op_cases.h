@@ -67,6 +67,10 @@ static nn_node *b_conv_wide(nn_graph *g) { return nn_conv2d(g, oc_in(g, "x", 3, 
 static nn_node *b_conv_1x1(nn_graph *g) { return nn_conv2d_ex(g, oc_in(g, "x", 3, 4, 5, 5), 3, 1, 1, 1, 0, 0); }
 static nn_node *b_conv_2x3(nn_graph *g) { return nn_conv2d_ex(g, oc_in(g, "x", 3, 2, 6, 5), 3, 2, 3, 1, 0, 1); }
 static nn_node *b_conv_1x3(nn_graph *g) { return nn_conv2d_ex(g, oc_in(g, "x", 3, 2, 5, 6), 3, 1, 3, 1, 0, 0); }
+/* 3x3 stride 1 pad 1 with 32 channels in and out: the Winograd path, with
+   odd sizes (edge tiles cut) and even ones */
+static nn_node *b_conv_wino(nn_graph *g) { return nn_conv2d(g, oc_in(g, "x", 3, 32, 7, 5), 32, 3, 1, 1); }
+static nn_node *b_conv_wino_even(nn_graph *g) { return nn_conv2d_ex(g, oc_in(g, "x", 3, 32, 4, 6), 33, 3, 3, 1, 1, 0); }
 static nn_node *b_conv_k5(nn_graph *g) { return nn_conv2d(g, oc_in(g, "x", 3, 4, 6, 5), 7, 5, 1, 2); }
 static nn_node *b_convt(nn_graph *g) { return nn_conv2d_transpose(g, oc_in(g, "x", 3, 3, 4, 5), 2, 4, 2, 1, 0); }
 static nn_node *b_convt_op(nn_graph *g) { return nn_conv2d_transpose(g, oc_in(g, "x", 3, 4, 3, 4), 3, 3, 2, 1, 1); }
@@ -226,6 +230,8 @@ static const op_case op_cases[] = {
   {NN_OP_CONV2D, "conv2d 2x3 s1 p0", b_conv_2x3, 2, 2, 1, NULL, 0},
   {NN_OP_CONV2D, "conv2d 1x3 no bias", b_conv_1x3, 5, 4, 1, NULL, 0},
   {NN_OP_CONV2D, "conv2d 5x5 p2", b_conv_k5, 2, 2, 1, NULL, 0},
+  {NN_OP_CONV2D, "conv2d 3x3 s1 p1 (Winograd) on [32, 7, 5]", b_conv_wino, 3, 3, 1, NULL, 0},
+  {NN_OP_CONV2D, "conv2d 3x3 s1 p1 (Winograd) on [32, 4, 6], no bias", b_conv_wino_even, 2, 2, 1, NULL, 0},
   {NN_OP_CONV2D_TRANSPOSE, "conv2d_transpose 4x4 s2 p1 on [3, 4, 5]", b_convt, 2, 2, 1, NULL, 0},
   {NN_OP_CONV2D_TRANSPOSE, "conv2d_transpose 3x3 s2 p1 output padding 1", b_convt_op, 3, 3, 1, NULL, 0},
   {NN_OP_CONV2D_TRANSPOSE, "conv2d_transpose 2x3 s1 no bias", b_convt_2x3, 5, 4, 1, NULL, 0},
