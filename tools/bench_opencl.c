@@ -186,41 +186,51 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
    of the examples' steps (IMDb GRU at batch 64, Fashion-MNIST CNN at 128)
    and a few smaller ones: best of a few calls after a warm-up (each
    CLBlast call also creates a kernel object, which a training step would
-   repeat every step); the numbers behind NN_OPENCL_CLBLAST_MIN_MNK */
+   repeat every step); the numbers behind NN_OPENCL_CLBLAST_MIN_MNK.
+   nn_gemm runs split along K as nn__cl_gemm_slices chooses (the slices
+   column) and, where that splits, unsplit too (the 1-slice column) */
 static void bench_gemm(nn_backend *b) {
   static const struct { const char *what; int ta, tb, M, N, K; } shapes[] = {
     {"imdb gru x W_ih^T (fwd)", 0, 1, 25600, 384, 128}, {"imdb gru dP W_ih (dx)", 0, 0, 25600, 128, 384},
     {"imdb gru dP^T x (dW_ih)", 1, 0, 384, 128, 25600}, {"imdb gru dP^T hprev (dW_hh)", 1, 0, 256, 128, 25600},
     {"fashion conv2 W col (fwd)", 0, 0, 64, 25088, 288}, {"fashion conv2 dy col^T (dW)", 0, 1, 64, 288, 25088},
     {"fashion conv2 W^T dy (dcol)", 1, 0, 288, 25088, 64}, {"fashion dense1 (fwd)", 0, 1, 128, 128, 3136},
-    {"fashion conv1 W col (fwd)", 0, 0, 32, 100352, 9}, {"gru step h W_hh^T (old)", 0, 1, 64, 384, 128}};
+    {"fashion conv1 W col (fwd)", 0, 0, 32, 100352, 9}, {"gru step h W_hh^T (old)", 0, 1, 64, 384, 128},
+    {"fashion dense1 dy^T x (dW)", 1, 0, 128, 3136, 128}, {"fashion conv1 dy col^T (dW)", 0, 1, 32, 9, 100352}};
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   size_t i;
   double lo = 1e30, hi = 0;
-  printf("\nGEMM: nn_gemm against CLBlast, ms per call\n");
-  printf("%-32s %8s %8s %8s %10s %11s %11s %8s\n", "product", "M", "N", "K", "MACs", "nn_gemm ms", "CLBlast ms", "own/clb");
+  printf("\nGEMM: nn_gemm against CLBlast, ms per call (%u compute units)\n", (unsigned)I->dev->compute_units);
+  printf("%-32s %6s %6s %6s %9s %6s %11s %11s %11s %8s\n", "product", "M", "N", "K", "MACs", "slices", "1-slice ms",
+         "nn_gemm ms", "CLBlast ms", "own/clb");
   for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-    int ta = shapes[i].ta, tb = shapes[i].tb, M = shapes[i].M, N = shapes[i].N, K = shapes[i].K, own, r;
+    int ta = shapes[i].ta, tb = shapes[i].tb, M = shapes[i].M, N = shapes[i].N, K = shapes[i].K, way, r;
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
+    size_t slices = nn__cl_gemm_slices(I->dev, (size_t)M, (size_t)N, (size_t)K);
     void *da = b->ops->alloc(b, na), *db = b->ops->alloc(b, nb), *dc = b->ops->alloc(b, nc);
-    double ms[2] = {1e30, 1e30};
+    double ms[3] = {1e30, 1e30, 1e30};   /* CLBlast, nn_gemm, nn_gemm in one slice */
     if (!da || !db || !dc || !nn__cl_fill_mem(I, NN__CL_MEM(da), 0, na) || !nn__cl_fill_mem(I, NN__CL_MEM(db), 0, nb)) {
       fprintf(stderr, "bench_opencl: %s\n", nn_last_error());
       exit(1);
     }
-    for (own = 0; own < 2; own++)
+    for (way = 0; way < (slices > 1 ? 3 : 2); way++)
       for (r = 0; r < (quick ? 3 : 5); r++) {
         double t0 = now();
-        int ok = (own ? nn__cl_gemm_own : nn__cl_gemm_clblast)(I, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f,
-                                                               NN__CL_MEM(da), 0, (size_t)(ta ? M : K), NN__CL_MEM(db), 0,
-                                                               (size_t)(tb ? K : N), 0.0f, NN__CL_MEM(dc), 0, (size_t)N);
+        int ok = way ? nn__cl_gemm_split(I, way == 1 ? slices : 1, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f,
+                                         NN__CL_MEM(da), 0, (size_t)(ta ? M : K), NN__CL_MEM(db), 0, (size_t)(tb ? K : N),
+                                         0.0f, NN__CL_MEM(dc), 0, (size_t)N)
+                     : nn__cl_gemm_clblast(I, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f, NN__CL_MEM(da), 0,
+                                           (size_t)(ta ? M : K), NN__CL_MEM(db), 0, (size_t)(tb ? K : N), 0.0f,
+                                           NN__CL_MEM(dc), 0, (size_t)N);
         if (!ok) { fprintf(stderr, "bench_opencl: %s\n", nn_last_error()); exit(1); }
         sync_backend(b);
-        if (r > 0 && now() - t0 < ms[own]) ms[own] = now() - t0;
+        if (r > 0 && now() - t0 < ms[way]) ms[way] = now() - t0;
       }
-    printf("%-32s %8d %8d %8d %10.3g %11.3f %11.3f %8.2f\n", shapes[i].what, M, N, K, (double)M * N * K, ms[1] * 1e3,
-           ms[0] * 1e3, ms[1] / ms[0]);
-    fprintf(csv, "gemm,\"%s\",%d,%d,%d,%.3f,%.3f\n", shapes[i].what, M, N, K, ms[1] * 1e3, ms[0] * 1e3);
+    if (slices == 1) ms[2] = ms[1];
+    printf("%-32s %6d %6d %6d %9.3g %6zu %11.3f %11.3f %11.3f %8.2f\n", shapes[i].what, M, N, K, (double)M * N * K, slices,
+           ms[2] * 1e3, ms[1] * 1e3, ms[0] * 1e3, ms[1] / ms[0]);
+    fprintf(csv, "gemm,\"%s\",%d,%d,%d,%zu,%.3f,%.3f,%.3f\n", shapes[i].what, M, N, K, slices, ms[2] * 1e3, ms[1] * 1e3,
+            ms[0] * 1e3);
     if (ms[1] / ms[0] < lo) lo = ms[1] / ms[0];
     if (ms[1] / ms[0] > hi) hi = ms[1] / ms[0];
     b->ops->release(b, da); b->ops->release(b, db); b->ops->release(b, dc);
