@@ -2,7 +2,7 @@
    run, on whatever OpenCL device is chosen (NN_OPENCL_DEVICE=P:D, else the
    first GPU, else the first device): forward+backward time of every case
    of the op table tests/op_cases.h (the cases the tests check) and of
-   every layer of the CIFAR-10 airbench network, then whole training steps
+   every layer of the CIFAR-10 airbench network and of the IMDb GRU, then whole training steps
    (forward, backward, Nesterov SGD) of that network, of the Fashion-MNIST
    CNN and of the IMDb bidirectional GRU.  Then, on every OpenCL device
    found, one steady-state training step of the Fashion-MNIST CNN and of
@@ -16,7 +16,8 @@
    Flags: --batch N (default 64), --threads N (CPU threads, default 2),
           --quick (fewer repetitions), --csv FILE (default build/bench_opencl.csv),
           --steps-only (only the per-device steps and their counters),
-          --gemm-only (only nn_gemm against CLBlast on the chosen device) */
+          --gemm-only (only nn_gemm against CLBlast on the chosen device),
+          --ops-only (only the per-layer tables of airbench and the IMDb GRU) */
 #define _POSIX_C_SOURCE 199309L
 #define NN_IMPLEMENTATION
 #include "nn.h"
@@ -126,19 +127,19 @@ static void bench_cases(int batch) {
 }
 
 /* every layer of the airbench network */
-static void bench_ops(int batch) {
+static void bench_ops(const char *name, nn_graph *(*graph)(void), int batch) {
   nn_model *m[2];
   double total[2] = {0, 0}, by_op[NN_OP_COUNT][2];
   int k, i;
   memset(by_op, 0, sizeof by_op);
   for (k = 0; k < 2; k++) {
-    m[k] = compile_on(airbench_graph, batch, k);
+    m[k] = compile_on(graph, batch, k);
     random_batch(m[k], batch);
     nn_forward(m[k], 1);
     nn_backward(m[k]);
     sync_backend(m[k]->backend);
   }
-  printf("\nCIFAR-10 airbench ops, forward+backward, batch %d (ms)\n", batch);
+  printf("\n%s ops, forward+backward, batch %d (ms)\n", name, batch);
   printf("%-14s %-16s %-18s %10s %10s %8s\n", "node", "op", "output", "cpu", "opencl", "cpu/ocl");
   for (i = 0; i < m[0]->graph->n; i++) {
     nn_node *nd[2];
@@ -318,7 +319,7 @@ static void count_devices(int batch) {
 
 int main(int argc, char **argv) {
   const char *csv_path = "build/bench_opencl.csv";
-  int i, batch = 64, threads = 2, steps_only = 0, gemm_only = 0;
+  int i, batch = 64, threads = 2, steps_only = 0, gemm_only = 0, ops_only = 0;
   double air[2] = {0, 0}, fm[2] = {0, 0}, im[2] = {0, 0};
   nn_backend *pin;
   nn_opencl_info info;
@@ -326,10 +327,11 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
     else if (!strcmp(argv[i], "--steps-only")) steps_only = 1;
     else if (!strcmp(argv[i], "--gemm-only")) gemm_only = 1;
+    else if (!strcmp(argv[i], "--ops-only")) ops_only = 1;
     else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv_path = argv[++i];
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-    else { fprintf(stderr, "usage: %s [--batch N] [--threads N] [--quick] [--steps-only] [--gemm-only] [--csv FILE]\n", argv[0]); return 2; }
+    else { fprintf(stderr, "usage: %s [--batch N] [--threads N] [--quick] [--steps-only] [--gemm-only] [--ops-only] [--csv FILE]\n", argv[0]); return 2; }
   }
   if (batch < 1 || threads < 1) { fprintf(stderr, "bench_opencl: --batch and --threads need positive numbers\n"); return 2; }
   if (!(csv = fopen(csv_path, "w"))) { fprintf(stderr, "bench_opencl: cannot write %s\n", csv_path); return 1; }
@@ -340,15 +342,20 @@ int main(int argc, char **argv) {
   printf("OpenCL device: %s (%s, driver %s); CPU backend: %d thread%s\n", info.device, info.platform, info.driver, threads,
          threads == 1 ? "" : "s");
   fprintf(csv, "section,name,what,cpu_ms,opencl_ms,cpu_over_opencl\n");
-  if (gemm_only) {
-    bench_gemm(pin);
+  if (gemm_only || ops_only) {
+    if (gemm_only) bench_gemm(pin);
+    if (ops_only) {
+      bench_ops("CIFAR-10 airbench", airbench_graph, batch);
+      bench_ops("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch);
+    }
     nn_backend_free(pin);
     fclose(csv);
     return 0;
   }
   if (!steps_only) {
     bench_cases(batch);
-    bench_ops(batch);
+    bench_ops("CIFAR-10 airbench", airbench_graph, batch);
+    bench_ops("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch);
     bench_gemm(pin);
     printf("\nwhole training steps (forward, backward, Nesterov SGD)\n");
     printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu smp/s", "ocl smp/s");
