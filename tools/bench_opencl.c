@@ -190,6 +190,13 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
    repeat every step); the numbers behind NN_OPENCL_CLBLAST_MIN_MNK.
    nn_gemm runs split along K as nn__cl_gemm_slices chooses (the slices
    column) and, where that splits, unsplit too (the 1-slice column) */
+#ifdef NN__CL_SCRATCH_GEMM
+#define BENCH_SLICES(I, M, N, K) nn__cl_gemm_slices((I)->dev, M, N, K)
+#define BENCH_GEMM_SPLIT(I, slices, ...) nn__cl_gemm_split(I, slices, __VA_ARGS__)
+#else   /* an nn_opencl.h from before the split along K (tools/bench_opencl_compare.sh's old build) */
+#define BENCH_SLICES(I, M, N, K) ((void)(I), (size_t)1)
+#define BENCH_GEMM_SPLIT(I, slices, ...) ((void)(slices), nn__cl_gemm_own(I, __VA_ARGS__))
+#endif
 static void bench_gemm(nn_backend *b) {
   static const struct { const char *what; int ta, tb, M, N, K; } shapes[] = {
     {"imdb gru x W_ih^T (fwd)", 0, 1, 25600, 384, 128}, {"imdb gru dP W_ih (dx)", 0, 0, 25600, 128, 384},
@@ -201,13 +208,13 @@ static void bench_gemm(nn_backend *b) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   size_t i;
   double lo = 1e30, hi = 0;
-  printf("\nGEMM: nn_gemm against CLBlast, ms per call (%u compute units)\n", (unsigned)I->dev->compute_units);
+  printf("\nGEMM: nn_gemm against CLBlast, ms per call\n");
   printf("%-32s %6s %6s %6s %9s %6s %11s %11s %11s %8s\n", "product", "M", "N", "K", "MACs", "slices", "1-slice ms",
          "nn_gemm ms", "CLBlast ms", "own/clb");
   for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     int ta = shapes[i].ta, tb = shapes[i].tb, M = shapes[i].M, N = shapes[i].N, K = shapes[i].K, way, r;
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
-    size_t slices = nn__cl_gemm_slices(I->dev, (size_t)M, (size_t)N, (size_t)K);
+    size_t slices = BENCH_SLICES(I, (size_t)M, (size_t)N, (size_t)K);
     void *da = b->ops->alloc(b, na), *db = b->ops->alloc(b, nb), *dc = b->ops->alloc(b, nc);
     double ms[3] = {1e30, 1e30, 1e30};   /* CLBlast, nn_gemm, nn_gemm in one slice */
     if (!da || !db || !dc || !nn__cl_fill_mem(I, NN__CL_MEM(da), 0, na) || !nn__cl_fill_mem(I, NN__CL_MEM(db), 0, nb)) {
@@ -217,7 +224,7 @@ static void bench_gemm(nn_backend *b) {
     for (way = 0; way < (slices > 1 ? 3 : 2); way++)
       for (r = 0; r < (quick ? 3 : 5); r++) {
         double t0 = now();
-        int ok = way ? nn__cl_gemm_split(I, way == 1 ? slices : 1, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f,
+        int ok = way ? BENCH_GEMM_SPLIT(I, way == 1 ? slices : 1, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f,
                                          NN__CL_MEM(da), 0, (size_t)(ta ? M : K), NN__CL_MEM(db), 0, (size_t)(tb ? K : N),
                                          0.0f, NN__CL_MEM(dc), 0, (size_t)N)
                      : nn__cl_gemm_clblast(I, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f, NN__CL_MEM(da), 0,
