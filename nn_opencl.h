@@ -156,7 +156,7 @@ typedef struct nn__cl_file { const char *path; int first, count; } nn__cl_file;
 static const char *const *nn__cl_sources(size_t *count);
 
 #define NN__CL_KERNELS(X)                                                                          \
-  X(gemm) X(fill) X(add_fwd) X(acc1) X(bias_rows) X(scale_fwd) X(scale_bwd) X(relu_fwd) X(relu_bwd)         \
+  X(gemm) X(gemm_sum) X(fill) X(add_fwd) X(acc1) X(bias_rows) X(scale_fwd) X(scale_bwd) X(relu_fwd) X(relu_bwd)         \
   X(leaky_relu_fwd) X(leaky_relu_bwd) X(gelu_fwd) X(gelu_bwd) X(silu_fwd) X(silu_bwd)                \
   X(sigmoid_fwd) X(sigmoid_bwd) X(tanh_fwd) X(tanh_bwd) X(mul_bcast) X(mul_bwd_b)                    \
   X(dropout_fwd) X(dropout_bwd) X(concat_fwd) X(concat_bwd)                                          \
@@ -179,7 +179,8 @@ typedef char nn__cl_kernel_names_complete[sizeof nn__cl_kernel_names / sizeof nn
 
 #define NN__CL_PARTIALS 256     /* work-groups of a two-stage sum, at most */
 #define NN__CL_MAX_WG 256
-#define NN__CL_SCRATCH 4        /* temporary buffers an op may use at once */
+#define NN__CL_SCRATCH 5        /* temporary buffers an op may use at once */
+#define NN__CL_SCRATCH_GEMM 4   /* the last: nn_gemm's split-K slices (ops pass the others to it) */
 /* GEMMs of at least this many multiply-adds (M*N*K) go to CLBlast, smaller
    ones to nn_gemm.  Every CLBlast call creates a kernel object (and on
    Intel's runtime temporary buffers), every step again.  Measured per call
@@ -304,6 +305,7 @@ typedef struct nn__cl_dev {
   long kernels_created;             /* clCreateKernel calls for this device's program */
   int own_gemm;                     /* nn_gemm runs here (work-groups of gemm_side^2) */
   size_t gemm_side;                 /* 16, less under NN_OPENCL_MAX_WORK_GROUP */
+  cl_uint compute_units;            /* work-groups that run at once, about */
   size_t rec_tile;                  /* recurrent steps' work-groups: rec_tile^2 */
   char cache_file[512];
   cl_mem scratch[NN__CL_SCRATCH];   /* per-op temporaries, grown on first use */
@@ -650,6 +652,9 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
   clGetDeviceInfo(d->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof local_mem, &local_mem, NULL);
   clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof kwg, &kwg, NULL);
   clGetDeviceInfo(d->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item, item, NULL);
+  if (clGetDeviceInfo(d->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof d->compute_units, &d->compute_units, NULL) != CL_SUCCESS ||
+      !d->compute_units)
+    d->compute_units = 1;
   if (kwg < wg) wg = kwg;
   if (item[0] && item[0] < wg) wg = item[0];
   if ((cap = getenv("NN_OPENCL_MAX_WORK_GROUP")) != NULL && atoi(cap) >= 1 && (size_t)atoi(cap) < wg) wg = (size_t)atoi(cap);
@@ -757,18 +762,59 @@ static int nn__cl_split(size_t count, size_t local) {
   return g < 1 ? 1 : g > NN__CL_PARTIALS ? NN__CL_PARTIALS : (int)g;
 }
 
-/* C = alpha op(A) op(B) + beta C, row-major, through nn_gemm */
-static int nn__cl_gemm_own(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
-                           size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
-  nn__cl_call k = nn__cl_begin(I, NN__CL_K_gemm);
-  size_t side = I->dev->gemm_side, global[2], local[2];
+/* How many slices of K nn_gemm splits a product into: enough work-groups
+   for about 4 per compute unit when M x N has fewer tiles than that, each
+   slice at least NN__CL_GEMM_MIN_KC long (shorter ones spend more on
+   writing and summing partial products than they gain) and all the
+   slices' partial products in NN__CL_GEMM_MAX_SPLIT floats. */
+#define NN__CL_GEMM_MIN_KC 256
+#define NN__CL_GEMM_MAX_SPLIT (64u << 20)
+static size_t nn__cl_gemm_slices(const nn__cl_dev *d, size_t M, size_t N, size_t K) {
+  size_t tile = 4 * d->gemm_side, tiles = ((M + tile - 1) / tile) * ((N + tile - 1) / tile), want = 4 * (size_t)d->compute_units;
+  size_t s = tiles >= want ? 1 : (want + tiles - 1) / tiles;
+  if (!tiles) return 1;
+  if (s > K / NN__CL_GEMM_MIN_KC) s = K / NN__CL_GEMM_MIN_KC;
+  if (s > NN__CL_GEMM_MAX_SPLIT / (M * N)) s = NN__CL_GEMM_MAX_SPLIT / (M * N);
+  return s < 1 ? 1 : s;
+}
+/* C = alpha op(A) op(B) + beta C, row-major, through nn_gemm, K in `slices`
+   slices (1: C directly; more: partial products in scratch, summed by
+   nn_gemm_sum) */
+static int nn__cl_gemm_split(nn__cl_impl *I, size_t slices, int ta, int tb, size_t M, size_t N, size_t K, float alpha,
+                             cl_mem A, size_t ao, size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C,
+                             size_t co, size_t ldc) {
+  nn__cl_dev *d = I->dev;
+  size_t side = d->gemm_side, global[3], local[3], kc = K;
+  cl_mem part = NULL;
+  nn__cl_call k;
+  if (slices > 1) {
+    kc = ((K + slices - 1) / slices + side - 1) / side * side;   /* whole steps of K per slice */
+    slices = (K + kc - 1) / kc;
+  }
+  if (slices > 1 && !(part = nn__cl_scratch(d, NN__CL_SCRATCH_GEMM, slices * M * N))) return 0;
+  k = nn__cl_begin(I, NN__CL_K_gemm);
   local[0] = local[1] = side;
+  local[2] = 1;
   global[0] = (N + 4 * side - 1) / (4 * side) * side;
   global[1] = (M + 4 * side - 1) / (4 * side) * side;
-  nn__cl_ai(&k, (int)M); nn__cl_ai(&k, (int)N); nn__cl_ai(&k, (int)K); nn__cl_ai(&k, ta); nn__cl_ai(&k, tb); nn__cl_af(&k, alpha);
-  nn__cl_am(&k, A); nn__cl_ai(&k, (int)ao); nn__cl_ai(&k, (int)lda); nn__cl_am(&k, B); nn__cl_ai(&k, (int)bo); nn__cl_ai(&k, (int)ldb);
+  global[2] = slices;
+  nn__cl_ai(&k, (int)M); nn__cl_ai(&k, (int)N); nn__cl_ai(&k, (int)K); nn__cl_ai(&k, (int)kc); nn__cl_ai(&k, ta);
+  nn__cl_ai(&k, tb); nn__cl_af(&k, part ? 1.0f : alpha); nn__cl_am(&k, A); nn__cl_ai(&k, (int)ao); nn__cl_ai(&k, (int)lda);
+  nn__cl_am(&k, B); nn__cl_ai(&k, (int)bo); nn__cl_ai(&k, (int)ldb); nn__cl_af(&k, part ? 0.0f : beta);
+  nn__cl_am(&k, part ? part : C); nn__cl_ai(&k, part ? 0 : (int)co); nn__cl_ai(&k, part ? (int)N : (int)ldc);
+  nn__cl_ai(&k, part ? (int)(M * N) : 0);
+  if (!nn__cl_launch(&k, 3, global, local)) return 0;
+  if (!part) return 1;
+  k = nn__cl_begin(I, NN__CL_K_gemm_sum);
+  nn__cl_ai(&k, (int)M); nn__cl_ai(&k, (int)N); nn__cl_ai(&k, (int)slices); nn__cl_am(&k, part); nn__cl_af(&k, alpha);
   nn__cl_af(&k, beta); nn__cl_am(&k, C); nn__cl_ai(&k, (int)co); nn__cl_ai(&k, (int)ldc);
-  return nn__cl_launch(&k, 2, global, local);
+  return nn__cl_elems(&k, M * N);
+}
+/* the same, split as nn__cl_gemm_slices chooses */
+static int nn__cl_gemm_own(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A, size_t ao,
+                           size_t lda, cl_mem B, size_t bo, size_t ldb, float beta, cl_mem C, size_t co, size_t ldc) {
+  return nn__cl_gemm_split(I, nn__cl_gemm_slices(I->dev, M, N, K), ta, tb, M, N, K, alpha, A, ao, lda, B, bo, ldb, beta,
+                           C, co, ldc);
 }
 /* the same through CLBlast */
 static int nn__cl_gemm_clblast(nn__cl_impl *I, int ta, int tb, size_t M, size_t N, size_t K, float alpha, cl_mem A,
@@ -2249,30 +2295,36 @@ static const char *const nn__cl_source[] = {
 "   tiles of A and B go through local memory NN_GW columns of K at a time,\n",
 "   loaded along their contiguous dimension, 4 elements per work-item.\n",
 "   Any sizes: out-of-range loads read zeros, stores are skipped.  beta 0\n",
-"   does not read C (it may hold anything, as in BLAS). */\n",
+"   does not read C (it may hold anything, as in BLAS).\n",
+"   Split along K (when M x N has too few tiles to fill the device): the\n",
+"   third dimension of the launch numbers slices of kc columns of K; slice s\n",
+"   writes its partial product to C + s cs (scratch, alpha 1, beta 0) and\n",
+"   nn_gemm_sum adds the slices into the real C.  Unsplit: kc = K, cs = 0. */\n",
 "#ifndef NN_GW\n",
 "#define NN_GW 16\n",
 "#endif\n",
 "#define NN_GT (4 * NN_GW)   /* tile of C */\n",
 "#define NN_GK NN_GW         /* step along K */\n",
 "__kernel __attribute__((reqd_work_group_size(NN_GW, NN_GW, 1)))\n",
-"void nn_gemm(int M, int N, int K, int ta, int tb, float alpha, __global const float *A, int ao, int lda,\n",
-"             __global const float *B, int bo, int ldb, float beta, __global float *C, int co, int ldc) {\n",
+"void nn_gemm(int M, int N, int K, int kc, int ta, int tb, float alpha, __global const float *A, int ao, int lda,\n",
+"             __global const float *B, int bo, int ldb, float beta, __global float *C, int co, int ldc, int cs) {\n",
 "  __local float as[NN_GK][NN_GT + 1], bs[NN_GK][NN_GT + 1];\n",
 "  int tx = get_local_id(0), ty = get_local_id(1), t = ty * NN_GW + tx;\n",
 "  int m0 = get_group_id(1) * NN_GT, n0 = get_group_id(0) * NN_GT;\n",
+"  int kb = get_group_id(2) * kc, ke = min(K, kb + kc);\n",
 "  float acc[4][4];\n",
+"  C += co + get_group_id(2) * cs;\n",
 "  for (int i = 0; i < 4; i++)\n",
 "    for (int j = 0; j < 4; j++) acc[i][j] = 0.0f;\n",
-"  for (int k0 = 0; k0 < K; k0 += NN_GK) {\n",
+"  for (int k0 = kb; k0 < ke; k0 += NN_GK) {\n",
 "    for (int r = 0; r < 4; r++) {\n",
 "      int e = t + NN_GW * NN_GW * r;\n",
 "      /* element (m, k) of op(A) and (k, n) of op(B), contiguous index fastest */\n",
 "      int am = ta ? e % NN_GT : e / NN_GK, ak = ta ? e / NN_GT : e % NN_GK;\n",
 "      int bn = tb ? e / NN_GK : e % NN_GT, bk = tb ? e % NN_GK : e / NN_GT;\n",
 "      int gm = m0 + am, gk = k0 + ak, gn = n0 + bn, hk = k0 + bk;\n",
-"      as[ak][am] = gm < M && gk < K ? A[ao + (ta ? gk * lda + gm : gm * lda + gk)] : 0.0f;\n",
-"      bs[bk][bn] = gn < N && hk < K ? B[bo + (tb ? gn * ldb + hk : hk * ldb + gn)] : 0.0f;\n",
+"      as[ak][am] = gm < M && gk < ke ? A[ao + (ta ? gk * lda + gm : gm * lda + gk)] : 0.0f;\n",
+"      bs[bk][bn] = gn < N && hk < ke ? B[bo + (tb ? gn * ldb + hk : hk * ldb + gn)] : 0.0f;\n",
 "    }\n",
 "    barrier(CLK_LOCAL_MEM_FENCE);\n",
 "    for (int k = 0; k < NN_GK; k++) {\n",
@@ -2287,10 +2339,22 @@ static const char *const nn__cl_source[] = {
 "    for (int j = 0; j < 4; j++) {\n",
 "      int m = m0 + ty + NN_GW * i, n = n0 + tx + NN_GW * j;\n",
 "      if (m < M && n < N) {\n",
-"        __global float *c = C + co + m * ldc + n;\n",
+"        __global float *c = C + m * ldc + n;\n",
 "        *c = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *c;\n",
 "      }\n",
 "    }\n",
+"}\n",
+"\n",
+"/* C = alpha (sum of the S slices of nn_gemm's split product P, each M x N\n",
+"   packed) + beta C, one element per work-item; beta 0 does not read C */\n",
+"__kernel void nn_gemm_sum(int M, int N, int S, __global const float *P, float alpha, float beta, __global float *C,\n",
+"                          int co, int ldc) {\n",
+"  int i = get_global_id(0), mn = M * N;\n",
+"  if (i >= mn) return;\n",
+"  float sum = 0.0f;\n",
+"  for (int s = 0; s < S; s++) sum += P[s * mn + i];\n",
+"  __global float *c = C + co + i / N * ldc + i % N;\n",
+"  *c = beta == 0.0f ? alpha * sum : alpha * sum + beta * *c;\n",
 "}\n",
 /* kernels/loss.cl */
 "/* Losses and sums.  A loss writes per-sample or per-element terms, which\n",
@@ -2956,11 +3020,11 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/common.cl", 0, 44},
   {"kernels/conv.cl", 44, 193},
   {"kernels/elementwise.cl", 237, 110},
-  {"kernels/gemm.cl", 347, 52},
-  {"kernels/loss.cl", 399, 138},
-  {"kernels/norm.cl", 537, 156},
-  {"kernels/optim.cl", 693, 44},
-  {"kernels/seq.cl", 737, 317},
+  {"kernels/gemm.cl", 347, 70},
+  {"kernels/loss.cl", 417, 138},
+  {"kernels/norm.cl", 555, 156},
+  {"kernels/optim.cl", 711, 44},
+  {"kernels/seq.cl", 755, 317},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

@@ -157,12 +157,16 @@ static void test_parity(int small) {
    against a double-precision loop: every transpose, sizes around the
    64 x 64 tile and its 16-step along K, offsets, leading dimensions
    wider than the rows, alpha, and beta 0 (C not read: it holds NaN) or 1
-   (without CLBlast under Oclgrind: its kernels are not this project's) */
+   (without CLBlast under Oclgrind: its kernels are not this project's).
+   The fourth number: nn_gemm's slices of K (0: as nn__cl_gemm_slices
+   chooses, which splits the 64 x 64 x 4096 product: one tile, long K),
+   the last slice shorter than the others where K allows. */
 static void test_gemm(int with_clblast, int small) {
-  static const int sizes[][3] = {{1, 1, 1}, {63, 65, 17}, {64, 64, 16}, {130, 7, 33}, {5, 129, 64}};
+  static const int sizes[][4] = {{1, 1, 1, 0}, {63, 65, 17, 0}, {64, 64, 16, 0}, {130, 7, 33, 0}, {5, 129, 64, 0},
+                                 {70, 5, 600, 3}, {3, 130, 97, 2}, {64, 64, 4096, 0}};
   /* under a simulator: past one tile along each dimension, all the same */
-  static const int small_sizes[][3] = {{1, 1, 1}, {65, 3, 18}, {3, 66, 17}};
-  const int(*shapes)[3] = small ? small_sizes : sizes;
+  static const int small_sizes[][4] = {{1, 1, 1, 0}, {65, 3, 18, 0}, {3, 66, 17, 0}, {5, 6, 50, 3}};
+  const int(*shapes)[4] = small ? small_sizes : sizes;
   size_t count = small ? sizeof small_sizes / sizeof small_sizes[0] : sizeof sizes / sizeof sizes[0];
   nn_backend *b = cl_backend();
   nn__cl_impl *I;
@@ -173,6 +177,8 @@ static void test_gemm(int with_clblast, int small) {
   I = (nn__cl_impl *)b->impl;
   for (si = 0; si < count; si++) {
     int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2], way;
+    size_t slices = shapes[si][3] ? (size_t)shapes[si][3] : nn__cl_gemm_slices(I->dev, (size_t)M, (size_t)N, (size_t)K);
+    if (K == 4096) CHECK(slices > 1, "gemm: %dx%dx%d is not split along K", M, N, K);
     for (way = 0; way < 16; way++) {
       int ta = way & 1, tb = (way >> 1) & 1, own = !with_clblast || (way >> 2) & 1, accumulate = way >> 3, i, j, k;
       if (!with_clblast && (way >> 2) & 1) continue;   /* the same nn_gemm case again */
@@ -196,21 +202,23 @@ static void test_gemm(int with_clblast, int small) {
       b->ops->write(b, da, 0, a, na);
       b->ops->write(b, db, 0, bm, nb);
       b->ops->write(b, dc, 0, c, nc);
-      CHECK((own ? nn__cl_gemm_own : nn__cl_gemm_clblast)(I, ta, tb, M, N, K, 0.5f, NN__CL_MEM(da), ao, lda, NN__CL_MEM(db), bo, ldb,
-                                                          accumulate ? 1.0f : 0.0f, NN__CL_MEM(dc), co, ldc) &&
+      CHECK((own ? nn__cl_gemm_split(I, slices, ta, tb, M, N, K, 0.5f, NN__CL_MEM(da), ao, lda, NN__CL_MEM(db), bo, ldb,
+                                     accumulate ? 1.0f : 0.0f, NN__CL_MEM(dc), co, ldc)
+                 : nn__cl_gemm_clblast(I, ta, tb, M, N, K, 0.5f, NN__CL_MEM(da), ao, lda, NN__CL_MEM(db), bo, ldb,
+                                       accumulate ? 1.0f : 0.0f, NN__CL_MEM(dc), co, ldc)) &&
             b->ops->read(b, dc, 0, c, nc), "gemm: %s", nn_last_error());
       for (at = 0; at < nc; at++)   /* padding around C (NaN with beta 0) is left as it was */
         if (isnan(c[at]) && isnan(ref[at])) c[at] = ref[at] = 0.0f;
       e = mismatch(c, ref, nc, &at);
-      CHECK(e <= 1, "gemm %s %dx%dx%d ta %d tb %d beta %d: [%zu] %g, expected %g", own ? "nn_gemm" : "CLBlast", M, N, K, ta, tb,
-            accumulate, at, c[at], ref[at]);
+      CHECK(e <= 1, "gemm %s %dx%dx%d (%zu slices) ta %d tb %d beta %d: [%zu] %g, expected %g", own ? "nn_gemm" : "CLBlast", M, N,
+            K, own ? slices : 1, ta, tb, accumulate, at, c[at], ref[at]);
       if (!(e <= worst)) { worst = e; worst_case = cases; }
       cases++;
       b->ops->release(b, da); b->ops->release(b, db); b->ops->release(b, dc);
       free(a); free(bm); free(c); free(ref);
     }
   }
-  printf("PASS gemm: %s in %d cases (every transpose, offsets, beta 0 and 1), worst %.3f of tolerance (case %d)\n",
+  printf("PASS gemm: %s in %d cases (every transpose, offsets, beta 0 and 1, split along K), worst %.3f of tolerance (case %d)\n",
          with_clblast ? "nn_gemm and CLBlast" : "nn_gemm", cases, worst, worst_case);
   nn_backend_free(b);
 }

@@ -2,7 +2,7 @@
    run, on whatever OpenCL device is chosen (NN_OPENCL_DEVICE=P:D, else the
    first GPU, else the first device): forward+backward time of every case
    of the op table tests/op_cases.h (the cases the tests check) and of
-   every layer of the CIFAR-10 airbench network, then whole training steps
+   every layer of the CIFAR-10 airbench network and of the IMDb GRU, then whole training steps
    (forward, backward, Nesterov SGD) of that network, of the Fashion-MNIST
    CNN and of the IMDb bidirectional GRU.  Then, on every OpenCL device
    found, one steady-state training step of the Fashion-MNIST CNN and of
@@ -16,7 +16,8 @@
    Flags: --batch N (default 64), --threads N (CPU threads, default 2),
           --quick (fewer repetitions), --csv FILE (default build/bench_opencl.csv),
           --steps-only (only the per-device steps and their counters),
-          --gemm-only (only nn_gemm against CLBlast on the chosen device) */
+          --gemm-only (only nn_gemm against CLBlast on the chosen device),
+          --ops-only (only the per-layer tables of airbench and the IMDb GRU) */
 #define _POSIX_C_SOURCE 199309L
 #define NN_IMPLEMENTATION
 #include "nn.h"
@@ -126,19 +127,19 @@ static void bench_cases(int batch) {
 }
 
 /* every layer of the airbench network */
-static void bench_ops(int batch) {
+static void bench_ops(const char *name, nn_graph *(*graph)(void), int batch) {
   nn_model *m[2];
   double total[2] = {0, 0}, by_op[NN_OP_COUNT][2];
   int k, i;
   memset(by_op, 0, sizeof by_op);
   for (k = 0; k < 2; k++) {
-    m[k] = compile_on(airbench_graph, batch, k);
+    m[k] = compile_on(graph, batch, k);
     random_batch(m[k], batch);
     nn_forward(m[k], 1);
     nn_backward(m[k]);
     sync_backend(m[k]->backend);
   }
-  printf("\nCIFAR-10 airbench ops, forward+backward, batch %d (ms)\n", batch);
+  printf("\n%s ops, forward+backward, batch %d (ms)\n", name, batch);
   printf("%-14s %-16s %-18s %10s %10s %8s\n", "node", "op", "output", "cpu", "opencl", "cpu/ocl");
   for (i = 0; i < m[0]->graph->n; i++) {
     nn_node *nd[2];
@@ -186,41 +187,58 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
    of the examples' steps (IMDb GRU at batch 64, Fashion-MNIST CNN at 128)
    and a few smaller ones: best of a few calls after a warm-up (each
    CLBlast call also creates a kernel object, which a training step would
-   repeat every step); the numbers behind NN_OPENCL_CLBLAST_MIN_MNK */
+   repeat every step); the numbers behind NN_OPENCL_CLBLAST_MIN_MNK.
+   nn_gemm runs split along K as nn__cl_gemm_slices chooses (the slices
+   column) and, where that splits, unsplit too (the 1-slice column) */
+#ifdef NN__CL_SCRATCH_GEMM
+#define BENCH_SLICES(I, M, N, K) nn__cl_gemm_slices((I)->dev, M, N, K)
+#define BENCH_GEMM_SPLIT(I, slices, ...) nn__cl_gemm_split(I, slices, __VA_ARGS__)
+#else   /* an nn_opencl.h from before the split along K (tools/bench_opencl_compare.sh's old build) */
+#define BENCH_SLICES(I, M, N, K) ((void)(I), (size_t)1)
+#define BENCH_GEMM_SPLIT(I, slices, ...) ((void)(slices), nn__cl_gemm_own(I, __VA_ARGS__))
+#endif
 static void bench_gemm(nn_backend *b) {
   static const struct { const char *what; int ta, tb, M, N, K; } shapes[] = {
     {"imdb gru x W_ih^T (fwd)", 0, 1, 25600, 384, 128}, {"imdb gru dP W_ih (dx)", 0, 0, 25600, 128, 384},
     {"imdb gru dP^T x (dW_ih)", 1, 0, 384, 128, 25600}, {"imdb gru dP^T hprev (dW_hh)", 1, 0, 256, 128, 25600},
     {"fashion conv2 W col (fwd)", 0, 0, 64, 25088, 288}, {"fashion conv2 dy col^T (dW)", 0, 1, 64, 288, 25088},
     {"fashion conv2 W^T dy (dcol)", 1, 0, 288, 25088, 64}, {"fashion dense1 (fwd)", 0, 1, 128, 128, 3136},
-    {"fashion conv1 W col (fwd)", 0, 0, 32, 100352, 9}, {"gru step h W_hh^T (old)", 0, 1, 64, 384, 128}};
+    {"fashion conv1 W col (fwd)", 0, 0, 32, 100352, 9}, {"gru step h W_hh^T (old)", 0, 1, 64, 384, 128},
+    {"fashion dense1 dy^T x (dW)", 1, 0, 128, 3136, 128}, {"fashion conv1 dy col^T (dW)", 0, 1, 32, 9, 100352}};
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   size_t i;
   double lo = 1e30, hi = 0;
   printf("\nGEMM: nn_gemm against CLBlast, ms per call\n");
-  printf("%-32s %8s %8s %8s %10s %11s %11s %8s\n", "product", "M", "N", "K", "MACs", "nn_gemm ms", "CLBlast ms", "own/clb");
+  printf("%-32s %6s %6s %6s %9s %6s %11s %11s %11s %8s\n", "product", "M", "N", "K", "MACs", "slices", "1-slice ms",
+         "nn_gemm ms", "CLBlast ms", "own/clb");
   for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-    int ta = shapes[i].ta, tb = shapes[i].tb, M = shapes[i].M, N = shapes[i].N, K = shapes[i].K, own, r;
+    int ta = shapes[i].ta, tb = shapes[i].tb, M = shapes[i].M, N = shapes[i].N, K = shapes[i].K, way, r;
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
+    size_t slices = BENCH_SLICES(I, (size_t)M, (size_t)N, (size_t)K);
     void *da = b->ops->alloc(b, na), *db = b->ops->alloc(b, nb), *dc = b->ops->alloc(b, nc);
-    double ms[2] = {1e30, 1e30};
+    double ms[3] = {1e30, 1e30, 1e30};   /* CLBlast, nn_gemm, nn_gemm in one slice */
     if (!da || !db || !dc || !nn__cl_fill_mem(I, NN__CL_MEM(da), 0, na) || !nn__cl_fill_mem(I, NN__CL_MEM(db), 0, nb)) {
       fprintf(stderr, "bench_opencl: %s\n", nn_last_error());
       exit(1);
     }
-    for (own = 0; own < 2; own++)
+    for (way = 0; way < (slices > 1 ? 3 : 2); way++)
       for (r = 0; r < (quick ? 3 : 5); r++) {
         double t0 = now();
-        int ok = (own ? nn__cl_gemm_own : nn__cl_gemm_clblast)(I, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f,
-                                                               NN__CL_MEM(da), 0, (size_t)(ta ? M : K), NN__CL_MEM(db), 0,
-                                                               (size_t)(tb ? K : N), 0.0f, NN__CL_MEM(dc), 0, (size_t)N);
+        int ok = way ? BENCH_GEMM_SPLIT(I, way == 1 ? slices : 1, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f,
+                                         NN__CL_MEM(da), 0, (size_t)(ta ? M : K), NN__CL_MEM(db), 0, (size_t)(tb ? K : N),
+                                         0.0f, NN__CL_MEM(dc), 0, (size_t)N)
+                     : nn__cl_gemm_clblast(I, ta, tb, (size_t)M, (size_t)N, (size_t)K, 1.0f, NN__CL_MEM(da), 0,
+                                           (size_t)(ta ? M : K), NN__CL_MEM(db), 0, (size_t)(tb ? K : N), 0.0f,
+                                           NN__CL_MEM(dc), 0, (size_t)N);
         if (!ok) { fprintf(stderr, "bench_opencl: %s\n", nn_last_error()); exit(1); }
         sync_backend(b);
-        if (r > 0 && now() - t0 < ms[own]) ms[own] = now() - t0;
+        if (r > 0 && now() - t0 < ms[way]) ms[way] = now() - t0;
       }
-    printf("%-32s %8d %8d %8d %10.3g %11.3f %11.3f %8.2f\n", shapes[i].what, M, N, K, (double)M * N * K, ms[1] * 1e3,
-           ms[0] * 1e3, ms[1] / ms[0]);
-    fprintf(csv, "gemm,\"%s\",%d,%d,%d,%.3f,%.3f\n", shapes[i].what, M, N, K, ms[1] * 1e3, ms[0] * 1e3);
+    if (slices == 1) ms[2] = ms[1];
+    printf("%-32s %6d %6d %6d %9.3g %6zu %11.3f %11.3f %11.3f %8.2f\n", shapes[i].what, M, N, K, (double)M * N * K, slices,
+           ms[2] * 1e3, ms[1] * 1e3, ms[0] * 1e3, ms[1] / ms[0]);
+    fprintf(csv, "gemm,\"%s\",%d,%d,%d,%zu,%.3f,%.3f,%.3f\n", shapes[i].what, M, N, K, slices, ms[2] * 1e3, ms[1] * 1e3,
+            ms[0] * 1e3);
     if (ms[1] / ms[0] < lo) lo = ms[1] / ms[0];
     if (ms[1] / ms[0] > hi) hi = ms[1] / ms[0];
     b->ops->release(b, da); b->ops->release(b, db); b->ops->release(b, dc);
@@ -308,7 +326,7 @@ static void count_devices(int batch) {
 
 int main(int argc, char **argv) {
   const char *csv_path = "build/bench_opencl.csv";
-  int i, batch = 64, threads = 2, steps_only = 0, gemm_only = 0;
+  int i, batch = 64, threads = 2, steps_only = 0, gemm_only = 0, ops_only = 0;
   double air[2] = {0, 0}, fm[2] = {0, 0}, im[2] = {0, 0};
   nn_backend *pin;
   nn_opencl_info info;
@@ -316,10 +334,11 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
     else if (!strcmp(argv[i], "--steps-only")) steps_only = 1;
     else if (!strcmp(argv[i], "--gemm-only")) gemm_only = 1;
+    else if (!strcmp(argv[i], "--ops-only")) ops_only = 1;
     else if (!strcmp(argv[i], "--csv") && i + 1 < argc) csv_path = argv[++i];
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-    else { fprintf(stderr, "usage: %s [--batch N] [--threads N] [--quick] [--steps-only] [--gemm-only] [--csv FILE]\n", argv[0]); return 2; }
+    else { fprintf(stderr, "usage: %s [--batch N] [--threads N] [--quick] [--steps-only] [--gemm-only] [--ops-only] [--csv FILE]\n", argv[0]); return 2; }
   }
   if (batch < 1 || threads < 1) { fprintf(stderr, "bench_opencl: --batch and --threads need positive numbers\n"); return 2; }
   if (!(csv = fopen(csv_path, "w"))) { fprintf(stderr, "bench_opencl: cannot write %s\n", csv_path); return 1; }
@@ -330,15 +349,20 @@ int main(int argc, char **argv) {
   printf("OpenCL device: %s (%s, driver %s); CPU backend: %d thread%s\n", info.device, info.platform, info.driver, threads,
          threads == 1 ? "" : "s");
   fprintf(csv, "section,name,what,cpu_ms,opencl_ms,cpu_over_opencl\n");
-  if (gemm_only) {
-    bench_gemm(pin);
+  if (gemm_only || ops_only) {
+    if (gemm_only) bench_gemm(pin);
+    if (ops_only) {
+      bench_ops("CIFAR-10 airbench", airbench_graph, batch);
+      bench_ops("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch);
+    }
     nn_backend_free(pin);
     fclose(csv);
     return 0;
   }
   if (!steps_only) {
     bench_cases(batch);
-    bench_ops(batch);
+    bench_ops("CIFAR-10 airbench", airbench_graph, batch);
+    bench_ops("IMDb bi-GRU 128, 400 tokens", imdb_gru_graph, batch);
     bench_gemm(pin);
     printf("\nwhole training steps (forward, backward, Nesterov SGD)\n");
     printf("%-32s %6s %10s %10s %8s %12s %12s\n", "network", "batch", "cpu ms", "opencl ms", "cpu/ocl", "cpu smp/s", "ocl smp/s");
