@@ -381,16 +381,8 @@ int main(int argc, char **argv) {
   ex_save(&a, m, n.logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
-  {   /* --int8: no test-time augmentation on either side */
-    ex_int8_data d8;
-    d8.calib = train->x;
-    d8.n_calib = train->n < 512 ? train->n : 512;
-    d8.x = test->x;
-    d8.y = test->y;
-    d8.n = test->n;
-    d8.classes = CLASSES;
-    ex_int8_report(&a, g, m, n.logits, &d8, int8_result, sizeof int8_result);
-  }
+  /* --int8: no test-time augmentation on either side */
+  ex_int8_report(&a, g, m, n.logits, train, test, CLASSES, int8_result, sizeof int8_result);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
          "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f%s",
          test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,

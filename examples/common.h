@@ -378,8 +378,10 @@ static inline double ex_int8_pass(const ex_args *a, nn_model *m, nn_int8_plan *q
   *seconds = ex_now() - t0;
   return (double)correct / d->n;
 }
+/* calibrated on the first 512 training images, tested on the test set */
 static inline void ex_int8_report(const ex_args *a, nn_graph *g, nn_model *trained, const nn_node *out,
-                                  const ex_int8_data *d, char *result, size_t len) {
+                                  const nn_dataset *train, const nn_dataset *test, int classes, char *result, size_t len) {
+  ex_int8_data data, *d = &data;
   nn_model *m;
   nn_int8_plan *q;
   nn_node *image;
@@ -388,6 +390,12 @@ static inline void ex_int8_report(const ex_args *a, nn_graph *g, nn_model *train
   int i, ntensors;
   result[0] = 0;
   if (!a->int8) return;
+  data.calib = train->x;
+  data.n_calib = train->n < 512 ? train->n : 512;
+  data.x = test->x;
+  data.y = test->y;
+  data.n = test->n;
+  data.classes = classes;
   if (!(m = nn_compile(g, 256, nn_cpu_backend()))) ex_die(a, "--int8: a CPU copy for batch 256");
   ntensors = nn_model_num_tensors(m);
   for (i = 0; i < ntensors; i++) {   /* the parameters and batch-norm statistics, node by node */

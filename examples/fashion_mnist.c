@@ -284,16 +284,7 @@ int main(int argc, char **argv) {
   ex_save(&a, m, logits);
 
   nn_classification_report(cm, CLASSES, class_names, stdout);
-  {
-    ex_int8_data d8;
-    d8.calib = train->x;
-    d8.n_calib = train->n < 512 ? train->n : 512;
-    d8.x = test->x;
-    d8.y = test->y;
-    d8.n = test->n;
-    d8.classes = CLASSES;
-    ex_int8_report(&a, g, m, logits, &d8, int8_result, sizeof int8_result);
-  }
+  ex_int8_report(&a, g, m, logits, train, test, CLASSES, int8_result, sizeof int8_result);
   if (a.prune_channels > 0) slim(&a, g, m, train, test, out, int8_result, sizeof int8_result);
   if (pruner) {
     size_t used = strlen(int8_result);
