@@ -4,7 +4,7 @@
 # 2 ranks x 1 thread and 1 rank x 2 threads, with the communication per
 # step, the part of it hidden behind backward and the bytes per step.
 #   bash tools/bench_mpi.sh
-#   FMNIST_BATCH=128 FMNIST_STEPS=30 AIRBENCH_BATCH=256 AIRBENCH_STEPS=6 bash tools/bench_mpi.sh
+#   FMNIST_BATCH=128 FMNIST_STEPS=200 AIRBENCH_BATCH=256 AIRBENCH_STEPS=6 bash tools/bench_mpi.sh
 # Needs mpicc/mpirun (openmpi-bin libopenmpi-dev) and 2 free cores; run it
 # on a quiet machine.  Each configuration's line (BENCH ...) is printed,
 # then one line:
@@ -31,7 +31,7 @@ run() {  # NET RANKS THREADS BATCH STEPS
 }
 result="RESULT"
 for net in fmnist airbench; do
-    if [ $net = fmnist ]; then batch=${FMNIST_BATCH:-128} steps=${FMNIST_STEPS:-30}
+    if [ $net = fmnist ]; then batch=${FMNIST_BATCH:-128} steps=${FMNIST_STEPS:-200}
     else batch=${AIRBENCH_BATCH:-256} steps=${AIRBENCH_STEPS:-6}; fi
     one=$(run $net 1 1 "$batch" "$steps"); echo "$one"
     two=$(run $net 2 1 "$batch" "$steps"); echo "$two"
