@@ -169,6 +169,23 @@ static void test_gemm(void) {
   CHECK(bad == 0, "sgemm: %d wrong elements over %d cases", bad, cases);
 }
 
+/* random input, weight and bias (drawn in that order) for a conv-like node
+   y = f(x, weight, bias) on model m; runs it and returns its output */
+static float *conv_random_run(nn_model *m, nn_node *y, size_t nx, size_t nw, size_t nb, float **xv, float **wv, float **bv) {
+  float *yv = (float *)malloc(sizeof(float) * nn_node_numel(m, y));
+  size_t i;
+  *xv = (float *)malloc(sizeof(float) * nx); *wv = (float *)malloc(sizeof(float) * nw); *bv = (float *)malloc(sizeof(float) * nb);
+  for (i = 0; i < nx; i++) (*xv)[i] = nn_rng_normal(&trng);
+  for (i = 0; i < nw; i++) (*wv)[i] = nn_rng_normal(&trng);
+  for (i = 0; i < nb; i++) (*bv)[i] = nn_rng_normal(&trng);
+  nn_feed(m, "x", *xv);
+  nn_write(m, nn_node_input(y, 1), *wv);
+  nn_write(m, nn_node_input(y, 2), *bv);
+  nn_predict(m, y);
+  nn_read(m, y, yv);
+  return yv;
+}
+
 static void conv_reference(int C, int H, int W, int O, int k, int s, int p, int n) {
   int OH, OW, b, o, i, j, c, u, v, bad = 0, d3[3];
   nn_graph *g = nn_graph_new();
@@ -181,16 +198,7 @@ static void conv_reference(int C, int H, int W, int O, int k, int s, int p, int 
   m = nn_compile(g, n, nn_cpu_backend());
   OH = y->shape.dim[1]; OW = y->shape.dim[2];
   CHECK(OH == (H + 2 * p - k) / s + 1 && OW == (W + 2 * p - k) / s + 1, "conv output %dx%d", OH, OW);
-  xv = (float *)malloc(sizeof(float) * n * C * H * W); wv = (float *)malloc(sizeof(float) * O * C * k * k);
-  bv = (float *)malloc(sizeof(float) * O); yv = (float *)malloc(sizeof(float) * n * O * OH * OW);
-  for (i = 0; i < n * C * H * W; i++) xv[i] = nn_rng_normal(&trng);
-  for (i = 0; i < O * C * k * k; i++) wv[i] = nn_rng_normal(&trng);
-  for (i = 0; i < O; i++) bv[i] = nn_rng_normal(&trng);
-  nn_feed(m, "x", xv);
-  nn_write(m, nn_node_input(y, 1), wv);
-  nn_write(m, nn_node_input(y, 2), bv);
-  nn_predict(m, y);
-  nn_read(m, y, yv);
+  yv = conv_random_run(m, y, (size_t)n * C * H * W, (size_t)O * C * k * k, (size_t)O, &xv, &wv, &bv);
   for (b = 0; b < n; b++)
     for (o = 0; o < O; o++)
       for (i = 0; i < OH; i++)
@@ -233,17 +241,8 @@ static void convt_reference(int C, int H, int W, int O, int k, int s, int p, int
   m = nn_compile(g, n, nn_cpu_backend());
   OH = y->shape.dim[1]; OW = y->shape.dim[2];
   CHECK(OH == (H - 1) * s - 2 * p + k + op && OW == (W - 1) * s - 2 * p + k + op, "conv2d_transpose output %dx%d", OH, OW);
-  xv = (float *)malloc(sizeof(float) * n * C * H * W); wv = (float *)malloc(sizeof(float) * C * O * k * k);
-  bv = (float *)malloc(sizeof(float) * O); yv = (float *)malloc(sizeof(float) * n * O * OH * OW);
+  yv = conv_random_run(m, y, (size_t)n * C * H * W, (size_t)C * O * k * k, (size_t)O, &xv, &wv, &bv);
   ref = (double *)malloc(sizeof(double) * n * O * OH * OW);
-  for (i = 0; i < n * C * H * W; i++) xv[i] = nn_rng_normal(&trng);
-  for (i = 0; i < C * O * k * k; i++) wv[i] = nn_rng_normal(&trng);
-  for (i = 0; i < O; i++) bv[i] = nn_rng_normal(&trng);
-  nn_feed(m, "x", xv);
-  nn_write(m, nn_node_input(y, 1), wv);
-  nn_write(m, nn_node_input(y, 2), bv);
-  nn_predict(m, y);
-  nn_read(m, y, yv);
   for (b = 0; b < n; b++)
     for (o = 0; o < O; o++)
       for (i = 0; i < OH * OW; i++) ref[(b * O + o) * OH * OW + i] = bv[o];
