@@ -20,7 +20,10 @@
      NN_NO_TEXT           leave out the tokenizer, vocabulary and aclImdb
      NN_NO_IO             leave out safetensors files and checkpoints
    Compile with -fopenmp to use several threads; results do not depend on
-   the thread count beyond the rounding of parallel reductions.
+   the thread count beyond the rounding of parallel reductions.  Each kind
+   of pass times itself on all of the model's threads and on one now and
+   then and runs on the faster (a busy machine, a small model): that choice
+   never changes a result.
 
    ERRORS
      Functions that can fail return 0 / NULL / NAN and leave a readable
@@ -854,6 +857,11 @@ struct nn_model {
   nn_grad_ready_fn grad_ready;
   void *grad_ready_ctx;
   int freed;                    /* nn_model_free was called */
+  struct {                      /* per kind of pass (step, training forward, */
+    int threads, calls;         /* eval forward, backward): the threads chosen by */
+    double best[2];             /* timing it on one and on all (seconds per sample) */
+  } team[4];
+  int team_depth;               /* passes inside passes time nothing */
 };
 
 #ifdef __cplusplus
@@ -908,14 +916,15 @@ struct nn_model {
 #define NN__OMP_FOR_IF(cond) NN__PRAGMA(omp parallel for schedule(static) if(cond))
 /* element-wise loops over `len` items */
 #define NN__OMP_FOR_LEN NN__OMP_FOR_IF(len > NN__OMP_MIN_WORK)
-/* a loop whose per-thread workspace was sized for `threads` threads */
-#define NN__OMP_FOR_THREADS NN__PRAGMA(omp parallel for schedule(static) num_threads(threads))
+/* a loop over chunks whose per-thread workspace (and partial sums) belong to
+   blocks of `block` chunks: the same sums whatever the team size */
+#define NN__OMP_FOR_BLOCKS(block) NN__PRAGMA(omp parallel for schedule(static, block))
 static int nn__max_threads(void) { return omp_get_max_threads(); }
 static int nn__thread_id(void) { return omp_get_thread_num(); }
 #else
 #define NN__OMP_FOR_IF(cond)
 #define NN__OMP_FOR_LEN
-#define NN__OMP_FOR_THREADS
+#define NN__OMP_FOR_BLOCKS(block)
 static int nn__max_threads(void) { return 1; }
 static int nn__thread_id(void) { return 0; }
 #endif
@@ -2326,13 +2335,13 @@ static void nn__wino_output_adjoint(const float *dy, int O, int OH, int OW, floa
 }
 static int nn__wino_fwd(const nn__ctx *c, const nn_conv2d_dims *d) {
   int chunk = nn__wino_chunk_max(d, c->m->max_batch), img_tiles = nn__wino_img_tiles(d);
-  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch;
   size_t per_thread = nn__wino_thread_ws(d, chunk), oc_n = (size_t)d->O * d->C;
   float *u = c->ws, *thread_ws = c->ws + 16 * oc_n;
   nn__wino_weights(d, c->x[1], u);
-  NN__OMP_FOR_THREADS
+  NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
-    float *v = thread_ws + (size_t)nn__thread_id() * per_thread, *mt = v + (size_t)16 * d->C * chunk * img_tiles;
+    float *v = thread_ws + (size_t)(ch / block) * per_thread, *mt = v + (size_t)16 * d->C * chunk * img_tiles;
     float *scratch = v + per_thread - nn__wino_scratch(d);
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, xi;
     size_t cols = (size_t)nb * img_tiles, in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
@@ -2347,16 +2356,16 @@ static int nn__wino_fwd(const nn__ctx *c, const nn_conv2d_dims *d) {
 }
 static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
   int chunk = nn__wino_chunk_max(d, c->m->max_batch), img_tiles = nn__wino_img_tiles(d);
-  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t;
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch, t;
   size_t per_thread = nn__wino_thread_ws(d, chunk), oc_n = (size_t)d->O * d->C, tiles = (size_t)chunk * img_tiles;
   size_t partial_off = 16 * ((size_t)d->C + d->O) * tiles;
   float *u = c->ws, *thread_ws = c->ws + 16 * oc_n;
   if (c->dx[0]) nn__wino_weights(d, c->x[1], u);
   if (c->dx[1])
     for (t = 0; t < threads; t++) memset(thread_ws + t * per_thread + partial_off, 0, 16 * oc_n * sizeof(float));
-  NN__OMP_FOR_THREADS
+  NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
-    float *v = thread_ws + (size_t)nn__thread_id() * per_thread, *mt = v + (size_t)16 * d->C * tiles;
+    float *v = thread_ws + (size_t)(ch / block) * per_thread, *mt = v + (size_t)16 * d->C * tiles;
     float *scratch = v + per_thread - nn__wino_scratch(d);
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, xi;
     size_t cols = (size_t)nb * img_tiles, in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
@@ -2411,11 +2420,11 @@ static size_t nn__conv_ws(const nn_node *n, int batch) {
 static int nn__conv_fwd(const nn__ctx *c) {
   nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
   int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
-  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch;
   if (nn__wino_ok(c->node, &d)) return nn__wino_fwd(c, &d);
-  NN__OMP_FOR_THREADS
+  NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
-    float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
+    float *col = c->ws + (size_t)(ch / block) * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, o, q;
     size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
     for (b = 0; b < nb; b++)
@@ -2446,7 +2455,7 @@ static void nn__conv_bias_grad(const nn__ctx *c, const nn_conv2d_dims *d) {
 static int nn__conv_bwd(const nn__ctx *c) {
   nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
   int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
-  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, q;
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch, t, q;
   size_t per_thread = nn__conv_thread_ws(&d, chunk), partial_off = (size_t)(d.K + d.O) * chunk * d.P;
   if (nn__wino_ok(c->node, &d)) {
     nn__wino_bwd(c, &d);
@@ -2455,9 +2464,9 @@ static int nn__conv_bwd(const nn__ctx *c) {
   }
   if (c->dx[1])
     for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
-  NN__OMP_FOR_THREADS
+  NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
-    float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * chunk * d.P;
+    float *col = c->ws + (size_t)(ch / block) * per_thread, *stage = col + (size_t)d.K * chunk * d.P;
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, bb, oo;
     size_t cols = (size_t)nb * d.P, in_size = (size_t)d.C * d.H * d.W;
     for (bb = 0; bb < nb; bb++)  /* dy of the chunk as one [O x cols] matrix */
@@ -2529,10 +2538,10 @@ static void nn__convt_gather(const nn_conv2d_dims *d, const float *src, int nb, 
 static int nn__convt_fwd(const nn__ctx *c) {
   nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
   int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
-  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch;
-  NN__OMP_FOR_THREADS
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch;
+  NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
-    float *col = c->ws + (size_t)nn__thread_id() * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
+    float *col = c->ws + (size_t)(ch / block) * nn__conv_thread_ws(&d, chunk), *stage = col + (size_t)d.K * chunk * d.P;
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, o, q;
     size_t cols = (size_t)nb * d.P, out_size = (size_t)d.C * d.H * d.W;
     nn__convt_gather(&d, c->x[0] + (size_t)b0 * d.O * d.P, nb, stage);
@@ -2549,14 +2558,14 @@ static int nn__convt_fwd(const nn__ctx *c) {
 static int nn__convt_bwd(const nn__ctx *c) {
   nn_conv2d_dims d = nn_conv2d_dims_of(c->node);
   int chunk = nn__conv_chunk_max(&d, c->m->max_batch);
-  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, ch, t, o, q;
+  int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch, t, o, q;
   size_t per_thread = nn__conv_thread_ws(&d, chunk), partial_off = (size_t)(d.K + d.O) * chunk * d.P;
   if (c->dx[1])
     for (t = 0; t < threads; t++) memset(c->ws + t * per_thread + partial_off, 0, (size_t)d.O * d.K * sizeof(float));
   if (c->dx[0] || c->dx[1]) {
-    NN__OMP_FOR_THREADS
+    NN__OMP_FOR_BLOCKS(block)
     for (ch = 0; ch < chunks; ch++) {
-      float *col = c->ws + (size_t)nn__thread_id() * per_thread, *stage = col + (size_t)d.K * chunk * d.P;
+      float *col = c->ws + (size_t)(ch / block) * per_thread, *stage = col + (size_t)d.K * chunk * d.P;
       int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, bb, oo, qq;
       size_t cols = (size_t)nb * d.P, out_size = (size_t)d.C * d.H * d.W;
       for (bb = 0; bb < nb; bb++)
@@ -3631,14 +3640,14 @@ static int nn__rec_parallel(const nn__ctx *c, const nn__rec *r) {
 static int nn__rec_fwd(const nn__ctx *c) {
   nn__rec r = nn__rec_get(c);
   const int T = r.T, F = r.F, GH = r.GH, N = r.dirs * GH, HD = r.dirs * r.H;
-  int threads = r.threads, b, i, item, par;
+  int b, i, item, par;
   if (!nn__seq_lengths_ok(c, T)) return 0;
   par = nn__rec_parallel(c, &r);
-  (void)threads; (void)par;
+  (void)par;
   /* the input projection of each sample's valid steps, and zero outputs
      past them */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) num_threads(threads) if (par)
+#pragma omp parallel for schedule(dynamic) if (par)
 #endif
   for (b = 0; b < r.n; b++) {
     int L = nn__seq_len(c, b, T), t, j, d;
@@ -3658,7 +3667,7 @@ static int nn__rec_fwd(const nn__ctx *c) {
     r.order[i] = (float)b;
   }
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
+#pragma omp parallel for schedule(static, 1) if (par)
 #endif
   for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_fwd_group(c, &r, item % r.dirs, item / r.dirs);
   return 1;
@@ -3737,25 +3746,26 @@ static int nn__rec_bwd(const nn__ctx *c) {
   nn__rec r = nn__rec_get(c);
   const int T = r.T, F = r.F, H = r.H, GH = r.GH, N = r.dirs * GH, HD = r.dirs * H;
   const int gate_rows = r.op == NN_OP_GRU ? 2 * H : GH;   /* gru: W_hn's rows come from aux */
-  /* per thread and direction: dW_ih, dW_hh, db_ih, db_hh */
+  /* per block of samples and direction: dW_ih, dW_hh, db_ih, db_hh */
   const size_t wi = (size_t)GH * F, wh = (size_t)GH * H, per_dir = wi + wh + 2 * (size_t)GH, per = nn__rec_part(c->node);
   int threads = r.threads, b, item, t, d, k, par = nn__rec_parallel(c, &r);
+  int block = r.n > threads ? (r.n + threads - 1) / threads : 1;   /* samples per partial sum */
   (void)par;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static, 1) num_threads(threads) if (par)
+#pragma omp parallel for schedule(static, 1) if (par)
 #endif
   for (item = 0; item < r.dirs * r.chunks; item++) nn__rec_bwd_group(c, &r, item % r.dirs, item / r.dirs);
   memset(r.part, 0, (size_t)threads * per * sizeof(float));
   /* per sample and direction: dx += dG_ih W_ih, and the weight gradients
      from all its steps at once, into this thread's partial sums */
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) num_threads(threads) if (par)
+#pragma omp parallel for schedule(static, block) if (par)
 #endif
   for (b = 0; b < r.n; b++) {
     int L = nn__seq_len(c, b, T), d2, t2, j2;
     const float *A = r.aux + (size_t)b * T * HD, *Y = c->y + (size_t)b * T * HD, *X = c->x[0] + (size_t)b * T * F;
     for (d2 = 0; d2 < r.dirs && L > 0; d2++) {
-      float *pwi = r.part + (size_t)nn__thread_id() * per + (size_t)d2 * per_dir, *pwh = pwi + wi, *pbi = pwh + wh, *pbh = pbi + GH;
+      float *pwi = r.part + (size_t)(b / block) * per + (size_t)d2 * per_dir, *pwh = pwi + wi, *pbi = pwh + wh, *pbh = pbi + GH;
       const float *P = r.P + (size_t)b * T * N + (size_t)d2 * GH, *Ad = A + (size_t)d2 * H;
       /* h_prev of step t is h at t-1 (forward) or t+1 (reverse); the
          first step's is zero and adds nothing to dW_hh */
@@ -4470,18 +4480,59 @@ static void nn__mark(nn_model *m, const nn_node *target) {
   }
 }
 static int nn__is_leaf(const nn_node *n) { return n->op == NN_OP_INPUT || n->op == NN_OP_PARAM || n->op == NN_OP_RESHAPE; }
+
+/* Threads that never hurt. On a machine where another process is busy, or
+   for a model too small to share out, one thread beats all of them, and
+   OpenMP's waiting threads spin on the cores the work needs. So each kind of
+   pass on the CPU backend runs now and then on all of the model's threads and
+   on one, twice each, and in between on whichever took less time per sample
+   (all of them only if clearly faster). The CPU ops split their work and
+   partial sums by the model's thread count, not by the team that runs them,
+   so the choice never changes a result. */
+enum { NN__PASS_STEP, NN__PASS_TRAIN, NN__PASS_EVAL, NN__PASS_BACKWARD };
+#define NN__TEAM_PERIOD 256   /* passes from one timing round to the next */
+#ifdef _OPENMP
+static int nn__team_begin(nn_model *m, int kind, double *t0) {
+  int phase, size, prev = omp_get_max_threads();
+  if (m->team_depth++ || m->threads < 2 || m->backend->ops != &nn__cpu_backend_ops) return 0;
+  phase = m->team[kind].calls % NN__TEAM_PERIOD;
+  if (phase == 0) m->team[kind].best[0] = m->team[kind].best[1] = HUGE_VAL;
+  size = phase < 2 ? m->threads : phase < 4 ? 1 : m->team[kind].threads;
+  omp_set_num_threads(size < prev ? size : prev);
+  *t0 = omp_get_wtime();
+  return prev;
+}
+static void nn__team_end(nn_model *m, int kind, double t0, int prev) {
+  double per_sample;
+  int phase;
+  if (--m->team_depth || !prev) return;
+  per_sample = (omp_get_wtime() - t0) / (m->batch > 0 ? m->batch : 1);
+  omp_set_num_threads(prev);
+  phase = m->team[kind].calls++ % NN__TEAM_PERIOD;
+  if (phase >= 4) return;
+  if (per_sample < m->team[kind].best[phase >= 2]) m->team[kind].best[phase >= 2] = per_sample;
+  if (phase == 3) m->team[kind].threads = m->team[kind].best[0] < 0.9 * m->team[kind].best[1] ? m->threads : 1;
+}
+#else
+static int nn__team_begin(nn_model *m, int kind, double *t0) { (void)m; (void)kind; *t0 = 0; return 0; }
+static void nn__team_end(nn_model *m, int kind, double t0, int prev) { (void)m; (void)kind; (void)t0; (void)prev; }
+#endif
+
 static int nn__run_forward(nn_model *m, const nn_node *target, int training) {
-  int i;
+  int i, ok = 1, kind = training ? NN__PASS_TRAIN : NN__PASS_EVAL, team;
+  double t0;
   m->training = training;
   nn__mark(m, target);
-  for (i = 0; i <= target->id; i++) {
+  team = nn__team_begin(m, kind, &t0);
+  for (i = 0; i <= target->id && ok; i++) {
     nn_node *nd = m->graph->nodes[i];
     if (!m->active[i] || nn__is_leaf(nd)) continue;
-    if (!m->backend->ops->forward(m->backend, m, nd)) return 0;
+    ok = m->backend->ops->forward(m->backend, m, nd);
     /* counted here, not in the kernels, so that every backend counts */
-    if (training && nd->op == NN_OP_BATCHNORM) m->batches[i]++;
+    if (ok && training && nd->op == NN_OP_BATCHNORM) m->batches[i]++;
   }
-  return 1;
+  nn__team_end(m, kind, t0, team);
+  return ok;
 }
 NNDEF int nn_forward(nn_model *m, int training) {
   if (!nn__model_ok(m, "forward")) return 0;
@@ -4521,10 +4572,9 @@ static int nn__grads_ready(nn_model *m, const nn_node *nd) {
 }
 /* zero the gradients `from` depends on, seed it with dy (host) or dy_buf
    (a buffer of the backend), run backwards */
-static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy, const void *dy_buf) {
+static int nn__run_backward_nodes(nn_model *m, const nn_node *from, const float *dy, const void *dy_buf) {
   nn_backend *be = m->backend;
   int i;
-  if (!from->needs_grad) return nn__fail("backward: nothing trainable leads to '%s'", from->name);
   nn__mark(m, from);
   for (i = 0; i <= from->id; i++)
     if (m->active[i] && m->grad[i] && m->graph->nodes[i]->op != NN_OP_RESHAPE &&
@@ -4546,6 +4596,15 @@ static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy, c
       return nn__fail("backward: stopped when the gradient of '%s' was ready: %s", p->name, nn_last_error());
   }
   return 1;
+}
+static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy, const void *dy_buf) {
+  double t0;
+  int team, ok;
+  if (!from->needs_grad) return nn__fail("backward: nothing trainable leads to '%s'", from->name);
+  team = nn__team_begin(m, NN__PASS_BACKWARD, &t0);
+  ok = nn__run_backward_nodes(m, from, dy, dy_buf);
+  nn__team_end(m, NN__PASS_BACKWARD, t0, team);
+  return ok;
 }
 NNDEF int nn_backward_from(nn_model *m, const nn_node *node, const float *dy) {
   if (!nn__node_ok(m, node, "backward_from")) return 0;
@@ -4870,19 +4929,29 @@ static int nn__optimizer_step(nn_optimizer *o, double norm, const nn_node *bad, 
 NNDEF int nn_optimizer_step(nn_optimizer *o) {
   return nn__opt_ok(o, NULL, "optimizer_step") && nn__optimizer_step(o, -1, NULL, 0);
 }
-NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
+/* 1, 0 on an error, -1 for a non-finite loss (*loss says which) */
+static int nn__train_step(nn_model *m, nn_optimizer *o, float *loss) {
   const nn_node *bad = NULL;
   double bad_sumsq = 0, norm = -1;
-  long skipped;
-  float loss;
-  if (!nn__model_ok(m, "train_step") || !nn__opt_ok(o, m, "train_step")) return NAN;
-  skipped = o->skipped;
   /* the loss and the gradient norms come back together: one wait per step.
      A failed read keeps its reason (a device reports bad labels here). */
-  if (!nn_forward(m, 1) || !nn_backward(m)) return NAN;
-  if (nn__optimizer_needs_norm(o) ? (norm = nn__grad_norm(m, &bad, &bad_sumsq, &loss)) < 0 : !nn_read(m, m->loss, &loss)) return NAN;
-  if (!isfinite(loss)) return nn__nonfinite(o, "loss", loss) ? INFINITY : NAN;
-  if (!nn__optimizer_step(o, norm, bad, bad_sumsq)) return NAN;
+  if (!nn_forward(m, 1) || !nn_backward(m)) return 0;
+  if (nn__optimizer_needs_norm(o) ? (norm = nn__grad_norm(m, &bad, &bad_sumsq, loss)) < 0 : !nn_read(m, m->loss, loss)) return 0;
+  if (!isfinite(*loss)) return -1;
+  return nn__optimizer_step(o, norm, bad, bad_sumsq);
+}
+NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
+  double t0;
+  long skipped;
+  float loss = NAN;
+  int team, ok;
+  if (!nn__model_ok(m, "train_step") || !nn__opt_ok(o, m, "train_step")) return NAN;
+  skipped = o->skipped;
+  team = nn__team_begin(m, NN__PASS_STEP, &t0);
+  ok = nn__train_step(m, o, &loss);
+  nn__team_end(m, NN__PASS_STEP, t0, team);
+  if (ok < 0) return nn__nonfinite(o, "loss", loss) ? INFINITY : NAN;
+  if (!ok) return NAN;
   return o->skipped != skipped ? INFINITY : loss;
 }
 

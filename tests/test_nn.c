@@ -296,6 +296,72 @@ static void test_convt_reference(void) {
   test_upsample_reference();
 }
 
+/* The team that runs a pass (all of the model's threads, or one when that
+   was faster) never changes a result: a CNN through every conv path
+   (Winograd, im2col, transposed) and a bi-GRU with ragged lengths, trained
+   by Adam with one model's passes on all threads and the other's on one
+   thread, end with the same bits. */
+static nn_model *team_model(int which, int batch) {
+  nn_graph *g = nn_graph_new();
+  int one = 1, d3[3] = {3, 8, 8}, T = 40;   /* big enough to run in parallel */
+  nn_node *h, *l = nn_input(g, "label", 1, &one);
+  if (which == 0) {
+    h = nn_relu(g, nn_conv2d(g, nn_input(g, "x", 3, d3), 32, 3, 1, 1));
+    h = nn_relu(g, nn_conv2d(g, h, 32, 3, 1, 1));                     /* Winograd */
+    h = nn_relu(g, nn_conv2d(g, h, 8, 3, 2, 1));                      /* im2col, 4x4 */
+    h = nn_relu(g, nn_conv2d_transpose(g, h, 4, 4, 2, 1, 0));         /* back to 8x8 */
+    h = nn_dense(g, nn_flatten(g, h), 3);
+  } else {
+    nn_node *len = nn_input(g, "len", 1, &one);
+    h = nn_gru(g, nn_embedding(g, nn_input(g, "x", 1, &T), 30, 32), len, 32, 1, NN_BIDIRECTIONAL);
+    h = nn_dense(g, nn_seq_meanpool(g, h, len), 3);
+  }
+  nn_cross_entropy(g, h, l, 0, NN_MEAN);
+  return nn_compile(g, batch, nn_cpu_backend());
+}
+static void test_team_invariance(void) {
+  int most = nn_set_threads(0), which, k, i, step, n = 13;
+  if (most < 2) return;   /* one thread: nothing to choose */
+  for (which = 0; which < 2; which++) {
+    nn_model *m[2];
+    nn_optimizer *o[2];
+    float x[13 * 192], lab[13], len[13];
+    int differ = 0;
+    nn_rng r;
+    for (k = 0; k < 2; k++) {
+      nn_set_threads(most);
+      m[k] = team_model(which, n);
+      o[k] = nn_adam(m[k], 1e-2f, 0.9f, 0.999f, 1e-8f, 0.0f, 0);
+      nn_set_threads(k == 0 ? most : 1);   /* the model keeps its split; the team shrinks */
+      nn_rng_seed(&r, 9);
+      for (step = 0; step < 6; step++) {
+        for (i = 0; i < n * 192; i++) x[i] = which ? (float)nn_rng_int(&r, 30) : nn_rng_normal(&r);
+        for (i = 0; i < n; i++) { lab[i] = (float)nn_rng_int(&r, 3); len[i] = (float)(1 + nn_rng_int(&r, 40)); }
+        nn_feed(m[k], "x", x);
+        nn_feed(m[k], "label", lab);
+        if (which) nn_feed(m[k], "len", len);
+        CHECK(isfinite(nn_train_step(m[k], o[k])), "team model %d: %s", which, nn_last_error());
+      }
+    }
+    nn_set_threads(most);
+    for (i = 0; i < m[0]->graph->n; i++) {
+      nn_node *p = m[0]->graph->nodes[i];
+      size_t cnt = nn_node_numel(m[0], p);
+      float *a, *b;
+      if (p->op != NN_OP_PARAM) continue;
+      a = (float *)malloc(cnt * sizeof(float));
+      b = (float *)malloc(cnt * sizeof(float));
+      nn_read(m[0], p, a);
+      nn_read(m[1], m[1]->graph->nodes[i], b);
+      differ += memcmp(a, b, cnt * sizeof(float)) != 0;
+      free(a);
+      free(b);
+    }
+    CHECK(differ == 0, "%s: %d parameters differ between %d threads and 1", which ? "bi-GRU" : "CNN", differ, most);
+    for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
+  }
+}
+
 /* a conv net's gradients do not depend on the thread count beyond rounding */
 static void test_threads(void) {
   float *out[2], *grad[2];
@@ -1637,6 +1703,7 @@ int main(void) {
   test_conv_reference();
   test_convt_reference();
   test_threads();
+  test_team_invariance();
   test_op_values();
   test_fast_math();
   test_batchnorm_running();
