@@ -919,12 +919,15 @@ struct nn_model {
 /* a loop over chunks whose per-thread workspace (and partial sums) belong to
    blocks of `block` chunks: the same sums whatever the team size */
 #define NN__OMP_FOR_BLOCKS(block) NN__PRAGMA(omp parallel for schedule(static, block))
+/* a loop whose per-thread scratch was sized for `threads` threads (nn_compress.h) */
+#define NN__OMP_FOR_THREADS NN__PRAGMA(omp parallel for schedule(static) num_threads(threads))
 static int nn__max_threads(void) { return omp_get_max_threads(); }
 static int nn__thread_id(void) { return omp_get_thread_num(); }
 #else
 #define NN__OMP_FOR_IF(cond)
 #define NN__OMP_FOR_LEN
 #define NN__OMP_FOR_BLOCKS(block)
+#define NN__OMP_FOR_THREADS
 static int nn__max_threads(void) { return 1; }
 static int nn__thread_id(void) { return 0; }
 #endif
