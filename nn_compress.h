@@ -106,7 +106,10 @@ typedef struct nn_int8_layer_info {
   const nn_node *node;      /* the dense or conv2d */
   const nn_node *out;       /* whose buffer gets the result: node, its batch norm, max pool or ReLU */
   const nn_node *pool;      /* a conv's max pool, fused (out or the ReLU after it), or NULL */
-  int relu;                 /* 1: max(y, 0) fused */
+  int relu;                 /* 1: max(y, 0) fused (before the pool: the same after it) */
+  const nn_node *post_norm; /* a batch norm after the pool, fused as y * post_scale + post_shift, or NULL */
+  const float *post_scale, *post_shift;   /* [outputs], or NULL */
+  int gelu;                 /* 1: a GELU fused last (after the pool and post_norm) */
   int outputs, inputs;      /* out channels (units); K per output (C*kh*kw or features) */
   const signed char *weight;/* [outputs][inputs], nn.h's layout */
   const float *weight_scale, *bias;   /* [outputs] */
@@ -199,7 +202,8 @@ typedef unsigned char nn__q8_act;
 typedef struct nn__q8_layer {
   const nn_node *node, *out, *bn;   /* bn: the folded batch norm, or NULL */
   const nn_node *pool;              /* a conv's max pool, computed from its tiles, or NULL */
-  int conv, relu;
+  const nn_node *post_bn;           /* a batch norm after that pool (eval: a per-channel affine), or NULL */
+  int conv, relu, gelu;             /* relu: before the pool; gelu: last */
   nn_conv2d_dims d;                 /* conv2d */
   int K, N;                         /* per output: inputs; outputs */
   int Cp, T, Kp, Np;                /* channels per tap padded to 4, taps, Kp = T*Cp, N padded to 16 */
@@ -207,6 +211,7 @@ typedef struct nn__q8_layer {
   int in_zp;
   signed char *w;                   /* [N][K], nn.h's layout */
   float *w_scale, *bias, *mult;     /* [N]; mult = in_scale * w_scale */
+  float *post_a, *post_b;           /* [N]: post_bn as y * a + b, from the model's parameters */
   int32_t *zpw;                     /* [N]: zero point * the row's weight sum */
   void *packed;                     /* the kernel's layout */
   int *tap;                         /* [T]: offsets of the taps in the padded input */
@@ -443,10 +448,14 @@ static void nn__q8_to_planes(const float *y, int P, int N, float *out) {
     }
 }
 
-/* scratch of a conv: the padded input, the accumulators of a tile, the
-   channels-last output and, with a pool, the pooled one; 64-byte steps */
-static size_t nn__q8_conv_acc_at(const nn__q8_layer *L) {
+/* scratch of a conv: the padded input, the quantised input planes, the
+   accumulators of a tile, the channels-last output and, with a pool, the
+   pooled one; 64-byte steps */
+static size_t nn__q8_conv_planes_at(const nn__q8_layer *L) {
   return (size_t)nn__q8_round_up((int)((size_t)(L->d.H + 2 * L->d.p) * (L->d.W + 2 * L->d.p) * L->Cp * sizeof(nn__q8_act)), 64);
+}
+static size_t nn__q8_conv_acc_at(const nn__q8_layer *L) {
+  return nn__q8_conv_planes_at(L) + (size_t)nn__q8_round_up((int)((size_t)L->d.C * L->d.H * L->d.W * sizeof(nn__q8_act)), 64);
 }
 static size_t nn__q8_conv_tmp_at(const nn__q8_layer *L) { return nn__q8_conv_acc_at(L) + (size_t)NN__Q8_MR * L->Np * sizeof(int32_t); }
 static size_t nn__q8_conv_pool_at(const nn__q8_layer *L) {
@@ -456,22 +465,40 @@ static size_t nn__q8_conv_scratch(const nn__q8_layer *L) {
   return nn__q8_conv_pool_at(L) + (L->pool ? nn__per(L->pool) * sizeof(float) : 0);
 }
 
+/* the fused ops after the pool on channels-last rows y [rows][N]: the
+   batch norm's affine, then the GELU (nn.h's formula: the same bits) */
+static void nn__q8_tail(const nn__q8_layer *L, float *y, size_t rows) {
+  const float *a = L->post_a, *b = L->post_b;
+  size_t r;
+  int n, N = L->N;
+  for (r = 0; r < rows; r++, y += N) {
+    if (a)
+      for (n = 0; n < N; n++) y[n] = y[n] * a[n] + b[n];
+    if (L->gelu)
+      for (n = 0; n < N; n++) y[n] = 0.5f * y[n] * (1.0f + nn__erf(y[n] * 0.70710678f));
+  }
+}
+
 /* one sample of a conv2d: x [C][H][W] float to out [N][OH][OW] (or pooled) */
 static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out, unsigned char *scratch) {
   const nn_conv2d_dims *d = &L->d;
   int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, N = L->N, c, h, w, p0, r, n;
   nn__q8_act *xp = (nn__q8_act *)(void *)scratch, zp = (nn__q8_act)L->in_zp;
+  nn__q8_act *planes = (nn__q8_act *)(void *)(scratch + nn__q8_conv_planes_at(L));
   int32_t *acc = (int32_t *)(void *)(scratch + nn__q8_conv_acc_at(L));
   float *y = (float *)(void *)(scratch + nn__q8_conv_tmp_at(L)), inv = 1.0f / L->in_scale, zf = (float)L->in_zp;
   const float *mult = L->mult, *bias = L->bias;
   const int32_t *zpw = L->zpw;
-  size_t i, len = (size_t)Hp * Wp * L->Cp;
+  size_t i, len = (size_t)Hp * Wp * L->Cp, HW = (size_t)d->H * d->W;
+  /* quantised in nn.h's planar order (contiguous: vectorised), then
+     moved to channels-last a row at a time */
+  for (i = 0; i < (size_t)d->C * HW; i++) planes[i] = nn__q8_quant(x[i], inv, zf);
   for (i = 0; i < len; i++) xp[i] = zp;   /* borders and padded channels hold the zero point */
-  for (c = 0; c < d->C; c++)
-    for (h = 0; h < d->H; h++) {
-      const float *src = x + ((size_t)c * d->H + h) * d->W;
+  for (h = 0; h < d->H; h++)
+    for (c = 0; c < d->C; c++) {
+      const nn__q8_act *src = planes + (size_t)c * HW + (size_t)h * d->W;
       nn__q8_act *dst = xp + ((size_t)(h + d->p) * Wp + d->p) * L->Cp + c;
-      for (w = 0; w < d->W; w++) dst[(size_t)w * L->Cp] = nn__q8_quant(src[w], inv, zf);
+      for (w = 0; w < d->W; w++) dst[(size_t)w * L->Cp] = src[w];
     }
   for (p0 = 0; p0 < P; p0 += NN__Q8_MR) {
     const nn__q8_act *rowp[NN__Q8_MR];
@@ -492,10 +519,12 @@ static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out
       else
         for (n = 0; n < N; n++) dst[n] = (float)(a[n] - zpw[n]) * mult[n] + bias[n];
     }
+    if (!L->pool) nn__q8_tail(L, y + (size_t)p0 * N, (size_t)rows);
   }
   if (L->pool) {
     float *py = (float *)(void *)(scratch + nn__q8_conv_pool_at(L));
     nn__q8_maxpool(L, y, py);
+    nn__q8_tail(L, py, (size_t)L->pool->shape.dim[1] * L->pool->shape.dim[2]);
     nn__q8_to_planes(py, L->pool->shape.dim[1] * L->pool->shape.dim[2], N, out);
   } else {
     nn__q8_to_planes(y, P, N, out);
@@ -600,6 +629,8 @@ NNDEF void nn_int8_free(nn_int8_plan *p) {
     NN_FREE(L->w_scale);
     NN_FREE(L->bias);
     NN_FREE(L->mult);
+    NN_FREE(L->post_a);
+    NN_FREE(L->post_b);
     NN_FREE(L->zpw);
     NN_FREE(L->packed);
     NN_FREE(L->tap);
@@ -690,6 +721,19 @@ static nn_int8_plan *nn__q8_build(nn_model *m, const nn_node *output, const char
         L->relu = 1;
       }
     }
+    /* after the pool, a batch norm (airbench's conv, pool, norm, GELU):
+       an affine per channel on the pooled tile; then a GELU, applied to
+       the tile before it is stored */
+    if (L->pool && t != output && uses[t->id] == 1 && g->nodes[user[t->id]]->op == NN_OP_BATCHNORM &&
+        g->nodes[user[t->id]]->in[0] == t) {
+      L->post_bn = t = g->nodes[user[t->id]];
+      skip[t->id] = 1;
+    }
+    if (L->conv && t != output && uses[t->id] == 1 && g->nodes[user[t->id]]->op == NN_OP_GELU) {
+      t = g->nodes[user[t->id]];
+      skip[t->id] = 1;
+      L->gelu = 1;
+    }
     L->out = t;
     p->step[p->n_steps++] = nl++;
   }
@@ -754,6 +798,26 @@ static int nn__q8_weights_from(nn_model *m, nn__q8_layer *L) {
   return ok;
 }
 
+/* the batch norm after a pool as y * a + b, computed as nn.h's eval
+   batch norm does (the same bits) from the model's parameters */
+static int nn__q8_post_from(nn_model *m, nn__q8_layer *L) {
+  float *v;
+  int n, k, ok;
+  if (!L->post_bn) return 1;
+  v = (float *)nn__calloc((size_t)L->N * 4, sizeof(float));
+  if (!L->post_a) L->post_a = (float *)nn__calloc((size_t)L->N, sizeof(float));
+  if (!L->post_b) L->post_b = (float *)nn__calloc((size_t)L->N, sizeof(float));
+  ok = v && L->post_a && L->post_b;
+  for (k = 0; k < 4 && ok; k++) ok = nn_read(m, L->post_bn->in[1 + k], v + (size_t)k * L->N);
+  for (n = 0; ok && n < L->N; n++) {   /* gamma, beta, mean, var */
+    float rstd = 1.0f / sqrtf(v[3 * L->N + n] + L->post_bn->attr.norm.eps);
+    L->post_a[n] = v[n] * rstd;
+    L->post_b[n] = v[L->N + n] - v[2 * L->N + n] * L->post_a[n];
+  }
+  NN_FREE(v);
+  return ok;
+}
+
 NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const nn_node *input, const float *samples,
                                      int count) {
   nn_int8_plan *p;
@@ -795,7 +859,7 @@ NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const n
     L->in_scale = range > 0 ? range / 255.0f : 1.0f;
     L->in_zp = (int)(-lo[i] / L->in_scale + 0.5f);
     if (L->in_zp > 255) L->in_zp = 255;
-    ok = nn__q8_weights_from(m, L) && nn__q8_finish(L);
+    ok = nn__q8_weights_from(m, L) && nn__q8_post_from(m, L) && nn__q8_finish(L);
   }
   NN_FREE(lo);
   NN_FREE(hi);
@@ -831,6 +895,10 @@ NNDEF int nn_int8_layer(const nn_int8_plan *p, int i, nn_int8_layer_info *info) 
   info->out = L->out;
   info->pool = L->pool;
   info->relu = L->relu;
+  info->post_norm = L->post_bn;
+  info->post_scale = L->post_a;
+  info->post_shift = L->post_b;
+  info->gelu = L->gelu;
   info->outputs = L->N;
   info->inputs = L->K;
   info->weight = L->w;
@@ -877,11 +945,10 @@ static nn__q8_entry *nn__q8_entries(const nn_int8_plan *p, int *count) {
       else if (k == NN__Q8_SCALE || k == NN__Q8_BIAS) t->shape = nn__shape1(L->N);
       else t->shape.ndim = 0;
     }
-  for (i = 0; i < p->n_steps; i++) {
-    const nn_node *nd;
-    if (p->step[i] >= 0) continue;
-    nd = g->nodes[-1 - p->step[i]];
-    for (k = 0; k < nd->n_in; k++) {
+  for (i = 0; i < p->n_steps; i++) {   /* the float ops' parameters, and those of batch norms fused after a pool */
+    const nn_node *nd = p->step[i] >= 0 ? p->layers[p->step[i]].post_bn : g->nodes[-1 - p->step[i]];
+    if (!nd) continue;
+    for (k = p->step[i] >= 0; k < nd->n_in; k++) {
       const nn_node *q = nn__param_under(nd->in[k]);
       if (!q || seen[q->id]) continue;
       seen[q->id] = 1;
@@ -1030,7 +1097,7 @@ NNDEF nn_int8_plan *nn_int8_load_buffer(nn_model *m, const nn_node *output, cons
       L->in_zp = src[0];
     }
   }
-  for (i = 0; ok && i < p->n_layers; i++) ok = nn__q8_finish(&p->layers[i]);
+  for (i = 0; ok && i < p->n_layers; i++) ok = nn__q8_post_from(m, &p->layers[i]) && nn__q8_finish(&p->layers[i]);
   nn__st_close(&st);
   NN_FREE(e);
   if (!ok) { nn_int8_free(p); return NULL; }
