@@ -15,6 +15,9 @@
        a scalar reference computed from the layer's numbers (int8 weights,
        scales, zero point) on the same float input, to well under one
        integer step; the whole output close to the float model's;
+     - the convs that hand their output to the next conv as 8-bit input
+       give the same logits, bit for bit, as with every float output
+       written (nn_int8_keep_outputs, which the per-layer checks use);
      - save, load into a second model compiled from the same graph: the
        same outputs bit for bit; an int8 file refused by
        nn_safetensors_load and a float file by nn_int8_load, with reasons;
@@ -242,11 +245,20 @@ static void plan_cases(void) {
     nn_int8_layer(q, 5, &L);
     CHECK(L.relu && L.out->in[0]->op == NN_OP_BATCHNORM, "the 1-d batch norm after a dense is folded");
     CHECK(!nn_int8_layer(q, 7, &L) && !nn_int8_layer(q, -1, &L), "layer index out of range");
+    for (i = 0; i < 4; i++) {
+      nn_int8_layer(q, i, &L);
+      CHECK(L.hands_on == (i < 3), "layer %d %s its output to the next conv", i, i < 3 ? "hands" : "(before a flatten) does not hand");
+    }
   }
   nn_set_batch(m, B);
   nn_feed(m, "image", x);
   CHECK(nn_predict(m, n.logits) && nn_read(m, n.logits, fl), "float predict");
   CHECK(nn_int8_predict(q) && nn_read(m, n.logits, i8), "int8 predict: %s", nn_last_error());
+  /* the convs hand their outputs over as 8-bit inputs; written as floats
+     and read back by the next conv, the same bits */
+  CHECK(nn_int8_keep_outputs(q, 1) && nn_int8_predict(q) && nn_read(m, n.logits, i8b) && !memcmp(i8, i8b, sizeof i8),
+        "every layer's float output written: the same logits, bit for bit");
+  CHECK(!nn_int8_keep_outputs(NULL, 1), "keep_outputs: NULL plan");
   for (i = 0; i < B * 5; i++) {
     err = fabs(fl[i] - i8[i]) > err ? fabs(fl[i] - i8[i]) : err;
     span = fabs(fl[i]) > span ? fabs(fl[i]) : span;
@@ -258,6 +270,7 @@ static void plan_cases(void) {
     bad = layer_matches(m, &L);
     CHECK(!bad, "layer %d ('%s'): %d outputs differ from the scalar reference by an integer step or more", i, L.node->name, bad);
   }
+  nn_int8_keep_outputs(q, 0);
   nn_set_batch(m, 3);   /* a smaller batch */
   CHECK(nn_int8_predict(q) && nn_read(m, n.logits, i8b) && !memcmp(i8, i8b, 3 * 5 * sizeof(float)),
         "batch 3 gives the first 3 samples' outputs");
