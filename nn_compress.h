@@ -616,9 +616,13 @@ static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out
     nn__q8_act nzp = (nn__q8_act)next->in_zp;
     float ninv = 1.0f / next->in_scale, nzf = (float)next->in_zp;
     for (i = 0; i < nlen; i++) xout[i] = nzp;
-    for (h = 0; h < e->H; h++)
-      for (w = 0; w < e->W; w++)
-        nn__q8_quant_run(y + ((size_t)h * e->W + w) * N, xout + ((size_t)(h + e->p) * nWp + w + e->p) * ncp, (size_t)N, ninv, nzf);
+    for (h = 0; h < e->H; h++) {
+      nn__q8_act *row = xout + ((size_t)(h + e->p) * nWp + e->p) * ncp;
+      if (ncp == N)   /* no padded channels: the row is one run */
+        nn__q8_quant_run(y + (size_t)h * e->W * N, row, (size_t)e->W * N, ninv, nzf);
+      else
+        for (w = 0; w < e->W; w++) nn__q8_quant_run(y + ((size_t)h * e->W + w) * N, row + (size_t)w * ncp, (size_t)N, ninv, nzf);
+    }
   } else {
     nn__q8_to_planes(y, P, N, out);
   }

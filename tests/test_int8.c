@@ -83,7 +83,7 @@ static net build(void) {
   y = nn_input(n.g, "label", 1, &one);
   h = nn_relu(n.g, nn_batchnorm(n.g, nn_conv2d_ex(n.g, n.x, 8, 3, 3, 1, 1, 0)));   /* bn and relu folded */
   h = nn_maxpool2d_ex(n.g, h, 2, 2, 1);                                              /* a padded pool fused */
-  h = nn_gelu(n.g, nn_conv2d_ex(n.g, h, 20, 3, 3, 2, 1, 1));                       /* GELU fused */
+  h = nn_gelu(n.g, nn_conv2d_ex(n.g, h, 18, 3, 3, 2, 1, 1));   /* GELU fused; 18 channels: the next conv pads them to 20 */
   h = nn_gelu(n.g, nn_batchnorm(n.g, nn_maxpool2d_ex(n.g, nn_conv2d(n.g, h, 12, 3, 1, 1), 2, 2, 1)));   /* pool, bn, GELU */
   h = nn_relu(n.g, nn_maxpool2d(n.g, nn_conv2d(n.g, h, 16, 3, 1, 1), 2, 2));       /* pool and ReLU fused */
   h = nn_relu(n.g, nn_dense(n.g, nn_reshape(n.g, nn_flatten(n.g, h), 2, rs), 12)); /* dense over [4, 4] */
