@@ -224,6 +224,7 @@ typedef struct nn__q8_layer {
   void *packed;                     /* the kernel's layout */
   int *tap;                         /* [T]: offsets of the taps in the padded input */
   int hands_on;                     /* 1: a conv whose output is the next layer's (a conv's) only input */
+  int group;                        /* samples whose positions share tiles when the input is handed over */
 } nn__q8_layer;
 
 struct nn_int8_plan {
@@ -531,7 +532,7 @@ static size_t nn__q8_conv_acc_at(const nn__q8_layer *L) {
 }
 static size_t nn__q8_conv_tmp_at(const nn__q8_layer *L) { return nn__q8_conv_acc_at(L) + (size_t)NN__Q8_MR * L->Np * sizeof(int32_t); }
 static size_t nn__q8_conv_pool_at(const nn__q8_layer *L) {
-  return nn__q8_conv_tmp_at(L) + (size_t)nn__q8_round_up((int)((size_t)L->N * L->d.OH * L->d.OW * sizeof(float)), 64);
+  return nn__q8_conv_tmp_at(L) + (size_t)nn__q8_round_up((int)((size_t)L->group * L->N * L->d.OH * L->d.OW * sizeof(float)), 64);
 }
 static size_t nn__q8_conv_scratch(const nn__q8_layer *L) {
   return nn__q8_conv_pool_at(L) + (L->pool ? nn__per(L->pool) * sizeof(float) : 0);
@@ -551,15 +552,44 @@ static void nn__q8_tail(const nn__q8_layer *L, float *y, size_t rows) {
   }
 }
 
-/* one sample of a conv2d: x [C][H][W] float to out [N][OH][OW] (or pooled).
-   A handed-over input xin is already the padded channels-last 8-bit
-   input (x unused); with next, the result goes to xout as next's padded
-   channels-last input, quantised as next would quantise out (the same
-   values), and out is not written. */
-static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out, unsigned char *scratch,
-                               const nn__q8_act *xin, const nn__q8_layer *next, nn__q8_act *xout) {
+/* a sample's final values y [positions][N] (channels-last) into next's
+   padded 8-bit input xout, or into out in nn.h's layout */
+static void nn__q8_sample_out(const nn__q8_layer *L, const float *y, int P, const nn__q8_layer *next, nn__q8_act *xout,
+                              float *out) {
+  int N = L->N, h, w;
+  size_t i;
+  if (next) {   /* y [OH][OW][N] (pooled) is next's [H][W][C] */
+    const nn_conv2d_dims *e = &next->d;
+    int nWp = e->W + 2 * e->p, ncp = next->Cp;
+    size_t nlen = (size_t)(e->H + 2 * e->p) * nWp * ncp;
+    nn__q8_act nzp = (nn__q8_act)next->in_zp;
+    float ninv = 1.0f / next->in_scale, nzf = (float)next->in_zp;
+    for (i = 0; i < nlen; i++) xout[i] = nzp;
+    for (h = 0; h < e->H; h++) {
+      nn__q8_act *row = xout + ((size_t)(h + e->p) * nWp + e->p) * ncp;
+      if (ncp == N)   /* no padded channels: the row is one run */
+        nn__q8_quant_run(y + (size_t)h * e->W * N, row, (size_t)e->W * N, ninv, nzf);
+      else
+        for (w = 0; w < e->W; w++) nn__q8_quant_run(y + ((size_t)h * e->W + w) * N, row + (size_t)w * ncp, (size_t)N, ninv, nzf);
+    }
+  } else {
+    nn__q8_to_planes(y, P, N, out);
+  }
+}
+
+/* G consecutive samples of a conv2d: x [C][H][W] float to out [N][OH][OW]
+   (or pooled), one sample after the other (out: ys apart).  A handed-over
+   input xin is already the padded channels-last 8-bit input (in_len
+   apart; x unused), and only then can G be more than 1: the samples'
+   positions share tiles (fewer rows computed in vain past a sample's
+   last).  With next, the result goes to xout (out_len apart) as next's
+   padded channels-last input, quantised as next would quantise out (the
+   same values), and out is not written. */
+static void nn__q8_conv_samples(const nn__q8_layer *L, const float *x, float *out, size_t ys, unsigned char *scratch,
+                                const nn__q8_act *xin, size_t in_len, int G, const nn__q8_layer *next, nn__q8_act *xout,
+                                size_t out_len) {
   const nn_conv2d_dims *d = &L->d;
-  int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, N = L->N, c, h, w, p0, r, n;
+  int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, Q = G * P, N = L->N, c, h, w, p0, r, n, sm;
   const int C = d->C, H = d->H, W = d->W, pad = d->p, Cp = L->Cp;
   nn__q8_act *xp = (nn__q8_act *)(void *)scratch, zp = (nn__q8_act)L->in_zp;
   const nn__q8_act *xq = xin ? xin : xp;
@@ -581,12 +611,12 @@ static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out
         for (w = 0; w < W; w++) dst[(size_t)w * Cp] = src[w];
       }
   }
-  for (p0 = 0; p0 < P; p0 += NN__Q8_MR) {
+  for (p0 = 0; p0 < Q; p0 += NN__Q8_MR) {   /* row q: position q % P of sample q / P */
     const nn__q8_act *rowp[NN__Q8_MR];
-    int rows = P - p0 < NN__Q8_MR ? P - p0 : NN__Q8_MR;
+    int rows = Q - p0 < NN__Q8_MR ? Q - p0 : NN__Q8_MR;
     for (r = 0; r < NN__Q8_MR; r++) {   /* rows past the end repeat the last (results unused) */
-      int p = p0 + (r < rows ? r : rows - 1), oy = p / d->OW, ox = p % d->OW;
-      rowp[r] = xq + ((size_t)oy * d->s * Wp + (size_t)ox * d->s) * L->Cp;
+      int q = p0 + (r < rows ? r : rows - 1), p = q % P, oy = p / d->OW, ox = p % d->OW;
+      rowp[r] = xq + (size_t)(q / P) * in_len + ((size_t)oy * d->s * Wp + (size_t)ox * d->s) * L->Cp;
     }
     nn__q8_tile(rowp, L->tap, L->T, L->Cp, L->packed, L->Np, acc);
     for (r = 0; r < rows; r++) {   /* contiguous in n: vectorised requantisation */
@@ -602,31 +632,20 @@ static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out
     }
     if (!L->pool) nn__q8_tail(L, y + (size_t)p0 * N, (size_t)rows);
   }
-  if (L->pool) {
-    float *py = (float *)(void *)(scratch + nn__q8_conv_pool_at(L));
-    nn__q8_maxpool(L, y, py);
-    nn__q8_tail(L, py, (size_t)L->pool->shape.dim[1] * L->pool->shape.dim[2]);
-    y = py;
-    P = L->pool->shape.dim[1] * L->pool->shape.dim[2];
-  }
-  if (next) {   /* y [OH][OW][N] (pooled) is next's [H][W][C] */
-    const nn_conv2d_dims *e = &next->d;
-    int nWp = e->W + 2 * e->p, ncp = next->Cp;
-    size_t nlen = (size_t)(e->H + 2 * e->p) * nWp * ncp;
-    nn__q8_act nzp = (nn__q8_act)next->in_zp;
-    float ninv = 1.0f / next->in_scale, nzf = (float)next->in_zp;
-    for (i = 0; i < nlen; i++) xout[i] = nzp;
-    for (h = 0; h < e->H; h++) {
-      nn__q8_act *row = xout + ((size_t)(h + e->p) * nWp + e->p) * ncp;
-      if (ncp == N)   /* no padded channels: the row is one run */
-        nn__q8_quant_run(y + (size_t)h * e->W * N, row, (size_t)e->W * N, ninv, nzf);
-      else
-        for (w = 0; w < e->W; w++) nn__q8_quant_run(y + ((size_t)h * e->W + w) * N, row + (size_t)w * ncp, (size_t)N, ninv, nzf);
+  for (sm = 0; sm < G; sm++, out += ys, xout = next ? xout + out_len : NULL) {
+    float *ys_ = y + (size_t)sm * P * N;
+    int PP = P;
+    if (L->pool) {
+      float *py = (float *)(void *)(scratch + nn__q8_conv_pool_at(L));
+      nn__q8_maxpool(L, ys_, py);
+      PP = L->pool->shape.dim[1] * L->pool->shape.dim[2];
+      nn__q8_tail(L, py, (size_t)PP);
+      ys_ = py;
     }
-  } else {
-    nn__q8_to_planes(y, P, N, out);
+    nn__q8_sample_out(L, ys_, PP, next, xout, out);
   }
 }
+
 
 static int nn__q8_threads(const nn_int8_plan *p) {
 #ifdef _OPENMP
@@ -652,10 +671,13 @@ static void nn__q8_run_layer(nn_int8_plan *p, const nn__q8_layer *L) {
     nn__q8_act *xout = next ? p->hand[(k + 1) % 2] : NULL;
     if (xin) in_len = (size_t)(L->d.H + 2 * L->d.p) * (L->d.W + 2 * L->d.p) * L->Cp;
     if (next) out_len = (size_t)(next->d.H + 2 * next->d.p) * (next->d.W + 2 * next->d.p) * next->Cp;
+    int G = xin ? L->group : 1, groups = (n + G - 1) / G;
     NN__OMP_FOR_THREADS
-    for (b = 0; b < n; b++)
-      nn__q8_conv_sample(L, x + b * xs, y + b * ys, p->scratch + (size_t)nn__thread_id() * p->per_thread,
-                         xin ? xin + b * in_len : NULL, next, next ? xout + b * out_len : NULL);
+    for (b = 0; b < groups; b++) {
+      int first = b * G, cnt = n - first < G ? n - first : G;
+      nn__q8_conv_samples(L, x + first * xs, y + first * ys, ys, p->scratch + (size_t)nn__thread_id() * p->per_thread,
+                          xin ? xin + first * in_len : NULL, in_len, cnt, next, next ? xout + first * out_len : NULL, out_len);
+    }
   } else {
     int rows = (int)(nn_node_numel(m, L->node->in[0]) / (size_t)L->K), tiles = (rows + NN__Q8_MR - 1) / NN__Q8_MR, r;
     float inv = 1.0f / L->in_scale, zf = (float)L->in_zp;
@@ -791,6 +813,7 @@ static nn_int8_plan *nn__q8_build(nn_model *m, const nn_node *output, const char
     L = &p->layers[nl];
     memset(L, 0, sizeof *L);
     L->node = t = nd;
+    L->group = 1;
     L->conv = nd->op == NN_OP_CONV2D;
     L->N = nd->in[1]->shape.dim[0];
     L->K = (int)(nn__per(nd->in[1]) / (size_t)L->N);
@@ -856,6 +879,13 @@ static nn_int8_plan *nn__q8_build(nn_model *m, const nn_node *output, const char
     L->hands_on = 1;
     len = (size_t)m->max_batch * (N->d.H + 2 * N->d.p) * (N->d.W + 2 * N->d.p) * N->Cp;
     if (len > p->hand_len) p->hand_len = len;
+    /* N's tiles span up to 6 samples: as few as that takes to waste under
+       2% of the rows on a last tile (7x7 maps: 49 rows need 54 alone) */
+    for (k = 1; k < NN__Q8_MR; k++) {
+      int rows = k * N->d.OH * N->d.OW;
+      if ((nn__q8_round_up(rows, NN__Q8_MR) - rows) * 50 <= rows) break;
+    }
+    N->group = k;
   }
   if (p->hand_len) {
     p->hand[0] = (nn__q8_act *)nn__calloc(p->hand_len, sizeof(nn__q8_act));
