@@ -12,6 +12,11 @@
                       [--nets fmnist,cifar]
    Prints one line per net and thread count:
      int8 net=fmnist threads=1 fp32_images_per_second=... int8_images_per_second=... speedup=... max_logit_diff=...
+       ... fp32_cpu_images_per_second=... int8_cpu_images_per_second=...
+   The _cpu_ rates divide by the process's CPU time instead of the wall
+   clock: at 1 thread they are the wall-clock rates of an idle machine,
+   and they stay put on a loaded one (time waiting for a core is not
+   counted), so compare those when other jobs share the machine.
    Build: cc -O3 -march=native -fopenmp -I. tools/bench_int8.c -o build/bench_int8 -lm */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -27,6 +32,12 @@
 #include "bench_common.h"
 
 enum { BATCH = 256 };
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
 
 static nn_node *logits_of(nn_model *m) {
   /* the node before the loss: the logits */
@@ -82,18 +93,21 @@ static int run(const char *name, nn_graph *g, const char *weights, const int *th
   }
   nn_feed_node(m, image, cal);
   for (t = 0; t < nthreads; t++) {
-    double tf = 0, tq = 0, diff = 0, span = 0;
+    double tf = 0, tq = 0, cf = 0, cq = 0, diff = 0, span = 0;
     long reps = 0;
     nn_set_threads(threads[t]);
     nn_predict(m, logits);   /* warm up both */
     nn_int8_predict(q);
     while (tf + tq < seconds || reps < 3) {
-      double t0 = now();
+      double t0 = now(), c0 = cpu_now();
       nn_predict(m, logits);
       tf += now() - t0;
+      cf += cpu_now() - c0;
       t0 = now();
+      c0 = cpu_now();
       nn_int8_predict(q);
       tq += now() - t0;
+      cq += cpu_now() - c0;
       reps++;
     }
     nn_predict(m, logits);
@@ -106,8 +120,9 @@ static int run(const char *name, nn_graph *g, const char *weights, const int *th
       span = fabs(fl[i]) > span ? fabs(fl[i]) : span;
     }
     printf("int8 net=%s threads=%d kernel=%s fp32_images_per_second=%.0f int8_images_per_second=%.0f speedup=%.2f "
-           "max_logit_diff=%.4f logit_range=%.3f\n",
-           name, threads[t], nn_int8_kernel(), BATCH * reps / tf, BATCH * reps / tq, tf / tq, diff, span);
+           "max_logit_diff=%.4f logit_range=%.3f fp32_cpu_images_per_second=%.0f int8_cpu_images_per_second=%.0f\n",
+           name, threads[t], nn_int8_kernel(), BATCH * reps / tf, BATCH * reps / tq, tf / tq, diff, span, BATCH * reps / cf,
+           BATCH * reps / cq);
     fflush(stdout);
   }
   nn_int8_free(q);
