@@ -33,17 +33,24 @@
      folded into its weights and bias before quantisation (eval mode: its
      running statistics), so it costs nothing; a ReLU and a max pool that
      follow a conv alone are computed from its tiles (the unpooled output
-     is never stored).
+     is never stored), and so are a batch norm after that pool (its
+     per-channel affine on the pooled tile) and a GELU after the conv or
+     that batch norm.  A conv whose whole output is the next conv's input
+     hands it over already quantised with the next conv's scale and zero
+     point, in the padded channels-last layout that conv reads: no float
+     tensor between them (nn_int8_keep_outputs turns this off).
 
    THE KERNELS (chosen at compile time by the compiler's macros)
-     __AVX512VNNI__  vpdpbusd, 6 rows x 32 outputs a step
+     __AVX512VNNI__  vpdpbusd, 6 rows x 64 outputs a step (then 32, 16)
      __AVX2__        activations widened to 16 bits, vpmaddwd (exact; the
                      8-bit vpmaddubsw would saturate on u8 x s8 pairs)
      otherwise       portable C
      All three compute the same int32 sums.  Conv2d runs without im2col:
      the input is quantised into a zero-point-padded channels-last copy,
-     and each output position reads its kh*kw taps in place.  OpenMP
-     threads (-fopenmp) split conv2d over the batch and dense over rows.
+     and each output position reads its kh*kw taps in place; with a
+     handed-over input, a tile's rows may come from consecutive samples.
+     OpenMP threads (-fopenmp) split conv2d over the batch and dense over
+     rows.
 
    PRUNING
      nn_prune_*: gradual magnitude pruning during training (declared
