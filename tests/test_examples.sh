@@ -182,7 +182,7 @@ else bad "cifar10 --val 40" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
 if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --batch 32 --tta 0 --prune 0.5 --prune-channels 0.5 --quiet >"$TMP/c.out" 2>"$TMP/c.err" &&
    result "$TMP/c.out" && grep -q '^RESULT.* slim_channels=24,24,48,48,96,96 slim_accuracy=[0-9.]* .* sparsity=0.5000' "$TMP/c.out" &&
    grep -q '^channel pruning: convs 48,48,96,96,192,192 -> 24,24,48,48,96,96 channels' "$TMP/c.out"; then
-    ok "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches: $(grep '^channel' "$TMP/c.out" | cut -c1-120)"
+    ok "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches: $(grep '^channel pruning' "$TMP/c.out" | cut -c1-120)"
 else bad "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
 # transfer: the contract on the synthetic batches (10 images of each class), then bad --shots
 if "$TMP/transfer" --data "$CF" --shots 4 --pretrain-epochs 1 --epochs 2 --width 4 --quiet --log "$TMP/t.csv" \
@@ -252,7 +252,7 @@ if [ -f "$CD/test_batch.bin" ]; then
            >"$TMP/c.out" 2>"$TMP/c.err" && result "$TMP/c.out" && above "$(acc "$TMP/c.out")" 0.25 &&
        grep -q '^RESULT.* sparsity=0.7000' "$TMP/c.out" &&
        awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } exit !(v["slim_accuracy"] > 0.25) }' "$TMP/c.out"; then
-        ok "cifar10 --prune 0.7 --prune-channels 0.5 learns on 2,000 images: $(grep '^channel' "$TMP/c.out" | cut -c1-160)"
+        ok "cifar10 --prune 0.7 --prune-channels 0.5 learns on 2,000 images: $(grep '^channel pruning' "$TMP/c.out" | cut -c1-160)"
     else bad "cifar10 --prune 0.7 --prune-channels 0.5 learns on 2,000 images" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
     # transfer: pretraining on the subset's classes 0-4, 20 images of each new class
     if "$TMP/transfer" --data "$CS" --shots 20 --pretrain-epochs 2 --epochs 10 --width 8 --quiet >"$TMP/t.out" 2>"$TMP/t.err" &&
