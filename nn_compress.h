@@ -33,17 +33,24 @@
      folded into its weights and bias before quantisation (eval mode: its
      running statistics), so it costs nothing; a ReLU and a max pool that
      follow a conv alone are computed from its tiles (the unpooled output
-     is never stored).
+     is never stored), and so are a batch norm after that pool (its
+     per-channel affine on the pooled tile) and a GELU after the conv or
+     that batch norm.  A conv whose whole output is the next conv's input
+     hands it over already quantised with the next conv's scale and zero
+     point, in the padded channels-last layout that conv reads: no float
+     tensor between them (nn_int8_keep_outputs turns this off).
 
    THE KERNELS (chosen at compile time by the compiler's macros)
-     __AVX512VNNI__  vpdpbusd, 6 rows x 32 outputs a step
+     __AVX512VNNI__  vpdpbusd, 6 rows x 64 outputs a step (then 32, 16)
      __AVX2__        activations widened to 16 bits, vpmaddwd (exact; the
                      8-bit vpmaddubsw would saturate on u8 x s8 pairs)
      otherwise       portable C
      All three compute the same int32 sums.  Conv2d runs without im2col:
      the input is quantised into a zero-point-padded channels-last copy,
-     and each output position reads its kh*kw taps in place.  OpenMP
-     threads (-fopenmp) split conv2d over the batch and dense over rows.
+     and each output position reads its kh*kw taps in place; with a
+     handed-over input, a tile's rows may come from consecutive samples.
+     OpenMP threads (-fopenmp) split conv2d over the batch and dense over
+     rows.
 
    PRUNING
      nn_prune_*: gradual magnitude pruning during training (declared
@@ -91,9 +98,16 @@ NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const n
                                      int count);
 /* computes the plan's output for the model's current batch (nn_set_batch)
    and fed inputs, like nn_predict(m, output); read it with nn_read.  The
-   nodes a layer absorbs (a folded batch norm's input, a fused ReLU's or
-   max pool's) keep whatever their buffers held. */
+   nodes a layer absorbs (a folded batch norm's input, a fused ReLU's,
+   max pool's, batch norm's or GELU's) and the outputs handed over to the
+   next conv (nn_int8_keep_outputs) keep whatever their buffers held. */
 NNDEF int nn_int8_predict(nn_int8_plan *p);
+/* keep = 1: every quantised layer writes its output node's float buffer
+   (to inspect them); 0, the default: a conv whose output only feeds the
+   next conv hands it over as that conv's 8-bit input (the same values,
+   no float round trip) and leaves its own output buffer unwritten.
+   The plan's output is the same bits either way. */
+NNDEF int nn_int8_keep_outputs(nn_int8_plan *p, int keep);
 NNDEF void nn_int8_free(nn_int8_plan *p);
 NNDEF int nn_int8_save(const nn_int8_plan *p, const char *path);
 /* a saved plan for a model compiled from the same graph (any batch size);
@@ -106,7 +120,11 @@ typedef struct nn_int8_layer_info {
   const nn_node *node;      /* the dense or conv2d */
   const nn_node *out;       /* whose buffer gets the result: node, its batch norm, max pool or ReLU */
   const nn_node *pool;      /* a conv's max pool, fused (out or the ReLU after it), or NULL */
-  int relu;                 /* 1: max(y, 0) fused */
+  int relu;                 /* 1: max(y, 0) fused (before the pool: the same after it) */
+  const nn_node *post_norm; /* a batch norm after the pool, fused as y * post_scale + post_shift, or NULL */
+  const float *post_scale, *post_shift;   /* [outputs], or NULL */
+  int gelu;                 /* 1: a GELU fused last (after the pool and post_norm) */
+  int hands_on;             /* 1: its output goes to the next layer as 8-bit input (see nn_int8_keep_outputs) */
   int outputs, inputs;      /* out channels (units); K per output (C*kh*kw or features) */
   const signed char *weight;/* [outputs][inputs], nn.h's layout */
   const float *weight_scale, *bias;   /* [outputs] */
@@ -199,7 +217,8 @@ typedef unsigned char nn__q8_act;
 typedef struct nn__q8_layer {
   const nn_node *node, *out, *bn;   /* bn: the folded batch norm, or NULL */
   const nn_node *pool;              /* a conv's max pool, computed from its tiles, or NULL */
-  int conv, relu;
+  const nn_node *post_bn;           /* a batch norm after that pool (eval: a per-channel affine), or NULL */
+  int conv, relu, gelu;             /* relu: before the pool; gelu: last */
   nn_conv2d_dims d;                 /* conv2d */
   int K, N;                         /* per output: inputs; outputs */
   int Cp, T, Kp, Np;                /* channels per tap padded to 4, taps, Kp = T*Cp, N padded to 16 */
@@ -207,9 +226,12 @@ typedef struct nn__q8_layer {
   int in_zp;
   signed char *w;                   /* [N][K], nn.h's layout */
   float *w_scale, *bias, *mult;     /* [N]; mult = in_scale * w_scale */
+  float *post_a, *post_b;           /* [N]: post_bn as y * a + b, from the model's parameters */
   int32_t *zpw;                     /* [N]: zero point * the row's weight sum */
   void *packed;                     /* the kernel's layout */
   int *tap;                         /* [T]: offsets of the taps in the padded input */
+  int hands_on;                     /* 1: a conv whose output is the next layer's (a conv's) only input */
+  int group;                        /* samples whose positions share tiles when the input is handed over */
 } nn__q8_layer;
 
 struct nn_int8_plan {
@@ -223,6 +245,9 @@ struct nn_int8_plan {
   unsigned char *scratch;
   nn__q8_act *rows;                 /* dense: the quantised input rows */
   size_t rows_len;
+  int keep_outputs;                 /* 1: no hand-over, every layer writes its float output */
+  nn__q8_act *hand[2];              /* layer k reads hand[k % 2]: its padded channels-last input, per sample */
+  size_t hand_len;                  /* elements of each */
 };
 
 NNDEF const char *nn_int8_kernel(void) {
@@ -273,12 +298,34 @@ static int32_t nn__q8_load4(const unsigned char *p) {
 #define NN__Q8_ROW1(r) do { __m512i x = _mm512_set1_epi32(nn__q8_load4(a##r + g)); c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, w0); } while (0)
 #define NN__Q8_ROW2(r) do { __m512i x = _mm512_set1_epi32(nn__q8_load4(a##r + g)); \
     c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, w0); c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, w1); } while (0)
-static void nn__q8_tile(const nn__q8_act *const *rowp, const int *tap, int T, int Cp, const void *packed, int Np,
+#define NN__Q8_ROW4(r) do { __m512i x = _mm512_set1_epi32(nn__q8_load4(a##r + g)); \
+    c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, w0); c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, w1); \
+    c##r##2 = _mm512_dpbusd_epi32(c##r##2, x, w2); c##r##3 = _mm512_dpbusd_epi32(c##r##3, x, w3); } while (0)
+#define NN__Q8_ST4(r) do { _mm512_storeu_si512((void *)(c + r * Np + j), c##r##0); _mm512_storeu_si512((void *)(c + r * Np + j + 16), c##r##1); \
+    _mm512_storeu_si512((void *)(c + r * Np + j + 32), c##r##2); _mm512_storeu_si512((void *)(c + r * Np + j + 48), c##r##3); } while (0)
+static NN__NOINLINE void nn__q8_tile(const nn__q8_act *const *rowp, const int *tap, int T, int Cp, const void *packed, int Np,
                         int32_t *c) {
   const signed char *B = (const signed char *)packed;
   size_t blk = (size_t)T * Cp * 16;     /* bytes of one 16-output block */
   int j, t, g;
-  for (j = 0; j + 32 <= Np; j += 32) {
+  /* 64 outputs a step: each broadcast row value feeds 4 products */
+  for (j = 0; j + 64 <= Np; j += 64) {
+    const signed char *b0 = B + (size_t)(j / 16) * blk;
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+    __m512i c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+    __m512i c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+    for (t = 0; t < T; t++) {
+      const unsigned char *a0 = rowp[0] + tap[t], *a1 = rowp[1] + tap[t], *a2 = rowp[2] + tap[t];
+      const unsigned char *a3 = rowp[3] + tap[t], *a4 = rowp[4] + tap[t], *a5 = rowp[5] + tap[t];
+      for (g = 0; g < Cp; g += 4, b0 += 64) {
+        __m512i w0 = _mm512_loadu_si512((const void *)b0), w1 = _mm512_loadu_si512((const void *)(b0 + blk));
+        __m512i w2 = _mm512_loadu_si512((const void *)(b0 + 2 * blk)), w3 = _mm512_loadu_si512((const void *)(b0 + 3 * blk));
+        NN__Q8_ROW4(0); NN__Q8_ROW4(1); NN__Q8_ROW4(2); NN__Q8_ROW4(3); NN__Q8_ROW4(4); NN__Q8_ROW4(5);
+      }
+    }
+    NN__Q8_ST4(0); NN__Q8_ST4(1); NN__Q8_ST4(2); NN__Q8_ST4(3); NN__Q8_ST4(4); NN__Q8_ST4(5);
+  }
+  for (; j + 32 <= Np; j += 32) {
     const signed char *b0 = B + (size_t)(j / 16) * blk, *b1 = b0 + blk;
     __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -321,7 +368,7 @@ static int32_t nn__q8_load2(const int16_t *p) {
 }
 #define NN__Q8_ROW2(r) do { __m256i x = _mm256_set1_epi32(nn__q8_load2(a##r + h)); \
     c##r##0 = _mm256_add_epi32(c##r##0, _mm256_madd_epi16(x, w0)); c##r##1 = _mm256_add_epi32(c##r##1, _mm256_madd_epi16(x, w1)); } while (0)
-static void nn__q8_tile(const nn__q8_act *const *rowp, const int *tap, int T, int Cp, const void *packed, int Np,
+static NN__NOINLINE void nn__q8_tile(const nn__q8_act *const *rowp, const int *tap, int T, int Cp, const void *packed, int Np,
                         int32_t *c) {
   const int16_t *B = (const int16_t *)packed;
   size_t blk = (size_t)T * Cp * 8;      /* int16s of one 8-output block */
@@ -344,7 +391,7 @@ static void nn__q8_tile(const nn__q8_act *const *rowp, const int *tap, int T, in
   }
 }
 #else
-static void nn__q8_tile(const nn__q8_act *const *rowp, const int *tap, int T, int Cp, const void *packed, int Np,
+static NN__NOINLINE void nn__q8_tile(const nn__q8_act *const *rowp, const int *tap, int T, int Cp, const void *packed, int Np,
                         int32_t *c) {
   const signed char *B = (const signed char *)packed;
   int r, n, t, k, Kp = T * Cp;
@@ -400,10 +447,16 @@ static int nn__q8_finish(nn__q8_layer *L) {
   return 1;
 }
 
-static nn__q8_act nn__q8_quant(float x, float inv, float zp) {
-  float v = x * inv + zp;
-  v = v > 0 ? (v < 255 ? v : 255) : 0;   /* NaN to 0 too */
-  return (nn__q8_act)(int)(v + 0.5f);
+/* n values quantised (restrict: nothing stops the compiler vectorising;
+   out of line: one compiled body, so a value handed over to the next
+   layer quantises to the bits it would from the float buffer) */
+static NN__NOINLINE void nn__q8_quant_run(const float *NN__RESTRICT x, nn__q8_act *NN__RESTRICT q, size_t n, float inv, float zp) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    float v = x[i] * inv + zp;
+    v = v > 0 ? (v < 255 ? v : 255) : 0;   /* NaN to 0 too */
+    q[i] = (nn__q8_act)(int)(v + 0.5f);
+  }
 }
 static float nn__q8_out(const nn__q8_layer *L, int32_t acc, int n) {
   float v = (float)(acc - L->zpw[n]) * L->mult[n] + L->bias[n];
@@ -432,9 +485,41 @@ static void nn__q8_maxpool(const nn__q8_layer *L, const float *y, float *py) {
         }
     }
 }
-/* channels-last [P][N] to nn.h's [N][P], in blocks that stay in cache */
+/* channels-last [P][N] to nn.h's [N][P], in blocks that stay in cache;
+   with AVX, 8 x 8 blocks transposed in registers */
 static void nn__q8_to_planes(const float *y, int P, int N, float *out) {
   int p0, n0, p, n;
+#if defined(NN__Q8_VNNI) || defined(NN__Q8_AVX2)
+  int P8 = P / 8 * 8, N8 = N / 8 * 8;
+  for (p0 = 0; p0 < P8; p0 += 8)
+    for (n0 = 0; n0 < N8; n0 += 8) {
+      const float *s = y + (size_t)p0 * N + n0;
+      float *d = out + (size_t)n0 * P + p0;
+      __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + N), r2 = _mm256_loadu_ps(s + 2 * N), r3 = _mm256_loadu_ps(s + 3 * N);
+      __m256 r4 = _mm256_loadu_ps(s + 4 * N), r5 = _mm256_loadu_ps(s + 5 * N), r6 = _mm256_loadu_ps(s + 6 * N), r7 = _mm256_loadu_ps(s + 7 * N);
+      __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+      __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5), t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+      r0 = _mm256_shuffle_ps(t0, t2, 0x44);
+      r1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      r2 = _mm256_shuffle_ps(t1, t3, 0x44);
+      r3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      r4 = _mm256_shuffle_ps(t4, t6, 0x44);
+      r5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      r6 = _mm256_shuffle_ps(t5, t7, 0x44);
+      r7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      _mm256_storeu_ps(d, _mm256_permute2f128_ps(r0, r4, 0x20));
+      _mm256_storeu_ps(d + P, _mm256_permute2f128_ps(r1, r5, 0x20));
+      _mm256_storeu_ps(d + 2 * (size_t)P, _mm256_permute2f128_ps(r2, r6, 0x20));
+      _mm256_storeu_ps(d + 3 * (size_t)P, _mm256_permute2f128_ps(r3, r7, 0x20));
+      _mm256_storeu_ps(d + 4 * (size_t)P, _mm256_permute2f128_ps(r0, r4, 0x31));
+      _mm256_storeu_ps(d + 5 * (size_t)P, _mm256_permute2f128_ps(r1, r5, 0x31));
+      _mm256_storeu_ps(d + 6 * (size_t)P, _mm256_permute2f128_ps(r2, r6, 0x31));
+      _mm256_storeu_ps(d + 7 * (size_t)P, _mm256_permute2f128_ps(r3, r7, 0x31));
+    }
+  for (n = 0; n < N; n++)   /* the edges the blocks leave */
+    for (p = n < N8 ? P8 : 0; p < P; p++) out[(size_t)n * P + p] = y[(size_t)p * N + n];
+  return;
+#endif
   for (p0 = 0; p0 < P; p0 += 16)
     for (n0 = 0; n0 < N; n0 += 16) {
       int p1 = p0 + 16 < P ? p0 + 16 : P, n1 = n0 + 16 < N ? n0 + 16 : N;
@@ -443,42 +528,102 @@ static void nn__q8_to_planes(const float *y, int P, int N, float *out) {
     }
 }
 
-/* scratch of a conv: the padded input, the accumulators of a tile, the
-   channels-last output and, with a pool, the pooled one; 64-byte steps */
-static size_t nn__q8_conv_acc_at(const nn__q8_layer *L) {
+/* scratch of a conv: the padded input, the quantised input planes, the
+   accumulators of a tile, the channels-last output and, with a pool, the
+   pooled one; 64-byte steps */
+static size_t nn__q8_conv_planes_at(const nn__q8_layer *L) {
   return (size_t)nn__q8_round_up((int)((size_t)(L->d.H + 2 * L->d.p) * (L->d.W + 2 * L->d.p) * L->Cp * sizeof(nn__q8_act)), 64);
+}
+static size_t nn__q8_conv_acc_at(const nn__q8_layer *L) {
+  return nn__q8_conv_planes_at(L) + (size_t)nn__q8_round_up((int)((size_t)L->d.C * L->d.H * L->d.W * sizeof(nn__q8_act)), 64);
 }
 static size_t nn__q8_conv_tmp_at(const nn__q8_layer *L) { return nn__q8_conv_acc_at(L) + (size_t)NN__Q8_MR * L->Np * sizeof(int32_t); }
 static size_t nn__q8_conv_pool_at(const nn__q8_layer *L) {
-  return nn__q8_conv_tmp_at(L) + (size_t)nn__q8_round_up((int)((size_t)L->N * L->d.OH * L->d.OW * sizeof(float)), 64);
+  return nn__q8_conv_tmp_at(L) + (size_t)nn__q8_round_up((int)((size_t)L->group * L->N * L->d.OH * L->d.OW * sizeof(float)), 64);
 }
 static size_t nn__q8_conv_scratch(const nn__q8_layer *L) {
   return nn__q8_conv_pool_at(L) + (L->pool ? nn__per(L->pool) * sizeof(float) : 0);
 }
 
-/* one sample of a conv2d: x [C][H][W] float to out [N][OH][OW] (or pooled) */
-static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out, unsigned char *scratch) {
+/* the fused ops after the pool on channels-last rows y [rows][N]: the
+   batch norm's affine, then the GELU (nn.h's formula: the same bits) */
+static void nn__q8_tail(const nn__q8_layer *L, float *y, size_t rows) {
+  const float *a = L->post_a, *b = L->post_b;
+  size_t r;
+  int n, N = L->N;
+  for (r = 0; r < rows; r++, y += N) {
+    if (a)
+      for (n = 0; n < N; n++) y[n] = y[n] * a[n] + b[n];
+    if (L->gelu)
+      for (n = 0; n < N; n++) y[n] = 0.5f * y[n] * (1.0f + nn__erf(y[n] * 0.70710678f));
+  }
+}
+
+/* a sample's final values y [positions][N] (channels-last) into next's
+   padded 8-bit input xout, or into out in nn.h's layout */
+static void nn__q8_sample_out(const nn__q8_layer *L, const float *y, int P, const nn__q8_layer *next, nn__q8_act *xout,
+                              float *out) {
+  int N = L->N, h, w;
+  size_t i;
+  if (next) {   /* y [OH][OW][N] (pooled) is next's [H][W][C] */
+    const nn_conv2d_dims *e = &next->d;
+    int nWp = e->W + 2 * e->p, ncp = next->Cp;
+    size_t nlen = (size_t)(e->H + 2 * e->p) * nWp * ncp;
+    nn__q8_act nzp = (nn__q8_act)next->in_zp;
+    float ninv = 1.0f / next->in_scale, nzf = (float)next->in_zp;
+    for (i = 0; i < nlen; i++) xout[i] = nzp;
+    for (h = 0; h < e->H; h++) {
+      nn__q8_act *row = xout + ((size_t)(h + e->p) * nWp + e->p) * ncp;
+      if (ncp == N)   /* no padded channels: the row is one run */
+        nn__q8_quant_run(y + (size_t)h * e->W * N, row, (size_t)e->W * N, ninv, nzf);
+      else
+        for (w = 0; w < e->W; w++) nn__q8_quant_run(y + ((size_t)h * e->W + w) * N, row + (size_t)w * ncp, (size_t)N, ninv, nzf);
+    }
+  } else {
+    nn__q8_to_planes(y, P, N, out);
+  }
+}
+
+/* G consecutive samples of a conv2d: x [C][H][W] float to out [N][OH][OW]
+   (or pooled), one sample after the other (out: ys apart).  A handed-over
+   input xin is already the padded channels-last 8-bit input (in_len
+   apart; x unused), and only then can G be more than 1: the samples'
+   positions share tiles (fewer rows computed in vain past a sample's
+   last).  With next, the result goes to xout (out_len apart) as next's
+   padded channels-last input, quantised as next would quantise out (the
+   same values), and out is not written. */
+static void nn__q8_conv_samples(const nn__q8_layer *L, const float *x, float *out, size_t ys, unsigned char *scratch,
+                                const nn__q8_act *xin, size_t in_len, int G, const nn__q8_layer *next, nn__q8_act *xout,
+                                size_t out_len) {
   const nn_conv2d_dims *d = &L->d;
-  int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, N = L->N, c, h, w, p0, r, n;
+  int Hp = d->H + 2 * d->p, Wp = d->W + 2 * d->p, P = d->OH * d->OW, Q = G * P, N = L->N, c, h, w, p0, r, n, sm;
+  const int C = d->C, H = d->H, W = d->W, pad = d->p, Cp = L->Cp;
   nn__q8_act *xp = (nn__q8_act *)(void *)scratch, zp = (nn__q8_act)L->in_zp;
+  const nn__q8_act *xq = xin ? xin : xp;
+  nn__q8_act *planes = (nn__q8_act *)(void *)(scratch + nn__q8_conv_planes_at(L));
   int32_t *acc = (int32_t *)(void *)(scratch + nn__q8_conv_acc_at(L));
   float *y = (float *)(void *)(scratch + nn__q8_conv_tmp_at(L)), inv = 1.0f / L->in_scale, zf = (float)L->in_zp;
   const float *mult = L->mult, *bias = L->bias;
   const int32_t *zpw = L->zpw;
-  size_t i, len = (size_t)Hp * Wp * L->Cp;
-  for (i = 0; i < len; i++) xp[i] = zp;   /* borders and padded channels hold the zero point */
-  for (c = 0; c < d->C; c++)
-    for (h = 0; h < d->H; h++) {
-      const float *src = x + ((size_t)c * d->H + h) * d->W;
-      nn__q8_act *dst = xp + ((size_t)(h + d->p) * Wp + d->p) * L->Cp + c;
-      for (w = 0; w < d->W; w++) dst[(size_t)w * L->Cp] = nn__q8_quant(src[w], inv, zf);
-    }
-  for (p0 = 0; p0 < P; p0 += NN__Q8_MR) {
+  size_t i, len = (size_t)Hp * Wp * L->Cp, HW = (size_t)d->H * d->W;
+  /* quantised in nn.h's planar order (contiguous: vectorised), then
+     moved to channels-last a row at a time */
+  if (!xin) {
+    nn__q8_quant_run(x, planes, (size_t)d->C * HW, inv, zf);
+    for (i = 0; i < len; i++) xp[i] = zp;   /* borders and padded channels hold the zero point */
+    for (h = 0; h < H; h++)   /* sizes in locals: byte stores would make the compiler reload them */
+      for (c = 0; c < C; c++) {
+        const nn__q8_act *src = planes + (size_t)c * HW + (size_t)h * W;
+        nn__q8_act *dst = xp + ((size_t)(h + pad) * Wp + pad) * Cp + c;
+        for (w = 0; w < W; w++) dst[(size_t)w * Cp] = src[w];
+      }
+  }
+  for (p0 = 0; p0 < Q; p0 += NN__Q8_MR) {   /* row q: position q % P of sample q / P */
     const nn__q8_act *rowp[NN__Q8_MR];
-    int rows = P - p0 < NN__Q8_MR ? P - p0 : NN__Q8_MR;
+    int rows = Q - p0 < NN__Q8_MR ? Q - p0 : NN__Q8_MR;
     for (r = 0; r < NN__Q8_MR; r++) {   /* rows past the end repeat the last (results unused) */
-      int p = p0 + (r < rows ? r : rows - 1), oy = p / d->OW, ox = p % d->OW;
-      rowp[r] = xp + ((size_t)oy * d->s * Wp + (size_t)ox * d->s) * L->Cp;
+      int q = p0 + (r < rows ? r : rows - 1), p = q % P, oy = p / d->OW, ox = p % d->OW;
+      rowp[r] = xq + (size_t)(q / P) * in_len + ((size_t)oy * d->s * Wp + (size_t)ox * d->s) * L->Cp;
     }
     nn__q8_tile(rowp, L->tap, L->T, L->Cp, L->packed, L->Np, acc);
     for (r = 0; r < rows; r++) {   /* contiguous in n: vectorised requantisation */
@@ -492,15 +637,22 @@ static void nn__q8_conv_sample(const nn__q8_layer *L, const float *x, float *out
       else
         for (n = 0; n < N; n++) dst[n] = (float)(a[n] - zpw[n]) * mult[n] + bias[n];
     }
+    if (!L->pool) nn__q8_tail(L, y + (size_t)p0 * N, (size_t)rows);
   }
-  if (L->pool) {
-    float *py = (float *)(void *)(scratch + nn__q8_conv_pool_at(L));
-    nn__q8_maxpool(L, y, py);
-    nn__q8_to_planes(py, L->pool->shape.dim[1] * L->pool->shape.dim[2], N, out);
-  } else {
-    nn__q8_to_planes(y, P, N, out);
+  for (sm = 0; sm < G; sm++, out += ys, xout = next ? xout + out_len : NULL) {
+    float *ys_ = y + (size_t)sm * P * N;
+    int PP = P;
+    if (L->pool) {
+      float *py = (float *)(void *)(scratch + nn__q8_conv_pool_at(L));
+      nn__q8_maxpool(L, ys_, py);
+      PP = L->pool->shape.dim[1] * L->pool->shape.dim[2];
+      nn__q8_tail(L, py, (size_t)PP);
+      ys_ = py;
+    }
+    nn__q8_sample_out(L, ys_, PP, next, xout, out);
   }
 }
+
 
 static int nn__q8_threads(const nn_int8_plan *p) {
 #ifdef _OPENMP
@@ -519,10 +671,20 @@ static void nn__q8_run_layer(nn_int8_plan *p, const nn__q8_layer *L) {
   int threads = nn__q8_threads(p), b;
   (void)threads;   /* read by the OpenMP pragmas only */
   if (L->conv) {
-    size_t xs = (size_t)L->d.C * L->d.H * L->d.W, ys = nn__per(L->out);
-    int n = m->batch;
+    size_t xs = (size_t)L->d.C * L->d.H * L->d.W, ys = nn__per(L->out), in_len = 0, out_len = 0;
+    int n = m->batch, k = (int)(L - p->layers);
+    const nn__q8_layer *next = L->hands_on && !p->keep_outputs ? L + 1 : NULL;
+    const nn__q8_act *xin = k > 0 && L[-1].hands_on && !p->keep_outputs ? p->hand[k % 2] : NULL;
+    nn__q8_act *xout = next ? p->hand[(k + 1) % 2] : NULL;
+    if (xin) in_len = (size_t)(L->d.H + 2 * L->d.p) * (L->d.W + 2 * L->d.p) * L->Cp;
+    if (next) out_len = (size_t)(next->d.H + 2 * next->d.p) * (next->d.W + 2 * next->d.p) * next->Cp;
+    int G = xin ? L->group : 1, groups = (n + G - 1) / G;
     NN__OMP_FOR_THREADS
-    for (b = 0; b < n; b++) nn__q8_conv_sample(L, x + b * xs, y + b * ys, p->scratch + (size_t)nn__thread_id() * p->per_thread);
+    for (b = 0; b < groups; b++) {
+      int first = b * G, cnt = n - first < G ? n - first : G;
+      nn__q8_conv_samples(L, x + first * xs, y + first * ys, ys, p->scratch + (size_t)nn__thread_id() * p->per_thread,
+                          xin ? xin + first * in_len : NULL, in_len, cnt, next, next ? xout + first * out_len : NULL, out_len);
+    }
   } else {
     int rows = (int)(nn_node_numel(m, L->node->in[0]) / (size_t)L->K), tiles = (rows + NN__Q8_MR - 1) / NN__Q8_MR, r;
     float inv = 1.0f / L->in_scale, zf = (float)L->in_zp;
@@ -532,8 +694,8 @@ static void nn__q8_run_layer(nn_int8_plan *p, const nn__q8_layer *L) {
       nn__q8_act *dst = p->rows + (size_t)r * L->Kp;
       const float *src = x + (size_t)r * L->K;
       int k;
-      for (k = 0; k < L->K; k++) dst[k] = nn__q8_quant(src[k], inv, zf);
-      for (; k < L->Kp; k++) dst[k] = zp;
+      nn__q8_quant_run(src, dst, (size_t)L->K, inv, zf);
+      for (k = L->K; k < L->Kp; k++) dst[k] = zp;
     }
     NN__OMP_FOR_THREADS
     for (b = 0; b < tiles; b++) {
@@ -600,6 +762,8 @@ NNDEF void nn_int8_free(nn_int8_plan *p) {
     NN_FREE(L->w_scale);
     NN_FREE(L->bias);
     NN_FREE(L->mult);
+    NN_FREE(L->post_a);
+    NN_FREE(L->post_b);
     NN_FREE(L->zpw);
     NN_FREE(L->packed);
     NN_FREE(L->tap);
@@ -608,6 +772,8 @@ NNDEF void nn_int8_free(nn_int8_plan *p) {
   NN_FREE(p->step);
   NN_FREE(p->scratch);
   NN_FREE(p->rows);
+  NN_FREE(p->hand[0]);
+  NN_FREE(p->hand[1]);
   if (p->m) nn__model_unref(p->m);
   NN_FREE(p);
 }
@@ -654,6 +820,7 @@ static nn_int8_plan *nn__q8_build(nn_model *m, const nn_node *output, const char
     L = &p->layers[nl];
     memset(L, 0, sizeof *L);
     L->node = t = nd;
+    L->group = 1;
     L->conv = nd->op == NN_OP_CONV2D;
     L->N = nd->in[1]->shape.dim[0];
     L->K = (int)(nn__per(nd->in[1]) / (size_t)L->N);
@@ -690,10 +857,48 @@ static nn_int8_plan *nn__q8_build(nn_model *m, const nn_node *output, const char
         L->relu = 1;
       }
     }
+    /* after the pool, a batch norm (airbench's conv, pool, norm, GELU):
+       an affine per channel on the pooled tile; then a GELU, applied to
+       the tile before it is stored */
+    if (L->pool && t != output && uses[t->id] == 1 && g->nodes[user[t->id]]->op == NN_OP_BATCHNORM &&
+        g->nodes[user[t->id]]->in[0] == t) {
+      L->post_bn = t = g->nodes[user[t->id]];
+      skip[t->id] = 1;
+    }
+    if (L->conv && t != output && uses[t->id] == 1 && g->nodes[user[t->id]]->op == NN_OP_GELU) {
+      t = g->nodes[user[t->id]];
+      skip[t->id] = 1;
+      L->gelu = 1;
+    }
     L->out = t;
     p->step[p->n_steps++] = nl++;
   }
   p->n_layers = nl;
+  /* a conv whose whole output is the next step's conv's input hands it
+     over as that conv's 8-bit padded channels-last input */
+  for (i = 0; i + 1 < p->n_steps; i++) {
+    nn__q8_layer *L, *N;
+    size_t len;
+    if (p->step[i] < 0 || p->step[i + 1] < 0) continue;
+    L = &p->layers[p->step[i]];
+    N = &p->layers[p->step[i + 1]];
+    if (!L->conv || !N->conv || N->node->in[0] != L->out || L->out == output || uses[L->out->id] != 1) continue;
+    L->hands_on = 1;
+    len = (size_t)m->max_batch * (N->d.H + 2 * N->d.p) * (N->d.W + 2 * N->d.p) * N->Cp;
+    if (len > p->hand_len) p->hand_len = len;
+    /* N's tiles span up to 6 samples: as few as that takes to waste under
+       2% of the rows on a last tile (7x7 maps: 49 rows need 54 alone) */
+    for (k = 1; k < NN__Q8_MR; k++) {
+      int rows = k * N->d.OH * N->d.OW;
+      if ((nn__q8_round_up(rows, NN__Q8_MR) - rows) * 50 <= rows) break;
+    }
+    N->group = k;
+  }
+  if (p->hand_len) {
+    p->hand[0] = (nn__q8_act *)nn__calloc(p->hand_len, sizeof(nn__q8_act));
+    p->hand[1] = (nn__q8_act *)nn__calloc(p->hand_len, sizeof(nn__q8_act));
+    if (!p->hand[0] || !p->hand[1]) goto fail;
+  }
 #ifdef _OPENMP
   threads = omp_get_max_threads();
 #endif
@@ -754,6 +959,26 @@ static int nn__q8_weights_from(nn_model *m, nn__q8_layer *L) {
   return ok;
 }
 
+/* the batch norm after a pool as y * a + b, computed as nn.h's eval
+   batch norm does (the same bits) from the model's parameters */
+static int nn__q8_post_from(nn_model *m, nn__q8_layer *L) {
+  float *v;
+  int n, k, ok;
+  if (!L->post_bn) return 1;
+  v = (float *)nn__calloc((size_t)L->N * 4, sizeof(float));
+  if (!L->post_a) L->post_a = (float *)nn__calloc((size_t)L->N, sizeof(float));
+  if (!L->post_b) L->post_b = (float *)nn__calloc((size_t)L->N, sizeof(float));
+  ok = v && L->post_a && L->post_b;
+  for (k = 0; k < 4 && ok; k++) ok = nn_read(m, L->post_bn->in[1 + k], v + (size_t)k * L->N);
+  for (n = 0; ok && n < L->N; n++) {   /* gamma, beta, mean, var */
+    float rstd = 1.0f / sqrtf(v[3 * L->N + n] + L->post_bn->attr.norm.eps);
+    L->post_a[n] = v[n] * rstd;
+    L->post_b[n] = v[L->N + n] - v[2 * L->N + n] * L->post_a[n];
+  }
+  NN_FREE(v);
+  return ok;
+}
+
 NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const nn_node *input, const float *samples,
                                      int count) {
   nn_int8_plan *p;
@@ -795,7 +1020,7 @@ NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const n
     L->in_scale = range > 0 ? range / 255.0f : 1.0f;
     L->in_zp = (int)(-lo[i] / L->in_scale + 0.5f);
     if (L->in_zp > 255) L->in_zp = 255;
-    ok = nn__q8_weights_from(m, L) && nn__q8_finish(L);
+    ok = nn__q8_weights_from(m, L) && nn__q8_post_from(m, L) && nn__q8_finish(L);
   }
   NN_FREE(lo);
   NN_FREE(hi);
@@ -821,6 +1046,12 @@ NNDEF int nn_int8_predict(nn_int8_plan *p) {
   return 1;
 }
 
+NNDEF int nn_int8_keep_outputs(nn_int8_plan *p, int keep) {
+  if (!p) return nn__null("int8_keep_outputs", "plan");
+  p->keep_outputs = keep != 0;
+  return 1;
+}
+
 NNDEF int nn_int8_num_layers(const nn_int8_plan *p) { return p ? p->n_layers : nn__null("int8_num_layers", "plan"); }
 NNDEF int nn_int8_layer(const nn_int8_plan *p, int i, nn_int8_layer_info *info) {
   const nn__q8_layer *L;
@@ -831,6 +1062,11 @@ NNDEF int nn_int8_layer(const nn_int8_plan *p, int i, nn_int8_layer_info *info) 
   info->out = L->out;
   info->pool = L->pool;
   info->relu = L->relu;
+  info->post_norm = L->post_bn;
+  info->post_scale = L->post_a;
+  info->post_shift = L->post_b;
+  info->gelu = L->gelu;
+  info->hands_on = L->hands_on;
   info->outputs = L->N;
   info->inputs = L->K;
   info->weight = L->w;
@@ -877,11 +1113,10 @@ static nn__q8_entry *nn__q8_entries(const nn_int8_plan *p, int *count) {
       else if (k == NN__Q8_SCALE || k == NN__Q8_BIAS) t->shape = nn__shape1(L->N);
       else t->shape.ndim = 0;
     }
-  for (i = 0; i < p->n_steps; i++) {
-    const nn_node *nd;
-    if (p->step[i] >= 0) continue;
-    nd = g->nodes[-1 - p->step[i]];
-    for (k = 0; k < nd->n_in; k++) {
+  for (i = 0; i < p->n_steps; i++) {   /* the float ops' parameters, and those of batch norms fused after a pool */
+    const nn_node *nd = p->step[i] >= 0 ? p->layers[p->step[i]].post_bn : g->nodes[-1 - p->step[i]];
+    if (!nd) continue;
+    for (k = p->step[i] >= 0; k < nd->n_in; k++) {
       const nn_node *q = nn__param_under(nd->in[k]);
       if (!q || seen[q->id]) continue;
       seen[q->id] = 1;
@@ -1030,7 +1265,7 @@ NNDEF nn_int8_plan *nn_int8_load_buffer(nn_model *m, const nn_node *output, cons
       L->in_zp = src[0];
     }
   }
-  for (i = 0; ok && i < p->n_layers; i++) ok = nn__q8_finish(&p->layers[i]);
+  for (i = 0; ok && i < p->n_layers; i++) ok = nn__q8_post_from(m, &p->layers[i]) && nn__q8_finish(&p->layers[i]);
   nn__st_close(&st);
   NN_FREE(e);
   if (!ok) { nn_int8_free(p); return NULL; }

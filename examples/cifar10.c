@@ -120,6 +120,7 @@ typedef struct trainer {
   float lr_sgd;           /* the peak, per example */
   float lr_xs[3], lr_ys[3];
   long step, total_steps;
+  int local;              /* 1: a model of this process alone (--prune-channels' fine-tuning), even with MPI */
 } trainer;
 
 /* airbench states lr and weight decay per 1024 examples, "decoupled": with
@@ -152,7 +153,7 @@ static float train_step(trainer *t) {
   float loss;
   nn_optimizer_set_lr(t->opt, t->lr_sgd * nn_lr_piecewise((float)t->step, 3, t->lr_xs, t->lr_ys));
 #ifdef NN_MPI
-  loss = nn_mpi_train_step(ex_dp, t->opt);
+  loss = t->local ? nn_train_step(t->m, t->opt) : nn_mpi_train_step(ex_dp, t->opt);
 #else
   loss = nn_train_step(t->m, t->opt);
 #endif
@@ -175,6 +176,83 @@ static double evaluate(const ex_args *a, nn_model *m, const net *n, const nn_dat
   nn_confusion_add(cm, CLASSES, out, d->y, d->n);
   *loss = nn_cross_entropy_sum(out, d->y, d->n, CLASSES, NULL) / d->n;
   return nn_confusion_accuracy(cm, CLASSES);
+}
+
+/* the training images idx[0..batch) into xb as airbench trains on them:
+   alternating flips (their bit from the seed), random translations with
+   reflect padding; labels into yb.  xa, dy (2 * batch) and flip: room. */
+static void augmented_batch(const ex_args *a, const recipe *r, const nn_dataset *train, const int *idx, int batch, int epoch,
+                            nn_rng *rng, float *xa, float *xb, float *yb, int *dy, unsigned char *flip) {
+  nn_dataset_gather(train, idx, batch, xa, yb);
+  alternating_flips(a->seed + 3, idx, batch, epoch, flip);
+  nn_random_shifts(rng, batch, r->translate, dy, dy + batch);
+  nn_shift_flip_images(xa, xb, batch, 3, 32, 32, dy, dy + batch, flip, NN_PAD_REFLECT);
+}
+
+/* --prune-channels: the network rebuilt with fewer channels in each
+   group (the whitening conv keeps its 24), the kept channels' weights
+   copied (nn_compress.h), fine-tuned with the recipe's training for a
+   fifth of the epochs (at least one) at a fifth of the learning rate;
+   the accuracy (no test-time augmentation) and the images/s of the
+   test pass of both models.  Appends to `result`. */
+static void slim(const ex_args *a, nn_graph *big, nn_model *m, const net *nb, const recipe *r, double epochs, int batch,
+                 const nn_dataset *train, const nn_dataset *test, float *out, char *result, size_t len) {
+  ex_slim sl;
+  recipe rs = *r;
+  nn_graph *g;
+  nn_model *s;
+  net ns;
+  trainer t;
+  nn_rng rng;
+  float *xa, *xb, *yb;
+  int *order, *dy, cm[CLASSES * CLASSES], i, e, steps = train->n / batch, fine = (int)(epochs / 5) + 1;
+  unsigned char *flip;
+  double t0, t_big, t_slim, acc_big, acc_slim0, acc_slim, loss;
+  ex_slim_rank(a, big, m, &sl);
+  for (i = 0; i < 3; i++) {   /* the two convs of a group have one width */
+    if (sl.n != 6 || sl.nkept[2 * i] != sl.nkept[2 * i + 1]) ex_die(a, "--prune-channels: not the airbench network");
+    rs.widths[i] = sl.nkept[2 * i];
+  }
+  rs.lr = r->lr / 5;
+  g = nn_graph_new();
+  nn_graph_set_seed(g, a->seed);
+  ns = build(g, &rs);
+  if (!(s = nn_compile(g, batch, ex_backend(a)))) ex_die(a, "--prune-channels");
+  ex_slim_copy(a, m, s, &sl);
+  nn_set_lr_mult(nn_node_input(ns.whiten, 2), 0.0f);   /* frozen, as after the first epochs */
+  t0 = ex_now();
+  acc_big = evaluate(a, m, nb, test, 0, out, cm, &loss);
+  t_big = ex_now() - t0;
+  acc_slim0 = evaluate(a, s, &ns, test, 0, out, cm, &loss);
+  xa = (float *)malloc((size_t)batch * PIXELS * sizeof *xa);
+  xb = (float *)malloc((size_t)batch * PIXELS * sizeof *xb);
+  yb = (float *)malloc((size_t)batch * sizeof *yb);
+  dy = (int *)malloc((size_t)batch * 2 * sizeof *dy);
+  flip = (unsigned char *)malloc((size_t)batch);
+  order = (int *)malloc((size_t)train->n * sizeof *order);
+  if (!xa || !xb || !yb || !dy || !flip || !order) ex_die(a, "out of memory");
+  if (!trainer_init(&t, s, &rs, batch, (long)steps * fine)) ex_die(a, "--prune-channels: optimizer");
+  t.local = 1;
+  nn_rng_seed(&rng, a->seed + 5);
+  for (e = 0; e < fine; e++) {
+    for (i = 0; i < train->n; i++) order[i] = i;
+    nn_shuffle(&rng, order, train->n);
+    for (i = 0; i < steps; i++) {
+      augmented_batch(a, &rs, train, order + (size_t)i * batch, batch, e, &rng, xa, xb, yb, dy, flip);
+      if (!nn_feed_node(s, ns.image, xb) || !nn_feed(s, "label", yb)) ex_die(a, "--prune-channels: fine-tuning");
+      loss = train_step(&t);
+      if (loss != loss) ex_die(a, "--prune-channels: fine-tuning");
+    }
+  }
+  t0 = ex_now();
+  acc_slim = evaluate(a, s, &ns, test, 0, out, cm, &loss);
+  t_slim = ex_now() - t0;
+  ex_slim_report(&sl, m, s, acc_big, acc_slim0, acc_slim, fine, test->n / t_big, test->n / t_slim, result, len);
+  ex_slim_free(&sl);
+  free(xa); free(xb); free(yb); free(dy); free(flip); free(order);
+  nn_ema_free(t.lookahead);
+  nn_optimizer_free(t.opt);
+  nn_model_free(s);
 }
 
 static nn_dataset *load(const ex_args *a, const char *split) {
@@ -224,9 +302,10 @@ int main(int argc, char **argv) {
   net n;
   FILE *log;
   float mean[3], std[3], *xb, *xa, *yb, *out, *wts;
-  int *order, *dy, *dx, cm[CLASSES * CLASSES], vcm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n, resumed;
+  int *order, *dy, cm[CLASSES * CLASSES], vcm[CLASSES * CLASSES], steps, epochs_run, e, i, batch, tta, whiten_n, resumed;
   unsigned char *flip;
-  char int8_result[256];
+  char int8_result[768];
+  nn_prune *pruner = NULL;
   long total_steps, seen = 0, first_step;
   double epochs, train_seconds = 0, t_start = ex_now(), t0, test_acc = 0, test_loss = 0, plain_acc = 0;
 
@@ -236,7 +315,7 @@ int main(int argc, char **argv) {
   a.notes = "  --tta 0|1|2       test-time augmentation: 0 none, 1 mirror, 2 mirror and +-1 px shifts (default: 2)\n"
             "defaults per model: airbench --epochs 9.9 --batch 1024 --lr 11.5, small --epochs 4 --batch 512 --lr 11.5\n"
             "(lr per 1024 examples, airbench's decoupled form)";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_VAL;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_INT8 | EX_PRUNE | EX_PRUNE_CHANNELS | EX_VAL;
   a.models = "airbench|small";
   a.model = "airbench";
   a.data = "data/cifar-10-batches-bin";
@@ -298,7 +377,6 @@ int main(int argc, char **argv) {
   out = (float *)malloc((size_t)i * CLASSES * sizeof *out);
   wts = (float *)malloc(24 * 12 * sizeof *wts);
   if (!xb || !xa || !yb || !dy || !flip || !order || !out || !wts) { fprintf(stderr, "%s: out of memory\n", a.prog); return 1; }
-  dx = dy + batch;
 
   /* the whitening filters from the first 5,000 training images, then the optimizer and lookahead */
   t0 = ex_now();
@@ -311,6 +389,10 @@ int main(int argc, char **argv) {
   resumed = ex_resume(&a, epochs_run, m, t.opt, t.lookahead, &info);
   ex_best_check(&a, &best);
   t.step = first_step = info.step;
+  /* after --resume: the masks are the checkpoint's zeros; a fresh run's
+     pruner comes after its first step (ex_prune_step): the identity convs
+     start mostly zero */
+  if (a.prune > 0 && t.step > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
   log = ex_log_open(&a);
 
   for (e = resumed; e < epochs_run && !ex_best_stop(&a, &best, e); e++) {
@@ -324,10 +406,7 @@ int main(int argc, char **argv) {
     for (s = 0; s < steps && t.step < total_steps; s++) {
       const int *idx = order + (size_t)s * batch;
       float loss;
-      nn_dataset_gather(train, idx, batch, xa, yb);
-      alternating_flips(a.seed + 3, idx, batch, e, flip);
-      nn_random_shifts(&info.data_rng, batch, r.translate, dy, dx);
-      nn_shift_flip_images(xa, xb, batch, 3, 32, 32, dy, dx, flip, NN_PAD_REFLECT);
+      augmented_batch(&a, &r, train, idx, batch, e, &info.data_rng, xa, xb, yb, dy, flip);
 #ifdef NN_MPI
       {   /* this rank's shard of the batch, its correct count summed after the epoch */
         int count, first = ex_mpi_shard(&a, m, batch, &count);
@@ -335,6 +414,7 @@ int main(int argc, char **argv) {
           ex_die(&a, "feeding a batch");
         loss = train_step(&t);
         if (loss != loss) ex_die(&a, "training");
+        ex_prune_step(&a, m, &pruner, t.step, total_steps);
         if (!nn_read(m, n.logits, out)) ex_die(&a, "reading logits");
         nn_cross_entropy_sum(out, yb + first, count, CLASSES, &correct);
       }
@@ -342,6 +422,7 @@ int main(int argc, char **argv) {
       if (!nn_feed_node(m, n.image, xb) || !nn_feed(m, "label", yb)) ex_die(&a, "feeding a batch");
       loss = train_step(&t);
       if (loss != loss) ex_die(&a, "training");
+      ex_prune_step(&a, m, &pruner, t.step, total_steps);
       if (!nn_read(m, n.logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, yb, batch, CLASSES, &correct);
 #endif
@@ -383,6 +464,12 @@ int main(int argc, char **argv) {
   nn_classification_report(cm, CLASSES, class_names, stdout);
   /* --int8: no test-time augmentation on either side */
   ex_int8_report(&a, g, m, n.logits, train, test, CLASSES, int8_result, sizeof int8_result);
+  if (a.prune_channels > 0) slim(&a, g, m, &n, &r, epochs, batch, train, test, out, int8_result, sizeof int8_result);
+  if (pruner) {
+    size_t used = strlen(int8_result);
+    snprintf(int8_result + used, sizeof int8_result - used, " sparsity=%.4f", nn_prune_sparsity(pruner));
+    nn_prune_free(pruner);
+  }
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
          "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f%s",
          test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,

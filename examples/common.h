@@ -422,6 +422,74 @@ static inline void ex_int8_report(const ex_args *a, nn_graph *g, nn_model *train
   nn_model_free(m);
 }
 
+/* ---------------------------------------------------------------- pruning */
+/* --prune: Zhu and Gupta's schedule to a->prune from 10% to 70% of the
+   run, 100 pruning steps a run, the zeros restored after every step.
+   *pruner is made on the first call if NULL: its masks are m's nonzero
+   weights then (nn_prune_new), so a model that starts with exact zeros
+   (airbench's identity convs) makes it after its first step, and a run
+   resumed from a checkpoint makes it before (the zeros pruning left). */
+static inline void ex_prune_step(const ex_args *a, nn_model *m, nn_prune **pruner, long step, long total_steps) {
+  if (!(a->prune > 0)) return;
+  if (!*pruner && !(*pruner = nn_prune_new(m))) ex_die(a, "--prune");
+  if (step % (total_steps / 100 + 1) == 0 && !nn_prune_to(*pruner, nn_prune_schedule(a->prune, step, total_steps / 10, total_steps * 7 / 10)))
+    ex_die(a, "--prune");
+  if (!nn_prune_apply(*pruner)) ex_die(a, "--prune");
+}
+
+/* --prune-channels: every trainable conv of graph g (compiled as m) keeps the fraction
+   1 - a->prune_channels of its channels (at least one), those that
+   nn_prune_rank_channels ranks first; the example builds the smaller
+   model with widths nkept and ex_slim_copy fills it. */
+enum { EX_SLIM_MAX = 16 };
+typedef struct ex_slim {
+  int n;                           /* the trainable convs, in graph order */
+  const char *names[EX_SLIM_MAX];
+  int widths[EX_SLIM_MAX], nkept[EX_SLIM_MAX];
+  int *kept[EX_SLIM_MAX];          /* nkept[i] channel indices, increasing */
+} ex_slim;
+static inline void ex_slim_free(ex_slim *s) {
+  int i;
+  for (i = 0; i < s->n; i++) free(s->kept[i]);
+  s->n = 0;
+}
+static inline void ex_slim_rank(const ex_args *a, nn_graph *g, nn_model *m, ex_slim *s) {
+  int i;
+  memset(s, 0, sizeof *s);
+  for (i = 0; i < nn_graph_num_nodes(g); i++) {
+    nn_node *c = nn_graph_node(g, i), *w;
+    if (c->op != NN_OP_CONV2D || !(w = nn_node_input(c, 1)) || w->op != NN_OP_PARAM || !w->trainable) continue;
+    if (s->n == EX_SLIM_MAX) ex_die(a, "--prune-channels: more convs than the example keeps track of");
+    s->names[s->n] = c->name;
+    s->widths[s->n] = nn_node_shape(w)->dim[0];
+    s->nkept[s->n] = (int)(s->widths[s->n] * (1 - a->prune_channels) + 0.5f);
+    if (s->nkept[s->n] < 1) s->nkept[s->n] = 1;
+    if (!(s->kept[s->n] = (int *)malloc((size_t)s->nkept[s->n] * sizeof(int)))) ex_die(a, "out of memory");
+    s->n++;
+    if (!nn_prune_rank_channels(m, c, s->nkept[s->n - 1], s->kept[s->n - 1])) ex_die(a, "--prune-channels");
+  }
+}
+static inline void ex_slim_copy(const ex_args *a, nn_model *big, nn_model *small, const ex_slim *s) {
+  if (!nn_prune_copy_channels(big, small, s->n, s->names, (const int *const *)s->kept, s->nkept)) ex_die(a, "--prune-channels");
+}
+/* the report line; appends slim_channels= (the kept widths) and the rest to result */
+static inline void ex_slim_report(const ex_slim *s, nn_model *big, nn_model *small, double acc_big, double acc_slim0,
+                                  double acc_slim, int epochs, double ips_big, double ips_slim, char *result, size_t len) {
+  char before[160] = "", after[160] = "";
+  int i;
+  for (i = 0; i < s->n; i++) {
+    snprintf(before + strlen(before), sizeof before - strlen(before), "%s%d", i ? "," : "", s->widths[i]);
+    snprintf(after + strlen(after), sizeof after - strlen(after), "%s%d", i ? "," : "", s->nkept[i]);
+  }
+  printf("channel pruning: convs %s -> %s channels, %lu -> %lu parameters; test_accuracy %.4f -> %.4f "
+         "(%.4f before %d epoch(s) of fine-tuning); test images/s %.0f -> %.0f (%.2fx)\n",
+         before, after, (unsigned long)nn_num_params(big), (unsigned long)nn_num_params(small), acc_big, acc_slim, acc_slim0,
+         epochs, ips_big, ips_slim, ips_slim / ips_big);
+  snprintf(result + strlen(result), len - strlen(result),
+           " slim_channels=%s slim_accuracy=%.4f slim_accuracy_before_finetune=%.4f slim_images_per_second=%.0f full_images_per_second=%.0f",
+           after, acc_slim, acc_slim0, ips_slim, ips_big);
+}
+
 /* ---------------------------------------------------------------- per epoch */
 /* With --resume the rows of the epochs the checkpoint holds stay; the
    rows of epochs after it (written before the run stopped) go. */

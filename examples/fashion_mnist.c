@@ -71,32 +71,23 @@ static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, con
    images/s of the test pass of both models.  Appends to `result`. */
 static void slim(const ex_args *a, nn_graph *big, nn_model *m, const nn_dataset *train, const nn_dataset *test, float *out,
                  char *result, size_t len) {
-  nn_graph *g = nn_graph_new();
+  nn_graph *g;
   nn_model *s;
   nn_optimizer *o;
   nn_batches *it;
-  nn_node *logits, *convs[2];
+  nn_node *logits;
   nn_rng rng;
-  const char *names[2];
-  const int *kept[2];
-  int widths[2] = {32, 64}, nkept[2], k1[32], k2[64], cm[CLASSES * CLASSES], e, i, n_conv = 0, epochs = a->epochs / 5 + 1;
+  ex_slim sl;
+  int cm[CLASSES * CLASSES], e, epochs = a->epochs / 5 + 1;
   long step = 0, total;
   double t0, t_big, t_slim, acc_big, acc_slim0, acc_slim, loss;
-  for (i = 0; i < nn_graph_num_nodes(big) && n_conv < 2; i++)
-    if (nn_graph_node(big, i)->op == NN_OP_CONV2D) convs[n_conv++] = nn_graph_node(big, i);
-  if (n_conv < 2) return;   /* the MLP has no channels */
-  kept[0] = k1;
-  kept[1] = k2;
-  for (i = 0; i < 2; i++) {
-    nkept[i] = (int)(widths[i] * (1 - a->prune_channels) + 0.5f);
-    if (nkept[i] < 1) nkept[i] = 1;
-    names[i] = convs[i]->name;
-    if (!nn_prune_rank_channels(m, convs[i], nkept[i], (int *)kept[i])) ex_die(a, "--prune-channels");
-  }
+  ex_slim_rank(a, big, m, &sl);
+  if (sl.n < 2) { ex_slim_free(&sl); return; }   /* the MLP has no channels */
+  g = nn_graph_new();
   nn_graph_set_seed(g, a->seed);
-  logits = fm_build(g, "cnn", nkept[0], nkept[1], NULL);
-  if (!(s = nn_compile(g, a->batch, ex_backend(a))) || !nn_prune_copy_channels(m, s, 2, names, kept, nkept))
-    ex_die(a, "--prune-channels");
+  logits = fm_build(g, "cnn", sl.nkept[0], sl.nkept[1], NULL);
+  if (!(s = nn_compile(g, a->batch, ex_backend(a)))) ex_die(a, "--prune-channels");
+  ex_slim_copy(a, m, s, &sl);
   t0 = ex_now();
   acc_big = evaluate(a, m, nn_model_find(m, "logits"), test, a->batch, out, cm, &loss);
   t_big = ex_now() - t0;
@@ -116,24 +107,11 @@ static void slim(const ex_args *a, nn_graph *big, nn_model *m, const nn_dataset 
   t0 = ex_now();
   acc_slim = evaluate(a, s, logits, test, a->batch, out, cm, &loss);
   t_slim = ex_now() - t0;
-  printf("channel pruning: convs %dx%d -> %dx%d channels, %lu -> %lu parameters; test_accuracy %.4f -> %.4f "
-         "(%.4f before %d epoch(s) of fine-tuning); test images/s %.0f -> %.0f (%.2fx)\n",
-         widths[0], widths[1], nkept[0], nkept[1], (unsigned long)nn_num_params(m), (unsigned long)nn_num_params(s),
-         acc_big, acc_slim, acc_slim0, epochs, test->n / t_big, test->n / t_slim, t_big / t_slim);
-  snprintf(result + strlen(result), len - strlen(result),
-           " slim_channels=%d,%d slim_accuracy=%.4f slim_accuracy_before_finetune=%.4f slim_images_per_second=%.0f full_images_per_second=%.0f",
-           nkept[0], nkept[1], acc_slim, acc_slim0, test->n / t_slim, test->n / t_big);
+  ex_slim_report(&sl, m, s, acc_big, acc_slim0, acc_slim, epochs, test->n / t_big, test->n / t_slim, result, len);
+  ex_slim_free(&sl);
   nn_batches_free(it);
   nn_optimizer_free(o);
   nn_model_free(s);
-}
-
-/* Zhu and Gupta's schedule, 100 pruning steps a run, zeros kept after every step */
-static void prune_step(const ex_args *a, nn_prune *pruner, long step, long total_steps) {
-  if (!pruner) return;
-  if (step % (total_steps / 100 + 1) == 0 && !nn_prune_to(pruner, nn_prune_schedule(a->prune, step, total_steps / 10, total_steps * 7 / 10)))
-    ex_die(a, "--prune");
-  if (!nn_prune_apply(pruner)) ex_die(a, "--prune");
 }
 
 int main(int argc, char **argv) {
@@ -242,7 +220,7 @@ int main(int argc, char **argv) {
         ex_die(&a, "feeding a batch");
       loss = nn_mpi_train_step(ex_dp, opt);
       if (loss != loss) ex_die(&a, "training");
-      prune_step(&a, pruner, info.step, total_steps);
+      ex_prune_step(&a, m, &pruner, info.step, total_steps);
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, it->y + first, count, CLASSES, &correct);   /* this rank's; summed below */
 #else
@@ -254,7 +232,7 @@ int main(int argc, char **argv) {
       if (!nn_feed(m, "image", it->x) || !nn_feed(m, "label", it->y)) ex_die(&a, "feeding a batch");
       loss = nn_train_step(m, opt);
       if (loss != loss) ex_die(&a, "training");
-      prune_step(&a, pruner, info.step, total_steps);
+      ex_prune_step(&a, m, &pruner, info.step, total_steps);
       if (!nn_read(m, logits, out)) ex_die(&a, "reading logits");
       nn_cross_entropy_sum(out, it->y, n, CLASSES, &correct);   /* accuracy of the training batch (dropout on) */
 #endif

@@ -178,6 +178,12 @@ if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --batch 32 --tta 0 --val
    result "$TMP/c.out" && grep -q 'best_epoch=[12] val_accuracy=[0-9.]* epochs_run=[12]' <(tail -n 1 "$TMP/c.out") &&
    grep -q '60 training / 40 validation' "$TMP/c.out"; then ok "cifar10 --val 40 holds out 40 of 100 images: $(tail -n 1 "$TMP/c.out" | grep -o 'best_epoch.*')"
 else bad "cifar10 --val 40" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
+# --prune, --prune-channels: the sparsity reached, every group's two convs at half width
+if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --batch 32 --tta 0 --prune 0.5 --prune-channels 0.5 --quiet >"$TMP/c.out" 2>"$TMP/c.err" &&
+   result "$TMP/c.out" && grep -q '^RESULT.* slim_channels=24,24,48,48,96,96 slim_accuracy=[0-9.]* .* sparsity=0.5000' "$TMP/c.out" &&
+   grep -q '^channel pruning: convs 48,48,96,96,192,192 -> 24,24,48,48,96,96 channels' "$TMP/c.out"; then
+    ok "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches: $(grep '^channel pruning' "$TMP/c.out" | cut -c1-120)"
+else bad "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
 # transfer: the contract on the synthetic batches (10 images of each class), then bad --shots
 if "$TMP/transfer" --data "$CF" --shots 4 --pretrain-epochs 1 --epochs 2 --width 4 --quiet --log "$TMP/t.csv" \
        --save-pretrained "$TMP/pre.safetensors" >"$TMP/t.out" 2>"$TMP/t.err" && result "$TMP/t.out" &&
@@ -241,6 +247,13 @@ if [ -f "$CD/test_batch.bin" ]; then
     if "$TMP/cifar10" --data "$CS" --model small --limit 2000 --epochs 3 --batch 128 --tta 0 --quiet >"$TMP/c.out" 2>"$TMP/c.err" &&
        result "$TMP/c.out" && above "$(acc "$TMP/c.out")" 0.30; then ok "cifar10 --model small learns on 2,000 images: $(tail -n 1 "$TMP/c.out")"
     else bad "cifar10 --model small learns on 2,000 images" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
+    # pruned to 70% zeros while training, then slimmed to half the channels and fine-tuned: both still learn
+    if "$TMP/cifar10" --data "$CS" --model small --limit 2000 --epochs 3 --batch 128 --tta 0 --quiet --prune 0.7 --prune-channels 0.5 \
+           >"$TMP/c.out" 2>"$TMP/c.err" && result "$TMP/c.out" && above "$(acc "$TMP/c.out")" 0.25 &&
+       grep -q '^RESULT.* sparsity=0.7000' "$TMP/c.out" &&
+       awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } exit !(v["slim_accuracy"] > 0.25) }' "$TMP/c.out"; then
+        ok "cifar10 --prune 0.7 --prune-channels 0.5 learns on 2,000 images: $(grep '^channel pruning' "$TMP/c.out" | cut -c1-160)"
+    else bad "cifar10 --prune 0.7 --prune-channels 0.5 learns on 2,000 images" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
     # transfer: pretraining on the subset's classes 0-4, 20 images of each new class
     if "$TMP/transfer" --data "$CS" --shots 20 --pretrain-epochs 2 --epochs 10 --width 8 --quiet >"$TMP/t.out" 2>"$TMP/t.err" &&
        result "$TMP/t.out" && awk '/^RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }

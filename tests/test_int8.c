@@ -7,12 +7,17 @@
        builds this file with and without -march=native, so the AVX-512
        VNNI or AVX2 kernel and the portable one both meet the same sums;
      - a small network (conv with batch norm, ReLU and a padded max pool
-       fused, strided conv and a float GELU, conv with a 2x2 pool and ReLU
-       fused, dense over a [4, 4] reshape, dense with a 1-d batch norm
-       folded, dense to the logits): every quantised layer's output equals
+       fused, strided conv with its GELU fused, conv with a padded max pool,
+       the batch norm after it and a GELU fused (airbench's pattern), conv
+       with a 2x2 pool and ReLU fused, dense over a [4, 4] reshape, dense
+       with a 1-d batch norm folded, dense to the logits): every quantised
+       layer's output equals
        a scalar reference computed from the layer's numbers (int8 weights,
        scales, zero point) on the same float input, to well under one
        integer step; the whole output close to the float model's;
+     - the convs that hand their output to the next conv as 8-bit input
+       give the same logits, bit for bit, as with every float output
+       written (nn_int8_keep_outputs, which the per-layer checks use);
      - save, load into a second model compiled from the same graph: the
        same outputs bit for bit; an int8 file refused by
        nn_safetensors_load and a float file by nn_int8_load, with reasons;
@@ -78,7 +83,8 @@ static net build(void) {
   y = nn_input(n.g, "label", 1, &one);
   h = nn_relu(n.g, nn_batchnorm(n.g, nn_conv2d_ex(n.g, n.x, 8, 3, 3, 1, 1, 0)));   /* bn and relu folded */
   h = nn_maxpool2d_ex(n.g, h, 2, 2, 1);                                              /* a padded pool fused */
-  h = nn_gelu(n.g, nn_conv2d_ex(n.g, h, 20, 3, 3, 2, 1, 1));                       /* float GELU after */
+  h = nn_gelu(n.g, nn_conv2d_ex(n.g, h, 18, 3, 3, 2, 1, 1));   /* GELU fused; 18 channels: the next conv pads them to 20 */
+  h = nn_gelu(n.g, nn_batchnorm(n.g, nn_maxpool2d_ex(n.g, nn_conv2d(n.g, h, 12, 3, 1, 1), 2, 2, 1)));   /* pool, bn, GELU */
   h = nn_relu(n.g, nn_maxpool2d(n.g, nn_conv2d(n.g, h, 16, 3, 1, 1), 2, 2));       /* pool and ReLU fused */
   h = nn_relu(n.g, nn_dense(n.g, nn_reshape(n.g, nn_flatten(n.g, h), 2, rs), 12)); /* dense over [4, 4] */
   h = nn_relu(n.g, nn_batchnorm(n.g, nn_dense(n.g, nn_flatten(n.g, h), 24)));       /* 1-d batch norm folded */
@@ -94,7 +100,8 @@ static void fill(nn_rng *r, float *v, size_t n, float a) {
 }
 
 /* the layer's output from its float input, one scalar loop per output,
-   then the fused max pool (windows clipped to the image) */
+   then the fused max pool (windows clipped to the image), the batch norm
+   after it and the GELU, as nn.h computes them */
 static int layer_matches(nn_model *m, const nn_int8_layer_info *L) {
   const nn_node *nd = L->node;
   size_t nx = nn_node_numel(m, nd->in[0]), ny = nn_node_numel(m, L->out), nref, i;
@@ -144,6 +151,7 @@ static int layer_matches(nn_model *m, const nn_int8_layer_info *L) {
   } else {
     const nn_pool_attr *a = L->pool ? &L->pool->attr.pool : NULL;
     int PH = L->pool ? L->pool->shape.dim[1] : d.OH, PW = L->pool ? L->pool->shape.dim[2] : d.OW, ph, pw;
+    float tol;
     for (b = 0; b < batch; b++)
       for (o = 0; o < L->outputs; o++)
         for (ph = 0; ph < PH; ph++)
@@ -157,7 +165,12 @@ static int layer_matches(nn_model *m, const nn_int8_layer_info *L) {
                 for (w = pw * a->stride - a->pad; w < pw * a->stride - a->pad + a->k; w++)
                   if (h >= 0 && w >= 0 && h < d.OH && w < d.OW && plane[h * d.OW + w] > want) want = plane[h * d.OW + w];
             }
-            bad += !(fabsf(got - want) <= 0.25f * L->input_scale * L->weight_scale[o] + 1e-6f * fabsf(want));
+            /* a step's quarter, as large as the batch norm scales it (GELU's slope is at most 1.13) */
+            tol = 0.25f * L->input_scale * L->weight_scale[o] * (L->post_scale ? fabsf(L->post_scale[o]) : 1.0f) *
+                  (L->gelu ? 1.13f : 1.0f);
+            if (L->post_norm) want = want * L->post_scale[o] + L->post_shift[o];
+            if (L->gelu) want = 0.5f * want * (1.0f + erff(want * 0.70710678f));
+            bad += !(fabsf(got - want) <= tol + 1e-5f * fabsf(want) + 1e-6f);
           }
   }
   free(x);
@@ -216,24 +229,36 @@ static void plan_cases(void) {
   if (!q) return;
   CHECK(m->batch == B, "the model's batch is restored after calibration (%d)", m->batch);
   layers = nn_int8_num_layers(q);
-  CHECK(layers == 6, "6 quantised layers, %d", layers);
+  CHECK(layers == 7, "7 quantised layers, %d", layers);
   {
     nn_int8_layer_info L;
     nn_int8_layer(q, 0, &L);
     CHECK(L.relu && L.out == L.pool && L.pool->attr.pool.pad == 1,
           "the first conv's batch norm, ReLU and padded max pool are fused");
     nn_int8_layer(q, 1, &L);
-    CHECK(!L.relu && L.out == L.node, "the strided conv writes its own output (GELU follows)");
+    CHECK(!L.relu && L.gelu && !L.pool && L.out->op == NN_OP_GELU && L.out->in[0] == L.node, "the strided conv's GELU is fused");
     nn_int8_layer(q, 2, &L);
+    CHECK(!L.relu && L.gelu && L.pool && L.post_norm && L.post_norm->in[0] == L.pool && L.out->in[0] == L.post_norm &&
+          L.post_scale && L.post_shift, "a max pool, the batch norm after it and a GELU are fused");
+    nn_int8_layer(q, 3, &L);
     CHECK(L.relu && L.pool && L.out->op == NN_OP_RELU && L.out->in[0] == L.pool, "a max pool and the ReLU after it are fused");
-    nn_int8_layer(q, 4, &L);
+    nn_int8_layer(q, 5, &L);
     CHECK(L.relu && L.out->in[0]->op == NN_OP_BATCHNORM, "the 1-d batch norm after a dense is folded");
-    CHECK(!nn_int8_layer(q, 6, &L) && !nn_int8_layer(q, -1, &L), "layer index out of range");
+    CHECK(!nn_int8_layer(q, 7, &L) && !nn_int8_layer(q, -1, &L), "layer index out of range");
+    for (i = 0; i < 4; i++) {
+      nn_int8_layer(q, i, &L);
+      CHECK(L.hands_on == (i < 3), "layer %d %s its output to the next conv", i, i < 3 ? "hands" : "(before a flatten) does not hand");
+    }
   }
   nn_set_batch(m, B);
   nn_feed(m, "image", x);
   CHECK(nn_predict(m, n.logits) && nn_read(m, n.logits, fl), "float predict");
   CHECK(nn_int8_predict(q) && nn_read(m, n.logits, i8), "int8 predict: %s", nn_last_error());
+  /* the convs hand their outputs over as 8-bit inputs; written as floats
+     and read back by the next conv, the same bits */
+  CHECK(nn_int8_keep_outputs(q, 1) && nn_int8_predict(q) && nn_read(m, n.logits, i8b) && !memcmp(i8, i8b, sizeof i8),
+        "every layer's float output written: the same logits, bit for bit");
+  CHECK(!nn_int8_keep_outputs(NULL, 1), "keep_outputs: NULL plan");
   for (i = 0; i < B * 5; i++) {
     err = fabs(fl[i] - i8[i]) > err ? fabs(fl[i] - i8[i]) : err;
     span = fabs(fl[i]) > span ? fabs(fl[i]) : span;
@@ -245,6 +270,7 @@ static void plan_cases(void) {
     bad = layer_matches(m, &L);
     CHECK(!bad, "layer %d ('%s'): %d outputs differ from the scalar reference by an integer step or more", i, L.node->name, bad);
   }
+  nn_int8_keep_outputs(q, 0);
   nn_set_batch(m, 3);   /* a smaller batch */
   CHECK(nn_int8_predict(q) && nn_read(m, n.logits, i8b) && !memcmp(i8, i8b, 3 * 5 * sizeof(float)),
         "batch 3 gives the first 3 samples' outputs");

@@ -15,7 +15,10 @@
 # without it those ratios read "absent".  Ends with a RESULT line:
 #   int8_vs_fp32_fmnist (1 thread), .._t2 (2 threads), the same for cifar,
 #   int8_vs_ort_int8 (the smaller of the two nets, 1 thread), per net and
-#   thread count, accuracy_loss_fmnist / _cifar in points (fp32 - int8).
+#   thread count, accuracy_loss_fmnist / _cifar in points (fp32 - int8);
+#   int8_vs_ort_int8_cpu (and per net): the same at 1 thread by CPU time,
+#   which holds on a loaded machine (nn.h and ONNX Runtime run one after
+#   the other, so their wall-clock ratio moves with the load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/int8
@@ -64,7 +67,7 @@ def rows(path):
     return r
 nn, ort = rows(out + "/nn.txt"), rows(out + "/ort.txt")
 acc = {l.split()[0]: (float(l.split()[1]), float(l.split()[2])) for l in open(out + "/accuracy.txt") if l.strip()}
-res, vs_ort = [], []
+res, vs_ort, vs_ort_cpu = [], [], []
 for net in ("fmnist", "cifar"):
     for (n, t), kv in sorted(nn.items()):
         if n != net:
@@ -78,11 +81,15 @@ for net in ("fmnist", "cifar"):
             res.append(f"ort_int8_vs_fp32_{net}{suffix}={float(o['speedup']):.2f}")
             if t == "1":
                 vs_ort.append(r)
+                rc = float(kv["int8_cpu_images_per_second"]) / float(o["int8_cpu_images_per_second"])
+                res.append(f"int8_vs_ort_int8_cpu_{net}={rc:.2f}")
+                vs_ort_cpu.append(rc)
         res.append(f"int8_images_per_second_{net}{suffix}={kv['int8_images_per_second']}")
     a = acc.get(net)
     res.append(f"accuracy_loss_{net}=" + (f"{100 * (a[0] - a[1]):.2f}" if a else "absent"))
 head = [r for r in res if r.startswith(("int8_vs_fp32_fmnist=", "int8_vs_fp32_cifar="))]
 head.append("int8_vs_ort_int8=" + (f"{min(vs_ort):.2f}" if vs_ort else "absent"))
+head.append("int8_vs_ort_int8_cpu=" + (f"{min(vs_ort_cpu):.2f}" if vs_ort_cpu else "absent"))
 res = head + [r for r in res if r not in head]
 kernel = next(iter(nn.values()))["kernel"] if nn else "?"
 print("RESULT " + " ".join(res) + f" kernel={kernel}")

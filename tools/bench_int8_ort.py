@@ -10,6 +10,8 @@ intra_op_num_threads set, fp32 and int8 runs interleaved.
 
 Prints one line per net and thread count:
     ort net=fmnist threads=1 fp32_images_per_second=... int8_images_per_second=... speedup=...
+      ... fp32_cpu_images_per_second=... int8_cpu_images_per_second=...
+(the _cpu_ rates by the process's CPU time, as tools/bench_int8.c's)
 """
 import argparse
 import os
@@ -65,20 +67,23 @@ def main():
             fp, q = session(path, t), session(qpath, t)
             fp.run(None, feed)
             q.run(None, feed)
-            tf = tq = 0.0
+            tf = tq = cf = cq = 0.0
             reps = 0
             while tf + tq < a.seconds or reps < 3:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 fp.run(None, feed)
                 tf += time.perf_counter() - t0
-                t0 = time.perf_counter()
+                cf += time.process_time() - c0
+                t0, c0 = time.perf_counter(), time.process_time()
                 q.run(None, feed)
                 tq += time.perf_counter() - t0
+                cq += time.process_time() - c0
                 reps += 1
             d = np.abs(fp.run(None, feed)[0] - q.run(None, feed)[0]).max()
             print(f"ort net={net} threads={t} fp32_images_per_second={BATCH * reps / tf:.0f} "
                   f"int8_images_per_second={BATCH * reps / tq:.0f} speedup={tf / tq:.2f} max_logit_diff={d:.4f} "
-                  f"onnxruntime={ort.__version__}", flush=True)
+                  f"onnxruntime={ort.__version__} fp32_cpu_images_per_second={BATCH * reps / cf:.0f} "
+                  f"int8_cpu_images_per_second={BATCH * reps / cq:.0f}", flush=True)
 
 
 if __name__ == "__main__":

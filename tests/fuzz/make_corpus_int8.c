@@ -79,6 +79,10 @@ int main(void) {
   set_float("bad-negative-scale", "conv.weight_scale", -1.0f);
   set_float("bad-nan-input-scale", "fc2.weight_input_scale", NAN);
   set_float("ok-odd-bias", "fc2.weight_bias", 1e30f);
+  /* fc1's outputs overflow to infinities, the layer norm makes NaNs of
+     them, fc2 quantises those (to 0) */
+  set_float("ok-nan-activations", "fc1.weight_scale", 3e38f);
+  edit("bad-missing-post-norm", "\"bn2.running_var\"", "\"bn2.running_vaq\"");
   put("bad-truncated", file, len - 3);
   put("bad-header-only", file, 40);
   put("bad-empty", file, 0);
