@@ -336,6 +336,8 @@ typedef struct nn__cl_impl {
   size_t to_device, to_host;
   long writes, reads, launches, clblast_calls, blocking, created_base;
   char what[NN_NAME_LEN + 32];      /* what runs now, for error messages */
+  cl_mem staging;                   /* gather and scatter: grown on first use, kept */
+  size_t staging_n;
 } nn__cl_impl;
 
 #define NN__CL_MEM(p) ((cl_mem)(void *)(p))
@@ -1848,9 +1850,55 @@ static int nn__cl_lerp(nn_backend *b, void *a, const void *src, size_t n, float 
   return nn__cl_elems(&k, n);
 }
 
+/* Several buffers through the host with one transfer: device-side copies
+   into (or out of) this backend's staging buffer, and one read (or one
+   write) of it; a single buffer goes directly.  No kernel objects: the
+   copies are clEnqueueCopyBuffer. */
+static cl_mem nn__cl_staging(nn_backend *b, size_t n) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  if (I->staging_n < n) {
+    if (I->staging) nn__cl_release(b, (void *)I->staging);
+    I->staging = NULL;
+    I->staging_n = 0;
+    if (!(I->staging = nn__cl_new_mem(I->dev, n * sizeof(float)))) return NULL;
+    I->staging_n = n;
+  }
+  return I->staging;
+}
+static int nn__cl_gather(nn_backend *b, const void *const *bufs, const size_t *n, int count, float *dst) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  size_t total = 0, off = 0;
+  cl_mem st;
+  int k, ok = 1;
+  if (count == 1) return nn__cl_read(b, bufs[0], 0, dst, n[0]);
+  for (k = 0; k < count; k++) total += n[k];
+  if (!total) return 1;
+  if (!(st = nn__cl_staging(b, total))) return 0;
+  for (k = 0; k < count && ok; off += n[k], k++)
+    ok = !n[k] || nn__cl_changed(I, st, clEnqueueCopyBuffer(I->dev->q, NN__CL_MEM(bufs[k]), st, 0, off * sizeof(float),
+                                                             n[k] * sizeof(float), 0, NULL, NULL), "clEnqueueCopyBuffer (gather)");
+  return ok && nn__cl_read_now(I, st, 0, dst, total);
+}
+static int nn__cl_scatter(nn_backend *b, void *const *bufs, const size_t *n, int count, const float *src) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  size_t total = 0, off = 0;
+  cl_mem st;
+  int k, ok;
+  if (count == 1) return nn__cl_write(b, bufs[0], 0, src, n[0]);
+  for (k = 0; k < count; k++) total += n[k];
+  if (!total) return 1;
+  ok = (st = nn__cl_staging(b, total)) && nn__cl_write(b, (void *)st, 0, src, total);
+  for (k = 0; k < count && ok; off += n[k], k++)
+    ok = !n[k] || nn__cl_changed(I, NN__CL_MEM(bufs[k]), clEnqueueCopyBuffer(I->dev->q, st, NN__CL_MEM(bufs[k]), off * sizeof(float),
+                                                                              0, n[k] * sizeof(float), 0, NULL, NULL),
+                                 "clEnqueueCopyBuffer (scatter)");
+  return ok;
+}
+
 static void nn__cl_destroy(nn_backend *b) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   if (I) {
+    if (I->staging) nn__cl_release(b, (void *)I->staging);
     while (I->n_host) nn__cl_host_drop(I, &I->host[0]);
     NN_FREE(I->host);
     if (I->dev) nn__cl_put_dev(I->dev);
@@ -1871,7 +1919,7 @@ NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
 static const nn_backend_ops nn__cl_backend_ops = {
   "opencl", nn__cl_alloc, nn__cl_release, nn__cl_write, nn__cl_read, nn__cl_fill, nn__cl_copy,
   nn__cl_supports, nn__cl_workspace, nn__cl_forward, nn__cl_backward, nn__cl_update,
-  nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_destroy};
+  nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_gather, nn__cl_scatter, nn__cl_destroy};
 
 NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
   nn_backend *b;

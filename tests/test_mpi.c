@@ -165,9 +165,28 @@ static int run_equal(const char *kind, int batch, int opencl) {
   nn_mpi_set_bucket_bytes(dp, 256);   /* several buckets, started during backward */
   for (step = 0; step < STEPS; step++) {
     feed_shard(kind, dp, m, batch, step);
+#ifdef NN_OPENCL
+    if (opencl && step == STEPS - 1) nn_opencl_reset_counters(m->backend);
+#endif
     loss = nn_mpi_train_step(dp, o);
     if (loss != loss) die(dp, "train step");
   }
+#ifdef NN_OPENCL
+  /* the last step (fed before): a read and a write per bucket; the loss
+     and the norms read, the loss's seed written */
+  if (opencl) {
+    nn_opencl_info info;
+    nn_mpi_stats st;
+    nn_opencl_get_info(m->backend, &info);
+    nn_mpi_get_stats(dp, &st);
+    if (rank == 0) {
+      CHECK(info.reads >= st.buckets_per_step && info.reads <= st.buckets_per_step + 2 && info.writes <= st.buckets_per_step + 1,
+            "%s on OpenCL: %ld reads and %ld writes in a step of %d buckets", kind, info.reads, info.writes, st.buckets_per_step);
+      printf("PASS %s on OpenCL: a step of %d buckets makes %ld blocking reads and %ld writes\n", kind, st.buckets_per_step,
+             info.reads, info.writes);
+    }
+  }
+#endif
   w = weights(m, &n);
   /* every rank holds the same weights: the sum and the sum of squares agree */
   {

@@ -480,6 +480,72 @@ static void test_cnn_training(void) {
   for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
 }
 
+/* Gradients through the host in buckets (nn_model_read_grads and
+   nn_model_write_grads, what nn_mpi.h stages): one blocking read and one
+   write per bucket whatever its parameter count, the per-parameter
+   values, device-side copies only (no kernel object made). */
+static void test_grad_buckets(void) {
+  enum { B = 8 };
+  nn_model *m = nn_compile(cnn_graph(), B, cl_backend());
+  const nn_node *params[32];
+  float x[B * 81], y[B], *each, *bucket, *back;
+  size_t total = 0, split = 0;
+  nn_opencl_info info;
+  int i, k, count = 0, half, same = 1;
+  if (!m) { CHECK(0, "grad buckets: setup failed: %s", nn_last_error()); return; }
+  for (i = 0; i < m->graph->n; i++)
+    if (m->graph->nodes[i]->op == NN_OP_PARAM && m->grad[i] && count < 32) {
+      params[count++] = m->graph->nodes[i];
+      total += nn_node_numel(m, m->graph->nodes[i]);
+    }
+  half = count / 2;
+  for (k = 0; k < half; k++) split += nn_node_numel(m, params[k]);
+  each = (float *)malloc(total * sizeof(float));
+  bucket = (float *)malloc(total * sizeof(float));
+  back = (float *)malloc(total * sizeof(float));
+  cnn_batch(x, y, B);
+  nn_feed(m, "image", x);
+  nn_feed(m, "label", y);
+  CHECK(each && bucket && back && nn_forward(m, 1) && nn_backward(m), "grad buckets: forward and backward: %s", nn_last_error());
+  if (!each || !bucket || !back) { free(each); free(bucket); free(back); nn_model_free(m); return; }
+  for (k = 0, i = 0; k < count; i += (int)nn_node_numel(m, params[k]), k++) nn_read_grad(m, params[k], each + i);
+  /* two buckets: one read each */
+  nn_opencl_reset_counters(m->backend);
+  CHECK(nn_model_read_grads(m, params, half, bucket, split) &&
+        nn_model_read_grads(m, params + half, count - half, bucket + split, total - split), "read_grads: %s", nn_last_error());
+  nn_opencl_get_info(m->backend, &info);
+  for (i = 0; i < (int)total; i++) same &= bucket[i] == each[i];
+  CHECK(same, "the buckets' %d gradients (%zu floats) equal the per-parameter reads", count, total);
+  CHECK(info.reads == 2 && info.blocking == 2 && info.bytes_to_host == total * sizeof(float) && info.kernel_creations == 0,
+        "two buckets of %d and %d gradients: %ld reads (%ld blocking), %zu bytes, %ld kernels created; expected 2, %zu, 0",
+        half, count - half, info.reads, info.blocking, info.bytes_to_host, info.kernel_creations, total * sizeof(float));
+  printf("PASS two buckets of %d and %d gradients to the host: %ld blocking reads of %zu bytes, %ld copies on the device\n",
+         half, count - half, info.blocking, info.bytes_to_host, info.launches);
+  /* and back, changed: one write each */
+  for (i = 0; i < (int)total; i++) bucket[i] = 0.5f * each[i] - (float)i;
+  nn_opencl_reset_counters(m->backend);
+  CHECK(nn_model_write_grads(m, params, half, bucket, split) &&
+        nn_model_write_grads(m, params + half, count - half, bucket + split, total - split), "write_grads: %s", nn_last_error());
+  nn_opencl_get_info(m->backend, &info);
+  CHECK(info.writes == 2 && info.reads == 0 && info.bytes_to_device == total * sizeof(float) && info.kernel_creations == 0,
+        "two buckets back: %ld writes, %ld reads, %zu bytes, %ld kernels created; expected 2, 0, %zu, 0", info.writes, info.reads,
+        info.bytes_to_device, info.kernel_creations, total * sizeof(float));
+  for (k = 0, i = 0; k < count; i += (int)nn_node_numel(m, params[k]), k++) nn_read_grad(m, params[k], back + i);
+  for (i = 0, same = 1; i < (int)total; i++) same &= back[i] == bucket[i];
+  CHECK(same, "every parameter's gradient is its part of the written buckets");
+  /* one parameter goes directly (no copy); all of them in one read */
+  nn_opencl_reset_counters(m->backend);
+  CHECK(nn_model_read_grads(m, params + 1, 1, back, total) && nn_model_read_grads(m, params, count, back, total), "%s",
+        nn_last_error());
+  nn_opencl_get_info(m->backend, &info);
+  CHECK(info.reads == 2 && info.launches == count && back[0] == bucket[0], "one parameter and then all: %ld reads, %ld copies",
+        info.reads, info.launches);
+  CHECK(!nn_model_read_grads(m, params, count, back, total - 1) && strstr(nn_last_error(), "more than the host array's"),
+        "a host array too small: %s", nn_last_error());
+  free(each); free(bucket); free(back);
+  nn_model_free(m);
+}
+
 /* A small text model: embedding, bidirectional GRU, max and mean pooling
    over the valid steps, a dense head; Adam with gradient clipping. */
 enum { GRU_T = 12, GRU_V = 50, GRU_B = 6 };
@@ -863,6 +929,7 @@ int main(int argc, char **argv) {
   test_optimizers();
   test_snapshot();
   test_cnn_training();
+  test_grad_buckets();
   test_gru_training();
   test_persistence();
   nn_backend_free(pin);
