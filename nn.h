@@ -387,7 +387,8 @@ NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx);
    training, batch norms call fn with n sums (per-channel statistics and
    the sample count) to have each replaced by its total over every copy,
    so all normalise with the joint batch's statistics.  NULL fn: each copy
-   its own batch (the default).  CPU backend only: a device keeps them. */
+   its own batch (the default).  On a device the sums cross to the host
+   and back: a small read and a write per batch norm and pass. */
 typedef int (*nn_sum_across_fn)(void *ctx, double *sums, int n);
 NNDEF int nn_model_set_batchnorm_sync(nn_model *m, nn_sum_across_fn fn, void *ctx);
 NNDEF int nn_read(nn_model *m, const nn_node *n, float *dst);       /* value to host */
@@ -4433,9 +4434,6 @@ NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx) {
 }
 NNDEF int nn_model_set_batchnorm_sync(nn_model *m, nn_sum_across_fn fn, void *ctx) {
   if (!nn__model_ok(m, "model_set_batchnorm_sync")) return 0;
-  if (fn && m->backend->ops != &nn__cpu_backend_ops)
-    return nn__fail("model_set_batchnorm_sync: the '%s' backend keeps batch statistics on the device; synchronised "
-                    "batch norm runs on the CPU backend", m->backend->ops->name);
   m->bn_sync = fn;
   m->bn_sync_ctx = ctx;
   return 1;

@@ -36,13 +36,15 @@
      rank seeds its backward pass with its share of the loss (n_r / N for
      a mean loss, 1 for a loss op built with NN_SUM; a loss node of any
      other op counts as a mean over the batch), so the summed gradients
-     are the global batch's, also for shards of different sizes.  Gradient clipping and
-     the non-finite guard of nn_optimizer_step see the summed gradients,
-     the same on every rank, so every rank takes (or skips) the same step.
-     Batch norm uses each rank's own batch statistics by default (as
-     PyTorch's DDP does); nn_mpi_set_sync_batchnorm makes it use the global
-     batch's (CPU backend).  Dropout masks differ per rank: each step seeds
-     the model's generator from a shared stream and the rank, and puts the
+     are the global batch's, also for shards of different sizes.
+     Gradient clipping and the non-finite guard of nn_optimizer_step see
+     the summed gradients, the same on every rank, so every rank takes
+     (or skips) the same step.  Batch norm uses each rank's own batch
+     statistics by default (as PyTorch's DDP does); nn_mpi_set_sync_
+     batchnorm makes it use the global batch's (on a device through the
+     host: a small read and write per batch norm in forward and in
+     backward).  Dropout masks differ per rank: each step seeds the
+     model's generator from a shared stream and the rank, and puts the
      shared stream back, so a checkpoint holds nothing rank-specific.  On
      one rank a step is nn_train_step's, dropout included: a program built
      for MPI and run without mpirun trains as it would without MPI.
@@ -110,7 +112,7 @@ NNDEF int nn_mpi_rank(const nn_mpi *dp);   /* -1 for NULL */
 NNDEF int nn_mpi_size(const nn_mpi *dp);   /* -1 for NULL */
 /* bytes of gradient per all-reduce bucket (default 1 MiB; at least 4) */
 NNDEF int nn_mpi_set_bucket_bytes(nn_mpi *dp, size_t bytes);
-/* 1: batch norms normalise with the global batch's statistics (CPU only) */
+/* 1: batch norms normalise with the global batch's statistics */
 NNDEF int nn_mpi_set_sync_batchnorm(nn_mpi *dp, int on);
 /* seconds any collective may wait for the other ranks (> 0) */
 NNDEF int nn_mpi_set_timeout(nn_mpi *dp, double seconds);
