@@ -390,7 +390,8 @@ NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx);
    training, batch norms call fn with n sums (per-channel statistics and
    the sample count) to have each replaced by its total over every copy,
    so all normalise with the joint batch's statistics.  NULL fn: each copy
-   its own batch (the default).  CPU backend only: a device keeps them. */
+   its own batch (the default).  On a device the sums cross to the host
+   and back: a small read and a write per batch norm and pass. */
 typedef int (*nn_sum_across_fn)(void *ctx, double *sums, int n);
 NNDEF int nn_model_set_batchnorm_sync(nn_model *m, nn_sum_across_fn fn, void *ctx);
 NNDEF int nn_read(nn_model *m, const nn_node *n, float *dst);       /* value to host */
@@ -398,6 +399,15 @@ NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst);  /* gradient 
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src);/* e.g. set weights */
 NNDEF float nn_loss(nn_model *m);
 NNDEF size_t nn_num_params(const nn_model *m);          /* trainable scalars */
+/* The gradients of count nodes (parameters, or nodes with
+   nn_set_requires_grad) to and from one host array, one after another in
+   the order given, each nn_node_numel floats: one transfer on a device,
+   where a read per node would wait for the device count times (a
+   data-parallel engine's gradient buckets).  The array holds `floats`
+   floats; the nodes must fit in it.  A node listed twice is written
+   twice, the later values winning. */
+NNDEF int nn_model_read_grads(nn_model *m, const nn_node *const *nodes, int count, float *dst, size_t floats);
+NNDEF int nn_model_write_grads(nn_model *m, const nn_node *const *nodes, int count, const float *src, size_t floats);
 /* The layers (op, output shape, parameters, MFLOPs), then every tensor of
    nn_model_tensor: name, shape, scalars, trainable, frozen or buffer. */
 NNDEF void nn_summary(const nn_model *m, FILE *out);
@@ -828,6 +838,12 @@ typedef struct nn_backend_ops {
   int (*scale)(nn_backend *b, void *buf, size_t n, float s);
   /* a += t * (b - a): moving averages of weights */
   int (*lerp)(nn_backend *b, void *a, const void *bsrc, size_t n, float t);
+  /* several buffers through the host in one transfer (a data-parallel
+     engine's gradient buckets): gather copies bufs[0][0 .. n[0]), then
+     bufs[1][0 .. n[1]), .. one after another into dst; scatter copies src
+     back the same way */
+  int (*gather)(nn_backend *b, const void *const *bufs, const size_t *n, int count, float *dst);
+  int (*scatter)(nn_backend *b, void *const *bufs, const size_t *n, int count, const float *src);
   void (*destroy)(nn_backend *b);                         /* frees b too */
 } nn_backend_ops;
 /* A backend allocates this zeroed; nn.h keeps `models`, the number of
@@ -4095,6 +4111,18 @@ static int nn__cpu_lerp(nn_backend *b, void *a, const void *src, size_t n, float
   for (i = 0; i < n; i++) x[i] += t * (y[i] - x[i]);
   return 1;
 }
+static int nn__cpu_gather(nn_backend *b, const void *const *bufs, const size_t *n, int count, float *dst) {
+  int k;
+  (void)b;
+  for (k = 0; k < count; dst += n[k], k++) memcpy(dst, bufs[k], n[k] * sizeof(float));
+  return 1;
+}
+static int nn__cpu_scatter(nn_backend *b, void *const *bufs, const size_t *n, int count, const float *src) {
+  int k;
+  (void)b;
+  for (k = 0; k < count; src += n[k], k++) memcpy(bufs[k], src, n[k] * sizeof(float));
+  return 1;
+}
 static void nn__cpu_destroy(nn_backend *b) {
   NN_FREE(((nn__cpu_impl *)b->impl)->gemm_work);
   NN_FREE(b->impl);
@@ -4104,7 +4132,7 @@ static void nn__cpu_destroy(nn_backend *b) {
 static const nn_backend_ops nn__cpu_backend_ops = {
   "cpu", nn__cpu_alloc, nn__cpu_release, nn__cpu_write, nn__cpu_read, nn__cpu_fill, nn__cpu_copy,
   nn__cpu_supports, nn__cpu_workspace, nn__cpu_forward, nn__cpu_backward, nn__cpu_update,
-  nn__cpu_sumsq, nn__cpu_scale, nn__cpu_lerp, nn__cpu_destroy};
+  nn__cpu_sumsq, nn__cpu_scale, nn__cpu_lerp, nn__cpu_gather, nn__cpu_scatter, nn__cpu_destroy};
 
 NNDEF int nn_backend_free(nn_backend *b) {
   if (!b) return 1;
@@ -4419,9 +4447,6 @@ NNDEF int nn_model_set_grad_ready(nn_model *m, nn_grad_ready_fn fn, void *ctx) {
 }
 NNDEF int nn_model_set_batchnorm_sync(nn_model *m, nn_sum_across_fn fn, void *ctx) {
   if (!nn__model_ok(m, "model_set_batchnorm_sync")) return 0;
-  if (fn && m->backend->ops != &nn__cpu_backend_ops)
-    return nn__fail("model_set_batchnorm_sync: the '%s' backend keeps batch statistics on the device; synchronised "
-                    "batch norm runs on the CPU backend", m->backend->ops->name);
   m->bn_sync = fn;
   m->bn_sync_ctx = ctx;
   return 1;
@@ -4469,6 +4494,49 @@ NNDEF int nn_read_grad(nn_model *m, const nn_node *n, float *dst) {
 NNDEF int nn_write(nn_model *m, const nn_node *n, const float *src) {
   void *buf = nn__buffer(m, n, src, 0, "write");
   return buf ? m->backend->ops->write(m->backend, buf, 0, src, nn__numel(m, n)) : 0;
+}
+
+/* the gradient buffers of nodes[0..count) and their lengths, checked:
+   every node m's with a gradient, together within `floats`; NULL with
+   the reason on failure, else one allocation (*lens behind the buffers) */
+static void **nn__grad_list(nn_model *m, const nn_node *const *nodes, int count, const void *host, size_t floats,
+                            size_t **lens, const char *fn) {
+  void **bufs;
+  size_t total = 0;
+  int k;
+  if (!nn__model_ok(m, fn)) return NULL;
+  if (!nodes || !host) { nn__null(fn, !nodes ? "node list" : "host array"); return NULL; }
+  if (count < 0) { nn__fail("%s: %d nodes", fn, count); return NULL; }
+  for (k = 0; k < count; k++) {
+    if (!nn__node_ok(m, nodes[k], fn)) return NULL;
+    if (!m->grad[nodes[k]->id]) { nn__fail("%s: '%s' has no gradient", fn, nodes[k]->name); return NULL; }
+    total += nn__numel(m, nodes[k]);
+  }
+  if (total > floats) {
+    nn__fail("%s: the %d gradients hold %zu floats, more than the host array's %zu", fn, count, total, floats);
+    return NULL;
+  }
+  if (!(bufs = (void **)nn__calloc((size_t)count + 1, sizeof(void *) + sizeof(size_t)))) return NULL;
+  *lens = (size_t *)(void *)(bufs + count + 1);
+  for (k = 0; k < count; k++) {
+    bufs[k] = m->grad[nodes[k]->id];
+    (*lens)[k] = nn__numel(m, nodes[k]);
+  }
+  return bufs;
+}
+NNDEF int nn_model_read_grads(nn_model *m, const nn_node *const *nodes, int count, float *dst, size_t floats) {
+  size_t *lens;
+  void **bufs = nn__grad_list(m, nodes, count, dst, floats, &lens, "model_read_grads");
+  int ok = bufs && (count == 0 || m->backend->ops->gather(m->backend, (const void *const *)bufs, lens, count, dst));
+  NN_FREE(bufs);
+  return ok;
+}
+NNDEF int nn_model_write_grads(nn_model *m, const nn_node *const *nodes, int count, const float *src, size_t floats) {
+  size_t *lens;
+  void **bufs = nn__grad_list(m, nodes, count, src, floats, &lens, "model_write_grads");
+  int ok = bufs && (count == 0 || m->backend->ops->scatter(m->backend, bufs, lens, count, src));
+  NN_FREE(bufs);
+  return ok;
 }
 
 /* marks `target` and everything it depends on (inputs precede their users) */

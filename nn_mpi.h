@@ -4,8 +4,9 @@
    (rank), each training on its shard of every global batch: the copies
    start from rank 0's weights, their gradients are summed by MPI
    all-reduce while backward still runs, and every rank then takes the
-   same optimizer step.  Any backend: gradients go through the host (one
-   read and one write per parameter), so OpenCL models train this way too.
+   same optimizer step.  Any backend: gradients go through the host, one
+   read and one write per bucket (nn_model_read_grads, nn_model_write_
+   grads), so OpenCL models train this way too.
    nn.h itself stays free of MPI; this header needs <mpi.h> (OpenMPI,
    MPICH) and is built with mpicc.
 
@@ -35,13 +36,15 @@
      rank seeds its backward pass with its share of the loss (n_r / N for
      a mean loss, 1 for a loss op built with NN_SUM; a loss node of any
      other op counts as a mean over the batch), so the summed gradients
-     are the global batch's, also for shards of different sizes.  Gradient clipping and
-     the non-finite guard of nn_optimizer_step see the summed gradients,
-     the same on every rank, so every rank takes (or skips) the same step.
-     Batch norm uses each rank's own batch statistics by default (as
-     PyTorch's DDP does); nn_mpi_set_sync_batchnorm makes it use the global
-     batch's (CPU backend).  Dropout masks differ per rank: each step seeds
-     the model's generator from a shared stream and the rank, and puts the
+     are the global batch's, also for shards of different sizes.
+     Gradient clipping and the non-finite guard of nn_optimizer_step see
+     the summed gradients, the same on every rank, so every rank takes
+     (or skips) the same step.  Batch norm uses each rank's own batch
+     statistics by default (as PyTorch's DDP does); nn_mpi_set_sync_
+     batchnorm makes it use the global batch's (on a device through the
+     host: a small read and write per batch norm in forward and in
+     backward).  Dropout masks differ per rank: each step seeds the
+     model's generator from a shared stream and the rank, and puts the
      shared stream back, so a checkpoint holds nothing rank-specific.  On
      one rank a step is nn_train_step's, dropout included: a program built
      for MPI and run without mpirun trains as it would without MPI.
@@ -109,7 +112,7 @@ NNDEF int nn_mpi_rank(const nn_mpi *dp);   /* -1 for NULL */
 NNDEF int nn_mpi_size(const nn_mpi *dp);   /* -1 for NULL */
 /* bytes of gradient per all-reduce bucket (default 1 MiB; at least 4) */
 NNDEF int nn_mpi_set_bucket_bytes(nn_mpi *dp, size_t bytes);
-/* 1: batch norms normalise with the global batch's statistics (CPU only) */
+/* 1: batch norms normalise with the global batch's statistics */
 NNDEF int nn_mpi_set_sync_batchnorm(nn_mpi *dp, int on);
 /* seconds any collective may wait for the other ranks (> 0) */
 NNDEF int nn_mpi_set_timeout(nn_mpi *dp, double seconds);
@@ -177,13 +180,14 @@ struct nn_mpi {
   int broken;                 /* a collective failed or timed out: no more steps */
   /* the gradients of one step, in the order backward finishes them */
   float *staging;             /* every gradient, one after another */
-  size_t total, used;         /* floats: all gradients; staged so far */
-  int *param_ids;             /* the order of the step */
-  size_t *param_off;
+  size_t total, used;         /* floats: all gradients; in buckets so far */
+  const nn_node **params;     /* the order of the step */
   int nparams, nstaged;
-  /* buckets: [bucket_start[b], bucket_start[b+1]) of staging */
+  /* bucket b: params[bucket_first[b] .. bucket_first[b+1]), their
+     gradients at staging[bucket_start[b] .. bucket_start[b+1]) */
   MPI_Request *req;
   size_t *bucket_start;
+  int *bucket_first;
   int nbuckets;
   int order_checked;          /* the first step compared the order across ranks */
   nn_mpi_stats stats;
@@ -287,26 +291,28 @@ NNDEF int nn_mpi_broadcast(nn_mpi *dp) {
   return nn__mpi_all_ok(dp, ok, "mpi_broadcast: writing the weights");
 }
 
-/* ---- the gradient hook: stage, and start a bucket when it is full ---- */
+/* ---- the gradient hook: collect, and when a bucket is full read its
+   gradients (one transfer) and start its all-reduce ---- */
 static int nn__mpi_start_bucket(nn_mpi *dp) {
   size_t from = dp->bucket_start[dp->nbuckets];
-  int rc;
-  if (dp->used == from) return 1;
+  int first = dp->bucket_first[dp->nbuckets], rc;
+  if (dp->nstaged == first) return 1;
+  if (!nn_model_read_grads(dp->m, dp->params + first, dp->nstaged - first, dp->staging + from, dp->used - from)) return 0;
   rc = MPI_Iallreduce(MPI_IN_PLACE, dp->staging + from, (int)(dp->used - from), MPI_FLOAT, MPI_SUM, dp->comm,
                       &dp->req[dp->nbuckets]);
   if (rc != MPI_SUCCESS) return nn__mpi_fail(dp, rc, "starting a gradient all-reduce");
   dp->bucket_start[++dp->nbuckets] = dp->used;
+  dp->bucket_first[dp->nbuckets] = dp->nstaged;
   return 1;
 }
 static int nn__mpi_grad_ready(void *ctx, nn_model *m, const nn_node *p) {
   nn_mpi *dp = (nn_mpi *)ctx;
   size_t len = nn__per(p);
   int done, rc;
+  (void)m;
   if (dp->nstaged == dp->nparams || dp->used + len > dp->total)
     return nn__fail("mpi: the gradient of '%s' came twice in one step", p->name);
-  dp->param_ids[dp->nstaged] = p->id;
-  dp->param_off[dp->nstaged++] = dp->used;
-  if (!m->backend->ops->read(m->backend, m->grad[p->id], 0, dp->staging + dp->used, len)) return 0;
+  dp->params[dp->nstaged++] = p;
   dp->used += len;
   if (dp->used - dp->bucket_start[dp->nbuckets] >= dp->bucket_floats && !nn__mpi_start_bucket(dp)) return 0;
   /* MPI moves non-blocking collectives on inside MPI calls: a test per
@@ -352,11 +358,11 @@ NNDEF nn_mpi *nn_mpi_attach(nn_model *m, MPI_Comm comm) {
       dp->nparams++;
     }
   dp->staging = (float *)nn__calloc(dp->total ? dp->total : 1, sizeof(float));
-  dp->param_ids = (int *)nn__calloc((size_t)dp->nparams + 1, sizeof(int));
-  dp->param_off = (size_t *)nn__calloc((size_t)dp->nparams + 1, sizeof(size_t));
+  dp->params = (const nn_node **)nn__calloc((size_t)dp->nparams + 1, sizeof(const nn_node *));
   dp->req = (MPI_Request *)nn__calloc((size_t)dp->nparams + 1, sizeof(MPI_Request));
   dp->bucket_start = (size_t *)nn__calloc((size_t)dp->nparams + 2, sizeof(size_t));
-  if (!dp->staging || !dp->param_ids || !dp->param_off || !dp->req || !dp->bucket_start || !nn_mpi_broadcast(dp)) {
+  dp->bucket_first = (int *)nn__calloc((size_t)dp->nparams + 2, sizeof(int));
+  if (!dp->staging || !dp->params || !dp->req || !dp->bucket_start || !dp->bucket_first || !nn_mpi_broadcast(dp)) {
     nn_mpi_free(dp);
     return NULL;
   }
@@ -373,10 +379,10 @@ NNDEF void nn_mpi_free(nn_mpi *dp) {
   if (dp->comm != MPI_COMM_NULL) MPI_Comm_free(&dp->comm);
   /* a reduction that never completed may still write its buffer */
   if (!dp->broken) NN_FREE(dp->staging);
-  NN_FREE(dp->param_ids);
-  NN_FREE(dp->param_off);
+  NN_FREE((void *)dp->params);
   NN_FREE(dp->req);
   NN_FREE(dp->bucket_start);
+  NN_FREE(dp->bucket_first);
   NN_FREE(dp);
 }
 
@@ -452,7 +458,7 @@ static int nn__mpi_loss_is_sum(const nn_model *m) {
 static int nn__mpi_check_order(nn_mpi *dp) {
   unsigned long long h = 1469598103934665603ULL, v[2];
   int i;
-  for (i = 0; i < dp->nstaged; i++) h = (h ^ (unsigned long long)dp->param_ids[i]) * 1099511628211ULL;
+  for (i = 0; i < dp->nstaged; i++) h = (h ^ (unsigned long long)dp->params[i]->id) * 1099511628211ULL;
   v[0] = h;
   v[1] = ~h;
   if (!nn__mpi_allreduce(dp, v, 2, MPI_UNSIGNED_LONG_LONG, MPI_MAX, "comparing the gradient order")) return 0;
@@ -499,6 +505,7 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
   dp->nstaged = 0;
   dp->nbuckets = 0;
   dp->bucket_start[0] = 0;
+  dp->bucket_first[0] = 0;
   ok = nn_forward(m, 1) && nn__mpi_wait(dp, 1, &count_req, "mpi_train_step: summing the batch sizes");
   seed_dy = is_sum ? 1.0f : (float)(m->batch / global_n);
   ok = ok && nn_backward_from(m, m->loss, &seed_dy) && nn__mpi_start_bucket(dp);
@@ -515,13 +522,12 @@ NNDEF float nn_mpi_train_step(nn_mpi *dp, nn_optimizer *o) {
   if (!nn__mpi_wait(dp, dp->nbuckets + 1, dp->req, "mpi_train_step: the gradient all-reduce")) return NAN;
   t2 = MPI_Wtime();
   if (!dp->order_checked && !nn__mpi_check_order(dp)) return NAN;
-  for (i = 0; i < dp->nstaged; i++) {
-    int id = dp->param_ids[i];
-    if (!be->ops->write(be, m->grad[id], 0, dp->staging + dp->param_off[i], nn__per(m->graph->nodes[id]))) {
+  for (i = 0; i < dp->nbuckets; i++)
+    if (!nn_model_write_grads(m, dp->params + dp->bucket_first[i], dp->bucket_first[i + 1] - dp->bucket_first[i],
+                              dp->staging + dp->bucket_start[i], dp->bucket_start[i + 1] - dp->bucket_start[i])) {
       dp->broken = 1;
       return NAN;
     }
-  }
   dp->stats.steps++;
   dp->stats.bytes_per_step = dp->used * sizeof(float);
   dp->stats.buckets_per_step = dp->nbuckets;

@@ -164,6 +164,7 @@ static const char *const *nn__cl_sources(size_t *count);
   X(upsample_bwd) X(maxpool_fwd)                                                                    \
   X(maxpool_bwd) X(avgpool_fwd) X(avgpool_bwd) X(gap_fwd) X(gap_bwd)                                 \
   X(bn_stats_partial) X(bn_stats_final) X(bn_eval_stats) X(bn_apply) X(bn_bwd_final) X(bn_bwd_dx)    \
+  X(bn_sync_stats) X(bn_sync_running)                                                                \
   X(ln_fwd) X(ln_bwd_dx) X(softmax_fwd) X(softmax_bwd)                                               \
   X(sum_partial) X(sum_final) X(seg_sum) X(chan_partial) X(col_partial)                              \
   X(ce_rows) X(ce_bwd) X(bce_terms) X(bce_bwd)                                                       \
@@ -336,6 +337,8 @@ typedef struct nn__cl_impl {
   size_t to_device, to_host;
   long writes, reads, launches, clblast_calls, blocking, created_base;
   char what[NN_NAME_LEN + 32];      /* what runs now, for error messages */
+  cl_mem staging;                   /* gather and scatter: grown on first use, kept */
+  size_t staging_n;
 } nn__cl_impl;
 
 #define NN__CL_MEM(p) ((cl_mem)(void *)(p))
@@ -1229,8 +1232,93 @@ static int nn__cl_gap_bwd(nn__cl_ctx *c) {
 NN__CL_OP(global_avgpool) = {nn__cl_gap_fwd, nn__cl_gap_bwd, NULL};
 
 /* ---- batch norm: inputs x, weight, bias, running mean, running var
-   (attr.norm).  The workspace keeps each channel's mean and 1/std; the
-   statistics and the parameter gradients are two-level reductions. ---- */
+   (attr.norm).  The workspace keeps each channel's mean and 1/std (and
+   for synchronised batch norm its unbiased variance); the statistics and
+   the parameter gradients are two-level reductions. ---- */
+static int nn__cl_write(nn_backend *b, void *buf, size_t off, const float *src, size_t n);
+static cl_mem nn__cl_staging(nn_backend *b, size_t n);
+/* Synchronised batch norm (nn_model_set_batchnorm_sync), the CPU
+   backend's sums through the model's hook: the hook's failure fails the op */
+static int nn__cl_bn_sum_across(nn__cl_ctx *c, double *sums, int n) {
+  if (c->m->bn_sync(c->m->bn_sync_ctx, sums, n)) return 1;
+  return nn_set_error("batchnorm '%s': summing the statistics across copies failed: %s", c->node->name, nn_last_error());
+}
+/* Training forward: one small read of every channel's mean and squared
+   deviations (from the partials in part), from which the host makes the
+   CPU backend's sums (C of x and the count, then C squares centred on the
+   joint mean) for the hook; one write of the joint mean, 1/std and
+   unbiased variance into ws[0 .. 3C), from which the running statistics
+   move on the device. */
+static int nn__cl_bn_sync_fwd(nn__cl_ctx *c, int C, int S, int G, cl_mem part) {
+  cl_mem st = nn__cl_scratch(c->I->dev, 0, 2 * (size_t)C);
+  float *f = (float *)NN_MALLOC(3 * (size_t)C * sizeof(float));
+  double *sum = (double *)NN_MALLOC((2 * (size_t)C + 1) * sizeof(double)), *ss = sum ? sum + C + 1 : NULL;
+  double count = (double)c->n * S, total;
+  float eps = c->node->attr.norm.eps;
+  int ch, ok = st && f && sum;
+  nn__cl_call k = nn__cl_begin(c->I, NN__CL_K_bn_sync_stats);
+  if (!ok) { NN_FREE(f); NN_FREE(sum); return st ? nn_set_error("out of memory") : 0; }
+  nn__cl_ai(&k, C); nn__cl_ai(&k, G); nn__cl_am(&k, part); nn__cl_am(&k, st);
+  ok = nn__cl_elems(&k, (size_t)C) && nn__cl_read_now(c->I, st, 0, f, 2 * (size_t)C);
+  if (ok) {
+    for (ch = 0; ch < C; ch++) sum[ch] = count * f[ch];
+    sum[C] = count;
+    ok = nn__cl_bn_sum_across(c, sum, C + 1);
+  }
+  if (ok) {
+    total = sum[C];
+    /* the squares about the joint mean from those about this copy's */
+    for (ch = 0; ch < C; ch++) {
+      double d = f[ch] - sum[ch] / total;
+      ss[ch] = f[C + ch] + count * d * d;
+    }
+    ok = nn__cl_bn_sum_across(c, ss, C);
+  }
+  if (ok) {
+    for (ch = 0; ch < C; ch++) {
+      double mu = sum[ch] / total, var = ss[ch] / total;
+      f[ch] = (float)mu;
+      f[C + ch] = (float)(1.0 / sqrt(var + eps));
+      f[2 * C + ch] = (float)(total > 1 ? var * total / (total - 1) : var);
+    }
+    ok = nn__cl_write(c->m->backend, (void *)c->ws, 0, f, 3 * (size_t)C);
+  }
+  NN_FREE(f);
+  NN_FREE(sum);
+  if (!ok) return 0;
+  k = nn__cl_begin(c->I, NN__CL_K_bn_sync_running);
+  nn__cl_ai(&k, C); nn__cl_af(&k, c->node->attr.norm.momentum); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->x[3]); nn__cl_am(&k, c->x[4]);
+  return nn__cl_elems(&k, (size_t)C);
+}
+/* Training backward: the sums of dy and dy * xhat (2C floats in *sums)
+   and the count through the hook, one small read and one write (into
+   the backend's staging buffer, which becomes *sums); *count becomes the
+   joint count.  Host writes cover whole buffers from their start (here
+   and in forward): Oclgrind tracks what a write initialises by its size
+   alone. */
+static int nn__cl_bn_sync_bwd(nn__cl_ctx *c, int C, cl_mem *sums, int *count) {
+  float *f = (float *)NN_MALLOC(2 * (size_t)C * sizeof(float));
+  double *s = (double *)NN_MALLOC((2 * (size_t)C + 1) * sizeof(double));
+  cl_mem st;
+  int i, ok = f && s && nn__cl_read_now(c->I, *sums, 0, f, 2 * (size_t)C);
+  if (ok) {
+    for (i = 0; i < 2 * C; i++) s[i] = f[i];
+    s[2 * C] = *count;
+    ok = nn__cl_bn_sum_across(c, s, 2 * C + 1);
+  }
+  if (ok && !(s[2 * C] >= 1 && s[2 * C] <= 0x7fffffff))
+    ok = nn_set_error("batchnorm '%s': the copies' sample count %g is outside 1 .. 2^31 - 1", c->node->name, s[2 * C]);
+  if (ok) {
+    for (i = 0; i < 2 * C; i++) f[i] = (float)s[i];
+    *count = (int)s[2 * C];
+    ok = (st = nn__cl_staging(c->m->backend, 2 * (size_t)C)) && nn__cl_write(c->m->backend, (void *)st, 0, f, 2 * (size_t)C);
+    if (ok) *sums = st;
+  }
+  if (!ok && (!f || !s)) nn_set_error("out of memory");
+  NN_FREE(f);
+  NN_FREE(s);
+  return ok;
+}
 static int nn__cl_bn_fwd(nn__cl_ctx *c) {
   int C = c->node->shape.dim[0], S = (int)(nn__cl_per(c->node) / (size_t)C);
   nn__cl_dev *d = c->I->dev;
@@ -1244,10 +1332,14 @@ static int nn__cl_bn_fwd(nn__cl_ctx *c) {
     nn__cl_ai(&k, c->n); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_ai(&k, G); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, part);
     nn__cl_al(&k, d->wg);
     if (!nn__cl_groups(&k, (size_t)C * G, d->wg)) return 0;
-    k = nn__cl_begin(c->I, NN__CL_K_bn_stats_final);
-    nn__cl_ai(&k, C); nn__cl_ai(&k, G); nn__cl_af(&k, c->node->attr.norm.momentum); nn__cl_af(&k, c->node->attr.norm.eps);
-    nn__cl_am(&k, part); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->x[3]); nn__cl_am(&k, c->x[4]);
-    if (!nn__cl_elems(&k, (size_t)C)) return 0;
+    if (c->m->bn_sync) {
+      if (!nn__cl_bn_sync_fwd(c, C, S, G, part)) return 0;
+    } else {
+      k = nn__cl_begin(c->I, NN__CL_K_bn_stats_final);
+      nn__cl_ai(&k, C); nn__cl_ai(&k, G); nn__cl_af(&k, c->node->attr.norm.momentum); nn__cl_af(&k, c->node->attr.norm.eps);
+      nn__cl_am(&k, part); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->x[3]); nn__cl_am(&k, c->x[4]);
+      if (!nn__cl_elems(&k, (size_t)C)) return 0;
+    }
   } else {
     k = nn__cl_begin(c->I, NN__CL_K_bn_eval_stats);
     nn__cl_ai(&k, C); nn__cl_af(&k, c->node->attr.norm.eps); nn__cl_am(&k, c->x[3]); nn__cl_am(&k, c->x[4]); nn__cl_am(&k, c->ws);
@@ -1259,7 +1351,7 @@ static int nn__cl_bn_fwd(nn__cl_ctx *c) {
   return nn__cl_elems(&k, total);
 }
 static int nn__cl_bn_bwd(nn__cl_ctx *c) {
-  int C = c->node->shape.dim[0], S = (int)(nn__cl_per(c->node) / (size_t)C), G;
+  int C = c->node->shape.dim[0], S = (int)(nn__cl_per(c->node) / (size_t)C), G, count = c->n * S;
   size_t total = (size_t)c->n * C * S;
   cl_mem sums = nn__cl_scratch(c->I->dev, 0, 2 * (size_t)C), part;
   nn__cl_call k;
@@ -1268,12 +1360,13 @@ static int nn__cl_bn_bwd(nn__cl_ctx *c) {
   nn__cl_ai(&k, C); nn__cl_ai(&k, G); nn__cl_am(&k, part); nn__cl_am(&k, c->dx[1]); nn__cl_am(&k, c->dx[2]); nn__cl_am(&k, sums);
   if (!nn__cl_elems(&k, (size_t)C)) return 0;
   if (!c->dx[0]) return 1;
+  if (c->training && c->m->bn_sync && !nn__cl_bn_sync_bwd(c, C, &sums, &count)) return 0;
   k = nn__cl_begin(c->I, NN__CL_K_bn_bwd_dx);
-  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_ai(&k, c->n * S); nn__cl_ai(&k, c->training);
+  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, C); nn__cl_ai(&k, S); nn__cl_ai(&k, count); nn__cl_ai(&k, c->training);
   nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->dy); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, sums); nn__cl_am(&k, c->dx[0]);
   return nn__cl_elems(&k, total);
 }
-static size_t nn__cl_bn_workspace(const nn_node *n, int batch) { (void)batch; return 2 * (size_t)n->shape.dim[0]; }
+static size_t nn__cl_bn_workspace(const nn_node *n, int batch) { (void)batch; return 3 * (size_t)n->shape.dim[0]; }
 NN__CL_OP(batchnorm) = {nn__cl_bn_fwd, nn__cl_bn_bwd, nn__cl_bn_workspace};
 
 /* ---- layer norm over the last dimension (attr.norm.eps); the
@@ -1848,9 +1941,55 @@ static int nn__cl_lerp(nn_backend *b, void *a, const void *src, size_t n, float 
   return nn__cl_elems(&k, n);
 }
 
+/* Several buffers through the host with one transfer: device-side copies
+   into (or out of) this backend's staging buffer, and one read (or one
+   write) of it; a single buffer goes directly.  No kernel objects: the
+   copies are clEnqueueCopyBuffer. */
+static cl_mem nn__cl_staging(nn_backend *b, size_t n) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  if (I->staging_n < n) {
+    if (I->staging) nn__cl_release(b, (void *)I->staging);
+    I->staging = NULL;
+    I->staging_n = 0;
+    if (!(I->staging = nn__cl_new_mem(I->dev, n * sizeof(float)))) return NULL;
+    I->staging_n = n;
+  }
+  return I->staging;
+}
+static int nn__cl_gather(nn_backend *b, const void *const *bufs, const size_t *n, int count, float *dst) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  size_t total = 0, off = 0;
+  cl_mem st;
+  int k, ok = 1;
+  if (count == 1) return nn__cl_read(b, bufs[0], 0, dst, n[0]);
+  for (k = 0; k < count; k++) total += n[k];
+  if (!total) return 1;
+  if (!(st = nn__cl_staging(b, total))) return 0;
+  for (k = 0; k < count && ok; off += n[k], k++)
+    ok = !n[k] || nn__cl_changed(I, st, clEnqueueCopyBuffer(I->dev->q, NN__CL_MEM(bufs[k]), st, 0, off * sizeof(float),
+                                                             n[k] * sizeof(float), 0, NULL, NULL), "clEnqueueCopyBuffer (gather)");
+  return ok && nn__cl_read_now(I, st, 0, dst, total);
+}
+static int nn__cl_scatter(nn_backend *b, void *const *bufs, const size_t *n, int count, const float *src) {
+  nn__cl_impl *I = (nn__cl_impl *)b->impl;
+  size_t total = 0, off = 0;
+  cl_mem st;
+  int k, ok;
+  if (count == 1) return nn__cl_write(b, bufs[0], 0, src, n[0]);
+  for (k = 0; k < count; k++) total += n[k];
+  if (!total) return 1;
+  ok = (st = nn__cl_staging(b, total)) && nn__cl_write(b, (void *)st, 0, src, total);
+  for (k = 0; k < count && ok; off += n[k], k++)
+    ok = !n[k] || nn__cl_changed(I, NN__CL_MEM(bufs[k]), clEnqueueCopyBuffer(I->dev->q, st, NN__CL_MEM(bufs[k]), off * sizeof(float),
+                                                                              0, n[k] * sizeof(float), 0, NULL, NULL),
+                                 "clEnqueueCopyBuffer (scatter)");
+  return ok;
+}
+
 static void nn__cl_destroy(nn_backend *b) {
   nn__cl_impl *I = (nn__cl_impl *)b->impl;
   if (I) {
+    if (I->staging) nn__cl_release(b, (void *)I->staging);
     while (I->n_host) nn__cl_host_drop(I, &I->host[0]);
     NN_FREE(I->host);
     if (I->dev) nn__cl_put_dev(I->dev);
@@ -1871,7 +2010,7 @@ NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
 static const nn_backend_ops nn__cl_backend_ops = {
   "opencl", nn__cl_alloc, nn__cl_release, nn__cl_write, nn__cl_read, nn__cl_fill, nn__cl_copy,
   nn__cl_supports, nn__cl_workspace, nn__cl_forward, nn__cl_backward, nn__cl_update,
-  nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_destroy};
+  nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_gather, nn__cl_scatter, nn__cl_destroy};
 
 NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
   nn_backend *b;
@@ -2530,11 +2669,9 @@ static const char *const nn__cl_source[] = {
 "    partial[(2 * C + c) * G + g] = ss;\n",
 "  }\n",
 "}\n",
-"__kernel void nn_bn_stats_final(int C, int G, float mom, float eps, __global const float *partial,\n",
-"                                __global float *ws, __global float *rmean, __global float *rvar) {\n",
-"  int c = get_global_id(0);\n",
-"  if (c >= C) return;\n",
-"  float cnt = 0.0f, mu = 0.0f, m2 = 0.0f, var;\n",
+"/* channel c's count, mean and sum of squared deviations from its G partials */\n",
+"void nn_bn_merge(int C, int G, int c, __global const float *partial, float *count, float *mean, float *sq) {\n",
+"  float cnt = 0.0f, mu = 0.0f, m2 = 0.0f;\n",
 "  for (int g = 0; g < G; g++) {\n",
 "    float k = partial[c * G + g], d = partial[(C + c) * G + g] - mu;\n",
 "    if (k == 0.0f) continue;\n",
@@ -2542,11 +2679,42 @@ static const char *const nn__cl_source[] = {
 "    m2 += partial[(2 * C + c) * G + g] + d * d * cnt * k / (cnt + k);\n",
 "    cnt += k;\n",
 "  }\n",
+"  *count = cnt;\n",
+"  *mean = mu;\n",
+"  *sq = m2;\n",
+"}\n",
+"__kernel void nn_bn_stats_final(int C, int G, float mom, float eps, __global const float *partial,\n",
+"                                __global float *ws, __global float *rmean, __global float *rvar) {\n",
+"  int c = get_global_id(0);\n",
+"  if (c >= C) return;\n",
+"  float cnt, mu, m2, var;\n",
+"  nn_bn_merge(C, G, c, partial, &cnt, &mu, &m2);\n",
 "  var = m2 / cnt;\n",
 "  ws[c] = mu;\n",
 "  ws[C + c] = 1.0f / sqrt(var + eps);\n",
 "  rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;\n",
 "  rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1.0f ? var * cnt / (cnt - 1.0f) : var);\n",
+"}\n",
+"\n",
+"/* Synchronised batch norm (nn_model_set_batchnorm_sync): stats gets each\n",
+"   channel's mean and sum of squared deviations (stats[c], stats[C + c])\n",
+"   for the host, which sums the copies' statistics and writes the joint\n",
+"   mean, 1/std and unbiased variance into ws[c], ws[C + c], ws[2C + c];\n",
+"   nn_bn_sync_running then moves the running statistics by `mom`. */\n",
+"__kernel void nn_bn_sync_stats(int C, int G, __global const float *partial, __global float *stats) {\n",
+"  int c = get_global_id(0);\n",
+"  if (c >= C) return;\n",
+"  float cnt, mu, m2;\n",
+"  nn_bn_merge(C, G, c, partial, &cnt, &mu, &m2);\n",
+"  stats[c] = mu;\n",
+"  stats[C + c] = m2;\n",
+"}\n",
+"__kernel void nn_bn_sync_running(int C, float mom, __global const float *ws, __global float *rmean,\n",
+"                                 __global float *rvar) {\n",
+"  int c = get_global_id(0);\n",
+"  if (c >= C) return;\n",
+"  rmean[c] = (1.0f - mom) * rmean[c] + mom * ws[c];\n",
+"  rvar[c] = (1.0f - mom) * rvar[c] + mom * ws[2 * C + c];\n",
 "}\n",
 "\n",
 "/* eval mode: the running statistics */\n",
@@ -3022,9 +3190,9 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/elementwise.cl", 237, 110},
   {"kernels/gemm.cl", 347, 70},
   {"kernels/loss.cl", 417, 138},
-  {"kernels/norm.cl", 555, 156},
-  {"kernels/optim.cl", 711, 44},
-  {"kernels/seq.cl", 755, 317},
+  {"kernels/norm.cl", 555, 185},
+  {"kernels/optim.cl", 740, 44},
+  {"kernels/seq.cl", 784, 317},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

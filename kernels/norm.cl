@@ -32,11 +32,9 @@ __kernel void nn_bn_stats_partial(int n, int C, int S, int G, __global const flo
     partial[(2 * C + c) * G + g] = ss;
   }
 }
-__kernel void nn_bn_stats_final(int C, int G, float mom, float eps, __global const float *partial,
-                                __global float *ws, __global float *rmean, __global float *rvar) {
-  int c = get_global_id(0);
-  if (c >= C) return;
-  float cnt = 0.0f, mu = 0.0f, m2 = 0.0f, var;
+/* channel c's count, mean and sum of squared deviations from its G partials */
+void nn_bn_merge(int C, int G, int c, __global const float *partial, float *count, float *mean, float *sq) {
+  float cnt = 0.0f, mu = 0.0f, m2 = 0.0f;
   for (int g = 0; g < G; g++) {
     float k = partial[c * G + g], d = partial[(C + c) * G + g] - mu;
     if (k == 0.0f) continue;
@@ -44,11 +42,42 @@ __kernel void nn_bn_stats_final(int C, int G, float mom, float eps, __global con
     m2 += partial[(2 * C + c) * G + g] + d * d * cnt * k / (cnt + k);
     cnt += k;
   }
+  *count = cnt;
+  *mean = mu;
+  *sq = m2;
+}
+__kernel void nn_bn_stats_final(int C, int G, float mom, float eps, __global const float *partial,
+                                __global float *ws, __global float *rmean, __global float *rvar) {
+  int c = get_global_id(0);
+  if (c >= C) return;
+  float cnt, mu, m2, var;
+  nn_bn_merge(C, G, c, partial, &cnt, &mu, &m2);
   var = m2 / cnt;
   ws[c] = mu;
   ws[C + c] = 1.0f / sqrt(var + eps);
   rmean[c] = (1.0f - mom) * rmean[c] + mom * mu;
   rvar[c] = (1.0f - mom) * rvar[c] + mom * (cnt > 1.0f ? var * cnt / (cnt - 1.0f) : var);
+}
+
+/* Synchronised batch norm (nn_model_set_batchnorm_sync): stats gets each
+   channel's mean and sum of squared deviations (stats[c], stats[C + c])
+   for the host, which sums the copies' statistics and writes the joint
+   mean, 1/std and unbiased variance into ws[c], ws[C + c], ws[2C + c];
+   nn_bn_sync_running then moves the running statistics by `mom`. */
+__kernel void nn_bn_sync_stats(int C, int G, __global const float *partial, __global float *stats) {
+  int c = get_global_id(0);
+  if (c >= C) return;
+  float cnt, mu, m2;
+  nn_bn_merge(C, G, c, partial, &cnt, &mu, &m2);
+  stats[c] = mu;
+  stats[C + c] = m2;
+}
+__kernel void nn_bn_sync_running(int C, float mom, __global const float *ws, __global float *rmean,
+                                 __global float *rvar) {
+  int c = get_global_id(0);
+  if (c >= C) return;
+  rmean[c] = (1.0f - mom) * rmean[c] + mom * ws[c];
+  rvar[c] = (1.0f - mom) * rvar[c] + mom * ws[2 * C + c];
 }
 
 /* eval mode: the running statistics */

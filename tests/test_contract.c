@@ -220,6 +220,58 @@ static void test_nulls(void) {
   nn_model_free(m);
 }
 
+/* several gradients to and from one host array: the per-node values in
+   the order given; nodes of another model, nodes without a gradient and
+   arrays too small are refused before anything is copied */
+static void test_grad_lists(void) {
+  nn_node *oa, *ob, *x, *w0, *w1;
+  nn_graph *g = mlp(&oa);
+  nn_model *a, *b = nn_compile(mlp(&ob), 2, nn_cpu_backend());
+  const nn_node *list[3], *foreign[2];
+  float all[64], one[64], back[64];
+  size_t n0, n1, nx;
+  int i, same = 1;
+  nn_set_requires_grad(nn_find(g, "x"));
+  a = nn_compile(g, 2, nn_cpu_backend());
+  if (!a || !b) { CHECK(0, "setup: %s", nn_last_error()); return; }
+  x = nn_model_find(a, "x");
+  w0 = nn_model_find(a, "dense0.weight");
+  w1 = nn_model_find(a, "dense1.bias");
+  feed(a);
+  CHECK(nn_forward(a, 1) && nn_backward(a), "forward and backward: %s", nn_last_error());
+  n0 = nn_node_numel(a, w1); n1 = nn_node_numel(a, x); nx = nn_node_numel(a, w0);
+  list[0] = w1; list[1] = x; list[2] = w0;   /* any order, a batched input among them */
+  memset(all, 0, sizeof all);
+  CHECK(nn_model_read_grads(a, list, 3, all, n0 + n1 + nx), "read_grads: %s", nn_last_error());
+  nn_read_grad(a, w1, one);
+  nn_read_grad(a, x, one + n0);
+  nn_read_grad(a, w0, one + n0 + n1);
+  for (i = 0; i < (int)(n0 + n1 + nx); i++) same &= all[i] == one[i] && (i >= (int)n0 || one[i] != 0);
+  CHECK(same, "read_grads is the per-node reads one after another (%zu + %zu + %zu floats)", n0, n1, nx);
+  for (i = 0; i < (int)(n0 + n1 + nx); i++) all[i] = (float)i - 3;
+  CHECK(nn_model_write_grads(a, list, 3, all, sizeof all / sizeof all[0]), "write_grads: %s", nn_last_error());
+  nn_read_grad(a, w1, back);
+  nn_read_grad(a, x, back + n0);
+  nn_read_grad(a, w0, back + n0 + n1);
+  for (i = 0, same = 1; i < (int)(n0 + n1 + nx); i++) same &= back[i] == all[i];
+  CHECK(same, "write_grads puts each node's part back");
+  CHECK(nn_model_read_grads(a, list, 0, all, 0), "no nodes: nothing to do");
+  foreign[0] = w1; foreign[1] = nn_model_find(b, "dense0.weight");
+  CHECK(!nn_model_read_grads(a, foreign, 2, all, 64) && HAS("another graph") && HAS("'dense0.weight'"),
+        "a node of another model: %s", nn_last_error());
+  CHECK(!nn_model_write_grads(b, list, 1, all, 64) && HAS("another graph"), "written into another model: %s", nn_last_error());
+  CHECK(!nn_model_read_grads(a, list, 3, all, n0 + n1 + nx - 1) && HAS("more than the host array's"),
+        "an array one float too small: %s", nn_last_error());
+  CHECK(!nn_model_write_grads(a, list, 3, all, n0) && HAS("more than the host array's"), "to write from: %s", nn_last_error());
+  foreign[0] = nn_model_find(a, "t");
+  CHECK(!nn_model_read_grads(a, foreign, 1, all, 64) && HAS("'t' has no gradient"), "an input without a gradient: %s", nn_last_error());
+  CHECK(!nn_model_read_grads(a, NULL, 1, all, 64) && HAS("NULL") && !nn_model_write_grads(a, list, 1, NULL, 64) && HAS("NULL") &&
+        !nn_model_read_grads(NULL, list, 1, all, 64) && HAS("NULL"), "NULL arguments: %s", nn_last_error());
+  CHECK(!nn_model_read_grads(a, list, -1, all, 64) && HAS("-1 nodes"), "a negative count: %s", nn_last_error());
+  nn_model_free(a);
+  nn_model_free(b);
+}
+
 /* the conveniences: batches of a data set, regression metrics */
 static void test_batches(void) {
   nn_dataset d;
@@ -264,6 +316,7 @@ int main(void) {
   test_evaluation_order();
   test_chain_names();
   test_nulls();
+  test_grad_lists();
   test_batches();
   return check_summary();
 }

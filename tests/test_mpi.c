@@ -7,8 +7,8 @@
                           the global batch (rank 0 trains that reference
                           on the CPU); all ranks' weights identical too;
                           opencl (built with -DNN_OPENCL): the ranks' models
-                          on the first OpenCL device, gradients through
-                          the host
+                          on the first OpenCL device, gradients and the
+                          CNN's batch-norm sums through the host
      train KIND BATCH STEPS OUT [--checkpoint-at K FILE] [--resume FILE]
                           [--timeout S] [--pids DIR]
                           trains, rank 0 writes the weights to OUT; a
@@ -161,13 +161,38 @@ static int run_equal(const char *kind, int batch, int opencl) {
   m = build(kind, (batch + size - 1) / size, opencl);
   o = optimizer(kind, m);
   if (!(dp = nn_mpi_attach(m, MPI_COMM_WORLD))) die(NULL, "attach");
-  if (is_cnn(kind) && !opencl && !nn_mpi_set_sync_batchnorm(dp, 1)) die(dp, "sync batch norm");
+  if (is_cnn(kind) && !nn_mpi_set_sync_batchnorm(dp, 1)) die(dp, "sync batch norm");
   nn_mpi_set_bucket_bytes(dp, 256);   /* several buckets, started during backward */
   for (step = 0; step < STEPS; step++) {
     feed_shard(kind, dp, m, batch, step);
+#ifdef NN_OPENCL
+    if (opencl && step == STEPS - 1) nn_opencl_reset_counters(m->backend);
+#endif
     loss = nn_mpi_train_step(dp, o);
     if (loss != loss) die(dp, "train step");
   }
+#ifdef NN_OPENCL
+  /* the last step (fed before): a read and a write per bucket, and per
+     synchronised batch norm in forward and in backward; the loss and the
+     norms read, the loss's seed written */
+  if (opencl) {
+    nn_opencl_info info;
+    nn_mpi_stats st;
+    long bn = 0, most;
+    int i;
+    for (i = 0; i < m->graph->n; i++) bn += is_cnn(kind) && m->graph->nodes[i]->op == NN_OP_BATCHNORM;
+    nn_opencl_get_info(m->backend, &info);
+    nn_mpi_get_stats(dp, &st);
+    most = st.buckets_per_step + 2 * bn;
+    if (rank == 0) {
+      CHECK(info.reads >= most && info.reads <= most + 2 && info.writes <= most + 1,
+            "%s on OpenCL: %ld reads and %ld writes in a step of %d buckets, %ld synchronised batch norms", kind, info.reads,
+            info.writes, st.buckets_per_step, bn);
+      printf("PASS %s on OpenCL: a step of %d buckets and %ld synchronised batch norms makes %ld blocking reads and %ld writes\n",
+             kind, st.buckets_per_step, bn, info.reads, info.writes);
+    }
+  }
+#endif
   w = weights(m, &n);
   /* every rank holds the same weights: the sum and the sum of squares agree */
   {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Data-parallel training (nn_mpi.h) under OpenMPI's mpirun on this machine:
 # 2 and 4 ranks train to the weights of one process on the global batch
-# (a CNN with synchronised batch norm, a GRU with ragged lengths), a
-# checkpoint resumes on the same and on other rank counts, a rank killed
-# (SIGKILL) or stopped (SIGSTOP) in the middle of a run ends the job with
-# an error instead of a hang, and the examples built with -DNN_MPI train
-# under mpirun and print what they print without it.  Skipped where mpicc
-# is missing, except in CI.  Last line: "N passed, N failed".
+# (a CNN with synchronised batch norm, a GRU with ragged lengths; on the
+# CPU and on OpenCL), a checkpoint resumes on the same and on other rank
+# counts, a rank killed (SIGKILL) or stopped (SIGSTOP) in the middle of a
+# run ends the job with an error instead of a hang, and the examples built
+# with -DNN_MPI train under mpirun and print what they print without it.
+# Skipped where mpicc is missing, except in CI.  Last line: "N passed, N
+# failed".
 source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 if ! command -v mpicc >/dev/null || ! command -v mpirun >/dev/null; then
     [ "${CI:-}" = true ] && { echo "FAIL: mpicc/mpirun are missing in CI (openmpi-bin libopenmpi-dev)"; echo "0 passed, 1 failed"; exit 1; }
@@ -50,15 +51,19 @@ for kind in cnn gru; do
     done
 done
 
-# the GRU's ranks on OpenCL (PoCL): gradients staged through the host
+# the ranks on OpenCL (PoCL): gradients through the host a bucket at a
+# time, the CNN's batch norms synchronised through the host
 if [ -e /etc/OpenCL/vendors/pocl.icd ] &&
    mpicc -std=c99 -pedantic -Wall -Wextra -Werror -O2 -I. -DNN_OPENCL tests/test_mpi.c -o build/test_mpi_cl \
        -lOpenCL -lclblast -lm 2>"$TMP/cc.log"; then
     mkdir -p build/icd-pocl && cp /etc/OpenCL/vendors/pocl.icd build/icd-pocl/
-    for np in 2 4; do
-        OCL_ICD_VENDORS=$PWD/build/icd-pocl POCL_MAX_PTHREAD_COUNT=1 timeout 300 "${MPIRUN[@]}" -np $np build/test_mpi_cl \
-            equal gru 10 opencl >"$TMP/eq.log" 2>&1
-        add "gru on $np ranks on OpenCL equals one process on the CPU" "$TMP/eq.log"
+    for kind in gru cnn; do
+        for np in 2 4; do
+            OCL_ICD_VENDORS=$PWD/build/icd-pocl POCL_MAX_PTHREAD_COUNT=1 timeout 300 "${MPIRUN[@]}" -np $np build/test_mpi_cl \
+                equal $kind 10 opencl >"$TMP/eq.log" 2>&1
+            what="$kind"; [ $kind = cnn ] && what="cnn with sync batch norm"
+            add "$what on $np ranks on OpenCL equals one process on the CPU" "$TMP/eq.log"
+        done
     done
 elif [ "${CI:-}" = true ]; then bad "the OpenCL build of tests/test_mpi.c (PoCL, libclblast-dev) in CI" "$TMP/cc.log"
 else echo "SKIP: OpenCL (PoCL, ocl-icd-opencl-dev, libclblast-dev) is not installed"; fi

@@ -18,6 +18,7 @@ static void *test_realloc(void *p, size_t n) { test_allocs++; return realloc(p, 
 #include "nn.h"
 
 #include "check.h"
+#include "batchnorm_sync.h"
 #include "op_cases.h"
 
 /* the larger of two errors; a NaN sticks (fmax would drop it), and
@@ -1598,30 +1599,14 @@ static void test_grad_ready(void) {
   nn_model_free(m);
 }
 
-/* synchronised batch norm: a copy of the model on batch x whose partner
-   copy holds -x (with the same output gradient r) must normalise and
-   back-propagate exactly as one model on the joint batch [x; -x].  The
-   hook plays the partner: its sums of x cancel, its centred squares and
-   sums of r equal ours, its sums of r * xhat are the negatives of ours. */
-typedef struct { int calls, sizes[3], fail; } mirror_sync;
-static int mirror_partner(void *ctx, double *sums, int n) {
-  mirror_sync *ms = (mirror_sync *)ctx;
-  int C = 3, i;
-  if (ms->calls < 3) ms->sizes[ms->calls] = n;
-  ms->calls++;
-  if (ms->fail) return nn_set_error("rank 1 is gone");
-  if (n == C + 1) { for (i = 0; i < C; i++) sums[i] = 0; sums[C] *= 2; }   /* sums of x, count */
-  else if (n == C) for (i = 0; i < C; i++) sums[i] *= 2;                     /* centred squares */
-  else { for (i = 0; i < C; i++) { sums[i] *= 2; sums[C + i] = 0; } sums[2 * C] *= 2; }  /* r, r*xhat, count */
-  return 1;
-}
+/* synchronised batch norm against the joint batch (the partner: tests/batchnorm_sync.h) */
 static void test_batchnorm_sync(void) {
   int dims[3] = {3, 2, 2}, b = 4, per = 12, i;
   nn_graph *g1 = nn_graph_new(), *g2 = nn_graph_new();
   nn_node *x1 = nn_input(g1, "x", 3, dims), *x2 = nn_input(g2, "x", 3, dims), *y1 = nn_batchnorm(g1, x1), *y2 = nn_batchnorm(g2, x2);
   nn_model *half, *joint;
   float x[96], r[96], yh[48], yj[96], dh[48], dj[96], worst = 0;
-  mirror_sync ms = {0, {0, 0, 0}, 0};
+  mirror_sync ms = {3, 0, {0, 0, 0}, 0};
   nn_set_requires_grad(x1);
   nn_set_requires_grad(x2);
   half = nn_compile(g1, b, nn_cpu_backend());

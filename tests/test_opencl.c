@@ -1,7 +1,8 @@
 /* Tests for nn_opencl.h: every device op forward and backward against the
    CPU backend on random inputs with odd shapes (the cases of
    tests/op_cases.h), optimizer updates, a few training steps of a small
-   CNN, the host<->device transfer bound, the disk cache, the embedded
+   CNN, the host<->device transfer bound, synchronised batch norm,
+   gradients through the host in buckets, the disk cache, the embedded
    kernel sources, the error paths, and checkpoints written from and
    resumed on the device.
 
@@ -11,8 +12,8 @@
 
    Build: cc -O2 -I. tests/test_opencl.c -lOpenCL -lclblast -lm
    Run from the project root; --parity runs the GEMM and op parity cases
-   alone, --parity --small with fewer GEMM shapes and at most 4 samples
-   per case (make oclgrind).  Last line: "N passed, N failed".  Without an
+   and synchronised batch norm alone, --parity --small with fewer GEMM
+   shapes and at most 4 samples per case (make oclgrind).  Last line: "N passed, N failed".  Without an
    OpenCL platform it prints a SKIP line, unless CI=true. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -25,6 +26,7 @@
 #include "nn_opencl.h"
 
 #include "check.h"
+#include "batchnorm_sync.h"
 #include "op_cases.h"
 
 #define RTOL 1e-4
@@ -480,6 +482,157 @@ static void test_cnn_training(void) {
   for (k = 0; k < 2; k++) { nn_optimizer_free(o[k]); nn_model_free(m[k]); }
 }
 
+/* Synchronised batch norm on the device, tests/test_nn.c's case with the
+   same partner (tests/batchnorm_sync.h): the half batch synchronised
+   with its mirror equals the joint batch on the CPU; it equals the half
+   on the CPU with that partner in every value and gradient (running
+   statistics, scale and shift included); the hook sees the CPU backend's
+   calls, each behind one small read.  Channels of H x W = 24 x 24 and 4
+   samples split into several work-groups' partials. */
+static void bn_sync_case(int C, int H, int W, int b) {
+  int dims[3], per = C * H * W, i;
+  nn_graph *g1 = nn_graph_new(), *g2 = nn_graph_new();
+  nn_node *x1, *x2, *y1, *y2;
+  nn_model *half, *cpu_half, *joint;
+  float *x = (float *)malloc(2 * (size_t)b * per * sizeof(float)), *r = (float *)malloc(2 * (size_t)b * per * sizeof(float));
+  float *yh = (float *)malloc((size_t)b * per * sizeof(float)), *yj = (float *)malloc(2 * (size_t)b * per * sizeof(float));
+  float *dh = (float *)malloc((size_t)b * per * sizeof(float)), *dj = (float *)malloc(2 * (size_t)b * per * sizeof(float));
+  mirror_sync ms, cpu_ms;
+  nn_opencl_info info;
+  size_t at;
+  double e;
+  dims[0] = C; dims[1] = H; dims[2] = W;
+  x1 = nn_input(g1, "x", 3, dims); x2 = nn_input(g2, "x", 3, dims);
+  y1 = nn_batchnorm(g1, x1); y2 = nn_batchnorm(g2, x2);
+  nn_set_requires_grad(x1);
+  nn_set_requires_grad(x2);
+  half = nn_compile(g1, b, cl_backend());
+  cpu_half = nn_compile(g1, b, nn_cpu_backend());
+  joint = nn_compile(g2, 2 * b, nn_cpu_backend());
+  memset(&ms, 0, sizeof ms);
+  ms.C = C;
+  cpu_ms = ms;
+  if (!x || !r || !yh || !yj || !dh || !dj || !half || !cpu_half || !joint) {
+    CHECK(0, "batch norm sync [%d, %d, %d]: setup failed: %s", C, H, W, nn_last_error());
+  } else {
+    for (i = 0; i < b * per; i++) {
+      x[i] = 2.0f * (float)nn_rng_normal(&trng) + 0.5f + (float)(i / (H * W) % C);
+      x[b * per + i] = -x[i];
+      r[i] = r[b * per + i] = (float)nn_rng_normal(&trng);
+    }
+    CHECK(nn_model_set_batchnorm_sync(half, mirror_partner, &ms) && nn_model_set_batchnorm_sync(cpu_half, mirror_partner, &cpu_ms),
+          "set_batchnorm_sync on OpenCL: %s", nn_last_error());
+    nn_feed(half, "x", x);
+    nn_feed(cpu_half, "x", x);
+    nn_feed(joint, "x", x);
+    nn_opencl_reset_counters(half->backend);
+    CHECK(nn__run_forward(half, y1, 1) && nn_backward_from(half, y1, r), "synchronised passes on OpenCL: %s", nn_last_error());
+    nn_opencl_get_info(half->backend, &info);
+    CHECK(nn__run_forward(cpu_half, y1, 1) && nn_backward_from(cpu_half, y1, r) && nn__run_forward(joint, y2, 1) &&
+          nn_backward_from(joint, y2, r), "the CPU's passes: %s", nn_last_error());
+    nn_read(half, y1, yh); nn_read(joint, y2, yj);
+    nn_read_grad(half, x1, dh); nn_read_grad(joint, x2, dj);
+    e = mismatch(yh, yj, (size_t)b * per, &at);
+    CHECK(e <= 1, "[%d, %d, %d]: the synchronised half's output differs from the joint batch's at %zu: %g vs %g", C, H, W, at,
+          yh[at], yj[at]);
+    e = fmax(e, mismatch(dh, dj, (size_t)b * per, &at));
+    CHECK(e <= 1, "[%d, %d, %d]: the synchronised half's input gradient differs from the joint batch's at %zu: %g vs %g", C, H,
+          W, at, dh[at], dj[at]);
+    CHECK(ms.calls == 3 && ms.sizes[0] == C + 1 && ms.sizes[1] == C && ms.sizes[2] == 2 * C + 1,
+          "the hook sees the CPU backend's calls: %d calls of %d, %d, %d sums", ms.calls, ms.sizes[0], ms.sizes[1], ms.sizes[2]);
+    /* forward: the statistics read and the joint ones written; backward:
+       the gradient sums read and written, and the seed r written */
+    CHECK(info.reads == 2 && info.writes == 3 && info.kernel_creations == 0,
+          "[%d, %d, %d]: synchronised passes made %ld reads and %ld writes, expected 2 and 3; %ld kernels created", C, H, W,
+          info.reads, info.writes, info.kernel_creations);
+    e = fmax(e, compare_models("batch norm sync", half, cpu_half));
+    CHECK(e <= 1, "[%d, %d, %d]: synchronised on OpenCL differs from synchronised on the CPU", C, H, W);
+    if (e <= 1)
+      printf("PASS batch norm sync [%d, %d, %d] x %d: the joint batch of %d within %.3f of tolerance in %ld reads, %ld writes\n",
+             C, H, W, b, 2 * b, e, info.reads, info.writes);
+    ms.fail = 1;
+    CHECK(!nn__run_forward(half, y1, 1) && strstr(nn_last_error(), "rank 1 is gone") && strstr(nn_last_error(), "batchnorm"),
+          "a failing hook fails the pass: %s", nn_last_error());
+    ms.calls = 0;
+    CHECK(nn__run_forward(half, y1, 0) && ms.calls == 0, "evaluation uses the running statistics, no hook");
+    CHECK(nn_model_set_batchnorm_sync(half, NULL, NULL) && nn__run_forward(half, y1, 1) && ms.calls == 0, "the hook removed");
+  }
+  free(x); free(r); free(yh); free(yj); free(dh); free(dj);
+  nn_model_free(half);
+  nn_model_free(cpu_half);
+  nn_model_free(joint);
+}
+static void test_batchnorm_sync(void) {
+  bn_sync_case(3, 2, 2, 4);
+  bn_sync_case(2, 24, 24, 4);
+}
+
+/* Gradients through the host in buckets (nn_model_read_grads and
+   nn_model_write_grads, what nn_mpi.h stages): one blocking read and one
+   write per bucket whatever its parameter count, the per-parameter
+   values, device-side copies only (no kernel object made). */
+static void test_grad_buckets(void) {
+  enum { B = 8 };
+  nn_model *m = nn_compile(cnn_graph(), B, cl_backend());
+  const nn_node *params[32];
+  float x[B * 81], y[B], *each, *bucket, *back;
+  size_t total = 0, split = 0;
+  nn_opencl_info info;
+  int i, k, count = 0, half, same = 1;
+  if (!m) { CHECK(0, "grad buckets: setup failed: %s", nn_last_error()); return; }
+  for (i = 0; i < m->graph->n; i++)
+    if (m->graph->nodes[i]->op == NN_OP_PARAM && m->grad[i] && count < 32) {
+      params[count++] = m->graph->nodes[i];
+      total += nn_node_numel(m, m->graph->nodes[i]);
+    }
+  half = count / 2;
+  for (k = 0; k < half; k++) split += nn_node_numel(m, params[k]);
+  each = (float *)malloc(total * sizeof(float));
+  bucket = (float *)malloc(total * sizeof(float));
+  back = (float *)malloc(total * sizeof(float));
+  cnn_batch(x, y, B);
+  nn_feed(m, "image", x);
+  nn_feed(m, "label", y);
+  CHECK(each && bucket && back && nn_forward(m, 1) && nn_backward(m), "grad buckets: forward and backward: %s", nn_last_error());
+  if (!each || !bucket || !back) { free(each); free(bucket); free(back); nn_model_free(m); return; }
+  for (k = 0, i = 0; k < count; i += (int)nn_node_numel(m, params[k]), k++) nn_read_grad(m, params[k], each + i);
+  /* two buckets: one read each */
+  nn_opencl_reset_counters(m->backend);
+  CHECK(nn_model_read_grads(m, params, half, bucket, split) &&
+        nn_model_read_grads(m, params + half, count - half, bucket + split, total - split), "read_grads: %s", nn_last_error());
+  nn_opencl_get_info(m->backend, &info);
+  for (i = 0; i < (int)total; i++) same &= bucket[i] == each[i];
+  CHECK(same, "the buckets' %d gradients (%zu floats) equal the per-parameter reads", count, total);
+  CHECK(info.reads == 2 && info.blocking == 2 && info.bytes_to_host == total * sizeof(float) && info.kernel_creations == 0,
+        "two buckets of %d and %d gradients: %ld reads (%ld blocking), %zu bytes, %ld kernels created; expected 2, %zu, 0",
+        half, count - half, info.reads, info.blocking, info.bytes_to_host, info.kernel_creations, total * sizeof(float));
+  printf("PASS two buckets of %d and %d gradients to the host: %ld blocking reads of %zu bytes, %ld copies on the device\n",
+         half, count - half, info.blocking, info.bytes_to_host, info.launches);
+  /* and back, changed: one write each */
+  for (i = 0; i < (int)total; i++) bucket[i] = 0.5f * each[i] - (float)i;
+  nn_opencl_reset_counters(m->backend);
+  CHECK(nn_model_write_grads(m, params, half, bucket, split) &&
+        nn_model_write_grads(m, params + half, count - half, bucket + split, total - split), "write_grads: %s", nn_last_error());
+  nn_opencl_get_info(m->backend, &info);
+  CHECK(info.writes == 2 && info.reads == 0 && info.bytes_to_device == total * sizeof(float) && info.kernel_creations == 0,
+        "two buckets back: %ld writes, %ld reads, %zu bytes, %ld kernels created; expected 2, 0, %zu, 0", info.writes, info.reads,
+        info.bytes_to_device, info.kernel_creations, total * sizeof(float));
+  for (k = 0, i = 0; k < count; i += (int)nn_node_numel(m, params[k]), k++) nn_read_grad(m, params[k], back + i);
+  for (i = 0, same = 1; i < (int)total; i++) same &= back[i] == bucket[i];
+  CHECK(same, "every parameter's gradient is its part of the written buckets");
+  /* one parameter goes directly (no copy); all of them in one read */
+  nn_opencl_reset_counters(m->backend);
+  CHECK(nn_model_read_grads(m, params + 1, 1, back, total) && nn_model_read_grads(m, params, count, back, total), "%s",
+        nn_last_error());
+  nn_opencl_get_info(m->backend, &info);
+  CHECK(info.reads == 2 && info.launches == count && back[0] == bucket[0], "one parameter and then all: %ld reads, %ld copies",
+        info.reads, info.launches);
+  CHECK(!nn_model_read_grads(m, params, count, back, total - 1) && strstr(nn_last_error(), "more than the host array's"),
+        "a host array too small: %s", nn_last_error());
+  free(each); free(bucket); free(back);
+  nn_model_free(m);
+}
+
 /* A small text model: embedding, bidirectional GRU, max and mean pooling
    over the valid steps, a dense head; Adam with gradient clipping. */
 enum { GRU_T = 12, GRU_V = 50, GRU_B = 6 };
@@ -675,7 +828,6 @@ static void test_null_arguments(void) {
   CHECK(!nn_opencl_backend_ex(NULL) && strstr(nn_last_error(), "config is NULL"), "backend_ex(NULL): %s", nn_last_error());
   CHECK(!nn_opencl_get_info(NULL, &info) && strstr(nn_last_error(), "not an OpenCL backend"), "get_info(NULL, ..): %s", nn_last_error());
 }
-static int refuse_sums(void *ctx, double *sums, int n) { (void)ctx; (void)sums; (void)n; return 0; }
 static void test_errors(const char *argv0) {
   nn_opencl_config c;
   nn_opencl_info info;
@@ -707,17 +859,7 @@ static void test_errors(const char *argv0) {
   memset(&fake, 0, sizeof fake);
   fake.op = NN_OP_COUNT;
   CHECK(!b->ops->supports(b, &fake), "an op the backend does not know is refused");
-  {  /* synchronised batch norm sums statistics on the host: refused here */
-    nn_graph *g = nn_graph_new();
-    int dims[3] = {2, 2, 2};
-    nn_model *m;
-    nn_batchnorm(g, nn_input(g, "x", 3, dims));
-    m = nn_compile(g, 2, b);
-    CHECK(m && !nn_model_set_batchnorm_sync(m, refuse_sums, NULL) && strstr(nn_last_error(), "synchronised batch norm runs on the CPU"),
-          "batchnorm sync on OpenCL: %s", nn_last_error());
-    if (m) nn_model_free(m);   /* and the backend with it */
-    else nn_backend_free(b);
-  }
+  nn_backend_free(b);
 
   /* no platform at all: a child process with an empty ICD directory */
   snprintf(cmd, sizeof cmd, "OCL_ICD_VENDORS=build/no_icd_here '%s' --expect-no-platform", argv0);
@@ -842,6 +984,7 @@ int main(int argc, char **argv) {
   if (parity_only) {
     test_gemm(0, small);
     test_parity(small);
+    test_batchnorm_sync();
     return check_summary();
   }
   test_embedded_sources();
@@ -863,6 +1006,8 @@ int main(int argc, char **argv) {
   test_optimizers();
   test_snapshot();
   test_cnn_training();
+  test_batchnorm_sync();
+  test_grad_buckets();
   test_gru_training();
   test_persistence();
   nn_backend_free(pin);
