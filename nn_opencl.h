@@ -4,13 +4,13 @@
    PoCL on the CPU): every op of nn.h's op table, the losses and the
    optimizer updates, forward and backward, with the tensors kept on the
    device for the whole training step.  Matrix products (dense layers,
-   convolutions lowered to GEMM, the input projections and weight
-   gradients of the recurrent layers) run in nn_gemm, the project's own
+   convolutions lowered to GEMM) run in nn_gemm, the project's own
    kernel, and only past 10^12 multiply-adds in CLBlast
-   (NN_OPENCL_CLBLAST_MIN_MNK); the recurrent layers' state products run
-   inside their step kernels; everything else runs in the kernels of the
-   kernels/ directory, embedded below so that this header is all a
-   program needs.
+   (NN_OPENCL_CLBLAST_MIN_MNK); the recurrent layers have their own
+   kernels for every product (the input projection, dx and the weight
+   gradients over the valid steps only, the state products inside the
+   step kernels); everything else runs in the kernels of the kernels/
+   directory, embedded below so that this header is all a program needs.
 
    USAGE
      In the one file that defines NN_IMPLEMENTATION, after nn.h:
@@ -1500,11 +1500,31 @@ static int nn__cl_lengths(nn__cl_ctx *c, int T, int *longest) {
   return 1;
 }
 
+/* a launch over (cols, d1, d2) in work-groups of consecutive columns: the
+   smallest power of two that covers them, at most 128 (8 vectors of a CPU
+   runtime's 16 lanes) and the device's limit */
+static int nn__cl_cols(nn__cl_call *k, size_t cols, size_t d1, size_t d2) {
+  size_t global[3], local[3], l = 1;
+  while (l < cols && l < 128 && 2 * l <= k->I->dev->wg) l *= 2;
+  global[0] = cols; global[1] = d1; global[2] = d2;
+  local[0] = l; local[1] = local[2] = 1;
+  return nn__cl_launch(k, 3, global, local);
+}
+/* the same over exactly `cols` columns, for kernels that do not test
+   theirs: work-groups of the largest power of two that divides cols */
+static int nn__cl_cols_exact(nn__cl_call *k, size_t cols, size_t d1, size_t d2) {
+  size_t global[3], local[3], l = 1;
+  while (cols % (2 * l) == 0 && l < 128 && 2 * l <= k->I->dev->wg) l *= 2;
+  global[0] = cols; global[1] = d1; global[2] = d2;
+  local[0] = l; local[1] = local[2] = 1;
+  return nn__cl_launch(k, 3, global, local);
+}
+
 /* ---- embedding: ids -> rows of weight [V, D]; the ids are checked on
    the host ---- */
 static int nn__cl_embedding(nn__cl_ctx *c, int kid, int backward) {
   int V = NN__CL_IN(c, 1)->shape.dim[0], D = NN__CL_IN(c, 1)->shape.dim[1];
-  size_t count = nn__cl_len(c, NN__CL_IN(c, 0)), per = nn__cl_per(NN__CL_IN(c, 0)), total = count * (size_t)D;
+  size_t count = nn__cl_len(c, NN__CL_IN(c, 0)), per = nn__cl_per(NN__CL_IN(c, 0));
   const float *ids;
   long bad;
   nn__cl_call k;
@@ -1516,9 +1536,9 @@ static int nn__cl_embedding(nn__cl_ctx *c, int kid, int backward) {
                           c->node->name, ids[bad], (int)((size_t)bad / per), (int)((size_t)bad % per), V, V - 1);
   }
   k = nn__cl_begin(c->I, kid);
-  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, D); nn__cl_ai(&k, V); nn__cl_am(&k, c->x[0]);
+  nn__cl_ai(&k, D); nn__cl_ai(&k, V); nn__cl_am(&k, c->x[0]);
   nn__cl_am(&k, backward ? c->dy : c->x[1]); nn__cl_am(&k, backward ? c->dx[1] : c->y);
-  return nn__cl_elems(&k, total);
+  return nn__cl_cols(&k, (size_t)D, count, 1);
 }
 NN__CL_SHARED(embedding, nn__cl_embedding, embedding_fwd, embedding_bwd)
 NN__CL_OP(embedding) = {nn__cl_embedding_fwd, nn__cl_embedding_bwd, NULL};
@@ -1567,7 +1587,8 @@ static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
 #define NN__CL_REC_NB 4
 #define NN__CL_REC_CB 4
 #define NN__CL_REC_MB 8
-#define NN__CL_REC_BLOCKS(rows) (((rows) + NN__CL_REC_MB - 1) / NN__CL_REC_MB)
+#define NN__CL_REC_WB 16   /* rows per work-item of the weight gradients (NN_REC_WB) */
+#define NN__CL_REC_BLOCKS(rows) (((rows) + NN__CL_REC_WB - 1) / NN__CL_REC_WB)
 /* one launch of rec_step or rec_step_bwd: work-groups of rec_tile x
    rec_tile (units x samples, NN__CL_REC_NB samples each) for each
    direction, tiles of rec_tile x (rec_tile + 1) floats of local memory
@@ -1581,26 +1602,6 @@ static int nn__cl_rec_launch(nn__cl_call *k, const nn__cl_rec *r, int n, int fir
   nn__cl_al(k, (size_t)second_tiles * ts * (ts + 1));
   return nn__cl_launch(k, 3, global, local);
 }
-/* a launch over (cols, d1, d2) in work-groups of consecutive columns: the
-   smallest power of two that covers them, at most 128 (8 vectors of a CPU
-   runtime's 16 lanes) and the device's limit */
-static int nn__cl_rec_cols(nn__cl_call *k, size_t cols, size_t d1, size_t d2) {
-  size_t global[3], local[3], l = 1;
-  while (l < cols && l < 128 && 2 * l <= k->I->dev->wg) l *= 2;
-  global[0] = cols; global[1] = d1; global[2] = d2;
-  local[0] = l; local[1] = local[2] = 1;
-  return nn__cl_launch(k, 3, global, local);
-}
-/* the same over exactly `cols` columns, for kernels that do not test
-   theirs: work-groups of the largest power of two that divides cols */
-static int nn__cl_rec_exact(nn__cl_call *k, size_t cols, size_t d1, size_t d2) {
-  size_t global[3], local[3], l = 1;
-  while (cols % (2 * l) == 0 && l < 128 && 2 * l <= k->I->dev->wg) l *= 2;
-  global[0] = cols; global[1] = d1; global[2] = d2;
-  local[0] = l; local[1] = local[2] = 1;
-  return nn__cl_launch(k, 3, global, local);
-}
-
 static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   nn__cl_rec r;
   nn__cl_dev *d = c->I->dev;
@@ -1611,10 +1612,8 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
   wt_n = (size_t)(r.F + r.H) * r.N;
-  /* outputs past the lengths stay zero */
-  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)) ||
-      !(wt = nn__cl_scratch(d, 0, wt_n)))
-    return 0;
+  /* outputs past the lengths stay zero (nothing reads P or aux there) */
+  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || !(wt = nn__cl_scratch(d, 0, wt_n))) return 0;
   k = nn__cl_begin(c->I, NN__CL_K_rec_wt);
   nn__cl_ai(&k, (int)wt_n); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.GH); nn__cl_ai(&k, r.dirs);
   nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 0)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 0));
@@ -1624,7 +1623,7 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.GH);
   nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, wt); nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 2));
   nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 2)); nn__cl_am(&k, c->ws);
-  if (!nn__cl_rec_cols(&k, (size_t)r.N, (rows + NN__CL_REC_MB - 1) / NN__CL_REC_MB, 1)) return 0;
+  if (!nn__cl_cols(&k, (size_t)r.N, (rows + NN__CL_REC_MB - 1) / NN__CL_REC_MB, 1)) return 0;
   for (s = 0; s < S; s++) {
     k = nn__cl_begin(c->I, d->rec_cpu ? NN__CL_K_rec_step_cpu : NN__CL_K_rec_step);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
@@ -1635,7 +1634,7 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
       nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
     }
     nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 3)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 3)); nn__cl_am(&k, c->y);
-    if (!(d->rec_cpu ? nn__cl_rec_exact(&k, (size_t)r.H, ((size_t)c->n + NN__CL_REC_CB - 1) / NN__CL_REC_CB, (size_t)r.dirs)
+    if (!(d->rec_cpu ? nn__cl_cols_exact(&k, (size_t)r.H, ((size_t)c->n + NN__CL_REC_CB - 1) / NN__CL_REC_CB, (size_t)r.dirs)
                      : nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, r.GH / r.H)))
       return 0;
   }
@@ -1651,16 +1650,17 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
   int S, s, i, SB, slices, kind;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
-  states = (size_t)r.dirs * c->m->max_batch * r.H;
-  if (!(dh = nn__cl_scratch(d, 0, states)) || !(dc = nn__cl_scratch(d, 1, states))) return 0;
-  if (!nn__cl_fill_mem(c->I, dh, 0, states) || !nn__cl_fill_mem(c->I, dc, 0, states)) return 0;
+  states = (size_t)r.dirs * c->m->max_batch * r.H;   /* dh, then GH zeros for the CPU steps */
+  if (!(dh = nn__cl_scratch(d, 0, states + r.GH)) || !(dc = nn__cl_scratch(d, 1, states))) return 0;
+  if (!nn__cl_fill_mem(c->I, dh, 0, states + r.GH) || !nn__cl_fill_mem(c->I, dc, 0, states)) return 0;
   for (s = S - 1; s >= 0; s--) {
     k = nn__cl_begin(c->I, d->rec_cpu ? NN__CL_K_rec_step_bwd_cpu : NN__CL_K_rec_step_bwd);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
     nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
     nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
     nn__cl_am(&k, c->y); nn__cl_am(&k, c->dy); nn__cl_am(&k, dh); nn__cl_am(&k, dc);
-    if (!(d->rec_cpu ? nn__cl_rec_exact(&k, (size_t)r.H, ((size_t)c->n + NN__CL_REC_CB - 1) / NN__CL_REC_CB, (size_t)r.dirs)
+    if (d->rec_cpu) nn__cl_ai(&k, (int)states);
+    if (!(d->rec_cpu ? nn__cl_cols_exact(&k, (size_t)r.H, ((size_t)c->n + NN__CL_REC_CB - 1) / NN__CL_REC_CB, (size_t)r.dirs)
                      : nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, 1)))
       return 0;
   }
@@ -1670,7 +1670,7 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
     nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.GH); nn__cl_ai(&k, r.dirs);
     nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 0));
     nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 0)); nn__cl_am(&k, c->dx[0]);
-    if (!nn__cl_rec_cols(&k, (size_t)r.F, (rows + NN__CL_REC_MB - 1) / NN__CL_REC_MB, 1)) return 0;
+    if (!nn__cl_cols(&k, (size_t)r.F, (rows + NN__CL_REC_MB - 1) / NN__CL_REC_MB, 1)) return 0;
   }
   for (i = 0; i < 4 * r.dirs && !NN__CL_REC_W(c->dx, i / 4, i % 4); i++) {}
   if (i == 4 * r.dirs) return 1;   /* no parameter gradient wanted */
@@ -1684,7 +1684,7 @@ static int nn__cl_rec_bwd(nn__cl_ctx *c) {
     nn__cl_ai(&k, kind); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, SB); nn__cl_ai(&k, slices); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws);
     nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->y); nn__cl_am(&k, part);
-    if (!nn__cl_rec_exact(&k, (size_t)(kind == 0 ? r.F : kind == 1 ? r.H : r.GH),
+    if (!nn__cl_cols_exact(&k, (size_t)(kind == 0 ? r.F : kind == 1 ? r.H : r.GH),
                           kind == 2 ? 1 : kind == 0 || r.op != 2 ? (size_t)NN__CL_REC_BLOCKS(r.GH) : (size_t)NN__CL_REC_BLOCKS(2 * r.H) + NN__CL_REC_BLOCKS(r.H),
                           (size_t)r.dirs * slices))
       return 0;
@@ -1701,17 +1701,17 @@ NN__CL_OP(gru) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
 
 /* ---- reductions over the valid steps: [T, F] -> [F]; seq_last reads
    attr.seq.reverse_features, seq_maxpool keeps each output's step in the
-   workspace.  The kernels take (total, T, F, back, lengths, in, out, arg). */
+   workspace.  The kernels take (T, F, back, lengths, in, out, arg), one
+   work-item per feature and sample. */
 static int nn__cl_seq(nn__cl_ctx *c, int kid, int backward) {
   int T = NN__CL_IN(c, 0)->shape.dim[0], F = NN__CL_LAST(c->node), S;
-  size_t total = (size_t)c->n * F * (kid == NN__CL_K_seq_mean_bwd ? (size_t)T : 1);   /* one work-item per output */
   nn__cl_call k;
   if (!backward && !nn__cl_lengths(c, T, &S)) return 0;
   k = nn__cl_begin(c->I, kid);
-  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, T); nn__cl_ai(&k, F);
+  nn__cl_ai(&k, T); nn__cl_ai(&k, F);
   nn__cl_ai(&k, c->node->op == NN_OP_SEQ_LAST ? c->node->attr.seq.reverse_features : 0); nn__cl_am(&k, c->x[1]);
   nn__cl_am(&k, backward ? c->dy : c->x[0]); nn__cl_am(&k, backward ? c->dx[0] : c->y); nn__cl_am(&k, c->ws);
-  return nn__cl_elems(&k, total);
+  return nn__cl_cols(&k, (size_t)F, (size_t)c->n, 1);
 }
 NN__CL_SHARED(seq_last, nn__cl_seq, seq_last_fwd, seq_last_bwd)
 NN__CL_SHARED(seq_maxpool, nn__cl_seq, seq_max_fwd, seq_max_bwd)
@@ -2753,28 +2753,24 @@ static const char *const nn__cl_source[] = {
 "  } while (old != prev);\n",
 "}\n",
 "\n",
-"/* Embedding: y[i, :] = weight[id_i, :].  The host checked the ids; one\n",
-"   that is not a row would give zeros rather than read outside the table. */\n",
-"__kernel void nn_embedding_fwd(int total, int D, int V, __global const float *ids, __global const float *w,\n",
-"                               __global float *y) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int i = idx / D, j = idx - i * D;\n",
+"/* Embedding: y[i, :] = weight[id_i, :] (global: D, ids).  The host\n",
+"   checked the ids; one that is not a row would give zeros rather than\n",
+"   read outside the table. */\n",
+"__kernel void nn_embedding_fwd(int D, int V, __global const float *ids, __global const float *w, __global float *y) {\n",
+"  size_t j = get_global_id(0), i = get_global_id(1);\n",
+"  if (j >= (size_t)D) return;\n",
 "  float v = ids[i];\n",
-"  y[idx] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;\n",
+"  y[i * D + j] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;\n",
 "}\n",
 "\n",
 "/* the rows of the ids used receive the gradients; rows shared by several\n",
 "   ids add atomically, in no fixed order.  Exact zeros are skipped: the\n",
 "   positions past a sequence's length (padding) have no gradient, and\n",
 "   their atomics would all queue on the padding id's row. */\n",
-"__kernel void nn_embedding_bwd(int total, int D, int V, __global const float *ids, __global const float *dy,\n",
-"                               __global float *dw) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int i = idx / D, j = idx - i * D;\n",
-"  float v = ids[i];\n",
-"  float g = dy[idx];\n",
+"__kernel void nn_embedding_bwd(int D, int V, __global const float *ids, __global const float *dy, __global float *dw) {\n",
+"  size_t j = get_global_id(0), i = get_global_id(1);\n",
+"  if (j >= (size_t)D) return;\n",
+"  float v = ids[i], g = dy[i * D + j];\n",
 "  if (!(v >= 0.0f && v < (float)V) || g == 0.0f) return;\n",
 "  nn_atomic_add(dw + (size_t)(int)v * D + j, g);\n",
 "}\n",
@@ -3026,15 +3022,16 @@ static const char *const nn__cl_source[] = {
 "\n",
 "/* the cells of the work-item's samples with the op fixed (here and in\n",
 "   the products the gate count): a test inside a loop, even of a kernel\n",
-"   argument, would be masked per lane */\n",
+"   argument, would be masked per lane; and unrolled, or the accumulators\n",
+"   would stay in private memory, read and written lane by lane */\n",
 "#define NN_REC_CELLS(OP)                                                                                          \\\n",
-"  for (int i = 0; i < NN_REC_CB; i++) {                                                                          \\\n",
+"  _Pragma(\"unroll\") for (int i = 0; i < NN_REC_CB; i++) {                                                        \\\n",
 "    if (s < L[i])                                                                                                \\\n",
 "      nn_rec_cell(OP, s, b0 + i, j, d, T, H, dirs, d ? L[i] - 1 - s : s, tp[i], P, aux, d ? bh1 : bh0, y, a[0][i], \\\n",
 "                  a[1][i], a[2][i], a[3][i]);                                                                    \\\n",
 "  }\n",
 "#define NN_REC_CELLS_BWD(OP)                                                                              \\\n",
-"  for (int i = 0; i < NN_REC_CB; i++) {                                                                  \\\n",
+"  _Pragma(\"unroll\") for (int i = 0; i < NN_REC_CB; i++) {                                                \\\n",
 "    int b = b0 + i, t = d ? L[i] - 1 - s : s;                                                            \\\n",
 "    size_t st = ((size_t)d * n + b) * H + j, at = ((size_t)b * T + t) * HD + (size_t)d * H + j;          \\\n",
 "    if (s < L[i])                                                                                        \\\n",
@@ -3069,37 +3066,38 @@ static const char *const nn__cl_source[] = {
 "}\n",
 "\n",
 "/* backward of step s of every direction, as nn_rec_step_bwd: W_hh [GH, H]\n",
-"   read down column j */\n",
+"   read down column j; dh + zero_off holds GH zeros */\n",
 "__kernel void nn_rec_step_bwd_cpu(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
 "                                  __global float *P, __global float *aux, int aux_off, __global const float *w0,\n",
 "                                  __global const float *w1, __global const float *y, __global const float *dy,\n",
-"                                  __global float *dh, __global float *dc) {\n",
+"                                  __global float *dh, __global float *dc, int zero_off) {\n",
 "  size_t j = get_global_id(0);\n",
 "  int b0 = get_global_id(1) * NN_REC_CB, d = get_global_id(2);\n",
 "  int G = nn_rec_gates(op), GH = G * H, N = dirs * GH, HD = dirs * H, any = 0, from_p = op == 2 ? 2 * H : GH;\n",
-"  int L[NN_REC_CB], gv[NN_REC_CB];\n",
-"  size_t po[NN_REC_CB], ao[NN_REC_CB];\n",
+"  int L[NN_REC_CB];\n",
+"  __global const float *gp[NN_REC_CB], *ga[NN_REC_CB];\n",
 "  float acc[NN_REC_CB];\n",
-"  __global const float *W = (d ? w1 : w0) + j;\n",
+"  __global const float *W = (d ? w1 : w0) + j, *zeros = dh + zero_off;\n",
 "  aux += aux_off;\n",
 "  for (int i = 0; i < NN_REC_CB; i++) {\n",
 "    int b = min(b0 + i, n - 1);\n",
 "    L[i] = b0 + i < n ? nn_seq_len(len, b, T) : 0;\n",
-"    gv[i] = s + 1 < L[i];   /* a step was processed before this one: t+1 forward, t-1 reverse */\n",
-"    size_t next = (size_t)b * T + (gv[i] ? (d ? L[i] - 2 - s : s + 1) : 0);\n",
-"    po[i] = next * N + d * GH;\n",
-"    ao[i] = next * HD + d * H;\n",
+"    /* dG_hh of the step processed before (t+1 forward, t-1 reverse), or\n",
+"       the zeros after dh at a sample's first step back */\n",
+"    size_t next = (size_t)b * T + (d ? L[i] - 2 - s : s + 1);\n",
+"    gp[i] = s + 1 < L[i] ? P + next * N + d * GH : zeros;\n",
+"    ga[i] = s + 1 < L[i] ? aux + next * HD + d * H : zeros;\n",
 "    any |= s < L[i];\n",
 "    acc[i] = 0.0f;\n",
 "  }\n",
 "  if (!any) return;\n",
 "  for (int r = 0; r < from_p; r++) {\n",
 "    float w = W[(size_t)r * H];\n",
-"    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(gv[i] ? P[po[i] + r] : 0.0f, w, acc[i]);\n",
+"    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(gp[i][r], w, acc[i]);\n",
 "  }\n",
 "  for (int r = from_p; r < GH; r++) {   /* gru's n gate: dG_hn is in aux */\n",
 "    float w = W[(size_t)r * H];\n",
-"    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(gv[i] ? aux[ao[i] + r - from_p] : 0.0f, w, acc[i]);\n",
+"    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(ga[i][r - from_p], w, acc[i]);\n",
 "  }\n",
 "  if (op == 2) NN_REC_CELLS_BWD(2) else if (op == 1) NN_REC_CELLS_BWD(1) else NN_REC_CELLS_BWD(0)\n",
 "}\n",
@@ -3134,6 +3132,9 @@ static const char *const nn__cl_source[] = {
 "    if (ok[i]) dx[(size_t)(r0 + i) * F + f] += acc[i];\n",
 "}\n",
 "\n",
+"/* rows per work-item of the weight gradients: more than the products'\n",
+"   (each row of the sequence's values they load serves more) */\n",
+"#define NN_REC_WB 16\n",
 "/* acc[i] += A[row, IDX(i)] src[row'] over the slice's steps (rows of A\n",
 "   astride apart, of src stride apart, row' = row + shift) */\n",
 "#define NN_REC_WG(IDX)                                                       \\\n",
@@ -3143,7 +3144,7 @@ static const char *const nn__cl_source[] = {
 "      size_t row = (size_t)b * T + t;                                        \\\n",
 "      __global const float *a = A + row * astride;                           \\\n",
 "      float v = src[(row + shift) * stride];                                 \\\n",
-"      for (int i = 0; i < NN_REC_MB; i++) acc[i] = fma(a[IDX], v, acc[i]);   \\\n",
+"      for (int i = 0; i < NN_REC_WB; i++) acc[i] = fma(a[IDX], v, acc[i]);   \\\n",
 "    }                                                                        \\\n",
 "  }\n",
 "\n",
@@ -3152,7 +3153,7 @@ static const char *const nn__cl_source[] = {
 "   db_ih [GH], db_hh [GH]] (Q floats), added up by nn_rec_wsum.  dG_hh is\n",
 "   P's, but for gru's n gate: aux.  Three launches, each over exactly its\n",
 "   columns (no test of the column: it would be masked per lane) and\n",
-"   dirs * S slices:  kind 0, dW_ih with x (F columns, GH / NN_REC_MB\n",
+"   dirs * S slices:  kind 0, dW_ih with x (F columns, GH / NN_REC_WB\n",
 "   blocks of rows); kind 1, dW_hh with the previous states, read from y\n",
 "   (H columns, the blocks of rows of P's part and of aux's); kind 2, the\n",
 "   biases (GH columns, one row). */\n",
@@ -3180,17 +3181,17 @@ static const char *const nn__cl_source[] = {
 "  }\n",
 "  /* blocks of rows come from P, then (gru's dW_hn) from aux: each block\n",
 "     from one, its rows consecutive there */\n",
-"  int blk = get_global_id(1), pb = (from_p + NN_REC_MB - 1) / NN_REC_MB, in_aux = kind == 1 && blk >= pb;\n",
-"  int m0 = in_aux ? from_p + (blk - pb) * NN_REC_MB : blk * NN_REC_MB;\n",
-"  int cnt = min(NN_REC_MB, (in_aux || kind == 0 ? GH : from_p) - m0), astride = in_aux ? HD : N;\n",
+"  int blk = get_global_id(1), pb = (from_p + NN_REC_WB - 1) / NN_REC_WB, in_aux = kind == 1 && blk >= pb;\n",
+"  int m0 = in_aux ? from_p + (blk - pb) * NN_REC_WB : blk * NN_REC_WB;\n",
+"  int cnt = min(NN_REC_WB, (in_aux || kind == 0 ? GH : from_p) - m0), astride = in_aux ? HD : N;\n",
 "  __global const float *A = ws + (in_aux ? aux_off + d * H + m0 - from_p : d * GH + m0);\n",
-"  float acc[NN_REC_MB];\n",
-"  for (int i = 0; i < NN_REC_MB; i++) acc[i] = 0.0f;\n",
+"  float acc[NN_REC_WB];\n",
+"  for (int i = 0; i < NN_REC_WB; i++) acc[i] = 0.0f;\n",
 "  /* kind 1: the state before step t is h at t-1 (forward) or t+1 (reverse),\n",
 "     zero at a first step, so those steps add nothing */\n",
 "  __global const float *src = (kind ? y + d * H : x) + col;\n",
 "  int stride = kind ? HD : F, first = kind && !d, cut = kind && d, shift = kind ? (d ? 1 : -1) : 0;\n",
-"  if (cnt == NN_REC_MB) NN_REC_WG(i) else NN_REC_WG(min(i, cnt - 1))\n",
+"  if (cnt == NN_REC_WB) NN_REC_WG(i) else NN_REC_WG(min(i, cnt - 1))\n",
 "  for (int i = 0; i < cnt; i++) out[(kind ? (size_t)GH * F : 0) + (size_t)(m0 + i) * C + col] = acc[i];\n",
 "}\n",
 "\n",
@@ -3209,59 +3210,54 @@ static const char *const nn__cl_source[] = {
 "  to[e < wi ? e : e < wh ? e - wi : e < wh + GH ? e - wh : e - wh - GH] += sum;\n",
 "}\n",
 "\n",
-"/* Reductions over valid steps, one work-item per (sample, feature).  All\n",
-"   take (total, T, F, back, len, in, out, arg): in, out are x, y forward\n",
-"   and dy, dx backward; seq_last takes its last `back` features from step 0\n",
-"   (the reverse direction of a bidirectional layer); seq_max keeps its\n",
-"   winners in arg. */\n",
-"#define NN_SEQ_ARGS int total, int T, int F, int back, __global const float *len, __global const float *in, \\\n",
-"                    __global float *out, __global float *arg\n",
+"/* Reductions over valid steps, one work-item per (feature j, sample b),\n",
+"   the features consecutive across work-items.  All take (T, F, back,\n",
+"   len, in, out, arg): in, out are x, y forward and dy, dx backward;\n",
+"   seq_last takes its last `back` features from step 0 (the reverse\n",
+"   direction of a bidirectional layer); seq_max keeps its winners in arg. */\n",
+"#define NN_SEQ_ARGS int T, int F, int back, __global const float *len, __global const float *in, __global float *out, \\\n",
+"                    __global float *arg\n",
+"#define NN_SEQ_ITEM                                                  \\\n",
+"  size_t j = get_global_id(0), o = get_global_id(1) * (size_t)F + j; \\\n",
+"  int b = get_global_id(1), L = nn_seq_len(len, b, T);               \\\n",
+"  if (j >= (size_t)F) return;\n",
 "__kernel void nn_seq_last_fwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
-"  out[idx] = L == 0 ? 0.0f : in[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];\n",
+"  NN_SEQ_ITEM\n",
+"  out[o] = L == 0 ? 0.0f : in[((size_t)b * T + (j < (size_t)(F - back) ? L - 1 : 0)) * F + j];\n",
 "}\n",
 "__kernel void nn_seq_last_bwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
-"  if (L > 0) out[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += in[idx];\n",
+"  NN_SEQ_ITEM\n",
+"  if (L > 0) out[((size_t)b * T + (j < (size_t)(F - back) ? L - 1 : 0)) * F + j] += in[o];\n",
 "}\n",
 "\n",
 "/* the first maximum wins; arg: its step, -1 for an empty sequence */\n",
 "__kernel void nn_seq_max_fwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T), at = L ? 0 : -1;\n",
+"  NN_SEQ_ITEM\n",
+"  int at = L ? 0 : -1;\n",
 "  __global const float *xb = in + (size_t)b * T * F + j;\n",
 "  float best = L ? xb[0] : 0.0f;\n",
 "  for (int t = 1; t < L; t++)\n",
 "    if (xb[(size_t)t * F] > best) { best = xb[(size_t)t * F]; at = t; }\n",
-"  out[idx] = best;\n",
-"  arg[idx] = (float)at;\n",
+"  out[o] = best;\n",
+"  arg[o] = (float)at;\n",
 "}\n",
 "__kernel void nn_seq_max_bwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, at = (int)arg[idx];\n",
-"  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[idx];\n",
+"  NN_SEQ_ITEM\n",
+"  int at = (int)arg[o];\n",
+"  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[o];\n",
 "}\n",
 "\n",
 "__kernel void nn_seq_mean_fwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
+"  NN_SEQ_ITEM\n",
 "  float s = 0.0f;\n",
 "  for (int t = 0; t < L; t++) s += in[((size_t)b * T + t) * F + j];\n",
-"  out[idx] = L > 0 ? s / (float)L : 0.0f;\n",
+"  out[o] = L > 0 ? s / (float)L : 0.0f;\n",
 "}\n",
-"/* one work-item per element of dx */\n",
+"/* steps past the length get nothing */\n",
 "__kernel void nn_seq_mean_bwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int f = idx % F, t = (idx / F) % T, b = idx / (F * T), L = nn_seq_len(len, b, T);\n",
-"  if (t < L) out[idx] += in[(size_t)b * F + f] / (float)L;\n",
+"  NN_SEQ_ITEM\n",
+"  float g = L > 0 ? in[o] / (float)L : 0.0f;\n",
+"  for (int t = 0; t < L; t++) out[((size_t)b * T + t) * F + j] += g;\n",
 "}\n",
 };
 static const nn__cl_file nn__cl_files[] = {
@@ -3272,7 +3268,7 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/loss.cl", 417, 138},
   {"kernels/norm.cl", 555, 156},
   {"kernels/optim.cl", 711, 44},
-  {"kernels/seq.cl", 755, 527},
+  {"kernels/seq.cl", 755, 523},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

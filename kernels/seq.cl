@@ -15,28 +15,24 @@ void nn_atomic_add(volatile __global float *p, float v) {
   } while (old != prev);
 }
 
-/* Embedding: y[i, :] = weight[id_i, :].  The host checked the ids; one
-   that is not a row would give zeros rather than read outside the table. */
-__kernel void nn_embedding_fwd(int total, int D, int V, __global const float *ids, __global const float *w,
-                               __global float *y) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int i = idx / D, j = idx - i * D;
+/* Embedding: y[i, :] = weight[id_i, :] (global: D, ids).  The host
+   checked the ids; one that is not a row would give zeros rather than
+   read outside the table. */
+__kernel void nn_embedding_fwd(int D, int V, __global const float *ids, __global const float *w, __global float *y) {
+  size_t j = get_global_id(0), i = get_global_id(1);
+  if (j >= (size_t)D) return;
   float v = ids[i];
-  y[idx] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;
+  y[i * D + j] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;
 }
 
 /* the rows of the ids used receive the gradients; rows shared by several
    ids add atomically, in no fixed order.  Exact zeros are skipped: the
    positions past a sequence's length (padding) have no gradient, and
    their atomics would all queue on the padding id's row. */
-__kernel void nn_embedding_bwd(int total, int D, int V, __global const float *ids, __global const float *dy,
-                               __global float *dw) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int i = idx / D, j = idx - i * D;
-  float v = ids[i];
-  float g = dy[idx];
+__kernel void nn_embedding_bwd(int D, int V, __global const float *ids, __global const float *dy, __global float *dw) {
+  size_t j = get_global_id(0), i = get_global_id(1);
+  if (j >= (size_t)D) return;
+  float v = ids[i], g = dy[i * D + j];
   if (!(v >= 0.0f && v < (float)V) || g == 0.0f) return;
   nn_atomic_add(dw + (size_t)(int)v * D + j, g);
 }
@@ -288,15 +284,16 @@ __kernel void nn_rec_step_bwd(int op, int s, int n, int T, int H, int dirs, __gl
 
 /* the cells of the work-item's samples with the op fixed (here and in
    the products the gate count): a test inside a loop, even of a kernel
-   argument, would be masked per lane */
+   argument, would be masked per lane; and unrolled, or the accumulators
+   would stay in private memory, read and written lane by lane */
 #define NN_REC_CELLS(OP)                                                                                          \
-  for (int i = 0; i < NN_REC_CB; i++) {                                                                          \
+  _Pragma("unroll") for (int i = 0; i < NN_REC_CB; i++) {                                                        \
     if (s < L[i])                                                                                                \
       nn_rec_cell(OP, s, b0 + i, j, d, T, H, dirs, d ? L[i] - 1 - s : s, tp[i], P, aux, d ? bh1 : bh0, y, a[0][i], \
                   a[1][i], a[2][i], a[3][i]);                                                                    \
   }
 #define NN_REC_CELLS_BWD(OP)                                                                              \
-  for (int i = 0; i < NN_REC_CB; i++) {                                                                  \
+  _Pragma("unroll") for (int i = 0; i < NN_REC_CB; i++) {                                                \
     int b = b0 + i, t = d ? L[i] - 1 - s : s;                                                            \
     size_t st = ((size_t)d * n + b) * H + j, at = ((size_t)b * T + t) * HD + (size_t)d * H + j;          \
     if (s < L[i])                                                                                        \
@@ -331,37 +328,38 @@ __kernel void nn_rec_step_cpu(int op, int s, int n, int T, int H, int dirs, __gl
 }
 
 /* backward of step s of every direction, as nn_rec_step_bwd: W_hh [GH, H]
-   read down column j */
+   read down column j; dh + zero_off holds GH zeros */
 __kernel void nn_rec_step_bwd_cpu(int op, int s, int n, int T, int H, int dirs, __global const float *len,
                                   __global float *P, __global float *aux, int aux_off, __global const float *w0,
                                   __global const float *w1, __global const float *y, __global const float *dy,
-                                  __global float *dh, __global float *dc) {
+                                  __global float *dh, __global float *dc, int zero_off) {
   size_t j = get_global_id(0);
   int b0 = get_global_id(1) * NN_REC_CB, d = get_global_id(2);
   int G = nn_rec_gates(op), GH = G * H, N = dirs * GH, HD = dirs * H, any = 0, from_p = op == 2 ? 2 * H : GH;
-  int L[NN_REC_CB], gv[NN_REC_CB];
-  size_t po[NN_REC_CB], ao[NN_REC_CB];
+  int L[NN_REC_CB];
+  __global const float *gp[NN_REC_CB], *ga[NN_REC_CB];
   float acc[NN_REC_CB];
-  __global const float *W = (d ? w1 : w0) + j;
+  __global const float *W = (d ? w1 : w0) + j, *zeros = dh + zero_off;
   aux += aux_off;
   for (int i = 0; i < NN_REC_CB; i++) {
     int b = min(b0 + i, n - 1);
     L[i] = b0 + i < n ? nn_seq_len(len, b, T) : 0;
-    gv[i] = s + 1 < L[i];   /* a step was processed before this one: t+1 forward, t-1 reverse */
-    size_t next = (size_t)b * T + (gv[i] ? (d ? L[i] - 2 - s : s + 1) : 0);
-    po[i] = next * N + d * GH;
-    ao[i] = next * HD + d * H;
+    /* dG_hh of the step processed before (t+1 forward, t-1 reverse), or
+       the zeros after dh at a sample's first step back */
+    size_t next = (size_t)b * T + (d ? L[i] - 2 - s : s + 1);
+    gp[i] = s + 1 < L[i] ? P + next * N + d * GH : zeros;
+    ga[i] = s + 1 < L[i] ? aux + next * HD + d * H : zeros;
     any |= s < L[i];
     acc[i] = 0.0f;
   }
   if (!any) return;
   for (int r = 0; r < from_p; r++) {
     float w = W[(size_t)r * H];
-    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(gv[i] ? P[po[i] + r] : 0.0f, w, acc[i]);
+    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(gp[i][r], w, acc[i]);
   }
   for (int r = from_p; r < GH; r++) {   /* gru's n gate: dG_hn is in aux */
     float w = W[(size_t)r * H];
-    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(gv[i] ? aux[ao[i] + r - from_p] : 0.0f, w, acc[i]);
+    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(ga[i][r - from_p], w, acc[i]);
   }
   if (op == 2) NN_REC_CELLS_BWD(2) else if (op == 1) NN_REC_CELLS_BWD(1) else NN_REC_CELLS_BWD(0)
 }
@@ -396,6 +394,9 @@ __kernel void nn_rec_dx(int rows, int T, int F, int GH, int dirs, __global const
     if (ok[i]) dx[(size_t)(r0 + i) * F + f] += acc[i];
 }
 
+/* rows per work-item of the weight gradients: more than the products'
+   (each row of the sequence's values they load serves more) */
+#define NN_REC_WB 16
 /* acc[i] += A[row, IDX(i)] src[row'] over the slice's steps (rows of A
    astride apart, of src stride apart, row' = row + shift) */
 #define NN_REC_WG(IDX)                                                       \
@@ -405,7 +406,7 @@ __kernel void nn_rec_dx(int rows, int T, int F, int GH, int dirs, __global const
       size_t row = (size_t)b * T + t;                                        \
       __global const float *a = A + row * astride;                           \
       float v = src[(row + shift) * stride];                                 \
-      for (int i = 0; i < NN_REC_MB; i++) acc[i] = fma(a[IDX], v, acc[i]);   \
+      for (int i = 0; i < NN_REC_WB; i++) acc[i] = fma(a[IDX], v, acc[i]);   \
     }                                                                        \
   }
 
@@ -414,7 +415,7 @@ __kernel void nn_rec_dx(int rows, int T, int F, int GH, int dirs, __global const
    db_ih [GH], db_hh [GH]] (Q floats), added up by nn_rec_wsum.  dG_hh is
    P's, but for gru's n gate: aux.  Three launches, each over exactly its
    columns (no test of the column: it would be masked per lane) and
-   dirs * S slices:  kind 0, dW_ih with x (F columns, GH / NN_REC_MB
+   dirs * S slices:  kind 0, dW_ih with x (F columns, GH / NN_REC_WB
    blocks of rows); kind 1, dW_hh with the previous states, read from y
    (H columns, the blocks of rows of P's part and of aux's); kind 2, the
    biases (GH columns, one row). */
@@ -442,17 +443,17 @@ __kernel void nn_rec_wgrad(int kind, int n, int T, int F, int H, int dirs, int o
   }
   /* blocks of rows come from P, then (gru's dW_hn) from aux: each block
      from one, its rows consecutive there */
-  int blk = get_global_id(1), pb = (from_p + NN_REC_MB - 1) / NN_REC_MB, in_aux = kind == 1 && blk >= pb;
-  int m0 = in_aux ? from_p + (blk - pb) * NN_REC_MB : blk * NN_REC_MB;
-  int cnt = min(NN_REC_MB, (in_aux || kind == 0 ? GH : from_p) - m0), astride = in_aux ? HD : N;
+  int blk = get_global_id(1), pb = (from_p + NN_REC_WB - 1) / NN_REC_WB, in_aux = kind == 1 && blk >= pb;
+  int m0 = in_aux ? from_p + (blk - pb) * NN_REC_WB : blk * NN_REC_WB;
+  int cnt = min(NN_REC_WB, (in_aux || kind == 0 ? GH : from_p) - m0), astride = in_aux ? HD : N;
   __global const float *A = ws + (in_aux ? aux_off + d * H + m0 - from_p : d * GH + m0);
-  float acc[NN_REC_MB];
-  for (int i = 0; i < NN_REC_MB; i++) acc[i] = 0.0f;
+  float acc[NN_REC_WB];
+  for (int i = 0; i < NN_REC_WB; i++) acc[i] = 0.0f;
   /* kind 1: the state before step t is h at t-1 (forward) or t+1 (reverse),
      zero at a first step, so those steps add nothing */
   __global const float *src = (kind ? y + d * H : x) + col;
   int stride = kind ? HD : F, first = kind && !d, cut = kind && d, shift = kind ? (d ? 1 : -1) : 0;
-  if (cnt == NN_REC_MB) NN_REC_WG(i) else NN_REC_WG(min(i, cnt - 1))
+  if (cnt == NN_REC_WB) NN_REC_WG(i) else NN_REC_WG(min(i, cnt - 1))
   for (int i = 0; i < cnt; i++) out[(kind ? (size_t)GH * F : 0) + (size_t)(m0 + i) * C + col] = acc[i];
 }
 
@@ -471,57 +472,52 @@ __kernel void nn_rec_wsum(int total, int S, int F, int H, int GH, __global const
   to[e < wi ? e : e < wh ? e - wi : e < wh + GH ? e - wh : e - wh - GH] += sum;
 }
 
-/* Reductions over valid steps, one work-item per (sample, feature).  All
-   take (total, T, F, back, len, in, out, arg): in, out are x, y forward
-   and dy, dx backward; seq_last takes its last `back` features from step 0
-   (the reverse direction of a bidirectional layer); seq_max keeps its
-   winners in arg. */
-#define NN_SEQ_ARGS int total, int T, int F, int back, __global const float *len, __global const float *in, \
-                    __global float *out, __global float *arg
+/* Reductions over valid steps, one work-item per (feature j, sample b),
+   the features consecutive across work-items.  All take (T, F, back,
+   len, in, out, arg): in, out are x, y forward and dy, dx backward;
+   seq_last takes its last `back` features from step 0 (the reverse
+   direction of a bidirectional layer); seq_max keeps its winners in arg. */
+#define NN_SEQ_ARGS int T, int F, int back, __global const float *len, __global const float *in, __global float *out, \
+                    __global float *arg
+#define NN_SEQ_ITEM                                                  \
+  size_t j = get_global_id(0), o = get_global_id(1) * (size_t)F + j; \
+  int b = get_global_id(1), L = nn_seq_len(len, b, T);               \
+  if (j >= (size_t)F) return;
 __kernel void nn_seq_last_fwd(NN_SEQ_ARGS) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
-  out[idx] = L == 0 ? 0.0f : in[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];
+  NN_SEQ_ITEM
+  out[o] = L == 0 ? 0.0f : in[((size_t)b * T + (j < (size_t)(F - back) ? L - 1 : 0)) * F + j];
 }
 __kernel void nn_seq_last_bwd(NN_SEQ_ARGS) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
-  if (L > 0) out[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += in[idx];
+  NN_SEQ_ITEM
+  if (L > 0) out[((size_t)b * T + (j < (size_t)(F - back) ? L - 1 : 0)) * F + j] += in[o];
 }
 
 /* the first maximum wins; arg: its step, -1 for an empty sequence */
 __kernel void nn_seq_max_fwd(NN_SEQ_ARGS) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T), at = L ? 0 : -1;
+  NN_SEQ_ITEM
+  int at = L ? 0 : -1;
   __global const float *xb = in + (size_t)b * T * F + j;
   float best = L ? xb[0] : 0.0f;
   for (int t = 1; t < L; t++)
     if (xb[(size_t)t * F] > best) { best = xb[(size_t)t * F]; at = t; }
-  out[idx] = best;
-  arg[idx] = (float)at;
+  out[o] = best;
+  arg[o] = (float)at;
 }
 __kernel void nn_seq_max_bwd(NN_SEQ_ARGS) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int b = idx / F, j = idx - b * F, at = (int)arg[idx];
-  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[idx];
+  NN_SEQ_ITEM
+  int at = (int)arg[o];
+  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[o];
 }
 
 __kernel void nn_seq_mean_fwd(NN_SEQ_ARGS) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);
+  NN_SEQ_ITEM
   float s = 0.0f;
   for (int t = 0; t < L; t++) s += in[((size_t)b * T + t) * F + j];
-  out[idx] = L > 0 ? s / (float)L : 0.0f;
+  out[o] = L > 0 ? s / (float)L : 0.0f;
 }
-/* one work-item per element of dx */
+/* steps past the length get nothing */
 __kernel void nn_seq_mean_bwd(NN_SEQ_ARGS) {
-  int idx = get_global_id(0);
-  if (idx >= total) return;
-  int f = idx % F, t = (idx / F) % T, b = idx / (F * T), L = nn_seq_len(len, b, T);
-  if (t < L) out[idx] += in[(size_t)b * F + f] / (float)L;
+  NN_SEQ_ITEM
+  float g = L > 0 ? in[o] / (float)L : 0.0f;
+  for (int t = 0; t < L; t++) out[((size_t)b * T + t) * F + j] += g;
 }
