@@ -3192,7 +3192,9 @@ static const char *const nn__cl_source[] = {
 "  __global const float *src = (kind ? y + d * H : x) + col;\n",
 "  int stride = kind ? HD : F, first = kind && !d, cut = kind && d, shift = kind ? (d ? 1 : -1) : 0;\n",
 "  if (cnt == NN_REC_WB) NN_REC_WG(i) else NN_REC_WG(min(i, cnt - 1))\n",
-"  for (int i = 0; i < cnt; i++) out[(kind ? (size_t)GH * F : 0) + (size_t)(m0 + i) * C + col] = acc[i];\n",
+"  /* a loop of fixed length: one of cnt would keep acc in private memory */\n",
+"  for (int i = 0; i < NN_REC_WB; i++)\n",
+"    if (i < cnt) out[(kind ? (size_t)GH * F : 0) + (size_t)(m0 + i) * C + col] = acc[i];\n",
 "}\n",
 "\n",
 "/* the gradients (+)= the sum of nn_rec_wgrad's S slices, one element of\n",
@@ -3268,7 +3270,7 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/loss.cl", 417, 138},
   {"kernels/norm.cl", 555, 156},
   {"kernels/optim.cl", 711, 44},
-  {"kernels/seq.cl", 755, 523},
+  {"kernels/seq.cl", 755, 525},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

@@ -454,7 +454,9 @@ __kernel void nn_rec_wgrad(int kind, int n, int T, int F, int H, int dirs, int o
   __global const float *src = (kind ? y + d * H : x) + col;
   int stride = kind ? HD : F, first = kind && !d, cut = kind && d, shift = kind ? (d ? 1 : -1) : 0;
   if (cnt == NN_REC_WB) NN_REC_WG(i) else NN_REC_WG(min(i, cnt - 1))
-  for (int i = 0; i < cnt; i++) out[(kind ? (size_t)GH * F : 0) + (size_t)(m0 + i) * C + col] = acc[i];
+  /* a loop of fixed length: one of cnt would keep acc in private memory */
+  for (int i = 0; i < NN_REC_WB; i++)
+    if (i < cnt) out[(kind ? (size_t)GH * F : 0) + (size_t)(m0 + i) * C + col] = acc[i];
 }
 
 /* the gradients (+)= the sum of nn_rec_wgrad's S slices, one element of
