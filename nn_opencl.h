@@ -4,13 +4,13 @@
    PoCL on the CPU): every op of nn.h's op table, the losses and the
    optimizer updates, forward and backward, with the tensors kept on the
    device for the whole training step.  Matrix products (dense layers,
-   convolutions lowered to GEMM, the input projections and weight
-   gradients of the recurrent layers) run in nn_gemm, the project's own
+   convolutions lowered to GEMM) run in nn_gemm, the project's own
    kernel, and only past 10^12 multiply-adds in CLBlast
-   (NN_OPENCL_CLBLAST_MIN_MNK); the recurrent layers' state products run
-   inside their step kernels; everything else runs in the kernels of the
-   kernels/ directory, embedded below so that this header is all a
-   program needs.
+   (NN_OPENCL_CLBLAST_MIN_MNK); the recurrent layers have their own
+   kernels for every product (the input projection, dx and the weight
+   gradients over the valid steps only, the state products inside the
+   step kernels); everything else runs in the kernels of the kernels/
+   directory, embedded below so that this header is all a program needs.
 
    USAGE
      In the one file that defines NN_IMPLEMENTATION, after nn.h:
@@ -170,8 +170,9 @@ static const char *const *nn__cl_sources(size_t *count);
   X(ce_rows) X(ce_bwd) X(bce_terms) X(bce_bwd)                                                       \
   X(mse_terms) X(mse_bwd) X(update) X(lerp) X(scale_inplace)                                         \
   X(embedding_fwd) X(embedding_bwd) X(rec_proj) X(rec_step)                                          \
-  X(rec_step_bwd) X(rec_hprev) X(rec_bias_bwd) X(seq_last_fwd) X(seq_last_bwd) X(seq_max_fwd)        \
-  X(seq_max_bwd) X(seq_mean_fwd) X(seq_mean_bwd)
+  X(rec_step_bwd) X(seq_last_fwd) X(seq_last_bwd) X(seq_max_fwd)                                     \
+  X(seq_max_bwd) X(seq_mean_fwd) X(seq_mean_bwd)                                                     \
+  X(rec_wt) X(rec_step_cpu) X(rec_step_bwd_cpu) X(rec_dx) X(rec_wgrad) X(rec_wsum)
 #define NN__CL_ENUM(name) NN__CL_K_##name,
 enum { NN__CL_KERNELS(NN__CL_ENUM) NN__CL_K_COUNT };
 #define NN__CL_NAME(name) "nn_" #name,
@@ -308,6 +309,7 @@ typedef struct nn__cl_dev {
   size_t gemm_side;                 /* 16, less under NN_OPENCL_MAX_WORK_GROUP */
   cl_uint compute_units;            /* work-groups that run at once, about */
   size_t rec_tile;                  /* recurrent steps' work-groups: rec_tile^2 */
+  int rec_cpu;                      /* recurrent steps: vector lanes along the units, no local memory */
   char cache_file[512];
   cl_mem scratch[NN__CL_SCRATCH];   /* per-op temporaries, grown on first use */
   size_t scratch_n[NN__CL_SCRATCH];
@@ -645,6 +647,7 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
   cl_int e;
   size_t wg = NN__CL_MAX_WG, item[3] = {0, 0, 0}, kwg;
   cl_ulong local_mem = 0;
+  cl_device_type type = 0;
   int i;
   d->ctx = clCreateContext(NULL, 1, &d->device, NULL, NULL, &e);
   if (e != CL_SUCCESS) return nn__cl_fail(d, "clCreateContext", e);
@@ -675,6 +678,10 @@ static int nn__cl_open(nn__cl_dev *d, const nn_opencl_config *c) {
   }
   while (wg > 1 && (size_t)local_mem < wg * sizeof(float)) wg /= 2;   /* one float per work-item */
   for (d->wg = 1; d->wg * 2 <= wg; d->wg *= 2) {}
+  /* a CPU runtime vectorises across work-items and has no local memory
+     to gain from (Oclgrind claims every type: it runs the tiled steps) */
+  d->rec_cpu = clGetDeviceInfo(d->device, CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+               (type & CL_DEVICE_TYPE_CPU) && !(type & CL_DEVICE_TYPE_GPU);
   for (d->rec_tile = 1; d->rec_tile < 16 && 4 * d->rec_tile * d->rec_tile <= d->wg && 2 * d->rec_tile <= item[1];
        d->rec_tile *= 2) {}
   d->scratch_cap = (c->scratch_mb ? c->scratch_mb : 256) * (1024 * 1024 / sizeof(float));
@@ -1586,11 +1593,31 @@ static int nn__cl_lengths(nn__cl_ctx *c, int T, int *longest) {
   return 1;
 }
 
+/* a launch over (cols, d1, d2) in work-groups of consecutive columns: the
+   smallest power of two that covers them, at most 128 (8 vectors of a CPU
+   runtime's 16 lanes) and the device's limit */
+static int nn__cl_cols(nn__cl_call *k, size_t cols, size_t d1, size_t d2) {
+  size_t global[3], local[3], l = 1;
+  while (l < cols && l < 128 && 2 * l <= k->I->dev->wg) l *= 2;
+  global[0] = cols; global[1] = d1; global[2] = d2;
+  local[0] = l; local[1] = local[2] = 1;
+  return nn__cl_launch(k, 3, global, local);
+}
+/* the same over exactly `cols` columns, for kernels that do not test
+   theirs: work-groups of the largest power of two that divides cols */
+static int nn__cl_cols_exact(nn__cl_call *k, size_t cols, size_t d1, size_t d2) {
+  size_t global[3], local[3], l = 1;
+  while (cols % (2 * l) == 0 && l < 128 && 2 * l <= k->I->dev->wg) l *= 2;
+  global[0] = cols; global[1] = d1; global[2] = d2;
+  local[0] = l; local[1] = local[2] = 1;
+  return nn__cl_launch(k, 3, global, local);
+}
+
 /* ---- embedding: ids -> rows of weight [V, D]; the ids are checked on
    the host ---- */
 static int nn__cl_embedding(nn__cl_ctx *c, int kid, int backward) {
   int V = NN__CL_IN(c, 1)->shape.dim[0], D = NN__CL_IN(c, 1)->shape.dim[1];
-  size_t count = nn__cl_len(c, NN__CL_IN(c, 0)), per = nn__cl_per(NN__CL_IN(c, 0)), total = count * (size_t)D;
+  size_t count = nn__cl_len(c, NN__CL_IN(c, 0)), per = nn__cl_per(NN__CL_IN(c, 0));
   const float *ids;
   long bad;
   nn__cl_call k;
@@ -1602,22 +1629,24 @@ static int nn__cl_embedding(nn__cl_ctx *c, int kid, int backward) {
                           c->node->name, ids[bad], (int)((size_t)bad / per), (int)((size_t)bad % per), V, V - 1);
   }
   k = nn__cl_begin(c->I, kid);
-  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, D); nn__cl_ai(&k, V); nn__cl_am(&k, c->x[0]);
+  nn__cl_ai(&k, D); nn__cl_ai(&k, V); nn__cl_am(&k, c->x[0]);
   nn__cl_am(&k, backward ? c->dy : c->x[1]); nn__cl_am(&k, backward ? c->dx[1] : c->y);
-  return nn__cl_elems(&k, total);
+  return nn__cl_cols(&k, (size_t)D, count, 1);
 }
 NN__CL_SHARED(embedding, nn__cl_embedding, embedding_fwd, embedding_bwd)
 NN__CL_OP(embedding) = {nn__cl_embedding_fwd, nn__cl_embedding_bwd, NULL};
 
 /* ---- recurrent layers: inputs x, lengths, then per direction d W_ih
    [GH, F], W_hh [GH, H], b_ih, b_hh (inputs 2 + 4d ..); attr.recurrent.
-   The input projection is one GEMM per direction.  The workspace holds P [rows,
-   N] (gate inputs, values, then gradients; N = dirs*GH) and, for lstm and
-   gru, aux [rows, dirs*H] (lstm c_t, gru W_hn h + b_hn, then its
-   gradient), rows = batch*T.  Each step is one launch for every
-   direction, sample and unit, the product with W_hh included (see
-   kernels/seq.cl); after the backward loop, the weight gradients are
-   GEMMs over the whole sequence. */
+   The workspace holds P [rows, N] (gate inputs, values, then gradients;
+   N = dirs*GH) and, for lstm and gru, aux [rows, dirs*H] (lstm c_t, gru
+   W_hn h + b_hn, then its gradient), rows = batch*T.  Forward: the input
+   projection of both directions in one launch (over the valid steps
+   only), then one launch per step for every direction, sample and unit,
+   the product with W_hh included (see kernels/seq.cl).  Backward: one
+   launch per step, then dx in one launch and every weight and bias
+   gradient as partial sums over slices of the samples, added up in one
+   more. */
 typedef struct nn__cl_rec { int op, T, F, H, dirs, GH, N, HD; size_t aux_off, size; } nn__cl_rec;
 #define NN__CL_REC_W(v, d, k) ((v)[2 + 4 * (d) + (k)])   /* x or dx: k 0 W_ih, 1 W_hh, 2 b_ih, 3 b_hh */
 
@@ -1646,8 +1675,13 @@ static int nn__cl_rec_get(nn__cl_ctx *c, nn__cl_rec *r) {
   return 1;
 }
 
-/* samples per work-item of the recurrent steps (NN_REC_NB in kernels/seq.cl) */
+/* samples per work-item of the recurrent steps (NN_REC_NB and NN_REC_CB
+   in kernels/seq.cl), rows per work-item of the products (NN_REC_MB) */
 #define NN__CL_REC_NB 4
+#define NN__CL_REC_CB 4
+#define NN__CL_REC_MB 8
+#define NN__CL_REC_WB 16   /* rows per work-item of the weight gradients (NN_REC_WB) */
+#define NN__CL_REC_BLOCKS(rows) (((rows) + NN__CL_REC_WB - 1) / NN__CL_REC_WB)
 /* one launch of rec_step or rec_step_bwd: work-groups of rec_tile x
    rec_tile (units x samples, NN__CL_REC_NB samples each) for each
    direction, tiles of rec_tile x (rec_tile + 1) floats of local memory
@@ -1661,33 +1695,41 @@ static int nn__cl_rec_launch(nn__cl_call *k, const nn__cl_rec *r, int n, int fir
   nn__cl_al(k, (size_t)second_tiles * ts * (ts + 1));
   return nn__cl_launch(k, 3, global, local);
 }
-
 static int nn__cl_rec_fwd(nn__cl_ctx *c) {
   nn__cl_rec r;
-  size_t rows;
+  nn__cl_dev *d = c->I->dev;
+  size_t rows, wt_n;
+  cl_mem wt;
   nn__cl_call k;
-  int S, s, dir;
+  int S, s;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
-  /* outputs past the lengths stay zero */
-  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || (r.op && !nn__cl_fill_mem(c->I, c->ws, r.aux_off, rows * r.HD)))
-    return 0;
-  for (dir = 0; dir < r.dirs; dir++) {
-    if (!nn__cl_gemm(c->I, 0, 1, rows, r.GH, r.F, 1.0f, c->x[0], 0, r.F, NN__CL_REC_W(c->x, dir, 0), 0, r.F, 0.0f, c->ws,
-                     (size_t)dir * r.GH, r.N))
-      return 0;
-    k = nn__cl_begin(c->I, NN__CL_K_rec_proj);
-    nn__cl_ai(&k, (int)(rows * r.GH)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.GH); nn__cl_ai(&k, dir * r.GH);
-    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, NN__CL_REC_W(c->x, dir, 2)); nn__cl_am(&k, c->ws);
-    if (!nn__cl_elems(&k, rows * r.GH)) return 0;
-  }
+  wt_n = (size_t)(r.F + r.H) * r.N;
+  /* outputs past the lengths stay zero (nothing reads P or aux there) */
+  if (!nn__cl_fill_mem(c->I, c->y, 0, rows * r.HD) || !(wt = nn__cl_scratch(d, 0, wt_n))) return 0;
+  k = nn__cl_begin(c->I, NN__CL_K_rec_wt);
+  nn__cl_ai(&k, (int)wt_n); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.GH); nn__cl_ai(&k, r.dirs);
+  nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 0)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 0));
+  nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1)); nn__cl_am(&k, wt);
+  if (!nn__cl_elems(&k, wt_n)) return 0;
+  k = nn__cl_begin(c->I, NN__CL_K_rec_proj);
+  nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.GH);
+  nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, wt); nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 2));
+  nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 2)); nn__cl_am(&k, c->ws);
+  if (!nn__cl_cols(&k, (size_t)r.N, (rows + NN__CL_REC_MB - 1) / NN__CL_REC_MB, 1)) return 0;
   for (s = 0; s < S; s++) {
-    k = nn__cl_begin(c->I, NN__CL_K_rec_step);
+    k = nn__cl_begin(c->I, d->rec_cpu ? NN__CL_K_rec_step_cpu : NN__CL_K_rec_step);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
     nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
-    nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
+    if (d->rec_cpu) {
+      nn__cl_am(&k, wt); nn__cl_ai(&k, r.F * r.N);
+    } else {
+      nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
+    }
     nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 3)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 3)); nn__cl_am(&k, c->y);
-    if (!nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, r.GH / r.H)) return 0;
+    if (!(d->rec_cpu ? nn__cl_cols_exact(&k, (size_t)r.H, ((size_t)c->n + NN__CL_REC_CB - 1) / NN__CL_REC_CB, (size_t)r.dirs)
+                     : nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, r.GH / r.H)))
+      return 0;
   }
   return 1;
 }
@@ -1695,60 +1737,56 @@ static int nn__cl_rec_fwd(nn__cl_ctx *c) {
 static int nn__cl_rec_bwd(nn__cl_ctx *c) {
   nn__cl_rec r;
   nn__cl_dev *d = c->I->dev;
-  size_t rows, states;
-  cl_mem dh, dc, hprev, part;
+  size_t rows, states, Q;
+  cl_mem dh, dc, part;
   nn__cl_call k;
-  int S, s, dir, gate_rows, G;
+  int S, s, i, SB, slices, kind;
   if (!nn__cl_rec_get(c, &r) || !nn__cl_lengths(c, r.T, &S)) return 0;
   rows = (size_t)c->n * r.T;
-  states = (size_t)r.dirs * c->m->max_batch * r.H;
-  if (!(dh = nn__cl_scratch(d, 0, states)) || !(dc = nn__cl_scratch(d, 1, states))) return 0;
-  if (!nn__cl_fill_mem(c->I, dh, 0, states) || !nn__cl_fill_mem(c->I, dc, 0, states)) return 0;
+  states = (size_t)r.dirs * c->m->max_batch * r.H;   /* dh, then GH zeros for the CPU steps */
+  if (!(dh = nn__cl_scratch(d, 0, states + r.GH)) || !(dc = nn__cl_scratch(d, 1, states))) return 0;
+  if (!nn__cl_fill_mem(c->I, dh, 0, states + r.GH) || !nn__cl_fill_mem(c->I, dc, 0, states)) return 0;
   for (s = S - 1; s >= 0; s--) {
-    k = nn__cl_begin(c->I, NN__CL_K_rec_step_bwd);
+    k = nn__cl_begin(c->I, d->rec_cpu ? NN__CL_K_rec_step_bwd_cpu : NN__CL_K_rec_step_bwd);
     nn__cl_ai(&k, r.op); nn__cl_ai(&k, s); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
     nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
     nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 1)); nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 1));
     nn__cl_am(&k, c->y); nn__cl_am(&k, c->dy); nn__cl_am(&k, dh); nn__cl_am(&k, dc);
-    if (!nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, 1)) return 0;
+    if (d->rec_cpu) nn__cl_ai(&k, (int)states);
+    if (!(d->rec_cpu ? nn__cl_cols_exact(&k, (size_t)r.H, ((size_t)c->n + NN__CL_REC_CB - 1) / NN__CL_REC_CB, (size_t)r.dirs)
+                     : nn__cl_rec_launch(&k, &r, c->n, NN__CL_REC_NB, 1)))
+      return 0;
   }
   /* P now holds dG_ih of every valid step (zeros elsewhere) */
-  hprev = NULL;
-  gate_rows = r.op == 2 ? 2 * r.H : r.GH;   /* gru: W_hn's gradient comes from aux */
-  for (dir = 0; dir < r.dirs; dir++) {
-    cl_mem dwi = NN__CL_REC_W(c->dx, dir, 0), dwh = NN__CL_REC_W(c->dx, dir, 1);
-    size_t col = (size_t)dir * r.GH;
-    if (c->dx[0] && !nn__cl_gemm(c->I, 0, 0, rows, r.F, r.GH, 1.0f, c->ws, col, r.N, NN__CL_REC_W(c->x, dir, 0), 0, r.F, 1.0f,
-                                 c->dx[0], 0, r.F))
-      return 0;
-    if (dwi && !nn__cl_gemm(c->I, 1, 0, r.GH, r.F, rows, 1.0f, c->ws, col, r.N, c->x[0], 0, r.F, 1.0f, dwi, 0, r.F)) return 0;
-    if (dwh && !hprev) {
-      if (!(hprev = nn__cl_scratch(d, 3, (size_t)c->m->max_batch * r.T * r.HD))) return 0;
-      k = nn__cl_begin(c->I, NN__CL_K_rec_hprev);
-      nn__cl_ai(&k, (int)(rows * r.HD)); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_am(&k, c->x[1]);
-      nn__cl_am(&k, c->y); nn__cl_am(&k, hprev);
-      if (!nn__cl_elems(&k, rows * r.HD)) return 0;
-    }
-    if (dwh && !nn__cl_gemm(c->I, 1, 0, gate_rows, r.H, rows, 1.0f, c->ws, col, r.N, hprev, (size_t)dir * r.H, r.HD, 1.0f,
-                            dwh, 0, r.H))
-      return 0;
-    if (dwh && r.op == 2 && !nn__cl_gemm(c->I, 1, 0, r.H, r.H, rows, 1.0f, c->ws, r.aux_off + (size_t)dir * r.H, r.HD, hprev,
-                                         (size_t)dir * r.H, r.HD, 1.0f, dwh, 2 * (size_t)r.H * r.H, r.H))
-      return 0;
-    if (!NN__CL_REC_W(c->dx, dir, 2) && !NN__CL_REC_W(c->dx, dir, 3)) continue;
-    k = nn__cl_begin(c->I, NN__CL_K_rec_bias_bwd);
-    G = nn__cl_split(rows, 1);
-    if (!(part = nn__cl_scratch(d, 2, 2 * (size_t)r.GH * G))) return 0;
-    nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.N); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs); nn__cl_ai(&k, r.op == 2);
-    nn__cl_ai(&k, dir); nn__cl_ai(&k, G); nn__cl_am(&k, c->ws); nn__cl_am(&k, c->ws); nn__cl_ai(&k, (int)r.aux_off);
-    nn__cl_am(&k, part);
-    if (!nn__cl_elems(&k, (size_t)G * r.GH) ||
-        (NN__CL_REC_W(c->dx, dir, 2) && !nn__cl_seg_sum(c->I, (size_t)r.GH, G, part, 0, NN__CL_REC_W(c->dx, dir, 2), 1)) ||
-        (NN__CL_REC_W(c->dx, dir, 3) &&
-         !nn__cl_seg_sum(c->I, (size_t)r.GH, G, part, (size_t)r.GH * G, NN__CL_REC_W(c->dx, dir, 3), 1)))
+  if (c->dx[0]) {
+    k = nn__cl_begin(c->I, NN__CL_K_rec_dx);
+    nn__cl_ai(&k, (int)rows); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.GH); nn__cl_ai(&k, r.dirs);
+    nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws); nn__cl_am(&k, NN__CL_REC_W(c->x, 0, 0));
+    nn__cl_am(&k, NN__CL_REC_W(c->x, r.dirs - 1, 0)); nn__cl_am(&k, c->dx[0]);
+    if (!nn__cl_cols(&k, (size_t)r.F, (rows + NN__CL_REC_MB - 1) / NN__CL_REC_MB, 1)) return 0;
+  }
+  for (i = 0; i < 4 * r.dirs && !NN__CL_REC_W(c->dx, i / 4, i % 4); i++) {}
+  if (i == 4 * r.dirs) return 1;   /* no parameter gradient wanted */
+  /* slices of SB samples: about 16, for parallel work on long sequences */
+  SB = (c->n + 15) / 16;
+  slices = (c->n + SB - 1) / SB;
+  Q = (size_t)r.GH * (r.F + r.H + 2);
+  if (!(part = nn__cl_scratch(d, 2, (size_t)r.dirs * slices * Q))) return 0;
+  for (kind = 0; kind < 3; kind++) {   /* dW_ih, dW_hh, the biases */
+    k = nn__cl_begin(c->I, NN__CL_K_rec_wgrad);
+    nn__cl_ai(&k, kind); nn__cl_ai(&k, c->n); nn__cl_ai(&k, r.T); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.dirs);
+    nn__cl_ai(&k, r.op); nn__cl_ai(&k, SB); nn__cl_ai(&k, slices); nn__cl_am(&k, c->x[1]); nn__cl_am(&k, c->ws);
+    nn__cl_ai(&k, (int)r.aux_off); nn__cl_am(&k, c->x[0]); nn__cl_am(&k, c->y); nn__cl_am(&k, part);
+    if (!nn__cl_cols_exact(&k, (size_t)(kind == 0 ? r.F : kind == 1 ? r.H : r.GH),
+                          kind == 2 ? 1 : kind == 0 || r.op != 2 ? (size_t)NN__CL_REC_BLOCKS(r.GH) : (size_t)NN__CL_REC_BLOCKS(2 * r.H) + NN__CL_REC_BLOCKS(r.H),
+                          (size_t)r.dirs * slices))
       return 0;
   }
-  return 1;
+  k = nn__cl_begin(c->I, NN__CL_K_rec_wsum);
+  nn__cl_ai(&k, (int)(r.dirs * Q)); nn__cl_ai(&k, slices); nn__cl_ai(&k, r.F); nn__cl_ai(&k, r.H); nn__cl_ai(&k, r.GH);
+  nn__cl_am(&k, part);
+  for (i = 0; i < 8; i++) nn__cl_am(&k, NN__CL_REC_W(c->dx, i / 4 < r.dirs ? i / 4 : 0, i % 4));
+  return nn__cl_elems(&k, r.dirs * Q);
 }
 NN__CL_OP(rnn) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
 NN__CL_OP(lstm) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
@@ -1756,17 +1794,17 @@ NN__CL_OP(gru) = {nn__cl_rec_fwd, nn__cl_rec_bwd, nn__cl_rec_workspace};
 
 /* ---- reductions over the valid steps: [T, F] -> [F]; seq_last reads
    attr.seq.reverse_features, seq_maxpool keeps each output's step in the
-   workspace.  The kernels take (total, T, F, back, lengths, in, out, arg). */
+   workspace.  The kernels take (T, F, back, lengths, in, out, arg), one
+   work-item per feature and sample. */
 static int nn__cl_seq(nn__cl_ctx *c, int kid, int backward) {
   int T = NN__CL_IN(c, 0)->shape.dim[0], F = NN__CL_LAST(c->node), S;
-  size_t total = (size_t)c->n * F * (kid == NN__CL_K_seq_mean_bwd ? (size_t)T : 1);   /* one work-item per output */
   nn__cl_call k;
   if (!backward && !nn__cl_lengths(c, T, &S)) return 0;
   k = nn__cl_begin(c->I, kid);
-  nn__cl_ai(&k, (int)total); nn__cl_ai(&k, T); nn__cl_ai(&k, F);
+  nn__cl_ai(&k, T); nn__cl_ai(&k, F);
   nn__cl_ai(&k, c->node->op == NN_OP_SEQ_LAST ? c->node->attr.seq.reverse_features : 0); nn__cl_am(&k, c->x[1]);
   nn__cl_am(&k, backward ? c->dy : c->x[0]); nn__cl_am(&k, backward ? c->dx[0] : c->y); nn__cl_am(&k, c->ws);
-  return nn__cl_elems(&k, total);
+  return nn__cl_cols(&k, (size_t)F, (size_t)c->n, 1);
 }
 NN__CL_SHARED(seq_last, nn__cl_seq, seq_last_fwd, seq_last_bwd)
 NN__CL_SHARED(seq_maxpool, nn__cl_seq, seq_max_fwd, seq_max_bwd)
@@ -2883,28 +2921,24 @@ static const char *const nn__cl_source[] = {
 "  } while (old != prev);\n",
 "}\n",
 "\n",
-"/* Embedding: y[i, :] = weight[id_i, :].  The host checked the ids; one\n",
-"   that is not a row would give zeros rather than read outside the table. */\n",
-"__kernel void nn_embedding_fwd(int total, int D, int V, __global const float *ids, __global const float *w,\n",
-"                               __global float *y) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int i = idx / D, j = idx - i * D;\n",
+"/* Embedding: y[i, :] = weight[id_i, :] (global: D, ids).  The host\n",
+"   checked the ids; one that is not a row would give zeros rather than\n",
+"   read outside the table. */\n",
+"__kernel void nn_embedding_fwd(int D, int V, __global const float *ids, __global const float *w, __global float *y) {\n",
+"  size_t j = get_global_id(0), i = get_global_id(1);\n",
+"  if (j >= (size_t)D) return;\n",
 "  float v = ids[i];\n",
-"  y[idx] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;\n",
+"  y[i * D + j] = v >= 0.0f && v < (float)V ? w[(size_t)(int)v * D + j] : 0.0f;\n",
 "}\n",
 "\n",
 "/* the rows of the ids used receive the gradients; rows shared by several\n",
 "   ids add atomically, in no fixed order.  Exact zeros are skipped: the\n",
 "   positions past a sequence's length (padding) have no gradient, and\n",
 "   their atomics would all queue on the padding id's row. */\n",
-"__kernel void nn_embedding_bwd(int total, int D, int V, __global const float *ids, __global const float *dy,\n",
-"                               __global float *dw) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int i = idx / D, j = idx - i * D;\n",
-"  float v = ids[i];\n",
-"  float g = dy[idx];\n",
+"__kernel void nn_embedding_bwd(int D, int V, __global const float *ids, __global const float *dy, __global float *dw) {\n",
+"  size_t j = get_global_id(0), i = get_global_id(1);\n",
+"  if (j >= (size_t)D) return;\n",
+"  float v = ids[i], g = dy[i * D + j];\n",
 "  if (!(v >= 0.0f && v < (float)V) || g == 0.0f) return;\n",
 "  nn_atomic_add(dw + (size_t)(int)v * D + j, g);\n",
 "}\n",
@@ -2929,19 +2963,55 @@ static const char *const nn__cl_source[] = {
 "#define NN_REC_NB 4\n",
 "int nn_rec_gates(int op) { return op == 0 ? 1 : op == 1 ? 4 : 3; }\n",
 "\n",
-"/* P += b_ih on valid steps; zeros past a sample's length */\n",
-"__kernel void nn_rec_proj(int total, int T, int N, int GH, int off, __global const float *len,\n",
-"                          __global const float *bias, __global float *P) {\n",
-"  int idx = get_global_id(0);\n",
+"/* The products over the whole sequence, for both directions in one\n",
+"   launch: each work-item computes NN_REC_MB rows of one column, the\n",
+"   columns consecutive across work-items (vector lanes on a CPU, coalesced\n",
+"   on a GPU), the rows' values broadcast.  Only valid steps are computed\n",
+"   and read: P, aux and the states are zero or unused past the lengths. */\n",
+"#define NN_REC_MB 8\n",
+"\n",
+"/* wt = [W_ih^T; W_hh^T] of both directions, [F + H, N]: row k holds\n",
+"   input (then state) feature k of every gate column d*GH + m, so that the\n",
+"   projection and the CPU steps read consecutive columns */\n",
+"__kernel void nn_rec_wt(int total, int F, int H, int GH, int dirs, __global const float *wi0, __global const float *wi1,\n",
+"                        __global const float *wh0, __global const float *wh1, __global float *wt) {\n",
+"  int idx = get_global_id(0), N = dirs * GH;\n",
 "  if (idx >= total) return;\n",
-"  int row = idx / GH, j = idx - row * GH, b = row / T, t = row - b * T;\n",
-"  size_t at = (size_t)row * N + off + j;\n",
-"  P[at] = t < nn_seq_len(len, b, T) ? P[at] + bias[j] : 0.0f;\n",
+"  int k = idx / N, c = idx - k * N, d = c >= GH, m = c - d * GH;\n",
+"  wt[idx] = k < F ? (d ? wi1 : wi0)[(size_t)m * F + k] : (d ? wh1 : wh0)[(size_t)m * H + k - F];\n",
+"}\n",
+"\n",
+"/* P[row, c] = x[row, :] . W_ih[c, :] + b_ih[c] on valid steps, zero past\n",
+"   a sample's length (global: N columns, rows / NN_REC_MB) */\n",
+"__kernel void nn_rec_proj(int rows, int T, int F, int N, int GH, __global const float *len, __global const float *x,\n",
+"                          __global const float *wt, __global const float *bi0, __global const float *bi1,\n",
+"                          __global float *P) {\n",
+"  size_t c = get_global_id(0);\n",
+"  int r0 = get_global_id(1) * NN_REC_MB, any = 0;\n",
+"  int ok[NN_REC_MB];\n",
+"  size_t xo[NN_REC_MB];\n",
+"  float acc[NN_REC_MB];\n",
+"  if (c >= (size_t)N) return;\n",
+"  for (int i = 0; i < NN_REC_MB; i++) {\n",
+"    int row = min(r0 + i, rows - 1), b = row / T;\n",
+"    ok[i] = r0 + i < rows && row - b * T < nn_seq_len(len, b, T);\n",
+"    any |= ok[i];\n",
+"    xo[i] = (size_t)row * F;\n",
+"    acc[i] = 0.0f;\n",
+"  }\n",
+"  if (any)\n",
+"    for (int f = 0; f < F; f++) {\n",
+"      float w = wt[(size_t)f * N + c];\n",
+"      for (int i = 0; i < NN_REC_MB; i++) acc[i] = fma(x[xo[i] + f], w, acc[i]);\n",
+"    }\n",
+"  float bias = c < (size_t)GH ? bi0[c] : bi1[c - GH];\n",
+"  for (int i = 0; i < NN_REC_MB; i++)\n",
+"    if (r0 + i < rows) P[(size_t)(r0 + i) * N + c] = ok[i] ? acc[i] + bias : 0.0f;\n",
 "}\n",
 "\n",
 "/* the cell of unit j of sample b at step s (t, previous step tp), from\n",
 "   its gates' recurrent parts a0..a3 (the product with W_hh) */\n",
-"void nn_rec_cell(int op, int s, int b, int j, int d, int T, int H, int dirs, int t, int tp, __global float *P,\n",
+"void nn_rec_cell(int op, int s, int b, size_t j, int d, int T, int H, int dirs, int t, int tp, __global float *P,\n",
 "                 __global float *aux, __global const float *bb, __global float *y, float a0, float a1, float a2,\n",
 "                 float a3) {\n",
 "  int GH = nn_rec_gates(op) * H, HD = dirs * H;\n",
@@ -3022,7 +3092,7 @@ static const char *const nn__cl_source[] = {
 "\n",
 "/* backward of the cell of unit j of sample b at step s, g the gradient\n",
 "   that reaches h_t; dh and dc are the unit's own state slots */\n",
-"void nn_rec_cell_bwd(int op, int s, int b, int j, int d, int T, int H, int dirs, int t, int tp, __global float *P,\n",
+"void nn_rec_cell_bwd(int op, int s, int b, size_t j, int d, int T, int H, int dirs, int t, int tp, __global float *P,\n",
 "                     __global float *aux, __global const float *y, __global float *dh, __global float *dc, float g) {\n",
 "  int GH = nn_rec_gates(op) * H, HD = dirs * H;\n",
 "  size_t row = (size_t)b * T + t, at = row * HD + (size_t)d * H + j, prev = ((size_t)b * T + tp) * HD + (size_t)d * H + j;\n",
@@ -3098,90 +3168,266 @@ static const char *const nn__cl_source[] = {
 "  }\n",
 "}\n",
 "\n",
-"/* hprev[b*T + t, d*H + j] = the state before step t of direction d: h at\n",
-"   t-1 (forward) or t+1 (reverse), zero at a first step and past the length */\n",
-"__kernel void nn_rec_hprev(int total, int T, int H, int dirs, __global const float *len, __global const float *y,\n",
-"                           __global float *hprev) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int HD = dirs * H, row = idx / HD, k = idx - row * HD, d = k / H, b = row / T, t = row - b * T;\n",
-"  int L = nn_seq_len(len, b, T), tp = d ? t + 1 : t - 1;\n",
-"  hprev[idx] = t < L && tp >= 0 && tp < L ? y[((size_t)b * T + tp) * HD + k] : 0.0f;\n",
-"}\n",
-"\n",
-"/* first level of the bias gradients of direction d (nn_seg_sum adds the\n",
-"   G partials): work-item (g, k) sums column k of P over rows g, g + G, ...\n",
-"   (zeros past the lengths) into partial[k*G + g] for b_ih, and into\n",
-"   partial[(GH + k)*G + g] for b_hh, which for gru's n gates sums aux */\n",
-"__kernel void nn_rec_bias_bwd(int rows, int N, int H, int dirs, int gru, int d, int G, __global const float *P,\n",
-"                              __global const float *aux, int aux_off, __global float *partial) {\n",
-"  int i = get_global_id(0), GH = N / dirs;\n",
-"  aux += aux_off;\n",
-"  if (i >= G * GH) return;\n",
-"  int g = i / GH, k = i - g * GH, from_aux = gru && k >= 2 * H;\n",
-"  float si = 0.0f, sh = 0.0f;\n",
-"  for (int r = g; r < rows; r += G) {\n",
-"    float v = P[(size_t)r * N + d * GH + k];\n",
-"    si += v;\n",
-"    sh += from_aux ? aux[(size_t)r * dirs * H + d * H + k - 2 * H] : v;\n",
+"/* The steps for CPU-like devices (OpenCL CPU runtimes run the work-items\n",
+"   of a work-group as vector lanes along the first dimension and gain\n",
+"   nothing from local memory): work-item (unit j, NN_REC_CB samples,\n",
+"   direction), the units consecutive across lanes, W_hh read straight from\n",
+"   global memory (it stays in cache), the states broadcast.  The launch\n",
+"   covers exactly H units: a test of the unit would be masked per lane\n",
+"   through the whole kernel. */\n",
+"#define NN_REC_CB 4\n",
+"/* a[g][i] += h_{t-1}[sample i] . W_hh[g*H + j, :] for GATES gates */\n",
+"#define NN_REC_HW(GATES)                                                    \\\n",
+"  for (int k = 0; k < H; k++) {                                             \\\n",
+"    __global const float *wk = w + (size_t)k * N;                           \\\n",
+"    float h[NN_REC_CB];                                                     \\\n",
+"    for (int i = 0; i < NN_REC_CB; i++) h[i] = hv[i] ? y[ho[i] + k] : 0.0f; \\\n",
+"    for (int g = 0; g < GATES; g++) {                                       \\\n",
+"      float v = wk[g * H];                                                  \\\n",
+"      for (int i = 0; i < NN_REC_CB; i++) a[g][i] = fma(h[i], v, a[g][i]);  \\\n",
+"    }                                                                       \\\n",
 "  }\n",
-"  partial[k * G + g] = si;\n",
-"  partial[(GH + k) * G + g] = sh;\n",
+"\n",
+"/* the cells of the work-item's samples with the op fixed (here and in\n",
+"   the products the gate count): a test inside a loop, even of a kernel\n",
+"   argument, would be masked per lane; and unrolled, or the accumulators\n",
+"   would stay in private memory, read and written lane by lane */\n",
+"#define NN_REC_CELLS(OP)                                                                                          \\\n",
+"  _Pragma(\"unroll\") for (int i = 0; i < NN_REC_CB; i++) {                                                        \\\n",
+"    if (s < L[i])                                                                                                \\\n",
+"      nn_rec_cell(OP, s, b0 + i, j, d, T, H, dirs, d ? L[i] - 1 - s : s, tp[i], P, aux, d ? bh1 : bh0, y, a[0][i], \\\n",
+"                  a[1][i], a[2][i], a[3][i]);                                                                    \\\n",
+"  }\n",
+"#define NN_REC_CELLS_BWD(OP)                                                                              \\\n",
+"  _Pragma(\"unroll\") for (int i = 0; i < NN_REC_CB; i++) {                                                \\\n",
+"    int b = b0 + i, t = d ? L[i] - 1 - s : s;                                                            \\\n",
+"    size_t st = ((size_t)d * n + b) * H + j, at = ((size_t)b * T + t) * HD + (size_t)d * H + j;          \\\n",
+"    if (s < L[i])                                                                                        \\\n",
+"      nn_rec_cell_bwd(OP, s, b, j, d, T, H, dirs, t, d ? t + 1 : t - 1, P, aux, y, dh + st, dc + st,     \\\n",
+"                      dy[at] + dh[st] + acc[i]);                                                         \\\n",
+"  }\n",
+"\n",
+"/* step s of every direction, as nn_rec_step; W_hh^T [H, N] at wt + wh_off */\n",
+"__kernel void nn_rec_step_cpu(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
+"                              __global float *P, __global float *aux, int aux_off, __global const float *wt, int wh_off,\n",
+"                              __global const float *bh0, __global const float *bh1, __global float *y) {\n",
+"  size_t j = get_global_id(0);\n",
+"  int b0 = get_global_id(1) * NN_REC_CB, d = get_global_id(2);\n",
+"  int G = nn_rec_gates(op), GH = G * H, N = dirs * GH, HD = dirs * H, any = 0;\n",
+"  int L[NN_REC_CB], tp[NN_REC_CB], hv[NN_REC_CB];\n",
+"  size_t ho[NN_REC_CB];\n",
+"  float a[4][NN_REC_CB];\n",
+"  __global const float *w = wt + wh_off + d * GH + j;\n",
+"  aux += aux_off;\n",
+"  for (int i = 0; i < NN_REC_CB; i++) {\n",
+"    int b = min(b0 + i, n - 1);\n",
+"    L[i] = b0 + i < n ? nn_seq_len(len, b, T) : 0;\n",
+"    tp[i] = d ? L[i] - s : s - 1;   /* the step before t = s (forward) or L - 1 - s (reverse) */\n",
+"    hv[i] = s > 0 && s < L[i];\n",
+"    ho[i] = ((size_t)b * T + (hv[i] ? tp[i] : 0)) * HD + d * H;\n",
+"    any |= s < L[i];\n",
+"    a[0][i] = a[1][i] = a[2][i] = a[3][i] = 0.0f;\n",
+"  }\n",
+"  if (!any) return;\n",
+"  if (G == 1) NN_REC_HW(1) else if (G == 3) NN_REC_HW(3) else NN_REC_HW(4)\n",
+"  if (op == 2) NN_REC_CELLS(2) else if (op == 1) NN_REC_CELLS(1) else NN_REC_CELLS(0)\n",
 "}\n",
 "\n",
-"/* Reductions over valid steps, one work-item per (sample, feature).  All\n",
-"   take (total, T, F, back, len, in, out, arg): in, out are x, y forward\n",
-"   and dy, dx backward; seq_last takes its last `back` features from step 0\n",
-"   (the reverse direction of a bidirectional layer); seq_max keeps its\n",
-"   winners in arg. */\n",
-"#define NN_SEQ_ARGS int total, int T, int F, int back, __global const float *len, __global const float *in, \\\n",
-"                    __global float *out, __global float *arg\n",
-"__kernel void nn_seq_last_fwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
+"/* backward of step s of every direction, as nn_rec_step_bwd: W_hh [GH, H]\n",
+"   read down column j; dh + zero_off holds GH zeros */\n",
+"__kernel void nn_rec_step_bwd_cpu(int op, int s, int n, int T, int H, int dirs, __global const float *len,\n",
+"                                  __global float *P, __global float *aux, int aux_off, __global const float *w0,\n",
+"                                  __global const float *w1, __global const float *y, __global const float *dy,\n",
+"                                  __global float *dh, __global float *dc, int zero_off) {\n",
+"  size_t j = get_global_id(0);\n",
+"  int b0 = get_global_id(1) * NN_REC_CB, d = get_global_id(2);\n",
+"  int G = nn_rec_gates(op), GH = G * H, N = dirs * GH, HD = dirs * H, any = 0, from_p = op == 2 ? 2 * H : GH;\n",
+"  int L[NN_REC_CB];\n",
+"  __global const float *gp[NN_REC_CB], *ga[NN_REC_CB];\n",
+"  float acc[NN_REC_CB];\n",
+"  __global const float *W = (d ? w1 : w0) + j, *zeros = dh + zero_off;\n",
+"  aux += aux_off;\n",
+"  for (int i = 0; i < NN_REC_CB; i++) {\n",
+"    int b = min(b0 + i, n - 1);\n",
+"    L[i] = b0 + i < n ? nn_seq_len(len, b, T) : 0;\n",
+"    /* dG_hh of the step processed before (t+1 forward, t-1 reverse), or\n",
+"       the zeros after dh at a sample's first step back */\n",
+"    size_t next = (size_t)b * T + (d ? L[i] - 2 - s : s + 1);\n",
+"    gp[i] = s + 1 < L[i] ? P + next * N + d * GH : zeros;\n",
+"    ga[i] = s + 1 < L[i] ? aux + next * HD + d * H : zeros;\n",
+"    any |= s < L[i];\n",
+"    acc[i] = 0.0f;\n",
+"  }\n",
+"  if (!any) return;\n",
+"  for (int r = 0; r < from_p; r++) {\n",
+"    float w = W[(size_t)r * H];\n",
+"    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(gp[i][r], w, acc[i]);\n",
+"  }\n",
+"  for (int r = from_p; r < GH; r++) {   /* gru's n gate: dG_hn is in aux */\n",
+"    float w = W[(size_t)r * H];\n",
+"    for (int i = 0; i < NN_REC_CB; i++) acc[i] = fma(ga[i][r - from_p], w, acc[i]);\n",
+"  }\n",
+"  if (op == 2) NN_REC_CELLS_BWD(2) else if (op == 1) NN_REC_CELLS_BWD(1) else NN_REC_CELLS_BWD(0)\n",
+"}\n",
+"\n",
+"/* dx[row, f] += dG[row, :] . W_ih[:, f] over both directions' gate\n",
+"   columns (global: F, rows / NN_REC_MB); rows past a length have no\n",
+"   gradient and are skipped */\n",
+"__kernel void nn_rec_dx(int rows, int T, int F, int GH, int dirs, __global const float *len, __global const float *P,\n",
+"                        __global const float *w0, __global const float *w1, __global float *dx) {\n",
+"  size_t f = get_global_id(0);\n",
+"  int r0 = get_global_id(1) * NN_REC_MB, N = dirs * GH, any = 0;\n",
+"  int ok[NN_REC_MB];\n",
+"  size_t po[NN_REC_MB];\n",
+"  float acc[NN_REC_MB];\n",
+"  if (f >= (size_t)F) return;\n",
+"  for (int i = 0; i < NN_REC_MB; i++) {\n",
+"    int row = min(r0 + i, rows - 1), b = row / T;\n",
+"    ok[i] = r0 + i < rows && row - b * T < nn_seq_len(len, b, T);\n",
+"    any |= ok[i];\n",
+"    po[i] = (size_t)row * N;\n",
+"    acc[i] = 0.0f;\n",
+"  }\n",
+"  if (!any) return;\n",
+"  for (int d = 0; d < dirs; d++) {\n",
+"    __global const float *W = (d ? w1 : w0) + f;\n",
+"    for (int m = 0; m < GH; m++) {\n",
+"      float w = W[(size_t)m * F];\n",
+"      for (int i = 0; i < NN_REC_MB; i++) acc[i] = fma(P[po[i] + d * GH + m], w, acc[i]);\n",
+"    }\n",
+"  }\n",
+"  for (int i = 0; i < NN_REC_MB; i++)\n",
+"    if (ok[i]) dx[(size_t)(r0 + i) * F + f] += acc[i];\n",
+"}\n",
+"\n",
+"/* rows per work-item of the weight gradients: more than the products'\n",
+"   (each row of the sequence's values they load serves more) */\n",
+"#define NN_REC_WB 16\n",
+"/* acc[i] += A[row, IDX(i)] src[row'] over the slice's steps (rows of A\n",
+"   astride apart, of src stride apart, row' = row + shift) */\n",
+"#define NN_REC_WG(IDX)                                                       \\\n",
+"  for (int b = slice * SB; b < nb; b++) {                                    \\\n",
+"    int L = nn_seq_len(len, b, T);                                           \\\n",
+"    for (int t = first; t < L - cut; t++) {                                  \\\n",
+"      size_t row = (size_t)b * T + t;                                        \\\n",
+"      __global const float *a = A + row * astride;                           \\\n",
+"      float v = src[(row + shift) * stride];                                 \\\n",
+"      for (int i = 0; i < NN_REC_WB; i++) acc[i] = fma(a[IDX], v, acc[i]);   \\\n",
+"    }                                                                        \\\n",
+"  }\n",
+"\n",
+"/* The weight and bias gradients of a slice of the samples: partial sums\n",
+"   over its valid steps, part[d*S + slice] = [dW_ih [GH, F], dW_hh [GH, H],\n",
+"   db_ih [GH], db_hh [GH]] (Q floats), added up by nn_rec_wsum.  dG_hh is\n",
+"   P's, but for gru's n gate: aux.  Three launches, each over exactly its\n",
+"   columns (no test of the column: it would be masked per lane) and\n",
+"   dirs * S slices:  kind 0, dW_ih with x (F columns, GH / NN_REC_WB\n",
+"   blocks of rows); kind 1, dW_hh with the previous states, read from y\n",
+"   (H columns, the blocks of rows of P's part and of aux's); kind 2, the\n",
+"   biases (GH columns, one row). */\n",
+"__kernel void nn_rec_wgrad(int kind, int n, int T, int F, int H, int dirs, int op, int SB, int S,\n",
+"                           __global const float *len, __global const float *ws, int aux_off, __global const float *x,\n",
+"                           __global const float *y, __global float *part) {\n",
+"  size_t col = get_global_id(0);\n",
+"  int slice = get_global_id(2) % S, d = get_global_id(2) / S;\n",
+"  int GH = nn_rec_gates(op) * H, N = dirs * GH, HD = dirs * H, C = kind ? H : F, nb = min(n, slice * SB + SB);\n",
+"  int from_p = op == 2 ? 2 * H : GH;\n",
+"  size_t Q = (size_t)GH * (F + H + 2);\n",
+"  __global float *out = part + (size_t)(d * S + slice) * Q;\n",
+"  if (kind == 2) {\n",
+"    float si = 0.0f, sh = 0.0f;\n",
+"    for (int b = slice * SB; b < nb; b++)\n",
+"      for (int t = 0, L = nn_seq_len(len, b, T); t < L; t++) {\n",
+"        size_t row = (size_t)b * T + t;\n",
+"        float v = ws[row * N + d * GH + col];\n",
+"        si += v;\n",
+"        sh += col < (size_t)from_p ? v : ws[aux_off + row * HD + d * H + col - from_p];\n",
+"      }\n",
+"    out[(size_t)GH * (F + H) + col] = si;\n",
+"    out[(size_t)GH * (F + H + 1) + col] = sh;\n",
+"    return;\n",
+"  }\n",
+"  /* blocks of rows come from P, then (gru's dW_hn) from aux: each block\n",
+"     from one, its rows consecutive there */\n",
+"  int blk = get_global_id(1), pb = (from_p + NN_REC_WB - 1) / NN_REC_WB, in_aux = kind == 1 && blk >= pb;\n",
+"  int m0 = in_aux ? from_p + (blk - pb) * NN_REC_WB : blk * NN_REC_WB;\n",
+"  int cnt = min(NN_REC_WB, (in_aux || kind == 0 ? GH : from_p) - m0), astride = in_aux ? HD : N;\n",
+"  __global const float *A = ws + (in_aux ? aux_off + d * H + m0 - from_p : d * GH + m0);\n",
+"  float acc[NN_REC_WB];\n",
+"  for (int i = 0; i < NN_REC_WB; i++) acc[i] = 0.0f;\n",
+"  /* kind 1: the state before step t is h at t-1 (forward) or t+1 (reverse),\n",
+"     zero at a first step, so those steps add nothing */\n",
+"  __global const float *src = (kind ? y + d * H : x) + col;\n",
+"  int stride = kind ? HD : F, first = kind && !d, cut = kind && d, shift = kind ? (d ? 1 : -1) : 0;\n",
+"  if (cnt == NN_REC_WB) NN_REC_WG(i) else NN_REC_WG(min(i, cnt - 1))\n",
+"  /* a loop of fixed length: one of cnt would keep acc in private memory */\n",
+"  for (int i = 0; i < NN_REC_WB; i++)\n",
+"    if (i < cnt) out[(kind ? (size_t)GH * F : 0) + (size_t)(m0 + i) * C + col] = acc[i];\n",
+"}\n",
+"\n",
+"/* the gradients (+)= the sum of nn_rec_wgrad's S slices, one element of\n",
+"   a direction's [Q] per work-item; a gradient not wanted is NULL */\n",
+"__kernel void nn_rec_wsum(int total, int S, int F, int H, int GH, __global const float *part, __global float *dwi0,\n",
+"                          __global float *dwh0, __global float *dbi0, __global float *dbh0, __global float *dwi1,\n",
+"                          __global float *dwh1, __global float *dbi1, __global float *dbh1) {\n",
+"  int idx = get_global_id(0), Q = GH * (F + H + 2);\n",
 "  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
-"  out[idx] = L == 0 ? 0.0f : in[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j];\n",
+"  int d = idx / Q, e = idx - d * Q, wi = GH * F, wh = wi + GH * H;\n",
+"  __global float *to = e < wi ? (d ? dwi1 : dwi0) : e < wh ? (d ? dwh1 : dwh0) : e < wh + GH ? (d ? dbi1 : dbi0) : (d ? dbh1 : dbh0);\n",
+"  if (!to) return;\n",
+"  float sum = 0.0f;\n",
+"  for (int s = 0; s < S; s++) sum += part[((size_t)d * S + s) * Q + e];\n",
+"  to[e < wi ? e : e < wh ? e - wi : e < wh + GH ? e - wh : e - wh - GH] += sum;\n",
+"}\n",
+"\n",
+"/* Reductions over valid steps, one work-item per (feature j, sample b),\n",
+"   the features consecutive across work-items.  All take (T, F, back,\n",
+"   len, in, out, arg): in, out are x, y forward and dy, dx backward;\n",
+"   seq_last takes its last `back` features from step 0 (the reverse\n",
+"   direction of a bidirectional layer); seq_max keeps its winners in arg. */\n",
+"#define NN_SEQ_ARGS int T, int F, int back, __global const float *len, __global const float *in, __global float *out, \\\n",
+"                    __global float *arg\n",
+"#define NN_SEQ_ITEM                                                  \\\n",
+"  size_t j = get_global_id(0), o = get_global_id(1) * (size_t)F + j; \\\n",
+"  int b = get_global_id(1), L = nn_seq_len(len, b, T);               \\\n",
+"  if (j >= (size_t)F) return;\n",
+"__kernel void nn_seq_last_fwd(NN_SEQ_ARGS) {\n",
+"  NN_SEQ_ITEM\n",
+"  out[o] = L == 0 ? 0.0f : in[((size_t)b * T + (j < (size_t)(F - back) ? L - 1 : 0)) * F + j];\n",
 "}\n",
 "__kernel void nn_seq_last_bwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
-"  if (L > 0) out[((size_t)b * T + (j < F - back ? L - 1 : 0)) * F + j] += in[idx];\n",
+"  NN_SEQ_ITEM\n",
+"  if (L > 0) out[((size_t)b * T + (j < (size_t)(F - back) ? L - 1 : 0)) * F + j] += in[o];\n",
 "}\n",
 "\n",
 "/* the first maximum wins; arg: its step, -1 for an empty sequence */\n",
 "__kernel void nn_seq_max_fwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T), at = L ? 0 : -1;\n",
+"  NN_SEQ_ITEM\n",
+"  int at = L ? 0 : -1;\n",
 "  __global const float *xb = in + (size_t)b * T * F + j;\n",
 "  float best = L ? xb[0] : 0.0f;\n",
 "  for (int t = 1; t < L; t++)\n",
 "    if (xb[(size_t)t * F] > best) { best = xb[(size_t)t * F]; at = t; }\n",
-"  out[idx] = best;\n",
-"  arg[idx] = (float)at;\n",
+"  out[o] = best;\n",
+"  arg[o] = (float)at;\n",
 "}\n",
 "__kernel void nn_seq_max_bwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, at = (int)arg[idx];\n",
-"  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[idx];\n",
+"  NN_SEQ_ITEM\n",
+"  int at = (int)arg[o];\n",
+"  if (at >= 0) out[((size_t)b * T + at) * F + j] += in[o];\n",
 "}\n",
 "\n",
 "__kernel void nn_seq_mean_fwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int b = idx / F, j = idx - b * F, L = nn_seq_len(len, b, T);\n",
+"  NN_SEQ_ITEM\n",
 "  float s = 0.0f;\n",
 "  for (int t = 0; t < L; t++) s += in[((size_t)b * T + t) * F + j];\n",
-"  out[idx] = L > 0 ? s / (float)L : 0.0f;\n",
+"  out[o] = L > 0 ? s / (float)L : 0.0f;\n",
 "}\n",
-"/* one work-item per element of dx */\n",
+"/* steps past the length get nothing */\n",
 "__kernel void nn_seq_mean_bwd(NN_SEQ_ARGS) {\n",
-"  int idx = get_global_id(0);\n",
-"  if (idx >= total) return;\n",
-"  int f = idx % F, t = (idx / F) % T, b = idx / (F * T), L = nn_seq_len(len, b, T);\n",
-"  if (t < L) out[idx] += in[(size_t)b * F + f] / (float)L;\n",
+"  NN_SEQ_ITEM\n",
+"  float g = L > 0 ? in[o] / (float)L : 0.0f;\n",
+"  for (int t = 0; t < L; t++) out[((size_t)b * T + t) * F + j] += g;\n",
 "}\n",
 };
 static const nn__cl_file nn__cl_files[] = {
@@ -3192,7 +3438,7 @@ static const nn__cl_file nn__cl_files[] = {
   {"kernels/loss.cl", 417, 138},
   {"kernels/norm.cl", 555, 185},
   {"kernels/optim.cl", 740, 44},
-  {"kernels/seq.cl", 784, 317},
+  {"kernels/seq.cl", 784, 525},
 };
 static const char *const *nn__cl_sources(size_t *count) {
   *count = sizeof nn__cl_source / sizeof nn__cl_source[0];

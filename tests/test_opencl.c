@@ -106,9 +106,14 @@ static void randomize(const op_case *c, nn_model *m, uint64_t seed) {
   }
 }
 
-/* small (make oclgrind): at most 4 samples of the case's batch */
-static void parity(const op_case *c, int *covered, int small) {
-  const char *what = c->what;
+/* small (make oclgrind): at most 4 samples of the case's batch.
+   rec_cpu 0 or 1 runs the recurrent steps' tiled or CPU kernels whatever
+   the device would choose (-1: its choice), so that every device checks
+   both */
+static void parity(const op_case *c, int *covered, int small, int rec_cpu) {
+  char what[160];
+  nn__cl_dev *dev = NULL;
+  int dev_rec_cpu = 0;
   nn_graph *g[2];
   nn_model *m[2];
   nn_node *out[2];
@@ -116,6 +121,7 @@ static void parity(const op_case *c, int *covered, int small) {
   size_t n, i;
   int k, ok = 1;
   double e;
+  snprintf(what, sizeof what, "%s%s", c->what, rec_cpu < 0 ? "" : rec_cpu ? " (CPU steps)" : " (tiled steps)");
   for (k = 0; k < 2; k++) {
     g[k] = nn_graph_new();
     out[k] = c->build(g[k]);
@@ -124,6 +130,11 @@ static void parity(const op_case *c, int *covered, int small) {
     if (!m[k]) { CHECK(0, "%s: compile failed: %s", what, nn_last_error()); if (k) nn_model_free(m[0]); return; }
     nn_set_batch(m[k], small && c->used_batch > 4 ? 4 : c->used_batch);
     randomize(c, m[k], 99);
+  }
+  if (rec_cpu >= 0) {
+    dev = ((nn__cl_impl *)m[0]->backend->impl)->dev;
+    dev_rec_cpu = dev->rec_cpu;
+    dev->rec_cpu = rec_cpu;
   }
   n = nn_node_numel(m[1], out[1]);
   dy = (float *)calloc(n, sizeof(float));
@@ -140,6 +151,7 @@ static void parity(const op_case *c, int *covered, int small) {
     CHECK(e <= 1, "%s: opencl differs from cpu (worst %.3g of tolerance)", what, e);
     printf("PASS parity %-34s worst %.3f of tolerance\n", what, e);
   }
+  if (dev) dev->rec_cpu = dev_rec_cpu;
   free(dy);
   nn_model_free(m[0]);
   nn_model_free(m[1]);
@@ -149,8 +161,15 @@ static void parity(const op_case *c, int *covered, int small) {
    op of the registry without a parity case fails here */
 static void test_parity(int small) {
   int covered[NN_OP_COUNT] = {0}, i;
-  for (i = 0; i < OP_CASE_COUNT; i++)
-    if (!(op_cases[i].flags & OP_CASE_RANDOM)) parity(&op_cases[i], covered, small);
+  for (i = 0; i < OP_CASE_COUNT; i++) {
+    nn_op op = op_cases[i].op;
+    if (op_cases[i].flags & OP_CASE_RANDOM) continue;
+    if (op == NN_OP_RNN || op == NN_OP_LSTM || op == NN_OP_GRU) {
+      parity(&op_cases[i], covered, small, 0);
+      parity(&op_cases[i], covered, small, 1);
+    } else
+      parity(&op_cases[i], covered, small, -1);
+  }
   for (i = 0; i < NN_OP_COUNT; i++) CHECK(covered[i], "op %s has no device parity case: add a case to tests/op_cases.h", nn_op_name((nn_op)i));
   op_coverage_write(covered, "build/op_coverage_device.txt");
 }

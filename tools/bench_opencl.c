@@ -189,7 +189,9 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
    CLBlast call also creates a kernel object, which a training step would
    repeat every step); the numbers behind NN_OPENCL_CLBLAST_MIN_MNK.
    nn_gemm runs split along K as nn__cl_gemm_slices chooses (the slices
-   column) and, where that splits, unsplit too (the 1-slice column) */
+   column) and, where that splits, unsplit too (the 1-slice column).
+   "old": products the recurrent layers no longer make (their own kernels
+   compute them, over the valid steps only), kept for comparison */
 #ifdef NN__CL_SCRATCH_GEMM
 #define BENCH_SLICES(I, M, N, K) nn__cl_gemm_slices((I)->dev, M, N, K)
 #define BENCH_GEMM_SPLIT(I, slices, ...) nn__cl_gemm_split(I, slices, __VA_ARGS__)
@@ -199,8 +201,8 @@ static void bench_step(const char *name, nn_graph *(*graph)(void), int batch, do
 #endif
 static void bench_gemm(nn_backend *b) {
   static const struct { const char *what; int ta, tb, M, N, K; } shapes[] = {
-    {"imdb gru x W_ih^T (fwd)", 0, 1, 25600, 384, 128}, {"imdb gru dP W_ih (dx)", 0, 0, 25600, 128, 384},
-    {"imdb gru dP^T x (dW_ih)", 1, 0, 384, 128, 25600}, {"imdb gru dP^T hprev (dW_hh)", 1, 0, 256, 128, 25600},
+    {"imdb gru x W_ih^T (fwd, old)", 0, 1, 25600, 384, 128}, {"imdb gru dP W_ih (dx, old)", 0, 0, 25600, 128, 384},
+    {"imdb gru dP^T x (dW_ih, old)", 1, 0, 384, 128, 25600}, {"imdb gru dP^T hprev (dW_hh, old)", 1, 0, 256, 128, 25600},
     {"fashion conv2 W col (fwd)", 0, 0, 64, 25088, 288}, {"fashion conv2 dy col^T (dW)", 0, 1, 64, 288, 25088},
     {"fashion conv2 W^T dy (dcol)", 1, 0, 288, 25088, 64}, {"fashion dense1 (fwd)", 0, 1, 128, 128, 3136},
     {"fashion conv1 W col (fwd)", 0, 0, 32, 100352, 9}, {"gru step h W_hh^T (old)", 0, 1, 64, 384, 128},
