@@ -4565,6 +4565,7 @@ enum { NN__PASS_STEP, NN__PASS_TRAIN, NN__PASS_EVAL, NN__PASS_BACKWARD };
 #ifdef _OPENMP
 static int nn__team_begin(nn_model *m, int kind, double *t0) {
   int phase, size, prev = omp_get_max_threads();
+  *t0 = 0;
   if (m->team_depth++ || m->threads < 2 || m->backend->ops != &nn__cpu_backend_ops) return 0;
   phase = m->team[kind].calls % NN__TEAM_PERIOD;
   if (phase == 0) m->team[kind].best[0] = m->team[kind].best[1] = HUGE_VAL;
@@ -4591,7 +4592,7 @@ static void nn__team_end(nn_model *m, int kind, double t0, int prev) { (void)m; 
 
 static int nn__run_forward(nn_model *m, const nn_node *target, int training) {
   int i, ok = 1, kind = training ? NN__PASS_TRAIN : NN__PASS_EVAL, team;
-  double t0;
+  double t0 = 0;
   m->training = training;
   nn__mark(m, target);
   team = nn__team_begin(m, kind, &t0);
@@ -4669,7 +4670,7 @@ static int nn__run_backward_nodes(nn_model *m, const nn_node *from, const float 
   return 1;
 }
 static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy, const void *dy_buf) {
-  double t0;
+  double t0 = 0;
   int team, ok;
   if (!from->needs_grad) return nn__fail("backward: nothing trainable leads to '%s'", from->name);
   team = nn__team_begin(m, NN__PASS_BACKWARD, &t0);
@@ -5012,7 +5013,7 @@ static int nn__train_step(nn_model *m, nn_optimizer *o, float *loss) {
   return nn__optimizer_step(o, norm, bad, bad_sumsq);
 }
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
-  double t0;
+  double t0 = 0;
   long skipped;
   float loss = NAN;
   int team, ok;
