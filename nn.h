@@ -838,13 +838,15 @@ typedef struct nn_backend_ops {
   int (*scale)(nn_backend *b, void *buf, size_t n, float s);
   /* a += t * (b - a): moving averages of weights */
   int (*lerp)(nn_backend *b, void *a, const void *bsrc, size_t n, float t);
-  /* several buffers through the host in one transfer (a data-parallel
+  void (*destroy)(nn_backend *b);                         /* frees b too */
+  /* Entries added since go last, so that a backend written against an
+     older table still builds (they are NULL there and nn.h does without).
+     Several buffers through the host in one transfer (a data-parallel
      engine's gradient buckets): gather copies bufs[0][0 .. n[0]), then
      bufs[1][0 .. n[1]), .. one after another into dst; scatter copies src
-     back the same way */
+     back the same way.  NULL: one read or write per buffer. */
   int (*gather)(nn_backend *b, const void *const *bufs, const size_t *n, int count, float *dst);
   int (*scatter)(nn_backend *b, void *const *bufs, const size_t *n, int count, const float *src);
-  void (*destroy)(nn_backend *b);                         /* frees b too */
 } nn_backend_ops;
 /* A backend allocates this zeroed; nn.h keeps `models`, the number of
    models that run on it (it is destroyed with the last). */
@@ -4132,7 +4134,7 @@ static void nn__cpu_destroy(nn_backend *b) {
 static const nn_backend_ops nn__cpu_backend_ops = {
   "cpu", nn__cpu_alloc, nn__cpu_release, nn__cpu_write, nn__cpu_read, nn__cpu_fill, nn__cpu_copy,
   nn__cpu_supports, nn__cpu_workspace, nn__cpu_forward, nn__cpu_backward, nn__cpu_update,
-  nn__cpu_sumsq, nn__cpu_scale, nn__cpu_lerp, nn__cpu_gather, nn__cpu_scatter, nn__cpu_destroy};
+  nn__cpu_sumsq, nn__cpu_scale, nn__cpu_lerp, nn__cpu_destroy, nn__cpu_gather, nn__cpu_scatter};
 
 NNDEF int nn_backend_free(nn_backend *b) {
   if (!b) return 1;
@@ -4524,17 +4526,29 @@ static void **nn__grad_list(nn_model *m, const nn_node *const *nodes, int count,
   }
   return bufs;
 }
+/* a backend without gather/scatter: one read or write per buffer */
+static int nn__transfer_each(nn_backend *b, void **bufs, const size_t *lens, int count, float *dst, const float *src) {
+  size_t at = 0;
+  int k;
+  for (k = 0; k < count; at += lens[k++])
+    if (!(dst ? b->ops->read(b, bufs[k], 0, dst + at, lens[k]) : b->ops->write(b, bufs[k], 0, src + at, lens[k]))) return 0;
+  return 1;
+}
 NNDEF int nn_model_read_grads(nn_model *m, const nn_node *const *nodes, int count, float *dst, size_t floats) {
   size_t *lens;
   void **bufs = nn__grad_list(m, nodes, count, dst, floats, &lens, "model_read_grads");
-  int ok = bufs && (count == 0 || m->backend->ops->gather(m->backend, (const void *const *)bufs, lens, count, dst));
+  nn_backend *b = m ? m->backend : NULL;
+  int ok = bufs && (count == 0 || (b->ops->gather ? b->ops->gather(b, (const void *const *)bufs, lens, count, dst)
+                                                  : nn__transfer_each(b, bufs, lens, count, dst, NULL)));
   NN_FREE(bufs);
   return ok;
 }
 NNDEF int nn_model_write_grads(nn_model *m, const nn_node *const *nodes, int count, const float *src, size_t floats) {
   size_t *lens;
   void **bufs = nn__grad_list(m, nodes, count, src, floats, &lens, "model_write_grads");
-  int ok = bufs && (count == 0 || m->backend->ops->scatter(m->backend, bufs, lens, count, src));
+  nn_backend *b = m ? m->backend : NULL;
+  int ok = bufs && (count == 0 || (b->ops->scatter ? b->ops->scatter(b, bufs, lens, count, src)
+                                                   : nn__transfer_each(b, bufs, lens, count, NULL, src)));
   NN_FREE(bufs);
   return ok;
 }

@@ -2048,7 +2048,7 @@ NNDEF void nn_opencl_default_config(nn_opencl_config *c) {
 static const nn_backend_ops nn__cl_backend_ops = {
   "opencl", nn__cl_alloc, nn__cl_release, nn__cl_write, nn__cl_read, nn__cl_fill, nn__cl_copy,
   nn__cl_supports, nn__cl_workspace, nn__cl_forward, nn__cl_backward, nn__cl_update,
-  nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_gather, nn__cl_scatter, nn__cl_destroy};
+  nn__cl_sumsq, nn__cl_scale, nn__cl_lerp, nn__cl_destroy, nn__cl_gather, nn__cl_scatter};
 
 NNDEF nn_backend *nn_opencl_backend_ex(const nn_opencl_config *c) {
   nn_backend *b;

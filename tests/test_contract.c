@@ -255,6 +255,23 @@ static void test_grad_lists(void) {
   nn_read_grad(a, w0, back + n0 + n1);
   for (i = 0, same = 1; i < (int)(n0 + n1 + nx); i++) same &= back[i] == all[i];
   CHECK(same, "write_grads puts each node's part back");
+  {  /* a backend whose table predates gather and scatter: one transfer per node */
+    nn_backend_ops old_ops = *a->backend->ops;
+    const nn_backend_ops *real = a->backend->ops;
+    float again[64];
+    old_ops.gather = NULL;
+    old_ops.scatter = NULL;
+    a->backend->ops = &old_ops;
+    memset(again, 0, sizeof again);
+    CHECK(nn_model_read_grads(a, list, 3, again, 64) && !memcmp(again, all, (n0 + n1 + nx) * sizeof(float)),
+          "read_grads without the backend's gather: %s", nn_last_error());
+    for (i = 0; i < (int)(n0 + n1 + nx); i++) again[i] = 2.0f * all[i];
+    CHECK(nn_model_write_grads(a, list, 3, again, 64), "write_grads without the backend's scatter: %s", nn_last_error());
+    a->backend->ops = real;
+    nn_read_grad(a, w0, back);
+    for (i = 0, same = 1; i < (int)nx; i++) same &= back[i] == 2.0f * all[n0 + n1 + i];
+    CHECK(same, "write_grads without the backend's scatter puts each node's part back");
+  }
   CHECK(nn_model_read_grads(a, list, 0, all, 0), "no nodes: nothing to do");
   foreign[0] = w1; foreign[1] = nn_model_find(b, "dense0.weight");
   CHECK(!nn_model_read_grads(a, foreign, 2, all, 64) && HAS("another graph") && HAS("'dense0.weight'"),
