@@ -4606,7 +4606,7 @@ static void nn__team_end(nn_model *m, int kind, double t0, int prev) { (void)m; 
 
 static int nn__run_forward(nn_model *m, const nn_node *target, int training) {
   int i, ok = 1, kind = training ? NN__PASS_TRAIN : NN__PASS_EVAL, team;
-  double t0 = 0;
+  double t0;
   m->training = training;
   nn__mark(m, target);
   team = nn__team_begin(m, kind, &t0);
@@ -4684,7 +4684,7 @@ static int nn__run_backward_nodes(nn_model *m, const nn_node *from, const float 
   return 1;
 }
 static int nn__run_backward(nn_model *m, const nn_node *from, const float *dy, const void *dy_buf) {
-  double t0 = 0;
+  double t0;
   int team, ok;
   if (!from->needs_grad) return nn__fail("backward: nothing trainable leads to '%s'", from->name);
   team = nn__team_begin(m, NN__PASS_BACKWARD, &t0);
@@ -5027,7 +5027,7 @@ static int nn__train_step(nn_model *m, nn_optimizer *o, float *loss) {
   return nn__optimizer_step(o, norm, bad, bad_sumsq);
 }
 NNDEF float nn_train_step(nn_model *m, nn_optimizer *o) {
-  double t0 = 0;
+  double t0;
   long skipped;
   float loss = NAN;
   int team, ok;
