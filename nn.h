@@ -928,6 +928,15 @@ struct nn_model {
 
 /* OpenMP pragmas only when compiled with -fopenmp (no unknown-pragma noise) */
 #define NN__PRAGMA(x) _Pragma(#x)
+/* before a loop whose iterations touch disjoint memory that the compiler
+   cannot prove disjoint (stores into several planes of one buffer) */
+#if defined(__clang__)
+#define NN__INDEPENDENT NN__PRAGMA(clang loop vectorize(assume_safety))
+#elif defined(__GNUC__)
+#define NN__INDEPENDENT NN__PRAGMA(GCC ivdep)
+#else
+#define NN__INDEPENDENT
+#endif
 /* below this many floats touched, starting threads costs more than it saves */
 #define NN__OMP_MIN_WORK 32768
 #ifdef _OPENMP
@@ -2167,17 +2176,25 @@ static int nn__conv_chunk(int chunk, int n, int threads) {
    the weights' G^T [sum (A dY A^T) . V] G, the input's B [U . (A dY A^T)] B^T
    added over overlapping tiles.  The transforms' coefficients are 0, +-1
    and 1/2, so fp32 rounding stays at the direct convolution's level.
-   Workspace: U [16 x O x C], then per thread V [16 x C x T], the output or
-   dY transforms [16 x O x T], the weight gradient's partial [16 x O x C]
-   and the transforms' scratch rows (T: tiles per chunk). */
+   The transforms run along a row of tiles with unit strides, so they
+   vectorise: an image plane is first split by column parity (a tile's
+   four columns are then two even and two odd ones, each a unit-stride run
+   across the row), and results are merged back the same way.  The 16
+   planes of a transform lie NN__WINO_SKEW floats more than a multiple of
+   their size apart: planes a power of two apart would share cache sets.
+   Workspace: U [16 planes of O x C], then per thread V [16 of C x T], the
+   output or dY transforms [16 of O x T], the weight gradient's partial
+   [16 of O x C] and the transforms' scratch (T: tiles per chunk). */
 #define NN__WINO_TILES 256        /* GEMM columns (2x2 tiles) per chunk */
-#define NN__WINO_MIN_CHANNELS 32  /* input and output channels, at least */
+#define NN__WINO_MIN_CHANNELS 16  /* input and output channels, at least */
+#define NN__WINO_SKEW 16          /* floats between planes beyond their size */
 
 static int nn__wino_img_tiles(const nn_conv2d_dims *d) { return ((d->OH + 1) / 2) * ((d->OW + 1) / 2); }
 /* where F(2x2, 3x3) applies and pays: the tiles' padding to even sizes
    costs at most a third of the 2.25x saving, and the GEMMs' inner sizes
-   (C forward, O backward) are wide enough (airbench's 24-channel layer
-   measured slower, its 64-channel ones faster) */
+   (C forward, O backward) are wide enough (airbench's 24-to-64-channel
+   layer at 31x31 runs 1.36x faster than through im2col; below 16 channels
+   is untried) */
 static int nn__wino_ok(const nn_node *n, const nn_conv2d_dims *d) {
   return n->op == NN_OP_CONV2D && d->kh == 3 && d->kw == 3 && d->s == 1 && d->p == 1 && 8 * nn__wino_img_tiles(d) <= 3 * d->P &&
          d->C >= NN__WINO_MIN_CHANNELS && d->O >= NN__WINO_MIN_CHANNELS;
@@ -2187,17 +2204,22 @@ static int nn__wino_chunk_max(const nn_conv2d_dims *d, int batch) {
   if (chunk < 1) chunk = 1;
   return chunk < batch ? chunk : batch;
 }
-/* the transforms' rows: 8 of 2 * tiles across + 2 */
-static size_t nn__wino_scratch(const nn_conv2d_dims *d) { return 8 * (size_t)(2 * ((d->W + 1) / 2) + 2); }
+/* the stride of 16 planes [rows x cols] */
+static size_t nn__wino_plane(size_t rows, size_t cols) { return rows * cols + NN__WINO_SKEW; }
+/* the split plane (2 of 2 th + 2 rows of tw + 1) and 16 rows of tw */
+static size_t nn__wino_scratch(const nn_conv2d_dims *d) {
+  size_t th = (size_t)(d->H + 1) / 2, tw = (size_t)(d->W + 1) / 2;
+  return 2 * (2 * th + 2) * (tw + 1) + 16 * tw;
+}
 static size_t nn__wino_thread_ws(const nn_conv2d_dims *d, int chunk) {
   size_t t = (size_t)chunk * nn__wino_img_tiles(d);
-  return 16 * ((size_t)d->C * t + (size_t)d->O * t + (size_t)d->O * d->C) + nn__wino_scratch(d);
+  return 16 * (nn__wino_plane(d->C, t) + nn__wino_plane(d->O, t) + nn__wino_plane(d->O, d->C)) + nn__wino_scratch(d);
 }
 /* U = G g G^T of every [O x C] 3x3 kernel, as 16 planes [O x C] */
 static void nn__wino_weights(const nn_conv2d_dims *d, const float *w, float *u) {
   int o;
-  size_t oc_n = (size_t)d->O * d->C;
-  NN__OMP_FOR_IF(oc_n * 9 > NN__OMP_MIN_WORK)
+  size_t plane = nn__wino_plane(d->O, d->C);
+  NN__OMP_FOR_IF((size_t)d->O * d->C * 9 > NN__OMP_MIN_WORK)
   for (o = 0; o < d->O; o++) {
     size_t oc;
     for (oc = (size_t)o * d->C; oc < (size_t)(o + 1) * d->C; oc++) {
@@ -2211,202 +2233,256 @@ static void nn__wino_weights(const nn_conv2d_dims *d, const float *w, float *u) 
         t[3][j] = g[6 + j];
       }
       for (i = 0; i < 4; i++) {
-        u[(size_t)(4 * i + 0) * oc_n + oc] = t[i][0];
-        u[(size_t)(4 * i + 1) * oc_n + oc] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[(size_t)(4 * i + 2) * oc_n + oc] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[(size_t)(4 * i + 3) * oc_n + oc] = t[i][2];
+        u[(size_t)(4 * i + 0) * plane + oc] = t[i][0];
+        u[(size_t)(4 * i + 1) * plane + oc] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[(size_t)(4 * i + 2) * plane + oc] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[(size_t)(4 * i + 3) * plane + oc] = t[i][2];
       }
     }
   }
 }
-/* V = B^T d B of one image's tiles into columns [0, tiles) of the planes
-   v[16][C][ld].  A row of tiles at a time: its 4 input rows, zero-padded,
-   get B^T down the rows then B along them, each step a loop along rows
-   that the compiler can vectorise.  scratch: 8 rows of 2*tw + 2. */
-static void nn__wino_input(const float *x, int C, int H, int W, float *v, size_t ld, float *scratch) {
-  int c, ty, i, k, q, tx, th = (H + 1) / 2, tw = (W + 1) / 2, sw = 2 * tw + 2;
-  size_t plane = (size_t)C * ld;
-  float *NN__RESTRICT d = scratch, *NN__RESTRICT r = scratch + 4 * sw;
-  memset(d, 0, 4 * (size_t)sw * sizeof(float));   /* the pad columns stay zero */
-  for (c = 0; c < C; c++)
-    for (ty = 0; ty < th; ty++) {
-      for (i = 0; i < 4; i++) {
-        int h = 2 * ty - 1 + i;
-        if (h >= 0 && h < H) memcpy(d + i * sw + 1, x + ((size_t)c * H + h) * W, (size_t)W * sizeof(float));
-        else memset(d + i * sw + 1, 0, (size_t)W * sizeof(float));
-      }
-      for (q = 0; q < sw; q++) {
-        float d0 = d[q], d1 = d[sw + q], d2 = d[2 * sw + q], d3 = d[3 * sw + q];
-        r[q] = d0 - d2;
-        r[sw + q] = d1 + d2;
-        r[2 * sw + q] = d2 - d1;
-        r[3 * sw + q] = d1 - d3;
-      }
-      for (k = 0; k < 4; k++) {
-        const float *NN__RESTRICT rk = r + k * sw;
-        float *NN__RESTRICT o0 = v + (size_t)(4 * k) * plane + (size_t)c * ld + (size_t)ty * tw;
-        float *NN__RESTRICT o1 = o0 + plane, *NN__RESTRICT o2 = o1 + plane, *NN__RESTRICT o3 = o2 + plane;
-        for (tx = 0; tx < tw; tx++) {
-          o0[tx] = rk[2 * tx] - rk[2 * tx + 2];
-          o1[tx] = rk[2 * tx + 1] + rk[2 * tx + 2];
-          o2[tx] = rk[2 * tx + 2] - rk[2 * tx + 1];
-          o3[tx] = rk[2 * tx + 1] - rk[2 * tx + 3];
-        }
-      }
+/* an image plane [H x W], zero-padded by a pixel above and to the left
+   and to 2 tw + 2 columns and `rows` rows, split by column parity:
+   e[r][k] = x[r - 1][2k - 1], o[r][k] = x[r - 1][2k], rows of tw + 1 */
+static void nn__wino_split(const float *x, int H, int W, int tw, int rows, float *NN__RESTRICT e, float *NN__RESTRICT o) {
+  int r, k, sw = tw + 1;
+  for (r = 0; r < rows; r++) {
+    float *NN__RESTRICT er = e + r * sw, *NN__RESTRICT odd = o + r * sw;
+    const float *NN__RESTRICT xr;
+    if (r == 0 || r > H) {
+      for (k = 0; k < sw; k++) er[k] = odd[k] = 0;
+      continue;
     }
+    xr = x + (size_t)(r - 1) * W;
+    er[0] = 0;
+    for (k = 1; 2 * k - 1 < W; k++) er[k] = xr[2 * k - 1];
+    for (; k < sw; k++) er[k] = 0;
+    for (k = 0; 2 * k < W; k++) odd[k] = xr[2 * k];
+    for (; k < sw; k++) odd[k] = 0;
+  }
 }
-/* B and A of F(2x2, 3x3), row by row: the adjoints' coefficients, for
-   loops that run the same code on every row */
-static const float nn__wino_b[4][4] = {{1, 0, 0, 0}, {0, 1, -1, 1}, {-1, 1, 1, 0}, {0, 0, 0, -1}};
-static const float nn__wino_a[4][2] = {{1, 0}, {1, 1}, {1, -1}, {0, -1}};
-/* the adjoint of nn__wino_input: dx += B dV B^T over one image's tiles; a
-   row of tiles at a time, B down the rows, then B along them in two passes
-   (a tile's first two columns, then the two it shares with the next) */
-static void nn__wino_input_adjoint(const float *v, size_t ld, int C, int H, int W, float *dx, float *scratch) {
-  int c, ty, i, j, q, tx, th = (H + 1) / 2, tw = (W + 1) / 2, sw = 2 * tw + 2;
-  size_t plane = (size_t)C * ld;
-  for (c = 0; c < C; c++)
+/* row [W] = the even and odd columns e, o interleaved */
+static void nn__wino_merge(const float *NN__RESTRICT e, const float *NN__RESTRICT o, float *NN__RESTRICT row, int W) {
+  int k;
+  for (k = 0; 2 * k + 1 < W; k++) {
+    row[2 * k] = e[k];
+    row[2 * k + 1] = o[k];
+  }
+  if (W % 2) row[W - 1] = e[W / 2];
+}
+/* the even and odd columns of row [W]; an odd width's last odd one is 0 */
+static void nn__wino_unmerge(const float *NN__RESTRICT row, int W, float *NN__RESTRICT e, float *NN__RESTRICT o) {
+  int k;
+  for (k = 0; 2 * k + 1 < W; k++) {
+    e[k] = row[2 * k];
+    o[k] = row[2 * k + 1];
+  }
+  if (W % 2) {
+    e[W / 2] = row[W - 1];
+    o[W / 2] = 0;
+  }
+}
+/* V = B^T d B of one image's tiles into columns [0, tiles) of the 16
+   planes v (rows of C, `plane` apart, row stride ld) */
+static void nn__wino_input(const float *x, int C, int H, int W, float *v, size_t ld, size_t plane, float *scratch) {
+  int c, ty, tx, th = (H + 1) / 2, tw = (W + 1) / 2, sw = tw + 1, rows = 2 * th + 2;
+  float *e = scratch, *o = scratch + (size_t)rows * sw;
+  for (c = 0; c < C; c++) {
+    nn__wino_split(x + (size_t)c * H * W, H, W, tw, rows, e, o);
     for (ty = 0; ty < th; ty++) {
-      const float *p = v + (size_t)c * ld + (size_t)ty * tw;
-      for (i = 0; i < 4; i++) {
-        float *NN__RESTRICT e = scratch + i * sw;
-        float *NN__RESTRICT u = scratch + 4 * sw;   /* row i of B [.], 4 columns of tiles */
-        const float *bi = nn__wino_b[i];
-        for (j = 0; j < 4; j++) {
-          const float *NN__RESTRICT p0 = p + (size_t)j * plane, *NN__RESTRICT p1 = p0 + 4 * plane;
-          const float *NN__RESTRICT p2 = p1 + 4 * plane, *NN__RESTRICT p3 = p2 + 4 * plane;
-          float *NN__RESTRICT uj = u + j * tw;
-          for (tx = 0; tx < tw; tx++) uj[tx] = bi[0] * p0[tx] + bi[1] * p1[tx] + bi[2] * p2[tx] + bi[3] * p3[tx];
-        }
-        for (tx = 0; tx < tw; tx++) {
-          e[2 * tx] = u[tx];
-          e[2 * tx + 1] = u[tw + tx] - u[2 * tw + tx] + u[3 * tw + tx];
-        }
-        e[2 * tw] = e[2 * tw + 1] = 0;
-        for (tx = 0; tx < tw; tx++) {
-          e[2 * tx + 2] += u[tw + tx] + u[2 * tw + tx] - u[tx];
-          e[2 * tx + 3] -= u[3 * tw + tx];
-        }
-      }
-      for (i = 0; i < 4; i++) {
-        int h = 2 * ty - 1 + i;
-        float *NN__RESTRICT row = dx + ((size_t)c * H + h) * W;
-        const float *NN__RESTRICT e = scratch + i * sw + 1;
-        if (h < 0 || h >= H) continue;
-        for (q = 0; q < W; q++) row[q] += e[q];
+      const float *NN__RESTRICT e0 = e + 2 * ty * sw, *NN__RESTRICT e1 = e0 + sw, *NN__RESTRICT e2 = e1 + sw, *NN__RESTRICT e3 = e2 + sw;
+      const float *NN__RESTRICT o0 = o + 2 * ty * sw, *NN__RESTRICT o1 = o0 + sw, *NN__RESTRICT o2 = o1 + sw, *NN__RESTRICT o3 = o2 + sw;
+      float *NN__RESTRICT q0 = v + (size_t)c * ld + (size_t)ty * tw, *NN__RESTRICT q1 = q0 + plane, *NN__RESTRICT q2 = q1 + plane;
+      float *NN__RESTRICT q3 = q2 + plane, *NN__RESTRICT q4 = q3 + plane, *NN__RESTRICT q5 = q4 + plane, *NN__RESTRICT q6 = q5 + plane;
+      float *NN__RESTRICT q7 = q6 + plane, *NN__RESTRICT q8 = q7 + plane, *NN__RESTRICT q9 = q8 + plane, *NN__RESTRICT q10 = q9 + plane;
+      float *NN__RESTRICT q11 = q10 + plane, *NN__RESTRICT q12 = q11 + plane, *NN__RESTRICT q13 = q12 + plane;
+      float *NN__RESTRICT q14 = q13 + plane, *NN__RESTRICT q15 = q14 + plane;
+      NN__INDEPENDENT
+      for (tx = 0; tx < tw; tx++) {
+        /* B^T down the tile's columns (e[tx], o[tx], e[tx + 1], o[tx + 1]) */
+        float a0 = e0[tx] - e2[tx], a1 = o0[tx] - o2[tx], a2 = e0[tx + 1] - e2[tx + 1], a3 = o0[tx + 1] - o2[tx + 1];
+        float b0 = e1[tx] + e2[tx], b1 = o1[tx] + o2[tx], b2 = e1[tx + 1] + e2[tx + 1], b3 = o1[tx + 1] + o2[tx + 1];
+        float c0 = e2[tx] - e1[tx], c1 = o2[tx] - o1[tx], c2 = e2[tx + 1] - e1[tx + 1], c3 = o2[tx + 1] - o1[tx + 1];
+        float d0 = e1[tx] - e3[tx], d1 = o1[tx] - o3[tx], d2 = e1[tx + 1] - e3[tx + 1], d3 = o1[tx + 1] - o3[tx + 1];
+        /* then B along its rows */
+        q0[tx] = a0 - a2; q1[tx] = a1 + a2; q2[tx] = a2 - a1; q3[tx] = a1 - a3;
+        q4[tx] = b0 - b2; q5[tx] = b1 + b2; q6[tx] = b2 - b1; q7[tx] = b1 - b3;
+        q8[tx] = c0 - c2; q9[tx] = c1 + c2; q10[tx] = c2 - c1; q11[tx] = c1 - c3;
+        q12[tx] = d0 - d2; q13[tx] = d1 + d2; q14[tx] = d2 - d1; q15[tx] = d1 - d3;
       }
     }
+  }
+}
+/* the adjoint of nn__wino_input: dx += B dV B^T over one image's tiles,
+   summed in the split plane (tiles overlap by two rows and columns) and
+   merged into dx at the end of each channel */
+static void nn__wino_input_adjoint(const float *v, size_t ld, size_t plane, int C, int H, int W, float *dx, float *scratch) {
+  int c, ty, tx, i, r, th = (H + 1) / 2, tw = (W + 1) / 2, sw = tw + 1, rows = 2 * th + 2;
+  float *ae = scratch, *ao = scratch + (size_t)rows * sw, *dd = ao + (size_t)rows * sw;
+  for (c = 0; c < C; c++) {
+    memset(ae, 0, 2 * (size_t)rows * sw * sizeof(float));
+    for (ty = 0; ty < th; ty++) {
+      const float *NN__RESTRICT p0 = v + (size_t)c * ld + (size_t)ty * tw, *NN__RESTRICT p1 = p0 + plane, *NN__RESTRICT p2 = p1 + plane;
+      const float *NN__RESTRICT p3 = p2 + plane, *NN__RESTRICT p4 = p3 + plane, *NN__RESTRICT p5 = p4 + plane, *NN__RESTRICT p6 = p5 + plane;
+      const float *NN__RESTRICT p7 = p6 + plane, *NN__RESTRICT p8 = p7 + plane, *NN__RESTRICT p9 = p8 + plane, *NN__RESTRICT p10 = p9 + plane;
+      const float *NN__RESTRICT p11 = p10 + plane, *NN__RESTRICT p12 = p11 + plane, *NN__RESTRICT p13 = p12 + plane;
+      const float *NN__RESTRICT p14 = p13 + plane, *NN__RESTRICT p15 = p14 + plane;
+      float *NN__RESTRICT d = dd;
+      NN__INDEPENDENT
+      for (tx = 0; tx < tw; tx++) {
+        /* B down the tile's columns: w_i = row i of B times V */
+        float w00 = p0[tx], w01 = p1[tx], w02 = p2[tx], w03 = p3[tx];
+        float w10 = p4[tx] - p8[tx] + p12[tx], w11 = p5[tx] - p9[tx] + p13[tx], w12 = p6[tx] - p10[tx] + p14[tx], w13 = p7[tx] - p11[tx] + p15[tx];
+        float w20 = p4[tx] + p8[tx] - p0[tx], w21 = p5[tx] + p9[tx] - p1[tx], w22 = p6[tx] + p10[tx] - p2[tx], w23 = p7[tx] + p11[tx] - p3[tx];
+        float w30 = -p12[tx], w31 = -p13[tx], w32 = -p14[tx], w33 = -p15[tx];
+        /* then B^T along the rows: columns e[tx], o[tx], e[tx + 1], o[tx + 1] */
+        d[tx] = w00; d[tw + tx] = w01 - w02 + w03; d[2 * tw + tx] = w01 + w02 - w00; d[3 * tw + tx] = -w03;
+        d[4 * tw + tx] = w10; d[5 * tw + tx] = w11 - w12 + w13; d[6 * tw + tx] = w11 + w12 - w10; d[7 * tw + tx] = -w13;
+        d[8 * tw + tx] = w20; d[9 * tw + tx] = w21 - w22 + w23; d[10 * tw + tx] = w21 + w22 - w20; d[11 * tw + tx] = -w23;
+        d[12 * tw + tx] = w30; d[13 * tw + tx] = w31 - w32 + w33; d[14 * tw + tx] = w31 + w32 - w30; d[15 * tw + tx] = -w33;
+      }
+      for (i = 0; i < 4; i++) {
+        float *NN__RESTRICT re = ae + (size_t)(2 * ty + i) * sw, *NN__RESTRICT ro = ao + (size_t)(2 * ty + i) * sw;
+        const float *NN__RESTRICT di = dd + (size_t)4 * i * tw;
+        NN__INDEPENDENT
+        for (tx = 0; tx < tw; tx++) {
+          re[tx] += di[tx];
+          ro[tx] += di[tw + tx];
+        }
+        NN__INDEPENDENT
+        for (tx = 0; tx < tw; tx++) {
+          re[tx + 1] += di[2 * tw + tx];
+          ro[tx + 1] += di[3 * tw + tx];
+        }
+      }
+    }
+    for (r = 1; r <= H; r++) {
+      const float *NN__RESTRICT re = ae + (size_t)r * sw, *NN__RESTRICT ro = ao + (size_t)r * sw;
+      float *NN__RESTRICT row = dx + ((size_t)c * H + r - 1) * W;
+      int k;
+      for (k = 0; 2 * k + 1 < W; k++) {
+        row[2 * k] += ro[k];
+        row[2 * k + 1] += re[k + 1];
+      }
+      if (W % 2) row[W - 1] += ro[W / 2];
+    }
+  }
 }
 /* y = A^T M A + bias of one image's tiles, from columns [0, tiles) of the
-   planes m[16][O][ld]; a row of tiles at a time.  scratch: 2 rows of 2*tw. */
-static void nn__wino_output(const float *m, size_t ld, int O, int OH, int OW, const float *bias, float *y, float *scratch) {
+   16 planes m (rows of O, `plane` apart, row stride ld) */
+static void nn__wino_output(const float *m, size_t ld, size_t plane, int O, int OH, int OW, const float *bias, float *y, float *scratch) {
   int o, ty, tx, th = (OH + 1) / 2, tw = (OW + 1) / 2;
-  size_t plane = (size_t)O * ld;
-  float *NN__RESTRICT r0 = scratch, *NN__RESTRICT r1 = scratch + 2 * tw;
+  float *NN__RESTRICT r0e = scratch, *NN__RESTRICT r0o = r0e + tw, *NN__RESTRICT r1e = r0o + tw, *NN__RESTRICT r1o = r1e + tw;
   for (o = 0; o < O; o++) {
     float b = bias ? bias[o] : 0.0f;
     for (ty = 0; ty < th; ty++) {
-      const float *NN__RESTRICT src = m + (size_t)o * ld + (size_t)ty * tw;
+      const float *NN__RESTRICT p0 = m + (size_t)o * ld + (size_t)ty * tw, *NN__RESTRICT p1 = p0 + plane, *NN__RESTRICT p2 = p1 + plane;
+      const float *NN__RESTRICT p3 = p2 + plane, *NN__RESTRICT p4 = p3 + plane, *NN__RESTRICT p5 = p4 + plane, *NN__RESTRICT p6 = p5 + plane;
+      const float *NN__RESTRICT p7 = p6 + plane, *NN__RESTRICT p8 = p7 + plane, *NN__RESTRICT p9 = p8 + plane, *NN__RESTRICT p10 = p9 + plane;
+      const float *NN__RESTRICT p11 = p10 + plane, *NN__RESTRICT p12 = p11 + plane, *NN__RESTRICT p13 = p12 + plane;
+      const float *NN__RESTRICT p14 = p13 + plane, *NN__RESTRICT p15 = p14 + plane;
+      float *row = y + ((size_t)o * OH + 2 * ty) * OW;
+      NN__INDEPENDENT
       for (tx = 0; tx < tw; tx++) {
-        float s0[4], s1[4];
-        int j;
-        for (j = 0; j < 4; j++) {
-          float a1 = src[(size_t)(4 + j) * plane + tx], a2 = src[(size_t)(8 + j) * plane + tx];
-          s0[j] = src[(size_t)j * plane + tx] + a1 + a2;
-          s1[j] = a1 - a2 - src[(size_t)(12 + j) * plane + tx];
-        }
-        r0[2 * tx] = s0[0] + s0[1] + s0[2] + b;
-        r0[2 * tx + 1] = s0[1] - s0[2] - s0[3] + b;
-        r1[2 * tx] = s1[0] + s1[1] + s1[2] + b;
-        r1[2 * tx + 1] = s1[1] - s1[2] - s1[3] + b;
+        float s00 = p0[tx] + p4[tx] + p8[tx], s01 = p1[tx] + p5[tx] + p9[tx], s02 = p2[tx] + p6[tx] + p10[tx], s03 = p3[tx] + p7[tx] + p11[tx];
+        float s10 = p4[tx] - p8[tx] - p12[tx], s11 = p5[tx] - p9[tx] - p13[tx], s12 = p6[tx] - p10[tx] - p14[tx];
+        float s13 = p7[tx] - p11[tx] - p15[tx];
+        r0e[tx] = s00 + s01 + s02 + b;
+        r0o[tx] = s01 - s02 - s03 + b;
+        r1e[tx] = s10 + s11 + s12 + b;
+        r1o[tx] = s11 - s12 - s13 + b;
       }
-      memcpy(y + ((size_t)o * OH + 2 * ty) * OW, r0, (size_t)OW * sizeof(float));
-      if (2 * ty + 1 < OH) memcpy(y + ((size_t)o * OH + 2 * ty + 1) * OW, r1, (size_t)OW * sizeof(float));
+      nn__wino_merge(r0e, r0o, row, OW);
+      if (2 * ty + 1 < OH) nn__wino_merge(r1e, r1o, row + OW, OW);
     }
   }
 }
 /* M = A dY A^T of one image's tiles (dY zero past the edges), the adjoint
-   of nn__wino_output, into columns [0, tiles) of the planes m[16][O][ld];
-   a row of tiles at a time.  scratch: 2 rows of 2*tw. */
-static void nn__wino_output_adjoint(const float *dy, int O, int OH, int OW, float *m, size_t ld, float *scratch) {
-  int o, ty, tx, k, th = (OH + 1) / 2, tw = (OW + 1) / 2;
-  size_t plane = (size_t)O * ld;
-  float *NN__RESTRICT g0 = scratch, *NN__RESTRICT g1 = scratch + 2 * tw;
-  g0[2 * tw - 1] = g1[2 * tw - 1] = 0;   /* the pad column of an odd width */
+   of nn__wino_output, into columns [0, tiles) of the 16 planes m */
+static void nn__wino_output_adjoint(const float *dy, int O, int OH, int OW, float *m, size_t ld, size_t plane, float *scratch) {
+  int o, ty, tx, th = (OH + 1) / 2, tw = (OW + 1) / 2;
+  float *NN__RESTRICT g0e = scratch, *NN__RESTRICT g0o = g0e + tw, *NN__RESTRICT g1e = g0o + tw, *NN__RESTRICT g1o = g1e + tw;
   for (o = 0; o < O; o++)
     for (ty = 0; ty < th; ty++) {
-      float *dst = m + (size_t)o * ld + (size_t)ty * tw;
-      memcpy(g0, dy + ((size_t)o * OH + 2 * ty) * OW, (size_t)OW * sizeof(float));
-      if (2 * ty + 1 < OH) memcpy(g1, dy + ((size_t)o * OH + 2 * ty + 1) * OW, (size_t)OW * sizeof(float));
-      else memset(g1, 0, (size_t)OW * sizeof(float));
-      for (k = 0; k < 4; k++) {
-        float *NN__RESTRICT d0 = dst + (size_t)(4 * k) * plane, *NN__RESTRICT d1 = d0 + plane;
-        float *NN__RESTRICT d2 = d1 + plane, *NN__RESTRICT d3 = d2 + plane;
-        float top = nn__wino_a[k][0], bottom = nn__wino_a[k][1];
-        for (tx = 0; tx < tw; tx++) {
-          float a = g0[2 * tx], b = g0[2 * tx + 1], c = g1[2 * tx], e = g1[2 * tx + 1];
-          float t0 = top * a + bottom * c, t1 = top * b + bottom * e;
-          d0[tx] = t0;
-          d1[tx] = t0 + t1;
-          d2[tx] = t0 - t1;
-          d3[tx] = -t1;
-        }
+      const float *row = dy + ((size_t)o * OH + 2 * ty) * OW;
+      float *NN__RESTRICT q0 = m + (size_t)o * ld + (size_t)ty * tw, *NN__RESTRICT q1 = q0 + plane, *NN__RESTRICT q2 = q1 + plane;
+      float *NN__RESTRICT q3 = q2 + plane, *NN__RESTRICT q4 = q3 + plane, *NN__RESTRICT q5 = q4 + plane, *NN__RESTRICT q6 = q5 + plane;
+      float *NN__RESTRICT q7 = q6 + plane, *NN__RESTRICT q8 = q7 + plane, *NN__RESTRICT q9 = q8 + plane, *NN__RESTRICT q10 = q9 + plane;
+      float *NN__RESTRICT q11 = q10 + plane, *NN__RESTRICT q12 = q11 + plane, *NN__RESTRICT q13 = q12 + plane;
+      float *NN__RESTRICT q14 = q13 + plane, *NN__RESTRICT q15 = q14 + plane;
+      nn__wino_unmerge(row, OW, g0e, g0o);
+      if (2 * ty + 1 < OH) nn__wino_unmerge(row + OW, OW, g1e, g1o);
+      else
+        for (tx = 0; tx < tw; tx++) g1e[tx] = g1o[tx] = 0;
+      NN__INDEPENDENT
+      for (tx = 0; tx < tw; tx++) {
+        /* A down the tile's two rows, then A along each of the four */
+        float a = g0e[tx], b = g0o[tx], s = a + g1e[tx], t = b + g1o[tx], u = a - g1e[tx], w = b - g1o[tx];
+        q0[tx] = a; q1[tx] = a + b; q2[tx] = a - b; q3[tx] = -b;
+        q4[tx] = s; q5[tx] = s + t; q6[tx] = s - t; q7[tx] = -t;
+        q8[tx] = u; q9[tx] = u + w; q10[tx] = u - w; q11[tx] = -w;
+        q12[tx] = -g1e[tx]; q13[tx] = -g1e[tx] - g1o[tx]; q14[tx] = g1o[tx] - g1e[tx]; q15[tx] = g1o[tx];
       }
     }
 }
 static int nn__wino_fwd(const nn__ctx *c, const nn_conv2d_dims *d) {
   int chunk = nn__wino_chunk_max(d, c->m->max_batch), img_tiles = nn__wino_img_tiles(d);
   int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch;
-  size_t per_thread = nn__wino_thread_ws(d, chunk), oc_n = (size_t)d->O * d->C;
-  float *u = c->ws, *thread_ws = c->ws + 16 * oc_n;
+  size_t per_thread = nn__wino_thread_ws(d, chunk), up = nn__wino_plane(d->O, d->C);
+  size_t m_off = 16 * nn__wino_plane(d->C, (size_t)chunk * img_tiles);
+  float *u = c->ws, *thread_ws = c->ws + 16 * up;
   nn__wino_weights(d, c->x[1], u);
   NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
-    float *v = thread_ws + (size_t)(ch / block) * per_thread, *mt = v + (size_t)16 * d->C * chunk * img_tiles;
-    float *scratch = v + per_thread - nn__wino_scratch(d);
+    float *v = thread_ws + (size_t)(ch / block) * per_thread, *mt = v + m_off, *scratch = v + per_thread - nn__wino_scratch(d);
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, xi;
-    size_t cols = (size_t)nb * img_tiles, in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
-    for (b = 0; b < nb; b++) nn__wino_input(c->x[0] + (b0 + b) * in_size, d->C, d->H, d->W, v + (size_t)b * img_tiles, cols, scratch);
-    for (xi = 0; xi < 16; xi++)
-      nn__sgemm(0, 0, d->O, (int)cols, d->C, 1.0f, u + xi * oc_n, d->C, v + xi * d->C * cols, (int)cols, 0.0f,
-                mt + xi * d->O * cols, (int)cols, nn__gemm_work(c));
+    size_t cols = (size_t)nb * img_tiles, vp = nn__wino_plane(d->C, cols), mp = nn__wino_plane(d->O, cols);
+    size_t in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
     for (b = 0; b < nb; b++)
-      nn__wino_output(mt + (size_t)b * img_tiles, cols, d->O, d->OH, d->OW, c->x[2], c->y + (b0 + b) * out_size, scratch);
+      nn__wino_input(c->x[0] + (b0 + b) * in_size, d->C, d->H, d->W, v + (size_t)b * img_tiles, cols, vp, scratch);
+    for (xi = 0; xi < 16; xi++)
+      nn__sgemm(0, 0, d->O, (int)cols, d->C, 1.0f, u + xi * up, d->C, v + xi * vp, (int)cols, 0.0f, mt + xi * mp, (int)cols,
+                nn__gemm_work(c));
+    for (b = 0; b < nb; b++)
+      nn__wino_output(mt + (size_t)b * img_tiles, cols, mp, d->O, d->OH, d->OW, c->x[2], c->y + (b0 + b) * out_size, scratch);
   }
   return 1;
 }
 static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
   int chunk = nn__wino_chunk_max(d, c->m->max_batch), img_tiles = nn__wino_img_tiles(d);
   int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch, t;
-  size_t per_thread = nn__wino_thread_ws(d, chunk), oc_n = (size_t)d->O * d->C, tiles = (size_t)chunk * img_tiles;
-  size_t partial_off = 16 * ((size_t)d->C + d->O) * tiles;
-  float *u = c->ws, *thread_ws = c->ws + 16 * oc_n;
+  size_t per_thread = nn__wino_thread_ws(d, chunk), up = nn__wino_plane(d->O, d->C), tiles = (size_t)chunk * img_tiles;
+  size_t m_off = 16 * nn__wino_plane(d->C, tiles), partial_off = m_off + 16 * nn__wino_plane(d->O, tiles);
+  float *u = c->ws, *thread_ws = c->ws + 16 * up;
   if (c->dx[0]) nn__wino_weights(d, c->x[1], u);
   if (c->dx[1])
-    for (t = 0; t < threads; t++) memset(thread_ws + t * per_thread + partial_off, 0, 16 * oc_n * sizeof(float));
+    for (t = 0; t < threads; t++) memset(thread_ws + t * per_thread + partial_off, 0, 16 * up * sizeof(float));
   NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
-    float *v = thread_ws + (size_t)(ch / block) * per_thread, *mt = v + (size_t)16 * d->C * tiles;
-    float *scratch = v + per_thread - nn__wino_scratch(d);
+    float *v = thread_ws + (size_t)(ch / block) * per_thread, *mt = v + m_off, *scratch = v + per_thread - nn__wino_scratch(d);
     int b0 = ch * per, nb = c->n - b0 < per ? c->n - b0 : per, b, xi;
-    size_t cols = (size_t)nb * img_tiles, in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
-    for (b = 0; b < nb; b++) nn__wino_output_adjoint(c->dy + (b0 + b) * out_size, d->O, d->OH, d->OW, mt + (size_t)b * img_tiles, cols, scratch);
+    size_t cols = (size_t)nb * img_tiles, vp = nn__wino_plane(d->C, cols), mp = nn__wino_plane(d->O, cols);
+    size_t in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
+    for (b = 0; b < nb; b++)
+      nn__wino_output_adjoint(c->dy + (b0 + b) * out_size, d->O, d->OH, d->OW, mt + (size_t)b * img_tiles, cols, mp, scratch);
     if (c->dx[1]) {
-      for (b = 0; b < nb; b++) nn__wino_input(c->x[0] + (b0 + b) * in_size, d->C, d->H, d->W, v + (size_t)b * img_tiles, cols, scratch);
+      for (b = 0; b < nb; b++)
+        nn__wino_input(c->x[0] + (b0 + b) * in_size, d->C, d->H, d->W, v + (size_t)b * img_tiles, cols, vp, scratch);
       for (xi = 0; xi < 16; xi++)
-        nn__sgemm(0, 1, d->O, d->C, (int)cols, 1.0f, mt + xi * d->O * cols, (int)cols, v + xi * d->C * cols, (int)cols, 1.0f,
-                  v + partial_off + xi * oc_n, d->C, nn__gemm_work(c));
+        nn__sgemm(0, 1, d->O, d->C, (int)cols, 1.0f, mt + xi * mp, (int)cols, v + xi * vp, (int)cols, 1.0f,
+                  v + partial_off + xi * up, d->C, nn__gemm_work(c));
     }
     if (c->dx[0]) {
       for (xi = 0; xi < 16; xi++)
-        nn__sgemm(1, 0, d->C, (int)cols, d->O, 1.0f, u + xi * oc_n, d->C, mt + xi * d->O * cols, (int)cols, 0.0f,
-                  v + xi * d->C * cols, (int)cols, nn__gemm_work(c));
-      for (b = 0; b < nb; b++) nn__wino_input_adjoint(v + (size_t)b * img_tiles, cols, d->C, d->H, d->W, c->dx[0] + (b0 + b) * in_size, scratch);
+        nn__sgemm(1, 0, d->C, (int)cols, d->O, 1.0f, u + xi * up, d->C, mt + xi * mp, (int)cols, 0.0f, v + xi * vp, (int)cols,
+                  nn__gemm_work(c));
+      for (b = 0; b < nb; b++)
+        nn__wino_input_adjoint(v + (size_t)b * img_tiles, cols, vp, d->C, d->H, d->W, c->dx[0] + (b0 + b) * in_size, scratch);
     }
   }
   if (c->dx[1]) {
     int o;
-    NN__OMP_FOR_IF(oc_n * 16 * (size_t)threads > NN__OMP_MIN_WORK)
+    NN__OMP_FOR_IF((size_t)d->O * d->C * 16 * threads > NN__OMP_MIN_WORK)
     for (o = 0; o < d->O; o++) {
       size_t oc;
       for (oc = (size_t)o * d->C; oc < (size_t)(o + 1) * d->C; oc++) {
@@ -2414,7 +2490,7 @@ static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
         int i, j, k;
         for (i = 0; i < 16; i++) {
           float acc = 0;
-          for (k = 0; k < threads; k++) acc += thread_ws[k * per_thread + partial_off + i * oc_n + oc];
+          for (k = 0; k < threads; k++) acc += thread_ws[k * per_thread + partial_off + i * up + oc];
           z[i / 4][i % 4] = acc;
         }
         for (i = 0; i < 4; i++) {  /* z G, then G^T (z G) */
@@ -2435,7 +2511,7 @@ static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
 static size_t nn__conv_ws(const nn_node *n, int batch) {
   nn_conv2d_dims d = nn_conv2d_dims_of(n);
   if (nn__wino_ok(n, &d))
-    return 16 * (size_t)d.O * d.C + (size_t)nn__max_threads() * nn__wino_thread_ws(&d, nn__wino_chunk_max(&d, batch));
+    return 16 * nn__wino_plane(d.O, d.C) + (size_t)nn__max_threads() * nn__wino_thread_ws(&d, nn__wino_chunk_max(&d, batch));
   return (size_t)nn__max_threads() * nn__conv_thread_ws(&d, nn__conv_chunk_max(&d, batch));
 }
 static int nn__conv_fwd(const nn__ctx *c) {

@@ -224,7 +224,8 @@ static void test_conv_reference(void) {
   conv_reference(1, 30, 30, 2, 5, 3, 2, 3);  /* one image is wider than a chunk */
   conv_reference(32, 15, 13, 32, 3, 1, 1, 20);  /* 3x3 s1 p1: Winograd, odd sizes, 5 chunks */
   conv_reference(33, 33, 31, 32, 3, 1, 1, 2);   /* Winograd, one image has more tiles than a chunk */
-  conv_reference(31, 8, 8, 32, 3, 1, 1, 2);     /* too few channels for Winograd */
+  conv_reference(24, 31, 31, 64, 3, 1, 1, 3);   /* Winograd at airbench's first 3x3 layer */
+  conv_reference(15, 8, 8, 32, 3, 1, 1, 2);     /* too few channels for Winograd */
 }
 
 /* conv2d_transpose against its definition: every input pixel scatters
