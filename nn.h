@@ -1577,6 +1577,7 @@ static void nn__sgemm_unpacked(int transA, int transB, int M, int N, int K, floa
 /* Blocked driver; C element (i, j) lives at C[i * rsc + j * csc]. */
 static void nn__sgemm_blocked(int transA, int transB, int M, int N, int K,
                               float alpha, const float *A, int lda,
+                              const float *Apacked,
                               const float *B, int ldb, float beta, float *C,
                               int rsc, int csc, float *work)
 {
@@ -1628,15 +1629,18 @@ static void nn__sgemm_blocked(int transA, int transB, int M, int N, int K,
                 for (ic = 0; ic < M; ic += MC) {
                     const int mc = M - ic < MC ? M - ic : MC;
                     const int mpan = (mc + MR - 1) / MR;
+                    const float *Ab = Apacked ? Apacked + (size_t)ic * kc : Ap;
                     int ip, t;
+                    if (!Apacked) {
 #ifdef _OPENMP
 #pragma omp for schedule(static)
 #endif
-                    for (ip = 0; ip < mpan; ++ip) {
-                        const int i = ip * MR;
-                        nn__sgemm_pack_a(transA, A, lda, ic + i,
-                                         mc - i < MR ? mc - i : MR, pc, kc,
-                                         Ap + (size_t)i * kc);
+                        for (ip = 0; ip < mpan; ++ip) {
+                            const int i = ip * MR;
+                            nn__sgemm_pack_a(transA, A, lda, ic + i,
+                                             mc - i < MR ? mc - i : MR, pc, kc,
+                                             Ap + (size_t)i * kc);
+                        }
                     }
                     /* Tiles ordered N-panel-major so each thread reuses its
                        B panel from L1 across consecutive A panels. */
@@ -1645,7 +1649,7 @@ static void nn__sgemm_blocked(int transA, int transB, int M, int N, int K,
 #endif
                     for (t = 0; t < npan * mpan; ++t) {
                         const int j = (t / mpan) * NR, i = (t % mpan) * MR;
-                        nn__sgemm_kernel(kc, Ap + (size_t)i * kc,
+                        nn__sgemm_kernel(kc, Ab + (size_t)i * kc,
                                          Bp + (size_t)j * kc,
                                          C + (size_t)(ic + i) * rsc +
                                              (size_t)(jc + j) * csc,
@@ -1680,11 +1684,32 @@ static void nn__sgemm(int transA, int transB, int M, int N, int K, float alpha,
        tile; computing C^T = op(B)^T op(A)^T puts the short side on MR. */
     if (N < NR && nn__sgemm_tile_use(N, M, MR, NR) >
                       1.25 * nn__sgemm_tile_use(M, N, MR, NR))
-        nn__sgemm_blocked(!transB, !transA, N, M, K, alpha, B, ldb, A, lda,
-                          beta, C, 1, ldc, work);
+        nn__sgemm_blocked(!transB, !transA, N, M, K, alpha, B, ldb, NULL, A,
+                          lda, beta, C, 1, ldc, work);
     else
-        nn__sgemm_blocked(transA, transB, M, N, K, alpha, A, lda, B, ldb,
+        nn__sgemm_blocked(transA, transB, M, N, K, alpha, A, lda, NULL, B, ldb,
                           beta, C, ldc, 1, work);
+}
+
+/* An A that multiplies many B (Winograd's transformed weights, once per
+   chunk of images) is packed once: nn__sgemm_pack_whole puts op(A) in the
+   panels the blocked product would make, and nn__sgemm_packed then skips
+   its own packing.  One K block only: 0 floats when K > NN__GEMM_KC. */
+static size_t nn__sgemm_packed_floats(int M, int K)
+{
+    return K <= NN__GEMM_KC ? (size_t)((M + NN__GEMM_MR - 1) / NN__GEMM_MR * NN__GEMM_MR) * (size_t)K : 0;
+}
+static void nn__sgemm_pack_whole(int transA, const float *A, int lda, int M, int K, float *packed)
+{
+    nn__sgemm_pack_a(transA, A, lda, 0, M, 0, K, packed);
+}
+/* C = op(A) B + beta C with op(A) from nn__sgemm_pack_whole (A itself is
+   still read if packing space for B cannot be allocated) */
+static void nn__sgemm_packed(int transA, int M, int N, int K, const float *A, int lda, const float *packed,
+                             const float *B, int ldb, float beta, float *C, int ldc, float *work)
+{
+    if (M <= 0 || N <= 0) return;
+    nn__sgemm_blocked(transA, 0, M, N, K, 1.0f, A, lda, packed, B, ldb, beta, C, ldc, 1, work);
 }
 #endif
 
@@ -2196,9 +2221,10 @@ static int nn__conv_chunk(int chunk, int n, int threads) {
    across the row), and results are merged back the same way.  The 16
    planes of a transform lie NN__WINO_SKEW floats more than a multiple of
    their size apart: planes a power of two apart would share cache sets.
-   Workspace: U [16 planes of O x C], then per thread V [16 of C x T], the
-   output or dY transforms [16 of O x T], the weight gradient's partial
-   [16 of O x C] and the transforms' scratch (T: tiles per chunk). */
+   Workspace: U [16 planes of O x C], U packed for the pass's GEMMs, then
+   per thread V [16 of C x T], the output or dY transforms [16 of O x T],
+   the weight gradient's partial [16 of O x C] and the transforms' scratch
+   (T: tiles per chunk). */
 #define NN__WINO_TILES 128        /* GEMM columns (2x2 tiles) per chunk: 128 measured 5-9% faster than 256 */
 #define NN__WINO_MIN_CHANNELS 16  /* input and output channels, at least */
 #define NN__WINO_SKEW 16          /* floats between planes beyond their size */
@@ -2228,6 +2254,45 @@ static size_t nn__wino_scratch(const nn_conv2d_dims *d) {
 static size_t nn__wino_thread_ws(const nn_conv2d_dims *d, int chunk) {
   size_t t = (size_t)chunk * nn__wino_img_tiles(d);
   return 16 * (nn__wino_plane(d->C, t) + nn__wino_plane(d->O, t) + nn__wino_plane(d->O, d->C)) + nn__wino_scratch(d);
+}
+/* U's 16 planes packed as the A of the forward's GEMMs (U) or of the
+   input gradient's (U^T), once per pass rather than once per chunk */
+static size_t nn__wino_packed(const nn_conv2d_dims *d) {
+#ifdef NN_USE_CBLAS
+  (void)d;
+  return 0;   /* the BLAS packs on its own */
+#else
+  size_t fwd = nn__sgemm_packed_floats(d->O, d->C), bwd = nn__sgemm_packed_floats(d->C, d->O);
+  return 16 * (fwd > bwd ? fwd : bwd);
+#endif
+}
+/* packs U (transU: U^T) into `packed`; NULL where the GEMMs pack it themselves */
+static const float *nn__wino_pack_u(const nn_conv2d_dims *d, int transU, const float *u, float *packed) {
+#ifdef NN_USE_CBLAS
+  (void)d; (void)transU; (void)u; (void)packed;
+  return NULL;
+#else
+  int M = transU ? d->C : d->O, K = transU ? d->O : d->C, xi;
+  size_t each = nn__sgemm_packed_floats(M, K), plane = nn__wino_plane(d->O, d->C);
+  if (!each) return NULL;
+  NN__OMP_FOR_IF((size_t)16 * M * K > NN__OMP_MIN_WORK)
+  for (xi = 0; xi < 16; xi++) nn__sgemm_pack_whole(transU, u + xi * plane, d->C, M, K, packed + xi * each);
+  return packed;
+#endif
+}
+/* plane xi of C [M x N] = op(U) B [K x N], op(U) from `packed` where it is packed */
+static void nn__wino_gemm_u(const nn__ctx *c, int transU, int M, int N, int K, const float *u, const float *packed, int xi,
+                            const float *b, float *out) {
+  int ldu = transU ? M : K;
+#ifndef NN_USE_CBLAS
+  if (packed) {
+    nn__sgemm_packed(transU, M, N, K, u, ldu, packed + xi * nn__sgemm_packed_floats(M, K), b, N, 0.0f, out, N, nn__gemm_work(c));
+    return;
+  }
+#else
+  (void)packed; (void)xi;
+#endif
+  nn__sgemm(transU, 0, M, N, K, 1.0f, u, ldu, b, N, 0.0f, out, N, nn__gemm_work(c));
 }
 /* U = G g G^T of every [O x C] 3x3 kernel, as 16 planes [O x C] */
 static void nn__wino_weights(const nn_conv2d_dims *d, const float *w, float *u) {
@@ -2444,8 +2509,10 @@ static int nn__wino_fwd(const nn__ctx *c, const nn_conv2d_dims *d) {
   int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch;
   size_t per_thread = nn__wino_thread_ws(d, chunk), up = nn__wino_plane(d->O, d->C);
   size_t m_off = 16 * nn__wino_plane(d->C, (size_t)chunk * img_tiles);
-  float *u = c->ws, *thread_ws = c->ws + 16 * up;
+  float *u = c->ws, *thread_ws = c->ws + 16 * up + nn__wino_packed(d);
+  const float *packed;
   nn__wino_weights(d, c->x[1], u);
+  packed = nn__wino_pack_u(d, 0, u, u + 16 * up);
   NN__OMP_FOR_BLOCKS(block)
   for (ch = 0; ch < chunks; ch++) {
     float *v = thread_ws + (size_t)(ch / block) * per_thread, *mt = v + m_off, *scratch = v + per_thread - nn__wino_scratch(d);
@@ -2454,9 +2521,7 @@ static int nn__wino_fwd(const nn__ctx *c, const nn_conv2d_dims *d) {
     size_t in_size = (size_t)d->C * d->H * d->W, out_size = (size_t)d->O * d->P;
     for (b = 0; b < nb; b++)
       nn__wino_input(c->x[0] + (b0 + b) * in_size, d->C, d->H, d->W, v + (size_t)b * img_tiles, cols, vp, scratch);
-    for (xi = 0; xi < 16; xi++)
-      nn__sgemm(0, 0, d->O, (int)cols, d->C, 1.0f, u + xi * up, d->C, v + xi * vp, (int)cols, 0.0f, mt + xi * mp, (int)cols,
-                nn__gemm_work(c));
+    for (xi = 0; xi < 16; xi++) nn__wino_gemm_u(c, 0, d->O, (int)cols, d->C, u + xi * up, packed, xi, v + xi * vp, mt + xi * mp);
     for (b = 0; b < nb; b++)
       nn__wino_output(mt + (size_t)b * img_tiles, cols, mp, d->O, d->OH, d->OW, c->x[2], c->y + (b0 + b) * out_size, scratch);
   }
@@ -2467,8 +2532,12 @@ static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
   int threads = c->m->threads, per = nn__conv_chunk(chunk, c->n, threads), chunks = (c->n + per - 1) / per, block = (chunks + threads - 1) / threads, ch, t;
   size_t per_thread = nn__wino_thread_ws(d, chunk), up = nn__wino_plane(d->O, d->C), tiles = (size_t)chunk * img_tiles;
   size_t m_off = 16 * nn__wino_plane(d->C, tiles), partial_off = m_off + 16 * nn__wino_plane(d->O, tiles);
-  float *u = c->ws, *thread_ws = c->ws + 16 * up;
-  if (c->dx[0]) nn__wino_weights(d, c->x[1], u);
+  float *u = c->ws, *thread_ws = c->ws + 16 * up + nn__wino_packed(d);
+  const float *packed = NULL;
+  if (c->dx[0]) {
+    nn__wino_weights(d, c->x[1], u);
+    packed = nn__wino_pack_u(d, 1, u, u + 16 * up);
+  }
   if (c->dx[1])
     for (t = 0; t < threads; t++) memset(thread_ws + t * per_thread + partial_off, 0, 16 * up * sizeof(float));
   NN__OMP_FOR_BLOCKS(block)
@@ -2487,9 +2556,7 @@ static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
                   v + partial_off + xi * up, d->C, nn__gemm_work(c));
     }
     if (c->dx[0]) {
-      for (xi = 0; xi < 16; xi++)
-        nn__sgemm(1, 0, d->C, (int)cols, d->O, 1.0f, u + xi * up, d->C, mt + xi * mp, (int)cols, 0.0f, v + xi * vp, (int)cols,
-                  nn__gemm_work(c));
+      for (xi = 0; xi < 16; xi++) nn__wino_gemm_u(c, 1, d->C, (int)cols, d->O, u + xi * up, packed, xi, mt + xi * mp, v + xi * vp);
       for (b = 0; b < nb; b++)
         nn__wino_input_adjoint(v + (size_t)b * img_tiles, cols, vp, d->C, d->H, d->W, c->dx[0] + (b0 + b) * in_size, scratch);
     }
@@ -2525,7 +2592,7 @@ static int nn__wino_bwd(const nn__ctx *c, const nn_conv2d_dims *d) {
 static size_t nn__conv_ws(const nn_node *n, int batch) {
   nn_conv2d_dims d = nn_conv2d_dims_of(n);
   if (nn__wino_ok(n, &d))
-    return 16 * nn__wino_plane(d.O, d.C) + (size_t)nn__max_threads() * nn__wino_thread_ws(&d, nn__wino_chunk_max(&d, batch));
+    return 16 * nn__wino_plane(d.O, d.C) + nn__wino_packed(&d) + (size_t)nn__max_threads() * nn__wino_thread_ws(&d, nn__wino_chunk_max(&d, batch));
   return (size_t)nn__max_threads() * nn__conv_thread_ws(&d, nn__conv_chunk_max(&d, batch));
 }
 static int nn__conv_fwd(const nn__ctx *c) {
