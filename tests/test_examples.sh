@@ -193,6 +193,17 @@ else bad "transfer follows the contract on synthetic batches" "$TMP/t.out"; tail
 if ! "$TMP/transfer" --data "$CF" --shots 11 >"$TMP/o" 2>&1 && grep -q -- '--shots 11: the training set has only 10 images of class dog' "$TMP/o"; then
     ok "transfer rejects more --shots than there are: $(head -n 1 "$TMP/o")"
 else bad "transfer rejects more --shots than there are" "$TMP/o"; fi
+# --val from the class 5-9 images outside the shots (50 - 5 x 4 = 30 here), the probe epochs, one run's flags
+if "$TMP/transfer" --data "$CF" --shots 4 --epochs 2 --width 4 --quiet --pretrained "$TMP/pre.safetensors" --runs finetuned,frozen \
+       --val 30 --probe-epochs 2 --finetune-lr 0.02 --log "$TMP/t.csv" >"$TMP/t.out" 2>"$TMP/t.err" && result "$TMP/t.out" &&
+   grep -q '^RESULT.* frozen_accuracy=[0-9.]* finetuned_accuracy=[0-9.]* frozen_val_accuracy=[0-9.]* frozen_best_epoch=[12] .*finetuned_best_epoch=[1-4] finetuned_epochs_run=4 .*finetuned_lr=0.02 ' "$TMP/t.out" &&
+   ! grep -q 'scratch_accuracy' "$TMP/t.out" && grep -q '(20), 30 validation / 10 test' "$TMP/t.out" &&
+   [ "$(head -n 1 "$TMP/t.csv")" = epoch,run,train_loss,train_accuracy,val_accuracy,seconds ] && [ "$(grep -c ',probe,' "$TMP/t.csv")" -eq 2 ]; then
+    ok "transfer --val 30 --probe-epochs 2 --runs finetuned,frozen: $(grep -c . "$TMP/t.csv") log lines, $(grep 'kept epoch' "$TMP/t.out" | tr '\n' ' ')"
+else bad "transfer --val 30 --probe-epochs 2 --runs finetuned,frozen" "$TMP/t.out"; tail -n 5 "$TMP/t.err"; fi
+if ! "$TMP/transfer" --data "$CF" --shots 4 --val 31 >"$TMP/o" 2>&1 && grep -q -- '--val 31: only 30 training images of classes 5-9 are not among the shots' "$TMP/o"; then
+    ok "transfer rejects a --val larger than the images outside the shots: $(head -n 1 "$TMP/o")"
+else bad "transfer rejects a --val larger than the images outside the shots" "$TMP/o"; fi
 if ! "$TMP/transfer" --data "$CF" --shots 4 --epochs 1 --width 8 --pretrained "$TMP/pre.safetensors" >"$TMP/o" 2>&1 &&
    grep -q 'loading the pretrained backbone: .* does not fit the model' "$TMP/o"; then ok "transfer refuses a pretrained file of another width: $(head -c 160 "$TMP/o")"
 else bad "transfer refuses a pretrained file of another width" "$TMP/o"; fi

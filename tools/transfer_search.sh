@@ -5,7 +5,9 @@
 # and is scored by the validation accuracy after its last epoch (what a
 # run without --val keeps).  Every run gets the same grid of learning rate
 # and epochs; finetuned also the backbone's learning-rate multiplier and
-# the probe (head-alone) epochs.  Rows go to DIR/search.tsv (a configuration
+# the probe (head-alone) epochs.  The grid: LRS, EPOCHS, MULTS, PROBES in the
+# environment (space-separated; the defaults below are the search behind
+# the defaults).  Rows go to DIR/search.tsv (a configuration
 # already there is not run again); the best of each run is printed at the end.
 # usage: tools/transfer_search.sh PRETRAINED.safetensors DIR RUN... [-- transfer flags]
 #   (RUN: scratch, frozen or finetuned; build/transfer must be built)
@@ -20,11 +22,11 @@ tsv=$dir/search.tsv
 [ -s "$tsv" ] || printf 'run\tlr\tepochs\tbackbone_lr_mult\tprobe_epochs\tlast_val_accuracy\tbest_val_accuracy\tbest_epoch\n' >"$tsv"
 for run in "${runs[@]}"; do
     case $run in
-        finetuned) flag=finetune mults="0.1 0.3 1" probes="0 10" ;;
+        finetuned) flag=finetune mults=${MULTS:-0.1 0.3 1} probes=${PROBES:-0} ;;
         scratch | frozen) flag=$run mults=- probes=- ;;
         *) echo "$0: unknown run '$run'" >&2; exit 2 ;;
     esac
-    for lr in 0.025 0.05 0.1; do for epochs in 40 80; do for mult in $mults; do for probe in $probes; do
+    for lr in ${LRS:-0.025 0.05 0.1}; do for epochs in ${EPOCHS:-20 40}; do for mult in $mults; do for probe in $probes; do
         key=$(printf '%s\t%s\t%s\t%s\t%s\t' "$run" "$lr" "$epochs" "$mult" "$probe")
         grep -qF "$key" "$tsv" && continue
         extra=()
