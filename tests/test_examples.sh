@@ -184,11 +184,12 @@ if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --batch 32 --tta 0 --pru
    grep -q '^channel pruning: convs 48,48,96,96,192,192 -> 24,24,48,48,96,96 channels' "$TMP/c.out"; then
     ok "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches: $(grep '^channel pruning' "$TMP/c.out" | cut -c1-120)"
 else bad "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
-# transfer: the contract on the synthetic batches (10 images of each class), then bad --shots
+# transfer: the contract on the synthetic batches (10 images of each class; the log: 1 pretraining
+# epoch, 2 of scratch and frozen, 10 + 2 of finetuned), then bad --shots
 if "$TMP/transfer" --data "$CF" --shots 4 --pretrain-epochs 1 --epochs 2 --width 4 --quiet --log "$TMP/t.csv" \
        --save-pretrained "$TMP/pre.safetensors" >"$TMP/t.out" 2>"$TMP/t.err" && result "$TMP/t.out" &&
    grep -q 'scratch_accuracy=[0-9.]* frozen_accuracy=[0-9.]* finetuned_accuracy=[0-9.]*' <(tail -n 1 "$TMP/t.out") &&
-   [ "$(wc -l <"$TMP/t.csv")" -eq 8 ] && [ -s "$TMP/pre.safetensors" ]; then ok "transfer follows the contract on synthetic batches: $(tail -n 1 "$TMP/t.out" | cut -d' ' -f2-4)"
+   [ "$(wc -l <"$TMP/t.csv")" -eq 18 ] && [ -s "$TMP/pre.safetensors" ]; then ok "transfer follows the contract on synthetic batches: $(tail -n 1 "$TMP/t.out" | cut -d' ' -f2-4)"
 else bad "transfer follows the contract on synthetic batches" "$TMP/t.out"; tail -n 5 "$TMP/t.err"; fi
 if ! "$TMP/transfer" --data "$CF" --shots 11 >"$TMP/o" 2>&1 && grep -q -- '--shots 11: the training set has only 10 images of class dog' "$TMP/o"; then
     ok "transfer rejects more --shots than there are: $(head -n 1 "$TMP/o")"
