@@ -307,6 +307,8 @@ static void parse(ex_args *a, transfer_opts *o, int *argc, char **argv) {
   if (a->checkpoint || a->resume)
     ex_bad_usage(a, "%s: no checkpoints here (four short trainings); --save-pretrained FILE and --pretrained FILE keep the long one",
                  a->checkpoint ? "--checkpoint" : "--resume");
+  if ((a->save || a->onnx) && !o->run[FINETUNED])
+    ex_bad_usage(a, "%s writes the fine-tuned network: --runs must include finetuned", a->save ? "--save" : "--onnx");
   /* --lr and --epochs set all three runs; --scratch-lr and the like one */
   for (k = 0; k < RUNS; k++) {
     if (lr[k] > 0) o->lr[k] = lr[k];
