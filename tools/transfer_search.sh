@@ -5,12 +5,19 @@
 # and is scored by the validation accuracy after its last epoch (what a
 # run without --val keeps).  Every run gets the same grid of learning rate
 # and epochs; finetuned also the backbone's learning-rate multiplier and
-# the probe (head-alone) epochs.  The grid: LRS, EPOCHS, MULTS, PROBES in the
-# environment (space-separated; the defaults below are the search behind
-# the defaults).  Rows go to DIR/search.tsv (a configuration
-# already there is not run again); the best of each run is printed at the end.
+# the probe (head-alone) epochs.  The grid comes from LRS, EPOCHS, MULTS,
+# PROBES in the environment (space-separated; defaults below).  Rows go to
+# DIR/search.tsv (a configuration already there is not run again); the
+# best of each run is printed at the end.
 # usage: tools/transfer_search.sh PRETRAINED.safetensors DIR RUN... [-- transfer flags]
 #   (RUN: scratch, frozen or finetuned; build/transfer must be built)
+# The search behind the defaults (P: a file of build/transfer --save-pretrained P):
+#   tools/transfer_search.sh P DIR scratch frozen finetuned -- --threads 1
+#   LRS=0.2 EPOCHS=40 tools/transfer_search.sh P DIR scratch frozen -- --threads 1
+#   LRS=0.1 EPOCHS=80 tools/transfer_search.sh P DIR scratch frozen -- --threads 1
+#   PROBES=10 MULTS="0.3 1" LRS=0.025 EPOCHS=40 tools/transfer_search.sh P DIR finetuned -- --threads 1
+#   PROBES=10 MULTS=1 LRS=0.0125 EPOCHS=40 tools/transfer_search.sh P DIR finetuned -- --threads 1
+#   PROBES=10 MULTS=1 LRS=0.025 EPOCHS=80 tools/transfer_search.sh P DIR finetuned -- --threads 1
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: $0 PRETRAINED DIR RUN... [-- transfer flags]" >&2; exit 2; }
 pre=$1 dir=$2; shift 2
