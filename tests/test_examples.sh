@@ -184,15 +184,27 @@ if "$TMP/cifar10" --data "$CF" --model small --epochs 2 --batch 32 --tta 0 --pru
    grep -q '^channel pruning: convs 48,48,96,96,192,192 -> 24,24,48,48,96,96 channels' "$TMP/c.out"; then
     ok "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches: $(grep '^channel pruning' "$TMP/c.out" | cut -c1-120)"
 else bad "cifar10 --prune 0.5 --prune-channels 0.5 on synthetic batches" "$TMP/c.out"; tail -n 5 "$TMP/c.err"; fi
-# transfer: the contract on the synthetic batches (10 images of each class), then bad --shots
+# transfer: the contract on the synthetic batches (10 images of each class; the log: 1 pretraining
+# epoch, 2 of scratch and frozen, 10 + 2 of finetuned), then bad --shots
 if "$TMP/transfer" --data "$CF" --shots 4 --pretrain-epochs 1 --epochs 2 --width 4 --quiet --log "$TMP/t.csv" \
        --save-pretrained "$TMP/pre.safetensors" >"$TMP/t.out" 2>"$TMP/t.err" && result "$TMP/t.out" &&
    grep -q 'scratch_accuracy=[0-9.]* frozen_accuracy=[0-9.]* finetuned_accuracy=[0-9.]*' <(tail -n 1 "$TMP/t.out") &&
-   [ "$(wc -l <"$TMP/t.csv")" -eq 8 ] && [ -s "$TMP/pre.safetensors" ]; then ok "transfer follows the contract on synthetic batches: $(tail -n 1 "$TMP/t.out" | cut -d' ' -f2-4)"
+   [ "$(wc -l <"$TMP/t.csv")" -eq 18 ] && [ -s "$TMP/pre.safetensors" ]; then ok "transfer follows the contract on synthetic batches: $(tail -n 1 "$TMP/t.out" | cut -d' ' -f2-4)"
 else bad "transfer follows the contract on synthetic batches" "$TMP/t.out"; tail -n 5 "$TMP/t.err"; fi
 if ! "$TMP/transfer" --data "$CF" --shots 11 >"$TMP/o" 2>&1 && grep -q -- '--shots 11: the training set has only 10 images of class dog' "$TMP/o"; then
     ok "transfer rejects more --shots than there are: $(head -n 1 "$TMP/o")"
 else bad "transfer rejects more --shots than there are" "$TMP/o"; fi
+# --val from the class 5-9 images outside the shots (50 - 5 x 4 = 30 here), the probe epochs, one run's flags
+if "$TMP/transfer" --data "$CF" --shots 4 --epochs 2 --width 4 --quiet --pretrained "$TMP/pre.safetensors" --runs finetuned,frozen \
+       --val 30 --probe-epochs 2 --finetune-lr 0.02 --log "$TMP/t.csv" >"$TMP/t.out" 2>"$TMP/t.err" && result "$TMP/t.out" &&
+   grep -q '^RESULT.* frozen_accuracy=[0-9.]* finetuned_accuracy=[0-9.]* frozen_val_accuracy=[0-9.]* frozen_best_epoch=[12] .*finetuned_best_epoch=[1-4] finetuned_epochs_run=4 .*finetuned_lr=0.02 ' "$TMP/t.out" &&
+   ! grep -q 'scratch_accuracy' "$TMP/t.out" && grep -q '(20), 30 validation / 10 test' "$TMP/t.out" &&
+   [ "$(head -n 1 "$TMP/t.csv")" = epoch,run,train_loss,train_accuracy,val_accuracy,seconds ] && [ "$(grep -c ',probe,' "$TMP/t.csv")" -eq 2 ]; then
+    ok "transfer --val 30 --probe-epochs 2 --runs finetuned,frozen: $(grep -c . "$TMP/t.csv") log lines, $(grep 'kept epoch' "$TMP/t.out" | tr '\n' ' ')"
+else bad "transfer --val 30 --probe-epochs 2 --runs finetuned,frozen" "$TMP/t.out"; tail -n 5 "$TMP/t.err"; fi
+if ! "$TMP/transfer" --data "$CF" --shots 4 --val 31 >"$TMP/o" 2>&1 && grep -q -- '--val 31: only 30 training images of classes 5-9 are not among the shots' "$TMP/o"; then
+    ok "transfer rejects a --val larger than the images outside the shots: $(head -n 1 "$TMP/o")"
+else bad "transfer rejects a --val larger than the images outside the shots" "$TMP/o"; fi
 if ! "$TMP/transfer" --data "$CF" --shots 4 --epochs 1 --width 8 --pretrained "$TMP/pre.safetensors" >"$TMP/o" 2>&1 &&
    grep -q 'loading the pretrained backbone: .* does not fit the model' "$TMP/o"; then ok "transfer refuses a pretrained file of another width: $(head -c 160 "$TMP/o")"
 else bad "transfer refuses a pretrained file of another width" "$TMP/o"; fi
