@@ -392,7 +392,7 @@ int main(int argc, char **argv) {
   /* after --resume: the masks are the checkpoint's zeros; a fresh run's
      pruner comes after its first step (ex_prune_step): the identity convs
      start mostly zero */
-  if (a.prune > 0 && t.step > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
+  if (a.prune > 0 && t.step > 0) pruner = ex_prune_new(&a, m);
   log = ex_log_open(&a);
 
   for (e = resumed; e < epochs_run && !ex_best_stop(&a, &best, e); e++) {

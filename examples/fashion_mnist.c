@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
   done = last = ex_resume(&a, a.epochs, m, opt, NULL, &info);
   ex_best_check(&a, &best);
   /* after --resume: the masks are the checkpoint's zeros */
-  if (a.prune > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
+  if (a.prune > 0) pruner = ex_prune_new(&a, m);
   log = ex_log_open(&a);
 
   printf("fashion_mnist: model %s, %d training / %s%d test images, batch %d, %d epochs, lr %g, %d thread(s)\n", a.model,
