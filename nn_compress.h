@@ -96,6 +96,10 @@ typedef struct nn_int8_plan nn_int8_plan;
    The float model is unchanged (its batch size is restored). */
 NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const nn_node *input, const float *samples,
                                      int count);
+/* the same for a model with several inputs (token ids and lengths):
+   inputs[k] takes samples[k], `count` samples each, fed together */
+NNDEF nn_int8_plan *nn_int8_quantize_inputs(nn_model *m, const nn_node *output, int n_inputs, const nn_node *const *inputs,
+                                            const float *const *samples, int count);
 /* computes the plan's output for the model's current batch (nn_set_batch)
    and fed inputs, like nn_predict(m, output); read it with nn_read.  The
    nodes a layer absorbs (a folded batch norm's input, a fused ReLU's,
@@ -994,17 +998,25 @@ static int nn__q8_post_from(nn_model *m, nn__q8_layer *L) {
 
 NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const nn_node *input, const float *samples,
                                      int count) {
+  return nn_int8_quantize_inputs(m, output, 1, &input, &samples, count);
+}
+
+NNDEF nn_int8_plan *nn_int8_quantize_inputs(nn_model *m, const nn_node *output, int n_inputs, const nn_node *const *inputs,
+                                            const float *const *samples, int count) {
   nn_int8_plan *p;
   float *lo = NULL, *hi = NULL, *buf = NULL;
-  size_t per, most = 0;
-  int i, start, batch, ok = 1;
-  if (!nn__node_ok(m, input, "int8_quantize")) return NULL;
-  if (input->op != NN_OP_INPUT) { nn__fail("int8_quantize: '%s' is not an input", input->name); return NULL; }
-  if (!samples) { nn__null("int8_quantize", "samples"); return NULL; }
+  size_t most = 0;
+  int i, k, start, batch, ok = 1;
+  if (!nn__model_ok(m, "int8_quantize")) return NULL;
+  if (n_inputs < 1 || !inputs || !samples) { nn__fail("int8_quantize: %d inputs (at least 1, with their samples)", n_inputs); return NULL; }
+  for (k = 0; k < n_inputs; k++) {
+    if (!nn__node_ok(m, inputs[k], "int8_quantize")) return NULL;
+    if (inputs[k]->op != NN_OP_INPUT) { nn__fail("int8_quantize: '%s' is not an input", inputs[k]->name); return NULL; }
+    if (!samples[k]) { nn__fail("int8_quantize: the samples of '%s' are NULL", inputs[k]->name); return NULL; }
+  }
   if (count < 1) { nn__fail("int8_quantize: %d calibration samples (at least 1)", count); return NULL; }
   if (!(p = nn__q8_build(m, output, "int8_quantize"))) return NULL;
   if (!p->n_layers) { nn__fail("int8_quantize: no dense or conv2d layer leads to '%s'", output->name); nn_int8_free(p); return NULL; }
-  per = nn__per(input);
   batch = m->batch;
   for (i = 0; i < p->n_layers; i++)
     if (nn__per(p->layers[i].node->in[0]) * (size_t)m->max_batch > most) most = nn__per(p->layers[i].node->in[0]) * (size_t)m->max_batch;
@@ -1014,7 +1026,9 @@ NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const n
   ok = lo && hi && buf;
   for (start = 0; ok && start < count; start += m->max_batch) {
     int n = count - start < m->max_batch ? count - start : m->max_batch;
-    ok = nn_set_batch(m, n) && nn_feed_node(m, input, samples + (size_t)start * per) && nn_predict(m, output);
+    ok = nn_set_batch(m, n);
+    for (k = 0; ok && k < n_inputs; k++) ok = nn_feed_node(m, inputs[k], samples[k] + (size_t)start * nn__per(inputs[k]));
+    ok = ok && nn_predict(m, output);
     for (i = 0; ok && i < p->n_layers; i++) {
       const nn_node *x = p->layers[i].node->in[0];
       size_t len = nn_node_numel(m, x), j;
