@@ -465,11 +465,7 @@ int main(int argc, char **argv) {
   /* --int8: no test-time augmentation on either side */
   ex_int8_report(&a, g, m, n.logits, train, test, CLASSES, int8_result, sizeof int8_result);
   if (a.prune_channels > 0) slim(&a, g, m, &n, &r, epochs, batch, train, test, out, int8_result, sizeof int8_result);
-  if (pruner) {
-    size_t used = strlen(int8_result);
-    snprintf(int8_result + used, sizeof int8_result - used, " sparsity=%.4f", nn_prune_sparsity(pruner));
-    nn_prune_free(pruner);
-  }
+  ex_prune_report(pruner, int8_result, sizeof int8_result);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
          "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f%s",
          test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,
