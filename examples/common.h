@@ -65,7 +65,7 @@ typedef struct ex_args {
   const char *save, *onnx, *checkpoint, *resume;   /* NULL: not asked for */
   int epochs, limit, threads, batch, quiet;   /* limit 0: all; threads 0: default */
   int int8;               /* --int8: also evaluate the int8-quantised model */
-  float prune;            /* --prune: final sparsity of the dense and conv weights (0: none) */
+  float prune;            /* --prune: final sparsity of the dense, conv and recurrent weights (0: none) */
   float prune_channels;   /* --prune-channels: fraction of each conv's channels removed (0: none) */
   float lr;
   unsigned long seed;
@@ -89,8 +89,9 @@ static inline void ex_usage(const ex_args *a, FILE *f) {
     fprintf(f, "  --int8            after training (or --resume of a finished run), quantise to int8 and\n"
                "                    report its accuracy and images/s next to the float model's\n");
   if (a->extra & EX_PRUNE)
-    fprintf(f, "  --prune S         gradual magnitude pruning to sparsity S (0..1) of the dense and conv\n"
-               "                    weights: cubic schedule from 10%% to 70%% of the steps\n");
+    fprintf(f, "  --prune S         gradual magnitude pruning to sparsity S (0..1) of the dense, conv and\n"
+               "                    recurrent weights, one threshold for all: cubic schedule from 10%% to\n"
+               "                    70%% of the steps\n");
   if (a->extra & EX_PRUNE_CHANNELS)
     fprintf(f, "  --prune-channels F  after training, remove the fraction F of each conv's channels\n"
                "                    (lowest L1 x |gamma|), rebuild the smaller model, fine-tune it\n");
