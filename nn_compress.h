@@ -96,6 +96,10 @@ typedef struct nn_int8_plan nn_int8_plan;
    The float model is unchanged (its batch size is restored). */
 NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const nn_node *input, const float *samples,
                                      int count);
+/* the same for a model with several inputs (token ids and lengths):
+   inputs[k] takes samples[k], `count` samples each, fed together */
+NNDEF nn_int8_plan *nn_int8_quantize_inputs(nn_model *m, const nn_node *output, int n_inputs, const nn_node *const *inputs,
+                                            const float *const *samples, int count);
 /* computes the plan's output for the model's current batch (nn_set_batch)
    and fed inputs, like nn_predict(m, output); read it with nn_read.  The
    nodes a layer absorbs (a folded batch norm's input, a fused ReLU's,
@@ -140,12 +144,14 @@ NNDEF const char *nn_int8_kernel(void);
    int32, by this build's kernel; K at most 66000 (no int32 overflow) */
 NNDEF int nn_int8_gemm(int M, int N, int K, const unsigned char *a, const signed char *w, int32_t *c);
 
-/* Gradual magnitude pruning (Zhu and Gupta, 2017): masks over the
-   weights of m's trainable dense and conv2d layers that only grow, each
-   layer pruned to the same fraction of zeros, the smallest |w| first.
+/* Gradual magnitude pruning (Zhu and Gupta, 2017): masks that only grow
+   over the weights of m's trainable dense and conv2d layers and the
+   input and hidden weight matrices of its recurrent layers (rnn, lstm,
+   gru; not the biases, not embeddings), the smallest |w| first.
    A mask is recovered from a model's exact zeros, so a run resumed from a
    checkpoint (nn_checkpoint_load, then nn_prune_new) has the masks it had.
        nn_prune *pr = nn_prune_new(m);
+       nn_prune_set_global(pr, 1);         (optional: one threshold, below)
        every step:  loss = nn_train_step(m, opt);
                     nn_prune_apply(pr);     (pruned weights back to zero)
        every k steps: nn_prune_to(pr, nn_prune_schedule(0.8f, step, begin, end));
@@ -154,13 +160,24 @@ NNDEF int nn_int8_gemm(int M, int N, int K, const unsigned char *a, const signed
 typedef struct nn_prune nn_prune;
 NNDEF nn_prune *nn_prune_new(nn_model *m);   /* masks: the weights that are not 0 */
 NNDEF void nn_prune_free(nn_prune *p);
+/* how nn_prune_to spreads the zeros.  0 (the default): per layer, every
+   weight pruned to the same fraction.  1: global, the weights of all the
+   layers ranked together by |w| and one threshold for all, so the
+   fraction is over all of them: a small layer of large weights (a first
+   conv) keeps more, a large layer of small ones (a wide dense) gives
+   more.  Masks made either way stay; only later cuts follow the mode. */
+NNDEF int nn_prune_set_global(nn_prune *p, int global);
 /* the cubic schedule: 0 before `begin`, `final` from `end` on, between
    final * (1 - (1 - (step - begin) / (end - begin))^3) */
 NNDEF float nn_prune_schedule(float final, long step, long begin, long end);
-/* prunes every layer to at least `sparsity` (0..1) of zeros; masks never shrink */
+/* prunes to at least `sparsity` (0..1) of zeros, every layer (per layer)
+   or all the masked weights together (global); masks never shrink */
 NNDEF int nn_prune_to(nn_prune *p, float sparsity);
 NNDEF int nn_prune_apply(nn_prune *p);        /* weights *= masks */
 NNDEF double nn_prune_sparsity(const nn_prune *p);   /* zeros in the masks / masked weights */
+/* layer i's (0 .. nn_prune_num_layers - 1) zeros / weights, and its
+   weight in *weight (if not NULL); -1 for an i out of range */
+NNDEF double nn_prune_layer_sparsity(const nn_prune *p, int i, const nn_node **weight);
 NNDEF int nn_prune_num_layers(const nn_prune *p);
 
 /* Structured channel pruning: whole output channels of conv2d layers go,
@@ -981,17 +998,25 @@ static int nn__q8_post_from(nn_model *m, nn__q8_layer *L) {
 
 NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const nn_node *input, const float *samples,
                                      int count) {
+  return nn_int8_quantize_inputs(m, output, 1, &input, &samples, count);
+}
+
+NNDEF nn_int8_plan *nn_int8_quantize_inputs(nn_model *m, const nn_node *output, int n_inputs, const nn_node *const *inputs,
+                                            const float *const *samples, int count) {
   nn_int8_plan *p;
   float *lo = NULL, *hi = NULL, *buf = NULL;
-  size_t per, most = 0;
-  int i, start, batch, ok = 1;
-  if (!nn__node_ok(m, input, "int8_quantize")) return NULL;
-  if (input->op != NN_OP_INPUT) { nn__fail("int8_quantize: '%s' is not an input", input->name); return NULL; }
-  if (!samples) { nn__null("int8_quantize", "samples"); return NULL; }
+  size_t most = 0;
+  int i, k, start, batch, ok = 1;
+  if (!nn__model_ok(m, "int8_quantize")) return NULL;
+  if (n_inputs < 1 || !inputs || !samples) { nn__fail("int8_quantize: %d inputs (at least 1, with their samples)", n_inputs); return NULL; }
+  for (k = 0; k < n_inputs; k++) {
+    if (!nn__node_ok(m, inputs[k], "int8_quantize")) return NULL;
+    if (inputs[k]->op != NN_OP_INPUT) { nn__fail("int8_quantize: '%s' is not an input", inputs[k]->name); return NULL; }
+    if (!samples[k]) { nn__fail("int8_quantize: the samples of '%s' are NULL", inputs[k]->name); return NULL; }
+  }
   if (count < 1) { nn__fail("int8_quantize: %d calibration samples (at least 1)", count); return NULL; }
   if (!(p = nn__q8_build(m, output, "int8_quantize"))) return NULL;
   if (!p->n_layers) { nn__fail("int8_quantize: no dense or conv2d layer leads to '%s'", output->name); nn_int8_free(p); return NULL; }
-  per = nn__per(input);
   batch = m->batch;
   for (i = 0; i < p->n_layers; i++)
     if (nn__per(p->layers[i].node->in[0]) * (size_t)m->max_batch > most) most = nn__per(p->layers[i].node->in[0]) * (size_t)m->max_batch;
@@ -1001,7 +1026,9 @@ NNDEF nn_int8_plan *nn_int8_quantize(nn_model *m, const nn_node *output, const n
   ok = lo && hi && buf;
   for (start = 0; ok && start < count; start += m->max_batch) {
     int n = count - start < m->max_batch ? count - start : m->max_batch;
-    ok = nn_set_batch(m, n) && nn_feed_node(m, input, samples + (size_t)start * per) && nn_predict(m, output);
+    ok = nn_set_batch(m, n);
+    for (k = 0; ok && k < n_inputs; k++) ok = nn_feed_node(m, inputs[k], samples[k] + (size_t)start * nn__per(inputs[k]));
+    ok = ok && nn_predict(m, output);
     for (i = 0; ok && i < p->n_layers; i++) {
       const nn_node *x = p->layers[i].node->in[0];
       size_t len = nn_node_numel(m, x), j;
@@ -1291,55 +1318,68 @@ struct nn_prune {
   nn_model *m;
   int n;
   const nn_node **w;       /* the masked weights */
-  unsigned char **mask;    /* 1: kept */
-  size_t *len;
-  float *host;             /* room for the largest */
+  size_t *off;             /* [n + 1]: weight i is mask[off[i] .. off[i + 1]) */
+  unsigned char *mask;     /* 1: kept; all the weights back to back */
+  float *host;             /* [off[n]]: the weights, read in the same order */
+  int global;              /* nn_prune_set_global */
 };
 
 NNDEF void nn_prune_free(nn_prune *p) {
-  int i;
   if (!p) return;
-  for (i = 0; i < p->n; i++) NN_FREE(p->mask[i]);
   NN_FREE(p->mask);
   NN_FREE(p->w);
-  NN_FREE(p->len);
+  NN_FREE(p->off);
   NN_FREE(p->host);
   if (p->m) nn__model_unref(p->m);
   NN_FREE(p);
 }
 
+/* adds weight w to the list unless it is there (a weight two layers share: one mask) */
+static void nn__prune_add(nn_prune *p, const nn_node *w) {
+  int j;
+  if (!w || w->op != NN_OP_PARAM || !w->trainable) return;
+  for (j = 0; j < p->n && p->w[j] != w; j++) {}
+  if (j == p->n) p->w[p->n++] = w;
+}
+
 NNDEF nn_prune *nn_prune_new(nn_model *m) {
   nn_prune *p;
   nn_graph *g;
-  size_t most = 0, j;
-  int i, n = 0;
+  size_t j;
+  int i, d;
   if (!nn__model_ok(m, "prune_new")) return NULL;
   g = m->graph;
   if (!(p = (nn_prune *)nn__calloc(1, sizeof *p))) return NULL;
   p->m = m;
   m->refs++;
-  p->w = (const nn_node **)nn__calloc((size_t)g->n, sizeof *p->w);
-  p->mask = (unsigned char **)nn__calloc((size_t)g->n, sizeof *p->mask);
-  p->len = (size_t *)nn__calloc((size_t)g->n, sizeof *p->len);
-  if (!p->w || !p->mask || !p->len) { nn_prune_free(p); return NULL; }
+  /* at most 4 weights a node: a bidirectional recurrent layer's */
+  p->w = (const nn_node **)nn__calloc((size_t)g->n * 4, sizeof *p->w);
+  p->off = (size_t *)nn__calloc((size_t)g->n * 4 + 1, sizeof *p->off);
+  if (!p->w || !p->off) { nn_prune_free(p); return NULL; }
   for (i = 0; i < g->n; i++) {
-    const nn_node *nd = g->nodes[i], *w = nd->n_in > 1 ? nd->in[1] : NULL;
-    if ((nd->op != NN_OP_DENSE && nd->op != NN_OP_CONV2D) || !w || w->op != NN_OP_PARAM || !w->trainable) continue;
-    for (j = 0; j < (size_t)n && p->w[j] != w; j++) {}
-    if (j < (size_t)n) continue;   /* a weight two layers share: one mask */
-    p->w[n] = w;
-    p->len[n] = nn__per(w);
-    most = p->len[n] > most ? p->len[n] : most;
-    n++;
+    const nn_node *nd = g->nodes[i];
+    if ((nd->op == NN_OP_DENSE || nd->op == NN_OP_CONV2D) && nd->n_in > 1) nn__prune_add(p, nd->in[1]);
+    if (nd->op == NN_OP_RNN || nd->op == NN_OP_LSTM || nd->op == NN_OP_GRU)
+      for (d = 0; d < nd->attr.recurrent.dirs; d++) {   /* weight_ih, weight_hh; not the biases */
+        nn__prune_add(p, nd->in[2 + 4 * d]);
+        nn__prune_add(p, nd->in[3 + 4 * d]);
+      }
   }
-  p->n = n;
-  if (!n) { nn__fail("prune_new: the model has no trainable dense or conv2d weights"); nn_prune_free(p); return NULL; }
-  if (!(p->host = (float *)nn__calloc(most, sizeof(float)))) { nn_prune_free(p); return NULL; }
-  for (i = 0; i < n; i++) {
-    if (!(p->mask[i] = (unsigned char *)nn__calloc(p->len[i], 1)) || !nn_read(m, p->w[i], p->host)) { nn_prune_free(p); return NULL; }
-    for (j = 0; j < p->len[i]; j++) p->mask[i][j] = p->host[j] != 0;
-  }
+  if (!p->n) { nn__fail("prune_new: the model has no trainable dense, conv2d or recurrent weights"); nn_prune_free(p); return NULL; }
+  for (i = 0; i < p->n; i++) p->off[i + 1] = p->off[i] + nn__per(p->w[i]);
+  p->mask = (unsigned char *)nn__calloc(p->off[p->n], 1);
+  p->host = (float *)nn__calloc(p->off[p->n], sizeof(float));
+  if (!p->mask || !p->host) { nn_prune_free(p); return NULL; }
+  for (i = 0; i < p->n; i++)
+    if (!nn_read(m, p->w[i], p->host + p->off[i])) { nn_prune_free(p); return NULL; }
+  for (j = 0; j < p->off[p->n]; j++) p->mask[j] = p->host[j] != 0;
   return p;
+}
+
+NNDEF int nn_prune_set_global(nn_prune *p, int global) {
+  if (!p) return nn__null("prune_set_global", "pruner");
+  p->global = global != 0;
+  return 1;
 }
 
 NNDEF float nn_prune_schedule(float final, long step, long begin, long end) {
@@ -1355,27 +1395,36 @@ static int nn__prune_cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* n weights w with their mask: the smallest |w| of those kept go until
+   `sparsity` of the n are zeros in the mask (ties in index order) */
+static int nn__prune_cut(unsigned char *mask, const float *w, size_t n, float sparsity) {
+  size_t k = (size_t)((double)sparsity * (double)n), zeros = 0, j;
+  float *mag, cut;
+  for (j = 0; j < n; j++) zeros += !mask[j];
+  if (k <= zeros) return 1;
+  if (!(mag = (float *)nn__calloc(n, sizeof(float)))) return 0;
+  for (j = 0; j < n; j++) mag[j] = mask[j] ? fabsf(w[j]) : -1.0f;   /* pruned ones first */
+  qsort(mag, n, sizeof *mag, nn__prune_cmp);
+  cut = mag[k - 1];
+  NN_FREE(mag);
+  /* below the cut, then at it until k */
+  for (j = 0; j < n; j++)
+    if (mask[j] && fabsf(w[j]) < cut) { mask[j] = 0; zeros++; }
+  for (j = 0; j < n && zeros < k; j++)
+    if (mask[j] && fabsf(w[j]) == cut) { mask[j] = 0; zeros++; }
+  return 1;
+}
+
 NNDEF int nn_prune_to(nn_prune *p, float sparsity) {
-  int i;
+  int i, ok = 1;
   if (!p) return nn__null("prune_to", "pruner");
   if (!(sparsity >= 0 && sparsity <= 1)) return nn__fail("prune_to: sparsity %g (0 to 1)", sparsity);
-  for (i = 0; i < p->n; i++) {
-    size_t n = p->len[i], k = (size_t)((double)sparsity * (double)n), zeros = 0, j;
-    float *mag, cut;
-    for (j = 0; j < n; j++) zeros += !p->mask[i][j];
-    if (k <= zeros) continue;
-    if (!nn_read(p->m, p->w[i], p->host) || !(mag = (float *)nn__calloc(n, sizeof(float)))) return 0;
-    for (j = 0; j < n; j++) mag[j] = p->mask[i][j] ? fabsf(p->host[j]) : -1.0f;   /* pruned ones first */
-    qsort(mag, n, sizeof *mag, nn__prune_cmp);
-    cut = mag[k - 1];
-    NN_FREE(mag);
-    /* below the cut, then at it until k (ties in index order) */
-    for (j = 0; j < n; j++)
-      if (p->mask[i][j] && fabsf(p->host[j]) < cut) { p->mask[i][j] = 0; zeros++; }
-    for (j = 0; j < n && zeros < k; j++)
-      if (p->mask[i][j] && fabsf(p->host[j]) == cut) { p->mask[i][j] = 0; zeros++; }
-  }
-  return nn_prune_apply(p);
+  for (i = 0; i < p->n; i++)
+    if (!nn_read(p->m, p->w[i], p->host + p->off[i])) return 0;
+  if (p->global) ok = nn__prune_cut(p->mask, p->host, p->off[p->n], sparsity);
+  for (i = 0; ok && !p->global && i < p->n; i++)
+    ok = nn__prune_cut(p->mask + p->off[i], p->host + p->off[i], p->off[i + 1] - p->off[i], sparsity);
+  return ok && nn_prune_apply(p);
 }
 
 NNDEF int nn_prune_apply(nn_prune *p) {
@@ -1383,23 +1432,29 @@ NNDEF int nn_prune_apply(nn_prune *p) {
   size_t j;
   if (!p) return nn__null("prune_apply", "pruner");
   for (i = 0; i < p->n; i++) {
-    if (!nn_read(p->m, p->w[i], p->host)) return 0;
-    for (j = 0; j < p->len[i]; j++)
-      if (!p->mask[i][j]) p->host[j] = 0.0f;
-    if (!nn_write(p->m, p->w[i], p->host)) return 0;
+    float *w = p->host + p->off[i];
+    const unsigned char *mask = p->mask + p->off[i];
+    if (!nn_read(p->m, p->w[i], w)) return 0;
+    for (j = 0; j < p->off[i + 1] - p->off[i]; j++)
+      if (!mask[j]) w[j] = 0.0f;
+    if (!nn_write(p->m, p->w[i], w)) return 0;
   }
   return 1;
 }
 
 NNDEF double nn_prune_sparsity(const nn_prune *p) {
-  size_t zeros = 0, total = 0, j;
-  int i;
+  size_t zeros = 0, j;
   if (!p) return (nn__null("prune_sparsity", "pruner"), -1.0);
-  for (i = 0; i < p->n; i++) {
-    for (j = 0; j < p->len[i]; j++) zeros += !p->mask[i][j];
-    total += p->len[i];
-  }
-  return total ? (double)zeros / (double)total : 0.0;
+  for (j = 0; j < p->off[p->n]; j++) zeros += !p->mask[j];
+  return p->off[p->n] ? (double)zeros / (double)p->off[p->n] : 0.0;
+}
+NNDEF double nn_prune_layer_sparsity(const nn_prune *p, int i, const nn_node **weight) {
+  size_t zeros = 0, j;
+  if (!p) return (nn__null("prune_layer_sparsity", "pruner"), -1.0);
+  if (i < 0 || i >= p->n) return (nn__fail("prune_layer_sparsity: layer %d of %d", i, p->n), -1.0);
+  if (weight) *weight = p->w[i];
+  for (j = p->off[i]; j < p->off[i + 1]; j++) zeros += !p->mask[j];
+  return (double)zeros / (double)(p->off[i + 1] - p->off[i]);
 }
 NNDEF int nn_prune_num_layers(const nn_prune *p) { return p ? p->n : nn__null("prune_num_layers", "pruner"); }
 

@@ -392,7 +392,7 @@ int main(int argc, char **argv) {
   /* after --resume: the masks are the checkpoint's zeros; a fresh run's
      pruner comes after its first step (ex_prune_step): the identity convs
      start mostly zero */
-  if (a.prune > 0 && t.step > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
+  if (a.prune > 0 && t.step > 0) pruner = ex_prune_new(&a, m);
   log = ex_log_open(&a);
 
   for (e = resumed; e < epochs_run && !ex_best_stop(&a, &best, e); e++) {
@@ -465,11 +465,7 @@ int main(int argc, char **argv) {
   /* --int8: no test-time augmentation on either side */
   ex_int8_report(&a, g, m, n.logits, train, test, CLASSES, int8_result, sizeof int8_result);
   if (a.prune_channels > 0) slim(&a, g, m, &n, &r, epochs, batch, train, test, out, int8_result, sizeof int8_result);
-  if (pruner) {
-    size_t used = strlen(int8_result);
-    snprintf(int8_result + used, sizeof int8_result - used, " sparsity=%.4f", nn_prune_sparsity(pruner));
-    nn_prune_free(pruner);
-  }
+  ex_prune_report(pruner, int8_result, sizeof int8_result);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f images_per_second=%.1f epochs=%g model=%s tta=%d "
          "test_accuracy_no_tta=%.4f seconds_per_step=%.3f steps=%ld total_seconds=%.1f%s",
          test_acc, train_seconds, seen / train_seconds, epochs, a.model, r.tta, plain_acc,

@@ -184,7 +184,7 @@ int main(int argc, char **argv) {
   done = last = ex_resume(&a, a.epochs, m, opt, NULL, &info);
   ex_best_check(&a, &best);
   /* after --resume: the masks are the checkpoint's zeros */
-  if (a.prune > 0 && !(pruner = nn_prune_new(m))) ex_die(&a, "--prune");
+  if (a.prune > 0) pruner = ex_prune_new(&a, m);
   log = ex_log_open(&a);
 
   printf("fashion_mnist: model %s, %d training / %s%d test images, batch %d, %d epochs, lr %g, %d thread(s)\n", a.model,
@@ -264,11 +264,7 @@ int main(int argc, char **argv) {
   nn_classification_report(cm, CLASSES, class_names, stdout);
   ex_int8_report(&a, g, m, logits, train, test, CLASSES, int8_result, sizeof int8_result);
   if (a.prune_channels > 0) slim(&a, g, m, train, test, out, int8_result, sizeof int8_result);
-  if (pruner) {
-    size_t used = strlen(int8_result);
-    snprintf(int8_result + used, sizeof int8_result - used, " sparsity=%.4f", nn_prune_sparsity(pruner));
-    nn_prune_free(pruner);
-  }
+  ex_prune_report(pruner, int8_result, sizeof int8_result);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f epochs=%d images_per_second=%.0f model=%s total_seconds=%.1f%s",
          test_acc, train_seconds, a.epochs, train_seconds > 0 ? (double)train->n * (last - done) / train_seconds : 0.0,
          a.model, ex_now() - t_start, int8_result);

@@ -29,7 +29,12 @@
    evaluating).
    --val N holds out N training reviews (not counted into the vocabulary)
    to keep the epoch best on them (--patience K: stop after K epochs
-   without a better one); see examples/common.h. */
+   without a better one); see examples/common.h.
+   --prune S prunes the dense and the recurrent weight matrices (not the
+   embedding, not the biases) to S zeros over all of them (global
+   magnitude pruning, examples/common.h), the averaged weights masked
+   too.  --int8 quantises the dense (nn_compress.h: the embedding and the
+   recurrent layer stay float) and reports both accuracies and speeds. */
 #define NN_IMPLEMENTATION
 #include "common.h"
 #ifdef NN_MPI
@@ -133,6 +138,58 @@ static nn_node *build(nn_graph *g, const ex_args *a, const imdb_args *o, int voc
   return logits;
 }
 
+/* --int8: the test set through model m (batch 256, a CPU copy) or its
+   int8 plan q, longest reviews first; the accuracy, the seconds taken */
+static double int8_pass(const ex_args *a, nn_model *m, nn_int8_plan *q, const nn_node *logits, const encoded *e, int *order,
+                        float *ids, float *len, float *y, float *out, double *seconds) {
+  int start, correct = 0;
+  double t0 = ex_now();
+  if (!nn_bucket_order(NULL, e->ilen, e->n, 256, 1, order)) ex_die(a, "--int8 evaluation");
+  for (start = 0; start < e->n; start += 256) {
+    int n = e->n - start < 256 ? e->n - start : 256;
+    gather(e, order + start, n, ids, len, y);
+    if (!nn_set_batch(m, n) || !nn_feed(m, "ids", ids) || !nn_feed(m, "len", len) ||
+        !(q ? nn_int8_predict(q) : nn_predict(m, logits)) || !nn_read(m, logits, out))
+      ex_die(a, "--int8 evaluation");
+    nn_cross_entropy_sum(out, y, n, 2, &correct);
+  }
+  *seconds = ex_now() - t0;
+  return (double)correct / e->n;
+}
+/* --int8 for `trained` (the weights evaluated): calibrated on the first
+   512 training reviews with their lengths, tested on the test set */
+static void int8_report(const ex_args *a, nn_graph *g, nn_model *trained, const encoded *train, const encoded *test,
+                        int *order, char *result, size_t len) {
+  nn_model *m;
+  nn_int8_plan *q;
+  const nn_node *inputs[2], *logits;
+  const float *samples[2];
+  float *ids, *lens, *y, *out;
+  int n_calib = train->n < 512 ? train->n : 512;
+  double acc_f, acc_q, sec_f, sec_q;
+  result[0] = 0;
+  if (!a->int8) return;
+  m = ex_int8_copy(a, g, trained, 256);
+  logits = nn_model_find(m, "logits");
+  inputs[0] = nn_model_find(m, "ids");
+  inputs[1] = nn_model_find(m, "len");
+  samples[0] = train->ids;
+  samples[1] = train->len;
+  if (!(q = nn_int8_quantize_inputs(m, logits, 2, inputs, samples, n_calib))) ex_die(a, "--int8");
+  ids = (float *)malloc((size_t)256 * test->maxlen * sizeof *ids);
+  lens = (float *)malloc(256 * sizeof *lens);
+  y = (float *)malloc(256 * sizeof *y);
+  out = (float *)malloc(256 * 2 * sizeof *out);
+  if (!ids || !lens || !y || !out) ex_die(a, "out of memory");
+  int8_pass(a, m, NULL, logits, test, order, ids, lens, y, out, &sec_f);   /* warm-up */
+  acc_f = int8_pass(a, m, NULL, logits, test, order, ids, lens, y, out, &sec_f);
+  acc_q = int8_pass(a, m, q, logits, test, order, ids, lens, y, out, &sec_q);
+  ex_int8_print(q, n_calib, "reviews", acc_f, acc_q, test->n, sec_f, sec_q, result, len);
+  free(ids); free(lens); free(y); free(out);
+  nn_int8_free(q);
+  nn_model_free(m);
+}
+
 /* in eval mode, longest reviews first; fills cm and the scores (by sample) */
 static double evaluate(const ex_args *a, nn_model *m, const nn_node *logits, const encoded *e, int batch, int *order,
                        float *ids, float *len, float *y, float *out, int *cm, float *scores, double *loss) {
@@ -169,6 +226,8 @@ int main(int argc, char **argv) {
   nn_checkpoint_info info;   /* epoch and step counters, the generator for batch orders */
   ex_best best;              /* --val: the epoch kept */
   unsigned char *val_mask = NULL;
+  nn_prune *pruner = NULL;
+  char int8_result[512];
   FILE *log;
   float *ids, *len, *y, *out, *scores;
   int *order, cm[4] = {0, 0, 0, 0}, vcm[4], steps, e, i, done, last, most, batch;
@@ -185,7 +244,7 @@ int main(int argc, char **argv) {
             "  --hidden N        recurrent units per direction (default: 128)\n"
             "  --bidirectional B 1: both directions, 0: forward only (default: 1)\n"
             "  --test-limit N    evaluate on the first N test reviews only (balanced)";
-  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_VAL;
+  a.extra = EX_MODEL | EX_BATCH | EX_LR | EX_VAL | EX_INT8 | EX_PRUNE;
   a.models = "gru|lstm|rnn";
   a.model = "gru";
   a.data = "data/aclImdb";
@@ -240,6 +299,8 @@ int main(int argc, char **argv) {
   ex_best_init(&a, &best, m);
   done = last = ex_resume(&a, a.epochs, m, opt, ema, &info);
   ex_best_check(&a, &best);
+  /* after --resume: the masks are the checkpoint's zeros */
+  if (a.prune > 0) pruner = ex_prune_new(&a, m);
   log = ex_log_open(&a);
 
   printf("imdb: model %s%s, %d training / %s%d test reviews (%.0f / %.0f tokens each on average after "
@@ -285,6 +346,7 @@ int main(int argc, char **argv) {
       loss = nn_train_step(m, opt);
 #endif
       if (loss != loss) ex_die(&a, "training");
+      ex_prune_step(&a, m, &pruner, info.step, total_steps);
       /* the average starts short: decay (1 + t) / (10 + t) up to 0.998 */
       if (!nn_ema_update_decay(ema, (1.0f + info.step) / (10.0f + info.step) < 0.998f ? (1.0f + info.step) / (10.0f + info.step) : 0.998f))
         ex_die(&a, "weight average");
@@ -299,7 +361,8 @@ int main(int argc, char **argv) {
     ex_progress_end(&p);
     seconds = ex_now() - t0;   /* training only */
     train_seconds += seconds;
-    nn_ema_swap(ema);   /* evaluate the averaged weights */
+    nn_ema_swap(ema);   /* evaluate the averaged weights, pruned as the trained ones */
+    if (pruner && !nn_prune_apply(pruner)) ex_die(&a, "--prune");
     test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
     if (a.val) {   /* the averaged weights are the ones kept */
       val_acc = evaluate(&a, m, logits, &val, batch, order, ids, len, y, out, vcm, scores, &val_loss);
@@ -315,15 +378,17 @@ int main(int argc, char **argv) {
   ex_best_restore(&a, &best);
   if (last == done || a.val) test_acc = evaluate(&a, m, logits, &test, batch, order, ids, len, y, out, cm, scores, &test_loss);
   ex_save(&a, m, logits);
+  int8_report(&a, g, m, &train, &test, order, int8_result, sizeof int8_result);
   nn_ema_swap(ema);
+  ex_prune_report(pruner, int8_result, sizeof int8_result);
 
   nn_classification_report(cm, 2, class_names, stdout);
   auc = nn_roc_auc(scores, test.y, test.n);
   printf("ROC AUC %.4f\n", auc);
   printf("RESULT test_accuracy=%.4f train_seconds=%.1f tokens_per_second=%.0f epochs=%d model=%s roc_auc=%.4f "
-         "total_seconds=%.1f",
+         "total_seconds=%.1f%s",
          test_acc, train_seconds, train_seconds > 0 ? tokens_seen / train_seconds : 0.0, a.epochs, a.model, auc,
-         ex_now() - t_start);
+         ex_now() - t_start, int8_result);
   ex_best_result(&a, &best, last);
   printf("\n");
   if (log) fclose(log);

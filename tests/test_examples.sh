@@ -298,6 +298,19 @@ if [ -d "$IM/test/neg" ]; then
        grep -q 'best_epoch=[12] val_accuracy=[0-9.]* epochs_run=[12]' <(tail -n 1 "$TMP/o"); then
         ok "imdb --val 200 holds out 200 of 600 reviews: $(tail -n 1 "$TMP/o" | grep -o 'best_epoch.*')"
     else bad "imdb --val 200" "$TMP/o"; fi
+    # --int8, --prune: the pruned net learns; the dense quantised (the GRU and the embedding float),
+    # within a point of the float model, which is the one the run evaluated; 70% zeros over the
+    # GRU's four weight matrices and the dense (12,544 weights: 8,780 zeros), each listed
+    if "$TMP/imdb" --limit 600 --test-limit 400 --epochs 5 --maxlen 80 --vocab 2000 --embed 32 --hidden 32 --lr 0.01 --int8 \
+           --prune 0.7 --quiet >"$TMP/o" 2>&1 && result "$TMP/o" && grep -q '^RESULT.* sparsity=0.6999' "$TMP/o" &&
+       above "$(acc "$TMP/o")" 0.58 &&
+       grep -q '^int8 (.*, 1 quantised layers, 512 calibration reviews)' "$TMP/o" &&
+       [ "$(grep '^pruning' "$TMP/o" | grep -o 'weight_[ih]h_l0\(_reverse\)\? [0-9.]*%' | wc -l)" -eq 4 ] &&
+       awk '/^RESULT/ { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+            END { d = v["fp32_accuracy"] - v["int8_accuracy"]; e = v["fp32_accuracy"] - v["test_accuracy"]
+                  exit !(v["int8_reviews_per_second"] > 0 && d < 0.01 && d > -0.01 && e < 0.0051 && e > -0.0051) }' "$TMP/o"; then
+        ok "imdb --int8 --prune 0.7: $(grep '^int8\|^pruning' "$TMP/o" | cut -c1-150 | tr '\n' ' ')"
+    else bad "imdb --int8 --prune 0.7" "$TMP/o"; fi
     # bad data: a missing folder, an empty review, each named
     mkdir -p "$TMP/im/train/pos" "$TMP/im/train/neg" "$TMP/im/test/pos"
     printf 'A fine film.' >"$TMP/im/train/pos/0_9.txt"

@@ -22,7 +22,10 @@
        same outputs bit for bit; an int8 file refused by
        nn_safetensors_load and a float file by nn_int8_load, with reasons;
        truncated files, the wrong output node, NULL arguments refused;
-     - with OpenMP, 1 and 2 threads give the same bits.
+     - with OpenMP, 1 and 2 threads give the same bits;
+     - a bidirectional GRU net with two inputs (ids, lengths) through
+       nn_int8_quantize_inputs: the dense quantised with the range both
+       inputs' samples give, the recurrent layer and embedding float.
    Build: cc -I. tests/test_int8.c -lm   (and with -O2 -march=native -fopenmp)
    Last line: "N passed, N failed". */
 #include <stdlib.h>
@@ -333,9 +336,84 @@ static void plan_cases(void) {
   free(x);
 }
 
+/* a recurrent net with two inputs (token ids, lengths), as examples/imdb.c:
+   nn_int8_quantize_inputs feeds both, so the dense's input range is the
+   one the float model gives on the calibration samples with their own
+   lengths (the lengths fed before, all 1, would give another); the GRU
+   and the embedding run as float ops, the output close to the float
+   model's; bad inputs refused */
+static void recurrent_plan_cases(void) {
+  enum { RB = 6, T = 7, CAL = 10 };
+  nn_graph *g = nn_graph_new();
+  int t = T, one = 1, k;
+  nn_node *ids = nn_input(g, "ids", 1, &t), *len = nn_input(g, "len", 1, &one), *h, *pool[2], *logits;
+  const nn_node *inputs[2];
+  const float *samples[2];
+  nn_model *m;
+  nn_int8_plan *q;
+  nn_int8_layer_info L;
+  float cal_ids[CAL * T], cal_len[CAL], ones[RB], x[RB * 32], lo = 0, hi = 0, fout[RB * 2], qout[RB * 2], diff = 0, amax = 0;
+  nn_rng r;
+  nn_graph_set_seed(g, 4);
+  h = nn_embedding(g, ids, 20, 8);
+  h = nn_gru(g, h, len, 8, 1, NN_BIDIRECTIONAL);
+  pool[0] = nn_seq_maxpool(g, h, len);
+  pool[1] = nn_seq_meanpool(g, h, len);
+  logits = nn_dense(g, nn_concat(g, 2, pool), 2);
+  m = nn_compile(g, RB, nn_cpu_backend());
+  nn_rng_seed(&r, 77);
+  for (k = 0; k < CAL * T; k++) cal_ids[k] = (float)nn_rng_int(&r, 20);
+  for (k = 0; k < CAL; k++) cal_len[k] = (float)(1 + nn_rng_int(&r, T));   /* ragged */
+  for (k = 0; k < RB; k++) ones[k] = 1;
+  /* the float model's range at the dense's input, batch by batch as the plan calibrates */
+  for (k = 0; k < CAL; k += RB) {
+    int n = CAL - k < RB ? CAL - k : RB, j;
+    nn_set_batch(m, n);
+    nn_feed(m, "ids", cal_ids + (size_t)k * T);
+    nn_feed(m, "len", cal_len + k);
+    nn_predict(m, logits);
+    nn_read(m, nn_node_input(logits, 0), x);
+    for (j = 0; j < n * 32; j++) { lo = x[j] < lo ? x[j] : lo; hi = x[j] > hi ? x[j] : hi; }
+  }
+  nn_set_batch(m, RB);
+  nn_feed(m, "len", ones);   /* what calibration must not use */
+  inputs[0] = ids;
+  inputs[1] = len;
+  samples[0] = cal_ids;
+  samples[1] = cal_len;
+  q = nn_int8_quantize_inputs(m, logits, 2, inputs, samples, CAL);
+  CHECK(q && nn_int8_num_layers(q) == 1, "gru net: one quantised layer, the dense: %s", q ? "" : nn_last_error());
+  if (!q) { nn_model_free(m); return; }
+  nn_int8_layer(q, 0, &L);
+  CHECK(fabsf(L.input_scale - (hi - lo) / 255.0f) <= 1e-6f * (hi - lo) && L.input_zero_point == (int)(-lo / L.input_scale + 0.5f),
+        "gru net: the dense's input range from both inputs' samples (scale %g, expected %g)", L.input_scale, (hi - lo) / 255.0f);
+  nn_feed(m, "ids", cal_ids);
+  nn_feed(m, "len", cal_len);
+  nn_predict(m, logits);
+  nn_read(m, logits, fout);
+  CHECK(nn_int8_predict(q) && nn_read(m, logits, qout), "gru net: int8 predict: %s", nn_last_error());
+  for (k = 0; k < RB * 2; k++) {
+    diff = fabsf(fout[k] - qout[k]) > diff ? fabsf(fout[k] - qout[k]) : diff;
+    amax = fabsf(fout[k]) > amax ? fabsf(fout[k]) : amax;
+  }
+  CHECK(diff <= 0.02f * amax + 1e-4f, "gru net: int8 output close to the float one (max difference %g of %g)", diff, amax);
+  nn_int8_free(q);
+  CHECK(!nn_int8_quantize_inputs(m, logits, 0, inputs, samples, CAL) && strstr(nn_last_error(), "0 inputs"), "0 inputs refused: %s",
+        nn_last_error());
+  samples[1] = NULL;
+  CHECK(!nn_int8_quantize_inputs(m, logits, 2, inputs, samples, CAL) && strstr(nn_last_error(), "'len'"),
+        "NULL samples refused: %s", nn_last_error());
+  samples[1] = cal_len;
+  inputs[1] = logits;
+  CHECK(!nn_int8_quantize_inputs(m, logits, 2, inputs, samples, CAL) && strstr(nn_last_error(), "not an input"),
+        "a non-input refused: %s", nn_last_error());
+  nn_model_free(m);
+}
+
 int main(void) {
   printf("int8 kernel: %s\n", nn_int8_kernel());
   gemm_cases();
   plan_cases();
+  recurrent_plan_cases();
   return check_summary();
 }

@@ -10,6 +10,10 @@
    gamma and beta) in the big model, whose outputs then equal those of a
    model built with fewer channels that takes the kept weights; the
    smaller model trains; mismatched selections are refused.
+   Global pruning: one magnitude threshold across the layers (a layer of
+   large weights keeps more, no pruned |w| above a kept one anywhere).
+   Recurrent layers: a bidirectional GRU's weight matrices masked (not its
+   biases, not the embedding) and held at zero through Adam.
    Build: cc -I. tests/test_prune.c -lm.  Last line: "N passed, N failed". */
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +201,134 @@ static void channel_cases(void) {
   nn_model_free(b);
 }
 
+/* global: one threshold over every layer.  The conv's weights scaled up
+   10x: per layer each would lose half; globally the conv keeps nearly
+   all, the dense layers give more, half of all the weights go, and no
+   pruned |w| anywhere is above a kept one. */
+static void global_cases(void) {
+  nn_graph *g = build();
+  nn_model *m = nn_compile(g, B, nn_cpu_backend());
+  nn_prune *p = nn_prune_new(m);
+  const nn_node *w;
+  float *v[3], *cut[3], cut_max = 0, kept_min = 1e30f;
+  size_t n[3], total = 0, zeros = 0, revived = 0, j;
+  int i, layers = nn_prune_num_layers(p);
+  double conv_sp, dense_sp;
+  CHECK(p && layers == 3, "global: 3 layers, %d", layers);
+  for (i = 0; i < 3; i++) {
+    nn_prune_layer_sparsity(p, i, &w);
+    n[i] = nn_node_numel(m, w);
+    v[i] = weights(m, w);
+    if (i == 0)
+      for (j = 0; j < n[i]; j++) v[i][j] *= 10;   /* the conv (graph order) */
+    nn_write(m, w, v[i]);
+    total += n[i];
+  }
+  CHECK(nn_prune_set_global(p, 1) && nn_prune_to(p, 0.5f), "global: prune to 50%%: %s", nn_last_error());
+  for (i = 0; i < 3; i++) {
+    nn_prune_layer_sparsity(p, i, &w);
+    cut[i] = weights(m, w);
+    for (j = 0; j < n[i]; j++) {
+      if (cut[i][j] == 0) { zeros++; cut_max = fabsf(v[i][j]) > cut_max ? fabsf(v[i][j]) : cut_max; }
+      else kept_min = fabsf(v[i][j]) < kept_min ? fabsf(v[i][j]) : kept_min;
+    }
+  }
+  conv_sp = nn_prune_layer_sparsity(p, 0, NULL);
+  dense_sp = nn_prune_layer_sparsity(p, 1, NULL);
+  CHECK(zeros == (size_t)(0.5 * (double)total) && fabs(nn_prune_sparsity(p) - (double)zeros / (double)total) < 1e-12,
+        "global: %zu zeros of %zu weights in all (half)", zeros, total);
+  CHECK(cut_max <= kept_min, "global: one threshold (largest pruned %g, smallest kept %g, across the layers)", cut_max, kept_min);
+  CHECK(conv_sp < 0.1 && dense_sp > 0.5, "global: the conv of large weights keeps more (%.3f zeros), the dense gives more (%.3f)",
+        conv_sp, dense_sp);
+  /* back to per layer: the masks made stay, and each layer reaches 70% */
+  CHECK(nn_prune_set_global(p, 0) && nn_prune_to(p, 0.7f), "per layer after global: %s", nn_last_error());
+  for (i = 0; i < 3; i++) {
+    float *after;
+    nn_prune_layer_sparsity(p, i, &w);
+    after = weights(m, w);
+    for (j = 0; j < n[i]; j++) revived += cut[i][j] == 0 && after[j] != 0;
+    CHECK(nn_prune_layer_sparsity(p, i, NULL) == (double)(size_t)(0.7 * (double)n[i]) / (double)n[i],
+          "per layer: layer %d at %.4f zeros", i, nn_prune_layer_sparsity(p, i, NULL));
+    free(after);
+  }
+  CHECK(!revived, "per layer after global: %zu weights the global cut pruned came back", revived);
+  CHECK(nn_prune_layer_sparsity(p, 3, &w) < 0 && strstr(nn_last_error(), "3 of 3"), "layer 3 of 3 refused: %s", nn_last_error());
+  CHECK(!nn_prune_set_global(NULL, 1) && nn_prune_layer_sparsity(NULL, 0, NULL) < 0, "NULL refused");
+  for (i = 0; i < 3; i++) { free(v[i]); free(cut[i]); }
+  nn_prune_free(p);
+  nn_model_free(m);
+}
+
+/* recurrent layers: a bidirectional GRU's four weight matrices are
+   masked (not its biases, not the embedding) and stay pruned through
+   Adam steps while the others train */
+static void recurrent_cases(void) {
+  nn_graph *g = nn_graph_new();
+  int T = 5, one = 1, i, s, found = 0;
+  nn_node *ids = nn_input(g, "ids", 1, &T), *len = nn_input(g, "len", 1, &one), *y = nn_input(g, "label", 1, &one), *h;
+  nn_model *m;
+  nn_optimizer *o;
+  nn_prune *p;
+  float *before[8];
+  nn_graph_set_seed(g, 9);
+  h = nn_embedding(g, ids, 12, 6);
+  h = nn_gru(g, h, len, 7, 1, NN_BIDIRECTIONAL);
+  nn_cross_entropy(g, nn_dense(g, nn_seq_maxpool(g, h, len), 2), y, 0.0f, NN_MEAN);
+  m = nn_compile(g, B, nn_cpu_backend());
+  o = nn_adam(m, 0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0);
+  p = nn_prune_new(m);
+  CHECK(p && nn_prune_num_layers(p) == 5, "gru: 5 weights to prune (4 recurrent, the dense): %d", nn_prune_num_layers(p));
+  for (i = 0; p && i < nn_prune_num_layers(p); i++) {
+    const nn_node *w;
+    nn_prune_layer_sparsity(p, i, &w);
+    found += strstr(w->name, "weight_ih") || strstr(w->name, "weight_hh");
+    CHECK(!strstr(w->name, "bias") && !strstr(w->name, "embedding"), "gru: '%s' is not masked", w->name);
+  }
+  CHECK(found == 4, "gru: weight_ih and weight_hh of both directions masked (%d)", found);
+  CHECK(nn_prune_to(p, 0.6f), "gru: prune to 60%%: %s", nn_last_error());
+  for (i = 0; i < 5; i++) before[i] = NULL;
+  for (s = 0; s < 6; s++) {
+    float x[B * 5], l[B], t[B];
+    int k;
+    nn_rng r;
+    nn_rng_seed(&r, 300 + (uint64_t)s);
+    for (k = 0; k < B * 5; k++) x[k] = (float)nn_rng_int(&r, 12);
+    for (k = 0; k < B; k++) { l[k] = (float)(1 + nn_rng_int(&r, 5)); t[k] = (float)nn_rng_int(&r, 2); }
+    nn_feed(m, "ids", x);
+    nn_feed(m, "len", l);
+    nn_feed(m, "label", t);
+    nn_train_step(m, o);
+    nn_prune_apply(p);
+    if (s == 0)
+      for (i = 0; i < 5; i++) {
+        const nn_node *w;
+        nn_prune_layer_sparsity(p, i, &w);
+        before[i] = weights(m, w);
+      }
+  }
+  for (i = 0; i < 5; i++) {
+    const nn_node *w;
+    float *after;
+    size_t n, j, zeros = 0, revived = 0, moved = 0;
+    nn_prune_layer_sparsity(p, i, &w);
+    n = nn_node_numel(m, w);
+    after = weights(m, w);
+    for (j = 0; j < n; j++) {
+      zeros += before[i][j] == 0;
+      revived += before[i][j] == 0 && after[j] != 0;
+      moved += before[i][j] != 0 && after[j] != before[i][j];
+    }
+    CHECK(zeros == (size_t)(0.6 * (double)n) && !revived && moved > (n - zeros) / 2,
+          "gru: '%s': %zu zeros of %zu (60%%), %zu came back after 5 Adam steps, %zu of the rest moved", w->name, zeros, n,
+          revived, moved);
+    free(before[i]);
+    free(after);
+  }
+  nn_prune_free(p);
+  nn_optimizer_free(o);
+  nn_model_free(m);
+}
+
 int main(void) {
   nn_graph *g = build();
   nn_model *keep = nn_compile(g, 1, nn_cpu_backend());   /* the graph lives as long as a model of it */
@@ -287,6 +419,8 @@ int main(void) {
   nn_model_free(m);
   nn_model_free(m2);
   nn_model_free(keep);
+  global_cases();
+  recurrent_cases();
   channel_cases();
   return check_summary();
 }
