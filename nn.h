@@ -1692,18 +1692,15 @@ static void nn__sgemm(int transA, int transB, int M, int N, int K, float alpha,
 }
 
 /* An A that multiplies many B (Winograd's transformed weights, once per
-   chunk of images) is packed once: nn__sgemm_pack_whole puts op(A) in the
-   panels the blocked product would make, and nn__sgemm_packed then skips
-   its own packing.  One K block only: 0 floats when K > NN__GEMM_KC. */
+   chunk of images) is packed once: nn__sgemm_pack_a(transA, A, lda, 0, M,
+   0, K, packed) makes the panels the blocked product would, and
+   nn__sgemm_packed then skips its own packing.  One K block only: 0 floats
+   when K > NN__GEMM_KC. */
 static size_t nn__sgemm_packed_floats(int M, int K)
 {
     return K <= NN__GEMM_KC ? (size_t)((M + NN__GEMM_MR - 1) / NN__GEMM_MR * NN__GEMM_MR) * (size_t)K : 0;
 }
-static void nn__sgemm_pack_whole(int transA, const float *A, int lda, int M, int K, float *packed)
-{
-    nn__sgemm_pack_a(transA, A, lda, 0, M, 0, K, packed);
-}
-/* C = op(A) B + beta C with op(A) from nn__sgemm_pack_whole (A itself is
+/* C = op(A) B + beta C with op(A) packed whole as above (A itself is
    still read if packing space for B cannot be allocated) */
 static void nn__sgemm_packed(int transA, int M, int N, int K, const float *A, int lda, const float *packed,
                              const float *B, int ldb, float beta, float *C, int ldc, float *work)
@@ -2276,7 +2273,7 @@ static const float *nn__wino_pack_u(const nn_conv2d_dims *d, int transU, const f
   size_t each = nn__sgemm_packed_floats(M, K), plane = nn__wino_plane(d->O, d->C);
   if (!each) return NULL;
   NN__OMP_FOR_IF((size_t)16 * M * K > NN__OMP_MIN_WORK)
-  for (xi = 0; xi < 16; xi++) nn__sgemm_pack_whole(transU, u + xi * plane, d->C, M, K, packed + xi * each);
+  for (xi = 0; xi < 16; xi++) nn__sgemm_pack_a(transU, u + xi * plane, d->C, 0, M, 0, K, packed + xi * each);
   return packed;
 #endif
 }
